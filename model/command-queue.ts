@@ -1,0 +1,117 @@
+/**
+ * The IOMMU command buffer: a ring of 16-byte commands that software appends
+ * and the IOMMU executes asynchronously, one `iommu` event per command.
+ * Software learns that earlier commands ran through COMPLETION_WAIT, whose
+ * execution stores a value to a semaphore that the waiting context polls
+ * (Linux drivers/iommu/amd/iommu.c wait_on_sem; older kernels used a
+ * per-waiter semaphore as this model does, one per context).
+ *
+ * Layout: cmdq[0] = head index, cmdq[1] = count, then the ring (4 words per
+ * command, bit-exact data[0..3]), then one semaphore word per context.
+ */
+import { C } from "./counters.ts";
+import { CMDQ, CMD_W } from "./geometry.ts";
+import { type Observation } from "./observation.ts";
+import { type Tx } from "./state.ts";
+import {
+  buildCompletionWait, buildInvalidateAll, buildInvalidateIommuPages, CMD_COMPL_WAIT, CMD_INV_IOMMU_PAGES,
+  cmdDomainId, cmdOpcode, describeCommand, invRangeFirstPfn, invRangePages,
+} from "./formats/amd-command.ts";
+import { invalidateRange } from "./iotlb.ts";
+
+/** Fictional kernel address of context i's completion semaphore: SEM_BASE + 8i. */
+export const SEM_BASE = 0x7fff0000;
+
+export function cmdCount(q: Int32Array): number {
+  return q[1];
+}
+export function cmdSpace(tx: Tx): number {
+  return tx.g.cfg.cmdQueueEntries - tx.c[CMDQ][1];
+}
+function semOffset(tx: Tx, ctx: number): number {
+  return 2 + tx.g.cfg.cmdQueueEntries * CMD_W + ctx;
+}
+
+function push(tx: Tx, d: readonly number[]): boolean {
+  const n = tx.g.cfg.cmdQueueEntries;
+  if (tx.c[CMDQ][1] >= n) return false;
+  const q = tx.w(CMDQ);
+  const at = 2 + ((q[0] + q[1]) % n) * CMD_W;
+  q[at] = d[0] | 0;
+  q[at + 1] = d[1] | 0;
+  q[at + 2] = d[2] | 0;
+  q[at + 3] = d[3] | 0;
+  q[1]++;
+  return true;
+}
+
+/** Domain ID of domain index `dom` (0 is kept unused, as AMD and VT-d reserve it). */
+export function domainId(dom: number): number {
+  return dom + 1;
+}
+
+/** Queues INVALIDATE_IOMMU_PAGES for [first, first+pages) of `dom`. */
+export function queueInvalidatePages(tx: Tx, dom: number, first: number, pages: number, pde: boolean, obs: Observation): boolean {
+  const cmd = buildInvalidateIommuPages(domainId(dom), first, pages, pde);
+  if (!push(tx, cmd)) return false;
+  obs.counters[C.iotlbInvCmds]++;
+  obs.counters[C.iotlbInvPages] += Math.min(invRangePages(cmd[2] >>> 0, cmd[3] >>> 0), tx.g.winPages);
+  if (obs.detail) obs.note(`queued ${describeCommand(cmd[0] >>> 0, cmd[1] >>> 0, cmd[2] >>> 0, cmd[3] >>> 0)}`);
+  return true;
+}
+
+/** Queues an invalidation of every page of `dom`, directory entries included. */
+export function queueInvalidateAll(tx: Tx, dom: number, obs: Observation): boolean {
+  const cmd = buildInvalidateAll(domainId(dom));
+  if (!push(tx, cmd)) return false;
+  obs.counters[C.iotlbInvCmds]++;
+  obs.counters[C.iotlbInvPages] += tx.g.winPages;
+  if (obs.detail) obs.note(`queued ${describeCommand(cmd[0] >>> 0, cmd[1] >>> 0, cmd[2] >>> 0, cmd[3] >>> 0)}`);
+  return true;
+}
+
+/** Clears context `ctx`'s semaphore and queues a COMPLETION_WAIT that sets it. */
+export function queueCompletionWait(tx: Tx, ctx: number, obs: Observation): boolean {
+  if (cmdSpace(tx) < 1) return false;
+  tx.w(CMDQ)[semOffset(tx, ctx)] = 0;
+  push(tx, buildCompletionWait(SEM_BASE + 8 * ctx, 0, 1, 0));
+  obs.counters[C.completionWaits]++;
+  if (obs.detail) obs.note(`queued COMPLETION_WAIT for ctx${ctx}`);
+  return true;
+}
+
+/** Whether context `ctx`'s last COMPLETION_WAIT has executed. */
+export function completionDone(tx: Tx, ctx: number): boolean {
+  return tx.c[CMDQ][semOffset(tx, ctx)] !== 0;
+}
+
+/** The IOMMU executes the command at the head of the ring. */
+export function executeNextCommand(tx: Tx, obs: Observation): void {
+  const q0 = tx.c[CMDQ];
+  if (q0[1] === 0) {
+    obs.skip("the command buffer is empty");
+    return;
+  }
+  const n = tx.g.cfg.cmdQueueEntries;
+  const q = tx.w(CMDQ);
+  const at = 2 + q[0] * CMD_W;
+  const d0 = q[at] >>> 0, d1 = q[at + 1] >>> 0, d2 = q[at + 2] >>> 0, d3 = q[at + 3] >>> 0;
+  q.fill(0, at, at + CMD_W);
+  q[0] = (q[0] + 1) % n;
+  q[1]--;
+  if (q[1] === 0) q[0] = 0; // canonical: an empty ring starts at 0
+  obs.counters[C.iommuCmdsExecuted]++;
+  if (obs.detail) obs.note(`IOMMU executed ${describeCommand(d0, d1, d2, d3)}`);
+  const op = cmdOpcode(d1);
+  if (op === CMD_INV_IOMMU_PAGES) {
+    const dom = cmdDomainId(d1) - 1;
+    if (dom < 0 || dom >= tx.g.cfg.devices) return;
+    const pages = invRangePages(d2, d3);
+    const first = invRangeFirstPfn(d2, d3);
+    invalidateRange(tx, dom, first, pages === Infinity ? Number.MAX_SAFE_INTEGER : pages, (d2 & 2) !== 0);
+  } else if (op === CMD_COMPL_WAIT) {
+    const addr = (d0 & ~7) >>> 0;
+    const ctx = (addr - SEM_BASE) / 8;
+    if ((d1 & 0xfffff) === 0 && ctx >= 0 && ctx < tx.g.contexts) tx.w(CMDQ)[semOffset(tx, ctx)] = 1;
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * The configuration of one modelled machine: how much of everything exists.
+ * Small by default, because every run and every exhaustive search explores it
+ * (the small-scope hypothesis: most isolation bugs show up with a handful of
+ * frames, one or two devices and a few IOVA pages).
+ */
+export interface ModelConfig {
+  /** Physical 4 KiB frames. At most 4096. */
+  readonly frames: number;
+  /** CPUs that run DMA API calls. Each has its own lazy flush queue. */
+  readonly cpus: number;
+  /** PCI devices (device i is attached to IOMMU domain i). */
+  readonly devices: number;
+  /** IOVA pages each domain's allocator hands out (the modelled IOVA window). */
+  readonly iovaPages: number;
+  /** First IOVA page number of the window. The default straddles a 2 MiB
+   * boundary so that two last-level tables (and their directory entries) are
+   * in play. */
+  readonly iovaBasePfn: number;
+  /** AMD IOMMU v1 paging mode: Linux starts at PAGE_MODE_3_LEVEL. */
+  readonly iommuLevels: number;
+  /** Per-CPU flush-queue capacity. Linux drivers/iommu/dma-iommu.c IOVA_DEFAULT_FQ_SIZE 256. */
+  readonly fqSize: number;
+  /** Flush-queue timeout in ms of model time. Linux IOVA_DEFAULT_FQ_TIMEOUT 10. */
+  readonly fqTimeoutMs: number;
+  /** Live DMA mappings the model tracks at once (driver buffers in flight). */
+  readonly maxMappings: number;
+  /** Live allocated objects (slab objects and page blocks) the model tracks. */
+  readonly maxObjects: number;
+  /** Entries in the IOMMU command buffer ring. Linux CMD_BUFFER_SIZE 8192 / 16 = 512. */
+  readonly cmdQueueEntries: number;
+  /** Largest buddy order. */
+  readonly maxOrder: number;
+  /** Whole pages of the one modelled user process (virtual pages 0..userPages-1). */
+  readonly userPages: number;
+  /** Reclaim an IOMMU page-table frame as soon as an unmap leaves it empty.
+   * More aggressive than AMD's io_pgtable (which keeps tables) and like
+   * VT-d's freelist for fully covered ranges: it puts freed table frames in
+   * play, which is what pt-page-safety is about. */
+  readonly reclaimEmptyTables: boolean;
+}
+
+/** Linux x86-64 kmalloc size classes (SLUB kmalloc caches, incl. the 96 and
+ * 192 byte caches); KMALLOC_MAX_CACHE_SIZE is two pages, larger kmalloc goes to
+ * the page allocator. Linux include/linux/slab.h KMALLOC_SHIFT_HIGH. */
+export const KMALLOC_CLASSES: readonly number[] = [8, 16, 32, 64, 96, 128, 192, 256, 512, 1024, 2048, 4096, 8192];
+export const KMALLOC_MAX_CACHE_SIZE = 8192;
+export const PAGE_SIZE = 4096;
+export const PAGE_SHIFT = 12;
+
+export const DEFAULT_CONFIG: ModelConfig = {
+  frames: 32,
+  cpus: 2,
+  devices: 2,
+  iovaPages: 16,
+  iovaBasePfn: 512 - 8,
+  iommuLevels: 3,
+  fqSize: 256,
+  fqTimeoutMs: 10,
+  maxMappings: 8,
+  maxObjects: 48,
+  cmdQueueEntries: 16,
+  maxOrder: 3,
+  userPages: 4,
+  reclaimEmptyTables: true,
+};
+
+/** Returns a reason string when the configuration is unusable, else null. */
+export function configProblem(c: ModelConfig): string | null {
+  const int = (v: number, lo: number, hi: number) => Number.isInteger(v) && v >= lo && v <= hi;
+  if (!int(c.frames, 8, 4096)) return "frames must be an integer in 8..4096";
+  if (!int(c.cpus, 1, 8)) return "cpus must be an integer in 1..8";
+  if (!int(c.devices, 1, 16)) return "devices must be an integer in 1..16";
+  if (!int(c.iovaPages, 1, 4096)) return "iovaPages must be an integer in 1..4096";
+  if (!int(c.iovaBasePfn, 1, 2 ** 26)) return "iovaBasePfn must be an integer in 1..2^26";
+  if (!int(c.iommuLevels, 2, 6)) return "iommuLevels must be an integer in 2..6";
+  if (c.iommuLevels * 9 + 12 < Math.log2((c.iovaBasePfn + c.iovaPages) * PAGE_SIZE))
+    return "the IOVA window does not fit the IOMMU levels";
+  if (!int(c.fqSize, 1, 256)) return "fqSize must be an integer in 1..256";
+  if (!int(c.fqTimeoutMs, 1, 100000)) return "fqTimeoutMs must be an integer in 1..100000";
+  if (!int(c.maxMappings, 1, 64)) return "maxMappings must be an integer in 1..64";
+  if (!int(c.maxObjects, 4, 1024)) return "maxObjects must be an integer in 4..1024";
+  if (!int(c.cmdQueueEntries, 4, 512)) return "cmdQueueEntries must be an integer in 4..512";
+  if (!int(c.maxOrder, 0, 10)) return "maxOrder must be an integer in 0..10";
+  if (!int(c.userPages, 0, 64)) return "userPages must be an integer in 0..64";
+  return null;
+}

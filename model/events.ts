@@ -1,0 +1,67 @@
+/**
+ * The closed vocabulary of events. Every execution of the model is a sequence
+ * of these; a counterexample file stores exactly this sequence.
+ *
+ * Parameters that pick "which one" are relative to the state (the k-th live
+ * mapping, modulo how many there are) so that every event applies in every
+ * state and shrinking a trace keeps it meaningful. An event that still cannot
+ * apply (no mapping to unmap, a busy CPU) is a no-op with a reason.
+ */
+
+/** DMA direction, as in Linux enum dma_data_direction. */
+export type Direction = "to-device" | "from-device" | "bidirectional";
+export const DIRECTIONS: readonly Direction[] = ["to-device", "from-device", "bidirectional"];
+
+/** Where a driver's buffer comes from: kmalloc (slab objects share frames) or whole pages. */
+export type BufferSource = "kmalloc" | "pages";
+
+export type Event =
+  /** A driver on `cpu` allocates a buffer of `size` bytes and calls dma_map_single for `dev`. */
+  | { readonly t: "map"; readonly cpu: number; readonly dev: number; readonly src: BufferSource; readonly size: number; readonly dir: Direction }
+  /** A driver kmallocs one buffer per entry of `sizes` and calls dma_map_sg. */
+  | { readonly t: "map-sg"; readonly cpu: number; readonly dev: number; readonly sizes: readonly number[]; readonly dir: Direction }
+  /** dma_alloc_coherent: 2^order zeroed pages mapped bidirectionally until freed. */
+  | { readonly t: "alloc-coherent"; readonly cpu: number; readonly dev: number; readonly order: number }
+  /** dma_unmap_* (or dma_free_coherent) of the k-th live mapping; with `free`, the
+   * driver frees the buffer as soon as the unmap returns (a received packet consumed). */
+  | { readonly t: "unmap"; readonly cpu: number; readonly k: number; readonly free: boolean }
+  /** The blocked call on context `cpu` (a CPU, or the timer context numbered `cpus`) runs on. */
+  | { readonly t: "resume"; readonly cpu: number }
+  /** The IOMMU executes the next command in its command buffer. */
+  | { readonly t: "iommu" }
+  /** Device `dev` reads or writes `len` bytes at IOVA page `page` of its window
+   * (for a passthrough device, physical frame `page`) plus `offset`. */
+  | { readonly t: "dma"; readonly dev: number; readonly write: boolean; readonly page: number; readonly offset: number; readonly len: number }
+  /** The kernel allocates an object of `size` bytes for its own use (kmalloc; page allocator above 8 KiB). */
+  | { readonly t: "kmalloc"; readonly size: number }
+  /** The kernel frees its k-th own object. */
+  | { readonly t: "kfree"; readonly k: number }
+  /** `ms` milliseconds of model time pass; timers that expire fire. */
+  | { readonly t: "tick"; readonly ms: number }
+  /** The user process touches virtual page `page` (a page fault allocates and maps it). */
+  | { readonly t: "user-touch"; readonly cpu: number; readonly page: number; readonly write: boolean }
+  /** The user process unmaps virtual page `page` (munmap: clear PTE, TLB shootdown, free). */
+  | { readonly t: "user-unmap"; readonly cpu: number; readonly page: number };
+
+export type EventTag = Event["t"];
+export const EVENT_TAGS: readonly EventTag[] = [
+  "map", "map-sg", "alloc-coherent", "unmap", "resume", "iommu", "dma", "kmalloc", "kfree", "tick", "user-touch", "user-unmap",
+];
+
+/** A short, stable, human-readable rendering of an event (used in traces). */
+export function formatEvent(e: Event): string {
+  switch (e.t) {
+    case "map": return `map cpu${e.cpu} dev${e.dev} ${e.src} ${e.size}B ${e.dir}`;
+    case "map-sg": return `map-sg cpu${e.cpu} dev${e.dev} [${e.sizes.join(",")}]B ${e.dir}`;
+    case "alloc-coherent": return `alloc-coherent cpu${e.cpu} dev${e.dev} order ${e.order}`;
+    case "unmap": return `unmap cpu${e.cpu} mapping#${e.k}${e.free ? " +free" : ""}`;
+    case "resume": return `resume ctx${e.cpu}`;
+    case "iommu": return "iommu executes next command";
+    case "dma": return `dma dev${e.dev} ${e.write ? "write" : "read"} page ${e.page} +0x${e.offset.toString(16)} len ${e.len}`;
+    case "kmalloc": return `kmalloc ${e.size}B (kernel)`;
+    case "kfree": return `kfree kernel object #${e.k}`;
+    case "tick": return `tick ${e.ms} ms`;
+    case "user-touch": return `user ${e.write ? "write" : "read"} vpage ${e.page} (cpu${e.cpu})`;
+    case "user-unmap": return `user munmap vpage ${e.page} (cpu${e.cpu})`;
+  }
+}

@@ -1,0 +1,223 @@
+/**
+ * AMD IOMMU v1 host page tables of each domain: map, unmap (with reclamation
+ * of tables an unmap leaves empty) and the memory-only walk.
+ *
+ * Convention: the root table has level `iommuLevels` (the DTE Mode); a table
+ * at level L has entries each spanning 2^(9(L-1)) pages; level-1 tables hold
+ * the 4 KiB leaves. Software here writes PDEs exactly like Linux PM_LEVEL_PDE
+ * (PR | IR | IW | NextLevel = L-1) and 4 KiB leaves like io_pgtable.c's
+ * iommu_v1_map_pages (PR | FC | IR/IW by direction); the walker also honours
+ * what software here never writes but hardware accepts: NextLevel 7 large
+ * pages, default-size leaves (NextLevel 0) above level 1, and level skipping.
+ * Source: Linux drivers/iommu/amd/amd_iommu_types.h, io_pgtable.c.
+ */
+import { C } from "./counters.ts";
+import { DTE, DTE_W, FRAMES, FRAME_W, levelShift } from "./geometry.ts";
+import { type Observation } from "./observation.ts";
+import { ptClearFrame, ptCount, ptFind, ptWrite } from "./page-table-memory.ts";
+import {
+  allocFrames, F_COVERED, F_DETACHED, frameAux, frameData, frameFlags, frameRole, freeFrames, ROLE_IOMMU_PT, setFrame, setFrameData,
+} from "./physical-memory.ts";
+import { type Tx } from "./state.ts";
+import { PTMEM, PT_W } from "./geometry.ts";
+import {
+  amdAddrPfn, amdIr, amdIw, amdLargeBasePfn, amdLargePageLog2, amdNextLevel, amdPdeHi, amdPdeLo, amdPresent, amdPteHi, amdPteLo,
+} from "./formats/amd-v1-pte.ts";
+
+const POW2 = Array.from({ length: 64 }, (_, i) => 2 ** i);
+
+/** Index of IOVA page `v` in a table at `level`. */
+export function tableIndex(v: number, level: number): number {
+  return Math.floor(v / POW2[levelShift(level)]) % 512;
+}
+/** The table a frame holds, as stored in its frame record: level | prefix << 4. */
+export function tableKey(level: number, v: number): number {
+  return level | (Math.floor(v / POW2[9 * level]) << 4);
+}
+export function tableKeyLevel(key: number): number {
+  return key & 0xf;
+}
+
+/** Root table frame of domain `dom` (the DTE's host page-table root pointer, bits 51:12 of data[0]). */
+export function domainRoot(dte: Int32Array, dom: number): number {
+  const lo = dte[dom * DTE_W] >>> 0;
+  const hi = dte[dom * DTE_W + 1] >>> 0;
+  return (hi & 0xfffff) * 0x100000 + (lo >>> 12);
+}
+
+/** Tag of a detached table frame: which context (or flush queue) will free it. */
+export const TAG_FQ = 0xfe;
+
+function detachedTag(fr: Int32Array, f: number): number {
+  return frameAux(fr, f) >>> 8;
+}
+
+/**
+ * Maps IOVA page `v` of domain `dom` to frame `pfn`, allocating tables on the
+ * way down. Returns false if a table frame could not be allocated or the
+ * page-table pool is full.
+ */
+export function iommuMapPage(tx: Tx, dom: number, v: number, pfn: number, ir: boolean, iw: boolean, obs: Observation): boolean {
+  const levels = tx.g.cfg.iommuLevels;
+  let table = domainRoot(tx.c[DTE], dom);
+  for (let level = levels; level > 1; level--) {
+    const idx = tableIndex(v, level);
+    const p = ptFind(tx.c[PTMEM], table, idx);
+    if (p >= 0) {
+      const lo = tx.c[PTMEM][2 + p * PT_W] >>> 0;
+      const hi = tx.c[PTMEM][3 + p * PT_W] >>> 0;
+      if (amdNextLevel(lo) !== level - 1) return false; // a large leaf is in the way
+      table = amdAddrPfn(lo, hi);
+      continue;
+    }
+    const next = allocFrames(tx, 0, ROLE_IOMMU_PT, dom, obs);
+    if (next < 0) return false;
+    setFrameData(tx.w(FRAMES), next, tableKey(level - 1, v));
+    obs.counters[C.ptFramesAllocated]++;
+    if (obs.detail) obs.frameNote(next, `an IOMMU page table (dom ${dom}, level ${level - 1})`);
+    if (!ptWrite(tx, table, idx, amdPdeLo(next, level - 1), amdPdeHi(next))) return false;
+    obs.counters[C.iommuPteWrites]++;
+    table = next;
+  }
+  if (!ptWrite(tx, table, tableIndex(v, 1), amdPteLo(pfn), amdPteHi(pfn, ir, iw, true))) return false;
+  obs.counters[C.iommuPteWrites]++;
+  return true;
+}
+
+/** Scratch: table frames on the path of the last unmap walk, by level. */
+const path = new Int32Array(8);
+
+/**
+ * Clears the leaves of IOVA pages [v, v+pages) of domain `dom`. With
+ * reclamation on, a table the unmap leaves empty is unlinked from its parent
+ * and marked detached with `tag`; its frame is freed later by
+ * freeDetachedTables (after the invalidation that makes it unreachable).
+ * Returns the number of leaves cleared.
+ */
+export function iommuUnmapPages(tx: Tx, dom: number, v: number, pages: number, tag: number, obs: Observation): number {
+  const levels = tx.g.cfg.iommuLevels;
+  const root = domainRoot(tx.c[DTE], dom);
+  let cleared = 0;
+  for (let page = v; page < v + pages; page++) {
+    let table = root;
+    let ok = true;
+    for (let level = levels; level > 1; level--) {
+      path[level] = table;
+      const p = ptFind(tx.c[PTMEM], table, tableIndex(page, level));
+      if (p < 0) { ok = false; break; }
+      const lo = tx.c[PTMEM][2 + p * PT_W] >>> 0;
+      const hi = tx.c[PTMEM][3 + p * PT_W] >>> 0;
+      if (amdNextLevel(lo) !== level - 1) { ok = false; break; }
+      table = amdAddrPfn(lo, hi);
+    }
+    if (!ok) continue;
+    path[1] = table;
+    if (ptFind(tx.c[PTMEM], table, tableIndex(page, 1)) < 0) continue;
+    ptWrite(tx, table, tableIndex(page, 1), 0, 0);
+    obs.counters[C.iommuPteWrites]++;
+    cleared++;
+    if (!tx.g.cfg.reclaimEmptyTables) continue;
+    for (let level = 1; level < levels; level++) {
+      const t = path[level];
+      if (ptCount(tx.c[PTMEM], t) !== 0) break;
+      ptWrite(tx, path[level + 1], tableIndex(page, level + 1), 0, 0);
+      obs.counters[C.iommuPteWrites]++;
+      const fr = tx.w(FRAMES);
+      setFrame(fr, t, ROLE_IOMMU_PT, 0, (fr[t * FRAME_W] & 0xff00) | F_DETACHED, dom | (tag << 8));
+      if (obs.detail) obs.note(`table frame ${t} (dom ${dom}, level ${level}) is empty: unlinked, to be freed`);
+    }
+  }
+  return cleared;
+}
+
+/** Frees detached table frames with `tag` (only covered ones when `coveredOnly`). Returns how many. */
+export function freeDetachedTables(tx: Tx, tag: number, coveredOnly: boolean, obs: Observation): number {
+  const fr0 = tx.c[FRAMES];
+  let n = 0;
+  for (let f = 0; f < tx.g.cfg.frames; f++) {
+    if (frameRole(fr0, f) !== ROLE_IOMMU_PT) continue;
+    const flags = frameFlags(tx.c[FRAMES], f);
+    if ((flags & F_DETACHED) === 0 || detachedTag(tx.c[FRAMES], f) !== tag) continue;
+    if (coveredOnly && (flags & F_COVERED) === 0) continue;
+    ptClearFrame(tx, f);
+    freeFrames(tx, f, 0, obs);
+    obs.counters[C.ptFramesFreed]++;
+    n++;
+  }
+  return n;
+}
+
+/** Marks every detached frame with `tag` as covered by the flush now starting. */
+export function coverDetachedTables(tx: Tx, tag: number): void {
+  const fr0 = tx.c[FRAMES];
+  for (let f = 0; f < tx.g.cfg.frames; f++) {
+    if (frameRole(fr0, f) !== ROLE_IOMMU_PT) continue;
+    const flags = frameFlags(tx.c[FRAMES], f);
+    if ((flags & F_DETACHED) === 0 || detachedTag(tx.c[FRAMES], f) !== tag || (flags & F_COVERED) !== 0) continue;
+    const fr = tx.w(FRAMES);
+    fr[f * FRAME_W] |= F_COVERED;
+  }
+}
+
+/** Result of a walk (scratch object, overwritten by each walk). */
+export class WalkResult {
+  /** Translated frame, or -1 on fault. */
+  frame = -1;
+  ir = false;
+  iw = false;
+  refs = 0;
+  /** Level of the leaf, and log2 of its page size. */
+  level = 0;
+  pageLog2 = 12;
+}
+
+/**
+ * Walks domain tables in memory only (no caches) from `table` at `level`,
+ * ANDing IR/IW down the walk. `onPde` (if given) sees every directory entry
+ * read: (level of the table it is in, next table frame, next level, ir, iw).
+ */
+export function walkFrom(
+  pt: Int32Array, table: number, level: number, v: number, ir: boolean, iw: boolean, out: WalkResult,
+  onPde?: (level: number, next: number, nextLevel: number, ir: boolean, iw: boolean) => void,
+): WalkResult {
+  out.frame = -1;
+  out.refs = 0;
+  for (let guard = 0; guard < 8; guard++) {
+    const p = ptFind(pt, table, tableIndex(v, level));
+    out.refs++;
+    if (p < 0) return out;
+    const lo = pt[2 + p * PT_W] >>> 0;
+    const hi = pt[3 + p * PT_W] >>> 0;
+    if (!amdPresent(lo)) return out;
+    ir = ir && amdIr(hi);
+    iw = iw && amdIw(hi);
+    const nl = amdNextLevel(lo);
+    if (nl === 0 || nl === 7) {
+      const log2 = nl === 0 ? 12 + levelShift(level) : amdLargePageLog2(lo, hi);
+      const base = nl === 0 ? amdAddrPfn(lo, hi) : amdLargeBasePfn(lo, hi);
+      const span = POW2[log2 - 12];
+      out.frame = base + (v % span);
+      out.ir = ir;
+      out.iw = iw;
+      out.level = level;
+      out.pageLog2 = log2;
+      return out;
+    }
+    if (nl >= level) return out; // malformed: a table must be lower than its parent
+    const next = amdAddrPfn(lo, hi);
+    if (onPde) onPde(level, next, nl, ir, iw);
+    table = next;
+    level = nl;
+  }
+  return out;
+}
+
+/** What is mapped at IOVA page `v` of domain `dom` now, by the tables in memory. */
+export function walkMemory(tx: { g: { cfg: { iommuLevels: number } } }, pt: Int32Array, dte: Int32Array, dom: number, v: number, out: WalkResult): WalkResult {
+  return walkFrom(pt, domainRoot(dte, dom), tx.g.cfg.iommuLevels, v, true, true, out);
+}
+
+/** Is frame `f` the page-table frame of domain `dom` holding the table at `level` that covers page `v`? */
+export function isTableFrameOf(fr: Int32Array, f: number, dom: number, level: number, v: number): boolean {
+  return frameRole(fr, f) === ROLE_IOMMU_PT && (frameAux(fr, f) & 0xff) === dom && frameData(fr, f) === tableKey(level, v);
+}

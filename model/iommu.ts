@@ -1,0 +1,157 @@
+/**
+ * The IOMMU as devices see it: the device table decides whether a device is
+ * blocked, passed through (IOVA = physical address) or translated by its
+ * domain's tables; translation goes through the IOTLB, then the directory
+ * cache, then memory, filling both caches on every walk.
+ *
+ * Device i is attached to domain i (Linux gives each IOMMU group its own
+ * default DMA domain).
+ */
+import { PAGE_SIZE } from "./config.ts";
+import { C } from "./counters.ts";
+import { DTE, DTE_W, IOTLB, PDEC, PTMEM } from "./geometry.ts";
+import {
+  FAULT_BLOCKED, FAULT_NO_MEMORY, FAULT_NOT_PRESENT, FAULT_PERMISSION, MAX_SEGS, type Observation,
+  SRC_IOTLB, SRC_PASSTHROUGH, SRC_PDEC_WALK, SRC_WALK,
+} from "./observation.ts";
+import { type Tx } from "./state.ts";
+import { domainRoot, walkFrom, WalkResult } from "./iommu-page-table.ts";
+import {
+  iotlbFill, iotlbSlot, pdecEncode, pdecFill, pdecFrame, pdecIr, pdecIw, pdecNextLevel, pdecSlot,
+} from "./iotlb.ts";
+import { dteKind } from "./formats/amd-dte.ts";
+
+export type AttachMode = "translate" | "passthrough" | "blocked";
+
+/** How device `dev` is attached, read from its device table entry. */
+export function deviceMode(dte: Int32Array, dev: number): AttachMode | "invalid" {
+  return dteKind(dte.subarray(dev * DTE_W, dev * DTE_W + DTE_W).map((x) => x >>> 0) as unknown as number[]);
+}
+
+const DEV_BLOCKED = 0, DEV_PASSTHROUGH = 1, DEV_TRANSLATE = 2;
+/** Fast version of deviceMode for the hot path (bits per amd-dte.ts: V 0, TV 1, Mode 11:9, IR 61, IW 62). */
+function modeFast(dte: Int32Array, dev: number): number {
+  const lo = dte[dev * DTE_W];
+  const hi = dte[dev * DTE_W + 1];
+  if ((lo & 3) !== 3) return DEV_BLOCKED;
+  const mode = (lo >>> 9) & 7;
+  if (mode !== 0) return DEV_TRANSLATE;
+  return (hi & (3 << 29)) === 3 << 29 ? DEV_PASSTHROUGH : DEV_BLOCKED;
+}
+
+const walk = new WalkResult();
+let fillTx: Tx | null = null;
+let fillDom = 0;
+let fillV = 0;
+let usedCache = false;
+function fillPde(level: number, next: number, nextLevel: number, ir: boolean, iw: boolean): void {
+  const tx = fillTx!;
+  const s = pdecSlot(tx.g, fillDom, level, fillV);
+  if (s >= 0) pdecFill(tx, s, pdecEncode(next, nextLevel, ir, iw));
+}
+
+/**
+ * Translates IOVA page `v` for device `dev`. Returns the frame, or -1 with
+ * `obs.fault` set. `obs.segSource[seg]` gets how it was translated.
+ */
+function translate(tx: Tx, dev: number, v: number, write: boolean, seg: number, obs: Observation): number {
+  const mode = modeFast(tx.c[DTE], dev);
+  if (mode === DEV_BLOCKED) {
+    obs.fault = FAULT_BLOCKED;
+    return -1;
+  }
+  if (mode === DEV_PASSTHROUGH) {
+    obs.segSource[seg] = SRC_PASSTHROUGH;
+    if (v >= tx.g.cfg.frames) {
+      obs.fault = FAULT_NO_MEMORY;
+      return -1;
+    }
+    return v;
+  }
+  const g = tx.g;
+  const slot = iotlbSlot(g, dev, v);
+  if (slot >= 0) {
+    const e = tx.c[IOTLB][slot];
+    if (e !== 0) {
+      obs.counters[C.iotlbHits]++;
+      obs.segSource[seg] = SRC_IOTLB;
+      if ((write ? e & 4 : e & 2) === 0) {
+        obs.fault = FAULT_PERMISSION;
+        return -1;
+      }
+      return tx.c[IOTLB][slot + 1];
+    }
+  }
+  obs.counters[C.iotlbMisses]++;
+  // Start from the deepest cached directory entry, if any.
+  let table = domainRoot(tx.c[DTE], dev);
+  let level = g.cfg.iommuLevels;
+  let ir = true, iw = true;
+  usedCache = false;
+  for (let l = 2; l <= g.cfg.iommuLevels; l++) {
+    const s = pdecSlot(g, dev, l, v);
+    if (s < 0) continue;
+    const e = tx.c[PDEC][s];
+    if (e === 0) continue;
+    table = pdecFrame(e);
+    level = pdecNextLevel(e);
+    ir = pdecIr(e);
+    iw = pdecIw(e);
+    usedCache = true;
+    break;
+  }
+  fillTx = tx;
+  fillDom = dev;
+  fillV = v;
+  walkFrom(tx.c[PTMEM], table, level, v, ir, iw, walk, fillPde);
+  fillTx = null;
+  obs.counters[C.walkRefs] += walk.refs;
+  obs.segSource[seg] = usedCache ? SRC_PDEC_WALK : SRC_WALK;
+  if (walk.frame < 0) {
+    obs.fault = FAULT_NOT_PRESENT;
+    return -1;
+  }
+  if (slot >= 0) iotlbFill(tx, slot, walk.frame, walk.ir, walk.iw);
+  if (!(write ? walk.iw : walk.ir)) {
+    obs.fault = FAULT_PERMISSION;
+    return -1;
+  }
+  if (walk.frame >= g.cfg.frames) {
+    obs.fault = FAULT_NO_MEMORY;
+    return -1;
+  }
+  return walk.frame;
+}
+
+/**
+ * Device `dev` reads or writes [iova, iova+len). Each page is translated in
+ * turn; the access stops at the first fault. The segments that were
+ * performed are recorded in the observation for the properties.
+ */
+export function deviceAccess(tx: Tx, dev: number, write: boolean, iova: number, len: number, obs: Observation): void {
+  obs.dev = dev;
+  obs.write = write;
+  obs.iova = iova;
+  obs.len = len;
+  obs.nseg = 0;
+  let addr = iova;
+  const end = iova + len;
+  while (addr < end && obs.nseg < MAX_SEGS) {
+    const v = Math.floor(addr / PAGE_SIZE);
+    const off = addr - v * PAGE_SIZE;
+    const n = Math.min(end - addr, PAGE_SIZE - off);
+    const seg = obs.nseg;
+    const frame = translate(tx, dev, v, write, seg, obs);
+    if (frame < 0) {
+      obs.faultIovaPfn = v;
+      return;
+    }
+    obs.segIovaPfn[seg] = v;
+    obs.segFrame[seg] = frame;
+    obs.segOffset[seg] = off;
+    obs.segLen[seg] = n;
+    obs.nseg++;
+    obs.counters[C.dmaBytes] += n;
+    addr += n;
+  }
+}

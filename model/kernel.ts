@@ -1,0 +1,179 @@
+/**
+ * The kernel services a policy handler may use: the IOVA allocator, the IOMMU
+ * page tables, the command queue, the flush queue, the timer, and the
+ * mapping being served. Every method works inside the current step's
+ * transaction and counts its costs.
+ */
+import { C } from "./counters.ts";
+import { HDR, H_TIMER, MAPS, POL } from "./geometry.ts";
+import { type Observation } from "./observation.ts";
+import { type Tx } from "./state.ts";
+import { allocIova, freeIova } from "./iova-allocator.ts";
+import { coverDetachedTables, freeDetachedTables, iommuMapPage, iommuUnmapPages } from "./iommu-page-table.ts";
+import { cmdSpace, completionDone, queueCompletionWait, queueInvalidateAll, queueInvalidatePages } from "./command-queue.ts";
+import { fqCoverAll, fqFull, fqPush, fqReleaseCovered } from "./flush-queue.ts";
+import {
+  dirAllowsRead, dirAllowsWrite, mDev, mDir, mIova, mPages, mSegFrame, mSegLen, mSegOffset, mSegs, segPages, setIova,
+} from "./dma-mapping.ts";
+import { releaseBuffer } from "./buffers.ts";
+import { deviceMode, type AttachMode } from "./iommu.ts";
+import { DTE } from "./geometry.ts";
+
+export class Kernel {
+  /** The context (CPU number, or the timer context) the call runs on. */
+  ctx = 0;
+  constructor(readonly tx: Tx, readonly obs: Observation) {}
+
+  get cpus(): number {
+    return this.tx.g.cfg.cpus;
+  }
+  get devices(): number {
+    return this.tx.g.cfg.devices;
+  }
+  /** Linux IOVA_DEFAULT_FQ_TIMEOUT, as configured. */
+  get fqTimeoutMs(): number {
+    return this.tx.g.cfg.fqTimeoutMs;
+  }
+  get timerCtx(): number {
+    return this.tx.g.timerCtx;
+  }
+  attachMode(dev: number): AttachMode | "invalid" {
+    return deviceMode(this.tx.c[DTE], dev);
+  }
+
+  // --- the mapping being served
+  dev(m: number): number {
+    return mDev(this.tx.c[MAPS], m);
+  }
+  /** IOVA pages the mapping needs (each segment rounded out to whole granules). */
+  pages(m: number): number {
+    return mPages(this.tx.c[MAPS], m);
+  }
+  iova(m: number): number {
+    return mIova(this.tx.c[MAPS], m);
+  }
+  setIova(m: number, firstPage: number): void {
+    setIova(this.tx, m, firstPage);
+  }
+  segments(m: number): number {
+    return mSegs(this.tx.c[MAPS], m);
+  }
+  segFrame(m: number, i: number): number {
+    return mSegFrame(this.tx.c[MAPS], m, i);
+  }
+  segOffset(m: number, i: number): number {
+    return mSegOffset(this.tx.c[MAPS], m, i);
+  }
+  segLen(m: number, i: number): number {
+    return mSegLen(this.tx.c[MAPS], m, i);
+  }
+  segPages(m: number, i: number): number {
+    return segPages(this.segOffset(m, i), this.segLen(m, i));
+  }
+  /** Frees the driver's buffer now (normally the model does it after the unmap returns). */
+  releaseBuffer(m: number): void {
+    releaseBuffer(this.tx, m, this.obs);
+  }
+
+  // --- IOVA allocator
+  allocIova(dev: number, pages: number): number {
+    return allocIova(this.tx, dev, pages);
+  }
+  freeIova(dev: number, first: number, pages: number): void {
+    freeIova(this.tx, dev, first, pages);
+    if (this.obs.detail) this.obs.note(`IOVA pages 0x${first.toString(16)}+${pages} of dom ${dev} freed`);
+  }
+
+  // --- IOMMU page tables
+  /** Maps every segment of mapping `m` contiguously from its IOVA, with the direction's permissions. */
+  mapSegments(m: number): boolean {
+    const dev = this.dev(m);
+    const dir = mDir(this.tx.c[MAPS], m);
+    let v = this.iova(m);
+    for (let i = 0; i < this.segments(m); i++) {
+      const first = this.segFrame(m, i) + Math.floor(this.segOffset(m, i) / 4096);
+      const n = this.segPages(m, i);
+      for (let p = 0; p < n; p++) {
+        if (!iommuMapPage(this.tx, dev, v + p, first + p, dirAllowsRead(dir), dirAllowsWrite(dir), this.obs)) return false;
+      }
+      v += n;
+    }
+    if (this.obs.detail) this.obs.note(`IOMMU dom ${dev}: IOVA pages 0x${this.iova(m).toString(16)}+${this.pages(m)} mapped`);
+    return true;
+  }
+  /** Maps one IOVA page to a frame with explicit permissions. */
+  mapPage(dev: number, v: number, frame: number, read: boolean, write: boolean): boolean {
+    return iommuMapPage(this.tx, dev, v, frame, read, write, this.obs);
+  }
+  /** Clears [first, first+pages); emptied tables are detached with `tag` (default: this context). */
+  unmapPages(dev: number, first: number, pages: number, tag = this.ctx): number {
+    const n = iommuUnmapPages(this.tx, dev, first, pages, tag, this.obs);
+    if (this.obs.detail) this.obs.note(`IOMMU dom ${dev}: IOVA pages 0x${first.toString(16)}+${pages} cleared`);
+    return n;
+  }
+  /** Frees the table frames detached with `tag` (default: this context). */
+  freeDetachedTables(tag = this.ctx): number {
+    return freeDetachedTables(this.tx, tag, false, this.obs);
+  }
+  coverDetachedTables(tag: number): void {
+    coverDetachedTables(this.tx, tag);
+  }
+
+  // --- command queue
+  cmdSpace(): number {
+    return cmdSpace(this.tx);
+  }
+  invalidatePages(dev: number, first: number, pages: number, pde: boolean): boolean {
+    return queueInvalidatePages(this.tx, dev, first, pages, pde, this.obs);
+  }
+  invalidateAll(dev: number): boolean {
+    return queueInvalidateAll(this.tx, dev, this.obs);
+  }
+  /** Queues COMPLETION_WAIT for this context. */
+  completionWait(): boolean {
+    return queueCompletionWait(this.tx, this.ctx, this.obs);
+  }
+  /** Whether this context's COMPLETION_WAIT has executed. */
+  completionDone(): boolean {
+    return completionDone(this.tx, this.ctx);
+  }
+
+  // --- flush queue (per CPU)
+  fqFull(): boolean {
+    return fqFull(this.tx, this.ctx);
+  }
+  fqPush(dev: number, first: number, pages: number): boolean {
+    const ok = fqPush(this.tx, this.ctx, dev, first, pages);
+    if (ok && this.obs.detail) this.obs.note(`flush queue of cpu${this.ctx}: IOVA pages 0x${first.toString(16)}+${pages} queued`);
+    return ok;
+  }
+  fqCoverAll(): void {
+    fqCoverAll(this.tx);
+  }
+  fqReleaseCovered(): void {
+    fqReleaseCovered(this.tx, this.obs);
+  }
+
+  // --- the one-shot timer (model time in ms)
+  armTimer(ms: number): void {
+    if (this.tx.c[HDR][H_TIMER] === 0) this.tx.w(HDR)[H_TIMER] = ms;
+  }
+  timerArmed(): boolean {
+    return this.tx.c[HDR][H_TIMER] !== 0;
+  }
+
+  // --- policy-private words
+  pol(i: number): number {
+    return this.tx.c[POL][i];
+  }
+  setPol(i: number, v: number): void {
+    if (this.tx.c[POL][i] !== v) this.tx.w(POL)[i] = v;
+  }
+
+  count(counter: keyof typeof C, n = 1): void {
+    this.obs.counters[C[counter]] += n;
+  }
+  note(text: string): void {
+    if (this.obs.detail) this.obs.note(text);
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * The CPU side: x86-64 4-level page tables for the kernel direct map and one
+ * user process, and a TLB per CPU, enough to show that device and CPU views of
+ * memory are built from the same frames.
+ *
+ * Kernel direct map: PAGE_OFFSET 0xffff888000000000 (Linux
+ * Documentation/arch/x86/x86_64/mm.rst, 4-level), PML4 index 273, mapped
+ * with 2 MiB PS entries (Linux maps the direct map with large pages).
+ * User process: virtual pages USER_VPAGE_BASE + i, tables allocated on the
+ * first page fault. A TLB entry is filled on every walk and removed only by
+ * INVLPG on its CPU or by a shootdown IPI (counted in tlbShootdowns).
+ *
+ * MMU component layout: per CPU, one TLB word per user page ((frame + 1) |
+ * writable << 16), then one word per CPU: whether the process has run there
+ * (mm_cpumask).
+ */
+import { C } from "./counters.ts";
+import { FRAMES, HDR, H_KERNEL_PML4, H_USER_PML4, MMU, OBJECTS } from "./geometry.ts";
+import { type Observation } from "./observation.ts";
+import { ptFind, ptWrite } from "./page-table-memory.ts";
+import { PTMEM, PT_W } from "./geometry.ts";
+import { allocFrames, ROLE_MMU_PT, ROLE_USER, setFrameData } from "./physical-memory.ts";
+import { type Tx } from "./state.ts";
+import { allocPagesObject, findObject, freeObject, KIND_USER, OWNER_USER } from "./objects.ts";
+import {
+  X86_LO_GLOBAL, X86_LO_PRESENT, X86_LO_PSE, X86_LO_RW, X86_LO_USER, x86EncodeHi, x86EncodeLo, x86Index, x86IsHugeLeaf,
+  x86LeafPfn, x86Present, x86User, x86Writable, x86Pfn,
+} from "./formats/x86-pte.ts";
+
+export const PAGE_OFFSET_VPAGE = 0xffff888000000; // 0xffff888000000000 >> 12 (exact in a double)
+export const USER_VPAGE_BASE = 0x10000; // user virtual address 0x10000000
+
+/** Scratch result of an MMU walk. */
+export class MmuWalk {
+  frame = -1;
+  writable = false;
+  user = false;
+  refs = 0;
+}
+
+/** Walks 4-level x86-64 tables from `root` for virtual page `vp` (memory only). */
+export function mmuWalk(pt: Int32Array, root: number, vp: number, out: MmuWalk): MmuWalk {
+  out.frame = -1;
+  out.refs = 0;
+  let table = root;
+  let w = true, u = true;
+  for (let level = 4; level >= 1; level--) {
+    const p = ptFind(pt, table, x86Index(vp, level));
+    out.refs++;
+    if (p < 0) return out;
+    const lo = pt[2 + p * PT_W] >>> 0, hi = pt[3 + p * PT_W] >>> 0;
+    if (!x86Present(lo)) return out;
+    w = w && x86Writable(lo);
+    u = u && x86User(lo);
+    if (level === 1 || x86IsHugeLeaf(lo, level)) {
+      const span = 2 ** (9 * (level - 1));
+      out.frame = x86LeafPfn(lo, hi, level) + (vp % span);
+      out.writable = w;
+      out.user = u;
+      return out;
+    }
+    table = x86Pfn(lo, hi);
+  }
+  return out;
+}
+
+function tableLo(pfn: number, user: boolean): number {
+  return x86EncodeLo(pfn, X86_LO_PRESENT | X86_LO_RW | (user ? X86_LO_USER : 0));
+}
+
+/** Builds the kernel direct map and the process's top-level table. */
+export function bootMmu(tx: Tx, obs: Observation): void {
+  const pml4 = allocFrames(tx, 0, ROLE_MMU_PT, 0, obs);
+  const pdpt = allocFrames(tx, 0, ROLE_MMU_PT, 0, obs);
+  const pd = allocFrames(tx, 0, ROLE_MMU_PT, 0, obs);
+  const upml4 = allocFrames(tx, 0, ROLE_MMU_PT, 1, obs);
+  ptWrite(tx, pml4, x86Index(PAGE_OFFSET_VPAGE, 4), tableLo(pdpt, false), x86EncodeHi(pdpt, false, 0, 0));
+  ptWrite(tx, upml4, x86Index(PAGE_OFFSET_VPAGE, 4), tableLo(pdpt, false), x86EncodeHi(pdpt, false, 0, 0));
+  ptWrite(tx, pdpt, x86Index(PAGE_OFFSET_VPAGE, 3), tableLo(pd, false), x86EncodeHi(pd, false, 0, 0));
+  for (let i = 0; i * 512 < tx.g.cfg.frames; i++) {
+    ptWrite(tx, pd, x86Index(PAGE_OFFSET_VPAGE + i * 512, 2),
+      x86EncodeLo(i * 512, X86_LO_PRESENT | X86_LO_RW | X86_LO_PSE | X86_LO_GLOBAL), x86EncodeHi(i * 512, true, 0, 0));
+  }
+  for (const f of [pml4, pdpt, pd, upml4]) setFrameData(tx.w(FRAMES), f, 1);
+  const h = tx.w(HDR);
+  h[H_KERNEL_PML4] = pml4;
+  h[H_USER_PML4] = upml4;
+}
+
+const walk = new MmuWalk();
+
+function tlbOffset(tx: Tx, cpu: number, page: number): number {
+  return cpu * tx.g.cfg.userPages + page;
+}
+function cpumaskOffset(tx: Tx, cpu: number): number {
+  return tx.g.cfg.cpus * tx.g.cfg.userPages + cpu;
+}
+
+/** The process touches user page `page` on `cpu`: TLB, walk, or page fault. */
+export function userTouch(tx: Tx, cpu: number, page: number, write: boolean, obs: Observation): void {
+  const up = tx.g.cfg.userPages;
+  if (up === 0) return obs.skip("the model has no user pages");
+  page %= up;
+  cpu %= tx.g.cfg.cpus;
+  if (tx.c[MMU][cpumaskOffset(tx, cpu)] === 0) tx.w(MMU)[cpumaskOffset(tx, cpu)] = 1;
+  if (tx.c[MMU][tlbOffset(tx, cpu, page)] !== 0) return;
+  const vp = USER_VPAGE_BASE + page;
+  const root = tx.c[HDR][H_USER_PML4];
+  mmuWalk(tx.c[PTMEM], root, vp, walk);
+  obs.counters[C.walkRefs] += walk.refs;
+  let frame = walk.frame;
+  if (frame < 0) {
+    frame = pageFault(tx, root, vp, obs);
+    if (frame < 0) return obs.skip("page fault: out of memory");
+  }
+  tx.w(MMU)[tlbOffset(tx, cpu, page)] = (frame + 1) | (1 << 16);
+  if (obs.detail) obs.note(`cpu${cpu} ${write ? "wrote" : "read"} user page ${page} (frame ${frame})`);
+}
+
+function pageFault(tx: Tx, root: number, vp: number, obs: Observation): number {
+  let table = root;
+  for (let level = 4; level > 1; level--) {
+    const idx = x86Index(vp, level);
+    const p = ptFind(tx.c[PTMEM], table, idx);
+    if (p >= 0) {
+      table = x86Pfn(tx.c[PTMEM][2 + p * PT_W] >>> 0, tx.c[PTMEM][3 + p * PT_W] >>> 0);
+      continue;
+    }
+    const next = allocFrames(tx, 0, ROLE_MMU_PT, 1, obs);
+    if (next < 0) return -1;
+    setFrameData(tx.w(FRAMES), next, level - 1);
+    obs.counters[C.ptFramesAllocated]++;
+    obs.counters[C.mmuPteWrites]++;
+    ptWrite(tx, table, idx, tableLo(next, true), x86EncodeHi(next, false, 0, 0));
+    table = next;
+  }
+  const i = allocPagesObject(tx, 0, OWNER_USER, ROLE_USER, KIND_USER, obs);
+  if (i < 0) return -1;
+  const frame = tx.c[OBJECTS][1 + i * 4] - 1;
+  ptWrite(tx, table, x86Index(vp, 1), x86EncodeLo(frame, X86_LO_PRESENT | X86_LO_RW | X86_LO_USER), x86EncodeHi(frame, true, 0, 0));
+  obs.counters[C.mmuPteWrites]++;
+  return frame;
+}
+
+/** munmap of user page `page`: clear the PTE, flush this CPU's TLB and shoot down the others, free the page. */
+export function userUnmap(tx: Tx, cpu: number, page: number, obs: Observation): void {
+  const up = tx.g.cfg.userPages;
+  if (up === 0) return obs.skip("the model has no user pages");
+  page %= up;
+  cpu %= tx.g.cfg.cpus;
+  const vp = USER_VPAGE_BASE + page;
+  const root = tx.c[HDR][H_USER_PML4];
+  mmuWalk(tx.c[PTMEM], root, vp, walk);
+  if (walk.frame < 0) return obs.skip("user page not mapped");
+  const frame = walk.frame;
+  // The leaf table is the last table on the walk: find it again.
+  let table = root;
+  for (let level = 4; level > 1; level--) {
+    const p = ptFind(tx.c[PTMEM], table, x86Index(vp, level));
+    table = x86Pfn(tx.c[PTMEM][2 + p * PT_W] >>> 0, tx.c[PTMEM][3 + p * PT_W] >>> 0);
+  }
+  ptWrite(tx, table, x86Index(vp, 1), 0, 0);
+  obs.counters[C.mmuPteWrites]++;
+  for (let c = 0; c < tx.g.cfg.cpus; c++) {
+    if (tx.c[MMU][tlbOffset(tx, c, page)] !== 0) tx.w(MMU)[tlbOffset(tx, c, page)] = 0;
+    if (c !== cpu && tx.c[MMU][cpumaskOffset(tx, c)] !== 0) obs.counters[C.tlbShootdowns]++;
+  }
+  const i = findObject(tx.c[OBJECTS], frame, 0, tx.c[FRAMES][frame * 3 + 1] & 0xffff);
+  if (i >= 0) freeObject(tx, i, obs);
+  if (obs.detail) obs.note(`user page ${page} unmapped (frame ${frame} freed)`);
+}
+
+/** Frame the kernel reaches through the direct map for physical frame `pfn`, by walking the kernel tables. */
+export function directMapFrame(tx: Tx, pfn: number): number {
+  return mmuWalk(tx.c[PTMEM], tx.c[HDR][H_KERNEL_PML4], PAGE_OFFSET_VPAGE + pfn, walk).frame;
+}

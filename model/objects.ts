@@ -1,0 +1,226 @@
+/**
+ * Allocated objects: byte ranges with an owner, the unit that grants and
+ * sub-page exposure are about. Slab objects share frames (that is what makes
+ * sub-page exposure real); page blocks are objects that fill their frames.
+ *
+ * Object record (4 words), kept sorted by (frame, offset) so the table is canonical:
+ *   w0: first frame + 1 (0 = unused slot; used slots are packed at the front)
+ *   w1: offset in the frame
+ *   w2: size in bytes
+ *   w3: kind (bits 0..3) | owner (4..11) | generation (16..31)
+ * objects[0] holds the number of live objects.
+ *
+ * The slab allocator is SLUB-like: kmalloc rounds a size up to its cache
+ * (KMALLOC_CLASSES) and places the object at the lowest free slot of the
+ * lowest-addressed slab of that cache, taking a fresh frame from the buddy
+ * allocator when all are full, and giving the frame back when its last object
+ * is freed. Simplifications, documented in docs/model.md: one frame per slab
+ * (two for kmalloc-8192), lowest-slot placement instead of SLUB's LIFO
+ * freelists, no per-CPU slabs. Sizes above KMALLOC_MAX_CACHE_SIZE go to the
+ * page allocator (Linux kmalloc_large).
+ */
+import { KMALLOC_CLASSES, KMALLOC_MAX_CACHE_SIZE, PAGE_SIZE } from "./config.ts";
+import { FRAMES, FRAME_W, OBJECTS, OBJ_W } from "./geometry.ts";
+import { type Observation } from "./observation.ts";
+import {
+  allocFrames, frameAux, frameGen, frameRole, freeFrames, ROLE_NAMES, ROLE_SLAB,
+} from "./physical-memory.ts";
+import { type Tx } from "./state.ts";
+
+export const KIND_KMALLOC = 1, KIND_PAGES = 2, KIND_USER = 3;
+export const OWNER_KERNEL = 0, OWNER_USER = 1;
+/** Owner code of the driver of device `dev`. */
+export function ownerDriver(dev: number): number {
+  return 2 + dev;
+}
+export function ownerName(owner: number): string {
+  return owner === OWNER_KERNEL ? "kernel" : owner === OWNER_USER ? "user" : `driver of dev${owner - 2}`;
+}
+
+export function objCount(ob: Int32Array): number {
+  return ob[0];
+}
+export function objFrame(ob: Int32Array, i: number): number {
+  return ob[1 + i * OBJ_W] - 1;
+}
+export function objOffset(ob: Int32Array, i: number): number {
+  return ob[2 + i * OBJ_W];
+}
+export function objSize(ob: Int32Array, i: number): number {
+  return ob[3 + i * OBJ_W];
+}
+export function objKind(ob: Int32Array, i: number): number {
+  return ob[4 + i * OBJ_W] & 0xf;
+}
+export function objOwner(ob: Int32Array, i: number): number {
+  return (ob[4 + i * OBJ_W] >>> 4) & 0xff;
+}
+export function objGen(ob: Int32Array, i: number): number {
+  return ob[4 + i * OBJ_W] >>> 16;
+}
+
+/** Index of the object starting at (frame, offset) with generation `gen`, or -1. */
+export function findObject(ob: Int32Array, frame: number, offset: number, gen: number): number {
+  const n = ob[0];
+  for (let i = 0; i < n; i++) {
+    const b = 1 + i * OBJ_W;
+    if (ob[b] - 1 === frame && ob[b + 1] === offset && ob[b + 3] >>> 16 === gen) return i;
+  }
+  return -1;
+}
+
+/** A short description such as "kmalloc-64 object of the kernel". */
+export function describeObject(ob: Int32Array, i: number): string {
+  const kind = objKind(ob, i);
+  const size = objSize(ob, i);
+  const what = kind === KIND_KMALLOC ? `kmalloc-${slabClassFor(size)} object` : kind === KIND_USER ? "user page" : `${size / PAGE_SIZE}-page block`;
+  return `${what} of the ${ownerName(objOwner(ob, i))}`;
+}
+
+export function slabClassFor(size: number): number {
+  for (const c of KMALLOC_CLASSES) if (size <= c) return c;
+  return size;
+}
+function classIndex(size: number): number {
+  for (let i = 0; i < KMALLOC_CLASSES.length; i++) if (size <= KMALLOC_CLASSES[i]) return i;
+  return -1;
+}
+/** Frames per slab of a cache: 1, or 2 for kmalloc-8192. */
+function slabOrder(cls: number): number {
+  return cls > PAGE_SIZE ? 1 : 0;
+}
+export function pagesOrder(bytes: number): number {
+  let o = 0;
+  while (PAGE_SIZE << o < bytes) o++;
+  return o;
+}
+
+function insertObject(tx: Tx, frame: number, offset: number, size: number, kind: number, owner: number, gen: number): number {
+  const ob0 = tx.c[OBJECTS];
+  const n = ob0[0];
+  if (n >= tx.g.cfg.maxObjects) return -1;
+  const ob = tx.w(OBJECTS);
+  let i = n;
+  while (i > 0) {
+    const b = 1 + (i - 1) * OBJ_W;
+    const f = ob[b] - 1;
+    if (f < frame || (f === frame && ob[b + 1] < offset)) break;
+    ob.copyWithin(1 + i * OBJ_W, b, b + OBJ_W);
+    i--;
+  }
+  const b = 1 + i * OBJ_W;
+  ob[b] = frame + 1;
+  ob[b + 1] = offset;
+  ob[b + 2] = size;
+  ob[b + 3] = kind | (owner << 4) | (gen << 16);
+  ob[0] = n + 1;
+  return i;
+}
+
+function removeObjectAt(tx: Tx, i: number): void {
+  const ob = tx.w(OBJECTS);
+  const n = ob[0];
+  ob.copyWithin(1 + i * OBJ_W, 1 + (i + 1) * OBJ_W, 1 + n * OBJ_W);
+  ob.fill(0, 1 + (n - 1) * OBJ_W, 1 + n * OBJ_W);
+  ob[0] = n - 1;
+}
+
+function bumpFrameGen(tx: Tx, f: number): number {
+  const fr = tx.w(FRAMES);
+  const w = fr[f * FRAME_W + 1];
+  const g = (w + 1) & 0xffff;
+  fr[f * FRAME_W + 1] = (w & ~0xffff) | g;
+  return g;
+}
+
+/**
+ * Allocates `size` bytes for `owner`. Returns the object index or -1 (out of
+ * memory, or the object table is full). Pages come back with role `pageRole`.
+ */
+export function kmalloc(tx: Tx, size: number, owner: number, pageRole: number, obs: Observation): number {
+  if (size <= 0) return -1;
+  if (tx.c[OBJECTS][0] >= tx.g.cfg.maxObjects) return -1;
+  if (size > KMALLOC_MAX_CACHE_SIZE) return allocPagesObject(tx, pagesOrder(size), owner, pageRole, KIND_PAGES, obs);
+  const ci = classIndex(size);
+  const cls = KMALLOC_CLASSES[ci];
+  const frames = tx.g.cfg.frames;
+  const fr = tx.c[FRAMES];
+  // Lowest-addressed slab of this cache with a free slot.
+  for (let f = 0; f < frames; f++) {
+    if (frameRole(fr, f) !== ROLE_SLAB || frameAux(fr, f) !== ci || (fr[f * FRAME_W] & (1 << 8)) === 0) continue;
+    const slot = freeSlot(tx.c[OBJECTS], f, cls);
+    if (slot < 0) continue;
+    const gen = bumpFrameGen(tx, f);
+    const i = insertObject(tx, f, slot, cls, KIND_KMALLOC, owner, gen);
+    if (obs.detail) obs.frameNote(f, `a kmalloc-${cls} object of the ${ownerName(owner)} at +0x${slot.toString(16)}`);
+    return i;
+  }
+  const order = slabOrder(cls);
+  const f = allocFrames(tx, order, ROLE_SLAB, ci, obs);
+  if (f < 0) return -1;
+  const gen = frameGen(tx.c[FRAMES], f);
+  if (obs.detail) obs.frameNote(f, `a kmalloc-${cls} slab; a kmalloc-${cls} object of the ${ownerName(owner)} at +0x0`);
+  return insertObject(tx, f, 0, cls, KIND_KMALLOC, owner, gen);
+}
+
+/** Lowest free object slot (byte offset) of size `cls` in slab frame `f`, or -1. */
+function freeSlot(ob: Int32Array, f: number, cls: number): number {
+  const slots = Math.floor(Math.max(PAGE_SIZE, cls) / cls);
+  const n = ob[0];
+  let want = 0;
+  // Objects are sorted by offset within the frame: scan for the first gap.
+  for (let i = 0; i < n && want < slots; i++) {
+    const b = 1 + i * OBJ_W;
+    if (ob[b] - 1 !== f) continue;
+    if (ob[b + 1] !== want * cls) return want * cls;
+    want++;
+  }
+  return want < slots ? want * cls : -1;
+}
+
+/** Allocates a 2^order page block as one object. */
+export function allocPagesObject(tx: Tx, order: number, owner: number, role: number, kind: number, obs: Observation): number {
+  if (tx.c[OBJECTS][0] >= tx.g.cfg.maxObjects) return -1;
+  const f = allocFrames(tx, order, role, owner, obs);
+  if (f < 0) return -1;
+  const gen = frameGen(tx.c[FRAMES], f);
+  if (obs.detail) {
+    const what = kind === KIND_USER ? "a user page" : `a ${1 << order}-page ${ROLE_NAMES[role]} block of the ${ownerName(owner)}`;
+    for (let i = 0; i < 1 << order; i++) obs.frameNote(f + i, what);
+  }
+  return insertObject(tx, f, 0, PAGE_SIZE << order, kind, owner, gen);
+}
+
+/** Frees object `i` (kfree or free_pages); a slab frame with no objects left goes back to the buddy allocator. */
+export function freeObject(tx: Tx, i: number, obs: Observation): void {
+  const ob = tx.c[OBJECTS];
+  const f = objFrame(ob, i);
+  const kind = objKind(ob, i);
+  const size = objSize(ob, i);
+  const off = objOffset(ob, i);
+  removeObjectAt(tx, i);
+  if (kind !== KIND_KMALLOC) {
+    freeFrames(tx, f, pagesOrder(size), obs);
+    return;
+  }
+  if (obs.detail) obs.frameNote(f, `a kmalloc-${size} slab; the slot at +0x${off.toString(16)} is free`);
+  const ob2 = tx.c[OBJECTS];
+  const n = ob2[0];
+  for (let j = 0; j < n; j++) if (objFrame(ob2, j) === f) return;
+  freeFrames(tx, f, slabOrder(size), obs);
+}
+
+/** Index of the k-th (mod count) live object owned by `owner`, or -1. */
+export function nthObjectOf(ob: Int32Array, owner: number, k: number): number {
+  const n = ob[0];
+  let count = 0;
+  for (let i = 0; i < n; i++) if (objOwner(ob, i) === owner) count++;
+  if (count === 0) return -1;
+  let want = k % count;
+  for (let i = 0; i < n; i++) {
+    if (objOwner(ob, i) !== owner) continue;
+    if (want === 0) return i;
+    want--;
+  }
+  return -1;
+}

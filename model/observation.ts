@@ -1,0 +1,75 @@
+/**
+ * What one step did, for properties, cost accounting and traces. The hot path
+ * reuses one Observation per execution (reset at each step); fields are flat
+ * numbers and typed arrays. Human-readable notes are recorded only when
+ * `detail` is on (replay and rendering), never in checking runs.
+ */
+import { NUM_COUNTERS } from "./counters.ts";
+
+/** How a device access segment was translated. */
+export const SRC_NONE = 0, SRC_PASSTHROUGH = 1, SRC_WALK = 2, SRC_IOTLB = 3, SRC_PDEC_WALK = 4;
+export const SOURCE_NAMES = ["no translation", "passthrough (identity)", "page walk", "IOTLB entry", "walk through a cached directory entry"];
+
+/** Why an access segment failed (an IO page fault or abort). */
+export const FAULT_NONE = 0, FAULT_NOT_PRESENT = 1, FAULT_PERMISSION = 2, FAULT_BLOCKED = 3, FAULT_NO_MEMORY = 4;
+export const FAULT_NAMES = ["", "IO page fault (not present)", "IO page fault (permission)", "device blocked", "master abort (no such memory)"];
+
+export const MAX_SEGS = 8;
+
+export interface FrameNote {
+  readonly frame: number;
+  readonly text: string;
+}
+
+export class Observation {
+  readonly counters = new Float64Array(NUM_COUNTERS);
+  /** 0 when the event applied; otherwise a no-op reason (text in `reason`). */
+  noop = false;
+  reason = "";
+  /** Device access performed this step (dev < 0: none). */
+  dev = -1;
+  write = false;
+  iova = 0;
+  len = 0;
+  nseg = 0;
+  readonly segIovaPfn = new Float64Array(MAX_SEGS);
+  readonly segFrame = new Int32Array(MAX_SEGS);
+  readonly segOffset = new Int32Array(MAX_SEGS);
+  readonly segLen = new Int32Array(MAX_SEGS);
+  readonly segSource = new Int8Array(MAX_SEGS);
+  /** Fault that stopped the access, if any, and at which IOVA page. */
+  fault = FAULT_NONE;
+  faultIovaPfn = 0;
+  /** Detail recording (replay only). */
+  detail = false;
+  readonly notes: string[] = [];
+  readonly frameNotes: FrameNote[] = [];
+
+  reset(): void {
+    this.counters.fill(0);
+    this.noop = false;
+    this.reason = "";
+    this.dev = -1;
+    this.nseg = 0;
+    this.fault = FAULT_NONE;
+    if (this.detail) {
+      this.notes.length = 0;
+      this.frameNotes.length = 0;
+    }
+  }
+
+  /** Marks the event as a no-op. */
+  skip(reason: string): void {
+    this.noop = true;
+    this.reason = reason;
+  }
+
+  note(text: string): void {
+    if (this.detail) this.notes.push(text);
+  }
+
+  /** Records what a frame now holds (for "frame 7 has held X since step 5"). */
+  frameNote(frame: number, text: string): void {
+    if (this.detail) this.frameNotes.push({ frame, text });
+  }
+}

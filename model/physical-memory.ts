@@ -1,0 +1,174 @@
+/**
+ * Physical memory: 4 KiB frames, each with a role, and the buddy allocator
+ * that hands them out.
+ *
+ * Frame record (3 words):
+ *   w0: role (bits 0..3) | order (4..7) | flags (8..15) | aux (16..31)
+ *   w1: generation (0..15, bumped by every allocation that lands in the frame)
+ *       | next free block + 1 (16..31; the buddy free lists are linked through
+ *       the frames, as Linux links free pages through page->lru)
+ *   w2: role data: for a page-table frame, the table it holds (level | prefix << 4)
+ * After the frame records: one free-list head (+1, 0 = empty) per order.
+ *
+ * The buddy allocator follows Linux mm/page_alloc.c: __rmqueue_smallest takes
+ * the first block of the smallest order that fits and splits it, putting the
+ * upper halves on the lower-order lists (expand()); freeing merges with the
+ * buddy (pfn ^ (1 << order)) while it is free and of the same order, and puts
+ * the block at the head of its list, so a just-freed page is the next one
+ * handed out (what makes reuse inside the lazy window real).
+ */
+import { FRAMES, FRAME_W } from "./geometry.ts";
+import { type Tx } from "./state.ts";
+import { type Observation } from "./observation.ts";
+
+export const ROLE_FREE = 0, ROLE_KERNEL = 1, ROLE_SLAB = 2, ROLE_USER = 3, ROLE_IOMMU_PT = 4, ROLE_MMU_PT = 5,
+  ROLE_IO_BUFFER = 6, ROLE_BOUNCE = 7, ROLE_SHADOW = 8, ROLE_IO_POOL = 9, ROLE_GUEST = 10;
+export const ROLE_NAMES = ["free", "kernel", "slab", "user", "iommu-page-table", "mmu-page-table", "io-buffer", "bounce", "shadow", "io-pool", "guest"];
+
+/** First frame of an allocated or free block. */
+export const F_HEAD = 1 << 8;
+/** IOMMU page-table frame unlinked from its tree, waiting to be freed. */
+export const F_DETACHED = 1 << 9;
+/** Detached frame covered by a flush in progress (lazy): freed when it completes. */
+export const F_COVERED = 1 << 10;
+
+export function frameRole(fr: Int32Array, f: number): number {
+  return fr[f * FRAME_W] & 0xf;
+}
+export function frameOrder(fr: Int32Array, f: number): number {
+  return (fr[f * FRAME_W] >>> 4) & 0xf;
+}
+export function frameFlags(fr: Int32Array, f: number): number {
+  return fr[f * FRAME_W] & 0xff00;
+}
+export function frameAux(fr: Int32Array, f: number): number {
+  return fr[f * FRAME_W] >>> 16;
+}
+export function frameGen(fr: Int32Array, f: number): number {
+  return fr[f * FRAME_W + 1] & 0xffff;
+}
+export function frameData(fr: Int32Array, f: number): number {
+  return fr[f * FRAME_W + 2];
+}
+
+export function setFrame(fr: Int32Array, f: number, role: number, order: number, flags: number, aux: number): void {
+  fr[f * FRAME_W] = role | (order << 4) | flags | (aux << 16);
+}
+export function setFrameData(fr: Int32Array, f: number, v: number): void {
+  fr[f * FRAME_W + 2] = v;
+}
+function bumpGen(fr: Int32Array, f: number): void {
+  const w = fr[f * FRAME_W + 1];
+  fr[f * FRAME_W + 1] = (w & ~0xffff) | ((w + 1) & 0xffff);
+}
+function nextFree(fr: Int32Array, f: number): number {
+  return (fr[f * FRAME_W + 1] >>> 16) - 1;
+}
+function setNextFree(fr: Int32Array, f: number, next: number): void {
+  fr[f * FRAME_W + 1] = (fr[f * FRAME_W + 1] & 0xffff) | ((next + 1) << 16);
+}
+
+function headOff(tx: Tx, order: number): number {
+  return tx.g.cfg.frames * FRAME_W + order;
+}
+
+function pushFree(tx: Tx, fr: Int32Array, f: number, order: number): void {
+  const h = headOff(tx, order);
+  setFrame(fr, f, ROLE_FREE, order, F_HEAD, 0);
+  setFrameData(fr, f, 0);
+  setNextFree(fr, f, fr[h] - 1);
+  fr[h] = f + 1;
+}
+
+function unlinkFree(tx: Tx, fr: Int32Array, f: number, order: number): void {
+  const h = headOff(tx, order);
+  let prev = -1;
+  let cur = fr[h] - 1;
+  while (cur >= 0 && cur !== f) {
+    prev = cur;
+    cur = nextFree(fr, cur);
+  }
+  if (cur < 0) return;
+  const nx = nextFree(fr, cur);
+  if (prev < 0) fr[h] = nx + 1;
+  else setNextFree(fr, prev, nx);
+  setNextFree(fr, cur, -1);
+}
+
+/** Puts every frame on the free lists in maximal aligned blocks, lowest address first. */
+export function initBuddy(tx: Tx): void {
+  const fr = tx.w(FRAMES);
+  const n = tx.g.cfg.frames;
+  const maxOrder = tx.g.cfg.maxOrder;
+  const blocks: [number, number][] = [];
+  let f = 0;
+  while (f < n) {
+    let o = maxOrder;
+    while (o > 0 && (f % (1 << o) !== 0 || f + (1 << o) > n)) o--;
+    blocks.push([f, o]);
+    f += 1 << o;
+  }
+  for (let i = blocks.length - 1; i >= 0; i--) pushFree(tx, fr, blocks[i][0], blocks[i][1]);
+}
+
+/**
+ * Allocates 2^order contiguous frames and gives them `role`/`aux`; returns the
+ * first frame or -1 when no block is large enough.
+ */
+export function allocFrames(tx: Tx, order: number, role: number, aux: number, obs: Observation): number {
+  if (order > tx.g.cfg.maxOrder) return -1;
+  const fr0 = tx.c[FRAMES];
+  const base = tx.g.cfg.frames * FRAME_W;
+  let o = order;
+  while (o <= tx.g.cfg.maxOrder && fr0[base + o] === 0) o++;
+  if (o > tx.g.cfg.maxOrder) return -1;
+  const fr = tx.w(FRAMES);
+  const f = fr[base + o] - 1;
+  unlinkFree(tx, fr, f, o);
+  while (o > order) {
+    o--;
+    pushFree(tx, fr, f + (1 << o), o);
+  }
+  for (let i = 0; i < 1 << order; i++) {
+    setFrame(fr, f + i, role, order, i === 0 ? F_HEAD : 0, aux);
+    setFrameData(fr, f + i, 0);
+    bumpGen(fr, f + i);
+  }
+  if (obs.detail) obs.note(`page allocator: frame${order ? "s" : ""} ${frameRange(f, order)} -> ${ROLE_NAMES[role]}`);
+  return f;
+}
+
+/** Returns the block of 2^order frames at `f` to the free lists, merging buddies. */
+export function freeFrames(tx: Tx, f: number, order: number, obs: Observation): void {
+  const fr = tx.w(FRAMES);
+  if (obs.detail) {
+    obs.note(`page allocator: frame${order ? "s" : ""} ${frameRange(f, order)} freed (${ROLE_NAMES[frameRole(fr, f)]})`);
+    for (let i = 0; i < 1 << order; i++) obs.frameNote(f + i, "free");
+  }
+  for (let i = 0; i < 1 << order; i++) setFrame(fr, f + i, ROLE_FREE, 0, 0, 0);
+  const n = tx.g.cfg.frames;
+  let o = order;
+  while (o < tx.g.cfg.maxOrder) {
+    const buddy = f ^ (1 << o);
+    if (buddy + (1 << o) > n) break;
+    const w = fr[buddy * FRAME_W];
+    if ((w & 0xf) !== ROLE_FREE || (w & F_HEAD) === 0 || ((w >>> 4) & 0xf) !== o) break;
+    unlinkFree(tx, fr, buddy, o);
+    setFrame(fr, buddy, ROLE_FREE, 0, 0, 0);
+    f = Math.min(f, buddy);
+    o++;
+  }
+  pushFree(tx, fr, f, o);
+}
+
+export function frameRange(f: number, order: number): string {
+  return order === 0 ? `${f}` : `${f}..${f + (1 << order) - 1}`;
+}
+
+/** Free frames, for tests and reports. */
+export function countFreeFrames(g: { cfg: { frames: number } }, fr: Int32Array): number {
+  let n = 0;
+  for (let f = 0; f < g.cfg.frames; f++) if (frameRole(fr, f) === ROLE_FREE) n++;
+  return n;
+}
+

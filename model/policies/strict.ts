@@ -1,0 +1,52 @@
+/**
+ * strict: Linux's default DMA domain with iommu.strict=1
+ * (drivers/iommu/dma-iommu.c). Map: allocate an IOVA range (alloc_iova_fast),
+ * map the buffer rounded out to whole 4 KiB granules with the direction's
+ * permissions. Unmap: clear the entries (iommu_unmap_fast, collecting emptied
+ * table pages on the gather freelist), invalidate synchronously
+ * (iommu_iotlb_sync: INVALIDATE_IOMMU_PAGES with PDE, as Linux always sets
+ * it, then COMPLETION_WAIT), and only after the wait free the table pages and
+ * the IOVA and return. No stale window; the whole granule is exposed.
+ */
+import { DONE, FAIL, type Policy } from "../policy.ts";
+import { type Kernel } from "../kernel.ts";
+
+/** Map as Linux __iommu_dma_map does; shared by every IOVA-based policy. */
+export function mapWithIova(k: Kernel, m: number): number {
+  const dev = k.dev(m);
+  const iova = k.allocIova(dev, k.pages(m));
+  if (iova < 0) return FAIL;
+  k.setIova(m, iova);
+  if (!k.mapSegments(m)) {
+    k.unmapPages(dev, iova, k.pages(m));
+    k.freeDetachedTables();
+    k.freeIova(dev, iova, k.pages(m));
+    return FAIL;
+  }
+  return DONE;
+}
+
+/** The phases of a strict unmap. */
+export const UNMAP_START = 0, UNMAP_WAIT = 1;
+
+export const strict: Policy = {
+  name: "strict",
+  summary: "unmap clears PTEs, invalidates IOTLB, waits, then frees the IOVA",
+  claims: ["page-confinement", "iotlb-coherence", "pt-page-safety"],
+  attach: () => "translate",
+  map: (k, m) => mapWithIova(k, m),
+  unmap(k: Kernel, m: number, phase: number): number {
+    const dev = k.dev(m);
+    if (phase === UNMAP_START) {
+      if (k.cmdSpace() < 2) return UNMAP_START; // wait for room in the command buffer
+      k.unmapPages(dev, k.iova(m), k.pages(m));
+      k.invalidatePages(dev, k.iova(m), k.pages(m), true);
+      k.completionWait();
+      return UNMAP_WAIT;
+    }
+    if (!k.completionDone()) return UNMAP_WAIT;
+    k.freeDetachedTables();
+    k.freeIova(dev, k.iova(m), k.pages(m));
+    return DONE;
+  },
+};

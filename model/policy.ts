@@ -1,0 +1,42 @@
+/**
+ * The DMA-mapping policy interface. A policy decides what the DMA API does:
+ * which IOVA, which entries, what is invalidated and when. Built-in policies
+ * and a user's own (`dmacheck check --policy-module`) implement exactly this.
+ *
+ * A DMA API call runs on a context (a CPU, or the timer context) as a small
+ * state machine: the policy's handler is called with phase 0 when the call
+ * starts and with the phase it returned each time the call is resumed (a
+ * `resume` event). It returns DONE when the call returns to the driver, FAIL
+ * when a map fails (DMA_MAPPING_ERROR), or a phase number to block until the
+ * next resume (typically: waiting for a COMPLETION_WAIT). Only the phase
+ * number is kept between steps, so handlers derive everything else from the
+ * model state through the Kernel they are given. Handlers must be
+ * deterministic and must not throw.
+ */
+import { type Kernel } from "./kernel.ts";
+import { type AttachMode } from "./iommu.ts";
+
+export const DONE = -1;
+export const FAIL = -2;
+
+/** Names of the properties a policy may claim (see properties/). */
+export type PropertyName = "page-confinement" | "byte-confinement" | "iotlb-coherence" | "pt-page-safety";
+
+export interface Policy {
+  /** Short name used on the command line and in files. */
+  readonly name: string;
+  /** One line: what it does. */
+  readonly summary: string;
+  /** The properties this policy claims to hold. */
+  readonly claims: readonly PropertyName[];
+  /** Words of policy-private state (part of the model state, hashed with it). */
+  readonly stateWords?: number;
+  /** How the device table attaches `dev` at boot. */
+  attach(dev: number): AttachMode;
+  /** dma_map_*: the mapping `m` (status "mapping") has its buffer segments; assign an IOVA and make it reachable. */
+  map(k: Kernel, m: number, phase: number): number;
+  /** dma_unmap_*: make mapping `m` unreachable; the driver regains the buffer when this returns DONE. */
+  unmap(k: Kernel, m: number, phase: number): number;
+  /** Work on the timer context when the timer armed with Kernel.armTimer expires. */
+  timer?(k: Kernel, phase: number): number;
+}

@@ -1,0 +1,258 @@
+/**
+ * The system: boot, and the step function that applies one event.
+ *
+ * step(state, event) is total: an event that does not apply is a no-op whose
+ * observation says why, and a step that runs out of a resource part-way
+ * is rolled back (the state is unchanged) with the reason.
+ */
+import { KMALLOC_MAX_CACHE_SIZE, PAGE_SIZE, type ModelConfig } from "./config.ts";
+import { type Event } from "./events.ts";
+import { CALLS, CALL_W, DTE, DTE_W, FRAMES, HDR, H_TIMER, MAPS, OBJECTS, makeGeometry, type Geometry } from "./geometry.ts";
+import { Observation } from "./observation.ts";
+import { type Policy, DONE, FAIL } from "./policy.ts";
+import { Kernel } from "./kernel.ts";
+import { emptyState, type State, Tx } from "./state.ts";
+import { allocFrames, initBuddy, ROLE_IOMMU_PT, setFrameData } from "./physical-memory.ts";
+import { tableKey } from "./iommu-page-table.ts";
+import { dteBlocked, dtePassthrough, dteTranslate } from "./formats/amd-dte.ts";
+import { domainId, executeNextCommand } from "./command-queue.ts";
+import { deviceAccess } from "./iommu.ts";
+import {
+  clearMapping, dirCode, freeMappingSlot, initMapping, MK_COHERENT, MK_SG, MK_SINGLE, MS_MAPPED, MS_UNMAPPING, mDev,
+  mFreeAfter, mKind, nthMapped, setFreeAfter, setStatus, mIova, mPages, mSegOffset, mSegFrame,
+} from "./dma-mapping.ts";
+import { allocBuffer, releaseBuffer } from "./buffers.ts";
+import { freeObject, kmalloc, nthObjectOf, OWNER_KERNEL, pagesOrder } from "./objects.ts";
+import { ROLE_KERNEL } from "./physical-memory.ts";
+import { bootMmu, userTouch, userUnmap } from "./mmu.ts";
+
+export const OP_IDLE = 0, OP_MAP = 1, OP_UNMAP = 2, OP_TIMER = 3;
+export const OP_NAMES = ["idle", "map", "unmap", "timer work"];
+
+/** Largest device access, and the byte limits of event parameters. */
+export const MAX_DMA_LEN = 2 * PAGE_SIZE;
+
+export interface System {
+  readonly cfg: ModelConfig;
+  readonly g: Geometry;
+  readonly policy: Policy;
+  readonly init: State;
+}
+
+/** Builds a system: boots the machine (allocator, device table, IOMMU roots, MMU tables). */
+export function makeSystem(cfg: ModelConfig, policy: Policy): System {
+  const g = makeGeometry(cfg, policy.stateWords ?? 0);
+  const tx = new Tx(g);
+  const obs = new Observation();
+  tx.begin(emptyState(g));
+  initBuddy(tx);
+  for (let dev = 0; dev < cfg.devices; dev++) {
+    const mode = policy.attach(dev);
+    let words: readonly number[];
+    if (mode === "translate") {
+      const root = allocFrames(tx, 0, ROLE_IOMMU_PT, dev, obs);
+      setFrameData(tx.w(FRAMES), root, tableKey(cfg.iommuLevels, 0));
+      words = dteTranslate(domainId(dev), root, cfg.iommuLevels);
+    } else {
+      words = mode === "passthrough" ? dtePassthrough(domainId(dev)) : dteBlocked(domainId(dev));
+    }
+    const d = tx.w(DTE);
+    for (let i = 0; i < DTE_W; i++) d[dev * DTE_W + i] = words[i] | 0;
+  }
+  bootMmu(tx, obs);
+  const init = tx.commit();
+  return { cfg, g, policy, init };
+}
+
+/** Per-system step machinery (the Kernel is bound to an observation per execution). */
+export class Stepper {
+  readonly tx: Tx;
+  readonly kernel: Kernel;
+  constructor(readonly sys: System, readonly obs: Observation) {
+    this.tx = new Tx(sys.g);
+    this.kernel = new Kernel(this.tx, obs);
+  }
+
+  /** Applies `e` to `s`; the observation is reset and filled. */
+  step(s: State, e: Event): State {
+    const obs = this.obs;
+    obs.reset();
+    const tx = this.tx;
+    tx.begin(s);
+    const ok = this.apply(e);
+    if (!ok) {
+      // Roll back: nothing happened except the reason.
+      const reason = obs.reason;
+      obs.reset();
+      obs.skip(reason);
+      return s;
+    }
+    return tx.commit();
+  }
+
+  /** Returns false to roll the step back. */
+  private apply(e: Event): boolean {
+    const { tx, obs, sys } = this;
+    const cfg = sys.cfg;
+    switch (e.t) {
+      case "map":
+      case "map-sg":
+      case "alloc-coherent":
+        return this.startMap(e);
+      case "unmap": {
+        const ctx = e.cpu % cfg.cpus;
+        if (tx.c[CALLS][ctx * CALL_W] !== OP_IDLE) return skip(obs, "the CPU is busy with another DMA API call");
+        const m = nthMapped(tx.c[MAPS], cfg.maxMappings, e.k);
+        if (m < 0) return skip(obs, "no live mapping to unmap");
+        setStatus(tx, m, MS_UNMAPPING);
+        setFreeAfter(tx, m, e.free || mKind(tx.c[MAPS], m) === MK_COHERENT);
+        this.setCall(ctx, OP_UNMAP, 0, m);
+        if (obs.detail) obs.note(`cpu${ctx}: unmap of mapping #${m} starts`);
+        this.run(ctx);
+        return true;
+      }
+      case "resume": {
+        const ctx = e.cpu % sys.g.contexts;
+        if (tx.c[CALLS][ctx * CALL_W] === OP_IDLE) return skip(obs, "nothing to resume on this context");
+        this.run(ctx);
+        return true;
+      }
+      case "iommu":
+        executeNextCommand(tx, obs);
+        return true;
+      case "dma": {
+        const dev = e.dev % cfg.devices;
+        const len = Math.max(1, Math.min(MAX_DMA_LEN, e.len | 0));
+        const offset = ((e.offset % PAGE_SIZE) + PAGE_SIZE) % PAGE_SIZE;
+        const pt = this.kernel.attachMode(dev) === "passthrough";
+        const page = pt ? e.page % cfg.frames : sys.g.winBase + (e.page % sys.g.winPages);
+        deviceAccess(tx, dev, e.write, page * PAGE_SIZE + offset, len, obs);
+        return true;
+      }
+      case "kmalloc": {
+        if (kmalloc(tx, Math.max(1, e.size), OWNER_KERNEL, ROLE_KERNEL, obs) < 0) return skip(obs, "out of memory");
+        return true;
+      }
+      case "kfree": {
+        const i = nthObjectOf(tx.c[OBJECTS], OWNER_KERNEL, e.k);
+        if (i < 0) return skip(obs, "the kernel holds no object");
+        freeObject(tx, i, obs);
+        return true;
+      }
+      case "tick":
+        this.tick(Math.max(1, e.ms | 0));
+        return true;
+      case "user-touch":
+        userTouch(tx, e.cpu, e.page, e.write, obs);
+        return !obs.noop;
+      case "user-unmap":
+        userUnmap(tx, e.cpu, e.page, obs);
+        return !obs.noop;
+    }
+  }
+
+  private startMap(e: Extract<Event, { t: "map" | "map-sg" | "alloc-coherent" }>): boolean {
+    const { tx, obs, sys } = this;
+    const ctx = e.cpu % sys.cfg.cpus;
+    if (tx.c[CALLS][ctx * CALL_W] !== OP_IDLE) return skip(obs, "the CPU is busy with another DMA API call");
+    const m = freeMappingSlot(tx);
+    if (m < 0) return skip(obs, "the model's mapping table is full");
+    const dev = e.dev % sys.cfg.devices;
+    if (e.t === "map") {
+      initMapping(tx, m, MK_SINGLE, dirCode(e.dir), dev);
+      const size = Math.max(1, e.size | 0);
+      const ok = e.src === "pages"
+        ? allocBuffer(tx, m, dev, true, size, pagesOrder(size), obs)
+        : allocBuffer(tx, m, dev, size > KMALLOC_MAX_CACHE_SIZE, size, pagesOrder(size), obs);
+      if (!ok) return skip(obs, "out of memory for the driver's buffer");
+    } else if (e.t === "map-sg") {
+      initMapping(tx, m, MK_SG, dirCode(e.dir), dev);
+      if (e.sizes.length === 0) return skip(obs, "empty scatter list");
+      for (const s of e.sizes) {
+        const size = Math.max(1, Math.min(KMALLOC_MAX_CACHE_SIZE, s | 0));
+        if (!allocBuffer(tx, m, dev, false, size, 0, obs)) return skip(obs, "out of memory for the driver's buffer");
+      }
+    } else {
+      initMapping(tx, m, MK_COHERENT, dirCode("bidirectional"), dev);
+      if (!allocBuffer(tx, m, dev, true, PAGE_SIZE << e.order, e.order, obs)) return skip(obs, "out of memory for the coherent buffer");
+    }
+    this.setCall(ctx, OP_MAP, 0, m);
+    if (obs.detail) obs.note(`cpu${ctx}: ${e.t} for dev${dev} starts (mapping #${m})`);
+    this.run(ctx);
+    return true;
+  }
+
+  private setCall(ctx: number, op: number, phase: number, m: number): void {
+    const c = this.tx.w(CALLS);
+    c[ctx * CALL_W] = op;
+    c[ctx * CALL_W + 1] = phase;
+    c[ctx * CALL_W + 2] = m;
+  }
+
+  /** Runs the call on `ctx` from its current phase until it blocks or returns. */
+  private run(ctx: number): void {
+    const { tx, obs, kernel } = this;
+    const policy = this.sys.policy;
+    const calls = tx.c[CALLS];
+    const op = calls[ctx * CALL_W];
+    const phase = calls[ctx * CALL_W + 1];
+    const m = calls[ctx * CALL_W + 2];
+    kernel.ctx = ctx;
+    let r: number;
+    if (op === OP_MAP) r = policy.map(kernel, m, phase);
+    else if (op === OP_UNMAP) r = policy.unmap(kernel, m, phase);
+    else r = policy.timer ? policy.timer(kernel, phase) : DONE;
+    if (r >= 0) {
+      if (r !== phase) tx.w(CALLS)[ctx * CALL_W + 1] = r;
+      if (obs.detail) obs.note(`ctx${ctx}: ${OP_NAMES[op]} blocked (phase ${r})`);
+      return;
+    }
+    tx.w(CALLS).fill(0, ctx * CALL_W, (ctx + 1) * CALL_W);
+    if (op === OP_MAP) {
+      if (r === FAIL) {
+        releaseBuffer(tx, m, obs);
+        clearMapping(tx, m);
+        if (obs.detail) obs.note(`ctx${ctx}: map failed (DMA_MAPPING_ERROR); the driver freed its buffer`);
+      } else {
+        setStatus(tx, m, MS_MAPPED);
+        if (obs.detail) obs.note(`ctx${ctx}: map returned dma address 0x${dmaAddress(tx.c[MAPS], m).toString(16)} (mapping #${m}, dev${mDev(tx.c[MAPS], m)})`);
+      }
+    } else if (op === OP_UNMAP) {
+      const free = mFreeAfter(tx.c[MAPS], m);
+      if (obs.detail) obs.note(`ctx${ctx}: unmap of mapping #${m} returned`);
+      if (free) releaseBuffer(tx, m, obs);
+      clearMapping(tx, m);
+    } else if (obs.detail) obs.note(`ctx${ctx}: timer work done`);
+  }
+
+  private tick(ms: number): void {
+    const { tx, sys } = this;
+    const t = tx.c[HDR][H_TIMER];
+    if (t === 0) return;
+    const left = t > 0 ? t - ms : -1;
+    if (left > 0) {
+      tx.w(HDR)[H_TIMER] = left;
+      return;
+    }
+    const ctx = sys.g.timerCtx;
+    if (tx.c[CALLS][ctx * CALL_W] !== OP_IDLE) {
+      if (t !== -1) tx.w(HDR)[H_TIMER] = -1;
+      return;
+    }
+    tx.w(HDR)[H_TIMER] = 0;
+    if (this.obs.detail) this.obs.note("the policy timer expired");
+    this.setCall(ctx, OP_TIMER, 0, 0);
+    this.run(ctx);
+  }
+}
+
+function skip(obs: Observation, reason: string): boolean {
+  obs.skip(reason);
+  return false;
+}
+
+/** DMA address a mapping's map call returned: its IOVA page plus the first segment's offset. */
+export function dmaAddress(mp: Int32Array, m: number): number {
+  return mIova(mp, m) * PAGE_SIZE + (mSegOffset(mp, m, 0) % PAGE_SIZE);
+}
+export { mPages, mSegFrame };

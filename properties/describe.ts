@@ -1,0 +1,59 @@
+/** Plain-words descriptions of memory, for violation messages (off the hot path). */
+import { PAGE_SIZE } from "../model/config.ts";
+import { FRAMES, OBJECTS } from "../model/geometry.ts";
+import { describeObject, objCount, objFrame, objOffset, objSize } from "../model/objects.ts";
+import {
+  F_DETACHED, frameAux, frameFlags, frameRole, ROLE_FREE, ROLE_IOMMU_PT, ROLE_MMU_PT, ROLE_NAMES, ROLE_SLAB,
+} from "../model/physical-memory.ts";
+import { type State } from "../model/state.ts";
+import { KMALLOC_CLASSES } from "../model/config.ts";
+import { SOURCE_NAMES } from "../model/observation.ts";
+
+/** What frame `f` holds now, e.g. "a kmalloc-64 slab", "free", "an IOMMU page table of dom 0". */
+export function describeFrame(s: State, f: number): string {
+  const fr = s[FRAMES];
+  const role = frameRole(fr, f);
+  if (role === ROLE_FREE) return "free";
+  if (role === ROLE_SLAB) return `a kmalloc-${KMALLOC_CLASSES[frameAux(fr, f)]} slab`;
+  if (role === ROLE_IOMMU_PT) {
+    const detached = (frameFlags(fr, f) & F_DETACHED) !== 0;
+    return `an IOMMU page table of dom ${frameAux(fr, f) & 0xff}${detached ? " (unlinked, not yet freed)" : ""}`;
+  }
+  if (role === ROLE_MMU_PT) return "a CPU page table";
+  const objs = objectsIn(s, f);
+  return objs.length > 0 ? objs.join(", ") : `a ${ROLE_NAMES[role]} frame`;
+}
+
+function objectsIn(s: State, f: number): string[] {
+  const ob = s[OBJECTS];
+  const out: string[] = [];
+  for (let i = 0; i < objCount(ob); i++) {
+    const a = objFrame(ob, i) * PAGE_SIZE + objOffset(ob, i);
+    const b = a + objSize(ob, i);
+    if (b > f * PAGE_SIZE && a < (f + 1) * PAGE_SIZE) out.push(`a ${describeObject(ob, i)}`);
+  }
+  return out;
+}
+
+/** What lies at physical byte `addr`: the object covering it, or the kind of free space. */
+export function describeByte(s: State, addr: number): string {
+  const ob = s[OBJECTS];
+  for (let i = 0; i < objCount(ob); i++) {
+    const a = objFrame(ob, i) * PAGE_SIZE + objOffset(ob, i);
+    if (a <= addr && addr < a + objSize(ob, i)) return `a ${describeObject(ob, i)} at +0x${(addr - a).toString(16)}`;
+  }
+  const f = Math.floor(addr / PAGE_SIZE);
+  const role = frameRole(s[FRAMES], f);
+  if (role === ROLE_SLAB) return `a free slot of ${describeFrame(s, f)} (it may hold a freed object's data)`;
+  return describeFrame(s, f);
+}
+
+/** How a segment was translated, e.g. "an IOTLB entry" (with an article unless `article` is false). */
+export function sourceName(src: number, article = true): string {
+  const n = SOURCE_NAMES[src] ?? "translation";
+  return article ? `${/^[aeiouIO]/.test(n) ? "an" : "a"} ${n}` : n;
+}
+
+export function hex(n: number): string {
+  return `0x${n.toString(16)}`;
+}

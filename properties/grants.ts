@@ -1,0 +1,68 @@
+/**
+ * Grants, derived from the live DMA mappings: a buffer segment is granted to
+ * its mapping's device, in its mapping's direction, from the moment the map
+ * call starts until the unmap call returns, and only while the object it
+ * names (frame, offset, generation) is still allocated: a grant never
+ * transfers to whatever later reuses that memory.
+ */
+import { PAGE_SIZE } from "../model/config.ts";
+import { MAPS, OBJECTS } from "../model/geometry.ts";
+import {
+  dirAllowsRead, dirAllowsWrite, MS_FREE, mDev, mDir, mSegFrame, mSegGen, mSegLen, mSegOffset, mSegs, mStatus,
+} from "../model/dma-mapping.ts";
+import { findObject } from "../model/objects.ts";
+import { type State } from "../model/state.ts";
+
+/** Whether segment s of mapping m is an effective grant (its object is still allocated). */
+export function segmentLive(s: State, m: number, seg: number): boolean {
+  const mp = s[MAPS];
+  return findObject(s[OBJECTS], mSegFrame(mp, m, seg), mSegOffset(mp, m, seg), mSegGen(mp, m, seg)) >= 0;
+}
+
+/** Physical byte range [start, end) of segment s of mapping m. */
+export function segStart(mp: Int32Array, m: number, seg: number): number {
+  return mSegFrame(mp, m, seg) * PAGE_SIZE + mSegOffset(mp, m, seg);
+}
+
+/** Does frame `f` hold any bytes effectively granted to `dev` (any direction)? */
+export function frameGranted(s: State, maxMappings: number, dev: number, f: number): boolean {
+  const mp = s[MAPS];
+  for (let m = 0; m < maxMappings; m++) {
+    if (mStatus(mp, m) === MS_FREE || mDev(mp, m) !== dev) continue;
+    for (let seg = 0; seg < mSegs(mp, m); seg++) {
+      const start = segStart(mp, m, seg);
+      const end = start + mSegLen(mp, m, seg);
+      if (end <= f * PAGE_SIZE || start >= (f + 1) * PAGE_SIZE) continue;
+      if (segmentLive(s, m, seg)) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * The first byte of [start, end) not granted to `dev` for this kind of access,
+ * or -1 when every byte is granted.
+ */
+export function firstUngrantedByte(s: State, maxMappings: number, dev: number, write: boolean, start: number, end: number): number {
+  const mp = s[MAPS];
+  let pos = start;
+  while (pos < end) {
+    let next = -1;
+    for (let m = 0; m < maxMappings && next < 0; m++) {
+      if (mStatus(mp, m) === MS_FREE || mDev(mp, m) !== dev) continue;
+      const dir = mDir(mp, m);
+      if (write ? !dirAllowsWrite(dir) : !dirAllowsRead(dir)) continue;
+      for (let seg = 0; seg < mSegs(mp, m); seg++) {
+        const a = segStart(mp, m, seg);
+        const b = a + mSegLen(mp, m, seg);
+        if (a <= pos && pos < b && segmentLive(s, m, seg)) {
+          next = b;
+          break;
+        }
+      }
+    }
+    if (next < 0) return pos;
+    pos = next;
+  }
+  return -1;
+}

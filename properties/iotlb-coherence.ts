@@ -1,0 +1,61 @@
+/**
+ * iotlb-coherence ("no stale IOTLB access").
+ *
+ * Formally: for every transition whose observation contains a device access
+ * segment translated with the help of a cache (an IOTLB hit, or a walk
+ * started from a cached directory entry) for IOVA page v of device d:
+ *   - some live mapping of d covers v (otherwise its unmap has returned: the
+ *     access is stale), and
+ *   - if no covering mapping is being unmapped, the cached translation agrees
+ *     with what the tables in memory map at v now: same frame, and the access
+ *     allowed by the memory walk too.
+ * An access while the covering mapping's unmap is still in progress is not
+ * stale: the DMA API grants the buffer until the unmap returns.
+ *
+ * Source: DESIGN.md section 3; the lazy window of Linux dma-iommu.c; the
+ * temporal class of Thunderclap (NDSS'19).
+ */
+import { type Property, type Violation } from "./property.ts";
+import { MAPS, PTMEM, DTE } from "../model/geometry.ts";
+import { MS_FREE, MS_UNMAPPING, mDev, mIova, mPages, mStatus } from "../model/dma-mapping.ts";
+import { SRC_IOTLB, SRC_PDEC_WALK } from "../model/observation.ts";
+import { walkMemory, WalkResult } from "../model/iommu-page-table.ts";
+import { hex, sourceName } from "./describe.ts";
+
+const walk = new WalkResult();
+
+export const iotlbCoherence: Property = {
+  name: "iotlb-coherence",
+  summary: "no device access completes through a cached translation that is stale or disagrees with the tables",
+  check(sys, _pre, _e, obs, post): Violation | null {
+    if (obs.dev < 0) return null;
+    for (let i = 0; i < obs.nseg; i++) {
+      const src = obs.segSource[i];
+      if (src !== SRC_IOTLB && src !== SRC_PDEC_WALK) continue;
+      const v = obs.segIovaPfn[i];
+      const mp = post[MAPS];
+      let covered = false;
+      let unmapping = false;
+      for (let m = 0; m < sys.cfg.maxMappings; m++) {
+        const st = mStatus(mp, m);
+        if (st === MS_FREE || mDev(mp, m) !== obs.dev) continue;
+        const first = mIova(mp, m);
+        if (v < first || v >= first + mPages(mp, m)) continue;
+        covered = true;
+        if (st === MS_UNMAPPING) unmapping = true;
+      }
+      const f = obs.segFrame[i];
+      const what = `device ${obs.dev} ${obs.write ? "wrote" : "read"} frame ${f} through a stale ${sourceName(src, false)} for IOVA ${hex(v * 4096 + obs.segOffset[i])}`;
+      if (!covered) {
+        return { property: "iotlb-coherence", dev: obs.dev, frame: f, iovaPfn: v, message: `${what}; its unmap had already returned` };
+      }
+      if (unmapping) continue;
+      walkMemory(sys, post[PTMEM], post[DTE], obs.dev, v, walk);
+      const allowed = obs.write ? walk.iw : walk.ir;
+      if (walk.frame === f && allowed) continue;
+      const now = walk.frame < 0 ? "nothing is mapped there now" : `the tables now map it to frame ${walk.frame}${allowed ? "" : " without that permission"}`;
+      return { property: "iotlb-coherence", dev: obs.dev, frame: f, iovaPfn: v, message: `${what}; ${now}` };
+    }
+    return null;
+  },
+};
