@@ -25,7 +25,8 @@ export type Event =
   /** dma_unmap_* (or dma_free_coherent) of the k-th live mapping; with `free`, the
    * driver frees the buffer as soon as the unmap returns (a received packet consumed). */
   | { readonly t: "unmap"; readonly cpu: number; readonly k: number; readonly free: boolean }
-  /** The blocked call on context `cpu` (a CPU, or the timer context numbered `cpus`) runs on. */
+  /** A blocked call runs on: the one on context `cpu` (a CPU, or the timer context numbered
+   * `cpus`), or if that context is idle, the next context (cyclically) with a call in progress. */
   | { readonly t: "resume"; readonly cpu: number }
   /** The IOMMU executes the next command in its command buffer. */
   | { readonly t: "iommu" }

@@ -74,7 +74,7 @@ export function iommuMapPage(tx: Tx, dom: number, v: number, pfn: number, ir: bo
     if (next < 0) return false;
     setFrameData(tx.w(FRAMES), next, tableKey(level - 1, v));
     obs.counters[C.ptFramesAllocated]++;
-    if (obs.detail) obs.frameNote(next, `an IOMMU page table (dom ${dom}, level ${level - 1})`);
+    if (obs.detail) obs.frameNote(next, `held an IOMMU page table (dom ${dom}, level ${level - 1})`);
     if (!ptWrite(tx, table, idx, amdPdeLo(next, level - 1), amdPdeHi(next))) return false;
     obs.counters[C.iommuPteWrites]++;
     table = next;

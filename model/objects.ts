@@ -152,14 +152,16 @@ export function kmalloc(tx: Tx, size: number, owner: number, pageRole: number, o
     if (slot < 0) continue;
     const gen = bumpFrameGen(tx, f);
     const i = insertObject(tx, f, slot, cls, KIND_KMALLOC, owner, gen);
-    if (obs.detail) obs.frameNote(f, `a kmalloc-${cls} object of the ${ownerName(owner)} at +0x${slot.toString(16)}`);
+    if (obs.detail) obs.frameNote(f, `held a kmalloc-${cls} object of the ${ownerName(owner)} at +0x${slot.toString(16)}`);
     return i;
   }
   const order = slabOrder(cls);
   const f = allocFrames(tx, order, ROLE_SLAB, ci, obs);
   if (f < 0) return -1;
   const gen = frameGen(tx.c[FRAMES], f);
-  if (obs.detail) obs.frameNote(f, `a kmalloc-${cls} slab; a kmalloc-${cls} object of the ${ownerName(owner)} at +0x0`);
+  if (obs.detail) {
+    for (let i = 0; i < 1 << order; i++) obs.frameNote(f + i, `held ${i === 0 ? "" : "page 2 of "}a kmalloc-${cls} object of the ${ownerName(owner)} at +0x0`);
+  }
   return insertObject(tx, f, 0, cls, KIND_KMALLOC, owner, gen);
 }
 
@@ -185,7 +187,7 @@ export function allocPagesObject(tx: Tx, order: number, owner: number, role: num
   if (f < 0) return -1;
   const gen = frameGen(tx.c[FRAMES], f);
   if (obs.detail) {
-    const what = kind === KIND_USER ? "a user page" : `a ${1 << order}-page ${ROLE_NAMES[role]} block of the ${ownerName(owner)}`;
+    const what = kind === KIND_USER ? "held a user page" : `held a ${1 << order}-page ${ROLE_NAMES[role]} block of the ${ownerName(owner)}`;
     for (let i = 0; i < 1 << order; i++) obs.frameNote(f + i, what);
   }
   return insertObject(tx, f, 0, PAGE_SIZE << order, kind, owner, gen);
@@ -203,7 +205,7 @@ export function freeObject(tx: Tx, i: number, obs: Observation): void {
     freeFrames(tx, f, pagesOrder(size), obs);
     return;
   }
-  if (obs.detail) obs.frameNote(f, `a kmalloc-${size} slab; the slot at +0x${off.toString(16)} is free`);
+  if (obs.detail) obs.frameNote(f, `had a freed kmalloc-${size} slot at +0x${off.toString(16)}`);
   const ob2 = tx.c[OBJECTS];
   const n = ob2[0];
   for (let j = 0; j < n; j++) if (objFrame(ob2, j) === f) return;

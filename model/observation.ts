@@ -8,7 +8,7 @@ import { NUM_COUNTERS } from "./counters.ts";
 
 /** How a device access segment was translated. */
 export const SRC_NONE = 0, SRC_PASSTHROUGH = 1, SRC_WALK = 2, SRC_IOTLB = 3, SRC_PDEC_WALK = 4;
-export const SOURCE_NAMES = ["no translation", "passthrough (identity)", "page walk", "IOTLB entry", "walk through a cached directory entry"];
+export const SOURCE_NAMES = ["no translation", "identity mapping (passthrough)", "page walk", "IOTLB entry", "page walk from a cached directory entry"];
 
 /** Why an access segment failed (an IO page fault or abort). */
 export const FAULT_NONE = 0, FAULT_NOT_PRESENT = 1, FAULT_PERMISSION = 2, FAULT_BLOCKED = 3, FAULT_NO_MEMORY = 4;
@@ -68,7 +68,8 @@ export class Observation {
     if (this.detail) this.notes.push(text);
   }
 
-  /** Records what a frame now holds (for "frame 7 has held X since step 5"). */
+  /** Records what happened to a frame, as a verb phrase completing "frame 7 has ..."
+   * (e.g. "held a kmalloc-64 object of the kernel at +0x40"), for "... since step 5". */
   frameNote(frame: number, text: string): void {
     if (this.detail) this.frameNotes.push({ frame, text });
   }

@@ -143,7 +143,7 @@ export function freeFrames(tx: Tx, f: number, order: number, obs: Observation): 
   const fr = tx.w(FRAMES);
   if (obs.detail) {
     obs.note(`page allocator: frame${order ? "s" : ""} ${frameRange(f, order)} freed (${ROLE_NAMES[frameRole(fr, f)]})`);
-    for (let i = 0; i < 1 << order; i++) obs.frameNote(f + i, "free");
+    for (let i = 0; i < 1 << order; i++) obs.frameNote(f + i, "been free");
   }
   for (let i = 0; i < 1 << order; i++) setFrame(fr, f + i, ROLE_FREE, 0, 0, 0);
   const n = tx.g.cfg.frames;

@@ -112,10 +112,15 @@ export class Stepper {
         return true;
       }
       case "resume": {
-        const ctx = e.cpu % sys.g.contexts;
-        if (tx.c[CALLS][ctx * CALL_W] === OP_IDLE) return skip(obs, "nothing to resume on this context");
-        this.run(ctx);
-        return true;
+        // The first context at or after `cpu` (cyclically) with a call in progress.
+        const n = sys.g.contexts;
+        for (let i = 0; i < n; i++) {
+          const ctx = (e.cpu + i) % n;
+          if (tx.c[CALLS][ctx * CALL_W] === OP_IDLE) continue;
+          this.run(ctx);
+          return true;
+        }
+        return skip(obs, "no DMA API call is in progress");
       }
       case "iommu":
         executeNextCommand(tx, obs);

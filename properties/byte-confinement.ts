@@ -35,7 +35,7 @@ export const byteConfinement: Property = {
         iovaPfn: obs.segIovaPfn[i],
         message: `device ${obs.dev} ${obs.write ? "wrote" : "read"} bytes ${hex(obs.segOffset[i])}..${hex(obs.segOffset[i] + obs.segLen[i] - 1)} of frame ${f} ` +
           `through ${sourceName(obs.segSource[i])} for IOVA ${hex(obs.segIovaPfn[i] * 4096 + obs.segOffset[i])}; ` +
-          `byte ${hex(bad - f * 4096)} is not granted to device ${obs.dev} for ${obs.write ? "writing" : "reading"}: it is ${describeByte(post, bad)}`,
+          `byte ${hex(bad - f * 4096)} is not granted to device ${obs.dev} for ${obs.write ? "writing" : "reading"}: it is ${describeByte(post, bad, sys.cfg.maxMappings)}`,
       };
     }
     return null;

@@ -40,7 +40,7 @@ export const ptPageSafety: Property = {
             dev: dom,
             frame: f,
             iovaPfn: v,
-            message: `the IOMMU's directory cache for dom ${dom} still holds the level-${level} entry for IOVA ${hex(v * 4096)} pointing at frame ${f}, ` +
+            message: `the IOMMU's directory cache for dom ${dom} still holds the level-${level} entry covering IOVAs ${hex(v * 4096)}..${hex((v + 2 ** levelShift(level)) * 4096 - 1)}, pointing at frame ${f}, ` +
               `which is no longer that page table: it is ${describeFrame(post, f)}`,
           };
         }

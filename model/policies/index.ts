@@ -9,3 +9,11 @@ export const POLICIES: readonly Policy[] = [passthrough, strict, lazy];
 export function findPolicy(name: string): Policy | undefined {
   return POLICIES.find((p) => p.name === name);
 }
+
+export { BROKEN_POLICIES } from "./broken.ts";
+import { BROKEN_POLICIES } from "./broken.ts";
+
+/** A built-in policy or a broken variant, by name. */
+export function findAnyPolicy(name: string): Policy | undefined {
+  return findPolicy(name) ?? BROKEN_POLICIES.find((p) => p.name === name);
+}

@@ -1,0 +1,61 @@
+/**
+ * Detailed replay: re-executes events with the observation's notes on, and
+ * explains a violation in plain words with the history of the frame involved
+ * ("frame 7 has held a kmalloc-64 object of the kernel since step 5").
+ * Step numbers in text are 1-based (step 1 is the first event).
+ */
+import { type Event, formatEvent } from "../model/events.ts";
+import { Observation } from "../model/observation.ts";
+import { Stepper, type System } from "../model/system.ts";
+import { type Property } from "../properties/property.ts";
+import { countersToRecord, type CounterName } from "../model/counters.ts";
+import { type FoundViolation } from "./execute.ts";
+
+export interface TraceStep {
+  /** 1-based step number. */
+  readonly step: number;
+  readonly event: Event;
+  readonly text: string;
+  readonly noop: string | null;
+  readonly notes: readonly string[];
+  readonly counters: Partial<Record<CounterName, number>>;
+}
+
+export interface Trace {
+  readonly steps: readonly TraceStep[];
+  readonly violation: FoundViolation | null;
+  /** Violation message plus the frame's history, or null. */
+  readonly explanation: string | null;
+}
+
+export function traceEvents(sys: System, props: readonly Property[], events: readonly Event[]): Trace {
+  const obs = new Observation();
+  obs.detail = true;
+  const stepper = new Stepper(sys, obs);
+  const history = new Map<number, { text: string; step: number }>();
+  const steps: TraceStep[] = [];
+  let s = sys.init;
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i];
+    const pre = s;
+    s = stepper.step(s, e);
+    const counters: Partial<Record<CounterName, number>> = {};
+    for (const [k, v] of Object.entries(countersToRecord(obs.counters))) if (v !== 0) counters[k as CounterName] = v;
+    steps.push({ step: i + 1, event: e, text: formatEvent(e), noop: obs.noop ? obs.reason : null, notes: [...obs.notes], counters });
+    for (const v of props) {
+      const found = v.check(sys, pre, e, obs, s);
+      if (found === null) continue;
+      const violation = { ...found, step: i };
+      return { steps, violation, explanation: explain(violation, history) };
+    }
+    for (const n of obs.frameNotes) history.set(n.frame, { text: n.text, step: i + 1 });
+  }
+  return { steps, violation: null, explanation: null };
+}
+
+function explain(v: FoundViolation, history: Map<number, { text: string; step: number }>): string {
+  if (v.frame === undefined) return v.message;
+  const h = history.get(v.frame);
+  if (!h) return `${v.message} (since boot)`;
+  return `${v.message}; frame ${v.frame} has ${h.text} since step ${h.step}`;
+}

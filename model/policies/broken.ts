@@ -1,0 +1,94 @@
+/**
+ * Deliberately broken variants of the built-in policies. They exist to show
+ * that each property can fail and that the checker catches the bug classes
+ * real drivers have had; `dmacheck check --policy <name>` accepts them.
+ */
+import { DONE, type Policy } from "../policy.ts";
+import { type Kernel } from "../kernel.ts";
+import { TAG_FQ } from "../iommu-page-table.ts";
+import { lazy } from "./lazy.ts";
+import { strict, UNMAP_START, UNMAP_WAIT } from "./strict.ts";
+
+/** Strict, but the driver's page is freed before the completion wait: reuse while the IOTLB still maps it. */
+export const strictFreeBeforeWait: Policy = {
+  ...strict,
+  name: "strict-free-before-wait",
+  summary: "BROKEN strict: frees the data page before the completion wait",
+  unmap(k: Kernel, m: number, phase: number): number {
+    if (phase === UNMAP_START) {
+      const r = strict.unmap(k, m, phase);
+      if (r === UNMAP_WAIT) k.releaseBuffer(m);
+      return r;
+    }
+    return strict.unmap(k, m, phase);
+  },
+};
+
+/** Strict, but emptied page-table frames are freed before the invalidation is even queued. */
+export const strictFreeTablesEarly: Policy = {
+  ...strict,
+  name: "strict-free-tables-early",
+  summary: "BROKEN strict: frees page-table frames before the invalidation",
+  unmap(k: Kernel, m: number, phase: number): number {
+    if (phase === UNMAP_START) {
+      if (k.cmdSpace() < 2) return UNMAP_START;
+      k.unmapPages(k.dev(m), k.iova(m), k.pages(m));
+      k.freeDetachedTables();
+      k.invalidatePages(k.dev(m), k.iova(m), k.pages(m), true);
+      k.completionWait();
+      return UNMAP_WAIT;
+    }
+    return strict.unmap(k, m, phase);
+  },
+};
+
+/** Strict, but the completion wait is queued before the invalidation, so the wait can finish first. */
+export const strictWaitBeforeInvalidate: Policy = {
+  ...strict,
+  name: "strict-wait-before-invalidate",
+  summary: "BROKEN strict: queues COMPLETION_WAIT before INVALIDATE_IOMMU_PAGES",
+  unmap(k: Kernel, m: number, phase: number): number {
+    if (phase === UNMAP_START) {
+      if (k.cmdSpace() < 2) return UNMAP_START;
+      k.unmapPages(k.dev(m), k.iova(m), k.pages(m));
+      k.completionWait();
+      k.invalidatePages(k.dev(m), k.iova(m), k.pages(m), true);
+      return UNMAP_WAIT;
+    }
+    return strict.unmap(k, m, phase);
+  },
+};
+
+/** Strict, but the invalidation leaves directory entries cached (PDE bit clear) while table frames are reclaimed. */
+export const strictNoPde: Policy = {
+  ...strict,
+  name: "strict-no-pde",
+  summary: "BROKEN strict: invalidates leaves only (PDE=0) yet frees emptied tables",
+  unmap(k: Kernel, m: number, phase: number): number {
+    if (phase === UNMAP_START) {
+      if (k.cmdSpace() < 2) return UNMAP_START;
+      k.unmapPages(k.dev(m), k.iova(m), k.pages(m));
+      k.invalidatePages(k.dev(m), k.iova(m), k.pages(m), false);
+      k.completionWait();
+      return UNMAP_WAIT;
+    }
+    return strict.unmap(k, m, phase);
+  },
+};
+
+/** Lazy, but emptied table frames go back to the allocator at unmap instead of waiting in the flush queue. */
+export const lazyFreeTablesAtUnmap: Policy = {
+  ...lazy,
+  name: "lazy-free-tables-at-unmap",
+  summary: "BROKEN lazy: frees page-table frames at unmap, before the flush",
+  unmap(k: Kernel, m: number, phase: number): number {
+    const r = lazy.unmap(k, m, phase);
+    if (r === DONE) k.freeDetachedTables(TAG_FQ);
+    return r;
+  },
+};
+
+
+export const BROKEN_POLICIES: readonly Policy[] = [
+  strictFreeBeforeWait, strictFreeTablesEarly, strictWaitBeforeInvalidate, strictNoPde, lazyFreeTablesAtUnmap,
+];
