@@ -27,7 +27,7 @@ export const DTE_D0HI_IW = 1 << (62 - 32);
 // data[1].
 export const DTE_D1LO_DOMID_MASK = 0xffff;
 /** DTE_FLAG_IOTLB, data[1] bit 32: the device may use ATS. */
-export const DTE_D1HI_IOTLB = 0x2;
+export const DTE_D1HI_IOTLB = 0x1;
 
 /** Bits this codec models, per word. */
 export const DTE_MODELED: Readonly<DteWords> = [

@@ -1,0 +1,47 @@
+/**
+ * Loads a user's policy: the default export of a JavaScript or TypeScript
+ * module (TypeScript through tsx's loader), checked for the Policy shape.
+ */
+import { existsSync } from "node:fs";
+import { isAbsolute, resolve, dirname } from "node:path";
+import { pathToFileURL } from "node:url";
+import { type Policy } from "../model/policy.ts";
+import { PROPERTIES } from "../properties/index.ts";
+
+export type Loaded = { ok: true; policy: Policy } | { ok: false; error: string };
+
+/** Resolves `path` against the working directory, then against `relativeTo` (a file's directory). */
+export function resolveModulePath(path: string, relativeTo?: string): string | null {
+  const candidates = isAbsolute(path) ? [path] : [resolve(path), ...(relativeTo ? [resolve(dirname(relativeTo), path)] : [])];
+  return candidates.find((p) => existsSync(p)) ?? null;
+}
+
+export async function loadPolicyModule(path: string, relativeTo?: string): Promise<Loaded> {
+  const abs = resolveModulePath(path, relativeTo);
+  if (abs === null) return { ok: false, error: `${path}: no such file` };
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(abs).href)) as Record<string, unknown>;
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    return { ok: false, error: `${path}: cannot load: ${msg.split("\n")[0]}` };
+  }
+  const p = mod.default as Record<string, unknown> | undefined;
+  const problem = policyShapeProblem(p);
+  return problem ? { ok: false, error: `${path}: ${problem}` } : { ok: true, policy: p as unknown as Policy };
+}
+
+/** Why `p` is not a Policy, or null. */
+export function policyShapeProblem(p: Record<string, unknown> | undefined): string | null {
+  if (p === undefined || p === null || typeof p !== "object") return "the module has no default export (export default { name, claims, attach, map, unmap })";
+  if (typeof p.name !== "string" || !/^[a-z0-9][a-z0-9-]*$/.test(p.name)) return "the default export's name must be a lower-case string like \"my-policy\"";
+  if (!Array.isArray(p.claims)) return "the default export has no claims array";
+  for (const c of p.claims) {
+    if (!PROPERTIES.some((q) => q.name === c)) return `claims: unknown property ${JSON.stringify(c)} (known: ${PROPERTIES.map((q) => q.name).join(", ")})`;
+  }
+  for (const f of ["attach", "map", "unmap"]) if (typeof p[f] !== "function") return `the default export has no ${f} function`;
+  if (p.timer !== undefined && typeof p.timer !== "function") return "timer must be a function";
+  if (p.stateWords !== undefined && !(Number.isInteger(p.stateWords) && (p.stateWords as number) >= 0 && (p.stateWords as number) <= 4096)) return "stateWords must be an integer in 0..4096";
+  if (typeof p.summary !== "string") return "the default export has no summary string";
+  return null;
+}

@@ -1,0 +1,24 @@
+/** `dmacheck list [policies|properties]`. */
+import { BROKEN_POLICIES, POLICIES } from "../model/policies/index.ts";
+import { PROPERTIES } from "../properties/index.ts";
+import { fail } from "./errors.ts";
+
+export function runList(what: string): number {
+  if (!["all", "policies", "properties"].includes(what)) fail(`list: unknown list ${JSON.stringify(what)} (expected policies or properties)`);
+  const out: string[] = [];
+  if (what !== "properties") {
+    const w = Math.max(...[...POLICIES, ...BROKEN_POLICIES].map((p) => p.name.length)) + 2;
+    out.push("policies:");
+    for (const p of POLICIES) out.push(`  ${p.name.padEnd(w)}${p.summary}`, `  ${"".padEnd(w)}claims: ${p.claims.join(", ") || "nothing"}`);
+    out.push("broken variants (to show the checker catches them):");
+    for (const p of BROKEN_POLICIES) out.push(`  ${p.name.padEnd(w)}${p.summary}`);
+  }
+  if (what !== "policies") {
+    if (out.length > 0) out.push("");
+    const w = Math.max(...PROPERTIES.map((p) => p.name.length)) + 2;
+    out.push("properties:");
+    for (const p of PROPERTIES) out.push(`  ${p.name.padEnd(w)}${p.summary}`);
+  }
+  process.stdout.write(out.join("\n") + "\n");
+  return 0;
+}

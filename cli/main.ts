@@ -1,0 +1,82 @@
+/**
+ * dmacheck command line: check, replay, list.
+ * Bad input: one line on stderr, exit 2. See cli/errors.ts.
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { guarded, UsageError } from "./errors.ts";
+import { runCheck } from "./check.ts";
+import { runReplay } from "./replay.ts";
+import { runList } from "./list.ts";
+
+function positiveInt(flag: string) {
+  return (v: string): number => {
+    if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 1e9) throw new InvalidArgumentError(`${flag} must be a positive integer, got ${JSON.stringify(v)}`);
+    return Number(v);
+  };
+}
+function int32(flag: string) {
+  return (v: string): number => {
+    if (!/^-?\d+$/.test(v) || Math.abs(Number(v)) > 2 ** 31 - 1) throw new InvalidArgumentError(`${flag} must be an integer, got ${JSON.stringify(v)}`);
+    return Number(v);
+  };
+}
+function list(v: string): string[] {
+  return v.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+const program = new Command()
+  .name("dmacheck")
+  .description("Model and property checker for how operating systems share memory with devices (IOMMU, DMA API, mapping policies).")
+  .version("0.1.0")
+  .exitOverride()
+  .configureOutput({ outputError: () => {} })
+  .showSuggestionAfterError(false)
+  .allowExcessArguments(false);
+
+program
+  .command("check")
+  .description("check policies against properties and print the policy x property matrix")
+  .option("--policy <names>", "comma-separated policies (default: every built-in policy)", list)
+  .option("--property <names>", "comma-separated properties (default: all)", list)
+  .addOption(new Option("--runs <n>", "random event sequences per cell").default(10000).argParser(positiveInt("--runs")))
+  .addOption(new Option("--seed <s>", "random seed").default(42).argParser(int32("--seed")))
+  .addOption(new Option("--max-events <n>", "longest generated event sequence").default(24).argParser(positiveInt("--max-events")))
+  .option("--json", "print one JSON document on stdout")
+  .option("--out <dir>", "directory for counterexample files", "dmacheck-out")
+  .option("--policy-module <path>", "check a policy of your own: the default export of a .js or .ts module")
+  .option("--no-timing", "report 0 for wall-clock times, so output depends only on the seed")
+  .action(async (opts) => {
+    process.exitCode = await runCheck(opts);
+  });
+
+program
+  .command("replay")
+  .description("re-execute a counterexample file and explain it; exit 0 if the violation reproduces, 1 if not")
+  .argument("<file>", "counterexample file (dmacheck/counterexample@1)")
+  .option("--json", "print the trace as JSON")
+  .option("--vitest", "print a vitest test that replays it")
+  .action(async (file: string, opts) => {
+    process.exitCode = await runReplay(file, opts);
+  });
+
+program
+  .command("list")
+  .description("list built-in policies or properties")
+  .argument("[what]", "policies or properties", "all")
+  .action((what: string) => {
+    process.exitCode = runList(what);
+  });
+
+await guarded(async () => {
+  try {
+    await program.parseAsync(process.argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.exitCode === 0 || e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return 0;
+      // Commander's messages start with "error: "; keep one line.
+      throw new UsageError(e.message.replace(/^error: /, "").split("\n")[0]);
+    }
+    throw e;
+  }
+  return typeof process.exitCode === "number" ? process.exitCode : 0;
+});

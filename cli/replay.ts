@@ -1,0 +1,36 @@
+/** `dmacheck replay FILE`: re-execute, explain, confirm. */
+import { readCounterexampleFile } from "../counterexamples/file.ts";
+import { renderStepTable, renderVitest } from "../counterexamples/render.ts";
+import { replayCounterexample } from "../checker/replay.ts";
+import { findAnyPolicy } from "../model/policies/index.ts";
+import { loadPolicyModule } from "../checker/policy-module.ts";
+import { findProperty } from "../properties/index.ts";
+import { EXIT_OK, EXIT_VIOLATION, fail } from "./errors.ts";
+
+export async function runReplay(file: string, opts: { json?: boolean; vitest?: boolean }): Promise<number> {
+  const read = readCounterexampleFile(file);
+  if (!read.ok) fail(read.error);
+  const cx = read.value;
+  let policy = findAnyPolicy(cx.policy);
+  if (cx.policyModule !== null) {
+    const loaded = await loadPolicyModule(cx.policyModule, file);
+    if (!loaded.ok) fail(`${file}: $.policyModule: ${loaded.error}`);
+    policy = loaded.policy;
+  }
+  if (!policy) fail(`${file}: $.policy: unknown policy ${JSON.stringify(cx.policy)}`);
+  if (!findProperty(cx.property)) fail(`${file}: $.property: unknown property ${JSON.stringify(cx.property)}`);
+  const r = replayCounterexample(cx, policy);
+  if (opts.vitest) {
+    process.stdout.write(renderVitest(cx));
+  } else if (opts.json) {
+    const doc = {
+      file, policy: cx.policy, property: cx.property, reproduced: r.reproduced, mismatch: r.mismatch,
+      recordedStep: cx.violation.step, step: r.trace.violation?.step ?? null, explanation: r.trace.explanation,
+      trace: r.trace.steps.map((s) => ({ step: s.step, event: s.event, noop: s.noop, notes: s.notes, counters: s.counters })),
+    };
+    process.stdout.write(JSON.stringify(doc, null, 2) + "\n");
+  } else {
+    process.stdout.write(renderStepTable(cx, r));
+  }
+  return r.reproduced ? EXIT_OK : EXIT_VIOLATION;
+}
