@@ -1,0 +1,16 @@
+/**
+ * Expected verdicts from DESIGN.md section 3 (the literature), for the
+ * policies built so far. Tests compare what the checker finds against this.
+ */
+import { type PropertyName } from "../../model/policy.ts";
+
+export const EXPECTED: Record<string, Record<PropertyName, "holds" | "violated">> = {
+  passthrough: { "page-confinement": "violated", "byte-confinement": "violated", "iotlb-coherence": "holds", "pt-page-safety": "holds" },
+  strict: { "page-confinement": "holds", "byte-confinement": "violated", "iotlb-coherence": "holds", "pt-page-safety": "holds" },
+  lazy: { "page-confinement": "violated", "byte-confinement": "violated", "iotlb-coherence": "violated", "pt-page-safety": "holds" },
+};
+
+/** The runs and seed the verdict tests use (the CLI's defaults). */
+export const RUNS = 10000;
+export const SEED = 42;
+export const MAX_EVENTS = 24;
