@@ -1,0 +1,33 @@
+/**
+ * The canonical corpus: one counterexample per violated cell of the built-in
+ * policies, and one per claimed property a broken variant violates, found
+ * with the CLI's default options and no timing (so the files depend only on
+ * the code and the seed). `npm run corpus` regenerates it.
+ */
+import { DEFAULT_CONFIG } from "../model/config.ts";
+import { BROKEN_POLICIES, POLICIES } from "../model/policies/index.ts";
+import { type Policy } from "../model/policy.ts";
+import { PROPERTIES } from "../properties/index.ts";
+import { checkCell, type MatrixOptions } from "../checker/matrix.ts";
+import { type Counterexample } from "./schema.ts";
+
+export const CORPUS_DIR = "counterexamples/corpus";
+export const RENDERED_DIR = "test/corpus";
+export const CORPUS_OPTIONS: MatrixOptions = { config: DEFAULT_CONFIG, runs: 30000, seed: 42, maxEvents: 24, timing: false };
+
+/** The cells the corpus covers: built-ins in full, broken variants on what they claim. */
+export function corpusCells(): { policy: Policy; property: (typeof PROPERTIES)[number] }[] {
+  const cells = [];
+  for (const policy of POLICIES) for (const property of PROPERTIES) cells.push({ policy, property });
+  for (const policy of BROKEN_POLICIES) for (const property of PROPERTIES) if (policy.claims.includes(property.name)) cells.push({ policy, property });
+  return cells;
+}
+
+export function computeCorpus(): Counterexample[] {
+  const out: Counterexample[] = [];
+  for (const { policy, property } of corpusCells()) {
+    const cell = checkCell({ policy, module: null }, property, CORPUS_OPTIONS);
+    if (cell.counterexample) out.push(cell.counterexample);
+  }
+  return out;
+}
