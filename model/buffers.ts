@@ -5,7 +5,7 @@
  */
 import { MAPS } from "./geometry.ts";
 import { type Observation } from "./observation.ts";
-import { type Tx } from "./state.ts";
+import { type Tx, type Words } from "./state.ts";
 import {
   allocPagesObject, findObject, freeObject, KIND_PAGES, kmalloc, objFrame, objGen, objOffset, objSize, ownerDriver,
 } from "./objects.ts";
@@ -41,7 +41,7 @@ export function releaseBuffer(tx: Tx, m: number, obs: Observation): void {
   if (obs.detail) obs.note(`driver freed the buffer of mapping #${m} (${n} segment${n > 1 ? "s" : ""}, ${totalLen(tx.c[MAPS], m)} bytes)`);
 }
 
-function totalLen(mp: Int32Array, m: number): number {
+function totalLen(mp: Words, m: number): number {
   let t = 0;
   for (let s = 0; s < mSegs(mp, m); s++) t += mSegLen(mp, m, s);
   return t;

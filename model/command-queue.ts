@@ -12,7 +12,7 @@
 import { C } from "./counters.ts";
 import { CMDQ, CMD_W } from "./geometry.ts";
 import { type Observation } from "./observation.ts";
-import { type Tx } from "./state.ts";
+import { type Tx, type Words } from "./state.ts";
 import {
   buildCompletionWait, buildInvalidateAll, buildInvalidateIommuPages, CMD_COMPL_WAIT, CMD_INV_IOMMU_PAGES,
   cmdDomainId, cmdOpcode, describeCommand, invRangeFirstPfn, invRangePages,
@@ -22,7 +22,7 @@ import { invalidateRange } from "./iotlb.ts";
 /** Fictional kernel address of context i's completion semaphore: SEM_BASE + 8i. */
 export const SEM_BASE = 0x7fff0000;
 
-export function cmdCount(q: Int32Array): number {
+export function cmdCount(q: Words): number {
   return q[1];
 }
 export function cmdSpace(tx: Tx): number {

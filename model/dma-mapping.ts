@@ -18,7 +18,7 @@
 import { PAGE_SIZE } from "./config.ts";
 import { type Direction, DIRECTIONS } from "./events.ts";
 import { MAPS, MAP_W, SEG_MAX, SEG_W } from "./geometry.ts";
-import { type Tx } from "./state.ts";
+import { type Tx, type Words } from "./state.ts";
 
 export const MS_FREE = 0, MS_MAPPING = 1, MS_MAPPED = 2, MS_UNMAPPING = 3;
 export const STATUS_NAMES = ["free", "mapping", "mapped", "unmapping"];
@@ -40,43 +40,43 @@ export function dirAllowsWrite(dir: number): boolean {
   return dir !== DIR_TO_DEVICE;
 }
 
-export function mStatus(mp: Int32Array, m: number): number {
+export function mStatus(mp: Words, m: number): number {
   return mp[m * MAP_W] & 7;
 }
-export function mKind(mp: Int32Array, m: number): number {
+export function mKind(mp: Words, m: number): number {
   return (mp[m * MAP_W] >>> 3) & 3;
 }
-export function mDir(mp: Int32Array, m: number): number {
+export function mDir(mp: Words, m: number): number {
   return (mp[m * MAP_W] >>> 5) & 3;
 }
-export function mFreeAfter(mp: Int32Array, m: number): boolean {
+export function mFreeAfter(mp: Words, m: number): boolean {
   return (mp[m * MAP_W] & M_FREE_AFTER) !== 0;
 }
-export function mReleased(mp: Int32Array, m: number): boolean {
+export function mReleased(mp: Words, m: number): boolean {
   return (mp[m * MAP_W] & M_RELEASED) !== 0;
 }
-export function mDev(mp: Int32Array, m: number): number {
+export function mDev(mp: Words, m: number): number {
   return (mp[m * MAP_W] >>> 16) & 0xff;
 }
-export function mIova(mp: Int32Array, m: number): number {
+export function mIova(mp: Words, m: number): number {
   return mp[m * MAP_W + 1];
 }
-export function mPages(mp: Int32Array, m: number): number {
+export function mPages(mp: Words, m: number): number {
   return mp[m * MAP_W + 2];
 }
-export function mSegs(mp: Int32Array, m: number): number {
+export function mSegs(mp: Words, m: number): number {
   return mp[m * MAP_W + 3];
 }
-export function mSegFrame(mp: Int32Array, m: number, i: number): number {
+export function mSegFrame(mp: Words, m: number, i: number): number {
   return mp[m * MAP_W + 4 + i * SEG_W];
 }
-export function mSegOffset(mp: Int32Array, m: number, i: number): number {
+export function mSegOffset(mp: Words, m: number, i: number): number {
   return mp[m * MAP_W + 5 + i * SEG_W];
 }
-export function mSegLen(mp: Int32Array, m: number, i: number): number {
+export function mSegLen(mp: Words, m: number, i: number): number {
   return mp[m * MAP_W + 6 + i * SEG_W];
 }
-export function mSegGen(mp: Int32Array, m: number, i: number): number {
+export function mSegGen(mp: Words, m: number, i: number): number {
   return mp[m * MAP_W + 7 + i * SEG_W];
 }
 /** IOVA pages segment i occupies: its bytes rounded out to whole granules (Linux iova_align(size + iova_off)). */
@@ -130,7 +130,7 @@ export function clearMapping(tx: Tx, m: number): void {
 }
 
 /** Slot of the k-th (mod count) mapping whose map call has returned and that is not being unmapped, or -1. */
-export function nthMapped(mp: Int32Array, maxMappings: number, k: number): number {
+export function nthMapped(mp: Words, maxMappings: number, k: number): number {
   let count = 0;
   for (let m = 0; m < maxMappings; m++) if ((mp[m * MAP_W] & 7) === MS_MAPPED) count++;
   if (count === 0) return -1;

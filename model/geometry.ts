@@ -1,12 +1,13 @@
 /**
  * Geometry: the sizes and offsets of every state component, derived once from
- * the configuration. The model state is a handful of Int32Arrays whose layout
+ * the configuration. The model state is a handful of Wordss whose layout
  * is fixed by the geometry, so a state is canonical data: two equal states are
  * equal word for word, which is what fingerprinting needs.
  */
+import { type Words } from "./state.ts";
 import { type ModelConfig } from "./config.ts";
 
-/** Components of the state, each an Int32Array copied on first write in a step. */
+/** Components of the state, each an Words copied on first write in a step. */
 export const HDR = 0, FRAMES = 1, OBJECTS = 2, PTMEM = 3, DTE = 4, IOTLB = 5, PDEC = 6, CMDQ = 7,
   CALLS = 8, MAPS = 9, FQ = 10, IOVA = 11, MMU = 12, POL = 13;
 export const NUM_COMPONENTS = 14;
@@ -29,7 +30,9 @@ export const FQ_W = 3;
 export const H_TIMER = 0;        // remaining ms of the policy timer; 0 = not armed; -1 = expired, pending
 export const H_KERNEL_PML4 = 1;  // frame of the kernel's top-level page table
 export const H_USER_PML4 = 2;    // frame of the user process's top-level page table
-export const HDR_WORDS = 4;
+export const H_FQ_STARTED = 3;   // flush-queue flushes started (Linux fq_flush_start_cnt), normalised
+export const H_FQ_FINISHED = 4;  // flush-queue flushes finished (Linux fq_flush_finish_cnt), normalised
+export const HDR_WORDS = 5;
 
 export interface Geometry {
   readonly cfg: ModelConfig;

@@ -16,9 +16,9 @@ import { DTE, DTE_W, FRAMES, FRAME_W, levelShift } from "./geometry.ts";
 import { type Observation } from "./observation.ts";
 import { ptClearFrame, ptCount, ptFind, ptWrite } from "./page-table-memory.ts";
 import {
-  allocFrames, F_COVERED, F_DETACHED, frameAux, frameData, frameFlags, frameRole, freeFrames, ROLE_IOMMU_PT, setFrame, setFrameData,
+  allocFrames, F_RELEASED, F_DETACHED, frameAux, frameData, frameFlags, frameRole, freeFrames, ROLE_IOMMU_PT, setFrame, setFrameData,
 } from "./physical-memory.ts";
-import { type Tx } from "./state.ts";
+import { type Tx, type Words } from "./state.ts";
 import { PTMEM, PT_W } from "./geometry.ts";
 import {
   amdAddrPfn, amdIr, amdIw, amdLargeBasePfn, amdLargePageLog2, amdNextLevel, amdPdeHi, amdPdeLo, amdPresent, amdPteHi, amdPteLo,
@@ -39,7 +39,7 @@ export function tableKeyLevel(key: number): number {
 }
 
 /** Root table frame of domain `dom` (the DTE's host page-table root pointer, bits 51:12 of data[0]). */
-export function domainRoot(dte: Int32Array, dom: number): number {
+export function domainRoot(dte: Words, dom: number): number {
   const lo = dte[dom * DTE_W] >>> 0;
   const hi = dte[dom * DTE_W + 1] >>> 0;
   return (hi & 0xfffff) * 0x100000 + (lo >>> 12);
@@ -48,7 +48,7 @@ export function domainRoot(dte: Int32Array, dom: number): number {
 /** Tag of a detached table frame: which context (or flush queue) will free it. */
 export const TAG_FQ = 0xfe;
 
-function detachedTag(fr: Int32Array, f: number): number {
+function detachedTag(fr: Words, f: number): number {
   return frameAux(fr, f) >>> 8;
 }
 
@@ -130,33 +130,23 @@ export function iommuUnmapPages(tx: Tx, dom: number, v: number, pages: number, t
   return cleared;
 }
 
-/** Frees detached table frames with `tag` (only covered ones when `coveredOnly`). Returns how many. */
-export function freeDetachedTables(tx: Tx, tag: number, coveredOnly: boolean, obs: Observation): number {
-  const fr0 = tx.c[FRAMES];
+/** Whether frame `f` is a detached IOMMU table frame with `tag`. */
+export function isDetachedWithTag(fr: Words, f: number, tag: number): boolean {
+  return frameRole(fr, f) === ROLE_IOMMU_PT && (frameFlags(fr, f) & F_DETACHED) !== 0 && detachedTag(fr, f) === tag;
+}
+
+/** Frees detached table frames with `tag` (only those a flush released, when `releasedOnly`). Returns how many. */
+export function freeDetachedTables(tx: Tx, tag: number, releasedOnly: boolean, obs: Observation): number {
   let n = 0;
   for (let f = 0; f < tx.g.cfg.frames; f++) {
-    if (frameRole(fr0, f) !== ROLE_IOMMU_PT) continue;
-    const flags = frameFlags(tx.c[FRAMES], f);
-    if ((flags & F_DETACHED) === 0 || detachedTag(tx.c[FRAMES], f) !== tag) continue;
-    if (coveredOnly && (flags & F_COVERED) === 0) continue;
+    if (!isDetachedWithTag(tx.c[FRAMES], f, tag)) continue;
+    if (releasedOnly && (frameFlags(tx.c[FRAMES], f) & F_RELEASED) === 0) continue;
     ptClearFrame(tx, f);
     freeFrames(tx, f, 0, obs);
     obs.counters[C.ptFramesFreed]++;
     n++;
   }
   return n;
-}
-
-/** Marks every detached frame with `tag` as covered by the flush now starting. */
-export function coverDetachedTables(tx: Tx, tag: number): void {
-  const fr0 = tx.c[FRAMES];
-  for (let f = 0; f < tx.g.cfg.frames; f++) {
-    if (frameRole(fr0, f) !== ROLE_IOMMU_PT) continue;
-    const flags = frameFlags(tx.c[FRAMES], f);
-    if ((flags & F_DETACHED) === 0 || detachedTag(tx.c[FRAMES], f) !== tag || (flags & F_COVERED) !== 0) continue;
-    const fr = tx.w(FRAMES);
-    fr[f * FRAME_W] |= F_COVERED;
-  }
 }
 
 /** Result of a walk (scratch object, overwritten by each walk). */
@@ -177,7 +167,7 @@ export class WalkResult {
  * read: (level of the table it is in, next table frame, next level, ir, iw).
  */
 export function walkFrom(
-  pt: Int32Array, table: number, level: number, v: number, ir: boolean, iw: boolean, out: WalkResult,
+  pt: Words, table: number, level: number, v: number, ir: boolean, iw: boolean, out: WalkResult,
   onPde?: (level: number, next: number, nextLevel: number, ir: boolean, iw: boolean) => void,
 ): WalkResult {
   out.frame = -1;
@@ -213,11 +203,11 @@ export function walkFrom(
 }
 
 /** What is mapped at IOVA page `v` of domain `dom` now, by the tables in memory. */
-export function walkMemory(tx: { g: { cfg: { iommuLevels: number } } }, pt: Int32Array, dte: Int32Array, dom: number, v: number, out: WalkResult): WalkResult {
+export function walkMemory(tx: { g: { cfg: { iommuLevels: number } } }, pt: Words, dte: Words, dom: number, v: number, out: WalkResult): WalkResult {
   return walkFrom(pt, domainRoot(dte, dom), tx.g.cfg.iommuLevels, v, true, true, out);
 }
 
 /** Is frame `f` the page-table frame of domain `dom` holding the table at `level` that covers page `v`? */
-export function isTableFrameOf(fr: Int32Array, f: number, dom: number, level: number, v: number): boolean {
+export function isTableFrameOf(fr: Words, f: number, dom: number, level: number, v: number): boolean {
   return frameRole(fr, f) === ROLE_IOMMU_PT && (frameAux(fr, f) & 0xff) === dom && frameData(fr, f) === tableKey(level, v);
 }

@@ -14,7 +14,7 @@ import {
   FAULT_BLOCKED, FAULT_NO_MEMORY, FAULT_NOT_PRESENT, FAULT_PERMISSION, MAX_SEGS, type Observation,
   SRC_IOTLB, SRC_PASSTHROUGH, SRC_PDEC_WALK, SRC_WALK,
 } from "./observation.ts";
-import { type Tx } from "./state.ts";
+import { type Tx, type Words } from "./state.ts";
 import { domainRoot, walkFrom, WalkResult } from "./iommu-page-table.ts";
 import {
   iotlbFill, iotlbSlot, pdecEncode, pdecFill, pdecFrame, pdecIr, pdecIw, pdecNextLevel, pdecSlot,
@@ -24,13 +24,13 @@ import { dteKind } from "./formats/amd-dte.ts";
 export type AttachMode = "translate" | "passthrough" | "blocked";
 
 /** How device `dev` is attached, read from its device table entry. */
-export function deviceMode(dte: Int32Array, dev: number): AttachMode | "invalid" {
-  return dteKind(dte.subarray(dev * DTE_W, dev * DTE_W + DTE_W).map((x) => x >>> 0) as unknown as number[]);
+export function deviceMode(dte: Words, dev: number): AttachMode | "invalid" {
+  return dteKind(dte.slice(dev * DTE_W, dev * DTE_W + DTE_W).map((x) => x >>> 0));
 }
 
 const DEV_BLOCKED = 0, DEV_PASSTHROUGH = 1, DEV_TRANSLATE = 2;
 /** Fast version of deviceMode for the hot path (bits per amd-dte.ts: V 0, TV 1, Mode 11:9, IR 61, IW 62). */
-function modeFast(dte: Int32Array, dev: number): number {
+function modeFast(dte: Words, dev: number): number {
   const lo = dte[dev * DTE_W];
   const hi = dte[dev * DTE_W + 1];
   if ((lo & 3) !== 3) return DEV_BLOCKED;

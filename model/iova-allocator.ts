@@ -7,9 +7,9 @@
  * soon, which is the behaviour isolation depends on).
  */
 import { IOVA } from "./geometry.ts";
-import { type Tx } from "./state.ts";
+import { type Tx, type Words } from "./state.ts";
 
-function isFree(bm: Int32Array, base: number, i: number): boolean {
+function isFree(bm: Words, base: number, i: number): boolean {
   return (bm[base + (i >>> 5)] & (1 << (i & 31))) === 0;
 }
 
@@ -50,7 +50,7 @@ export function freeIova(tx: Tx, dom: number, first: number, pages: number): voi
 }
 
 /** Whether IOVA page `v` of domain `dom` is allocated. */
-export function iovaAllocated(tx: { g: { winBase: number; winPages: number; bitmapWords: number } }, bm: Int32Array, dom: number, v: number): boolean {
+export function iovaAllocated(tx: { g: { winBase: number; winPages: number; bitmapWords: number } }, bm: Words, dom: number, v: number): boolean {
   const i = v - tx.g.winBase;
   if (i < 0 || i >= tx.g.winPages) return false;
   return !isFree(bm, dom * tx.g.bitmapWords, i);

@@ -9,9 +9,9 @@ import { HDR, H_TIMER, MAPS, POL } from "./geometry.ts";
 import { type Observation } from "./observation.ts";
 import { type Tx } from "./state.ts";
 import { allocIova, freeIova } from "./iova-allocator.ts";
-import { coverDetachedTables, freeDetachedTables, iommuMapPage, iommuUnmapPages } from "./iommu-page-table.ts";
+import { freeDetachedTables, iommuMapPage, iommuUnmapPages } from "./iommu-page-table.ts";
 import { cmdSpace, completionDone, queueCompletionWait, queueInvalidateAll, queueInvalidatePages } from "./command-queue.ts";
-import { fqCoverAll, fqFull, fqPush, fqReleaseCovered } from "./flush-queue.ts";
+import { fqFinishFlush, fqFull, fqPush, fqStartFlush } from "./flush-queue.ts";
 import {
   dirAllowsRead, dirAllowsWrite, mDev, mDir, mIova, mPages, mSegFrame, mSegLen, mSegOffset, mSegs, segPages, setIova,
 } from "./dma-mapping.ts";
@@ -115,9 +115,6 @@ export class Kernel {
   freeDetachedTables(tag = this.ctx): number {
     return freeDetachedTables(this.tx, tag, false, this.obs);
   }
-  coverDetachedTables(tag: number): void {
-    coverDetachedTables(this.tx, tag);
-  }
 
   // --- command queue
   cmdSpace(): number {
@@ -138,7 +135,7 @@ export class Kernel {
     return completionDone(this.tx, this.ctx);
   }
 
-  // --- flush queue (per CPU)
+  // --- flush queue (per CPU; the timer context has none)
   fqFull(): boolean {
     return fqFull(this.tx, this.ctx);
   }
@@ -147,11 +144,13 @@ export class Kernel {
     if (ok && this.obs.detail) this.obs.note(`flush queue of cpu${this.ctx}: IOVA pages 0x${first.toString(16)}+${pages} queued`);
     return ok;
   }
-  fqCoverAll(): void {
-    fqCoverAll(this.tx);
+  /** A flush of the flush queues starts: queue its invalidations in the same step. */
+  fqStartFlush(): void {
+    fqStartFlush(this.tx);
   }
-  fqReleaseCovered(): void {
-    fqReleaseCovered(this.tx, this.obs);
+  /** A flush completed: release the entries and table frames it makes safe. */
+  fqFinishFlush(): void {
+    fqFinishFlush(this.tx, this.obs);
   }
 
   // --- the one-shot timer (model time in ms)

@@ -20,7 +20,7 @@ import { type Observation } from "./observation.ts";
 import { ptFind, ptWrite } from "./page-table-memory.ts";
 import { PTMEM, PT_W } from "./geometry.ts";
 import { allocFrames, ROLE_MMU_PT, ROLE_USER, setFrameData } from "./physical-memory.ts";
-import { type Tx } from "./state.ts";
+import { type Tx, type Words } from "./state.ts";
 import { allocPagesObject, findObject, freeObject, KIND_USER, OWNER_USER } from "./objects.ts";
 import {
   X86_LO_GLOBAL, X86_LO_PRESENT, X86_LO_PSE, X86_LO_RW, X86_LO_USER, x86EncodeHi, x86EncodeLo, x86Index, x86IsHugeLeaf,
@@ -39,7 +39,7 @@ export class MmuWalk {
 }
 
 /** Walks 4-level x86-64 tables from `root` for virtual page `vp` (memory only). */
-export function mmuWalk(pt: Int32Array, root: number, vp: number, out: MmuWalk): MmuWalk {
+export function mmuWalk(pt: Words, root: number, vp: number, out: MmuWalk): MmuWalk {
   out.frame = -1;
   out.refs = 0;
   let table = root;
@@ -81,7 +81,9 @@ export function bootMmu(tx: Tx, obs: Observation): void {
     ptWrite(tx, pd, x86Index(PAGE_OFFSET_VPAGE + i * 512, 2),
       x86EncodeLo(i * 512, X86_LO_PRESENT | X86_LO_RW | X86_LO_PSE | X86_LO_GLOBAL), x86EncodeHi(i * 512, true, 0, 0));
   }
-  for (const f of [pml4, pdpt, pd, upml4]) setFrameData(tx.w(FRAMES), f, 1);
+  // Frame data of a CPU page-table frame: its level (4 = PML4).
+  const levels: [number, number][] = [[pml4, 4], [pdpt, 3], [pd, 2], [upml4, 4]];
+  for (const [f, level] of levels) setFrameData(tx.w(FRAMES), f, level);
   const h = tx.w(HDR);
   h[H_KERNEL_PML4] = pml4;
   h[H_USER_PML4] = upml4;

@@ -14,7 +14,7 @@
  * (KMALLOC_CLASSES) and places the object at the lowest free slot of the
  * lowest-addressed slab of that cache, taking a fresh frame from the buddy
  * allocator when all are full, and giving the frame back when its last object
- * is freed. Simplifications, documented in docs/model.md: one frame per slab
+ * is freed. Simplifications, documented in docs/state.md: one frame per slab
  * (two for kmalloc-8192), lowest-slot placement instead of SLUB's LIFO
  * freelists, no per-CPU slabs. Sizes above KMALLOC_MAX_CACHE_SIZE go to the
  * page allocator (Linux kmalloc_large).
@@ -25,7 +25,7 @@ import { type Observation } from "./observation.ts";
 import {
   allocFrames, frameAux, frameGen, frameRole, freeFrames, ROLE_NAMES, ROLE_SLAB,
 } from "./physical-memory.ts";
-import { type Tx } from "./state.ts";
+import { type Tx, type Words } from "./state.ts";
 
 export const KIND_KMALLOC = 1, KIND_PAGES = 2, KIND_USER = 3;
 export const OWNER_KERNEL = 0, OWNER_USER = 1;
@@ -37,30 +37,30 @@ export function ownerName(owner: number): string {
   return owner === OWNER_KERNEL ? "kernel" : owner === OWNER_USER ? "user" : `driver of dev${owner - 2}`;
 }
 
-export function objCount(ob: Int32Array): number {
+export function objCount(ob: Words): number {
   return ob[0];
 }
-export function objFrame(ob: Int32Array, i: number): number {
+export function objFrame(ob: Words, i: number): number {
   return ob[1 + i * OBJ_W] - 1;
 }
-export function objOffset(ob: Int32Array, i: number): number {
+export function objOffset(ob: Words, i: number): number {
   return ob[2 + i * OBJ_W];
 }
-export function objSize(ob: Int32Array, i: number): number {
+export function objSize(ob: Words, i: number): number {
   return ob[3 + i * OBJ_W];
 }
-export function objKind(ob: Int32Array, i: number): number {
+export function objKind(ob: Words, i: number): number {
   return ob[4 + i * OBJ_W] & 0xf;
 }
-export function objOwner(ob: Int32Array, i: number): number {
+export function objOwner(ob: Words, i: number): number {
   return (ob[4 + i * OBJ_W] >>> 4) & 0xff;
 }
-export function objGen(ob: Int32Array, i: number): number {
+export function objGen(ob: Words, i: number): number {
   return ob[4 + i * OBJ_W] >>> 16;
 }
 
 /** Index of the object starting at (frame, offset) with generation `gen`, or -1. */
-export function findObject(ob: Int32Array, frame: number, offset: number, gen: number): number {
+export function findObject(ob: Words, frame: number, offset: number, gen: number): number {
   const n = ob[0];
   for (let i = 0; i < n; i++) {
     const b = 1 + i * OBJ_W;
@@ -70,7 +70,7 @@ export function findObject(ob: Int32Array, frame: number, offset: number, gen: n
 }
 
 /** A short description such as "kmalloc-64 object of the kernel". */
-export function describeObject(ob: Int32Array, i: number): string {
+export function describeObject(ob: Words, i: number): string {
   const kind = objKind(ob, i);
   const size = objSize(ob, i);
   const what = kind === KIND_KMALLOC ? `kmalloc-${slabClassFor(size)} object` : kind === KIND_USER ? "user page" : `${size / PAGE_SIZE}-page block`;
@@ -166,7 +166,7 @@ export function kmalloc(tx: Tx, size: number, owner: number, pageRole: number, o
 }
 
 /** Lowest free object slot (byte offset) of size `cls` in slab frame `f`, or -1. */
-function freeSlot(ob: Int32Array, f: number, cls: number): number {
+function freeSlot(ob: Words, f: number, cls: number): number {
   const slots = Math.floor(Math.max(PAGE_SIZE, cls) / cls);
   const n = ob[0];
   let want = 0;
@@ -213,7 +213,7 @@ export function freeObject(tx: Tx, i: number, obs: Observation): void {
 }
 
 /** Index of the k-th (mod count) live object owned by `owner`, or -1. */
-export function nthObjectOf(ob: Int32Array, owner: number, k: number): number {
+export function nthObjectOf(ob: Words, owner: number, k: number): number {
   const n = ob[0];
   let count = 0;
   for (let i = 0; i < n; i++) if (objOwner(ob, i) === owner) count++;

@@ -8,10 +8,10 @@
  * Layout: ptmem[0] = number of entries; entry i at 1 + 3i: key (frame*512 + index), lo, hi.
  */
 import { PTMEM, PT_W } from "./geometry.ts";
-import { type Tx } from "./state.ts";
+import { type Tx, type Words } from "./state.ts";
 
 /** Position of entry (frame, index), or -(insertion point) - 1. */
-export function ptFind(pt: Int32Array, frame: number, index: number): number {
+export function ptFind(pt: Words, frame: number, index: number): number {
   const key = frame * 512 + index;
   let lo = 0;
   let hi = pt[0] - 1;
@@ -26,13 +26,13 @@ export function ptFind(pt: Int32Array, frame: number, index: number): number {
 }
 
 /** Low word of entry (frame, index); 0 when absent. */
-export function ptLo(pt: Int32Array, frame: number, index: number): number {
+export function ptLo(pt: Words, frame: number, index: number): number {
   const p = ptFind(pt, frame, index);
   return p < 0 ? 0 : pt[2 + p * PT_W] >>> 0;
 }
 
 /** High word of entry (frame, index); 0 when absent. */
-export function ptHi(pt: Int32Array, frame: number, index: number): number {
+export function ptHi(pt: Words, frame: number, index: number): number {
   const p = ptFind(pt, frame, index);
   return p < 0 ? 0 : pt[3 + p * PT_W] >>> 0;
 }
@@ -70,7 +70,7 @@ export function ptWrite(tx: Tx, frame: number, index: number, lo: number, hi: nu
 }
 
 /** Number of non-zero entries in the table at `frame`. */
-export function ptCount(pt: Int32Array, frame: number): number {
+export function ptCount(pt: Words, frame: number): number {
   const start = ptFind(pt, frame, 0);
   let p = start < 0 ? -start - 1 : start;
   let n = 0;

@@ -18,7 +18,7 @@
  * handed out (what makes reuse inside the lazy window real).
  */
 import { FRAMES, FRAME_W } from "./geometry.ts";
-import { type Tx } from "./state.ts";
+import { type Tx, type Words } from "./state.ts";
 import { type Observation } from "./observation.ts";
 
 export const ROLE_FREE = 0, ROLE_KERNEL = 1, ROLE_SLAB = 2, ROLE_USER = 3, ROLE_IOMMU_PT = 4, ROLE_MMU_PT = 5,
@@ -29,42 +29,42 @@ export const ROLE_NAMES = ["free", "kernel", "slab", "user", "iommu-page-table",
 export const F_HEAD = 1 << 8;
 /** IOMMU page-table frame unlinked from its tree, waiting to be freed. */
 export const F_DETACHED = 1 << 9;
-/** Detached frame covered by a flush in progress (lazy): freed when it completes. */
-export const F_COVERED = 1 << 10;
+/** Detached frame released by a completed flush (lazy), about to be freed. */
+export const F_RELEASED = 1 << 10;
 
-export function frameRole(fr: Int32Array, f: number): number {
+export function frameRole(fr: Words, f: number): number {
   return fr[f * FRAME_W] & 0xf;
 }
-export function frameOrder(fr: Int32Array, f: number): number {
+export function frameOrder(fr: Words, f: number): number {
   return (fr[f * FRAME_W] >>> 4) & 0xf;
 }
-export function frameFlags(fr: Int32Array, f: number): number {
+export function frameFlags(fr: Words, f: number): number {
   return fr[f * FRAME_W] & 0xff00;
 }
-export function frameAux(fr: Int32Array, f: number): number {
+export function frameAux(fr: Words, f: number): number {
   return fr[f * FRAME_W] >>> 16;
 }
-export function frameGen(fr: Int32Array, f: number): number {
+export function frameGen(fr: Words, f: number): number {
   return fr[f * FRAME_W + 1] & 0xffff;
 }
-export function frameData(fr: Int32Array, f: number): number {
+export function frameData(fr: Words, f: number): number {
   return fr[f * FRAME_W + 2];
 }
 
-export function setFrame(fr: Int32Array, f: number, role: number, order: number, flags: number, aux: number): void {
+export function setFrame(fr: Words, f: number, role: number, order: number, flags: number, aux: number): void {
   fr[f * FRAME_W] = role | (order << 4) | flags | (aux << 16);
 }
-export function setFrameData(fr: Int32Array, f: number, v: number): void {
+export function setFrameData(fr: Words, f: number, v: number): void {
   fr[f * FRAME_W + 2] = v;
 }
-function bumpGen(fr: Int32Array, f: number): void {
+function bumpGen(fr: Words, f: number): void {
   const w = fr[f * FRAME_W + 1];
   fr[f * FRAME_W + 1] = (w & ~0xffff) | ((w + 1) & 0xffff);
 }
-function nextFree(fr: Int32Array, f: number): number {
+function nextFree(fr: Words, f: number): number {
   return (fr[f * FRAME_W + 1] >>> 16) - 1;
 }
-function setNextFree(fr: Int32Array, f: number, next: number): void {
+function setNextFree(fr: Words, f: number, next: number): void {
   fr[f * FRAME_W + 1] = (fr[f * FRAME_W + 1] & 0xffff) | ((next + 1) << 16);
 }
 
@@ -72,7 +72,7 @@ function headOff(tx: Tx, order: number): number {
   return tx.g.cfg.frames * FRAME_W + order;
 }
 
-function pushFree(tx: Tx, fr: Int32Array, f: number, order: number): void {
+function pushFree(tx: Tx, fr: Words, f: number, order: number): void {
   const h = headOff(tx, order);
   setFrame(fr, f, ROLE_FREE, order, F_HEAD, 0);
   setFrameData(fr, f, 0);
@@ -80,7 +80,7 @@ function pushFree(tx: Tx, fr: Int32Array, f: number, order: number): void {
   fr[h] = f + 1;
 }
 
-function unlinkFree(tx: Tx, fr: Int32Array, f: number, order: number): void {
+function unlinkFree(tx: Tx, fr: Words, f: number, order: number): void {
   const h = headOff(tx, order);
   let prev = -1;
   let cur = fr[h] - 1;
@@ -145,7 +145,11 @@ export function freeFrames(tx: Tx, f: number, order: number, obs: Observation): 
     obs.note(`page allocator: frame${order ? "s" : ""} ${frameRange(f, order)} freed (${ROLE_NAMES[frameRole(fr, f)]})`);
     for (let i = 0; i < 1 << order; i++) obs.frameNote(f + i, "been free");
   }
-  for (let i = 0; i < 1 << order; i++) setFrame(fr, f + i, ROLE_FREE, 0, 0, 0);
+  for (let i = 0; i < 1 << order; i++) {
+    setFrame(fr, f + i, ROLE_FREE, 0, 0, 0);
+    setFrameData(fr, f + i, 0);
+    fr[(f + i) * FRAME_W + 1] &= 0xffff; // keep the generation, drop any stamp
+  }
   const n = tx.g.cfg.frames;
   let o = order;
   while (o < tx.g.cfg.maxOrder) {
@@ -166,7 +170,7 @@ export function frameRange(f: number, order: number): string {
 }
 
 /** Free frames, for tests and reports. */
-export function countFreeFrames(g: { cfg: { frames: number } }, fr: Int32Array): number {
+export function countFreeFrames(g: { cfg: { frames: number } }, fr: Words): number {
   let n = 0;
   for (let f = 0; f < g.cfg.frames; f++) if (frameRole(fr, f) === ROLE_FREE) n++;
   return n;

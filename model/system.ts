@@ -7,11 +7,11 @@
  */
 import { KMALLOC_MAX_CACHE_SIZE, PAGE_SIZE, type ModelConfig } from "./config.ts";
 import { type Event } from "./events.ts";
-import { CALLS, CALL_W, DTE, DTE_W, FRAMES, HDR, H_TIMER, MAPS, OBJECTS, makeGeometry, type Geometry } from "./geometry.ts";
+import { CALLS, CALL_W, DTE, DTE_W, FRAMES, HDR, H_TIMER, MAPS, OBJECTS, SEG_MAX, makeGeometry, type Geometry } from "./geometry.ts";
 import { Observation } from "./observation.ts";
 import { type Policy, DONE, FAIL } from "./policy.ts";
 import { Kernel } from "./kernel.ts";
-import { emptyState, type State, Tx } from "./state.ts";
+import { emptyState, type State, Tx, type Words } from "./state.ts";
 import { allocFrames, initBuddy, ROLE_IOMMU_PT, setFrameData } from "./physical-memory.ts";
 import { tableKey } from "./iommu-page-table.ts";
 import { dteBlocked, dtePassthrough, dteTranslate } from "./formats/amd-dte.ts";
@@ -166,13 +166,12 @@ export class Stepper {
     if (e.t === "map") {
       initMapping(tx, m, MK_SINGLE, dirCode(e.dir), dev);
       const size = Math.max(1, e.size | 0);
-      const ok = e.src === "pages"
-        ? allocBuffer(tx, m, dev, true, size, pagesOrder(size), obs)
-        : allocBuffer(tx, m, dev, size > KMALLOC_MAX_CACHE_SIZE, size, pagesOrder(size), obs);
+      const ok = allocBuffer(tx, m, dev, e.src === "pages", size, pagesOrder(size), obs);
       if (!ok) return skip(obs, "out of memory for the driver's buffer");
     } else if (e.t === "map-sg") {
       initMapping(tx, m, MK_SG, dirCode(e.dir), dev);
       if (e.sizes.length === 0) return skip(obs, "empty scatter list");
+      if (e.sizes.length > SEG_MAX) return skip(obs, `the model supports at most ${SEG_MAX} scatter-list segments`);
       for (const s of e.sizes) {
         const size = Math.max(1, Math.min(KMALLOC_MAX_CACHE_SIZE, s | 0));
         if (!allocBuffer(tx, m, dev, false, size, 0, obs)) return skip(obs, "out of memory for the driver's buffer");
@@ -257,7 +256,7 @@ function skip(obs: Observation, reason: string): boolean {
 }
 
 /** DMA address a mapping's map call returned: its IOVA page plus the first segment's offset. */
-export function dmaAddress(mp: Int32Array, m: number): number {
+export function dmaAddress(mp: Words, m: number): number {
   return mIova(mp, m) * PAGE_SIZE + (mSegOffset(mp, m, 0) % PAGE_SIZE);
 }
 export { mPages, mSegFrame };

@@ -57,7 +57,6 @@ export function describeByte(s: State, addr: number, maxMappings: number): strin
   return describeFrame(s, f);
 }
 
-/** How a segment was translated, e.g. "an IOTLB entry" (with an article unless `article` is false). */
 /** Length of a live mapping's segment that starts at object address `a` but ends before `addr`, or null. */
 function bufferIn(s: State, maxMappings: number, a: number, addr: number): number | null {
   const mp = s[MAPS];
@@ -71,6 +70,7 @@ function bufferIn(s: State, maxMappings: number, a: number, addr: number): numbe
   return null;
 }
 
+/** How a segment was translated, e.g. "an IOTLB entry" (with an article unless `article` is false). */
 export function sourceName(src: number, article = true): string {
   const n = SOURCE_NAMES[src] ?? "translation";
   return article ? `${/^[aeiouIO]/.test(n) ? "an" : "a"} ${n}` : n;

@@ -11,7 +11,7 @@ import {
   dirAllowsRead, dirAllowsWrite, MS_FREE, mDev, mDir, mSegFrame, mSegGen, mSegLen, mSegOffset, mSegs, mStatus,
 } from "../model/dma-mapping.ts";
 import { findObject } from "../model/objects.ts";
-import { type State } from "../model/state.ts";
+import { type State, type Words } from "../model/state.ts";
 
 /** Whether segment s of mapping m is an effective grant (its object is still allocated). */
 export function segmentLive(s: State, m: number, seg: number): boolean {
@@ -20,7 +20,7 @@ export function segmentLive(s: State, m: number, seg: number): boolean {
 }
 
 /** Physical byte range [start, end) of segment s of mapping m. */
-export function segStart(mp: Int32Array, m: number, seg: number): number {
+export function segStart(mp: Words, m: number, seg: number): number {
   return mSegFrame(mp, m, seg) * PAGE_SIZE + mSegOffset(mp, m, seg);
 }
 

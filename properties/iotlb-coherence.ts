@@ -40,7 +40,7 @@ export const iotlbCoherence: Property = {
         const st = mStatus(mp, m);
         if (st === MS_FREE || mDev(mp, m) !== obs.dev) continue;
         const first = mIova(mp, m);
-        if (v < first || v >= first + mPages(mp, m)) continue;
+        if (first === 0 || v < first || v >= first + mPages(mp, m)) continue; // 0: no IOVA assigned yet
         covered = true;
         if (st === MS_UNMAPPING) unmapping = true;
       }

@@ -19,7 +19,7 @@ function startFlush(k: Kernel): boolean {
   if (k.cmdSpace() < k.devices + 1) return false;
   for (let dev = 0; dev < k.devices; dev++) if (k.attachMode(dev) === "translate") k.invalidateAll(dev);
   k.completionWait();
-  k.fqCoverAll();
+  k.fqStartFlush();
   return true;
 }
 
@@ -30,7 +30,7 @@ export const lazy: Policy = {
   summary: "Linux flush queue: per-CPU ring of 256, flush on full or after 10 ms; data pages return at once",
   claims: ["pt-page-safety"],
   attach: () => "translate",
-  map: (k, m) => mapWithIova(k, m),
+  map: mapWithIova,
   unmap(k: Kernel, m: number, phase: number): number {
     const dev = k.dev(m);
     if (phase === START) {
@@ -41,7 +41,7 @@ export const lazy: Policy = {
     }
     if (phase === FLUSH_WAIT) {
       if (!k.completionDone()) return FLUSH_WAIT;
-      k.fqReleaseCovered();
+      k.fqFinishFlush();
     }
     k.fqPush(dev, k.iova(m), k.pages(m));
     k.armTimer(k.fqTimeoutMs);
@@ -50,7 +50,7 @@ export const lazy: Policy = {
   timer(k: Kernel, phase: number): number {
     if (phase === START) return startFlush(k) ? FLUSH_WAIT : START;
     if (!k.completionDone()) return FLUSH_WAIT;
-    k.fqReleaseCovered();
+    k.fqFinishFlush();
     return DONE;
   },
 };

@@ -11,19 +11,35 @@
 import { DONE, FAIL, type Policy } from "../policy.ts";
 import { type Kernel } from "../kernel.ts";
 
-/** Map as Linux __iommu_dma_map does; shared by every IOVA-based policy. */
-export function mapWithIova(k: Kernel, m: number): number {
+/** Phases of a map. */
+export const MAP_START = 0, MAP_FAIL_WAIT = 1, MAP_CLEANUP = 2;
+
+/**
+ * Map as Linux __iommu_dma_map does; shared by every IOVA-based policy. When
+ * the page tables cannot be built (out of memory), what was mapped is undone
+ * the way iommu_map's error path does it (iommu_unmap: clear, invalidate,
+ * wait) before the IOVA and any emptied table frames are freed.
+ */
+export function mapWithIova(k: Kernel, m: number, phase: number): number {
   const dev = k.dev(m);
-  const iova = k.allocIova(dev, k.pages(m));
-  if (iova < 0) return FAIL;
-  k.setIova(m, iova);
-  if (!k.mapSegments(m)) {
-    k.unmapPages(dev, iova, k.pages(m));
-    k.freeDetachedTables();
-    k.freeIova(dev, iova, k.pages(m));
-    return FAIL;
+  if (phase === MAP_START) {
+    const iova = k.allocIova(dev, k.pages(m));
+    if (iova < 0) return FAIL;
+    k.setIova(m, iova);
+    if (k.mapSegments(m)) return DONE;
+    if (k.cmdSpace() < 2) return MAP_CLEANUP; // retry the cleanup when there is room
   }
-  return DONE;
+  if (phase !== MAP_FAIL_WAIT) {
+    if (k.cmdSpace() < 2) return phase;
+    k.unmapPages(dev, k.iova(m), k.pages(m));
+    k.invalidatePages(dev, k.iova(m), k.pages(m), true);
+    k.completionWait();
+    return MAP_FAIL_WAIT;
+  }
+  if (!k.completionDone()) return MAP_FAIL_WAIT;
+  k.freeDetachedTables();
+  k.freeIova(dev, k.iova(m), k.pages(m));
+  return FAIL;
 }
 
 /** The phases of a strict unmap. */
@@ -34,7 +50,7 @@ export const strict: Policy = {
   summary: "unmap clears PTEs, invalidates IOTLB, waits, then frees the IOVA",
   claims: ["page-confinement", "iotlb-coherence", "pt-page-safety"],
   attach: () => "translate",
-  map: (k, m) => mapWithIova(k, m),
+  map: mapWithIova,
   unmap(k: Kernel, m: number, phase: number): number {
     const dev = k.dev(m);
     if (phase === UNMAP_START) {

@@ -1,0 +1,79 @@
+/**
+ * `npm run bench`: model steps per second with every property checked, on a
+ * standard random workload, and time to first violation and shrink time for
+ * each violated cell of the default matrix. Figures only; nothing asserted.
+ */
+import fc from "fast-check";
+import { DEFAULT_CONFIG } from "../model/config.ts";
+import { type Event } from "../model/events.ts";
+import { Observation } from "../model/observation.ts";
+import { POLICIES } from "../model/policies/index.ts";
+import { makeSystem, Stepper } from "../model/system.ts";
+import { PROPERTIES } from "../properties/index.ts";
+import { eventsArbitrary } from "../checker/arbitraries.ts";
+import { randomCheck } from "../checker/random.ts";
+import { fingerprintInto } from "../model/fingerprint.ts";
+
+const SEQUENCES = 4000;
+const LENGTH = 24;
+const REPEAT = 5;
+
+// The standard workload: 4000 generated sequences of up to 24 events (seed 1),
+// each run from the initial state, as the random engine runs them.
+const workload: Event[][] = fc.sample(eventsArbitrary(DEFAULT_CONFIG, LENGTH), { numRuns: SEQUENCES, seed: 1 });
+const totalEvents = workload.reduce((n, s) => n + s.length, 0);
+
+function stepsPerSecond(policyName: string, checks: boolean): number {
+  const sys = makeSystem(DEFAULT_CONFIG, POLICIES.find((p) => p.name === policyName)!);
+  const obs = new Observation();
+  const st = new Stepper(sys, obs);
+  let best = Infinity;
+  let sink = 0;
+  for (let r = 0; r < REPEAT; r++) {
+    const t0 = performance.now();
+    for (const seq of workload) {
+      let s = sys.init;
+      for (const e of seq) {
+        const pre = s;
+        s = st.step(s, e);
+        if (checks) for (const p of PROPERTIES) if (p.check(sys, pre, e, obs, s) !== null) sink++;
+      }
+    }
+    best = Math.min(best, performance.now() - t0);
+  }
+  if (sink < 0) console.log(sink);
+  return totalEvents / (best / 1000);
+}
+
+function fingerprintsPerSecond(): number {
+  const sys = makeSystem(DEFAULT_CONFIG, POLICIES[1]);
+  const out = new Uint32Array(2);
+  const n = 200000;
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) fingerprintInto(sys.init, out);
+  return n / ((performance.now() - t0) / 1000);
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+console.log(`dmacheck bench (node ${process.version}, one core)`);
+console.log(`workload: ${SEQUENCES} random sequences, ${totalEvents} events, default configuration; best of ${REPEAT}`);
+console.log("");
+console.log("policy        steps/s (4 properties checked)   steps/s (no checks)");
+for (const p of POLICIES) {
+  console.log(`${p.name.padEnd(14)}${fmt(stepsPerSecond(p.name, true)).padStart(24)}   ${fmt(stepsPerSecond(p.name, false)).padStart(22)}`);
+}
+const sys0 = makeSystem(DEFAULT_CONFIG, POLICIES[1]);
+const words = sys0.init.reduce((n, c) => n + c.length, 0);
+console.log("");
+console.log(`state: ${words} words (${words * 4} bytes) in ${sys0.init.length} components; fingerprints/s: ${fmt(fingerprintsPerSecond())}`);
+console.log("");
+console.log("violated cells (random engine, seed 42, up to 10000 runs of 24 events):");
+console.log("policy        property            events  run   first violation   shrinking");
+for (const policy of POLICIES) {
+  const sys = makeSystem(DEFAULT_CONFIG, policy);
+  for (const prop of PROPERTIES) {
+    const r = randomCheck(sys, prop, { runs: 10000, seed: 42, maxEvents: 24 });
+    if (r.verdict !== "violated") continue;
+    console.log(`${policy.name.padEnd(14)}${prop.name.padEnd(20)}${String(r.events!.length).padStart(6)}${String(r.runs).padStart(6)}${`${r.msToFind.toFixed(1)} ms`.padStart(18)}${`${(r.ms - r.msToFind).toFixed(1)} ms`.padStart(12)}`);
+  }
+}
