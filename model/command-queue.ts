@@ -12,7 +12,7 @@
 import { C } from "./counters.ts";
 import { CMDQ, CMD_W } from "./geometry.ts";
 import { type Observation } from "./observation.ts";
-import { type Tx, type Words } from "./state.ts";
+import { type Tx, type Words, zeroWords } from "./state.ts";
 import {
   buildCompletionWait, buildInvalidateAll, buildInvalidateIommuPages, CMD_COMPL_WAIT, CMD_INV_IOMMU_PAGES,
   cmdDomainId, cmdOpcode, describeCommand, invRangeFirstPfn, invRangePages,
@@ -96,7 +96,7 @@ export function executeNextCommand(tx: Tx, obs: Observation): void {
   const q = tx.w(CMDQ);
   const at = 2 + q[0] * CMD_W;
   const d0 = q[at] >>> 0, d1 = q[at + 1] >>> 0, d2 = q[at + 2] >>> 0, d3 = q[at + 3] >>> 0;
-  q.fill(0, at, at + CMD_W);
+  zeroWords(q, at, at + CMD_W);
   q[0] = (q[0] + 1) % n;
   q[1]--;
   if (q[1] === 0) q[0] = 0; // canonical: an empty ring starts at 0

@@ -18,7 +18,7 @@
 import { PAGE_SIZE } from "./config.ts";
 import { type Direction, DIRECTIONS } from "./events.ts";
 import { MAPS, MAP_W, SEG_MAX, SEG_W } from "./geometry.ts";
-import { type Tx, type Words } from "./state.ts";
+import { type Tx, type Words, zeroWords } from "./state.ts";
 
 export const MS_FREE = 0, MS_MAPPING = 1, MS_MAPPED = 2, MS_UNMAPPING = 3;
 export const STATUS_NAMES = ["free", "mapping", "mapped", "unmapping"];
@@ -93,7 +93,7 @@ export function freeMappingSlot(tx: Tx): number {
 
 export function initMapping(tx: Tx, m: number, kind: number, dir: number, dev: number): void {
   const mp = tx.w(MAPS);
-  mp.fill(0, m * MAP_W, (m + 1) * MAP_W);
+  zeroWords(mp, m * MAP_W, (m + 1) * MAP_W);
   mp[m * MAP_W] = MS_MAPPING | (kind << 3) | (dir << 5) | (dev << 16);
 }
 
@@ -126,7 +126,7 @@ export function setIova(tx: Tx, m: number, pfn: number): void {
   tx.w(MAPS)[m * MAP_W + 1] = pfn;
 }
 export function clearMapping(tx: Tx, m: number): void {
-  tx.w(MAPS).fill(0, m * MAP_W, (m + 1) * MAP_W);
+  zeroWords(tx.w(MAPS), m * MAP_W, (m + 1) * MAP_W);
 }
 
 /** Slot of the k-th (mod count) mapping whose map call has returned and that is not being unmapped, or -1. */

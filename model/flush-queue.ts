@@ -21,7 +21,7 @@
  */
 import { FQ, FQ_W, FRAMES, FRAME_W, HDR, H_FQ_FINISHED, H_FQ_STARTED } from "./geometry.ts";
 import { type Observation } from "./observation.ts";
-import { type Tx } from "./state.ts";
+import { type Tx, moveWords, zeroWords } from "./state.ts";
 import { freeIova } from "./iova-allocator.ts";
 import { freeDetachedTables, isDetachedWithTag, TAG_FQ } from "./iommu-page-table.ts";
 import { F_RELEASED } from "./physical-memory.ts";
@@ -76,13 +76,13 @@ export function fqFinishFlush(tx: Tx, obs: Observation): void {
         if (obs.detail) obs.note(`flush queue: IOVA pages 0x${q[at].toString(16)}+${q[at + 1] & 0xffff} (dom ${q[at + 1] >>> 16}) released`);
         continue;
       }
-      if (kept !== i) q.copyWithin(base + 1 + kept * FQ_W, at, at + FQ_W);
+      if (kept !== i) moveWords(q, base + 1 + kept * FQ_W, at, FQ_W);
       q[base + 1 + kept * FQ_W + 2] -= finished;
       kept++;
     }
     if (kept !== n || n > 0) {
       const q = tx.w(FQ);
-      q.fill(0, base + 1 + kept * FQ_W, base + 1 + n * FQ_W);
+      zeroWords(q, base + 1 + kept * FQ_W, base + 1 + n * FQ_W);
       q[base] = kept;
     }
   }

@@ -25,7 +25,7 @@ import { type Observation } from "./observation.ts";
 import {
   allocFrames, frameAux, frameGen, frameRole, freeFrames, ROLE_NAMES, ROLE_SLAB,
 } from "./physical-memory.ts";
-import { type Tx, type Words } from "./state.ts";
+import { type Tx, type Words, moveWords, zeroWords } from "./state.ts";
 
 export const KIND_KMALLOC = 1, KIND_PAGES = 2, KIND_USER = 3;
 export const OWNER_KERNEL = 0, OWNER_USER = 1;
@@ -105,7 +105,7 @@ function insertObject(tx: Tx, frame: number, offset: number, size: number, kind:
     const b = 1 + (i - 1) * OBJ_W;
     const f = ob[b] - 1;
     if (f < frame || (f === frame && ob[b + 1] < offset)) break;
-    ob.copyWithin(1 + i * OBJ_W, b, b + OBJ_W);
+    moveWords(ob, 1 + i * OBJ_W, b, OBJ_W);
     i--;
   }
   const b = 1 + i * OBJ_W;
@@ -120,8 +120,8 @@ function insertObject(tx: Tx, frame: number, offset: number, size: number, kind:
 function removeObjectAt(tx: Tx, i: number): void {
   const ob = tx.w(OBJECTS);
   const n = ob[0];
-  ob.copyWithin(1 + i * OBJ_W, 1 + (i + 1) * OBJ_W, 1 + n * OBJ_W);
-  ob.fill(0, 1 + (n - 1) * OBJ_W, 1 + n * OBJ_W);
+  moveWords(ob, 1 + i * OBJ_W, 1 + (i + 1) * OBJ_W, (n - 1 - i) * OBJ_W);
+  zeroWords(ob, 1 + (n - 1) * OBJ_W, 1 + n * OBJ_W);
   ob[0] = n - 1;
 }
 

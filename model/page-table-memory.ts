@@ -8,7 +8,7 @@
  * Layout: ptmem[0] = number of entries; entry i at 1 + 3i: key (frame*512 + index), lo, hi.
  */
 import { PTMEM, PT_W } from "./geometry.ts";
-import { type Tx, type Words } from "./state.ts";
+import { type Tx, type Words, moveWords, zeroWords } from "./state.ts";
 
 /** Position of entry (frame, index), or -(insertion point) - 1. */
 export function ptFind(pt: Words, frame: number, index: number): number {
@@ -47,8 +47,8 @@ export function ptWrite(tx: Tx, frame: number, index: number, lo: number, hi: nu
     const pt = tx.w(PTMEM);
     if (lo === 0 && hi === 0) {
       const n = pt[0];
-      pt.copyWithin(1 + p * PT_W, 1 + (p + 1) * PT_W, 1 + n * PT_W);
-      pt.fill(0, 1 + (n - 1) * PT_W, 1 + n * PT_W);
+      moveWords(pt, 1 + p * PT_W, 1 + (p + 1) * PT_W, (n - 1 - p) * PT_W);
+      zeroWords(pt, 1 + (n - 1) * PT_W, 1 + n * PT_W);
       pt[0] = n - 1;
     } else {
       pt[2 + p * PT_W] = lo | 0;
@@ -61,7 +61,7 @@ export function ptWrite(tx: Tx, frame: number, index: number, lo: number, hi: nu
   if (n0 >= tx.g.ptCapacity) return false;
   const pt = tx.w(PTMEM);
   const at = -p - 1;
-  pt.copyWithin(1 + (at + 1) * PT_W, 1 + at * PT_W, 1 + n0 * PT_W);
+  moveWords(pt, 1 + (at + 1) * PT_W, 1 + at * PT_W, (n0 - at) * PT_W);
   pt[1 + at * PT_W] = frame * 512 + index;
   pt[2 + at * PT_W] = lo | 0;
   pt[3 + at * PT_W] = hi | 0;
@@ -93,7 +93,7 @@ export function ptClearFrame(tx: Tx, frame: number): void {
   if (end === start) return;
   const pt = tx.w(PTMEM);
   const n = pt[0];
-  pt.copyWithin(1 + start * PT_W, 1 + end * PT_W, 1 + n * PT_W);
-  pt.fill(0, 1 + (n - (end - start)) * PT_W, 1 + n * PT_W);
+  moveWords(pt, 1 + start * PT_W, 1 + end * PT_W, (n - end) * PT_W);
+  zeroWords(pt, 1 + (n - (end - start)) * PT_W, 1 + n * PT_W);
   pt[0] = n - (end - start);
 }

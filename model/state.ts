@@ -62,3 +62,14 @@ export class Tx {
     return this.c.slice();
   }
 }
+
+/** Copies words [src, src+n) to dst (overlap-safe); a loop beats Array.prototype.copyWithin on small arrays. */
+export function moveWords(a: Words, dst: number, src: number, n: number): void {
+  if (dst < src) for (let i = 0; i < n; i++) a[dst + i] = a[src + i];
+  else for (let i = n - 1; i >= 0; i--) a[dst + i] = a[src + i];
+}
+
+/** Zeroes words [from, to). */
+export function zeroWords(a: Words, from: number, to: number): void {
+  for (let i = from; i < to; i++) a[i] = 0;
+}

@@ -11,7 +11,7 @@ import { CALLS, CALL_W, DTE, DTE_W, FRAMES, HDR, H_TIMER, MAPS, OBJECTS, SEG_MAX
 import { Observation } from "./observation.ts";
 import { type Policy, DONE, FAIL } from "./policy.ts";
 import { Kernel } from "./kernel.ts";
-import { emptyState, type State, Tx, type Words } from "./state.ts";
+import { emptyState, type State, Tx, type Words, zeroWords } from "./state.ts";
 import { allocFrames, initBuddy, ROLE_IOMMU_PT, setFrameData } from "./physical-memory.ts";
 import { tableKey } from "./iommu-page-table.ts";
 import { dteBlocked, dtePassthrough, dteTranslate } from "./formats/amd-dte.ts";
@@ -211,7 +211,7 @@ export class Stepper {
       if (obs.detail) obs.note(`ctx${ctx}: ${OP_NAMES[op]} blocked (phase ${r})`);
       return;
     }
-    tx.w(CALLS).fill(0, ctx * CALL_W, (ctx + 1) * CALL_W);
+    zeroWords(tx.w(CALLS), ctx * CALL_W, (ctx + 1) * CALL_W);
     if (op === OP_MAP) {
       if (r === FAIL) {
         releaseBuffer(tx, m, obs);
