@@ -6,18 +6,19 @@
  * started from a cached directory entry) for IOVA page v of device d:
  *   - some live mapping of d covers v (otherwise its unmap has returned: the
  *     access is stale), and
- *   - if no covering mapping is being unmapped, the cached translation agrees
- *     with what the tables in memory map at v now: same frame, and the access
- *     allowed by the memory walk too.
- * An access while the covering mapping's unmap is still in progress is not
- * stale: the DMA API grants the buffer until the unmap returns.
+ *   - if every covering mapping's map call has returned and none is being
+ *     unmapped, the cached translation agrees with what the tables in memory
+ *     map at v now: same frame, and the access allowed by the memory walk too.
+ * An access while the covering mapping's unmap (or a failing map's undo) is
+ * still in progress is not stale: the DMA API grants the buffer until the
+ * call returns, and the invalidation that call waits for is what removes it.
  *
  * Source: DESIGN.md section 3; the lazy window of Linux dma-iommu.c; the
  * temporal class of Thunderclap (NDSS'19).
  */
 import { type Property, type Violation } from "./property.ts";
 import { MAPS, PTMEM, DTE } from "../model/geometry.ts";
-import { MS_FREE, MS_UNMAPPING, mDev, mIova, mPages, mStatus } from "../model/dma-mapping.ts";
+import { MS_FREE, MS_MAPPING, MS_UNMAPPING, mDev, mIova, mPages, mStatus } from "../model/dma-mapping.ts";
 import { SRC_IOTLB, SRC_PDEC_WALK } from "../model/observation.ts";
 import { walkMemory, WalkResult } from "../model/iommu-page-table.ts";
 import { hex, sourceName } from "./describe.ts";
@@ -42,7 +43,7 @@ export const iotlbCoherence: Property = {
         const first = mIova(mp, m);
         if (first === 0 || v < first || v >= first + mPages(mp, m)) continue; // 0: no IOVA assigned yet
         covered = true;
-        if (st === MS_UNMAPPING) unmapping = true;
+        if (st === MS_UNMAPPING || st === MS_MAPPING) unmapping = true; // a call in progress
       }
       const f = obs.segFrame[i];
       const what = `device ${obs.dev} ${obs.write ? "wrote" : "read"} frame ${f} through a stale ${sourceName(src, false)} for IOVA ${hex(v * 4096 + obs.segOffset[i])}`;
