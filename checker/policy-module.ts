@@ -10,9 +10,12 @@ import { PROPERTIES } from "../properties/index.ts";
 
 export type Loaded = { ok: true; policy: Policy } | { ok: false; error: string };
 
-/** Resolves `path` against the working directory, then against `relativeTo` (a file's directory). */
+/**
+ * Resolves `path`: against the directory of `relativeTo` (a counterexample
+ * file, which records its module relative to itself), then the working directory.
+ */
 export function resolveModulePath(path: string, relativeTo?: string): string | null {
-  const candidates = isAbsolute(path) ? [path] : [resolve(path), ...(relativeTo ? [resolve(dirname(relativeTo), path)] : [])];
+  const candidates = isAbsolute(path) ? [path] : [...(relativeTo ? [resolve(dirname(relativeTo), path)] : []), resolve(path)];
   return candidates.find((p) => existsSync(p)) ?? null;
 }
 

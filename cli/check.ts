@@ -1,5 +1,5 @@
 /** `dmacheck check`: the policy x property matrix. */
-import { join } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import cliProgress from "cli-progress";
 import { DEFAULT_CONFIG } from "../model/config.ts";
 import { BROKEN_POLICIES, findAnyPolicy, POLICIES } from "../model/policies/index.ts";
@@ -37,11 +37,13 @@ export async function runCheck(flags: CheckFlags): Promise<number> {
   for (const entry of entries) {
     for (const prop of props) {
       bar?.update({ cell: `${entry.policy.name} x ${prop.name}` });
-      const cell = checkCell(entry, prop, opts);
+      const cell = guardPolicy(entry, () => checkCell(entry, prop, opts));
       let file: string | null = null;
       if (cell.counterexample) {
         file = join(flags.out, counterexampleFileName(cell.policy, cell.property));
-        const w = writeCounterexampleFile(file, cell.counterexample);
+        // A user's module is recorded relative to the counterexample file, so the two can move together.
+        const cx = entry.module === null ? cell.counterexample : { ...cell.counterexample, policyModule: relative(dirname(file), resolve(entry.module)) };
+        const w = writeCounterexampleFile(file, cx);
         if (!w.ok) {
           bar?.stop();
           fail(`--out: ${w.error}`);
@@ -96,4 +98,15 @@ function selectProperties(names: string[] | undefined): Property[] {
   if (!names) return [...PROPERTIES];
   if (names.length === 0) fail("--property: no property selected");
   return names.map((n) => findProperty(n) ?? fail(`--property: unknown property ${JSON.stringify(n)} (known: ${PROPERTIES.map((p) => p.name).join(", ")})`));
+}
+
+/** Runs `f`; an exception from a user's policy module is bad input that names the module. */
+export function guardPolicy<T>(entry: PolicyEntry, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (entry.module === null) throw e;
+    const msg = e instanceof Error ? e.message : String(e);
+    fail(`--policy-module ${entry.module}: the policy threw: ${msg.split("\n")[0]} (handlers must return DONE, FAIL or a phase, never throw)`);
+  }
 }

@@ -54,7 +54,7 @@ program
   .description("re-execute a counterexample file and explain it; exit 0 if the violation reproduces, 1 if not")
   .argument("<file>", "counterexample file (dmacheck/counterexample@1)")
   .option("--json", "print the trace as JSON")
-  .option("--vitest", "print a vitest test that replays it")
+  .addOption(new Option("--vitest", "print a vitest test that replays it").conflicts("json"))
   .action(async (file: string, opts) => {
     process.exitCode = await runReplay(file, opts);
   });
@@ -68,6 +68,7 @@ program
   });
 
 await guarded(async () => {
+  if (process.argv.length <= 2) throw new UsageError("missing command: check, replay or list (see dmacheck --help)");
   try {
     await program.parseAsync(process.argv);
   } catch (e) {

@@ -6,6 +6,7 @@ import { findAnyPolicy } from "../model/policies/index.ts";
 import { loadPolicyModule } from "../checker/policy-module.ts";
 import { findProperty } from "../properties/index.ts";
 import { EXIT_OK, EXIT_VIOLATION, fail } from "./errors.ts";
+import { guardPolicy } from "./check.ts";
 
 export async function runReplay(file: string, opts: { json?: boolean; vitest?: boolean }): Promise<number> {
   const read = readCounterexampleFile(file);
@@ -19,7 +20,7 @@ export async function runReplay(file: string, opts: { json?: boolean; vitest?: b
   }
   if (!policy) fail(`${file}: $.policy: unknown policy ${JSON.stringify(cx.policy)}`);
   if (!findProperty(cx.property)) fail(`${file}: $.property: unknown property ${JSON.stringify(cx.property)}`);
-  const r = replayCounterexample(cx, policy);
+  const r = guardPolicy({ policy, module: cx.policyModule }, () => replayCounterexample(cx, policy));
   if (opts.vitest) {
     process.stdout.write(renderVitest(cx));
   } else if (opts.json) {

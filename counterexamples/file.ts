@@ -81,7 +81,11 @@ export function writeCounterexampleFile(path: string, cx: Counterexample): { ok:
     writeFileSync(tmp, r.text);
     renameSync(tmp, path);
   } catch (e) {
-    rmSync(tmp, { force: true });
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // Nothing to clean up (the directory itself could not be made).
+    }
     return { ok: false, error: `${path}: cannot write: ${fsReason(e)}` };
   }
   return { ok: true };
