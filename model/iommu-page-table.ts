@@ -194,6 +194,9 @@ export function walkFrom(
       return out;
     }
     if (nl >= level) return out; // malformed: a table must be lower than its parent
+    // Level skipping: the IOVA bits of every skipped level must be zero, or
+    // the walk faults (AMD IOMMU spec, "level skipping"; amd-v1-pte.ts amdIsLevelSkip).
+    for (let skipped = nl + 1; skipped < level; skipped++) if (tableIndex(v, skipped) !== 0) return out;
     const next = amdAddrPfn(lo, hi);
     if (onPde) onPde(level, next, nl, ir, iw);
     table = next;
