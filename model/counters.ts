@@ -37,7 +37,7 @@ export function emptyCounters(): Float64Array {
   return new Float64Array(NUM_COUNTERS);
 }
 
-export function countersToRecord(c: Float64Array): Record<CounterName, number> {
+export function countersToRecord(c: ArrayLike<number>): Record<CounterName, number> {
   const r = {} as Record<CounterName, number>;
   COUNTERS.forEach((n, i) => (r[n] = c[i]));
   return r;

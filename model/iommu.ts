@@ -25,10 +25,17 @@ export type AttachMode = "translate" | "passthrough" | "blocked";
 
 /** How device `dev` is attached, read from its device table entry. */
 export function deviceMode(dte: Words, dev: number): AttachMode | "invalid" {
-  return dteKind(dte.slice(dev * DTE_W, dev * DTE_W + DTE_W).map((x) => x >>> 0));
+  for (let i = 0; i < DTE_W; i++) dteScratch[i] = dte[dev * DTE_W + i] >>> 0;
+  return dteKind(dteScratch);
 }
+const dteScratch = [0, 0, 0, 0];
 
 const DEV_BLOCKED = 0, DEV_PASSTHROUGH = 1, DEV_TRANSLATE = 2;
+
+/** Whether device `dev` is attached in passthrough (hot path: no allocation). */
+export function isPassthrough(dte: Words, dev: number): boolean {
+  return modeFast(dte, dev) === DEV_PASSTHROUGH;
+}
 /** Fast version of deviceMode for the hot path (bits per amd-dte.ts: V 0, TV 1, Mode 11:9, IR 61, IW 62). */
 function modeFast(dte: Words, dev: number): number {
   const lo = dte[dev * DTE_W];

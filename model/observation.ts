@@ -22,7 +22,8 @@ export interface FrameNote {
 }
 
 export class Observation {
-  readonly counters = new Float64Array(NUM_COUNTERS);
+  /** Counter increments of this step (a plain array: zeroing it is a short loop, see reset). */
+  readonly counters: number[] = new Array<number>(NUM_COUNTERS).fill(0);
   /** 0 when the event applied; otherwise a no-op reason (text in `reason`). */
   noop = false;
   reason = "";
@@ -46,7 +47,8 @@ export class Observation {
   readonly frameNotes: FrameNote[] = [];
 
   reset(): void {
-    this.counters.fill(0);
+    const c = this.counters;
+    for (let i = 0; i < c.length; i++) c[i] = 0;
     this.noop = false;
     this.reason = "";
     this.dev = -1;

@@ -16,7 +16,7 @@ import { allocFrames, initBuddy, ROLE_IOMMU_PT, setFrameData } from "./physical-
 import { tableKey } from "./iommu-page-table.ts";
 import { dteBlocked, dtePassthrough, dteTranslate } from "./formats/amd-dte.ts";
 import { domainId, executeNextCommand } from "./command-queue.ts";
-import { deviceAccess } from "./iommu.ts";
+import { deviceAccess, isPassthrough } from "./iommu.ts";
 import {
   clearMapping, dirCode, freeMappingSlot, initMapping, MK_COHERENT, MK_SG, MK_SINGLE, MS_MAPPED, MS_UNMAPPING, mDev,
   mFreeAfter, mKind, nthMapped, setFreeAfter, setStatus, mIova, mPages, mSegOffset, mSegFrame,
@@ -129,7 +129,7 @@ export class Stepper {
         const dev = e.dev % cfg.devices;
         const len = Math.max(1, Math.min(MAX_DMA_LEN, e.len | 0));
         const offset = ((e.offset % PAGE_SIZE) + PAGE_SIZE) % PAGE_SIZE;
-        const pt = this.kernel.attachMode(dev) === "passthrough";
+        const pt = isPassthrough(tx.c[DTE], dev);
         const page = pt ? e.page % cfg.frames : sys.g.winBase + (e.page % sys.g.winPages);
         deviceAccess(tx, dev, e.write, page * PAGE_SIZE + offset, len, obs);
         return true;

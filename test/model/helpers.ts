@@ -106,7 +106,7 @@ export interface StepRecord {
   readonly noop: boolean;
   readonly reason: string;
   readonly notes: readonly string[];
-  readonly counters: Float64Array;
+  readonly counters: number[];
   readonly fault: number;
   readonly nseg: number;
   readonly segFrame: number[];
