@@ -1,13 +1,12 @@
 /**
  * Geometry: the sizes and offsets of every state component, derived once from
- * the configuration. The model state is a handful of Wordss whose layout
+ * the configuration. The model state is a handful of int32 word arrays whose layout
  * is fixed by the geometry, so a state is canonical data: two equal states are
  * equal word for word, which is what fingerprinting needs.
  */
-import { type Words } from "./state.ts";
 import { type ModelConfig } from "./config.ts";
 
-/** Components of the state, each an Words copied on first write in a step. */
+/** Components of the state, each a word array copied on first write in a step. */
 export const HDR = 0, FRAMES = 1, OBJECTS = 2, PTMEM = 3, DTE = 4, IOTLB = 5, PDEC = 6, CMDQ = 7,
   CALLS = 8, MAPS = 9, FQ = 10, IOVA = 11, MMU = 12, POL = 13;
 export const NUM_COMPONENTS = 14;

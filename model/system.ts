@@ -19,7 +19,7 @@ import { domainId, executeNextCommand } from "./command-queue.ts";
 import { deviceAccess, isPassthrough } from "./iommu.ts";
 import {
   clearMapping, dirCode, freeMappingSlot, initMapping, MK_COHERENT, MK_SG, MK_SINGLE, MS_MAPPED, MS_UNMAPPING, mDev,
-  mFreeAfter, mKind, nthMapped, setFreeAfter, setStatus, mIova, mPages, mSegOffset, mSegFrame,
+  mFreeAfter, mKind, nthMapped, setFreeAfter, setStatus, mIova, mSegOffset,
 } from "./dma-mapping.ts";
 import { allocBuffer, releaseBuffer } from "./buffers.ts";
 import { freeObject, kmalloc, nthObjectOf, OWNER_KERNEL, pagesOrder } from "./objects.ts";
@@ -259,4 +259,3 @@ function skip(obs: Observation, reason: string): boolean {
 export function dmaAddress(mp: Words, m: number): number {
   return mIova(mp, m) * PAGE_SIZE + (mSegOffset(mp, m, 0) % PAGE_SIZE);
 }
-export { mPages, mSegFrame };

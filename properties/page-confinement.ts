@@ -15,6 +15,16 @@
 import { type Property, type Violation } from "./property.ts";
 import { frameGranted } from "./grants.ts";
 import { describeFrame, hex, sourceName } from "./describe.ts";
+import { OBJECTS } from "../model/geometry.ts";
+import { objCount, objFrame, objOwner, ownerDriver } from "../model/objects.ts";
+import { type State } from "../model/state.ts";
+
+/** Whether frame `f` holds an object of the driver of device `dev` (off the hot path: only on a violation). */
+function holdsDriverObject(s: State, f: number, dev: number): boolean {
+  const ob = s[OBJECTS];
+  for (let i = 0; i < objCount(ob); i++) if (objFrame(ob, i) === f && objOwner(ob, i) === ownerDriver(dev)) return true;
+  return false;
+}
 
 export const pageConfinement: Property = {
   name: "page-confinement",
@@ -31,7 +41,8 @@ export const pageConfinement: Property = {
         frame: f,
         iovaPfn: obs.segIovaPfn[i],
         message: `device ${obs.dev} ${obs.write ? "wrote" : "read"} frame ${f} through ${sourceName(obs.segSource[i])} for IOVA ${hex(iova)}; ` +
-          `frame ${f} holds nothing granted to device ${obs.dev}: it is ${describeFrame(post, f)}`,
+          `frame ${f} holds nothing granted to device ${obs.dev}: it is ${describeFrame(post, f)}` +
+          (holdsDriverObject(post, f, obs.dev) ? ` (the driver still holds its buffer, but its unmap has returned: the device may no longer touch it)` : ""),
       };
     }
     return null;

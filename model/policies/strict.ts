@@ -11,6 +11,19 @@
 import { DONE, FAIL, type Policy } from "../policy.ts";
 import { type Kernel } from "../kernel.ts";
 
+/**
+ * Clears [iova, iova+pages) and queues what makes it unreachable:
+ * INVALIDATE_IOMMU_PAGES with PDE, then COMPLETION_WAIT (Linux iommu_unmap's
+ * iommu_iotlb_sync). False, doing nothing, when the command buffer lacks room.
+ */
+export function unmapAndQueueSync(k: Kernel, dev: number, iova: number, pages: number): boolean {
+  if (k.cmdSpace() < 2) return false;
+  k.unmapPages(dev, iova, pages);
+  k.invalidatePages(dev, iova, pages, true);
+  k.completionWait();
+  return true;
+}
+
 /** Phases of a map. */
 export const MAP_START = 0, MAP_FAIL_WAIT = 1, MAP_CLEANUP = 2;
 
@@ -27,15 +40,8 @@ export function mapWithIova(k: Kernel, m: number, phase: number): number {
     if (iova < 0) return FAIL;
     k.setIova(m, iova);
     if (k.mapSegments(m)) return DONE;
-    if (k.cmdSpace() < 2) return MAP_CLEANUP; // retry the cleanup when there is room
   }
-  if (phase !== MAP_FAIL_WAIT) {
-    if (k.cmdSpace() < 2) return phase;
-    k.unmapPages(dev, k.iova(m), k.pages(m));
-    k.invalidatePages(dev, k.iova(m), k.pages(m), true);
-    k.completionWait();
-    return MAP_FAIL_WAIT;
-  }
+  if (phase !== MAP_FAIL_WAIT) return unmapAndQueueSync(k, dev, k.iova(m), k.pages(m)) ? MAP_FAIL_WAIT : MAP_CLEANUP;
   if (!k.completionDone()) return MAP_FAIL_WAIT;
   k.freeDetachedTables();
   k.freeIova(dev, k.iova(m), k.pages(m));
@@ -53,13 +59,7 @@ export const strict: Policy = {
   map: mapWithIova,
   unmap(k: Kernel, m: number, phase: number): number {
     const dev = k.dev(m);
-    if (phase === UNMAP_START) {
-      if (k.cmdSpace() < 2) return UNMAP_START; // wait for room in the command buffer
-      k.unmapPages(dev, k.iova(m), k.pages(m));
-      k.invalidatePages(dev, k.iova(m), k.pages(m), true);
-      k.completionWait();
-      return UNMAP_WAIT;
-    }
+    if (phase === UNMAP_START) return unmapAndQueueSync(k, dev, k.iova(m), k.pages(m)) ? UNMAP_WAIT : UNMAP_START;
     if (!k.completionDone()) return UNMAP_WAIT;
     k.freeDetachedTables();
     k.freeIova(dev, k.iova(m), k.pages(m));
