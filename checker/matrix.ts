@@ -18,6 +18,8 @@ export interface MatrixOptions {
   readonly maxEvents: number;
   /** Report 0 for every wall-clock time (byte-identical output for a seed). */
   readonly timing: boolean;
+  /** fast-check replay path: start from a recorded failure instead of searching. */
+  readonly path?: string;
 }
 
 export interface PolicyEntry {
@@ -42,7 +44,7 @@ export interface CellResult {
 export function checkCell(entry: PolicyEntry, prop: Property, opts: MatrixOptions): CellResult {
   const sys = makeSystem(opts.config, entry.policy);
   const seed = opts.seed;
-  const r = randomCheck(sys, prop, { runs: opts.runs, seed, maxEvents: opts.maxEvents });
+  const r = randomCheck(sys, prop, { runs: opts.runs, seed, maxEvents: opts.maxEvents, path: opts.path });
   const time = (ms: number) => (opts.timing ? Math.round(ms) : 0);
   const claimed = entry.policy.claims.includes(prop.name);
   if (r.verdict === "holds" || r.events === null || r.violation === null) {

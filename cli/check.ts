@@ -18,6 +18,7 @@ export interface CheckFlags {
   readonly runs: number;
   readonly seed: number;
   readonly maxEvents: number;
+  readonly path?: string;
   readonly json?: boolean;
   readonly out: string;
   readonly policyModule?: string;
@@ -27,7 +28,8 @@ export interface CheckFlags {
 export async function runCheck(flags: CheckFlags): Promise<number> {
   const entries = await selectPolicies(flags);
   const props = selectProperties(flags.property);
-  const opts: MatrixOptions = { config: DEFAULT_CONFIG, runs: flags.runs, seed: flags.seed, maxEvents: flags.maxEvents, timing: flags.timing };
+  if (flags.path !== undefined && !/^\d+(:\d+)*$/.test(flags.path)) fail(`--path must look like 12:0:3 (a fast-check path), got ${JSON.stringify(flags.path)}`);
+  const opts: MatrixOptions = { config: DEFAULT_CONFIG, runs: flags.runs, seed: flags.seed, maxEvents: flags.maxEvents, timing: flags.timing, path: flags.path };
   const cells = entries.length * props.length;
   const bar = process.stderr.isTTY
     ? new cliProgress.SingleBar({ stream: process.stderr, format: "checking {cell} [{bar}] {value}/{total}", clearOnComplete: true, hideCursor: true }, cliProgress.Presets.shades_classic)

@@ -41,6 +41,7 @@ program
   .addOption(new Option("--runs <n>", "random event sequences per cell").default(10000).argParser(positiveInt("--runs")))
   .addOption(new Option("--seed <s>", "random seed").default(42).argParser(int32("--seed")))
   .addOption(new Option("--max-events <n>", "longest generated event sequence").default(24).argParser(positiveInt("--max-events")))
+  .option("--path <path>", "fast-check replay path (with the same --seed), as recorded in a counterexample's found.path")
   .option("--json", "print one JSON document on stdout")
   .option("--out <dir>", "directory for counterexample files", "dmacheck-out")
   .option("--policy-module <path>", "check a policy of your own: the default export of a .js or .ts module")

@@ -45,3 +45,18 @@ describe("the random engine reproduces DESIGN.md section 3", () => {
     }
   });
 });
+
+describe("seed and path replay", () => {
+  it("the recorded seed and path lead straight back to the same counterexample", () => {
+    const lazyPolicy = POLICIES.find((p) => p.name === "lazy")!;
+    const prop = PROPERTIES.find((p) => p.name === "iotlb-coherence")!;
+    const sys = makeSystem(DEFAULT_CONFIG, lazyPolicy);
+    const found = randomCheck(sys, prop, { runs: RUNS, seed: SEED, maxEvents: MAX_EVENTS });
+    expect(found.verdict).toBe("violated");
+    expect(found.path).toMatch(/^\d+(:\d+)*$/);
+    const replayed = randomCheck(sys, prop, { runs: RUNS, seed: SEED, maxEvents: MAX_EVENTS, path: found.path! });
+    expect(replayed.verdict).toBe("violated");
+    expect(replayed.runs).toBeLessThan(found.runs);
+    expect(replayed.events).toEqual(found.events);
+  });
+});
