@@ -6,13 +6,16 @@
  * (Linux drivers/iommu/amd/iommu.c wait_on_sem; older kernels used a
  * per-waiter semaphore as this model does, one per context).
  *
- * Layout: cmdq[0] = head index, cmdq[1] = count, then the ring (4 words per
- * command, bit-exact data[0..3]), then one semaphore word per context.
+ * Layout: cmdq[0] = 0 (reserved), cmdq[1] = count, then the pending commands
+ * oldest first (4 words per command, bit-exact data[0..3]), then one
+ * semaphore word per context. The hardware ring's head and tail positions
+ * carry no meaning for isolation, so the model keeps the pending commands
+ * packed from the start: equal queues are equal words.
  */
 import { C } from "./counters.ts";
 import { CMDQ, CMD_W } from "./geometry.ts";
 import { type Observation } from "./observation.ts";
-import { type Tx, type Words, zeroWords } from "./state.ts";
+import { type Tx, type Words, moveWords, zeroWords } from "./state.ts";
 import {
   buildCompletionWait, buildInvalidateAll, buildInvalidateIommuPages, CMD_COMPL_WAIT, CMD_INV_IOMMU_PAGES,
   cmdDomainId, cmdOpcode, describeCommand, invRangeFirstPfn, invRangePages,
@@ -36,7 +39,7 @@ function push(tx: Tx, d: readonly number[]): boolean {
   const n = tx.g.cfg.cmdQueueEntries;
   if (tx.c[CMDQ][1] >= n) return false;
   const q = tx.w(CMDQ);
-  const at = 2 + ((q[0] + q[1]) % n) * CMD_W;
+  const at = 2 + q[1] * CMD_W;
   q[at] = d[0] | 0;
   q[at + 1] = d[1] | 0;
   q[at + 2] = d[2] | 0;
@@ -92,14 +95,12 @@ export function executeNextCommand(tx: Tx, obs: Observation): void {
     obs.skip("the command buffer is empty");
     return;
   }
-  const n = tx.g.cfg.cmdQueueEntries;
   const q = tx.w(CMDQ);
-  const at = 2 + q[0] * CMD_W;
-  const d0 = q[at] >>> 0, d1 = q[at + 1] >>> 0, d2 = q[at + 2] >>> 0, d3 = q[at + 3] >>> 0;
-  zeroWords(q, at, at + CMD_W);
-  q[0] = (q[0] + 1) % n;
-  q[1]--;
-  if (q[1] === 0) q[0] = 0; // canonical: an empty ring starts at 0
+  const d0 = q[2] >>> 0, d1 = q[3] >>> 0, d2 = q[4] >>> 0, d3 = q[5] >>> 0;
+  const count = q[1];
+  moveWords(q, 2, 2 + CMD_W, (count - 1) * CMD_W);
+  zeroWords(q, 2 + (count - 1) * CMD_W, 2 + count * CMD_W);
+  q[1] = count - 1;
   obs.counters[C.iommuCmdsExecuted]++;
   if (obs.detail) obs.note(`IOMMU executed ${describeCommand(d0, d1, d2, d3)}`);
   const op = cmdOpcode(d1);

@@ -21,7 +21,7 @@ import { ptFind, ptWrite } from "./page-table-memory.ts";
 import { PTMEM, PT_W } from "./geometry.ts";
 import { allocFrames, ROLE_MMU_PT, ROLE_USER, setFrameData } from "./physical-memory.ts";
 import { type Tx, type Words } from "./state.ts";
-import { allocPagesObject, findObject, freeObject, KIND_USER, OWNER_USER } from "./objects.ts";
+import { allocPagesObject, findObjectAt, freeObject, KIND_USER, OWNER_USER } from "./objects.ts";
 import {
   X86_LO_GLOBAL, X86_LO_PRESENT, X86_LO_PSE, X86_LO_RW, X86_LO_USER, x86EncodeHi, x86EncodeLo, x86Index, x86IsHugeLeaf,
   x86LeafPfn, x86Present, x86User, x86Writable, x86Pfn,
@@ -167,7 +167,7 @@ export function userUnmap(tx: Tx, cpu: number, page: number, obs: Observation): 
     if (tx.c[MMU][tlbOffset(tx, c, page)] !== 0) tx.w(MMU)[tlbOffset(tx, c, page)] = 0;
     if (c !== cpu && tx.c[MMU][cpumaskOffset(tx, c)] !== 0) obs.counters[C.tlbShootdowns]++;
   }
-  const i = findObject(tx.c[OBJECTS], frame, 0, tx.c[FRAMES][frame * 3 + 1] & 0xffff);
+  const i = findObjectAt(tx.c[OBJECTS], frame, 0);
   if (i >= 0) freeObject(tx, i, obs);
   if (obs.detail) obs.note(`user page ${page} unmapped (frame ${frame} freed)`);
 }

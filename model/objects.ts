@@ -7,7 +7,7 @@
  *   w0: first frame + 1 (0 = unused slot; used slots are packed at the front)
  *   w1: offset in the frame
  *   w2: size in bytes
- *   w3: kind (bits 0..3) | owner (4..11) | generation (16..31)
+ *   w3: kind (bits 0..3) | owner (4..11) | generation (16..31, see nextGen)
  * objects[0] holds the number of live objects.
  *
  * The slab allocator is SLUB-like: kmalloc rounds a size up to its cache
@@ -20,10 +20,11 @@
  * page allocator (Linux kmalloc_large).
  */
 import { KMALLOC_CLASSES, KMALLOC_MAX_CACHE_SIZE, PAGE_SIZE } from "./config.ts";
-import { FRAMES, FRAME_W, OBJECTS, OBJ_W } from "./geometry.ts";
+import { FRAMES, FRAME_W, MAPS, OBJECTS, OBJ_W } from "./geometry.ts";
+import { mSegFrame, mSegGen, mSegs } from "./dma-mapping.ts";
 import { type Observation } from "./observation.ts";
 import {
-  allocFrames, frameAux, frameGen, frameRole, freeFrames, ROLE_NAMES, ROLE_SLAB,
+  allocFrames, frameAux, frameRole, freeFrames, ROLE_NAMES, ROLE_SLAB,
 } from "./physical-memory.ts";
 import { type Tx, type Words, moveWords, zeroWords } from "./state.ts";
 
@@ -66,6 +67,12 @@ export function findObject(ob: Words, frame: number, offset: number, gen: number
     const b = 1 + i * OBJ_W;
     if (ob[b] - 1 === frame && ob[b + 1] === offset && ob[b + 3] >>> 16 === gen) return i;
   }
+  return -1;
+}
+
+/** Index of the object starting at (frame, offset), whatever its generation, or -1. */
+export function findObjectAt(ob: Words, frame: number, offset: number): number {
+  for (let i = 0; i < ob[0]; i++) if (ob[1 + i * OBJ_W] - 1 === frame && ob[2 + i * OBJ_W] === offset) return i;
   return -1;
 }
 
@@ -125,12 +132,25 @@ function removeObjectAt(tx: Tx, i: number): void {
   ob[0] = n - 1;
 }
 
-function bumpFrameGen(tx: Tx, f: number): number {
-  const fr = tx.w(FRAMES);
-  const w = fr[f * FRAME_W + 1];
-  const g = (w + 1) & 0xffff;
-  fr[f * FRAME_W + 1] = (w & ~0xffff) | g;
-  return g;
+/**
+ * Generation for a new allocation starting in frame `f`: one more than the
+ * largest generation anything still refers to there (a live object, or a DMA
+ * mapping's segment, which may outlive its object under a broken policy).
+ * So a grant never matches whatever reuses its memory, while the generation
+ * is a function of the present state, not of history: two states that differ
+ * only in how often a frame was reused are the same state (which lets the
+ * exhaustive engine exhaust a finite scope).
+ */
+function nextGen(tx: Tx, f: number): number {
+  let max = 0;
+  const ob = tx.c[OBJECTS];
+  for (let i = 0; i < ob[0]; i++) if (ob[1 + i * OBJ_W] - 1 === f) max = Math.max(max, ob[4 + i * OBJ_W] >>> 16);
+  const mp = tx.c[MAPS];
+  for (let m = 0; m < tx.g.cfg.maxMappings; m++) {
+    const n = mSegs(mp, m);
+    for (let s = 0; s < n; s++) if (mSegFrame(mp, m, s) === f) max = Math.max(max, mSegGen(mp, m, s));
+  }
+  return (max + 1) & 0xffff;
 }
 
 /**
@@ -150,19 +170,17 @@ export function kmalloc(tx: Tx, size: number, owner: number, pageRole: number, o
     if (frameRole(fr, f) !== ROLE_SLAB || frameAux(fr, f) !== ci || (fr[f * FRAME_W] & (1 << 8)) === 0) continue;
     const slot = freeSlot(tx.c[OBJECTS], f, cls);
     if (slot < 0) continue;
-    const gen = bumpFrameGen(tx, f);
-    const i = insertObject(tx, f, slot, cls, KIND_KMALLOC, owner, gen);
+    const i = insertObject(tx, f, slot, cls, KIND_KMALLOC, owner, nextGen(tx, f));
     if (obs.detail) obs.frameNote(f, `held a kmalloc-${cls} object of the ${ownerName(owner)} at +0x${slot.toString(16)}`);
     return i;
   }
   const order = slabOrder(cls);
   const f = allocFrames(tx, order, ROLE_SLAB, ci, obs);
   if (f < 0) return -1;
-  const gen = frameGen(tx.c[FRAMES], f);
   if (obs.detail) {
     for (let i = 0; i < 1 << order; i++) obs.frameNote(f + i, `held ${i === 0 ? "" : "page 2 of "}a kmalloc-${cls} object of the ${ownerName(owner)} at +0x0`);
   }
-  return insertObject(tx, f, 0, cls, KIND_KMALLOC, owner, gen);
+  return insertObject(tx, f, 0, cls, KIND_KMALLOC, owner, nextGen(tx, f));
 }
 
 /** Lowest free object slot (byte offset) of size `cls` in slab frame `f`, or -1. */
@@ -185,7 +203,7 @@ export function allocPagesObject(tx: Tx, order: number, owner: number, role: num
   if (tx.c[OBJECTS][0] >= tx.g.cfg.maxObjects) return -1;
   const f = allocFrames(tx, order, role, owner, obs);
   if (f < 0) return -1;
-  const gen = frameGen(tx.c[FRAMES], f);
+  const gen = nextGen(tx, f);
   if (obs.detail) {
     const what = kind === KIND_USER ? "held a user page" : `held a ${1 << order}-page ${ROLE_NAMES[role]} block of the ${ownerName(owner)}`;
     for (let i = 0; i < 1 << order; i++) obs.frameNote(f + i, what);

@@ -4,9 +4,11 @@
  *
  * Frame record (3 words):
  *   w0: role (bits 0..3) | order (4..7) | flags (8..15) | aux (16..31)
- *   w1: generation (0..15, bumped by every allocation that lands in the frame)
- *       | next free block + 1 (16..31; the buddy free lists are linked through
- *       the frames, as Linux links free pages through page->lru)
+ *   w1: bits 16..31: for a free block, the next free block + 1 (the buddy free
+ *       lists are linked through the frames, as Linux links free pages through
+ *       page->lru); for a detached lazy table frame, its flush-queue stamp.
+ *       Bits 0..15 are unused (0). Allocation generations live with the
+ *       objects, see objects.ts.
  *   w2: role data: for a page-table frame, the table it holds (level | prefix << 4)
  * After the frame records: one free-list head (+1, 0 = empty) per order.
  *
@@ -44,9 +46,6 @@ export function frameFlags(fr: Words, f: number): number {
 export function frameAux(fr: Words, f: number): number {
   return fr[f * FRAME_W] >>> 16;
 }
-export function frameGen(fr: Words, f: number): number {
-  return fr[f * FRAME_W + 1] & 0xffff;
-}
 export function frameData(fr: Words, f: number): number {
   return fr[f * FRAME_W + 2];
 }
@@ -56,10 +55,6 @@ export function setFrame(fr: Words, f: number, role: number, order: number, flag
 }
 export function setFrameData(fr: Words, f: number, v: number): void {
   fr[f * FRAME_W + 2] = v;
-}
-function bumpGen(fr: Words, f: number): void {
-  const w = fr[f * FRAME_W + 1];
-  fr[f * FRAME_W + 1] = (w & ~0xffff) | ((w + 1) & 0xffff);
 }
 function nextFree(fr: Words, f: number): number {
   return (fr[f * FRAME_W + 1] >>> 16) - 1;
@@ -132,7 +127,6 @@ export function allocFrames(tx: Tx, order: number, role: number, aux: number, ob
   for (let i = 0; i < 1 << order; i++) {
     setFrame(fr, f + i, role, order, i === 0 ? F_HEAD : 0, aux);
     setFrameData(fr, f + i, 0);
-    bumpGen(fr, f + i);
   }
   if (obs.detail) obs.note(`page allocator: frame${order ? "s" : ""} ${frameRange(f, order)} -> ${ROLE_NAMES[role]}`);
   return f;
@@ -148,7 +142,7 @@ export function freeFrames(tx: Tx, f: number, order: number, obs: Observation): 
   for (let i = 0; i < 1 << order; i++) {
     setFrame(fr, f + i, ROLE_FREE, 0, 0, 0);
     setFrameData(fr, f + i, 0);
-    fr[(f + i) * FRAME_W + 1] &= 0xffff; // keep the generation, drop any stamp
+    fr[(f + i) * FRAME_W + 1] = 0; // drop any flush-queue stamp
   }
   const n = tx.g.cfg.frames;
   let o = order;

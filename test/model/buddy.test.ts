@@ -3,7 +3,7 @@ import { fc, test } from "@fast-check/vitest";
 import { describe, expect, it } from "vitest";
 import { FRAMES } from "../../model/geometry.ts";
 import {
-  allocFrames, countFreeFrames, frameFlags, frameGen, frameOrder, frameRole, freeFrames, F_HEAD, ROLE_FREE, ROLE_KERNEL,
+  allocFrames, countFreeFrames, frameFlags, frameOrder, frameRole, freeFrames, F_HEAD, ROLE_FREE, ROLE_KERNEL,
   ROLE_SLAB, ROLE_USER,
 } from "../../model/physical-memory.ts";
 import { config, framesOnFreeLists, freeBlockSet, freeLists, freshTx, listedHeadsConsistent } from "./helpers.ts";
@@ -51,7 +51,7 @@ describe("allocFrames", () => {
     expect(freeLists(cfg, tx.c[FRAMES]).slice(0, 3)).toEqual([[[5, 0]], [[6, 1]], []]);
   });
 
-  it("marks the block: role, order, head flag on the first frame only, and bumps each frame's generation", () => {
+  it("marks the block: role, order, head flag on the first frame only", () => {
     const cfg = config({ frames: 32, maxOrder: 3 });
     const { tx, obs } = freshTx(cfg);
     const f = allocFrames(tx, 2, ROLE_USER, 5, obs);
@@ -61,10 +61,8 @@ describe("allocFrames", () => {
       expect(frameRole(fr, i)).toBe(ROLE_USER);
       expect(frameOrder(fr, i)).toBe(2);
       expect((frameFlags(fr, i) & F_HEAD) !== 0).toBe(i === 0);
-      expect(frameGen(fr, i)).toBe(1);
     }
     expect(frameRole(fr, 4)).toBe(ROLE_FREE);
-    expect(frameGen(fr, 4)).toBe(0);
   });
 
   it("returns -1 above maxOrder and when no block is large enough, without writing the frames", () => {
@@ -102,16 +100,6 @@ describe("freeFrames", () => {
     expect(freeLists(cfg, tx.c[FRAMES])[0]).toEqual([[2, 0], [1, 0]]);
     expect(allocFrames(tx, 0, ROLE_SLAB, 0, obs)).toBe(2);
     expect(allocFrames(tx, 0, ROLE_SLAB, 0, obs)).toBe(1);
-  });
-
-  it("bumps the generation when a frame is reused", () => {
-    const cfg = config({ frames: 32, maxOrder: 3 });
-    const { tx, obs } = freshTx(cfg);
-    const f = allocFrames(tx, 0, ROLE_KERNEL, 0, obs);
-    const g1 = frameGen(tx.c[FRAMES], f);
-    freeFrames(tx, f, 0, obs);
-    expect(allocFrames(tx, 0, ROLE_KERNEL, 0, obs)).toBe(f);
-    expect(frameGen(tx.c[FRAMES], f)).toBe(g1 + 1);
   });
 
   it("merges buddies back up to the largest order", () => {

@@ -26,6 +26,11 @@ function queuedOps(q: Words, entries: number): number[] {
   return out;
 }
 
+/** Opcode of the i-th pending command (data[1] bits 31..28). */
+function cmdOpcodeAt(q: readonly number[], i: number): number {
+  return (q[2 + i * 4 + 1] >>> 28) & 0xf;
+}
+
 describe("command queue", () => {
   it("executes commands in FIFO order, one per call", () => {
     const { tx, obs, g } = setup();
@@ -81,15 +86,16 @@ describe("command queue", () => {
     expect(s.counters[C.iommuCmdsExecuted]).toBe(0);
   });
 
-  it("keeps the ring canonical: an emptied ring is all zero with head 0, even after wrapping", () => {
+  it("keeps the queue canonical: pending commands packed from the start, an emptied queue all zero", () => {
     const { tx, obs } = setup({ cmdQueueEntries: 4 });
     const entries = 4;
     const init = tx.c[CMDQ].slice();
     for (let i = 0; i < 3; i++) queueInvalidatePages(tx, 0, 504 + i, 1, true, obs);
     executeNextCommand(tx, obs);
     executeNextCommand(tx, obs);
-    expect(tx.c[CMDQ][0]).toBe(2); // head moved
-    for (let i = 0; i < 3; i++) expect(queueInvalidatePages(tx, 0, 510 + i, 1, false, obs)).toBe(true); // wraps
+    expect(tx.c[CMDQ][0]).toBe(0); // no head position: the remaining command moved to the front
+    expect(cmdOpcodeAt(tx.c[CMDQ], 0)).toBe(3);
+    for (let i = 0; i < 3; i++) expect(queueInvalidatePages(tx, 0, 510 + i, 1, false, obs)).toBe(true);
     expect(cmdCount(tx.c[CMDQ])).toBe(4);
     expect(cmdSpace(tx)).toBe(0);
     expect(queuedOps(tx.c[CMDQ], entries)).toEqual([3, 3, 3, 3]);
