@@ -1,79 +1,157 @@
-/** `dmacheck check`: the policy x property matrix. */
+/** `dmacheck check`: the policy x property matrix, from the random engine, the exhaustive engine, or both. */
 import { dirname, join, relative, resolve } from "node:path";
 import cliProgress from "cli-progress";
-import { DEFAULT_CONFIG } from "../model/config.ts";
+import { configProblem, DEFAULT_CONFIG } from "../model/config.ts";
 import { BROKEN_POLICIES, findAnyPolicy, POLICIES } from "../model/policies/index.ts";
 import { PROPERTIES, findProperty } from "../properties/index.ts";
 import { type Property } from "../properties/property.ts";
-import { checkCell, type CellResult, type MatrixOptions, type PolicyEntry } from "../checker/matrix.ts";
+import {
+  checkCell, checkPolicyExhaustively, type CellResult, type MatrixOptions, type PolicyEntry, type SearchSummary,
+} from "../checker/matrix.ts";
 import { loadPolicyModule } from "../checker/policy-module.ts";
+import { DEFAULT_SCOPE, type Scope } from "../checker/scope.ts";
+import { alphabetProblem, readScopeFile } from "../checker/scope-file.ts";
 import { writeCounterexampleFile } from "../counterexamples/file.ts";
 import { counterexampleFileName } from "../counterexamples/build.ts";
 import { EXIT_OK, EXIT_VIOLATION, fail } from "./errors.ts";
 import { renderMatrix } from "./render-matrix.ts";
 
+export type EngineChoice = "random" | "exhaustive" | "both";
+
 export interface CheckFlags {
   readonly policy?: string[];
   readonly property?: string[];
+  readonly engine: EngineChoice;
   readonly runs: number;
   readonly seed: number;
   readonly maxEvents: number;
   readonly path?: string;
+  readonly depth?: number;
+  readonly maxStates?: number;
+  readonly scope?: string;
+  readonly frames?: number;
+  readonly cpus?: number;
+  readonly devices?: number;
+  readonly iovaPages?: number;
+  readonly maxMappings?: number;
+  readonly kmallocSizes?: number[];
   readonly json?: boolean;
   readonly out: string;
   readonly policyModule?: string;
   readonly timing: boolean;
 }
 
+export const DEFAULT_DEPTH = 40;
+export const DEFAULT_MAX_STATES = 2_000_000;
+
+export interface ResultRow {
+  readonly cell: CellResult;
+  readonly file: string | null;
+}
+
 export async function runCheck(flags: CheckFlags): Promise<number> {
   const entries = await selectPolicies(flags);
   const props = selectProperties(flags.property);
   if (flags.path !== undefined && !/^\d+(:\d+)*$/.test(flags.path)) fail(`--path must look like 12:0:3 (a fast-check path), got ${JSON.stringify(flags.path)}`);
-  const opts: MatrixOptions = { config: DEFAULT_CONFIG, runs: flags.runs, seed: flags.seed, maxEvents: flags.maxEvents, timing: flags.timing, path: flags.path };
-  const cells = entries.length * props.length;
+  const useRandom = flags.engine !== "exhaustive";
+  const useExhaustive = flags.engine !== "random";
+  const { scope, depth, maxStates } = resolveScope(flags);
+  const randomOpts: MatrixOptions = { config: DEFAULT_CONFIG, runs: flags.runs, seed: flags.seed, maxEvents: flags.maxEvents, timing: flags.timing, path: flags.path };
+  const total = (useRandom ? entries.length * props.length : 0) + (useExhaustive ? entries.length : 0);
   const bar = process.stderr.isTTY
     ? new cliProgress.SingleBar({ stream: process.stderr, format: "checking {cell} [{bar}] {value}/{total}", clearOnComplete: true, hideCursor: true }, cliProgress.Presets.shades_classic)
     : null;
-  bar?.start(cells, 0, { cell: "" });
-  const results: { cell: CellResult; file: string | null }[] = [];
-  for (const entry of entries) {
-    for (const prop of props) {
-      bar?.update({ cell: `${entry.policy.name} x ${prop.name}` });
-      const cell = guardPolicy(entry, () => checkCell(entry, prop, opts));
-      let file: string | null = null;
-      if (cell.counterexample) {
-        file = join(flags.out, counterexampleFileName(cell.policy, cell.property));
-        // A user's module is recorded relative to the counterexample file, so the two can move together.
-        const cx = entry.module === null ? cell.counterexample : { ...cell.counterexample, policyModule: relative(dirname(file), resolve(entry.module)) };
-        const w = writeCounterexampleFile(file, cx);
-        if (!w.ok) {
-          bar?.stop();
-          fail(`--out: ${w.error}`);
+  bar?.start(total, 0, { cell: "" });
+  const rows: ResultRow[] = [];
+  const searches: SearchSummary[] = [];
+  const keep = (entry: PolicyEntry, cell: CellResult) => {
+    rows.push({ cell, file: writeCell(entry, cell, flags.out, () => bar?.stop()) });
+  };
+  try {
+    if (useRandom) {
+      for (const entry of entries) {
+        for (const prop of props) {
+          bar?.update({ cell: `${entry.policy.name} x ${prop.name} (random)` });
+          keep(entry, guardPolicy(entry, () => checkCell(entry, prop, randomOpts)));
+          bar?.increment();
         }
       }
-      results.push({ cell, file });
-      bar?.increment();
     }
+    if (useExhaustive) {
+      for (const entry of entries) {
+        bar?.update({ cell: `${entry.policy.name} (exhaustive)` });
+        const r = guardPolicy(entry, () => checkPolicyExhaustively(entry, props, { scope, depth, maxStates, timing: flags.timing }));
+        for (const cell of r.cells) keep(entry, cell);
+        searches.push(r.summary);
+        bar?.increment();
+      }
+    }
+  } finally {
+    bar?.stop();
   }
-  bar?.stop();
   if (flags.json) {
     const doc = {
       tool: "dmacheck",
-      engine: "random",
-      seed: flags.seed,
-      runs: flags.runs,
-      maxEvents: flags.maxEvents,
-      config: DEFAULT_CONFIG,
-      results: results.map(({ cell, file }) => ({
-        policy: cell.policy, property: cell.property, claimed: cell.claimed, verdict: cell.verdict, runs: cell.runs,
+      engine: flags.engine,
+      ...(useRandom ? { random: { seed: flags.seed, runs: flags.runs, maxEvents: flags.maxEvents, config: DEFAULT_CONFIG } } : {}),
+      ...(useExhaustive ? { exhaustive: { depth, maxStates, scope, searches } } : {}),
+      results: rows.map(({ cell, file }) => ({
+        engine: cell.engine, policy: cell.policy, property: cell.property, claimed: cell.claimed, verdict: cell.verdict,
+        runs: cell.runs, states: cell.states, depth: cell.depth, exhausted: cell.exhausted, bound: cell.bound,
         counterexample: file, length: cell.length, ms: cell.ms, explanation: cell.explanation,
       })),
     };
     process.stdout.write(JSON.stringify(doc, null, 2) + "\n");
   } else {
-    process.stdout.write(renderMatrix(results, { runs: flags.runs, seed: flags.seed, maxEvents: flags.maxEvents, timing: flags.timing, out: flags.out }));
+    process.stdout.write(renderMatrix(rows, searches, {
+      runs: flags.runs, seed: flags.seed, maxEvents: flags.maxEvents, timing: flags.timing, out: flags.out, scope, depth, maxStates,
+    }));
   }
-  return results.some((r) => r.cell.claimed && r.cell.verdict === "violated") ? EXIT_VIOLATION : EXIT_OK;
+  return rows.some((r) => r.cell.claimed && r.cell.verdict === "violated") ? EXIT_VIOLATION : EXIT_OK;
+}
+
+/** Writes a violated cell's counterexample; returns its path or null. */
+function writeCell(entry: PolicyEntry, cell: CellResult, out: string, stopBar: () => void): string | null {
+  if (!cell.counterexample) return null;
+  const name = counterexampleFileName(cell.policy, cell.property);
+  const file = join(out, cell.engine === "random" ? name : name.replace(/\.json$/, ".exhaustive.json"));
+  // A user's module is recorded relative to the counterexample file, so the two can move together.
+  const cx = entry.module === null ? cell.counterexample : { ...cell.counterexample, policyModule: relative(dirname(file), resolve(entry.module)) };
+  const w = writeCounterexampleFile(file, cx);
+  if (!w.ok) {
+    stopBar();
+    fail(`--out: ${w.error}`);
+  }
+  return file;
+}
+
+/** The exhaustive engine's scope: defaults, then --scope FILE, then the scope flags. */
+function resolveScope(flags: CheckFlags): { scope: Scope; depth: number; maxStates: number } {
+  let scope = DEFAULT_SCOPE;
+  let depth = DEFAULT_DEPTH;
+  let maxStates = DEFAULT_MAX_STATES;
+  if (flags.scope !== undefined) {
+    const r = readScopeFile(flags.scope);
+    if (!r.ok) fail(`--scope ${r.error}`);
+    scope = r.value.scope;
+    depth = r.value.depth ?? depth;
+    maxStates = r.value.maxStates ?? maxStates;
+  }
+  const c = scope.config;
+  const config = {
+    ...c,
+    frames: flags.frames ?? c.frames,
+    cpus: flags.cpus ?? c.cpus,
+    devices: flags.devices ?? c.devices,
+    iovaPages: flags.iovaPages ?? c.iovaPages,
+    maxMappings: flags.maxMappings ?? c.maxMappings,
+  };
+  const bad = configProblem(config);
+  if (bad !== null) fail(`scope: ${bad} (see --frames, --cpus, --devices, --iova-pages, --max-mappings, --scope)`);
+  const alphabet = { ...scope.alphabet, kmallocSizes: flags.kmallocSizes ?? scope.alphabet.kmallocSizes };
+  const ab = alphabetProblem(alphabet);
+  if (ab !== null) fail(`scope: alphabet ${ab}`);
+  return { scope: { config, alphabet }, depth: flags.depth ?? depth, maxStates: flags.maxStates ?? maxStates };
 }
 
 async function selectPolicies(flags: CheckFlags): Promise<PolicyEntry[]> {

@@ -20,6 +20,15 @@ function int32(flag: string) {
     return Number(v);
   };
 }
+function sizeList(flag: string) {
+  return (v: string): number[] => {
+    const parts = list(v);
+    if (parts.length === 0 || parts.some((p) => !/^\d+$/.test(p) || Number(p) < 1 || Number(p) > 8192)) {
+      throw new InvalidArgumentError(`${flag} must be comma-separated sizes in 1..8192, got ${JSON.stringify(v)}`);
+    }
+    return parts.map(Number);
+  };
+}
 function list(v: string): string[] {
   return v.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
 }
@@ -38,10 +47,20 @@ program
   .description("check policies against properties and print the policy x property matrix")
   .option("--policy <names>", "comma-separated policies (default: every built-in policy)", list)
   .option("--property <names>", "comma-separated properties (default: all)", list)
+  .addOption(new Option("--engine <engine>", "random (fast-check search), exhaustive (breadth-first search of a small scope) or both").default("both").choices(["random", "exhaustive", "both"]))
   .addOption(new Option("--runs <n>", "random event sequences per cell").default(10000).argParser(positiveInt("--runs")))
   .addOption(new Option("--seed <s>", "random seed").default(42).argParser(int32("--seed")))
   .addOption(new Option("--max-events <n>", "longest generated event sequence").default(24).argParser(positiveInt("--max-events")))
   .option("--path <path>", "fast-check replay path (with the same --seed), as recorded in a counterexample's found.path")
+  .addOption(new Option("--depth <k>", "exhaustive: longest execution explored (default 40)").argParser(positiveInt("--depth")))
+  .addOption(new Option("--max-states <n>", "exhaustive: stop after this many distinct states (default 2000000)").argParser(positiveInt("--max-states")))
+  .option("--scope <file>", "exhaustive: a scope file (JSON: config, alphabet, depth, maxStates; see docs/exhaustive.md)")
+  .addOption(new Option("--frames <n>", "exhaustive scope: physical frames").argParser(positiveInt("--frames")))
+  .addOption(new Option("--cpus <n>", "exhaustive scope: CPUs").argParser(positiveInt("--cpus")))
+  .addOption(new Option("--devices <n>", "exhaustive scope: devices").argParser(positiveInt("--devices")))
+  .addOption(new Option("--iova-pages <n>", "exhaustive scope: IOVA pages per domain").argParser(positiveInt("--iova-pages")))
+  .addOption(new Option("--max-mappings <n>", "exhaustive scope: live DMA mappings at once").argParser(positiveInt("--max-mappings")))
+  .addOption(new Option("--kmalloc-sizes <sizes>", "exhaustive scope: comma-separated kmalloc buffer sizes in the alphabet").argParser(sizeList("--kmalloc-sizes")))
   .option("--json", "print one JSON document on stdout")
   .option("--out <dir>", "directory for counterexample files", "dmacheck-out")
   .option("--policy-module <path>", "check a policy of your own: the default export of a .js or .ts module")

@@ -17,12 +17,12 @@ export const COUNTEREXAMPLE_FORMAT = "dmacheck/counterexample@1";
 const num = (expected: string, ok: (n: number) => boolean) =>
   Schema.Number.check(Schema.makeFilter((n: number) => ok(n), { expected }));
 
-const Int = num("an integer", Number.isSafeInteger);
-const Nat = num("a non-negative integer", (n) => Number.isSafeInteger(n) && n >= 0);
-const Pos = num("a positive integer", (n) => Number.isSafeInteger(n) && n > 0);
+export const Int = num("an integer", Number.isSafeInteger);
+export const Nat = num("a non-negative integer", (n) => Number.isSafeInteger(n) && n >= 0);
+export const Pos = num("a positive integer", (n) => Number.isSafeInteger(n) && n > 0);
 const NonNegative = num("a non-negative number", (n) => Number.isFinite(n) && n >= 0);
 
-const Dir = Schema.Literals(["to-device", "from-device", "bidirectional"]);
+export const Dir = Schema.Literals(["to-device", "from-device", "bidirectional"]);
 const Src = Schema.Literals(["kmalloc", "pages"]);
 /** map-sg buffer sizes: the model handles at most 4 segments per scatterlist. */
 const Sizes = Schema.Array(Pos).check(

@@ -21,7 +21,7 @@
  */
 import { KMALLOC_CLASSES, KMALLOC_MAX_CACHE_SIZE, PAGE_SIZE } from "./config.ts";
 import { FRAMES, FRAME_W, MAPS, OBJECTS, OBJ_W } from "./geometry.ts";
-import { mSegFrame, mSegGen, mSegs } from "./dma-mapping.ts";
+import { mSegFrame, mSegGen, mSegOffset, mSegs } from "./dma-mapping.ts";
 import { type Observation } from "./observation.ts";
 import {
   allocFrames, frameAux, frameRole, freeFrames, ROLE_NAMES, ROLE_SLAB,
@@ -133,22 +133,21 @@ function removeObjectAt(tx: Tx, i: number): void {
 }
 
 /**
- * Generation for a new allocation starting in frame `f`: one more than the
- * largest generation anything still refers to there (a live object, or a DMA
- * mapping's segment, which may outlive its object under a broken policy).
- * So a grant never matches whatever reuses its memory, while the generation
- * is a function of the present state, not of history: two states that differ
- * only in how often a frame was reused are the same state (which lets the
- * exhaustive engine exhaust a finite scope).
+ * Generation for a new allocation at (frame `f`, offset `off`): one more than
+ * the largest generation a DMA mapping segment still names at that place (a
+ * segment can outlive its object under a broken policy; a live object never
+ * shares its place with another). A grant names (frame, offset, generation),
+ * so it never matches whatever reuses its memory, while the generation is a
+ * function of the present state, not of history: two states that differ
+ * only in how often a place was reused are the same state, which lets the
+ * exhaustive engine exhaust a finite scope.
  */
-function nextGen(tx: Tx, f: number): number {
+function nextGen(tx: Tx, f: number, off: number): number {
   let max = 0;
-  const ob = tx.c[OBJECTS];
-  for (let i = 0; i < ob[0]; i++) if (ob[1 + i * OBJ_W] - 1 === f) max = Math.max(max, ob[4 + i * OBJ_W] >>> 16);
   const mp = tx.c[MAPS];
   for (let m = 0; m < tx.g.cfg.maxMappings; m++) {
     const n = mSegs(mp, m);
-    for (let s = 0; s < n; s++) if (mSegFrame(mp, m, s) === f) max = Math.max(max, mSegGen(mp, m, s));
+    for (let s = 0; s < n; s++) if (mSegFrame(mp, m, s) === f && mSegOffset(mp, m, s) === off) max = Math.max(max, mSegGen(mp, m, s));
   }
   return (max + 1) & 0xffff;
 }
@@ -170,7 +169,7 @@ export function kmalloc(tx: Tx, size: number, owner: number, pageRole: number, o
     if (frameRole(fr, f) !== ROLE_SLAB || frameAux(fr, f) !== ci || (fr[f * FRAME_W] & (1 << 8)) === 0) continue;
     const slot = freeSlot(tx.c[OBJECTS], f, cls);
     if (slot < 0) continue;
-    const i = insertObject(tx, f, slot, cls, KIND_KMALLOC, owner, nextGen(tx, f));
+    const i = insertObject(tx, f, slot, cls, KIND_KMALLOC, owner, nextGen(tx, f, slot));
     if (obs.detail) obs.frameNote(f, `held a kmalloc-${cls} object of the ${ownerName(owner)} at +0x${slot.toString(16)}`);
     return i;
   }
@@ -180,7 +179,7 @@ export function kmalloc(tx: Tx, size: number, owner: number, pageRole: number, o
   if (obs.detail) {
     for (let i = 0; i < 1 << order; i++) obs.frameNote(f + i, `held ${i === 0 ? "" : "page 2 of "}a kmalloc-${cls} object of the ${ownerName(owner)} at +0x0`);
   }
-  return insertObject(tx, f, 0, cls, KIND_KMALLOC, owner, nextGen(tx, f));
+  return insertObject(tx, f, 0, cls, KIND_KMALLOC, owner, nextGen(tx, f, 0));
 }
 
 /** Lowest free object slot (byte offset) of size `cls` in slab frame `f`, or -1. */
@@ -203,7 +202,7 @@ export function allocPagesObject(tx: Tx, order: number, owner: number, role: num
   if (tx.c[OBJECTS][0] >= tx.g.cfg.maxObjects) return -1;
   const f = allocFrames(tx, order, role, owner, obs);
   if (f < 0) return -1;
-  const gen = nextGen(tx, f);
+  const gen = nextGen(tx, f, 0);
   if (obs.detail) {
     const what = kind === KIND_USER ? "held a user page" : `held a ${1 << order}-page ${ROLE_NAMES[role]} block of the ${ownerName(owner)}`;
     for (let i = 0; i < 1 << order; i++) obs.frameNote(f + i, what);

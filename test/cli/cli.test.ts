@@ -63,12 +63,14 @@ function expectUsageError(r: CliResult, mentions: readonly (string | RegExp)[]):
   }
 }
 
-const RESULT_FIELDS = ["policy", "property", "claimed", "verdict", "runs", "counterexample", "length", "ms", "explanation"];
+const RESULT_FIELDS = [
+  "engine", "policy", "property", "claimed", "verdict", "runs", "states", "depth", "exhausted", "bound", "counterexample", "length", "ms", "explanation",
+];
 
 // lazy does not claim page-confinement, so finding its violation is exit 0.
 // Seed 1: with the default seed (42) the first violating sequence is run 304,
 // just beyond --runs 300; seed 1 finds one in run 135 (and seed 2 in run 269).
-const LAZY = ["check", "--policy", "lazy", "--property", "page-confinement", "--runs", "300", "--seed", "1"];
+const LAZY = ["check", "--engine", "random", "--policy", "lazy", "--property", "page-confinement", "--runs", "300", "--seed", "1"];
 const LAZY_FILE = "lazy--page-confinement.json";
 
 const lazyCheck = once(() => {
@@ -111,7 +113,7 @@ describe("check", () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toBe("");
     const doc = JSON.parse(r.stdout);
-    expect(doc).toMatchObject({ tool: "dmacheck", seed: 1, runs: 300 });
+    expect(doc).toMatchObject({ tool: "dmacheck", engine: "random", random: { seed: 1, runs: 300 } });
     expect(Array.isArray(doc.results)).toBe(true);
     expect(doc.results).toHaveLength(1);
     const res = doc.results[0];
@@ -139,12 +141,12 @@ describe("check", () => {
 
   it("exits 1 when a claimed property is violated (strict-free-before-wait x page-confinement)", () => {
     const out = tmp();
-    const r = runCli(["check", "--policy", "strict-free-before-wait", "--property", "page-confinement", "--runs", "2000", "--no-timing", "--out", out]);
+    const r = runCli(["check", "--engine", "random", "--policy", "strict-free-before-wait", "--property", "page-confinement", "--runs", "2000", "--no-timing", "--out", out]);
     expect(r.status, r.stderr).toBe(1);
     expect(r.stderr).toBe("");
     expect(r.stdout).toMatch(/^strict-free-before-wait\s+VIOLATED\* \(\d+\)$/m);
     expect(r.stdout).toContain("strict-free-before-wait x page-confinement (CLAIMED)");
-    expect(r.stdout).toContain("1 claimed property was violated.");
+    expect(r.stdout).toContain("1 claimed cell was violated.");
     expect(r.stdout).not.toContain("\x1b["); // NO_COLOR
     const file = join(out, "strict-free-before-wait--page-confinement.json");
     expect(readdirSync(out)).toEqual(["strict-free-before-wait--page-confinement.json"]);
@@ -154,15 +156,15 @@ describe("check", () => {
 
   it("reports holds with the run count and no counterexample (strict x iotlb-coherence)", () => {
     const out = tmp();
-    const r = runCli(["check", "--policy", "strict", "--property", "iotlb-coherence", "--runs", "200", "--json", "--out", out]);
+    const r = runCli(["check", "--engine", "random", "--policy", "strict", "--property", "iotlb-coherence", "--runs", "200", "--json", "--out", out]);
     expect(r.status, r.stderr).toBe(0);
     const doc = JSON.parse(r.stdout);
     expect(doc.results).toHaveLength(1);
     const res = doc.results[0];
     expect(Object.keys(res).sort()).toEqual([...RESULT_FIELDS].sort());
     expect(res).toEqual({
-      policy: "strict", property: "iotlb-coherence", claimed: true, verdict: "holds", runs: 200,
-      counterexample: null, length: null, ms: res.ms, explanation: null,
+      engine: "random", policy: "strict", property: "iotlb-coherence", claimed: true, verdict: "holds", runs: 200,
+      states: null, depth: null, exhausted: null, bound: null, counterexample: null, length: null, ms: res.ms, explanation: null,
     });
     expect(typeof res.ms).toBe("number");
     expect(readdirSync(out)).toEqual([]); // nothing written when nothing was found
@@ -214,6 +216,77 @@ describe("check", () => {
     const r = runCli([...LAZY, "--out", notADir]);
     expectUsageError(r, [notADir]);
     expect(readFileSync(notADir, "utf8")).toBe("not a directory");
+  });
+});
+
+// ---- exhaustive engine ------------------------------------------------------------
+
+describe("check --engine exhaustive", () => {
+  const lazyExhaustive = once(() => {
+    const out = tmp();
+    const r = runCli(["check", "--engine", "exhaustive", "--policy", "lazy", "--json", "--no-timing", "--out", out]);
+    return { out, r };
+  });
+
+  it("proves the holds cells over the whole default scope and finds shortest counterexamples", () => {
+    const { out, r } = lazyExhaustive();
+    expect(r.status, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.engine).toBe("exhaustive");
+    expect(doc.exhaustive.searches).toHaveLength(1);
+    expect(doc.exhaustive.searches[0]).toMatchObject({ policy: "lazy", stopped: "exhausted" });
+    const byProp = Object.fromEntries(doc.results.map((x: { property: string }) => [x.property, x]));
+    for (const res of doc.results) expect(Object.keys(res).sort()).toEqual([...RESULT_FIELDS].sort());
+    expect(byProp["pt-page-safety"]).toMatchObject({ engine: "exhaustive", verdict: "holds", exhausted: true, bound: "exhausted", runs: null, counterexample: null });
+    expect(byProp["pt-page-safety"].states).toBeGreaterThan(1000);
+    expect(byProp["iotlb-coherence"]).toMatchObject({ verdict: "violated", length: 4, depth: 4, exhausted: false });
+    expect(byProp["byte-confinement"]).toMatchObject({ verdict: "violated", length: 2 });
+    const file = join(out, "lazy--iotlb-coherence.exhaustive.json");
+    expect(byProp["iotlb-coherence"].counterexample).toBe(file);
+    expect(readJson(file)).toMatchObject({ policy: "lazy", property: "iotlb-coherence", found: { engine: "exhaustive", seed: null, path: null } });
+  });
+
+  it("its counterexample files replay", () => {
+    const { out } = lazyExhaustive();
+    const r = runCli(["replay", join(out, "lazy--iotlb-coherence.exhaustive.json")]);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^reproduced: yes$/m);
+  });
+
+  it("says which bound it stopped at when the scope is not exhausted", () => {
+    const r = runCli(["check", "--engine", "exhaustive", "--policy", "strict", "--property", "iotlb-coherence", "--depth", "3", "--json", "--out", tmp()]);
+    expect(r.status, r.stderr).toBe(0);
+    const res = JSON.parse(r.stdout).results[0];
+    expect(res).toMatchObject({ verdict: "holds", exhausted: false, bound: "depth", depth: 3 });
+    const text = runCli(["check", "--engine", "exhaustive", "--policy", "strict", "--property", "iotlb-coherence", "--depth", "3", "--out", tmp()]);
+    expect(text.stdout).toMatch(/holds\* \(<=3\)/);
+    expect(text.stdout).toContain("depth bound 3 reached");
+  });
+
+  it("a scope file with a wrong or unknown field is one line naming it, exit 2", () => {
+    const dir = tmp();
+    const wrong = join(dir, "wrong.json");
+    writeFileSync(wrong, JSON.stringify({ config: { frames: "x" } }));
+    expectUsageError(runCli(["check", "--engine", "exhaustive", "--scope", wrong]), [wrong, "$.config.frames", "expected an integer"]);
+    const unknown = join(dir, "unknown.json");
+    writeFileSync(unknown, JSON.stringify({ alphabet: { kmallocSize: [64] } }));
+    expectUsageError(runCli(["check", "--engine", "exhaustive", "--scope", unknown]), [unknown, "$.alphabet.kmallocSize", "unknown field"]);
+    const range = join(dir, "range.json");
+    writeFileSync(range, JSON.stringify({ config: { frames: 2 } }));
+    expectUsageError(runCli(["check", "--engine", "exhaustive", "--scope", range]), [range, "$.config", "frames"]);
+  });
+
+  it("a scope file and scope flags change the search", () => {
+    const dir = tmp();
+    const scope = join(dir, "scope.json");
+    writeFileSync(scope, JSON.stringify({ config: { frames: 12 }, alphabet: { kmallocSizes: [64, 2048] }, depth: 5 }));
+    const r = runCli(["check", "--engine", "exhaustive", "--policy", "strict", "--property", "page-confinement", "--scope", scope, "--max-mappings", "2", "--json", "--out", dir]);
+    expect(r.status, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.exhaustive.scope.config).toMatchObject({ frames: 12, maxMappings: 2 });
+    expect(doc.exhaustive.scope.alphabet.kmallocSizes).toEqual([64, 2048]);
+    expect(doc.exhaustive.depth).toBe(5);
+    expect(doc.results[0]).toMatchObject({ verdict: "holds", depth: 5, bound: "depth" });
   });
 });
 
@@ -365,13 +438,13 @@ describe("--policy-module", () => {
 
   const byteCheck = once(() => {
     const out = tmp();
-    const r = runCli(["check", "--policy-module", MODULE, "--property", "byte-confinement", "--runs", "300", "--json", "--out", out]);
+    const r = runCli(["check", "--engine", "random", "--policy-module", MODULE, "--property", "byte-confinement", "--runs", "300", "--json", "--out", out]);
     return { out, r, file: join(out, "my-strict--byte-confinement.json") };
   });
 
   it("checks a user policy like a built-in one", () => {
     const out = tmp();
-    const r = runCli(["check", "--policy-module", MODULE, "--property", "iotlb-coherence,pt-page-safety", "--runs", "300", "--json", "--out", out]);
+    const r = runCli(["check", "--engine", "random", "--policy-module", MODULE, "--property", "iotlb-coherence,pt-page-safety", "--runs", "300", "--json", "--out", out]);
     expect(r.status, r.stderr).toBe(0);
     const doc = JSON.parse(r.stdout);
     expect(doc.results.map((x: { policy: string; property: string }) => [x.policy, x.property])).toEqual([

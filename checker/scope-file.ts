@@ -1,0 +1,79 @@
+/**
+ * Scope files (`dmacheck check --scope FILE`): JSON decoded with effect
+ * Schema. Every field is optional and falls back to the default scope, so a
+ * file says only what it changes:
+ *
+ *   { "config": { "frames": 12, "maxMappings": 2 },
+ *     "alphabet": { "kmallocSizes": [64, 2048], "dmaOffsets": [0, 64, 2048] },
+ *     "depth": 30, "maxStates": 5000000 }
+ *
+ * A wrong or unknown field is one line naming it (`scope.json:
+ * $.config.frames: expected an integer, got "x"`).
+ */
+import { Schema } from "effect";
+import { configProblem } from "../model/config.ts";
+import { decodeJson, readJsonFile, type DecodeResult } from "../counterexamples/decode-json.ts";
+import { Dir, Int, Nat, Pos } from "../counterexamples/schema.ts";
+import { type Alphabet, DEFAULT_SCOPE, type Scope } from "./scope.ts";
+
+const opt = Schema.optional;
+
+const ConfigPart = Schema.Struct({
+  frames: opt(Int), cpus: opt(Int), devices: opt(Int), iovaPages: opt(Int), iovaBasePfn: opt(Int), iommuLevels: opt(Int),
+  fqSize: opt(Int), fqTimeoutMs: opt(Int), maxMappings: opt(Int), maxObjects: opt(Int), cmdQueueEntries: opt(Int),
+  maxOrder: opt(Int), userPages: opt(Int), reclaimEmptyTables: opt(Schema.Boolean),
+});
+
+const AlphabetPart = Schema.Struct({
+  kmallocSizes: opt(Schema.Array(Pos)),
+  pageSizes: opt(Schema.Array(Pos)),
+  directions: opt(Schema.Array(Dir)),
+  dmaPages: opt(Schema.Array(Nat)),
+  dmaOffsets: opt(Schema.Array(Nat)),
+  dmaLens: opt(Schema.Array(Pos)),
+  unmapSlots: opt(Nat),
+  kernelSizes: opt(Schema.Array(Pos)),
+  tickMs: opt(Schema.Array(Pos)),
+});
+
+export const ScopeFileSchema = Schema.Struct({
+  config: opt(ConfigPart),
+  alphabet: opt(AlphabetPart),
+  /** Longest execution explored. */
+  depth: opt(Pos),
+  /** Distinct states after which the search stops. */
+  maxStates: opt(Pos),
+});
+
+export interface ScopeFile {
+  readonly scope: Scope;
+  readonly depth?: number;
+  readonly maxStates?: number;
+}
+
+/** Decodes a scope document over `base` (the default scope unless given). */
+export function decodeScope(json: unknown, source: string, base: Scope = DEFAULT_SCOPE): DecodeResult<ScopeFile> {
+  const r = decodeJson(ScopeFileSchema, json, source);
+  if (!r.ok) return r;
+  const config = { ...base.config, ...r.value.config };
+  const bad = configProblem(config);
+  if (bad !== null) return { ok: false, error: `${source}: $.config: ${bad}` };
+  const alphabet: Alphabet = { ...base.alphabet, ...r.value.alphabet };
+  const problem = alphabetProblem(alphabet);
+  if (problem !== null) return { ok: false, error: `${source}: $.alphabet.${problem}` };
+  return { ok: true, value: { scope: { config, alphabet }, depth: r.value.depth, maxStates: r.value.maxStates } };
+}
+
+export function readScopeFile(path: string): DecodeResult<ScopeFile> {
+  const r = readJsonFile(path);
+  return r.ok ? decodeScope(r.value, path) : r;
+}
+
+/** Field-level checks the schema cannot express; the field name comes first. */
+export function alphabetProblem(a: Alphabet): string | null {
+  if (a.kmallocSizes.some((n) => n > 8192)) return "kmallocSizes: sizes above 8192 go to the page allocator: use pageSizes";
+  if (a.dmaOffsets.some((n) => n > 4095)) return "dmaOffsets: offsets must be in 0..4095";
+  if (a.dmaLens.some((n) => n > 8192)) return "dmaLens: lengths must be in 1..8192";
+  if (a.kmallocSizes.length + a.pageSizes.length > 0 && a.directions.length === 0) return "directions: at least one direction is needed to map buffers";
+  return null;
+}

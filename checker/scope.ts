@@ -1,0 +1,101 @@
+/**
+ * Small-scope configurations for the exhaustive engine: how much machine
+ * (frames, CPUs, devices, IOVA pages, ...) and which finite alphabet of
+ * events. The small-scope hypothesis (Jackson, "Software Abstractions"):
+ * most bugs have small counterexamples, so exploring every execution of a
+ * small configuration up to a depth finds them, and finding none is evidence
+ * (within that bound) that there are none. docs/exhaustive.md says what a
+ * bound proves and what it does not.
+ */
+import { type ModelConfig } from "../model/config.ts";
+import { type Direction, type Event } from "../model/events.ts";
+
+export interface Alphabet {
+  /** Driver buffer sizes mapped with kmalloc (each in every direction listed). */
+  readonly kmallocSizes: readonly number[];
+  /** Driver buffers of whole pages (bytes, rounded up to a power-of-two page count). */
+  readonly pageSizes: readonly number[];
+  readonly directions: readonly Direction[];
+  /** Device accesses: window pages (or frames, for passthrough), byte offsets and lengths. */
+  readonly dmaPages: readonly number[];
+  readonly dmaOffsets: readonly number[];
+  readonly dmaLens: readonly number[];
+  /** Unmap the k-th live mapping, for k in 0..unmapSlots-1, with and without freeing the buffer. */
+  readonly unmapSlots: number;
+  /** Kernel allocations of these sizes (and a kfree of the first kernel object). */
+  readonly kernelSizes: readonly number[];
+  /** Model time steps (ms). */
+  readonly tickMs: readonly number[];
+}
+
+export interface Scope {
+  readonly config: ModelConfig;
+  readonly alphabet: Alphabet;
+}
+
+/**
+ * The default scope: one CPU, one device, 10 frames (5 free after boot), one
+ * live mapping at a time, a 4-page IOVA window across a 2 MiB boundary. Every
+ * built-in policy's space is exhausted in about a second. With two live
+ * mappings lazy's space grows past tens of millions of states (each level
+ * still larger than the last at depth 32), so that is a flag away, not the default.
+ */
+export const DEFAULT_SCOPE: Scope = {
+  config: {
+    frames: 10,
+    cpus: 1,
+    devices: 1,
+    iovaPages: 4,
+    iovaBasePfn: 512 - 2,
+    iommuLevels: 3,
+    fqSize: 2,
+    fqTimeoutMs: 10,
+    maxMappings: 1,
+    maxObjects: 4,
+    cmdQueueEntries: 8,
+    maxOrder: 2,
+    userPages: 0,
+    reclaimEmptyTables: true,
+  },
+  alphabet: {
+    kmallocSizes: [64],
+    pageSizes: [],
+    directions: ["to-device", "from-device"],
+    dmaPages: [0],
+    dmaOffsets: [0, 64],
+    dmaLens: [1],
+    unmapSlots: 1,
+    kernelSizes: [64],
+    tickMs: [10],
+  },
+};
+
+/**
+ * The finite alphabet a scope implies, in a fixed order: maps, unmaps, the
+ * IOMMU, resumes, device accesses, kernel allocation, time.
+ */
+export function alphabetEvents(scope: Scope): Event[] {
+  const a = scope.alphabet;
+  const c = scope.config;
+  const out: Event[] = [];
+  for (let cpu = 0; cpu < c.cpus; cpu++) {
+    for (let dev = 0; dev < c.devices; dev++) {
+      for (const size of a.kmallocSizes) for (const dir of a.directions) out.push({ t: "map", cpu, dev, src: "kmalloc", size, dir });
+      for (const size of a.pageSizes) for (const dir of a.directions) out.push({ t: "map", cpu, dev, src: "pages", size, dir });
+    }
+    for (let k = 0; k < a.unmapSlots; k++) for (const free of [true, false]) out.push({ t: "unmap", cpu, k, free });
+  }
+  out.push({ t: "iommu" });
+  for (let cpu = 0; cpu <= c.cpus; cpu++) out.push({ t: "resume", cpu });
+  for (let dev = 0; dev < c.devices; dev++) {
+    for (const page of a.dmaPages) {
+      for (const offset of a.dmaOffsets) {
+        for (const len of a.dmaLens) for (const write of [false, true]) out.push({ t: "dma", dev, write, page, offset, len });
+      }
+    }
+  }
+  for (const size of a.kernelSizes) out.push({ t: "kmalloc", size });
+  if (a.kernelSizes.length > 0) out.push({ t: "kfree", k: 0 });
+  for (const ms of a.tickMs) out.push({ t: "tick", ms });
+  return out;
+}
