@@ -74,7 +74,7 @@ export function exhaustiveCheck(sys: System, props: readonly Property[], alphabe
   const t0 = performance.now();
   const obs = new Observation();
   const stepper = new Stepper(sys, obs);
-  const visited = new FingerprintSet(1 << 12);
+  const visited = new FingerprintSet(1 << 8);
   const fp = new Uint32Array(2);
   const nComp = sys.init.length;
   const found: (PropertyOutcome | null)[] = props.map(() => null);
