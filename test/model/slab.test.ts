@@ -160,16 +160,22 @@ describe("kfree", () => {
     expect(objGen(tx.c[OBJECTS], j)).toBe(1);
   });
 
-  it("gives each object placed in an existing slab its own generation", () => {
+  it("gives an object that reuses a slot a mapping still names a new generation; other slots need none", () => {
     const { tx, obs } = freshTx(CFG);
     kmalloc(tx, 64, OWNER_KERNEL, ROLE_KERNEL, obs);
     const f = objFrame(tx.c[OBJECTS], 0);
-    const g0 = objGen(tx.c[OBJECTS], 0);
-    freeObject(tx, kmalloc(tx, 64, OWNER_KERNEL, ROLE_KERNEL, obs), obs); // slot 64 used, then freed
+    const i = kmalloc(tx, 64, OWNER_KERNEL, ROLE_KERNEL, obs); // slot 64
+    const g = objGen(tx.c[OBJECTS], i);
+    initMapping(tx, 0, MK_SINGLE, 0, 0);
+    addSegment(tx, 0, f, 64, 64, g); // a mapping still names slot 64's object
+    freeObject(tx, i, obs);
     const k = kmalloc(tx, 64, OWNER_KERNEL, ROLE_KERNEL, obs);
     expect(objOffset(tx.c[OBJECTS], k)).toBe(64);
-    expect(objGen(tx.c[OBJECTS], k)).not.toBe(g0);
     expect(objFrame(tx.c[OBJECTS], k)).toBe(f);
+    expect(objGen(tx.c[OBJECTS], k)).toBe(g + 1);
+    expect(findObject(tx.c[OBJECTS], f, 64, g)).toBe(-1); // the old grant names nothing
+    const other = kmalloc(tx, 64, OWNER_KERNEL, ROLE_KERNEL, obs); // slot 128: nothing names it
+    expect(objGen(tx.c[OBJECTS], other)).toBe(1);
   });
 
   it("nthObjectOf picks the k-th object of an owner, modulo their count", () => {
