@@ -38,6 +38,9 @@ export function eventArbitrary(cfg: ModelConfig): fc.Arbitrary<Event> {
         offset: fc.nat(4095), len: fc.integer({ min: 1, max: 8192 }),
       }),
     },
+    // Translated requests, when the device attributes make them possible (ATS granted; an untrusted device forging).
+    { weight: cfg.ats === true ? 6 : 0, arbitrary: fc.record({ t: fc.constant("ats-dma" as const), dev, write: fc.boolean(), page, offset: fc.nat(4095), len: fc.integer({ min: 1, max: 8192 }) }) },
+    { weight: cfg.untrusted === true ? 2 : 0, arbitrary: fc.record({ t: fc.constant("dma-translated" as const), dev, write: fc.boolean(), frame: fc.nat(cfg.frames - 1), offset: fc.nat(4095), len: fc.integer({ min: 1, max: 8192 }) }) },
     { weight: 2, arbitrary: fc.record({ t: fc.constant("kmalloc" as const), size: kmSize }) },
     { weight: 1, arbitrary: fc.record({ t: fc.constant("kfree" as const), k: fc.nat(7) }) },
     { weight: 2, arbitrary: fc.record({ t: fc.constant("tick" as const), ms: fc.integer({ min: 1, max: 20 }) }) },

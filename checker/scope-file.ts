@@ -22,6 +22,7 @@ const ConfigPart = Schema.Struct({
   frames: opt(Int), cpus: opt(Int), devices: opt(Int), iovaPages: opt(Int), iovaBasePfn: opt(Int), iommuLevels: opt(Int),
   fqSize: opt(Int), fqTimeoutMs: opt(Int), maxMappings: opt(Int), maxObjects: opt(Int), cmdQueueEntries: opt(Int),
   maxOrder: opt(Int), userPages: opt(Int), reclaimEmptyTables: opt(Schema.Boolean),
+  untrusted: opt(Schema.Boolean), ats: opt(Schema.Boolean), acsTb: opt(Schema.Boolean),
 });
 
 const AlphabetPart = Schema.Struct({
@@ -34,6 +35,7 @@ const AlphabetPart = Schema.Struct({
   unmapSlots: opt(Nat),
   kernelSizes: opt(Schema.Array(Pos)),
   tickMs: opt(Schema.Array(Pos)),
+  forgedFrames: opt(Schema.Array(Nat)),
 });
 
 export const ScopeFileSchema = Schema.Struct({

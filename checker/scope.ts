@@ -26,6 +26,8 @@ export interface Alphabet {
   readonly kernelSizes: readonly number[];
   /** Model time steps (ms). */
   readonly tickMs: readonly number[];
+  /** Frames an untrusted device's forged translated requests target (with --device untrusted,ats). */
+  readonly forgedFrames: readonly number[];
 }
 
 export interface Scope {
@@ -67,6 +69,7 @@ export const DEFAULT_SCOPE: Scope = {
     unmapSlots: 1,
     kernelSizes: [64],
     tickMs: [10],
+    forgedFrames: [0],
   },
 };
 
@@ -90,8 +93,16 @@ export function alphabetEvents(scope: Scope): Event[] {
   for (let dev = 0; dev < c.devices; dev++) {
     for (const page of a.dmaPages) {
       for (const offset of a.dmaOffsets) {
-        for (const len of a.dmaLens) for (const write of [false, true]) out.push({ t: "dma", dev, write, page, offset, len });
+        for (const len of a.dmaLens) {
+          for (const write of [false, true]) {
+            out.push({ t: "dma", dev, write, page, offset, len });
+            if (c.ats === true) out.push({ t: "ats-dma", dev, write, page, offset, len });
+          }
+        }
       }
+    }
+    if (c.untrusted === true && c.ats === true) {
+      for (const frame of a.forgedFrames) for (const write of [false, true]) out.push({ t: "dma-translated", dev, write, frame, offset: 0, len: 1 });
     }
   }
   for (const size of a.kernelSizes) out.push({ t: "kmalloc", size });

@@ -1,7 +1,7 @@
 /** `dmacheck check`: the policy x property matrix, from the random engine, the exhaustive engine, or both. */
 import { dirname, join, relative, resolve } from "node:path";
 import cliProgress from "cli-progress";
-import { configProblem, DEFAULT_CONFIG } from "../model/config.ts";
+import { configProblem, DEFAULT_CONFIG, deviceAttributes, deviceList, parseDeviceList } from "../model/config.ts";
 import { BROKEN_POLICIES, findAnyPolicy, POLICIES } from "../model/policies/index.ts";
 import { PROPERTIES, findProperty } from "../properties/index.ts";
 import { type Property } from "../properties/property.ts";
@@ -39,6 +39,7 @@ export interface CheckFlags {
   readonly out: string;
   readonly policyModule?: string;
   readonly timing: boolean;
+  readonly device?: string[];
 }
 
 export const DEFAULT_DEPTH = 40;
@@ -55,8 +56,14 @@ export async function runCheck(flags: CheckFlags): Promise<number> {
   if (flags.path !== undefined && !/^\d+(:\d+)*$/.test(flags.path)) fail(`--path must look like 12:0:3 (a fast-check path), got ${JSON.stringify(flags.path)}`);
   const useRandom = flags.engine !== "exhaustive";
   const useExhaustive = flags.engine !== "random";
-  const { scope, depth, maxStates } = resolveScope(flags);
-  const randomOpts: MatrixOptions = { config: DEFAULT_CONFIG, runs: flags.runs, seed: flags.seed, maxEvents: flags.maxEvents, timing: flags.timing, path: flags.path };
+  const attrs = flags.device === undefined ? undefined : parseDeviceList(flags.device);
+  if (typeof attrs === "string") fail(`--device: ${attrs}`);
+  const resolved = resolveScope(flags);
+  const scope: Scope = attrs === undefined ? resolved.scope : { ...resolved.scope, config: { ...resolved.scope.config, ...attrs } };
+  const { depth, maxStates } = resolved;
+  const randomConfig = { ...DEFAULT_CONFIG, ...attrs };
+  const device = deviceList(deviceAttributes(randomConfig));
+  const randomOpts: MatrixOptions = { config: randomConfig, runs: flags.runs, seed: flags.seed, maxEvents: flags.maxEvents, timing: flags.timing, path: flags.path };
   const total = (useRandom ? entries.length * props.length : 0) + (useExhaustive ? entries.length : 0);
   const bar = process.stderr.isTTY
     ? new cliProgress.SingleBar({ stream: process.stderr, format: "checking {cell} [{bar}] {value}/{total}", clearOnComplete: true, hideCursor: true }, cliProgress.Presets.shades_classic)
@@ -93,10 +100,11 @@ export async function runCheck(flags: CheckFlags): Promise<number> {
     const doc = {
       tool: "dmacheck",
       engine: flags.engine,
-      ...(useRandom ? { random: { seed: flags.seed, runs: flags.runs, maxEvents: flags.maxEvents, config: DEFAULT_CONFIG } } : {}),
+      device,
+      ...(useRandom ? { random: { seed: flags.seed, runs: flags.runs, maxEvents: flags.maxEvents, config: randomConfig } } : {}),
       ...(useExhaustive ? { exhaustive: { depth, maxStates, scope, searches } } : {}),
       results: rows.map(({ cell, file }) => ({
-        engine: cell.engine, policy: cell.policy, property: cell.property, claimed: cell.claimed, verdict: cell.verdict,
+        engine: cell.engine, device, policy: cell.policy, property: cell.property, claimed: cell.claimed, verdict: cell.verdict,
         runs: cell.runs, states: cell.states, depth: cell.depth, exhausted: cell.exhausted, bound: cell.bound,
         counterexample: file, length: cell.length, ms: cell.ms, explanation: cell.explanation,
       })),
@@ -104,7 +112,7 @@ export async function runCheck(flags: CheckFlags): Promise<number> {
     process.stdout.write(JSON.stringify(doc, null, 2) + "\n");
   } else {
     process.stdout.write(renderMatrix(rows, searches, {
-      runs: flags.runs, seed: flags.seed, maxEvents: flags.maxEvents, timing: flags.timing, out: flags.out, scope, depth, maxStates,
+      runs: flags.runs, seed: flags.seed, maxEvents: flags.maxEvents, timing: flags.timing, out: flags.out, scope, depth, maxStates, device,
     }));
   }
   return rows.some((r) => r.cell.claimed && r.cell.verdict === "violated") ? EXIT_VIOLATION : EXIT_OK;

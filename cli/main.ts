@@ -7,6 +7,7 @@ import { guarded, UsageError } from "./errors.ts";
 import { runCheck } from "./check.ts";
 import { runReplay } from "./replay.ts";
 import { runList } from "./list.ts";
+import { runCost } from "./cost.ts";
 
 function positiveInt(flag: string) {
   return (v: string): number => {
@@ -47,6 +48,7 @@ program
   .description("check policies against properties and print the policy x property matrix")
   .option("--policy <names>", "comma-separated policies (default: every built-in policy)", list)
   .option("--property <names>", "comma-separated properties (default: all)", list)
+  .option("--device <attrs>", "device attributes: trusted or untrusted, ats, acs-tb (comma-separated; default trusted)", list)
   .addOption(new Option("--engine <engine>", "random (fast-check search), exhaustive (breadth-first search of a small scope) or both").default("both").choices(["random", "exhaustive", "both"]))
   .addOption(new Option("--runs <n>", "random event sequences per cell").default(10000).argParser(positiveInt("--runs")))
   .addOption(new Option("--seed <s>", "random seed").default(42).argParser(int32("--seed")))
@@ -85,6 +87,18 @@ program
   .argument("[what]", "policies or properties", "all")
   .action((what: string) => {
     process.exitCode = runList(what);
+  });
+
+program
+  .command("cost")
+  .description("counters and estimated nanoseconds per I/O of each policy on driver workloads (docs/costs.md)")
+  .option("--workload <names>", "comma-separated workloads: net-rx, net-tx, nvme-read (default: all)", list)
+  .option("--policy <names>", "comma-separated policies (default: every built-in policy)", list)
+  .option("--costs <file>", "a cost table (JSON, dmacheck/costs@1) whose counters replace the defaults")
+  .addOption(new Option("--ios <n>", "I/Os per workload (default: 1000 for net-rx and net-tx, 250 for nvme-read)").argParser(positiveInt("--ios")))
+  .option("--json", "print one JSON document on stdout")
+  .action((opts) => {
+    process.exitCode = runCost(opts);
   });
 
 await guarded(async () => {

@@ -13,6 +13,8 @@ export interface MatrixInfo {
   readonly scope: Scope;
   readonly depth: number;
   readonly maxStates: number;
+  /** Device attributes in force, as on the command line. */
+  readonly device: readonly string[];
 }
 
 interface Row {
@@ -74,10 +76,11 @@ export function renderMatrix(rows: readonly Row[], searches: readonly SearchSumm
   const engines: Engine[] = (["random", "exhaustive"] as const).filter((e) => rows.some((r) => r.cell.engine === e));
   for (const engine of engines) {
     const mine = rows.filter((r) => r.cell.engine === engine);
+    const dev = info.device.join(",") === "trusted" ? "" : ` [devices: ${info.device.join(", ")}]`;
     if (engine === "random") {
-      lines.push(`dmacheck check: random engine, seed ${info.seed}, ${info.runs} runs of up to ${info.maxEvents} events per cell`);
+      lines.push(`dmacheck check: random engine, seed ${info.seed}, ${info.runs} runs of up to ${info.maxEvents} events per cell${dev}`);
     } else {
-      lines.push(`dmacheck check: exhaustive engine, scope ${scopeLine(info.scope)}; depth <= ${info.depth}, <= ${fmt(info.maxStates)} states`);
+      lines.push(`dmacheck check: exhaustive engine, scope ${scopeLine(info.scope)}; depth <= ${info.depth}, <= ${fmt(info.maxStates)} states${dev}`);
     }
     lines.push("");
     lines.push(...table(mine));

@@ -41,6 +41,8 @@ export const EventSchema = Schema.Union([
   ev("resume", { cpu: Nat }),
   ev("iommu", {}),
   ev("dma", { dev: Nat, write: Schema.Boolean, page: Nat, offset: Nat, len: Pos }),
+  ev("ats-dma", { dev: Nat, write: Schema.Boolean, page: Nat, offset: Nat, len: Pos }),
+  ev("dma-translated", { dev: Nat, write: Schema.Boolean, frame: Nat, offset: Nat, len: Pos }),
   ev("kmalloc", { size: Pos }),
   ev("kfree", { k: Nat }),
   ev("tick", { ms: Pos }),
@@ -64,6 +66,9 @@ export const ConfigSchema = Schema.Struct({
   maxOrder: Int,
   userPages: Int,
   reclaimEmptyTables: Schema.Boolean,
+  untrusted: Schema.optional(Schema.Boolean),
+  ats: Schema.optional(Schema.Boolean),
+  acsTb: Schema.optional(Schema.Boolean),
 });
 
 const Property = Schema.Literals(["page-confinement", "byte-confinement", "iotlb-coherence", "pt-page-safety"]);

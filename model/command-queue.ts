@@ -17,10 +17,13 @@ import { CMDQ, CMD_W } from "./geometry.ts";
 import { type Observation } from "./observation.ts";
 import { type Tx, type Words, moveWords, zeroWords } from "./state.ts";
 import {
-  buildCompletionWait, buildInvalidateAll, buildInvalidateIommuPages, CMD_COMPL_WAIT, CMD_INV_IOMMU_PAGES,
+  buildCompletionWait, buildInvalidateAll, buildInvalidateIommuPages, buildInvalidateIotlbPages, CMD_COMPL_WAIT, CMD_INV_IOMMU_PAGES,
+  CMD_INV_IOTLB_PAGES,
   cmdDomainId, cmdOpcode, describeCommand, invRangeFirstPfn, invRangePages,
 } from "./formats/amd-command.ts";
 import { invalidateRange } from "./iotlb.ts";
+import { atsEnabled, invalidateAtc } from "./iommu.ts";
+import { DTE } from "./geometry.ts";
 
 /** Fictional kernel address of context i's completion semaphore: SEM_BASE + 8i. */
 export const SEM_BASE = 0x7fff0000;
@@ -53,24 +56,45 @@ export function domainId(dom: number): number {
   return dom + 1;
 }
 
-/** Queues INVALIDATE_IOMMU_PAGES for [first, first+pages) of `dom`. */
+/**
+ * Commands one invalidation of `dom` takes: INVALIDATE_IOMMU_PAGES, plus
+ * INVALIDATE_IOTLB_PAGES for the device's own ATC when ATS is enabled (Linux
+ * drivers/iommu/amd/iommu.c domain_flush_pages flushes the device IOTLBs of
+ * ATS-enabled devices right after the IOMMU's, in the same batch).
+ */
+export function invalidationCommands(tx: Tx, dom: number): number {
+  return atsEnabled(tx.c[DTE], dom) ? 2 : 1;
+}
+
+/** Queues INVALIDATE_IOMMU_PAGES for [first, first+pages) of `dom` (and the device's ATC, with ATS). */
 export function queueInvalidatePages(tx: Tx, dom: number, first: number, pages: number, pde: boolean, obs: Observation): boolean {
+  if (cmdSpace(tx) < invalidationCommands(tx, dom)) return false;
   const cmd = buildInvalidateIommuPages(domainId(dom), first, pages, pde);
-  if (!push(tx, cmd)) return false;
+  push(tx, cmd);
   obs.counters[C.iotlbInvCmds]++;
   obs.counters[C.iotlbInvPages] += Math.min(invRangePages(cmd[2] >>> 0, cmd[3] >>> 0), tx.g.winPages);
   if (obs.detail) obs.note(`queued ${describeCommand(cmd[0] >>> 0, cmd[1] >>> 0, cmd[2] >>> 0, cmd[3] >>> 0)}`);
+  if (atsEnabled(tx.c[DTE], dom)) queueAtcInvalidation(tx, dom, first, pages, obs);
   return true;
 }
 
-/** Queues an invalidation of every page of `dom`, directory entries included. */
+/** Queues an invalidation of every page of `dom`, directory entries included (and the device's ATC, with ATS). */
 export function queueInvalidateAll(tx: Tx, dom: number, obs: Observation): boolean {
+  if (cmdSpace(tx) < invalidationCommands(tx, dom)) return false;
   const cmd = buildInvalidateAll(domainId(dom));
-  if (!push(tx, cmd)) return false;
+  push(tx, cmd);
   obs.counters[C.iotlbInvCmds]++;
   obs.counters[C.iotlbInvPages] += tx.g.winPages;
   if (obs.detail) obs.note(`queued ${describeCommand(cmd[0] >>> 0, cmd[1] >>> 0, cmd[2] >>> 0, cmd[3] >>> 0)}`);
+  if (atsEnabled(tx.c[DTE], dom)) queueAtcInvalidation(tx, dom, tx.g.winBase, tx.g.winPages, obs);
   return true;
+}
+
+function queueAtcInvalidation(tx: Tx, dev: number, first: number, pages: number, obs: Observation): void {
+  const cmd = buildInvalidateIotlbPages(dev, first, pages);
+  push(tx, cmd);
+  obs.counters[C.atcInvCmds]++;
+  if (obs.detail) obs.note(`queued ${describeCommand(cmd[0] >>> 0, cmd[1] >>> 0, cmd[2] >>> 0, cmd[3] >>> 0)}`);
 }
 
 /** Clears context `ctx`'s semaphore and queues a COMPLETION_WAIT that sets it. */
@@ -110,6 +134,10 @@ export function executeNextCommand(tx: Tx, obs: Observation): void {
     const pages = invRangePages(d2, d3);
     const first = invRangeFirstPfn(d2, d3);
     invalidateRange(tx, dom, first, pages === Infinity ? Number.MAX_SAFE_INTEGER : pages, (d2 & 2) !== 0);
+  } else if (op === CMD_INV_IOTLB_PAGES) {
+    // Delivered to the device: a trusted one drops the entries, an untrusted one may not.
+    const dev = d0 & 0xffff;
+    if (dev < tx.g.cfg.devices) invalidateAtc(tx, dev, invRangeFirstPfn(d2, d3), invRangePages(d2, d3));
   } else if (op === CMD_COMPL_WAIT) {
     const addr = (d0 & ~7) >>> 0;
     const ctx = (addr - SEM_BASE) / 8;

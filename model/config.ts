@@ -38,6 +38,41 @@ export interface ModelConfig {
    * VT-d's freelist for fully covered ranges: it puts freed table frames in
    * play, which is what pt-page-safety is about. */
   readonly reclaimEmptyTables: boolean;
+  /** Devices are untrusted (Linux pci_dev->untrusted: behind an external-facing
+   * port). Linux then never uses passthrough or lazy for them and never enables
+   * ATS; the model's devices, as adversaries, also ignore invalidations of their
+   * own ATC and may forge translated requests. Absent = false. */
+  readonly untrusted?: boolean;
+  /** ATS is granted: the device table entry enables the device's IOTLB (ATC)
+   * and translated requests are let through (unless ACS blocks them). Absent = false. */
+  readonly ats?: boolean;
+  /** PCIe ACS Translation Blocking on the device's port: translated requests
+   * are rejected (Linux sets PCI_ACS_TB for untrusted or external-facing ports). Absent = false. */
+  readonly acsTb?: boolean;
+}
+
+/** The attributes of the modelled devices (all devices share them). */
+export interface DeviceAttributes {
+  readonly untrusted: boolean;
+  readonly ats: boolean;
+  readonly acsTb: boolean;
+}
+
+export function deviceAttributes(c: ModelConfig): DeviceAttributes {
+  return { untrusted: c.untrusted === true, ats: c.ats === true, acsTb: c.acsTb === true };
+}
+
+/** The command line's spelling of the attributes: "trusted" or "untrusted", then "ats", "acs-tb". */
+export function deviceList(a: DeviceAttributes): string[] {
+  return [a.untrusted ? "untrusted" : "trusted", ...(a.ats ? ["ats"] : []), ...(a.acsTb ? ["acs-tb"] : [])];
+}
+
+/** Parses `--device` words; returns the attributes or a reason. */
+export function parseDeviceList(words: readonly string[]): DeviceAttributes | string {
+  const known = ["trusted", "untrusted", "ats", "acs-tb"];
+  for (const w of words) if (!known.includes(w)) return `unknown device attribute ${JSON.stringify(w)} (expected trusted or untrusted, ats, acs-tb)`;
+  if (words.includes("trusted") && words.includes("untrusted")) return "a device is either trusted or untrusted, not both";
+  return { untrusted: words.includes("untrusted"), ats: words.includes("ats"), acsTb: words.includes("acs-tb") };
 }
 
 /** Linux x86-64 kmalloc size classes (SLUB kmalloc caches, incl. the 96 and

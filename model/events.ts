@@ -33,6 +33,11 @@ export type Event =
   /** Device `dev` reads or writes `len` bytes at IOVA page `page` of its window
    * (for a passthrough device, physical frame `page`) plus `offset`. */
   | { readonly t: "dma"; readonly dev: number; readonly write: boolean; readonly page: number; readonly offset: number; readonly len: number }
+  /** With ATS: device `dev` sends a translated request for window page `page` using its own
+   * translation cache (ATC), first asking the IOMMU for the translation if the ATC has none. */
+  | { readonly t: "ats-dma"; readonly dev: number; readonly write: boolean; readonly page: number; readonly offset: number; readonly len: number }
+  /** An untrusted device forges a translated request for physical frame `frame` (Thunderclap's ATS attack). */
+  | { readonly t: "dma-translated"; readonly dev: number; readonly write: boolean; readonly frame: number; readonly offset: number; readonly len: number }
   /** The kernel allocates an object of `size` bytes for its own use (kmalloc; page allocator above 8 KiB). */
   | { readonly t: "kmalloc"; readonly size: number }
   /** The kernel frees its k-th own object. */
@@ -46,7 +51,8 @@ export type Event =
 
 export type EventTag = Event["t"];
 export const EVENT_TAGS: readonly EventTag[] = [
-  "map", "map-sg", "alloc-coherent", "unmap", "resume", "iommu", "dma", "kmalloc", "kfree", "tick", "user-touch", "user-unmap",
+  "map", "map-sg", "alloc-coherent", "unmap", "resume", "iommu", "dma", "ats-dma", "dma-translated", "kmalloc", "kfree", "tick",
+  "user-touch", "user-unmap",
 ];
 
 /** A short, stable, human-readable rendering of an event (used in traces). */
@@ -59,6 +65,8 @@ export function formatEvent(e: Event): string {
     case "resume": return `resume ctx${e.cpu}`;
     case "iommu": return "iommu executes next command";
     case "dma": return `dma dev${e.dev} ${e.write ? "write" : "read"} page ${e.page} +0x${e.offset.toString(16)} len ${e.len}`;
+    case "ats-dma": return `ats-dma dev${e.dev} ${e.write ? "write" : "read"} page ${e.page} +0x${e.offset.toString(16)} len ${e.len} (translated, via its ATC)`;
+    case "dma-translated": return `dma-translated dev${e.dev} ${e.write ? "write" : "read"} frame ${e.frame} +0x${e.offset.toString(16)} len ${e.len} (forged)`;
     case "kmalloc": return `kmalloc ${e.size}B (kernel)`;
     case "kfree": return `kfree kernel object #${e.k}`;
     case "tick": return `tick ${e.ms} ms`;

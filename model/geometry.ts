@@ -8,9 +8,9 @@ import { type ModelConfig } from "./config.ts";
 
 /** Components of the state, each a word array copied on first write in a step. */
 export const HDR = 0, FRAMES = 1, OBJECTS = 2, PTMEM = 3, DTE = 4, IOTLB = 5, PDEC = 6, CMDQ = 7,
-  CALLS = 8, MAPS = 9, FQ = 10, IOVA = 11, MMU = 12, POL = 13;
-export const NUM_COMPONENTS = 14;
-export const COMPONENT_NAMES = ["hdr", "frames", "objects", "ptmem", "dte", "iotlb", "pdec", "cmdq", "calls", "maps", "fq", "iova", "mmu", "pol"] as const;
+  CALLS = 8, MAPS = 9, FQ = 10, IOVA = 11, MMU = 12, POL = 13, ATC = 14;
+export const NUM_COMPONENTS = 15;
+export const COMPONENT_NAMES = ["hdr", "frames", "objects", "ptmem", "dte", "iotlb", "pdec", "cmdq", "calls", "maps", "fq", "iova", "mmu", "pol", "atc"] as const;
 
 /** Words per record. */
 export const FRAME_W = 3;
@@ -107,6 +107,8 @@ export function makeGeometry(cfg: ModelConfig, polWords = 0): Geometry {
   sizes[IOVA] = cfg.devices * bitmapWords;
   sizes[MMU] = cfg.cpus * cfg.userPages + cfg.cpus;
   sizes[POL] = polWords;
+  // The devices' own translation caches (PCIe ATS ATC), laid out like the IOTLB.
+  sizes[ATC] = cfg.ats === true ? cfg.devices * winPages * IOTLB_W : 0;
   return {
     cfg, contexts, timerCtx: cfg.cpus, winBase, winPages, bitmapWords, ptCapacity,
     pdecFirst, pdecCount, pdecOffset, pdecPerDomain: perDomain, fqCapacity, fqRingWords, sizes, polWords,

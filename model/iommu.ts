@@ -9,17 +9,17 @@
  */
 import { PAGE_SIZE } from "./config.ts";
 import { C } from "./counters.ts";
-import { DTE, DTE_W, IOTLB, PDEC, PTMEM } from "./geometry.ts";
+import { ATC, DTE, DTE_W, IOTLB, PDEC, PTMEM } from "./geometry.ts";
 import {
-  FAULT_BLOCKED, FAULT_NO_MEMORY, FAULT_NOT_PRESENT, FAULT_PERMISSION, MAX_SEGS, type Observation,
-  SRC_IOTLB, SRC_PASSTHROUGH, SRC_PDEC_WALK, SRC_WALK,
+  FAULT_ACS_TB, FAULT_ATS_DISABLED, FAULT_BLOCKED, FAULT_NO_MEMORY, FAULT_NOT_PRESENT, FAULT_PERMISSION, MAX_SEGS, type Observation,
+  SRC_ATC, SRC_FORGED, SRC_IOTLB, SRC_PASSTHROUGH, SRC_PDEC_WALK, SRC_WALK,
 } from "./observation.ts";
 import { type Tx, type Words } from "./state.ts";
 import { domainRoot, walkFrom, WalkResult } from "./iommu-page-table.ts";
 import {
   iotlbFill, iotlbSlot, pdecEncode, pdecFill, pdecFrame, pdecIr, pdecIw, pdecNextLevel, pdecSlot,
 } from "./iotlb.ts";
-import { dteKind } from "./formats/amd-dte.ts";
+import { DTE_D1HI_IOTLB, dteKind } from "./formats/amd-dte.ts";
 
 export type AttachMode = "translate" | "passthrough" | "blocked";
 
@@ -160,5 +160,138 @@ export function deviceAccess(tx: Tx, dev: number, write: boolean, iova: number, 
     obs.nseg++;
     obs.counters[C.dmaBytes] += n;
     addr += n;
+  }
+}
+
+// ---- PCIe ATS: translated requests ---------------------------------------------
+
+/** Whether `dev`'s device table entry enables ATS (data[1] bit 32, IOTLB). */
+export function atsEnabled(dte: Words, dev: number): boolean {
+  return (dte[dev * DTE_W + 3] & DTE_D1HI_IOTLB) !== 0;
+}
+
+/** Whether a translated request from `dev` gets through; sets obs.fault when not. */
+function translatedAllowed(tx: Tx, dev: number, obs: Observation): boolean {
+  // ACS Translation Blocking stops translated requests at the port, before the IOMMU.
+  if (tx.g.cfg.acsTb === true) {
+    obs.fault = FAULT_ACS_TB;
+    return false;
+  }
+  // The IOMMU passes a translated request on untranslated only if the DTE enables ATS.
+  if (!atsEnabled(tx.c[DTE], dev)) {
+    obs.fault = FAULT_ATS_DISABLED;
+    return false;
+  }
+  return true;
+}
+
+function recordSegment(obs: Observation, v: number, frame: number, off: number, n: number, src: number): void {
+  const seg = obs.nseg;
+  obs.segIovaPfn[seg] = v;
+  obs.segFrame[seg] = frame;
+  obs.segOffset[seg] = off;
+  obs.segLen[seg] = n;
+  obs.segSource[seg] = src;
+  obs.nseg++;
+  obs.counters[C.dmaBytes] += n;
+}
+
+/**
+ * Device `dev` uses ATS: for each page of [iova, iova+len) it takes the
+ * translation from its own ATC, asking the IOMMU for it (a Translation
+ * Request, translated like an untranslated access, IOTLB and all) when the
+ * ATC has none, then sends a translated request that the IOMMU does not check.
+ * A trusted device respects the permissions it was given; an untrusted one
+ * does not (nothing checks a translated request).
+ */
+export function deviceAtsAccess(tx: Tx, dev: number, write: boolean, iova: number, len: number, obs: Observation): void {
+  obs.dev = dev;
+  obs.write = write;
+  obs.iova = iova;
+  obs.len = len;
+  obs.nseg = 0;
+  if (!translatedAllowed(tx, dev, obs)) return;
+  const trusted = tx.g.cfg.untrusted !== true;
+  let addr = iova;
+  const end = iova + len;
+  while (addr < end && obs.nseg < MAX_SEGS) {
+    const v = Math.floor(addr / PAGE_SIZE);
+    const off = addr - v * PAGE_SIZE;
+    const n = Math.min(end - addr, PAGE_SIZE - off);
+    const slot = iotlbSlot(tx.g, dev, v);
+    if (slot < 0) {
+      obs.fault = FAULT_NOT_PRESENT;
+      obs.faultIovaPfn = v;
+      return;
+    }
+    let e = tx.c[ATC][slot];
+    if (e === 0) {
+      // Translation Request: the IOMMU looks the page up as for any access (IOTLB,
+      // directory cache, walk, filling them) and returns the translation with its
+      // permissions, which is what the IOTLB now holds.
+      translate(tx, dev, v, false, obs.nseg, obs);
+      obs.fault = 0;
+      e = tx.c[IOTLB][slot];
+      if (e === 0) {
+        obs.fault = FAULT_NOT_PRESENT;
+        obs.faultIovaPfn = v;
+        return;
+      }
+      const atc = tx.w(ATC);
+      atc[slot] = e;
+      atc[slot + 1] = tx.c[IOTLB][slot + 1];
+    }
+    if (trusted && (write ? e & 4 : e & 2) === 0) {
+      obs.fault = FAULT_PERMISSION;
+      obs.faultIovaPfn = v;
+      return;
+    }
+    const frame = tx.c[ATC][slot + 1];
+    if (frame >= tx.g.cfg.frames) {
+      obs.fault = FAULT_NO_MEMORY;
+      obs.faultIovaPfn = v;
+      return;
+    }
+    recordSegment(obs, v, frame, off, n, SRC_ATC);
+    addr += n;
+  }
+}
+
+/** An untrusted device forges a translated request for physical [phys, phys+len): Thunderclap's ATS attack. */
+export function deviceForgedAccess(tx: Tx, dev: number, write: boolean, phys: number, len: number, obs: Observation): void {
+  obs.dev = dev;
+  obs.write = write;
+  obs.iova = phys;
+  obs.len = len;
+  obs.nseg = 0;
+  if (!translatedAllowed(tx, dev, obs)) return;
+  let addr = phys;
+  const end = phys + len;
+  while (addr < end && obs.nseg < MAX_SEGS) {
+    const f = Math.floor(addr / PAGE_SIZE);
+    const off = addr - f * PAGE_SIZE;
+    const n = Math.min(end - addr, PAGE_SIZE - off);
+    if (f >= tx.g.cfg.frames) {
+      obs.fault = FAULT_NO_MEMORY;
+      obs.faultIovaPfn = f;
+      return;
+    }
+    recordSegment(obs, f, f, off, n, SRC_FORGED);
+    addr += n;
+  }
+}
+
+/** The ATC side of INVALIDATE_IOTLB_PAGES: a trusted device drops the entries; an untrusted one keeps them. */
+export function invalidateAtc(tx: Tx, dev: number, first: number, pages: number): void {
+  if (tx.g.cfg.untrusted === true || tx.c[ATC].length === 0) return;
+  const g = tx.g;
+  const lo = Math.max(first, g.winBase);
+  const hi = Math.min(first + pages - 1, g.winBase + g.winPages - 1);
+  for (let v = lo; v <= hi; v++) {
+    const s = iotlbSlot(g, dev, v);
+    if (tx.c[ATC][s] === 0) continue;
+    const atc = tx.w(ATC);
+    atc[s] = 0;
+    atc[s + 1] = 0;
   }
 }

@@ -10,7 +10,9 @@ import { type Observation } from "./observation.ts";
 import { type Tx } from "./state.ts";
 import { allocIova, freeIova } from "./iova-allocator.ts";
 import { freeDetachedTables, iommuMapPage, iommuUnmapPages } from "./iommu-page-table.ts";
-import { cmdSpace, completionDone, queueCompletionWait, queueInvalidateAll, queueInvalidatePages } from "./command-queue.ts";
+import {
+  cmdSpace, completionDone, invalidationCommands, queueCompletionWait, queueInvalidateAll, queueInvalidatePages,
+} from "./command-queue.ts";
 import { fqFinishFlush, fqFull, fqPush, fqStartFlush } from "./flush-queue.ts";
 import {
   dirAllowsRead, dirAllowsWrite, mDev, mDir, mIova, mPages, mSegFrame, mSegLen, mSegOffset, mSegs, segPages, setIova,
@@ -119,6 +121,14 @@ export class Kernel {
   // --- command queue
   cmdSpace(): number {
     return cmdSpace(this.tx);
+  }
+  /** Commands one invalidation of `dev`'s domain takes (2 with ATS: the device's ATC too). */
+  invalidationCommands(dev: number): number {
+    return invalidationCommands(this.tx, dev);
+  }
+  /** The devices are untrusted (Linux: never passthrough, never lazy, no ATS for them). */
+  get untrusted(): boolean {
+    return this.tx.g.cfg.untrusted === true;
   }
   invalidatePages(dev: number, first: number, pages: number, pde: boolean): boolean {
     return queueInvalidatePages(this.tx, dev, first, pages, pde, this.obs);

@@ -7,12 +7,19 @@
 import { NUM_COUNTERS } from "./counters.ts";
 
 /** How a device access segment was translated. */
-export const SRC_NONE = 0, SRC_PASSTHROUGH = 1, SRC_WALK = 2, SRC_IOTLB = 3, SRC_PDEC_WALK = 4;
-export const SOURCE_NAMES = ["no translation", "identity mapping (passthrough)", "page walk", "IOTLB entry", "page walk from a cached directory entry"];
+export const SRC_NONE = 0, SRC_PASSTHROUGH = 1, SRC_WALK = 2, SRC_IOTLB = 3, SRC_PDEC_WALK = 4, SRC_ATC = 5, SRC_FORGED = 6;
+export const SOURCE_NAMES = [
+  "no translation", "identity mapping (passthrough)", "page walk", "IOTLB entry", "page walk from a cached directory entry",
+  "translated request from its ATC", "forged translated request",
+];
 
 /** Why an access segment failed (an IO page fault or abort). */
-export const FAULT_NONE = 0, FAULT_NOT_PRESENT = 1, FAULT_PERMISSION = 2, FAULT_BLOCKED = 3, FAULT_NO_MEMORY = 4;
-export const FAULT_NAMES = ["", "IO page fault (not present)", "IO page fault (permission)", "device blocked", "master abort (no such memory)"];
+export const FAULT_NONE = 0, FAULT_NOT_PRESENT = 1, FAULT_PERMISSION = 2, FAULT_BLOCKED = 3, FAULT_NO_MEMORY = 4,
+  FAULT_ACS_TB = 5, FAULT_ATS_DISABLED = 6;
+export const FAULT_NAMES = [
+  "", "IO page fault (not present)", "IO page fault (permission)", "device blocked", "master abort (no such memory)",
+  "translated request blocked (ACS Translation Blocking)", "translated request rejected (ATS not enabled)",
+];
 
 export const MAX_SEGS = 8;
 

@@ -15,6 +15,7 @@
  */
 import { type Kernel } from "./kernel.ts";
 import { type AttachMode } from "./iommu.ts";
+import { type DeviceAttributes } from "./config.ts";
 
 export const DONE = -1;
 export const FAIL = -2;
@@ -31,8 +32,8 @@ export interface Policy {
   readonly claims: readonly PropertyName[];
   /** Words of policy-private state (part of the model state, hashed with it). */
   readonly stateWords?: number;
-  /** How the device table attaches `dev` at boot. */
-  attach(dev: number): AttachMode;
+  /** How the device table attaches `dev` at boot, given the devices' attributes. */
+  attach(dev: number, attrs: DeviceAttributes): AttachMode;
   /** dma_map_*: the mapping `m` (status "mapping") has its buffer segments; assign an IOVA and make it reachable. */
   map(k: Kernel, m: number, phase: number): number;
   /** dma_unmap_*: make mapping `m` unreachable; the driver regains the buffer when this returns DONE. */

@@ -5,18 +5,18 @@
  * observation says why, and a step that runs out of a resource part-way
  * is rolled back (the state is unchanged) with the reason.
  */
-import { KMALLOC_MAX_CACHE_SIZE, PAGE_SIZE, type ModelConfig } from "./config.ts";
+import { deviceAttributes, KMALLOC_MAX_CACHE_SIZE, PAGE_SIZE, type ModelConfig } from "./config.ts";
 import { type Event } from "./events.ts";
-import { CALLS, CALL_W, DTE, DTE_W, FRAMES, HDR, H_TIMER, MAPS, OBJECTS, SEG_MAX, makeGeometry, type Geometry } from "./geometry.ts";
+import { ATC, CALLS, CALL_W, DTE, DTE_W, FRAMES, HDR, H_TIMER, MAPS, OBJECTS, SEG_MAX, makeGeometry, type Geometry } from "./geometry.ts";
 import { Observation } from "./observation.ts";
 import { type Policy, DONE, FAIL } from "./policy.ts";
 import { Kernel } from "./kernel.ts";
 import { emptyState, type State, Tx, type Words, zeroWords } from "./state.ts";
 import { allocFrames, initBuddy, ROLE_IOMMU_PT, setFrameData } from "./physical-memory.ts";
 import { tableKey } from "./iommu-page-table.ts";
-import { dteBlocked, dtePassthrough, dteTranslate } from "./formats/amd-dte.ts";
+import { DTE_D1HI_IOTLB, dteBlocked, dtePassthrough, dteTranslate } from "./formats/amd-dte.ts";
 import { domainId, executeNextCommand } from "./command-queue.ts";
-import { deviceAccess, isPassthrough } from "./iommu.ts";
+import { deviceAccess, deviceAtsAccess, deviceForgedAccess, isPassthrough } from "./iommu.ts";
 import {
   clearMapping, dirCode, freeMappingSlot, initMapping, MK_COHERENT, MK_SG, MK_SINGLE, MS_MAPPED, MS_UNMAPPING, mDev,
   mFreeAfter, mKind, nthMapped, setFreeAfter, setStatus, mIova, mSegOffset,
@@ -47,7 +47,8 @@ export function makeSystem(cfg: ModelConfig, policy: Policy): System {
   tx.begin(emptyState(g));
   initBuddy(tx);
   for (let dev = 0; dev < cfg.devices; dev++) {
-    const mode = policy.attach(dev);
+    const attrs = deviceAttributes(cfg);
+    const mode = policy.attach(dev, attrs);
     let words: readonly number[];
     if (mode === "translate") {
       const root = allocFrames(tx, 0, ROLE_IOMMU_PT, dev, obs);
@@ -58,6 +59,8 @@ export function makeSystem(cfg: ModelConfig, policy: Policy): System {
     }
     const d = tx.w(DTE);
     for (let i = 0; i < DTE_W; i++) d[dev * DTE_W + i] = words[i] | 0;
+    // ATS granted: DTE data[1] bit 32, IOTLB enable (Linux DTE_FLAG_IOTLB). Not for passthrough, which translates nothing.
+    if (attrs.ats && mode === "translate") d[dev * DTE_W + 3] |= DTE_D1HI_IOTLB;
   }
   bootMmu(tx, obs);
   const init = tx.commit();
@@ -132,6 +135,22 @@ export class Stepper {
         const pt = isPassthrough(tx.c[DTE], dev);
         const page = pt ? e.page % cfg.frames : sys.g.winBase + (e.page % sys.g.winPages);
         deviceAccess(tx, dev, e.write, page * PAGE_SIZE + offset, len, obs);
+        return true;
+      }
+      case "ats-dma": {
+        if (tx.c[ATC].length === 0) return skip(obs, "ATS is not granted to the devices (--device ats)");
+        const dev = e.dev % cfg.devices;
+        const len = Math.max(1, Math.min(MAX_DMA_LEN, e.len | 0));
+        const offset = ((e.offset % PAGE_SIZE) + PAGE_SIZE) % PAGE_SIZE;
+        deviceAtsAccess(tx, dev, e.write, (sys.g.winBase + (e.page % sys.g.winPages)) * PAGE_SIZE + offset, len, obs);
+        return true;
+      }
+      case "dma-translated": {
+        if (cfg.untrusted !== true) return skip(obs, "a trusted device does not forge translated requests");
+        const dev = e.dev % cfg.devices;
+        const len = Math.max(1, Math.min(MAX_DMA_LEN, e.len | 0));
+        const offset = ((e.offset % PAGE_SIZE) + PAGE_SIZE) % PAGE_SIZE;
+        deviceForgedAccess(tx, dev, e.write, (e.frame % cfg.frames) * PAGE_SIZE + offset, len, obs);
         return true;
       }
       case "kmalloc": {

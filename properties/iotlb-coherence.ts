@@ -19,7 +19,7 @@
 import { type Property, type Violation } from "./property.ts";
 import { MAPS, PTMEM, DTE } from "../model/geometry.ts";
 import { MS_FREE, MS_MAPPING, MS_UNMAPPING, mDev, mIova, mPages, mStatus } from "../model/dma-mapping.ts";
-import { SRC_IOTLB, SRC_PDEC_WALK } from "../model/observation.ts";
+import { SRC_ATC, SRC_IOTLB, SRC_PDEC_WALK } from "../model/observation.ts";
 import { walkMemory, WalkResult } from "../model/iommu-page-table.ts";
 import { hex, sourceName } from "./describe.ts";
 
@@ -32,7 +32,7 @@ export const iotlbCoherence: Property = {
     if (obs.dev < 0) return null;
     for (let i = 0; i < obs.nseg; i++) {
       const src = obs.segSource[i];
-      if (src !== SRC_IOTLB && src !== SRC_PDEC_WALK) continue;
+      if (src !== SRC_IOTLB && src !== SRC_PDEC_WALK && src !== SRC_ATC) continue;
       const v = obs.segIovaPfn[i];
       const mp = post[MAPS];
       let covered = false;

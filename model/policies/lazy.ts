@@ -12,11 +12,13 @@
 import { DONE, type Policy } from "../policy.ts";
 import { type Kernel } from "../kernel.ts";
 import { TAG_FQ } from "../iommu-page-table.ts";
-import { mapWithIova } from "./strict.ts";
+import { mapWithIova, strict } from "./strict.ts";
 
 /** Starts a flush of every translated domain; returns false if the command buffer lacks room. */
 function startFlush(k: Kernel): boolean {
-  if (k.cmdSpace() < k.devices + 1) return false;
+  let need = 1;
+  for (let dev = 0; dev < k.devices; dev++) if (k.attachMode(dev) === "translate") need += k.invalidationCommands(dev);
+  if (k.cmdSpace() < need) return false;
   for (let dev = 0; dev < k.devices; dev++) if (k.attachMode(dev) === "translate") k.invalidateAll(dev);
   k.completionWait();
   k.fqStartFlush();
@@ -32,6 +34,8 @@ export const lazy: Policy = {
   attach: () => "translate",
   map: mapWithIova,
   unmap(k: Kernel, m: number, phase: number): number {
+    // Linux never uses the flush queue for an untrusted device (iommu_get_def_domain_type: IOMMU_DOMAIN_DMA).
+    if (k.untrusted) return strict.unmap(k, m, phase);
     const dev = k.dev(m);
     if (phase === START) {
       k.unmapPages(dev, k.iova(m), k.pages(m), TAG_FQ);

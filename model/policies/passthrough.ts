@@ -7,15 +7,19 @@
  */
 import { DONE, type Policy } from "../policy.ts";
 import { type Kernel } from "../kernel.ts";
+import { strict } from "./strict.ts";
 
 export const passthrough: Policy = {
   name: "passthrough",
   summary: "identity domain: the device reaches all memory",
   claims: ["iotlb-coherence", "pt-page-safety"],
-  attach: () => "passthrough",
-  map(k: Kernel, m: number): number {
+  // Linux never identity-maps an untrusted device (iommu_get_default_domain_type
+  // forces IOMMU_DOMAIN_DMA for pci_dev->untrusted): it gets the strict DMA domain.
+  attach: (dev, attrs) => (attrs.untrusted ? strict.attach(dev, attrs) : "passthrough"),
+  map(k: Kernel, m: number, phase: number): number {
+    if (k.untrusted) return strict.map(k, m, phase);
     k.setIova(m, k.segFrame(m, 0) + Math.floor(k.segOffset(m, 0) / 4096));
     return DONE;
   },
-  unmap: () => DONE,
+  unmap: (k, m, phase) => (k.untrusted ? strict.unmap(k, m, phase) : DONE),
 };

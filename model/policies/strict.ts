@@ -17,7 +17,7 @@ import { type Kernel } from "../kernel.ts";
  * iommu_iotlb_sync). False, doing nothing, when the command buffer lacks room.
  */
 export function unmapAndQueueSync(k: Kernel, dev: number, iova: number, pages: number): boolean {
-  if (k.cmdSpace() < 2) return false;
+  if (k.cmdSpace() < k.invalidationCommands(dev) + 1) return false;
   k.unmapPages(dev, iova, pages);
   k.invalidatePages(dev, iova, pages, true);
   k.completionWait();

@@ -64,7 +64,7 @@ function expectUsageError(r: CliResult, mentions: readonly (string | RegExp)[]):
 }
 
 const RESULT_FIELDS = [
-  "engine", "policy", "property", "claimed", "verdict", "runs", "states", "depth", "exhausted", "bound", "counterexample", "length", "ms", "explanation",
+  "engine", "device", "policy", "property", "claimed", "verdict", "runs", "states", "depth", "exhausted", "bound", "counterexample", "length", "ms", "explanation",
 ];
 
 // lazy does not claim page-confinement, so finding its violation is exit 0.
@@ -163,7 +163,7 @@ describe("check", () => {
     const res = doc.results[0];
     expect(Object.keys(res).sort()).toEqual([...RESULT_FIELDS].sort());
     expect(res).toEqual({
-      engine: "random", policy: "strict", property: "iotlb-coherence", claimed: true, verdict: "holds", runs: 200,
+      engine: "random", device: ["trusted"], policy: "strict", property: "iotlb-coherence", claimed: true, verdict: "holds", runs: 200,
       states: null, depth: null, exhausted: null, bound: null, counterexample: null, length: null, ms: res.ms, explanation: null,
     });
     expect(typeof res.ms).toBe("number");
@@ -261,6 +261,19 @@ describe("check --engine exhaustive", () => {
     const text = runCli(["check", "--engine", "exhaustive", "--policy", "strict", "--property", "iotlb-coherence", "--depth", "3", "--out", tmp()]);
     expect(text.stdout).toMatch(/holds\* \(<=3\)/);
     expect(text.stdout).toContain("depth bound 3 reached");
+  });
+
+  it("--device sets the device attributes in force for both engines, and every result names them", () => {
+    const r = runCli(["check", "--policy", "strict", "--property", "page-confinement", "--device", "untrusted,ats", "--runs", "300", "--json", "--out", tmp()]);
+    expect(r.status, r.stderr).toBe(1); // strict claims page-confinement; a forged translated request breaks it
+    const doc = JSON.parse(r.stdout);
+    expect(doc.device).toEqual(["untrusted", "ats"]);
+    expect(doc.results).toHaveLength(2);
+    for (const res of doc.results) expect(res).toMatchObject({ device: ["untrusted", "ats"], verdict: "violated", length: 1 });
+    const blocked = runCli(["check", "--policy", "strict", "--property", "page-confinement", "--device", "untrusted,ats,acs-tb", "--runs", "300", "--json", "--out", tmp()]);
+    expect(blocked.status, blocked.stderr).toBe(0);
+    expectUsageError(runCli(["check", "--device", "sideways"]), ["--device", '"sideways"']);
+    expectUsageError(runCli(["check", "--device", "trusted,untrusted"]), ["--device"]);
   });
 
   it("a scope file with a wrong or unknown field is one line naming it, exit 2", () => {

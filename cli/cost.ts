@@ -1,0 +1,95 @@
+/** `dmacheck cost`: counters and estimated nanoseconds per I/O of each policy on named driver workloads. */
+import { COUNTERS } from "../model/counters.ts";
+import { BROKEN_POLICIES, findAnyPolicy, POLICIES } from "../model/policies/index.ts";
+import { type Policy } from "../model/policy.ts";
+import { costsDocument, defaultCosts, DEFAULT_COSTS_FILE, readCostsFile } from "../costs/cost-table.ts";
+import { costReport, type CostRow } from "../checker/cost-report.ts";
+import { findWorkload, WORKLOADS, WorkloadError, type Workload } from "../checker/workloads.ts";
+import { EXIT_OK, fail } from "./errors.ts";
+
+export interface CostFlags {
+  readonly workload?: string[];
+  readonly policy?: string[];
+  readonly costs?: string;
+  readonly ios?: number;
+  readonly json?: boolean;
+}
+
+export function runCost(flags: CostFlags): number {
+  const policies = selectPolicies(flags.policy);
+  const workloads = selectWorkloads(flags.workload);
+  let costs = defaultCosts();
+  if (flags.costs !== undefined) {
+    const r = readCostsFile(flags.costs);
+    if (!r.ok) fail(`--costs ${r.error}`);
+    costs = r.value;
+  }
+  let rows: CostRow[];
+  try {
+    rows = costReport(policies, workloads, costs, flags.ios);
+  } catch (e) {
+    if (e instanceof WorkloadError) fail(e.message);
+    throw e;
+  }
+  if (flags.json) {
+    process.stdout.write(JSON.stringify({ costs: costsDocument(costs), rows }, null, 2) + "\n");
+  } else {
+    process.stdout.write(renderCost(rows, workloads, flags));
+  }
+  return EXIT_OK;
+}
+
+function selectPolicies(names: string[] | undefined): Policy[] {
+  if (names === undefined) return [...POLICIES];
+  if (names.length === 0) fail("--policy: no policy selected");
+  const out: Policy[] = [];
+  for (const n of names) {
+    const p = findAnyPolicy(n) ?? fail(`--policy: unknown policy ${JSON.stringify(n)} (built-in: ${POLICIES.map((q) => q.name).join(", ")}; broken variants: ${BROKEN_POLICIES.map((q) => q.name).join(", ")})`);
+    if (!out.includes(p)) out.push(p);
+  }
+  return out;
+}
+
+function selectWorkloads(names: string[] | undefined): Workload[] {
+  if (names === undefined) return [...WORKLOADS];
+  if (names.length === 0) fail("--workload: no workload selected");
+  const out: Workload[] = [];
+  for (const n of names) {
+    const w = findWorkload(n) ?? fail(`--workload: unknown workload ${JSON.stringify(n)} (known: ${WORKLOADS.map((x) => x.name).join(", ")})`);
+    if (!out.includes(w)) out.push(w);
+  }
+  return out;
+}
+
+/** A count per I/O: exact, with at most three decimals. */
+function count(x: number): string {
+  return Number.isInteger(x) ? String(x) : String(Math.round(x * 1000) / 1000);
+}
+
+/** One table per workload: policies across, estimate and counters down (counters 0 for every policy are left out). */
+export function renderCost(rows: readonly CostRow[], workloads: readonly Workload[], flags: CostFlags): string {
+  const table = flags.costs === undefined ? DEFAULT_COSTS_FILE : `${DEFAULT_COSTS_FILE} with ${flags.costs} over it`;
+  const out = [
+    "Per I/O. Counters are exact model counts (averaged over the I/Os); ns is an",
+    `estimate: counters x the cost table (${table}). See docs/costs.md.`,
+  ];
+  for (const w of workloads) {
+    const rs = rows.filter((r) => r.workload === w.name);
+    const ios = flags.ios ?? w.ios;
+    out.push("", `${w.name}: ${ios} I/Os, ${w.usPerIo} us of model time each`, `  one I/O: ${w.summary}`, "");
+    const lines: string[][] = [
+      ["", ...rs.map((r) => r.policy)],
+      ["est. ns per I/O", ...rs.map((r) => r.nsPerIo.toFixed(1))],
+      ["vs passthrough", ...rs.map((r) => (r.vsPassthrough === null ? "-" : `${r.vsPassthrough.toFixed(2)}x`))],
+    ];
+    for (const c of COUNTERS) {
+      if (rs.every((r) => r.counters[c] === 0)) continue;
+      lines.push([c, ...rs.map((r) => count(r.counters[c]))]);
+    }
+    const widths = lines[0].map((_, i) => Math.max(...lines.map((l) => l[i].length)));
+    for (const l of lines) {
+      out.push("  " + l.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i] + 2))).join("").trimEnd());
+    }
+  }
+  return out.join("\n") + "\n";
+}
