@@ -232,20 +232,27 @@ export interface WorkloadRun {
 }
 
 /**
- * Runs `ios` I/Os of `w` on `policy` from boot (boot itself is not counted),
- * advancing model time after each, then lets pending timers fire. Throws
- * WorkloadError when the policy cannot run the workload.
+ * Drives `ios` I/Os of `w` on `sys` from boot (boot itself is not counted),
+ * advancing model time after each, then lets pending timers fire. Returns
+ * the driver: its events and counter sums. Throws WorkloadError when the
+ * policy or machine cannot run the workload.
  */
-export function runWorkload(w: Workload, policy: Policy, ios = w.ios, cfg: ModelConfig = COST_CONFIG): WorkloadRun {
-  const bad = configProblem(cfg);
-  if (bad !== null) throw new Error(`cost configuration: ${bad}`);
-  const d = new Driver(makeSystem(cfg, policy));
+export function driveWorkload(w: Workload, sys: System, ios = w.ios): Driver {
+  const d = new Driver(sys);
   for (let i = 0; i < ios; i++) {
     d.io = i + 1;
     w.io(d, i);
     d.advance(w.usPerIo);
   }
   d.drainTimers();
+  return d;
+}
+
+/** Runs `w` on `policy` on the cost configuration (or `cfg`) and averages the counters per I/O. */
+export function runWorkload(w: Workload, policy: Policy, ios = w.ios, cfg: ModelConfig = COST_CONFIG): WorkloadRun {
+  const bad = configProblem(cfg);
+  if (bad !== null) throw new Error(`cost configuration: ${bad}`);
+  const d = driveWorkload(w, makeSystem(cfg, policy), ios);
   const totals = {} as Record<CounterName, number>;
   const perIo = {} as Record<CounterName, number>;
   COUNTERS.forEach((n, c) => {

@@ -102,7 +102,7 @@ program
   });
 
 await guarded(async () => {
-  if (process.argv.length <= 2) throw new UsageError("missing command: check, replay or list (see dmacheck --help)");
+  if (process.argv.length <= 2) throw new UsageError("missing command: check, replay, cost or list (see dmacheck --help)");
   try {
     await program.parseAsync(process.argv);
   } catch (e) {
