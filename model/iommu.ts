@@ -130,37 +130,48 @@ function translate(tx: Tx, dev: number, v: number, write: boolean, seg: number, 
   return walk.frame;
 }
 
+/** How an access reaches memory: untranslated (through the IOMMU), ATS via the device's ATC, or forged. */
+const VIA_IOMMU = 0, VIA_ATC = 1, VIA_FORGED = 2;
+
 /**
- * Device `dev` reads or writes [iova, iova+len). Each page is translated in
- * turn; the access stops at the first fault. The segments that were
+ * The one access loop: [start, start+len) page by page, each page resolved to
+ * a frame by `via`; the access stops at the first fault. The segments
  * performed are recorded in the observation for the properties.
  */
-export function deviceAccess(tx: Tx, dev: number, write: boolean, iova: number, len: number, obs: Observation): void {
+function access(tx: Tx, dev: number, write: boolean, start: number, len: number, via: number, obs: Observation): void {
   obs.dev = dev;
   obs.write = write;
-  obs.iova = iova;
+  obs.iova = start;
   obs.len = len;
   obs.nseg = 0;
-  let addr = iova;
-  const end = iova + len;
+  if (via !== VIA_IOMMU && !translatedAllowed(tx, dev, obs)) return;
+  let addr = start;
+  const end = start + len;
   while (addr < end && obs.nseg < MAX_SEGS) {
-    const v = Math.floor(addr / PAGE_SIZE);
-    const off = addr - v * PAGE_SIZE;
+    const p = Math.floor(addr / PAGE_SIZE);
+    const off = addr - p * PAGE_SIZE;
     const n = Math.min(end - addr, PAGE_SIZE - off);
     const seg = obs.nseg;
-    const frame = translate(tx, dev, v, write, seg, obs);
+    const frame = via === VIA_IOMMU ? translate(tx, dev, p, write, seg, obs) : via === VIA_ATC ? atcTranslate(tx, dev, p, write, obs) : forgedFrame(tx, p, obs);
     if (frame < 0) {
-      obs.faultIovaPfn = v;
+      obs.faultIovaPfn = p;
       return;
     }
-    obs.segIovaPfn[seg] = v;
+    obs.segIovaPfn[seg] = p;
     obs.segFrame[seg] = frame;
     obs.segOffset[seg] = off;
     obs.segLen[seg] = n;
+    if (via === VIA_ATC) obs.segSource[seg] = SRC_ATC;
+    else if (via === VIA_FORGED) obs.segSource[seg] = SRC_FORGED;
     obs.nseg++;
     obs.counters[C.dmaBytes] += n;
     addr += n;
   }
+}
+
+/** Device `dev` reads or writes [iova, iova+len) with untranslated requests, through the IOMMU. */
+export function deviceAccess(tx: Tx, dev: number, write: boolean, iova: number, len: number, obs: Observation): void {
+  access(tx, dev, write, iova, len, VIA_IOMMU, obs);
 }
 
 // ---- PCIe ATS: translated requests ---------------------------------------------
@@ -185,17 +196,6 @@ function translatedAllowed(tx: Tx, dev: number, obs: Observation): boolean {
   return true;
 }
 
-function recordSegment(obs: Observation, v: number, frame: number, off: number, n: number, src: number): void {
-  const seg = obs.nseg;
-  obs.segIovaPfn[seg] = v;
-  obs.segFrame[seg] = frame;
-  obs.segOffset[seg] = off;
-  obs.segLen[seg] = n;
-  obs.segSource[seg] = src;
-  obs.nseg++;
-  obs.counters[C.dmaBytes] += n;
-}
-
 /**
  * Device `dev` uses ATS: for each page of [iova, iova+len) it takes the
  * translation from its own ATC, asking the IOMMU for it (a Translation
@@ -205,80 +205,56 @@ function recordSegment(obs: Observation, v: number, frame: number, off: number, 
  * does not (nothing checks a translated request).
  */
 export function deviceAtsAccess(tx: Tx, dev: number, write: boolean, iova: number, len: number, obs: Observation): void {
-  obs.dev = dev;
-  obs.write = write;
-  obs.iova = iova;
-  obs.len = len;
-  obs.nseg = 0;
-  if (!translatedAllowed(tx, dev, obs)) return;
-  const trusted = tx.g.cfg.untrusted !== true;
-  let addr = iova;
-  const end = iova + len;
-  while (addr < end && obs.nseg < MAX_SEGS) {
-    const v = Math.floor(addr / PAGE_SIZE);
-    const off = addr - v * PAGE_SIZE;
-    const n = Math.min(end - addr, PAGE_SIZE - off);
-    const slot = iotlbSlot(tx.g, dev, v);
-    if (slot < 0) {
-      obs.fault = FAULT_NOT_PRESENT;
-      obs.faultIovaPfn = v;
-      return;
-    }
-    let e = tx.c[ATC][slot];
-    if (e === 0) {
-      // Translation Request: the IOMMU looks the page up as for any access (IOTLB,
-      // directory cache, walk, filling them) and returns the translation with its
-      // permissions, which is what the IOTLB now holds.
-      translate(tx, dev, v, false, obs.nseg, obs);
-      obs.fault = 0;
-      e = tx.c[IOTLB][slot];
-      if (e === 0) {
-        obs.fault = FAULT_NOT_PRESENT;
-        obs.faultIovaPfn = v;
-        return;
-      }
-      const atc = tx.w(ATC);
-      atc[slot] = e;
-      atc[slot + 1] = tx.c[IOTLB][slot + 1];
-    }
-    if (trusted && (write ? e & 4 : e & 2) === 0) {
-      obs.fault = FAULT_PERMISSION;
-      obs.faultIovaPfn = v;
-      return;
-    }
-    const frame = tx.c[ATC][slot + 1];
-    if (frame >= tx.g.cfg.frames) {
-      obs.fault = FAULT_NO_MEMORY;
-      obs.faultIovaPfn = v;
-      return;
-    }
-    recordSegment(obs, v, frame, off, n, SRC_ATC);
-    addr += n;
-  }
+  access(tx, dev, write, iova, len, VIA_ATC, obs);
 }
 
 /** An untrusted device forges a translated request for physical [phys, phys+len): Thunderclap's ATS attack. */
 export function deviceForgedAccess(tx: Tx, dev: number, write: boolean, phys: number, len: number, obs: Observation): void {
-  obs.dev = dev;
-  obs.write = write;
-  obs.iova = phys;
-  obs.len = len;
-  obs.nseg = 0;
-  if (!translatedAllowed(tx, dev, obs)) return;
-  let addr = phys;
-  const end = phys + len;
-  while (addr < end && obs.nseg < MAX_SEGS) {
-    const f = Math.floor(addr / PAGE_SIZE);
-    const off = addr - f * PAGE_SIZE;
-    const n = Math.min(end - addr, PAGE_SIZE - off);
-    if (f >= tx.g.cfg.frames) {
-      obs.fault = FAULT_NO_MEMORY;
-      obs.faultIovaPfn = f;
-      return;
-    }
-    recordSegment(obs, f, f, off, n, SRC_FORGED);
-    addr += n;
+  access(tx, dev, write, phys, len, VIA_FORGED, obs);
+}
+
+/** The frame the device's ATC gives for window page `v` (filling it by a Translation Request), or -1 with obs.fault. */
+function atcTranslate(tx: Tx, dev: number, v: number, write: boolean, obs: Observation): number {
+  const slot = iotlbSlot(tx.g, dev, v);
+  if (slot < 0) {
+    obs.fault = FAULT_NOT_PRESENT;
+    return -1;
   }
+  let e = tx.c[ATC][slot];
+  if (e === 0) {
+    // Translation Request: the IOMMU looks the page up as for any access (IOTLB,
+    // directory cache, walk, filling them) and returns the translation with its
+    // permissions, which is what the IOTLB now holds.
+    translate(tx, dev, v, false, obs.nseg, obs);
+    obs.fault = 0;
+    e = tx.c[IOTLB][slot];
+    if (e === 0) {
+      obs.fault = FAULT_NOT_PRESENT;
+      return -1;
+    }
+    const atc = tx.w(ATC);
+    atc[slot] = e;
+    atc[slot + 1] = tx.c[IOTLB][slot + 1];
+  }
+  if (tx.g.cfg.untrusted !== true && (write ? e & 4 : e & 2) === 0) {
+    obs.fault = FAULT_PERMISSION;
+    return -1;
+  }
+  const frame = tx.c[ATC][slot + 1];
+  if (frame >= tx.g.cfg.frames) {
+    obs.fault = FAULT_NO_MEMORY;
+    return -1;
+  }
+  return frame;
+}
+
+/** A forged request names physical frame `f` directly: nothing checks it, only memory's end. */
+function forgedFrame(tx: Tx, f: number, obs: Observation): number {
+  if (f >= tx.g.cfg.frames) {
+    obs.fault = FAULT_NO_MEMORY;
+    return -1;
+  }
+  return f;
 }
 
 /** The ATC side of INVALIDATE_IOTLB_PAGES: a trusted device drops the entries; an untrusted one keeps them. */
