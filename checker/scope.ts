@@ -63,7 +63,7 @@ export const DEFAULT_SCOPE: Scope = {
     kmallocSizes: [64],
     pageSizes: [],
     directions: ["to-device", "from-device"],
-    dmaPages: [0],
+    dmaPages: [0, 1, 2, 3],
     dmaOffsets: [0, 64],
     dmaLens: [1],
     unmapSlots: 1,

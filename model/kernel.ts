@@ -19,6 +19,7 @@ import {
 } from "./dma-mapping.ts";
 import { releaseBuffer } from "./buffers.ts";
 import { deviceMode, type AttachMode } from "./iommu.ts";
+import { allocFrames, ROLE_NAMES } from "./physical-memory.ts";
 import { DTE } from "./geometry.ts";
 
 export class Kernel {
@@ -28,6 +29,14 @@ export class Kernel {
 
   get cpus(): number {
     return this.tx.g.cfg.cpus;
+  }
+  /** Largest buddy order (the largest block allocFrames or allocPoolFrames can give). */
+  get maxOrder(): number {
+    return this.tx.g.cfg.maxOrder;
+  }
+  /** Pages in each domain's IOVA window. */
+  get windowPages(): number {
+    return this.tx.g.winPages;
   }
   get devices(): number {
     return this.tx.g.cfg.devices;
@@ -75,6 +84,36 @@ export class Kernel {
   /** Frees the driver's buffer now (normally the model does it after the unmap returns). */
   releaseBuffer(m: number): void {
     releaseBuffer(this.tx, m, this.obs);
+  }
+
+  // --- device-owned pools (shadow buffers, DMA-aware allocators)
+  /**
+   * 2^order frames from the page allocator, owned by device `dev` for good:
+   * role `role` (ROLE_SHADOW or ROLE_IO_POOL) with aux = dev. Such frames
+   * hold only that device's I/O data, so the properties treat them as
+   * granted to it (properties/grants.ts). Returns the first frame or -1.
+   */
+  allocPoolFrames(dev: number, order: number, role: number): number {
+    const f = allocFrames(this.tx, order, role, dev, this.obs);
+    if (f >= 0 && this.obs.detail) for (let i = 0; i < 1 << order; i++) this.obs.frameNote(f + i, `held device ${dev}'s ${ROLE_NAMES[role]} pool`);
+    return f;
+  }
+  /** The CPU copies `bytes` bytes (bounce or shadow copy in or out). */
+  copy(bytes: number): void {
+    this.obs.counters[C.bytesCopied] += bytes;
+  }
+  /** Direction of mapping `m`: whether the device reads the buffer, writes it. */
+  deviceReads(m: number): boolean {
+    return dirAllowsRead(mDir(this.tx.c[MAPS], m));
+  }
+  deviceWrites(m: number): boolean {
+    return dirAllowsWrite(mDir(this.tx.c[MAPS], m));
+  }
+  /** Total bytes of mapping `m`'s buffer. */
+  bytes(m: number): number {
+    let t = 0;
+    for (let i = 0; i < this.segments(m); i++) t += this.segLen(m, i);
+    return t;
   }
 
   // --- IOVA allocator

@@ -40,4 +40,6 @@ export interface Policy {
   unmap(k: Kernel, m: number, phase: number): number;
   /** Work on the timer context when the timer armed with Kernel.armTimer expires. */
   timer?(k: Kernel, phase: number): number;
+  /** Set-up at boot, after the device table: e.g. permanently mapped pools. */
+  boot?(k: Kernel): void;
 }

@@ -63,6 +63,11 @@ export function makeSystem(cfg: ModelConfig, policy: Policy): System {
     if (attrs.ats && mode === "translate") d[dev * DTE_W + 3] |= DTE_D1HI_IOTLB;
   }
   bootMmu(tx, obs);
+  if (policy.boot) {
+    const k = new Kernel(tx, obs);
+    k.ctx = 0;
+    policy.boot(k);
+  }
   const init = tx.commit();
   return { cfg, g, policy, init };
 }

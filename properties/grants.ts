@@ -6,7 +6,8 @@
  * transfers to whatever later reuses that memory.
  */
 import { PAGE_SIZE } from "../model/config.ts";
-import { MAPS, OBJECTS } from "../model/geometry.ts";
+import { FRAMES, MAPS, OBJECTS } from "../model/geometry.ts";
+import { frameAux, frameRole, ROLE_IO_POOL, ROLE_SHADOW } from "../model/physical-memory.ts";
 import {
   dirAllowsRead, dirAllowsWrite, MS_FREE, mDev, mDir, mSegFrame, mSegGen, mSegLen, mSegOffset, mSegs, mStatus,
 } from "../model/dma-mapping.ts";
@@ -24,8 +25,21 @@ export function segStart(mp: Words, m: number, seg: number): number {
   return mSegFrame(mp, m, seg) * PAGE_SIZE + mSegOffset(mp, m, seg);
 }
 
+/**
+ * Whether frame `f` belongs to a pool device `dev` owns for good (shadow
+ * buffers, a DMA-aware allocator's pool): such frames hold only that device's
+ * I/O data, permanently mapped for it, so all their bytes are granted to it
+ * in both directions. A pool frame given back to the page allocator stops
+ * being one, and with it the grant.
+ */
+export function devicePoolFrame(s: State, dev: number, f: number): boolean {
+  const role = frameRole(s[FRAMES], f);
+  return (role === ROLE_SHADOW || role === ROLE_IO_POOL) && frameAux(s[FRAMES], f) === dev;
+}
+
 /** Does frame `f` hold any bytes effectively granted to `dev` (any direction)? */
 export function frameGranted(s: State, maxMappings: number, dev: number, f: number): boolean {
+  if (devicePoolFrame(s, dev, f)) return true;
   const mp = s[MAPS];
   for (let m = 0; m < maxMappings; m++) {
     if (mStatus(mp, m) === MS_FREE || mDev(mp, m) !== dev) continue;
@@ -47,6 +61,11 @@ export function firstUngrantedByte(s: State, maxMappings: number, dev: number, w
   const mp = s[MAPS];
   let pos = start;
   while (pos < end) {
+    const f = Math.floor(pos / PAGE_SIZE);
+    if (devicePoolFrame(s, dev, f)) {
+      pos = (f + 1) * PAGE_SIZE;
+      continue;
+    }
     let next = -1;
     for (let m = 0; m < maxMappings && next < 0; m++) {
       if (mStatus(mp, m) === MS_FREE || mDev(mp, m) !== dev) continue;

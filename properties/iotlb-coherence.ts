@@ -9,6 +9,10 @@
  *   - if every covering mapping's map call has returned and none is being
  *     unmapped, the cached translation agrees with what the tables in memory
  *     map at v now: same frame, and the access allowed by the memory walk too.
+ * A permanent mapping of a device-owned pool (shadow buffers, a DMA-aware
+ * allocator's pool) never goes stale: an access through a cached translation
+ * that the tables in memory still map to the same pool frame of that device,
+ * with that permission, is fine whether or not a DMA mapping uses it now.
  * An access while the covering mapping's unmap (or a failing map's undo) is
  * still in progress is not stale: the DMA API grants the buffer until the
  * call returns, and the invalidation that call waits for is what removes it.
@@ -22,6 +26,7 @@ import { MS_FREE, MS_MAPPING, MS_UNMAPPING, mDev, mIova, mPages, mStatus } from 
 import { SRC_ATC, SRC_IOTLB, SRC_PDEC_WALK } from "../model/observation.ts";
 import { walkMemory, WalkResult } from "../model/iommu-page-table.ts";
 import { hex, sourceName } from "./describe.ts";
+import { devicePoolFrame } from "./grants.ts";
 
 const walk = new WalkResult();
 
@@ -48,6 +53,9 @@ export const iotlbCoherence: Property = {
       const f = obs.segFrame[i];
       const what = `device ${obs.dev} ${obs.write ? "wrote" : "read"} frame ${f} through a stale ${sourceName(src, false)} for IOVA ${hex(v * 4096 + obs.segOffset[i])}`;
       if (!covered) {
+        walkMemory(sys, post[PTMEM], post[DTE], obs.dev, v, walk);
+        const permanent = walk.frame === f && (obs.write ? walk.iw : walk.ir) && devicePoolFrame(post, obs.dev, f);
+        if (permanent) continue;
         return { property: "iotlb-coherence", dev: obs.dev, frame: f, iovaPfn: v, message: `${what}; its unmap had already returned` };
       }
       if (unmapping) continue;

@@ -7,7 +7,8 @@ import { DONE, type Policy } from "../policy.ts";
 import { type Kernel } from "../kernel.ts";
 import { TAG_FQ } from "../iommu-page-table.ts";
 import { lazy } from "./lazy.ts";
-import { strict, UNMAP_START, UNMAP_WAIT } from "./strict.ts";
+import { mapWithIova, strict, UNMAP_START, UNMAP_WAIT } from "./strict.ts";
+import { shadow } from "./shadow.ts";
 
 /** Strict, but the driver's page is freed before the completion wait: reuse while the IOTLB still maps it. */
 export const strictFreeBeforeWait: Policy = {
@@ -89,6 +90,19 @@ export const lazyFreeTablesAtUnmap: Policy = {
 };
 
 
+/**
+ * Shadow "optimised" to zero copy: the driver's own buffer is mapped for the
+ * device and, like a shadow page, never unmapped. Once the driver frees the
+ * buffer, the device still reaches whatever reuses that memory.
+ */
+export const shadowZeroCopy: Policy = {
+  ...shadow,
+  name: "shadow-zero-copy",
+  summary: "BROKEN shadow: maps the driver's buffer itself and never unmaps it",
+  map: (k, m, phase) => mapWithIova(k, m, phase),
+  unmap: () => DONE,
+};
+
 export const BROKEN_POLICIES: readonly Policy[] = [
-  strictFreeBeforeWait, strictFreeTablesEarly, strictWaitBeforeInvalidate, strictNoPde, lazyFreeTablesAtUnmap,
+  strictFreeBeforeWait, strictFreeTablesEarly, strictWaitBeforeInvalidate, strictNoPde, lazyFreeTablesAtUnmap, shadowZeroCopy,
 ];

@@ -3,8 +3,9 @@ import { type Policy } from "../policy.ts";
 import { passthrough } from "./passthrough.ts";
 import { strict } from "./strict.ts";
 import { lazy } from "./lazy.ts";
+import { shadow } from "./shadow.ts";
 
-export const POLICIES: readonly Policy[] = [passthrough, strict, lazy];
+export const POLICIES: readonly Policy[] = [passthrough, strict, lazy, shadow];
 
 export function findPolicy(name: string): Policy | undefined {
   return POLICIES.find((p) => p.name === name);

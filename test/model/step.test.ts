@@ -71,7 +71,9 @@ describe.each(CONFIGS)("step on the %s configuration", (_name, cfg) => {
     },
   );
 
-  test.prop([fc.constantFrom(...ALL.map((p) => p.name)), events], { numRuns: 120 })(
+  // Broken variants may break these on purpose (shadow-zero-copy leaves a mapping to a freed frame).
+  const KEEPS_INVARIANTS = ALL.filter((p) => p.name !== "shadow-zero-copy");
+  test.prop([fc.constantFrom(...KEEPS_INVARIANTS.map((p) => p.name)), events], { numRuns: 120 })(
     "keeps the structural invariants (allocator, object table, table reachability, mapped IOVAs translate)",
     (name, evs) => {
       const sys = systems.get(name)!;
