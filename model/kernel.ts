@@ -5,11 +5,11 @@
  * transaction and counts its costs.
  */
 import { C } from "./counters.ts";
-import { HDR, H_TIMER, MAPS, POL } from "./geometry.ts";
+import { FRAMES, HDR, H_TIMER, MAPS, POL } from "./geometry.ts";
 import { type Observation } from "./observation.ts";
 import { type Tx } from "./state.ts";
 import { allocIova, freeIova } from "./iova-allocator.ts";
-import { freeDetachedTables, iommuMapPage, iommuUnmapPages } from "./iommu-page-table.ts";
+import { freeDetachedTables, iommuMapPage, iommuUnmapPages, isDetachedWithTag } from "./iommu-page-table.ts";
 import {
   cmdSpace, completionDone, invalidationCommands, queueCompletionWait, queueInvalidateAll, queueInvalidatePages,
 } from "./command-queue.ts";
@@ -151,6 +151,12 @@ export class Kernel {
     const n = iommuUnmapPages(this.tx, dev, first, pages, tag, this.obs);
     if (this.obs.detail) this.obs.note(`IOMMU dom ${dev}: IOVA pages 0x${first.toString(16)}+${pages} cleared`);
     return n;
+  }
+  /** Whether any table frame is detached with `tag` (default: this context), waiting to be freed. */
+  hasDetachedTables(tag = this.ctx): boolean {
+    const fr = this.tx.c[FRAMES];
+    for (let f = 0; f < this.tx.g.cfg.frames; f++) if (isDetachedWithTag(fr, f, tag)) return true;
+    return false;
   }
   /** Frees the table frames detached with `tag` (default: this context). */
   freeDetachedTables(tag = this.ctx): number {

@@ -9,6 +9,7 @@ import { TAG_FQ } from "../iommu-page-table.ts";
 import { lazy } from "./lazy.ts";
 import { mapWithIova, strict, UNMAP_START, UNMAP_WAIT } from "./strict.ts";
 import { shadow } from "./shadow.ts";
+import { fns, fnsUnmapStart } from "./fns.ts";
 
 /** Strict, but the driver's page is freed before the completion wait: reuse while the IOTLB still maps it. */
 export const strictFreeBeforeWait: Policy = {
@@ -103,6 +104,17 @@ export const shadowZeroCopy: Policy = {
   unmap: () => DONE,
 };
 
+/** F&S that never invalidates directory entries, not even when it reclaims the table they point at. */
+export const fnsNeverPde: Policy = {
+  ...fns,
+  name: "fns-never-pde",
+  summary: "BROKEN fns: keeps page-walk caches even when a table page is reclaimed",
+  unmap(k: Kernel, m: number, phase: number): number {
+    if (phase === UNMAP_START) return fnsUnmapStart(k, m, false);
+    return fns.unmap(k, m, phase);
+  },
+};
+
 export const BROKEN_POLICIES: readonly Policy[] = [
-  strictFreeBeforeWait, strictFreeTablesEarly, strictWaitBeforeInvalidate, strictNoPde, lazyFreeTablesAtUnmap, shadowZeroCopy,
+  strictFreeBeforeWait, strictFreeTablesEarly, strictWaitBeforeInvalidate, strictNoPde, lazyFreeTablesAtUnmap, shadowZeroCopy, fnsNeverPde,
 ];

@@ -4,8 +4,9 @@ import { passthrough } from "./passthrough.ts";
 import { strict } from "./strict.ts";
 import { lazy } from "./lazy.ts";
 import { shadow } from "./shadow.ts";
+import { fns } from "./fns.ts";
 
-export const POLICIES: readonly Policy[] = [passthrough, strict, lazy, shadow];
+export const POLICIES: readonly Policy[] = [passthrough, strict, lazy, shadow, fns];
 
 export function findPolicy(name: string): Policy | undefined {
   return POLICIES.find((p) => p.name === name);

@@ -9,8 +9,9 @@ import { type Event } from "../../model/events.ts";
 import { lazy } from "../../model/policies/lazy.ts";
 import { strict } from "../../model/policies/strict.ts";
 import {
-  lazyFreeTablesAtUnmap, strictFreeBeforeWait, strictFreeTablesEarly, strictNoPde, strictWaitBeforeInvalidate,
+  fnsNeverPde, lazyFreeTablesAtUnmap, strictFreeBeforeWait, strictFreeTablesEarly, strictNoPde, strictWaitBeforeInvalidate,
 } from "../../model/policies/broken.ts";
+import { fns } from "../../model/policies/fns.ts";
 import { type Policy } from "../../model/policy.ts";
 import { makeSystem } from "../../model/system.ts";
 import { findProperty } from "../../properties/index.ts";
@@ -51,6 +52,10 @@ const CASES: Case[] = [
   {
     broken: lazyFreeTablesAtUnmap, correct: lazy, property: "pt-page-safety",
     shape: [MAP, "dma", "unmap"], says: /no longer that page table: it is free/, runs: 10000,
+  },
+  {
+    broken: fnsNeverPde, correct: fns, property: "pt-page-safety",
+    shape: [MAP, "dma", "unmap", "iommu", "iommu", "resume"], says: /directory cache .* no longer that page table/, runs: 10000,
   },
 ];
 

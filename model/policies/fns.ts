@@ -1,0 +1,39 @@
+/**
+ * fns: F&S, "Fast and Safe IO Memory Protection" (Rubin, S. Agarwal, Cai,
+ * R. Agarwal, SOSP'24). Strict semantics, but the IOMMU's page-walk caches
+ * (PTcache-L1/L2/L3, the directory-entry cache here) survive unmaps: the
+ * unmap's ranged invalidation clears leaves only (PDE = 0), and directory
+ * entries are invalidated only when a page-table page is reclaimed, which is
+ * exactly when keeping them would be unsafe (pt-page-safety). F&S keeps a
+ * descriptor's pages in one contiguous IOVA range, invalidated with one
+ * ranged command; the model maps each buffer to one contiguous range and
+ * invalidates it with one command, as strict does. Batching many buffers per
+ * descriptor is a driver behaviour the workloads do not model yet.
+ * No copying, no extra pinning; sub-page exposure is left as in strict.
+ */
+import { type Policy } from "../policy.ts";
+import { type Kernel } from "../kernel.ts";
+import { mapWithIova, strict, UNMAP_START, UNMAP_WAIT } from "./strict.ts";
+
+/** Clear, then one ranged invalidation: directory entries too only if a table frame is being reclaimed. */
+export function fnsUnmapStart(k: Kernel, m: number, pdeOnReclaim: boolean): number {
+  const dev = k.dev(m);
+  if (k.cmdSpace() < k.invalidationCommands(dev) + 1) return UNMAP_START;
+  k.unmapPages(dev, k.iova(m), k.pages(m));
+  k.invalidatePages(dev, k.iova(m), k.pages(m), pdeOnReclaim && k.hasDetachedTables());
+  k.completionWait();
+  return UNMAP_WAIT;
+}
+
+export const fns: Policy = {
+  name: "fns",
+  summary: "F&S: strict, one ranged invalidation per mapping, page-walk caches kept until a table page is reclaimed",
+  claims: ["page-confinement", "iotlb-coherence", "pt-page-safety"],
+  attach: () => "translate",
+  map: mapWithIova,
+  unmap(k: Kernel, m: number, phase: number): number {
+    if (phase === UNMAP_START) return fnsUnmapStart(k, m, true);
+    return strict.unmap(k, m, phase);
+  },
+};
+
