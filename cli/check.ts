@@ -2,7 +2,7 @@
 import { dirname, join, relative, resolve } from "node:path";
 import cliProgress from "cli-progress";
 import { configProblem, DEFAULT_CONFIG, deviceAttributes, deviceList, parseDeviceList } from "../model/config.ts";
-import { BROKEN_POLICIES, findAnyPolicy, POLICIES } from "../model/policies/index.ts";
+import { findAnyPolicy, POLICIES } from "../model/policies/index.ts";
 import { PROPERTIES, findProperty } from "../properties/index.ts";
 import { type Property } from "../properties/property.ts";
 import {
@@ -14,6 +14,7 @@ import { alphabetProblem, readScopeFile } from "../checker/scope-file.ts";
 import { writeCounterexampleFile } from "../counterexamples/file.ts";
 import { counterexampleFileName } from "../counterexamples/build.ts";
 import { EXIT_OK, EXIT_VIOLATION, fail } from "./errors.ts";
+import { knownPolicies, selectByName } from "./select.ts";
 import { renderMatrix } from "./render-matrix.ts";
 
 export type EngineChoice = "random" | "exhaustive" | "both";
@@ -163,15 +164,10 @@ function resolveScope(flags: CheckFlags): { scope: Scope; depth: number; maxStat
 }
 
 async function selectPolicies(flags: CheckFlags): Promise<PolicyEntry[]> {
-  const out: PolicyEntry[] = [];
-  const names = flags.policy ?? (flags.policyModule ? [] : POLICIES.map((p) => p.name));
-  for (const n of names) {
-    const p = findAnyPolicy(n);
-    if (!p) {
-      fail(`--policy: unknown policy ${JSON.stringify(n)} (built-in: ${POLICIES.map((q) => q.name).join(", ")}; broken variants: ${BROKEN_POLICIES.map((q) => q.name).join(", ")})`);
-    }
-    if (!out.some((e) => e.policy.name === p.name)) out.push({ policy: p, module: null });
-  }
+  // With only a module given, check just the user's policy.
+  const defaults = flags.policyModule ? [] : POLICIES;
+  const out: PolicyEntry[] = selectByName("--policy", "policy", flags.policy, defaults, findAnyPolicy, knownPolicies())
+    .map((policy) => ({ policy, module: null }));
   if (flags.policyModule) {
     const loaded = await loadPolicyModule(flags.policyModule);
     if (!loaded.ok) fail(`--policy-module ${loaded.error}`);
@@ -183,9 +179,7 @@ async function selectPolicies(flags: CheckFlags): Promise<PolicyEntry[]> {
 }
 
 function selectProperties(names: string[] | undefined): Property[] {
-  if (!names) return [...PROPERTIES];
-  if (names.length === 0) fail("--property: no property selected");
-  return names.map((n) => findProperty(n) ?? fail(`--property: unknown property ${JSON.stringify(n)} (known: ${PROPERTIES.map((p) => p.name).join(", ")})`));
+  return selectByName("--property", "property", names, PROPERTIES, findProperty, `known: ${PROPERTIES.map((p) => p.name).join(", ")}`);
 }
 
 /** Runs `f`; an exception from a user's policy module is bad input that names the module. */

@@ -1,11 +1,12 @@
 /** `dmacheck cost`: counters and estimated nanoseconds per I/O of each policy on named driver workloads. */
 import { COUNTERS } from "../model/counters.ts";
-import { BROKEN_POLICIES, findAnyPolicy, POLICIES } from "../model/policies/index.ts";
+import { findAnyPolicy, POLICIES } from "../model/policies/index.ts";
 import { type Policy } from "../model/policy.ts";
 import { costsDocument, defaultCosts, DEFAULT_COSTS_FILE, readCostsFile } from "../costs/cost-table.ts";
 import { costReport, type CostRow } from "../checker/cost-report.ts";
 import { findWorkload, WORKLOADS, WorkloadError, type Workload } from "../checker/workloads.ts";
 import { EXIT_OK, fail } from "./errors.ts";
+import { knownPolicies, selectByName } from "./select.ts";
 
 export interface CostFlags {
   readonly workload?: string[];
@@ -40,25 +41,11 @@ export function runCost(flags: CostFlags): number {
 }
 
 function selectPolicies(names: string[] | undefined): Policy[] {
-  if (names === undefined) return [...POLICIES];
-  if (names.length === 0) fail("--policy: no policy selected");
-  const out: Policy[] = [];
-  for (const n of names) {
-    const p = findAnyPolicy(n) ?? fail(`--policy: unknown policy ${JSON.stringify(n)} (built-in: ${POLICIES.map((q) => q.name).join(", ")}; broken variants: ${BROKEN_POLICIES.map((q) => q.name).join(", ")})`);
-    if (!out.includes(p)) out.push(p);
-  }
-  return out;
+  return selectByName("--policy", "policy", names, POLICIES, findAnyPolicy, knownPolicies());
 }
 
 function selectWorkloads(names: string[] | undefined): Workload[] {
-  if (names === undefined) return [...WORKLOADS];
-  if (names.length === 0) fail("--workload: no workload selected");
-  const out: Workload[] = [];
-  for (const n of names) {
-    const w = findWorkload(n) ?? fail(`--workload: unknown workload ${JSON.stringify(n)} (known: ${WORKLOADS.map((x) => x.name).join(", ")})`);
-    if (!out.includes(w)) out.push(w);
-  }
-  return out;
+  return selectByName("--workload", "workload", names, WORKLOADS, findWorkload, `known: ${WORKLOADS.map((x) => x.name).join(", ")}`);
 }
 
 /** A count per I/O: exact, with at most three decimals. */

@@ -7,9 +7,9 @@ import { DONE, type Policy } from "../policy.ts";
 import { type Kernel } from "../kernel.ts";
 import { TAG_FQ } from "../iommu-page-table.ts";
 import { lazy } from "./lazy.ts";
-import { mapWithIova, strict, UNMAP_START, UNMAP_WAIT } from "./strict.ts";
+import { mapWithIova, strict, UNMAP_START, UNMAP_WAIT, unmapStart } from "./strict.ts";
 import { shadow } from "./shadow.ts";
-import { fns, fnsUnmapStart } from "./fns.ts";
+import { fns } from "./fns.ts";
 
 /** Strict, but the driver's page is freed before the completion wait: reuse while the IOTLB still maps it. */
 export const strictFreeBeforeWait: Policy = {
@@ -66,16 +66,7 @@ export const strictNoPde: Policy = {
   ...strict,
   name: "strict-no-pde",
   summary: "BROKEN strict: invalidates leaves only (PDE=0) yet frees emptied tables",
-  unmap(k: Kernel, m: number, phase: number): number {
-    if (phase === UNMAP_START) {
-      if (k.cmdSpace() < 2) return UNMAP_START;
-      k.unmapPages(k.dev(m), k.iova(m), k.pages(m));
-      k.invalidatePages(k.dev(m), k.iova(m), k.pages(m), false);
-      k.completionWait();
-      return UNMAP_WAIT;
-    }
-    return strict.unmap(k, m, phase);
-  },
+  unmap: (k, m, phase) => (phase === UNMAP_START ? unmapStart(k, m, "never") : strict.unmap(k, m, phase)),
 };
 
 /** Lazy, but emptied table frames go back to the allocator at unmap instead of waiting in the flush queue. */
@@ -109,10 +100,7 @@ export const fnsNeverPde: Policy = {
   ...fns,
   name: "fns-never-pde",
   summary: "BROKEN fns: keeps page-walk caches even when a table page is reclaimed",
-  unmap(k: Kernel, m: number, phase: number): number {
-    if (phase === UNMAP_START) return fnsUnmapStart(k, m, false);
-    return fns.unmap(k, m, phase);
-  },
+  unmap: (k, m, phase) => (phase === UNMAP_START ? unmapStart(k, m, "never") : fns.unmap(k, m, phase)),
 };
 
 export const BROKEN_POLICIES: readonly Policy[] = [

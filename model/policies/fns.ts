@@ -13,17 +13,7 @@
  */
 import { type Policy } from "../policy.ts";
 import { type Kernel } from "../kernel.ts";
-import { mapWithIova, strict, UNMAP_START, UNMAP_WAIT } from "./strict.ts";
-
-/** Clear, then one ranged invalidation: directory entries too only if a table frame is being reclaimed. */
-export function fnsUnmapStart(k: Kernel, m: number, pdeOnReclaim: boolean): number {
-  const dev = k.dev(m);
-  if (k.cmdSpace() < k.invalidationCommands(dev) + 1) return UNMAP_START;
-  k.unmapPages(dev, k.iova(m), k.pages(m));
-  k.invalidatePages(dev, k.iova(m), k.pages(m), pdeOnReclaim && k.hasDetachedTables());
-  k.completionWait();
-  return UNMAP_WAIT;
-}
+import { mapWithIova, strict, UNMAP_START, unmapStart } from "./strict.ts";
 
 export const fns: Policy = {
   name: "fns",
@@ -32,7 +22,7 @@ export const fns: Policy = {
   attach: () => "translate",
   map: mapWithIova,
   unmap(k: Kernel, m: number, phase: number): number {
-    if (phase === UNMAP_START) return fnsUnmapStart(k, m, true);
+    if (phase === UNMAP_START) return unmapStart(k, m, "on-reclaim");
     return strict.unmap(k, m, phase);
   },
 };

@@ -11,17 +11,34 @@
 import { DONE, FAIL, type Policy } from "../policy.ts";
 import { type Kernel } from "../kernel.ts";
 
+/** The phases of a strict unmap. */
+export const UNMAP_START = 0, UNMAP_WAIT = 1;
+
+/**
+ * When an unmap's invalidation also drops directory entries (the PDE bit):
+ * always (Linux sets it on every flush), only when the unmap reclaims a
+ * table frame (F&S keeps page-walk caches otherwise), or never (a bug when
+ * tables are reclaimed: see strict-no-pde, fns-never-pde).
+ */
+export type PdeRule = "always" | "on-reclaim" | "never";
+
 /**
  * Clears [iova, iova+pages) and queues what makes it unreachable:
- * INVALIDATE_IOMMU_PAGES with PDE, then COMPLETION_WAIT (Linux iommu_unmap's
- * iommu_iotlb_sync). False, doing nothing, when the command buffer lacks room.
+ * INVALIDATE_IOMMU_PAGES (PDE per `pde`), then COMPLETION_WAIT (Linux
+ * iommu_unmap's iommu_iotlb_sync). False, doing nothing, when the command
+ * buffer lacks room.
  */
-export function unmapAndQueueSync(k: Kernel, dev: number, iova: number, pages: number): boolean {
+export function unmapAndQueueSync(k: Kernel, dev: number, iova: number, pages: number, pde: PdeRule = "always"): boolean {
   if (k.cmdSpace() < k.invalidationCommands(dev) + 1) return false;
   k.unmapPages(dev, iova, pages);
-  k.invalidatePages(dev, iova, pages, true);
+  k.invalidatePages(dev, iova, pages, pde === "always" || (pde === "on-reclaim" && k.hasDetachedTables()));
   k.completionWait();
   return true;
+}
+
+/** An unmap's first phase: clear, queue the invalidation and the wait (or retry when the buffer is full). */
+export function unmapStart(k: Kernel, m: number, pde: PdeRule): number {
+  return unmapAndQueueSync(k, k.dev(m), k.iova(m), k.pages(m), pde) ? UNMAP_WAIT : UNMAP_START;
 }
 
 /** Phases of a map. */
@@ -48,9 +65,6 @@ export function mapWithIova(k: Kernel, m: number, phase: number): number {
   return FAIL;
 }
 
-/** The phases of a strict unmap. */
-export const UNMAP_START = 0, UNMAP_WAIT = 1;
-
 export const strict: Policy = {
   name: "strict",
   summary: "unmap clears PTEs, invalidates IOTLB, waits, then frees the IOVA",
@@ -59,7 +73,7 @@ export const strict: Policy = {
   map: mapWithIova,
   unmap(k: Kernel, m: number, phase: number): number {
     const dev = k.dev(m);
-    if (phase === UNMAP_START) return unmapAndQueueSync(k, dev, k.iova(m), k.pages(m)) ? UNMAP_WAIT : UNMAP_START;
+    if (phase === UNMAP_START) return unmapStart(k, m, "always");
     if (!k.completionDone()) return UNMAP_WAIT;
     k.freeDetachedTables();
     k.freeIova(dev, k.iova(m), k.pages(m));
