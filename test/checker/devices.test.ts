@@ -8,10 +8,13 @@
  * default scope, where every "holds" is a proof for the scope.
  */
 import { describe, expect, it } from "vitest";
-import { type DeviceAttributes } from "../../model/config.ts";
+import fc from "fast-check";
+import { DEFAULT_CONFIG, type DeviceAttributes } from "../../model/config.ts";
+import { eventsArbitrary } from "../../checker/arbitraries.ts";
+import { Observation } from "../../model/observation.ts";
 import { formatEvent } from "../../model/events.ts";
 import { POLICIES } from "../../model/policies/index.ts";
-import { makeSystem } from "../../model/system.ts";
+import { makeSystem, Stepper } from "../../model/system.ts";
 import { PROPERTIES } from "../../properties/index.ts";
 import { exhaustiveCheck } from "../../checker/exhaustive.ts";
 import { alphabetEvents, DEFAULT_SCOPE, type Scope } from "../../checker/scope.ts";
@@ -79,12 +82,7 @@ describe("device attributes", () => {
 });
 
 describe("translated requests in random runs", () => {
-  it("step stays total and pure with every device attribute combination", async () => {
-    const fc = (await import("fast-check")).default;
-    const { eventsArbitrary } = await import("../../checker/arbitraries.ts");
-    const { Observation } = await import("../../model/observation.ts");
-    const { Stepper } = await import("../../model/system.ts");
-    const { DEFAULT_CONFIG } = await import("../../model/config.ts");
+  it("step stays total and pure with every device attribute combination", () => {
     for (const attrs of [{ untrusted: true, ats: true }, { untrusted: false, ats: true }, { untrusted: true, ats: true, acsTb: true }]) {
       const cfg = { ...DEFAULT_CONFIG, ...attrs };
       for (const policy of POLICIES) {
