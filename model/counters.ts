@@ -18,6 +18,7 @@ export const COUNTERS = [
   "pins",
   "unpins",
   "bytesCopied",
+  "bytesZeroed",       // bytes the CPU cleared (bounce-slot padding)
   "vmExits",
   "tlbShootdowns",     // CPU TLB invalidations of other CPUs (IPIs)
   "metadataBytes",

@@ -10,7 +10,9 @@
  *       physical page)
  *   w2: IOVA pages the mapping covers
  *   w3: number of buffer segments
- *   then per segment: frame, offset, length in bytes, object generation.
+ *   then per segment: frame, offset, length in bytes, object generation, and
+ *   the first frame + 1 of the swiotlb slot the segment is bounced through
+ *   (0: not bounced; see policies/bounce.ts).
  * A segment is one allocated object (a kmalloc object or a page block); the
  * generation identifies the allocation, so a grant never transfers to whatever
  * reuses its memory.
@@ -78,6 +80,13 @@ export function mSegLen(mp: Words, m: number, i: number): number {
 }
 export function mSegGen(mp: Words, m: number, i: number): number {
   return mp[m * MAP_W + 7 + i * SEG_W];
+}
+/** First frame of the bounce slot segment i is bounced through, or -1 when it is not bounced. */
+export function mSegBounce(mp: Words, m: number, i: number): number {
+  return mp[m * MAP_W + 8 + i * SEG_W] - 1;
+}
+export function setSegBounce(tx: Tx, m: number, i: number, frame: number): void {
+  tx.w(MAPS)[m * MAP_W + 8 + i * SEG_W] = frame + 1;
 }
 /** IOVA pages segment i occupies: its bytes rounded out to whole granules (Linux iova_align(size + iova_off)). */
 export function segPages(offset: number, len: number): number {

@@ -21,7 +21,7 @@ export const IOTLB_W = 2;
 export const CMD_W = 4;
 export const CALL_W = 4;
 export const SEG_MAX = 4;
-export const SEG_W = 4;
+export const SEG_W = 5;
 export const MAP_W = 4 + SEG_MAX * SEG_W;
 export const FQ_W = 3;
 

@@ -5,7 +5,8 @@
  * transaction and counts its costs.
  */
 import { C } from "./counters.ts";
-import { FRAMES, HDR, H_TIMER, MAPS, POL } from "./geometry.ts";
+import { FRAMES, FRAME_W, HDR, H_TIMER, MAPS, OBJECTS, POL } from "./geometry.ts";
+import { PAGE_SIZE } from "./config.ts";
 import { type Observation } from "./observation.ts";
 import { type Tx } from "./state.ts";
 import { allocIova, freeIova } from "./iova-allocator.ts";
@@ -15,11 +16,13 @@ import {
 } from "./command-queue.ts";
 import { fqFinishFlush, fqFull, fqPush, fqStartFlush } from "./flush-queue.ts";
 import {
-  dirAllowsRead, dirAllowsWrite, mDev, mDir, mIova, mPages, mSegFrame, mSegLen, mSegOffset, mSegs, segPages, setIova,
+  addSegment, dirAllowsRead, dirAllowsWrite, mDev, mDir, mIova, mPages, mReleased, mSegBounce, mSegGen, mSegFrame, mSegLen, mSegOffset, mSegs, segPages,
+  setIova, setSegBounce,
 } from "./dma-mapping.ts";
-import { releaseBuffer } from "./buffers.ts";
+import { allocBuffer, releaseBuffer } from "./buffers.ts";
+import { findObject, findObjectAt, objFrame, objGen, objOffset, pagesOrder } from "./objects.ts";
 import { deviceMode, type AttachMode } from "./iommu.ts";
-import { allocFrames, ROLE_NAMES } from "./physical-memory.ts";
+import { allocFrames, F_STALE, ROLE_BOUNCE, ROLE_NAMES } from "./physical-memory.ts";
 import { DTE } from "./geometry.ts";
 
 export class Kernel {
@@ -81,6 +84,21 @@ export class Kernel {
   segPages(m: number, i: number): number {
     return segPages(this.segOffset(m, i), this.segLen(m, i));
   }
+  /** Whether segment i of mapping `m` still names a live buffer (the driver has not freed it). */
+  segLive(m: number, i: number): boolean {
+    return !mReleased(this.tx.c[MAPS], m) &&
+      findObject(this.tx.c[OBJECTS], this.segFrame(m, i), this.segOffset(m, i), mSegGen(this.tx.c[MAPS], m, i)) >= 0;
+  }
+  /** Allocates a driver buffer (kmalloc, or 2^order pages with `pages`) for mapping `m` and adds it as a segment. */
+  allocDriverBuffer(m: number, bytes: number, pages: boolean): boolean {
+    return allocBuffer(this.tx, m, this.dev(m), pages, bytes, pagesOrder(bytes), this.obs);
+  }
+  /** Adds the `bytes`-byte buffer a pool allocated at physical address `addr` (an object already) as a segment of mapping `m`. */
+  addPoolBuffer(m: number, addr: number, bytes: number): boolean {
+    const ob = this.tx.c[OBJECTS];
+    const i = findObjectAt(ob, Math.floor(addr / PAGE_SIZE), addr % PAGE_SIZE);
+    return i >= 0 && addSegment(this.tx, m, objFrame(ob, i), objOffset(ob, i), bytes, objGen(ob, i));
+  }
   /** Frees the driver's buffer now (normally the model does it after the unmap returns). */
   releaseBuffer(m: number): void {
     releaseBuffer(this.tx, m, this.obs);
@@ -98,6 +116,43 @@ export class Kernel {
     if (f >= 0 && this.obs.detail) for (let i = 0; i < 1 << order; i++) this.obs.frameNote(f + i, `held device ${dev}'s ${ROLE_NAMES[role]} pool`);
     return f;
   }
+  // --- bounce buffers (swiotlb)
+  /** 2^order frames for the system's bounce pool (Linux io_tlb_default_mem), zeroed at boot. Returns the first frame or -1. */
+  allocBouncePool(order: number): number {
+    const f = allocFrames(this.tx, order, ROLE_BOUNCE, 0, this.obs);
+    if (f >= 0 && this.obs.detail) for (let i = 0; i < 1 << order; i++) this.obs.frameNote(f + i, "held the swiotlb bounce pool");
+    return f;
+  }
+  /** First frame of the bounce slot of segment i, or -1 when the segment is not bounced. */
+  segBounce(m: number, i: number): number {
+    return mSegBounce(this.tx.c[MAPS], m, i);
+  }
+  /**
+   * Segment i of mapping `m` is bounced through the slot at `frame` (as many
+   * frames as the segment spans, the buffer at the same offset in its first
+   * granule, Linux swiotlb_tbl_map_single with alloc_align_mask = iova_mask):
+   * from now on mapSegments maps the slot, not the buffer.
+   */
+  setSegBounce(m: number, i: number, frame: number): void {
+    setSegBounce(this.tx, m, i, frame);
+    if (this.obs.detail) this.obs.frameNote(frame, `held mapping #${m}'s bounce slot`);
+  }
+  /** Zeroes the pre- and post-padding of segment i's bounce slot (Linux iommu_dma_map_swiotlb for untrusted devices). */
+  zeroBouncePadding(m: number, i: number): void {
+    const f = this.segBounce(m, i);
+    const n = this.segPages(m, i);
+    this.obs.counters[C.bytesZeroed] += n * PAGE_SIZE - this.segLen(m, i);
+    const fr = this.tx.w(FRAMES);
+    for (let p = 0; p < n; p++) fr[(f + p) * FRAME_W] &= ~F_STALE;
+  }
+  /** Segment i's bounce slot is released: its frames keep the data, leftover for the next slot there. */
+  releaseBounceSlot(m: number, i: number): void {
+    const f = this.segBounce(m, i);
+    const fr = this.tx.w(FRAMES);
+    for (let p = 0; p < this.segPages(m, i); p++) fr[(f + p) * FRAME_W] |= F_STALE;
+    if (this.obs.detail) this.obs.frameNote(f, `held a released bounce slot (leftover data of mapping #${m})`);
+  }
+
   /** The CPU copies `bytes` bytes (bounce or shadow copy in or out). */
   copy(bytes: number): void {
     this.obs.counters[C.bytesCopied] += bytes;
@@ -126,13 +181,14 @@ export class Kernel {
   }
 
   // --- IOMMU page tables
-  /** Maps every segment of mapping `m` contiguously from its IOVA, with the direction's permissions. */
+  /** Maps every segment of mapping `m` (its bounce slot, if it has one) contiguously from its IOVA, with the direction's permissions. */
   mapSegments(m: number): boolean {
     const dev = this.dev(m);
     const dir = mDir(this.tx.c[MAPS], m);
     let v = this.iova(m);
     for (let i = 0; i < this.segments(m); i++) {
-      const first = this.segFrame(m, i) + Math.floor(this.segOffset(m, i) / 4096);
+      const slot = this.segBounce(m, i);
+      const first = slot >= 0 ? slot : this.segFrame(m, i) + Math.floor(this.segOffset(m, i) / PAGE_SIZE);
       const n = this.segPages(m, i);
       for (let p = 0; p < n; p++) {
         if (!iommuMapPage(this.tx, dev, v + p, first + p, dirAllowsRead(dir), dirAllowsWrite(dir), this.obs)) return false;

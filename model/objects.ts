@@ -28,7 +28,7 @@ import {
 } from "./physical-memory.ts";
 import { type Tx, type Words, moveWords, zeroWords } from "./state.ts";
 
-export const KIND_KMALLOC = 1, KIND_PAGES = 2, KIND_USER = 3;
+export const KIND_KMALLOC = 1, KIND_PAGES = 2, KIND_USER = 3, KIND_POOL = 4;
 export const OWNER_KERNEL = 0, OWNER_USER = 1;
 /** Owner code of the driver of device `dev`. */
 export function ownerDriver(dev: number): number {
@@ -80,7 +80,10 @@ export function findObjectAt(ob: Words, frame: number, offset: number): number {
 export function describeObject(ob: Words, i: number): string {
   const kind = objKind(ob, i);
   const size = objSize(ob, i);
-  const what = kind === KIND_KMALLOC ? `kmalloc-${slabClassFor(size)} object` : kind === KIND_USER ? "user page" : `${size / PAGE_SIZE}-page block`;
+  const what = kind === KIND_KMALLOC ? `kmalloc-${slabClassFor(size)} object`
+    : kind === KIND_USER ? "user page"
+    : kind === KIND_POOL ? `${size}-byte I/O pool buffer`
+    : `${size / PAGE_SIZE}-page block`;
   return `${what} of the ${ownerName(objOwner(ob, i))}`;
 }
 
@@ -210,7 +213,22 @@ export function allocPagesObject(tx: Tx, order: number, owner: number, role: num
   return insertObject(tx, f, 0, PAGE_SIZE << order, kind, owner, gen);
 }
 
-/** Frees object `i` (kfree or free_pages); a slab frame with no objects left goes back to the buddy allocator. */
+/**
+ * Records a buffer a segregated pool handed out (model/allocators/
+ * segregated-pool.ts): the pool owns the frames, the object only names the
+ * allocation. Returns the object index or -1 when the table is full.
+ */
+export function allocPoolObject(tx: Tx, frame: number, offset: number, size: number, owner: number, obs: Observation): number {
+  if (tx.c[OBJECTS][0] >= tx.g.cfg.maxObjects) return -1;
+  if (obs.detail) obs.frameNote(frame, `held a ${size}-byte I/O pool buffer of the ${ownerName(owner)} at +0x${offset.toString(16)}`);
+  return insertObject(tx, frame, offset, size, KIND_POOL, owner, nextGen(tx, frame, offset));
+}
+
+/**
+ * Frees object `i` (kfree or free_pages); a slab frame with no objects left
+ * goes back to the buddy allocator. A pool buffer's record only is removed:
+ * its frames belong to the pool, which the caller tells (a put).
+ */
 export function freeObject(tx: Tx, i: number, obs: Observation): void {
   const ob = tx.c[OBJECTS];
   const f = objFrame(ob, i);
@@ -218,6 +236,7 @@ export function freeObject(tx: Tx, i: number, obs: Observation): void {
   const size = objSize(ob, i);
   const off = objOffset(ob, i);
   removeObjectAt(tx, i);
+  if (kind === KIND_POOL) return;
   if (kind !== KIND_KMALLOC) {
     freeFrames(tx, f, pagesOrder(size), obs);
     return;

@@ -33,6 +33,13 @@ export const F_HEAD = 1 << 8;
 export const F_DETACHED = 1 << 9;
 /** Detached frame released by a completed flush (lazy), about to be freed. */
 export const F_RELEASED = 1 << 10;
+/**
+ * A bounce (swiotlb) frame whose bytes outside the buffer copy now in it may
+ * hold leftover data of an earlier mapping: set when a slot is released,
+ * cleared when its padding is zeroed (Linux iommu_dma_map_swiotlb). Ghost
+ * state for byte-confinement: leftover bytes are not granted to anyone.
+ */
+export const F_STALE = 1 << 11;
 
 export function frameRole(fr: Words, f: number): number {
   return fr[f * FRAME_W] & 0xf;

@@ -30,6 +30,11 @@ export interface Policy {
   readonly summary: string;
   /** The properties this policy claims to hold. */
   readonly claims: readonly PropertyName[];
+  /**
+   * The largest mapping the policy supports (Linux dma_max_mapping_size);
+   * drivers split larger I/O, as the cost workloads do. Unlimited when absent.
+   */
+  readonly maxMappingBytes?: number;
   /** Words of policy-private state (part of the model state, hashed with it). */
   readonly stateWords?: number;
   /** How the device table attaches `dev` at boot, given the devices' attributes. */
@@ -40,6 +45,16 @@ export interface Policy {
   unmap(k: Kernel, m: number, phase: number): number;
   /** Work on the timer context when the timer armed with Kernel.armTimer expires. */
   timer?(k: Kernel, phase: number): number;
+  /**
+   * The driver allocates the `bytes`-byte buffer for mapping `m` (dma_map_single
+   * and each dma_map_sg entry) and adds it as a segment (Kernel.addPoolBuffer,
+   * Kernel.allocDriverBuffer). For DMA-aware allocators whose buffers come from
+   * a pool; false when there is no memory. Absent: kmalloc or pages, as the
+   * event says.
+   */
+  allocBuffer?(k: Kernel, m: number, bytes: number, pages: boolean): boolean;
+  /** The driver frees the buffer of mapping `m` (after its unmap, or a failed map). Absent: kfree / free_pages. */
+  freeBuffer?(k: Kernel, m: number): void;
   /** Set-up at boot, after the device table: e.g. permanently mapped pools. */
   boot?(k: Kernel): void;
 }

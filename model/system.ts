@@ -190,15 +190,14 @@ export class Stepper {
     if (e.t === "map") {
       initMapping(tx, m, MK_SINGLE, dirCode(e.dir), dev);
       const size = Math.max(1, e.size | 0);
-      const ok = allocBuffer(tx, m, dev, e.src === "pages", size, pagesOrder(size), obs);
-      if (!ok) return skip(obs, "out of memory for the driver's buffer");
+      if (!this.allocBuffer(ctx, m, dev, size, e.src === "pages")) return skip(obs, "out of memory for the driver's buffer");
     } else if (e.t === "map-sg") {
       initMapping(tx, m, MK_SG, dirCode(e.dir), dev);
       if (e.sizes.length === 0) return skip(obs, "empty scatter list");
       if (e.sizes.length > SEG_MAX) return skip(obs, `the model supports at most ${SEG_MAX} scatter-list segments`);
       for (const s of e.sizes) {
         const size = Math.max(1, Math.min(KMALLOC_MAX_CACHE_SIZE, s | 0));
-        if (!allocBuffer(tx, m, dev, false, size, 0, obs)) return skip(obs, "out of memory for the driver's buffer");
+        if (!this.allocBuffer(ctx, m, dev, size, false)) return skip(obs, "out of memory for the driver's buffer");
       }
     } else {
       initMapping(tx, m, MK_COHERENT, dirCode("bidirectional"), dev);
@@ -208,6 +207,21 @@ export class Stepper {
     if (obs.detail) obs.note(`cpu${ctx}: ${e.t} for dev${dev} starts (mapping #${m})`);
     this.run(ctx);
     return true;
+  }
+
+  /** The driver's buffer for mapping `m`: from the policy's allocator if it has one, else kmalloc or pages. */
+  private allocBuffer(ctx: number, m: number, dev: number, size: number, pages: boolean): boolean {
+    const policy = this.sys.policy;
+    if (policy.allocBuffer === undefined) return allocBuffer(this.tx, m, dev, pages, size, pagesOrder(size), this.obs);
+    this.kernel.ctx = ctx;
+    return policy.allocBuffer(this.kernel, m, size, pages);
+  }
+
+  /** The driver frees mapping `m`'s buffer: through the policy's allocator if it has one. */
+  private freeBuffer(m: number): void {
+    const policy = this.sys.policy;
+    if (policy.freeBuffer === undefined) releaseBuffer(this.tx, m, this.obs);
+    else policy.freeBuffer(this.kernel, m);
   }
 
   private setCall(ctx: number, op: number, phase: number, m: number): void {
@@ -238,7 +252,7 @@ export class Stepper {
     zeroWords(tx.w(CALLS), ctx * CALL_W, (ctx + 1) * CALL_W);
     if (op === OP_MAP) {
       if (r === FAIL) {
-        releaseBuffer(tx, m, obs);
+        this.freeBuffer(m);
         clearMapping(tx, m);
         if (obs.detail) obs.note(`ctx${ctx}: map failed (DMA_MAPPING_ERROR); the driver freed its buffer`);
       } else {
@@ -248,7 +262,7 @@ export class Stepper {
     } else if (op === OP_UNMAP) {
       const free = mFreeAfter(tx.c[MAPS], m);
       if (obs.detail) obs.note(`ctx${ctx}: unmap of mapping #${m} returned`);
-      if (free) releaseBuffer(tx, m, obs);
+      if (free) this.freeBuffer(m);
       clearMapping(tx, m);
     } else if (obs.detail) obs.note(`ctx${ctx}: timer work done`);
   }

@@ -4,7 +4,8 @@ import { FRAMES, MAPS, OBJECTS } from "../model/geometry.ts";
 import { MS_FREE, mSegFrame, mSegLen, mSegOffset, mSegs, mStatus } from "../model/dma-mapping.ts";
 import { describeObject, objCount, objFrame, objOffset, objSize } from "../model/objects.ts";
 import {
-  F_DETACHED, frameAux, frameFlags, frameRole, ROLE_FREE, ROLE_IOMMU_PT, ROLE_MMU_PT, ROLE_NAMES, ROLE_SLAB,
+  F_DETACHED, F_STALE, frameAux, frameFlags, frameRole, ROLE_BOUNCE, ROLE_FREE, ROLE_IOMMU_PT, ROLE_MMU_PT, ROLE_NAMES,
+  ROLE_SLAB,
 } from "../model/physical-memory.ts";
 import { type State } from "../model/state.ts";
 import { KMALLOC_CLASSES } from "../model/config.ts";
@@ -54,6 +55,11 @@ export function describeByte(s: State, addr: number, maxMappings: number): strin
   const f = Math.floor(addr / PAGE_SIZE);
   const role = frameRole(s[FRAMES], f);
   if (role === ROLE_SLAB) return `a free slot of ${describeFrame(s, f)} (it may hold a freed object's data)`;
+  if (role === ROLE_BOUNCE) {
+    return (frameFlags(s[FRAMES], f) & F_STALE) !== 0
+      ? "bounce-slot padding holding leftover data of an earlier mapping (not zeroed)"
+      : "a bounce frame outside any live slot";
+  }
   return describeFrame(s, f);
 }
 

@@ -4,12 +4,20 @@
  * call starts until the unmap call returns, and only while the object it
  * names (frame, offset, generation) is still allocated: a grant never
  * transfers to whatever later reuses that memory.
+ *
+ * A bounced segment (policies/bounce.ts) is also granted in its bounce slot,
+ * for as long as the mapping lives: the copy of the buffer, and the slot's
+ * padding while that padding holds no leftover data (F_STALE clear, i.e.
+ * zeroed since the slot was last released). Leftover bytes of an earlier
+ * mapping are granted to nobody.
  */
 import { PAGE_SIZE } from "../model/config.ts";
 import { FRAMES, MAPS, OBJECTS } from "../model/geometry.ts";
-import { frameAux, frameRole, ROLE_IO_POOL, ROLE_SHADOW } from "../model/physical-memory.ts";
+import { FRAME_W } from "../model/geometry.ts";
+import { F_STALE, frameAux, frameRole, ROLE_IO_POOL, ROLE_SHADOW } from "../model/physical-memory.ts";
 import {
-  dirAllowsRead, dirAllowsWrite, MS_FREE, mDev, mDir, mSegFrame, mSegGen, mSegLen, mSegOffset, mSegs, mStatus,
+  dirAllowsRead, dirAllowsWrite, MS_FREE, mDev, mDir, mSegBounce, mSegFrame, mSegGen, mSegLen, mSegOffset, mSegs, mStatus,
+  segPages,
 } from "../model/dma-mapping.ts";
 import { findObject } from "../model/objects.ts";
 import { type State, type Words } from "../model/state.ts";
@@ -44,6 +52,8 @@ export function frameGranted(s: State, maxMappings: number, dev: number, f: numb
   for (let m = 0; m < maxMappings; m++) {
     if (mStatus(mp, m) === MS_FREE || mDev(mp, m) !== dev) continue;
     for (let seg = 0; seg < mSegs(mp, m); seg++) {
+      const slot = mSegBounce(mp, m, seg);
+      if (slot >= 0 && f >= slot && f < slot + segPages(mSegOffset(mp, m, seg), mSegLen(mp, m, seg))) return true;
       const start = segStart(mp, m, seg);
       const end = start + mSegLen(mp, m, seg);
       if (end <= f * PAGE_SIZE || start >= (f + 1) * PAGE_SIZE) continue;
@@ -76,6 +86,20 @@ export function firstUngrantedByte(s: State, maxMappings: number, dev: number, w
         const b = a + mSegLen(mp, m, seg);
         if (a <= pos && pos < b && segmentLive(s, m, seg)) {
           next = b;
+          break;
+        }
+        const slot = mSegBounce(mp, m, seg);
+        if (slot < 0) continue;
+        const off = mSegOffset(mp, m, seg) % PAGE_SIZE;
+        const len = mSegLen(mp, m, seg);
+        const copy = slot * PAGE_SIZE + off;
+        const slotEnd = (slot + segPages(off, len)) * PAGE_SIZE;
+        if (copy <= pos && pos < copy + len) {
+          next = copy + len;
+          break;
+        }
+        if (pos >= slot * PAGE_SIZE && pos < slotEnd && (s[FRAMES][f * FRAME_W] & F_STALE) === 0) {
+          next = pos < copy ? copy : Math.min((f + 1) * PAGE_SIZE, slotEnd);
           break;
         }
       }

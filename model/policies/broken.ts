@@ -10,6 +10,8 @@ import { lazy } from "./lazy.ts";
 import { mapWithIova, strict, UNMAP_START, UNMAP_WAIT, unmapStart } from "./strict.ts";
 import { shadow } from "./shadow.ts";
 import { fns } from "./fns.ts";
+import { makeBounce } from "./bounce.ts";
+import { makeDamn } from "./damn.ts";
 
 /** Strict, but the driver's page is freed before the completion wait: reuse while the IOTLB still maps it. */
 export const strictFreeBeforeWait: Policy = {
@@ -103,6 +105,28 @@ export const fnsNeverPde: Policy = {
   unmap: (k, m, phase) => (phase === UNMAP_START ? unmapStart(k, m, "never") : fns.unmap(k, m, phase)),
 };
 
+/** Bounce that copies into a slot but has the IOMMU map the original pages: the slab neighbours are exposed again. */
+export const bounceMapOriginal: Policy = makeBounce(
+  "bounce-map-original",
+  "BROKEN bounce: maps the whole original page instead of the bounce slot",
+  { zeroPadding: true, mapSlot: false },
+);
+
+/** Bounce that does not zero slot padding: the device reads what an earlier mapping left in the slot. */
+export const bounceNoZeroPadding: Policy = makeBounce(
+  "bounce-no-zero-padding",
+  "BROKEN bounce: leaves the bounce slot's padding as the last mapping left it",
+  { zeroPadding: false, mapSlot: true },
+);
+
+/** DAMN whose put hands a pool page without references back to the page allocator while the IOMMU still maps it. */
+export const damnFreeToBuddy: Policy = makeDamn(
+  "damn-free-to-buddy",
+  "BROKEN damn: returns an emptied pool page to the page allocator while it is still mapped",
+  "free-to-buddy",
+);
+
 export const BROKEN_POLICIES: readonly Policy[] = [
   strictFreeBeforeWait, strictFreeTablesEarly, strictWaitBeforeInvalidate, strictNoPde, lazyFreeTablesAtUnmap, shadowZeroCopy, fnsNeverPde,
+  bounceMapOriginal, bounceNoZeroPadding, damnFreeToBuddy,
 ];

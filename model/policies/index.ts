@@ -5,8 +5,10 @@ import { strict } from "./strict.ts";
 import { lazy } from "./lazy.ts";
 import { shadow } from "./shadow.ts";
 import { fns } from "./fns.ts";
+import { bounce } from "./bounce.ts";
+import { damn } from "./damn.ts";
 
-export const POLICIES: readonly Policy[] = [passthrough, strict, lazy, shadow, fns];
+export const POLICIES: readonly Policy[] = [passthrough, strict, lazy, bounce, shadow, damn, fns];
 
 export function findPolicy(name: string): Policy | undefined {
   return POLICIES.find((p) => p.name === name);

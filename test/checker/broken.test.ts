@@ -9,9 +9,11 @@ import { type Event } from "../../model/events.ts";
 import { lazy } from "../../model/policies/lazy.ts";
 import { strict } from "../../model/policies/strict.ts";
 import {
-  fnsNeverPde, lazyFreeTablesAtUnmap, strictFreeBeforeWait, strictFreeTablesEarly, strictNoPde, strictWaitBeforeInvalidate,
+  bounceMapOriginal, bounceNoZeroPadding, damnFreeToBuddy, fnsNeverPde, lazyFreeTablesAtUnmap, strictFreeBeforeWait, strictFreeTablesEarly, strictNoPde, strictWaitBeforeInvalidate,
 } from "../../model/policies/broken.ts";
 import { fns } from "../../model/policies/fns.ts";
+import { bounce } from "../../model/policies/bounce.ts";
+import { damn } from "../../model/policies/damn.ts";
 import { type Policy } from "../../model/policy.ts";
 import { makeSystem } from "../../model/system.ts";
 import { findProperty } from "../../properties/index.ts";
@@ -52,6 +54,18 @@ const CASES: Case[] = [
   {
     broken: lazyFreeTablesAtUnmap, correct: lazy, property: "pt-page-safety",
     shape: [MAP, "dma", "unmap"], says: /no longer that page table: it is free/, runs: 10000,
+  },
+  {
+    broken: bounceMapOriginal, correct: bounce, property: "byte-confinement",
+    shape: [MAP, "dma"], says: /not granted to device \d for reading/, runs: 10000,
+  },
+  {
+    broken: bounceNoZeroPadding, correct: bounce, property: "byte-confinement",
+    shape: [MAP, "unmap", "iommu", "iommu", "resume", MAP, "dma"], says: /leftover data of an earlier mapping \(not zeroed\)/, runs: 10000,
+  },
+  {
+    broken: damnFreeToBuddy, correct: damn, property: "page-confinement",
+    shape: [MAP, "unmap", "dma"], says: /holds nothing granted to device \d: it is free/, runs: 10000,
   },
   {
     broken: fnsNeverPde, correct: fns, property: "pt-page-safety",

@@ -8,7 +8,9 @@ export const EXPECTED: Record<string, Record<PropertyName, "holds" | "violated">
   passthrough: { "page-confinement": "violated", "byte-confinement": "violated", "iotlb-coherence": "holds", "pt-page-safety": "holds" },
   strict: { "page-confinement": "holds", "byte-confinement": "violated", "iotlb-coherence": "holds", "pt-page-safety": "holds" },
   lazy: { "page-confinement": "violated", "byte-confinement": "violated", "iotlb-coherence": "violated", "pt-page-safety": "holds" },
+  bounce: { "page-confinement": "holds", "byte-confinement": "holds", "iotlb-coherence": "holds", "pt-page-safety": "holds" },
   shadow: { "page-confinement": "holds", "byte-confinement": "holds", "iotlb-coherence": "holds", "pt-page-safety": "holds" },
+  damn: { "page-confinement": "holds", "byte-confinement": "holds", "iotlb-coherence": "holds", "pt-page-safety": "holds" },
   fns: { "page-confinement": "holds", "byte-confinement": "violated", "iotlb-coherence": "holds", "pt-page-safety": "holds" },
 };
 

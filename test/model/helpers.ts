@@ -5,15 +5,16 @@ import { type Event } from "../../model/events.ts";
 import { DTE, FRAMES, FRAME_W, makeGeometry, MAPS, OBJECTS, PTMEM, PT_W, type Geometry } from "../../model/geometry.ts";
 import { Observation } from "../../model/observation.ts";
 import {
-  F_DETACHED, frameFlags, frameOrder, frameRole, F_HEAD, initBuddy, ROLE_FREE, ROLE_IOMMU_PT, ROLE_MMU_PT, ROLE_NAMES, ROLE_SLAB,
+  F_DETACHED, frameAux, frameFlags, frameOrder, frameRole, F_HEAD, initBuddy, ROLE_BOUNCE, ROLE_FREE, ROLE_IO_POOL, ROLE_IOMMU_PT,
+  ROLE_MMU_PT, ROLE_NAMES, ROLE_SHADOW, ROLE_SLAB,
 } from "../../model/physical-memory.ts";
 import { PAGE_SIZE } from "../../model/config.ts";
-import { KIND_KMALLOC, objCount, objFrame, objKind, objOffset, objSize } from "../../model/objects.ts";
+import { KIND_KMALLOC, KIND_POOL, objCount, objFrame, objKind, objOffset, objOwner, objSize, ownerDriver } from "../../model/objects.ts";
 import { ptFind } from "../../model/page-table-memory.ts";
 import { domainRoot, walkMemory, WalkResult } from "../../model/iommu-page-table.ts";
 import { deviceMode } from "../../model/iommu.ts";
 import { amdAddrPfn, amdNextLevel } from "../../model/formats/amd-v1-pte.ts";
-import { MS_MAPPED, mDev, mIova, mSegFrame, mSegLen, mSegOffset, mSegs, mStatus, segPages } from "../../model/dma-mapping.ts";
+import { MS_MAPPED, mDev, mIova, mSegBounce, mSegFrame, mSegLen, mSegOffset, mSegs, mStatus, segPages } from "../../model/dma-mapping.ts";
 import { type Policy } from "../../model/policy.ts";
 import { emptyState, type State, Tx, type Words } from "../../model/state.ts";
 import { makeSystem, Stepper, type System } from "../../model/system.ts";
@@ -164,6 +165,7 @@ export class Runner {
  *  - the buddy free lists hold exactly the frames whose role is free, once each,
  *    and every listed block is a free head of its order;
  *  - the object table is sorted and objects do not overlap; kmalloc objects sit in slab frames;
+ *    a device pool frame holds only that device's pool buffers, a shadow or bounce frame no object;
  *  - page-table entries exist only in page-table frames;
  *  - every IOMMU table frame is either linked into its domain's tree or detached
  *    (waiting to be freed), never both, never neither (no leak);
@@ -196,6 +198,12 @@ export function checkInvariants(sys: System, s: State): string | null {
     prevEnd = start + objSize(ob, i);
     if (frameRole(fr, f) === ROLE_FREE) return `object ${i} lies in free frame ${f}`;
     if (objKind(ob, i) === KIND_KMALLOC && frameRole(fr, f) !== ROLE_SLAB) return `kmalloc object ${i} is not in a slab`;
+    // Segregation (model/allocators/segregated-pool.ts): a device's pool frame holds only that device's pool buffers.
+    const role = frameRole(fr, f);
+    if ((role === ROLE_IO_POOL || role === ROLE_SHADOW || role === ROLE_BOUNCE) &&
+      (objKind(ob, i) !== KIND_POOL || role !== ROLE_IO_POOL || objOwner(ob, i) !== ownerDriver(frameAux(fr, f)))) {
+      return `object ${i} (${ROLE_NAMES[role]} frame ${f}) is not a pool buffer of that frame's device`;
+    }
   }
   const pt = s[PTMEM];
   for (let i = 0; i < pt[0]; i++) {
@@ -236,11 +244,13 @@ export function checkInvariants(sys: System, s: State): string | null {
     if (deviceMode(s[DTE], d) !== "translate") continue;
     let v = mIova(mp, m);
     for (let sg = 0; sg < mSegs(mp, m); sg++) {
-      const first = mSegFrame(mp, m, sg) + Math.floor(mSegOffset(mp, m, sg) / PAGE_SIZE);
+      // A bounced segment is mapped through its swiotlb slot, not the buffer.
+      const slot = mSegBounce(mp, m, sg);
+      const first = slot >= 0 ? slot : mSegFrame(mp, m, sg) + Math.floor(mSegOffset(mp, m, sg) / PAGE_SIZE);
       const n = segPages(mSegOffset(mp, m, sg), mSegLen(mp, m, sg));
       for (let p = 0; p < n; p++) {
         walkMemory(sys, pt, s[DTE], d, v + p, w);
-        // A copying policy (shadow) hands out IOVAs of its own pool pages, not of the buffer.
+        // A copying policy (shadow) hands out IOVAs of its own pool pages, not of the buffer; damn's buffers are pool pages.
         const pool = w.frame >= 0 && w.frame < cfg.frames && devicePoolFrame(s, d, w.frame);
         if (w.frame !== first + p && !pool) return `mapping #${m}: IOVA page ${v + p} translates to ${w.frame}, not ${first + p}`;
       }

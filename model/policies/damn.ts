@@ -1,0 +1,91 @@
+/**
+ * damn: DMA-Aware Malloc for Networking (Markuze, Smolyar, Morrison, Tsafrir,
+ * "DAMN: Overhead-Free IOMMU Protection for Networking", ASPLOS'18; Markuze,
+ * "The Case for Memory Segregation", LPC 2021). The driver's DMA buffers come
+ * from a per-device segregated pool (model/allocators/segregated-pool.ts) of
+ * compound pages mapped for the device once and for good; only I/O data is
+ * ever placed there. dma_map of a pool buffer returns its permanent IOVA (a
+ * lookup in the page's own metadata); dma_unmap does nothing: no page-table
+ * update, no invalidation, no copy on the data path. The kernel copies data
+ * out only when it consumes it (DAMN merges that into the copy to user space
+ * that happens anyway), so the model counts none. When the driver frees a
+ * buffer, a put drops its pages' references; a page without references stays
+ * in the pool, mapped, for the next buffer.
+ *
+ * Buffers the pool cannot serve (larger than a compound page; coherent
+ * allocations) are ordinary page blocks mapped and unmapped as strict does.
+ *
+ * Known limits, from the literature (docs/policies.md): the device can still
+ * modify pool data after the kernel has checked it (Thunderclap, NDSS'19), and
+ * a growing pool brings back IOTLB and page-walk-cache misses (F&S, SOSP'24).
+ */
+import { DONE, type Policy } from "../policy.ts";
+import { type Kernel } from "../kernel.ts";
+import { PAGE_SIZE } from "../config.ts";
+import { type PoolLayout, POOL_WORDS, poolAlloc, poolFrame, poolIova, poolPut, type PutRule } from "../allocators/segregated-pool.ts";
+import { mapWithIova, strict } from "./strict.ts";
+
+/** DAMN's compound pages: 64 KiB (order 4), scaled down to the scope's IOVA window and buddy blocks. */
+const POOL_ORDER = 4;
+/** At most 16 compound pages (1 MiB) per device, and half the IOVA window. */
+const MAX_COMPOUND = 16;
+
+export function damnLayout(k: Kernel): PoolLayout {
+  let order = Math.min(POOL_ORDER, k.maxOrder);
+  while (order > 0 && 1 << order > k.windowPages / 2) order--;
+  const maxCompound = Math.max(1, Math.min(MAX_COMPOUND, Math.floor(k.windowPages / 2) >> order));
+  return { base: 0, order, maxCompound };
+}
+
+/** Whether every segment of mapping `m` lies in its device's pool. */
+function inPool(k: Kernel, m: number): boolean {
+  const dev = k.dev(m);
+  for (let i = 0; i < k.segments(m); i++) if (!poolFrame(k, dev, k.segFrame(m, i))) return false;
+  return k.segments(m) > 0;
+}
+
+/** The damn policy, with the given put rule (the broken variant frees emptied pool pages to the page allocator). */
+export function makeDamn(name: string, summary: string, put: PutRule): Policy {
+  return {
+    name,
+    summary,
+    claims: ["page-confinement", "byte-confinement", "iotlb-coherence", "pt-page-safety"],
+    stateWords: POOL_WORDS * 16,
+    attach: () => "translate",
+    allocBuffer(k: Kernel, m: number, bytes: number): boolean {
+      const L = damnLayout(k);
+      if (bytes > PAGE_SIZE << L.order) return k.allocDriverBuffer(m, bytes, true); // not a pool buffer: whole pages
+      const addr = poolAlloc(k, L, k.dev(m), bytes);
+      if (addr < 0) return false;
+      if (k.addPoolBuffer(m, addr, bytes)) return true;
+      poolPut(k, L, k.dev(m), addr, bytes, put); // no room for another segment: give it back
+      return false;
+    },
+    freeBuffer(k: Kernel, m: number): void {
+      const L = damnLayout(k);
+      const dev = k.dev(m);
+      for (let i = 0; i < k.segments(m); i++) {
+        if (!k.segLive(m, i) || !poolFrame(k, dev, k.segFrame(m, i))) continue;
+        poolPut(k, L, dev, k.segFrame(m, i) * PAGE_SIZE + k.segOffset(m, i), k.segLen(m, i), put);
+      }
+      k.releaseBuffer(m);
+    },
+    map(k: Kernel, m: number, phase: number): number {
+      if (phase === 0 && inPool(k, m)) {
+        k.setIova(m, poolIova(k, k.segFrame(m, 0)));
+        return DONE;
+      }
+      return mapWithIova(k, m, phase);
+    },
+    unmap(k: Kernel, m: number, phase: number): number {
+      if (phase === 0 && inPool(k, m)) return DONE;
+      return strict.unmap(k, m, phase);
+    },
+  };
+}
+
+export const damn: Policy = makeDamn(
+  "damn",
+  "DMA-aware allocator: per-device pools permanently mapped, only I/O data ever placed there",
+  "keep-in-pool",
+);

@@ -1,0 +1,50 @@
+// dmacheck counterexample: damn-free-to-buddy violates iotlb-coherence (3 events).
+// device 0 read frame 9 through a stale page walk from a cached directory entry for IOVA 0x1f9000; its unmap had already returned; frame 9 has been free since step 2
+import { expect, test } from "vitest";
+import { replayCounterexample } from "../../index.ts";
+
+const counterexample = {
+  "format": "dmacheck/counterexample@1",
+  "policy": "damn-free-to-buddy",
+  "policyModule": null,
+  "property": "iotlb-coherence",
+  "config": {
+    "frames": 32,
+    "cpus": 2,
+    "devices": 2,
+    "iovaPages": 16,
+    "iovaBasePfn": 504,
+    "iommuLevels": 3,
+    "fqSize": 256,
+    "fqTimeoutMs": 10,
+    "maxMappings": 8,
+    "maxObjects": 48,
+    "cmdQueueEntries": 16,
+    "maxOrder": 3,
+    "userPages": 4,
+    "reclaimEmptyTables": true
+  },
+  "events": [
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device"},
+    {"t": "unmap", "cpu": 0, "k": 0, "free": true},
+    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 4097}
+  ],
+  "violation": {
+    "step": 2,
+    "explanation": "device 0 read frame 9 through a stale page walk from a cached directory entry for IOVA 0x1f9000; its unmap had already returned; frame 9 has been free since step 2"
+  },
+  "found": {
+    "engine": "random",
+    "seed": 42,
+    "path": "143:1:2:2:4:6:5:5:5:8:6:5:7:6:5:6:6",
+    "runs": 144,
+    "ms": 0
+  }
+} as const;
+
+test("damn-free-to-buddy violates iotlb-coherence at step 3", () => {
+  const result = replayCounterexample(counterexample);
+  expect(result.mismatch).toBeNull();
+  expect(result.trace.violation?.property).toBe("iotlb-coherence");
+  expect(result.trace.violation?.step).toBe(2);
+});
