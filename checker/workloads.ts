@@ -214,6 +214,23 @@ export const WORKLOADS: readonly Workload[] = [
     },
   },
   {
+    name: "net-rx-desc",
+    summary: "a 64-page (256 KiB) receive descriptor, mlx5 style: the device writes every 4 KiB page; mapped page by page, or as one range by a policy that batches descriptors (F&S)",
+    ios: 100,
+    // 64 pages of 4 KiB at ~10 Gb/s.
+    usPerIo: 200,
+    io(d) {
+      const pages = 64;
+      const batch = d.sys.policy.descriptorPages ?? 1;
+      for (let done = 0; done < pages; done += batch) {
+        const n = Math.min(batch, pages - done) * PAGE_SIZE;
+        const addr = d.map("pages", n, "from-device");
+        d.dma(true, addr, n);
+        d.unmapAndFree();
+      }
+    },
+  },
+  {
     name: "nvme-read",
     summary: "map a page buffer from-device (4K, 16K, 64K, 256K, 1M in turn, split at the policy's largest mapping); the device writes it in 8 KiB accesses; unmap and free",
     ios: 250,

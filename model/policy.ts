@@ -35,6 +35,12 @@ export interface Policy {
    * drivers split larger I/O, as the cost workloads do. Unlimited when absent.
    */
   readonly maxMappingBytes?: number;
+  /**
+   * Pages per receive descriptor that the driver maps as one contiguous IOVA
+   * range and unmaps with one ranged invalidation (F&S: 64). Absent: the
+   * driver maps and unmaps each page on its own (mlx5 without F&S).
+   */
+  readonly descriptorPages?: number;
   /** Words of policy-private state (part of the model state, hashed with it). */
   readonly stateWords?: number;
   /** How the device table attaches `dev` at boot, given the devices' attributes. */

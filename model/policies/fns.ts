@@ -5,10 +5,11 @@
  * unmap's ranged invalidation clears leaves only (PDE = 0), and directory
  * entries are invalidated only when a page-table page is reclaimed, which is
  * exactly when keeping them would be unsafe (pt-page-safety). F&S keeps a
- * descriptor's pages in one contiguous IOVA range, invalidated with one
- * ranged command; the model maps each buffer to one contiguous range and
- * invalidates it with one command, as strict does. Batching many buffers per
- * descriptor is a driver behaviour the workloads do not model yet.
+ * descriptor's pages (64 pages of 4 KiB, 256 KiB) in one contiguous IOVA
+ * range and invalidates it with one ranged command instead of one per page:
+ * the policy declares `descriptorPages`, and the descriptor workload
+ * (net-rx-desc) maps each descriptor as one mapping. Each mapping gets one
+ * contiguous range and one ranged invalidation, as in strict.
  * No copying, no extra pinning; sub-page exposure is left as in strict.
  */
 import { type Policy } from "../policy.ts";
@@ -17,8 +18,9 @@ import { mapWithIova, strict, UNMAP_START, unmapStart } from "./strict.ts";
 
 export const fns: Policy = {
   name: "fns",
-  summary: "F&S: strict, one ranged invalidation per mapping, page-walk caches kept until a table page is reclaimed",
+  summary: "F&S: strict, one IOVA range and one ranged invalidation per 64-page descriptor, page-walk caches kept until a table page is reclaimed",
   claims: ["page-confinement", "iotlb-coherence", "pt-page-safety"],
+  descriptorPages: 64,
   attach: () => "translate",
   map: mapWithIova,
   unmap(k: Kernel, m: number, phase: number): number {

@@ -37,7 +37,9 @@ describe("cost configuration and workloads", () => {
   });
 
   it("every I/O moves exactly its bytes, on every policy", () => {
-    const expected: Record<string, number> = { "net-rx": 1500, "net-tx": 65536, "nvme-read": ((4 + 16 + 64 + 256 + 1024) * 1024) / 5 };
+    const expected: Record<string, number> = {
+      "net-rx": 1500, "net-tx": 65536, "net-rx-desc": 64 * 4096, "nvme-read": ((4 + 16 + 64 + 256 + 1024) * 1024) / 5,
+    };
     for (const r of report()) expect(r.counters.dmaBytes, `${r.policy} ${r.workload}`).toBe(expected[r.workload]);
   });
 
@@ -86,6 +88,16 @@ describe("the published shapes", () => {
     // each one invalidate-all of the one domain and one COMPLETION_WAIT.
     expect(lazy.counters.iotlbInvCmds).toBe(4 / 1000);
     expect(lazy.counters.completionWaits).toBe(4 / 1000);
+  });
+
+  it("F&S: one IOVA range and one ranged invalidation per 64-page descriptor, where strict invalidates and waits per page", () => {
+    const s = row("strict", "net-rx-desc");
+    const f = row("fns", "net-rx-desc");
+    expect([s.counters.iotlbInvCmds, s.counters.completionWaits]).toEqual([64, 64]);
+    expect([f.counters.iotlbInvCmds, f.counters.completionWaits]).toEqual([1, 1]);
+    expect(f.counters.iotlbInvPages).toBe(64); // the one command covers the descriptor's range
+    expect(f.counters.iommuPteWrites).toBe(s.counters.iommuPteWrites); // every page is still mapped and cleared
+    expect(f.nsPerIo).toBeLessThan(s.nsPerIo / 3);
   });
 
   it("strict also costs more than lazy on net-tx and nvme-read", () => {
