@@ -43,7 +43,12 @@ export function policyShapeProblem(p: Record<string, unknown> | undefined): stri
     if (!PROPERTIES.some((q) => q.name === c)) return `claims: unknown property ${JSON.stringify(c)} (known: ${PROPERTIES.map((q) => q.name).join(", ")})`;
   }
   for (const f of ["attach", "map", "unmap"]) if (typeof p[f] !== "function") return `the default export has no ${f} function`;
-  if (p.timer !== undefined && typeof p.timer !== "function") return "timer must be a function";
+  for (const f of ["timer", "boot", "allocBuffer", "freeBuffer"]) if (p[f] !== undefined && typeof p[f] !== "function") return `${f} must be a function`;
+  if ((p.allocBuffer === undefined) !== (p.freeBuffer === undefined)) return "allocBuffer and freeBuffer go together: give both or neither";
+  for (const f of ["maxMappingBytes", "descriptorPages"]) {
+    const v = p[f];
+    if (v !== undefined && !(Number.isInteger(v) && (v as number) >= 1)) return `${f} must be a positive integer`;
+  }
   if (p.stateWords !== undefined && !(Number.isInteger(p.stateWords) && (p.stateWords as number) >= 0 && (p.stateWords as number) <= 4096)) return "stateWords must be an integer in 0..4096";
   if (typeof p.summary !== "string") return "the default export has no summary string";
   return null;

@@ -1,0 +1,21 @@
+// The shape check a user's policy module passes before it is run (checker/policy-module.ts).
+import { describe, expect, it } from "vitest";
+import { policyShapeProblem } from "../../checker/policy-module.ts";
+import { POLICIES, BROKEN_POLICIES } from "../../model/policies/index.ts";
+
+const base = { name: "mine", summary: "s", claims: [], attach: () => "translate", map: () => -1, unmap: () => -1 };
+
+describe("policy module shape", () => {
+  it("accepts every built-in policy and broken variant, hooks included", () => {
+    for (const p of [...POLICIES, ...BROKEN_POLICIES]) expect(policyShapeProblem(p as unknown as Record<string, unknown>), p.name).toBeNull();
+  });
+
+  it("names the field that is wrong", () => {
+    expect(policyShapeProblem({ ...base, boot: 3 })).toBe("boot must be a function");
+    expect(policyShapeProblem({ ...base, allocBuffer: () => true })).toMatch(/allocBuffer and freeBuffer go together/);
+    expect(policyShapeProblem({ ...base, maxMappingBytes: 0 })).toBe("maxMappingBytes must be a positive integer");
+    expect(policyShapeProblem({ ...base, descriptorPages: 1.5 })).toBe("descriptorPages must be a positive integer");
+    expect(policyShapeProblem({ ...base, claims: ["no-such"] })).toMatch(/unknown property "no-such"/);
+    expect(policyShapeProblem(base)).toBeNull();
+  });
+});
