@@ -10,6 +10,7 @@ import { lazy } from "./lazy.ts";
 import { mapWithIova, strict, UNMAP_START, UNMAP_WAIT, unmapStart } from "./strict.ts";
 import { shadow } from "./shadow.ts";
 import { fns } from "./fns.ts";
+import { vfio } from "./vfio.ts";
 
 /** Strict, but the driver's page is freed before the completion wait: reuse while the IOTLB still maps it. */
 export const strictFreeBeforeWait: Policy = {
@@ -103,6 +104,26 @@ export const fnsNeverPde: Policy = {
   unmap: (k, m, phase) => (phase === UNMAP_START ? unmapStart(k, m, "never") : fns.unmap(k, m, phase)),
 };
 
+/** VFIO that unpins the pages as soon as the invalidation is queued, before it has completed. */
+export const vfioUnpinBeforeWait: Policy = {
+  ...vfio,
+  name: "vfio-unpin-before-wait",
+  summary: "BROKEN vfio: unpins every page before the IOTLB invalidation completes",
+  unmap(k: Kernel, m: number, phase: number): number {
+    if (phase === UNMAP_START) {
+      k.count("containerLocks");
+      const r = unmapStart(k, m, "always");
+      if (r === UNMAP_WAIT) k.unpinMapping(m);
+      return r;
+    }
+    if (!k.completionDone()) return UNMAP_WAIT;
+    k.freeDetachedTables();
+    k.freeIova(k.dev(m), k.iova(m), k.pages(m));
+    return DONE;
+  },
+};
+
 export const BROKEN_POLICIES: readonly Policy[] = [
   strictFreeBeforeWait, strictFreeTablesEarly, strictWaitBeforeInvalidate, strictNoPde, lazyFreeTablesAtUnmap, shadowZeroCopy, fnsNeverPde,
+  vfioUnpinBeforeWait,
 ];

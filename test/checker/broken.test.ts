@@ -9,9 +9,10 @@ import { type Event } from "../../model/events.ts";
 import { lazy } from "../../model/policies/lazy.ts";
 import { strict } from "../../model/policies/strict.ts";
 import {
-  fnsNeverPde, lazyFreeTablesAtUnmap, strictFreeBeforeWait, strictFreeTablesEarly, strictNoPde, strictWaitBeforeInvalidate,
+  fnsNeverPde, lazyFreeTablesAtUnmap, vfioUnpinBeforeWait, strictFreeBeforeWait, strictFreeTablesEarly, strictNoPde, strictWaitBeforeInvalidate,
 } from "../../model/policies/broken.ts";
 import { fns } from "../../model/policies/fns.ts";
+import { vfio } from "../../model/policies/vfio.ts";
 import { type Policy } from "../../model/policy.ts";
 import { makeSystem } from "../../model/system.ts";
 import { findProperty } from "../../properties/index.ts";
@@ -56,6 +57,10 @@ const CASES: Case[] = [
   {
     broken: fnsNeverPde, correct: fns, property: "pt-page-safety",
     shape: [MAP, "dma", "unmap", "iommu", "iommu", "resume"], says: /directory cache .* no longer that page table/, runs: 10000,
+  },
+  {
+    broken: vfioUnpinBeforeWait, correct: vfio, property: "pin-safety",
+    shape: [MAP, "dma", "unmap"], says: /last pin was dropped, yet device \d can still reach it through an IOTLB entry/, runs: 10000,
   },
 ];
 
