@@ -27,7 +27,12 @@ export const ROLE_FREE = 0, ROLE_KERNEL = 1, ROLE_SLAB = 2, ROLE_USER = 3, ROLE_
   ROLE_IO_BUFFER = 6, ROLE_BOUNCE = 7, ROLE_SHADOW = 8, ROLE_IO_POOL = 9, ROLE_GUEST = 10;
 /** A frame its owner freed while it was pinned: owned by nobody, held by its pins until the last unpin (pinning.ts). */
 export const ROLE_PINNED = 11;
-export const ROLE_NAMES = ["free", "kernel", "slab", "user", "iommu-page-table", "mmu-page-table", "io-buffer", "bounce", "shadow", "io-pool", "guest", "pinned"];
+/** A table of a morsel (model/morsel.ts): walked by the MMU and the IOMMU alike; w2 = its table key (level | prefix << 4). */
+export const ROLE_MORSEL_PT = 12;
+export const ROLE_NAMES = [
+  "free", "kernel", "slab", "user", "iommu-page-table", "mmu-page-table", "io-buffer", "bounce", "shadow", "io-pool", "guest", "pinned",
+  "morsel-page-table",
+];
 
 /** First frame of an allocated or free block. */
 export const F_HEAD = 1 << 8;

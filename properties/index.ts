@@ -5,8 +5,9 @@ import { byteConfinement } from "./byte-confinement.ts";
 import { iotlbCoherence } from "./iotlb-coherence.ts";
 import { ptPageSafety } from "./pt-page-safety.ts";
 import { pinSafety } from "./pin-safety.ts";
+import { pteAgreement } from "./pte-agreement.ts";
 
-export const PROPERTIES: readonly Property[] = [pageConfinement, byteConfinement, iotlbCoherence, ptPageSafety, pinSafety];
+export const PROPERTIES: readonly Property[] = [pageConfinement, byteConfinement, iotlbCoherence, ptPageSafety, pinSafety, pteAgreement];
 
 export function findProperty(name: string): Property | undefined {
   return PROPERTIES.find((p) => p.name === name);

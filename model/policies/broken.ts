@@ -11,6 +11,7 @@ import { mapWithIova, strict, UNMAP_START, UNMAP_WAIT, unmapStart } from "./stri
 import { shadow } from "./shadow.ts";
 import { fns } from "./fns.ts";
 import { vfio } from "./vfio.ts";
+import { makeMorselPolicy } from "./morsel.ts";
 
 /** Strict, but the driver's page is freed before the completion wait: reuse while the IOTLB still maps it. */
 export const strictFreeBeforeWait: Policy = {
@@ -123,7 +124,25 @@ export const vfioUnpinBeforeWait: Policy = {
   },
 };
 
+/** Morsel whose unmount invalidates leaves only (PDE = 0): the cached entry that linked the morsel outlives its tables. */
+export const morselLeafOnlyUnmount: Policy = makeMorselPolicy({
+  name: "morsel-leaf-only-unmount",
+  summary: "BROKEN morsel: the unmount invalidates leaves but not directory entries",
+  level: 1,
+  encoding: "safe",
+  pde: false,
+});
+
+/** Morsel tables shared with the naive encoding: Linux's software bits and the IOMMU's NextLevel, pkeys and IR/IW, collide. */
+export const morselNaiveSharing: Policy = makeMorselPolicy({
+  name: "morsel-naive-sharing",
+  summary: "BROKEN morsel: shares x86 entries with the IOMMU as Linux writes them (software bits 9..11 = NextLevel, pkey bits = IR/IW)",
+  level: 1,
+  encoding: "naive",
+  pde: true,
+});
+
 export const BROKEN_POLICIES: readonly Policy[] = [
   strictFreeBeforeWait, strictFreeTablesEarly, strictWaitBeforeInvalidate, strictNoPde, lazyFreeTablesAtUnmap, shadowZeroCopy, fnsNeverPde,
-  vfioUnpinBeforeWait,
+  vfioUnpinBeforeWait, morselLeafOnlyUnmount, morselNaiveSharing,
 ];

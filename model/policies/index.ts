@@ -6,8 +6,9 @@ import { lazy } from "./lazy.ts";
 import { shadow } from "./shadow.ts";
 import { fns } from "./fns.ts";
 import { vfio } from "./vfio.ts";
+import { morsel } from "./morsel.ts";
 
-export const POLICIES: readonly Policy[] = [passthrough, strict, lazy, shadow, fns, vfio];
+export const POLICIES: readonly Policy[] = [passthrough, strict, lazy, shadow, fns, vfio, morsel];
 
 export function findPolicy(name: string): Policy | undefined {
   return POLICIES.find((p) => p.name === name);

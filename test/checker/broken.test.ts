@@ -9,10 +9,11 @@ import { type Event } from "../../model/events.ts";
 import { lazy } from "../../model/policies/lazy.ts";
 import { strict } from "../../model/policies/strict.ts";
 import {
-  fnsNeverPde, lazyFreeTablesAtUnmap, vfioUnpinBeforeWait, strictFreeBeforeWait, strictFreeTablesEarly, strictNoPde, strictWaitBeforeInvalidate,
+  fnsNeverPde, lazyFreeTablesAtUnmap, vfioUnpinBeforeWait, morselLeafOnlyUnmount, morselNaiveSharing, strictFreeBeforeWait, strictFreeTablesEarly, strictNoPde, strictWaitBeforeInvalidate,
 } from "../../model/policies/broken.ts";
 import { fns } from "../../model/policies/fns.ts";
 import { vfio } from "../../model/policies/vfio.ts";
+import { morsel } from "../../model/policies/morsel.ts";
 import { type Policy } from "../../model/policy.ts";
 import { makeSystem } from "../../model/system.ts";
 import { findProperty } from "../../properties/index.ts";
@@ -61,6 +62,14 @@ const CASES: Case[] = [
   {
     broken: vfioUnpinBeforeWait, correct: vfio, property: "pin-safety",
     shape: [MAP, "dma", "unmap"], says: /last pin was dropped, yet device \d can still reach it through an IOTLB entry/, runs: 10000,
+  },
+  {
+    broken: morselLeafOnlyUnmount, correct: morsel, property: "pt-page-safety",
+    shape: [MAP, "resume", "dma", "unmap", "iommu", "iommu", "resume"], says: /directory cache .* pointing at frame \d+, which is no longer that page table: it is free; frame \d+ has held a morsel page table/, runs: 10000,
+  },
+  {
+    broken: morselNaiveSharing, correct: morsel, property: "pte-agreement",
+    shape: [MAP], says: /the IOMMU reads NextLevel 4 in bits 9..11, set by Linux's soft-dirty \(bit 11\)/, runs: 1000,
   },
 ];
 

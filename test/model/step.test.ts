@@ -71,8 +71,9 @@ describe.each(CONFIGS)("step on the %s configuration", (_name, cfg) => {
     },
   );
 
-  // Broken variants may break these on purpose (shadow-zero-copy leaves a mapping to a freed frame).
-  const KEEPS_INVARIANTS = ALL.filter((p) => p.name !== "shadow-zero-copy");
+  // Broken variants may break these on purpose (shadow-zero-copy leaves a mapping to a freed frame;
+  // under morsel-naive-sharing a mapped IOVA does not translate for the IOMMU).
+  const KEEPS_INVARIANTS = ALL.filter((p) => p.name !== "shadow-zero-copy" && p.name !== "morsel-naive-sharing");
   test.prop([fc.constantFrom(...KEEPS_INVARIANTS.map((p) => p.name)), events], { numRuns: 120 })(
     "keeps the structural invariants (allocator, object table, table reachability, mapped IOVAs translate)",
     (name, evs) => {
