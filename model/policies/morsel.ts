@@ -13,8 +13,10 @@
  * Unmap: unlink the entry, invalidate the morsel's whole span in the IOTLB
  * and the directory cache (INVALIDATE_IOMMU_PAGES with PDE: the unlinked
  * entry itself is a cached directory entry), wait for completion, and only
- * then drop the mount's reference; the morsel dies with its last reference
- * and its table frames are freed.
+ * then drop the mount's reference. The driver's reference goes in a last
+ * step of its own (phase RELEASE, on the next resume), the counterpart of
+ * population: the morsel dies with its last reference and its table frames
+ * are freed.
  *
  * Entries inside the morsel are shared by both walkers, in the sharing-safe
  * encoding of shared-pte.ts; `morsel-naive-sharing` uses the naive one.
@@ -28,7 +30,7 @@ import {
 import { type SharingEncoding } from "../shared-pte.ts";
 
 export const MORSEL_POPULATE = 0, MORSEL_MOUNT = 1;
-export const MORSEL_UNMOUNT = 0, MORSEL_UNMOUNT_WAIT = 1;
+export const MORSEL_UNMOUNT = 0, MORSEL_UNMOUNT_WAIT = 1, MORSEL_RELEASE = 2;
 
 export interface MorselOptions {
   readonly name: string;
@@ -101,8 +103,11 @@ export function makeMorselPolicy(o: MorselOptions): Policy {
         k.completionWait();
         return MORSEL_UNMOUNT_WAIT;
       }
-      if (!k.completionDone()) return MORSEL_UNMOUNT_WAIT;
-      morselPut(k.tx, 0, m, k.obs); // the mount's reference
+      if (phase === MORSEL_UNMOUNT_WAIT) {
+        if (!k.completionDone()) return MORSEL_UNMOUNT_WAIT;
+        morselPut(k.tx, 0, m, k.obs); // the mount's reference
+        return MORSEL_RELEASE;
+      }
       morselPut(k.tx, 0, m, k.obs); // the creator's: the morsel dies, its tables are freed
       return DONE;
     },

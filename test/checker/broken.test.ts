@@ -65,7 +65,7 @@ const CASES: Case[] = [
   },
   {
     broken: morselLeafOnlyUnmount, correct: morsel, property: "pt-page-safety",
-    shape: [MAP, "resume", "dma", "unmap", "iommu", "iommu", "resume"], says: /directory cache .* pointing at frame \d+, which is no longer that page table: it is free; frame \d+ has held a morsel page table/, runs: 10000,
+    shape: [MAP, "resume", "dma", "unmap", "iommu", "iommu", "resume", "resume"], says: /directory cache .* pointing at frame \d+, which is no longer that page table: it is free; frame \d+ has held a morsel page table/, runs: 10000,
   },
   {
     broken: morselNaiveSharing, correct: morsel, property: "pte-agreement",

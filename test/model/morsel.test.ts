@@ -97,7 +97,7 @@ describe("the morsel policy", () => {
     const mount = exec.run([map, { t: "resume", cpu: 0 }]);
     expect(exec.totals[C.iommuPteWrites]).toBe(2); // dom 0's level-2 table linked, then the one mount entry
     expect(mount.violation).toBeNull();
-    const done = exec.run([...events, { t: "iommu" }, { t: "iommu" }, { t: "resume", cpu: 0 }]);
+    const done = exec.run([...events, { t: "iommu" }, { t: "iommu" }, { t: "resume", cpu: 0 }, { t: "resume", cpu: 0 }]);
     expect(done.violation).toBeNull();
     expect(exec.totals[C.iotlbInvCmds]).toBe(1);
     expect(exec.totals[C.completionWaits]).toBe(1);
