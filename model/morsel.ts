@@ -16,6 +16,10 @@
  * and record which table of the IOVA space they are (level | prefix << 4):
  * a morsel is mounted at the same place (its span index) in every domain.
  *
+ * A morsel's frames carry, in their aux, the level and whether the IOMMU
+ * walks them too (MORSEL_SHARED): a morsel reached by devices only through a
+ * secondary view (morsel-view.ts) is not shared.
+ *
  * Records live in a policy's private words (`base` is their offset), one per
  * slot, MORSEL_W words each:
  *   w0: root table frame + 1 (0 = no morsel)
@@ -35,7 +39,7 @@ import { C } from "./counters.ts";
 import { DTE, FRAMES, HDR, H_USER_PML4, POL, PTMEM, PT_W } from "./geometry.ts";
 import { type Observation } from "./observation.ts";
 import { ptClearFrame, ptFind, ptWrite } from "./page-table-memory.ts";
-import { allocFrames, freeFrames, ROLE_IOMMU_PT, ROLE_MMU_PT, ROLE_MORSEL_PT, setFrameData } from "./physical-memory.ts";
+import { allocFrames, frameAux, freeFrames, ROLE_IOMMU_PT, ROLE_MMU_PT, ROLE_MORSEL_PT, setFrameData } from "./physical-memory.ts";
 import { type Tx } from "./state.ts";
 import { domainRoot, tableIndex, tableKey } from "./iommu-page-table.ts";
 import { amdAddrPfn, amdNextLevel, amdPdeHi, amdPdeLo } from "./formats/amd-v1-pte.ts";
@@ -91,9 +95,12 @@ function setRefs(tx: Tx, base: number, i: number, refs: number): void {
   setWord(tx, at(base, i) + 1, (w & ~(0xfff << 4)) | (refs << 4));
 }
 
+/** Aux bit of a morsel table frame: the IOMMU walks it too (pte-agreement applies). */
+export const MORSEL_SHARED = 1 << 8;
+
 /** A morsel table frame for the table at `level` covering page `v` of the morsel's span. */
-function allocMorselTable(tx: Tx, level: number, v: number, obs: Observation): number {
-  const f = allocFrames(tx, 0, ROLE_MORSEL_PT, level, obs);
+function allocMorselTable(tx: Tx, level: number, v: number, shared: boolean, obs: Observation): number {
+  const f = allocFrames(tx, 0, ROLE_MORSEL_PT, level | (shared ? MORSEL_SHARED : 0), obs);
   if (f < 0) return -1;
   setFrameData(tx.w(FRAMES), f, tableKey(level, v));
   obs.counters[C.ptFramesAllocated]++;
@@ -102,9 +109,9 @@ function allocMorselTable(tx: Tx, level: number, v: number, obs: Observation): n
 }
 
 /** Creates an empty morsel of `level` in slot `i`, for span `span`, one reference (its creator's). */
-export function morselCreate(tx: Tx, base: number, i: number, level: number, span: number, dev: number, obs: Observation): boolean {
+export function morselCreate(tx: Tx, base: number, i: number, level: number, span: number, dev: number, obs: Observation, shared = true): boolean {
   if (morselRoot(tx, base, i) >= 0) return false;
-  const root = allocMorselTable(tx, level, span * morselSpanPages(level), obs);
+  const root = allocMorselTable(tx, level, span * morselSpanPages(level), shared, obs);
   if (root < 0) return false;
   setWord(tx, at(base, i), root + 1);
   setWord(tx, at(base, i) + 1, level | (1 << 4) | (dev << 16));
@@ -138,7 +145,7 @@ export function morselFault(
       table = x86Pfn(tx.c[PTMEM][2 + p * PT_W] >>> 0, tx.c[PTMEM][3 + p * PT_W] >>> 0);
       continue;
     }
-    const next = allocMorselTable(tx, l - 1, v, obs);
+    const next = allocMorselTable(tx, l - 1, v, (frameAux(tx.c[FRAMES], table) & MORSEL_SHARED) !== 0, obs);
     if (next < 0) return false;
     sharedDirectory(next, l - 1, leaf);
     if (!ptWrite(tx, table, idx, leaf.lo, leaf.hi)) return false;
@@ -175,6 +182,25 @@ function domainTable(tx: Tx, dom: number, level: number, v: number, obs: Observa
     table = next;
   }
   return table;
+}
+
+/** Links table frame `table` (a level-`level` table covering page `v`) into domain `dom` by one directory entry. */
+export function linkIntoDomain(tx: Tx, dom: number, level: number, v: number, table: number, obs: Observation): boolean {
+  if (level + 1 > tx.g.cfg.iommuLevels) return false;
+  const parent = domainTable(tx, dom, level + 1, v, obs);
+  if (parent < 0 || ptFind(tx.c[PTMEM], parent, tableIndex(v, level + 1)) >= 0) return false;
+  if (!ptWrite(tx, parent, tableIndex(v, level + 1), amdPdeLo(table, level), amdPdeHi(table))) return false;
+  obs.counters[C.iommuPteWrites]++;
+  return true;
+}
+
+/** Clears the directory entry of domain `dom` that links the level-`level` table covering page `v`. */
+export function unlinkFromDomain(tx: Tx, dom: number, level: number, v: number, obs: Observation): boolean {
+  const parent = domainTable(tx, dom, level + 1, v, obs);
+  if (parent < 0 || ptFind(tx.c[PTMEM], parent, tableIndex(v, level + 1)) < 0) return false;
+  ptWrite(tx, parent, tableIndex(v, level + 1), 0, 0);
+  obs.counters[C.iommuPteWrites]++;
+  return true;
 }
 
 /** Mounts morsel `i` into IOMMU domain `dom`: links one directory entry (AMD PM_LEVEL_PDE) to its root. Takes a reference. */
@@ -295,4 +321,23 @@ function freeMorselTable(tx: Tx, f: number, level: number, obs: Observation): vo
   ptClearFrame(tx, f);
   freeFrames(tx, f, 0, obs);
   obs.counters[C.ptFramesFreed]++;
+}
+
+/**
+ * The primary changes: page `index` of morsel `i` is unmapped from the object
+ * (the kernel zaps it: its x86 leaf is cleared). Whoever caches or mirrors
+ * the entry (TLBs, secondary views) must be invalidated by the caller.
+ */
+export function morselZap(tx: Tx, base: number, i: number, index: number, obs: Observation): boolean {
+  let table = morselRoot(tx, base, i);
+  const v = morselBasePage(tx, base, i) + index;
+  for (let l = morselLevel(tx, base, i); l > 1; l--) {
+    const p = ptFind(tx.c[PTMEM], table, tableIndex(v, l));
+    if (p < 0) return false;
+    table = x86Pfn(tx.c[PTMEM][2 + p * PT_W] >>> 0, tx.c[PTMEM][3 + p * PT_W] >>> 0);
+  }
+  if (ptFind(tx.c[PTMEM], table, tableIndex(v, 1)) < 0) return false;
+  ptWrite(tx, table, tableIndex(v, 1), 0, 0);
+  obs.counters[C.mmuPteWrites]++;
+  return true;
 }

@@ -29,9 +29,11 @@ export const ROLE_FREE = 0, ROLE_KERNEL = 1, ROLE_SLAB = 2, ROLE_USER = 3, ROLE_
 export const ROLE_PINNED = 11;
 /** A table of a morsel (model/morsel.ts): walked by the MMU and the IOMMU alike; w2 = its table key (level | prefix << 4). */
 export const ROLE_MORSEL_PT = 12;
+/** A table of a morsel's secondary view (model/morsel-view.ts): aux = primary table frame | format << 13; w2 = its table key. */
+export const ROLE_MORSEL_VIEW = 13;
 export const ROLE_NAMES = [
   "free", "kernel", "slab", "user", "iommu-page-table", "mmu-page-table", "io-buffer", "bounce", "shadow", "io-pool", "guest", "pinned",
-  "morsel-page-table",
+  "morsel-page-table", "morsel-view-table",
 ];
 
 /** First frame of an allocated or free block. */

@@ -37,7 +37,8 @@ import {
   X86_LO_ACCESSED, X86_LO_DIRTY, X86_LO_PRESENT, X86_LO_RW, X86_LO_USER, X86_SOFTHI_4, x86EncodeHi, x86EncodeLo,
 } from "./formats/x86-pte.ts";
 
-export type SharingEncoding = "naive" | "safe";
+/** "native": plain Linux x86 entries, for a morsel the IOMMU never walks (it gets a secondary view, morsel-view.ts). */
+export type SharingEncoding = "naive" | "safe" | "native";
 
 /** x86 pkey values that put IR (bit 61) and IW (bit 62) in a shared entry. */
 export const PKEY_IR = 4, PKEY_IW = 8;
@@ -55,6 +56,12 @@ export interface SharedLeaf {
  * direction the device is granted.
  */
 export function sharedLeaf(enc: SharingEncoding, frame: number, cpuWrite: boolean, devRead: boolean, devWrite: boolean, out: SharedLeaf): SharedLeaf {
+  if (enc === "native") {
+    const flags = X86_LO_PRESENT | X86_LO_USER | X86_LO_ACCESSED | (cpuWrite || devWrite ? X86_LO_RW | X86_LO_DIRTY | X86_LO_SOFT_DIRTY : 0);
+    out.lo = x86EncodeLo(frame, flags);
+    out.hi = x86EncodeHi(frame, true, 0, 0);
+    return out;
+  }
   if (enc === "naive") {
     const flags = X86_LO_PRESENT | X86_LO_USER | X86_LO_ACCESSED | (cpuWrite ? X86_LO_RW | X86_LO_DIRTY | X86_LO_SOFT_DIRTY : 0);
     out.lo = x86EncodeLo(frame, flags);

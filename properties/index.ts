@@ -6,8 +6,9 @@ import { iotlbCoherence } from "./iotlb-coherence.ts";
 import { ptPageSafety } from "./pt-page-safety.ts";
 import { pinSafety } from "./pin-safety.ts";
 import { pteAgreement } from "./pte-agreement.ts";
+import { viewRefinement } from "./view-refinement.ts";
 
-export const PROPERTIES: readonly Property[] = [pageConfinement, byteConfinement, iotlbCoherence, ptPageSafety, pinSafety, pteAgreement];
+export const PROPERTIES: readonly Property[] = [pageConfinement, byteConfinement, iotlbCoherence, ptPageSafety, pinSafety, pteAgreement, viewRefinement];
 
 export function findProperty(name: string): Property | undefined {
   return PROPERTIES.find((p) => p.name === name);

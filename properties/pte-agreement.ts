@@ -26,7 +26,8 @@
  */
 import { type Property, type Violation } from "./property.ts";
 import { FRAMES, PTMEM, PT_W } from "../model/geometry.ts";
-import { frameData, frameRole, ROLE_MORSEL_PT } from "../model/physical-memory.ts";
+import { frameAux, frameData, frameRole, ROLE_MORSEL_PT } from "../model/physical-memory.ts";
+import { MORSEL_SHARED } from "../model/morsel.ts";
 import { x86IsHugeLeaf, x86LeafPfn, x86Pfn } from "../model/formats/x86-pte.ts";
 import { amdAddrPfn, amdIw, amdNextLevel } from "../model/formats/amd-v1-pte.ts";
 
@@ -48,7 +49,7 @@ export const pteAgreement: Property = {
     for (let p = 0; p < n; p++) {
       const key = pt[1 + p * PT_W];
       const f = Math.floor(key / 512);
-      if (frameRole(fr, f) !== ROLE_MORSEL_PT) continue;
+      if (frameRole(fr, f) !== ROLE_MORSEL_PT || (frameAux(fr, f) & MORSEL_SHARED) === 0) continue;
       const lo = pt[2 + p * PT_W] >>> 0;
       const hi = pt[3 + p * PT_W] >>> 0;
       if ((lo & 1) === 0) continue;

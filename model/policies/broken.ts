@@ -12,6 +12,7 @@ import { shadow } from "./shadow.ts";
 import { fns } from "./fns.ts";
 import { vfio } from "./vfio.ts";
 import { makeMorselPolicy } from "./morsel.ts";
+import { makeMorselViewPolicy } from "./morsel-views.ts";
 
 /** Strict, but the driver's page is freed before the completion wait: reuse while the IOTLB still maps it. */
 export const strictFreeBeforeWait: Policy = {
@@ -142,7 +143,14 @@ export const morselNaiveSharing: Policy = makeMorselPolicy({
   pde: true,
 });
 
+/** Multi-target morsel whose secondary view is not invalidated when the primary unmaps the pages. */
+export const morselViewStale: Policy = makeMorselViewPolicy({
+  name: "morsel-view-stale",
+  summary: "BROKEN morsel-views: the primary zaps the pages but the AMD view keeps its entries",
+  invalidateView: false,
+});
+
 export const BROKEN_POLICIES: readonly Policy[] = [
   strictFreeBeforeWait, strictFreeTablesEarly, strictWaitBeforeInvalidate, strictNoPde, lazyFreeTablesAtUnmap, shadowZeroCopy, fnsNeverPde,
-  vfioUnpinBeforeWait, morselLeafOnlyUnmount, morselNaiveSharing,
+  vfioUnpinBeforeWait, morselLeafOnlyUnmount, morselNaiveSharing, morselViewStale,
 ];

@@ -7,8 +7,9 @@ import { shadow } from "./shadow.ts";
 import { fns } from "./fns.ts";
 import { vfio } from "./vfio.ts";
 import { morsel } from "./morsel.ts";
+import { morselViews } from "./morsel-views.ts";
 
-export const POLICIES: readonly Policy[] = [passthrough, strict, lazy, shadow, fns, vfio, morsel];
+export const POLICIES: readonly Policy[] = [passthrough, strict, lazy, shadow, fns, vfio, morsel, morselViews];
 
 export function findPolicy(name: string): Policy | undefined {
   return POLICIES.find((p) => p.name === name);

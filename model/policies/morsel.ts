@@ -59,34 +59,41 @@ function freeSpan(k: Kernel, dev: number, level: number, pages: number): number 
   return -1;
 }
 
+/**
+ * A map's first phase: the buffer becomes morsel `m` in a free span of the
+ * device's window, its pages entered by the page-fault path (a write fault
+ * when the CPU fills the buffer for the device). MORSEL_MOUNT, or FAIL.
+ */
+export function morselPopulate(k: Kernel, m: number, level: number, encoding: SharingEncoding, shared: boolean): number {
+  const dev = k.dev(m);
+  if (m >= MORSEL_SLOTS) return FAIL;
+  const s = freeSpan(k, dev, level, k.pages(m));
+  if (s < 0 || !morselCreate(k.tx, 0, m, level, s, dev, k.obs, shared)) return FAIL;
+  const first = Math.max(k.tx.g.winBase, s * morselSpanPages(level));
+  k.setIova(m, first);
+  let index = first - s * morselSpanPages(level);
+  for (let i = 0; i < k.segments(m); i++) {
+    const frame = k.segFrame(m, i) + Math.floor(k.segOffset(m, i) / 4096);
+    for (let p = 0; p < k.segPages(m, i); p++, index++) {
+      if (!morselFault(k.tx, 0, m, index, frame + p, k.deviceReads(m), k.deviceReads(m), k.deviceWrites(m), encoding, k.obs)) {
+        morselPut(k.tx, 0, m, k.obs); // never mounted: nothing can reach it
+        return FAIL;
+      }
+    }
+  }
+  return MORSEL_MOUNT;
+}
+
 export function makeMorselPolicy(o: MorselOptions): Policy {
   return {
     name: o.name,
     summary: o.summary,
-    claims: ["page-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement"],
+    claims: ["page-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement"],
     stateWords: MORSEL_SLOTS * MORSEL_W,
     attach: () => "translate",
     map(k: Kernel, m: number, phase: number): number {
       const dev = k.dev(m);
-      if (phase === MORSEL_POPULATE) {
-        if (m >= MORSEL_SLOTS) return FAIL;
-        const s = freeSpan(k, dev, o.level, k.pages(m));
-        if (s < 0 || !morselCreate(k.tx, 0, m, o.level, s, dev, k.obs)) return FAIL;
-        const first = Math.max(k.tx.g.winBase, s * morselSpanPages(o.level));
-        k.setIova(m, first);
-        // The page-fault path enters every page of the buffer.
-        let index = first - s * morselSpanPages(o.level);
-        for (let i = 0; i < k.segments(m); i++) {
-          const frame = k.segFrame(m, i) + Math.floor(k.segOffset(m, i) / 4096);
-          for (let p = 0; p < k.segPages(m, i); p++, index++) {
-            if (!morselFault(k.tx, 0, m, index, frame + p, k.deviceReads(m), k.deviceReads(m), k.deviceWrites(m), o.encoding, k.obs)) {
-              morselPut(k.tx, 0, m, k.obs); // never mounted: nothing can reach it
-              return FAIL;
-            }
-          }
-        }
-        return MORSEL_MOUNT;
-      }
+      if (phase === MORSEL_POPULATE) return morselPopulate(k, m, o.level, o.encoding, true);
       if (!morselMount(k.tx, 0, m, dev, k.obs)) {
         morselPut(k.tx, 0, m, k.obs);
         return FAIL;

@@ -45,7 +45,7 @@ export function vfioMap(k: Kernel, m: number, phase: number): number {
 export const vfio: Policy = {
   name: "vfio",
   summary: "VFIO type1: pin and map every page; unmap every page, invalidate, wait, unpin every page",
-  claims: ["page-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement"],
+  claims: ["page-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement"],
   attach: () => "translate",
   map: vfioMap,
   unmap(k: Kernel, m: number, phase: number): number {

@@ -9,11 +9,12 @@ import { type Event } from "../../model/events.ts";
 import { lazy } from "../../model/policies/lazy.ts";
 import { strict } from "../../model/policies/strict.ts";
 import {
-  fnsNeverPde, lazyFreeTablesAtUnmap, vfioUnpinBeforeWait, morselLeafOnlyUnmount, morselNaiveSharing, strictFreeBeforeWait, strictFreeTablesEarly, strictNoPde, strictWaitBeforeInvalidate,
+  fnsNeverPde, lazyFreeTablesAtUnmap, vfioUnpinBeforeWait, morselLeafOnlyUnmount, morselNaiveSharing, morselViewStale, strictFreeBeforeWait, strictFreeTablesEarly, strictNoPde, strictWaitBeforeInvalidate,
 } from "../../model/policies/broken.ts";
 import { fns } from "../../model/policies/fns.ts";
 import { vfio } from "../../model/policies/vfio.ts";
 import { morsel } from "../../model/policies/morsel.ts";
+import { morselViews } from "../../model/policies/morsel-views.ts";
 import { type Policy } from "../../model/policy.ts";
 import { makeSystem } from "../../model/system.ts";
 import { findProperty } from "../../properties/index.ts";
@@ -70,6 +71,10 @@ const CASES: Case[] = [
   {
     broken: morselNaiveSharing, correct: morsel, property: "pte-agreement",
     shape: [MAP], says: /the IOMMU reads NextLevel 4 in bits 9..11, set by Linux's soft-dirty \(bit 11\)/, runs: 1000,
+  },
+  {
+    broken: morselViewStale, correct: morselViews, property: "view-refinement",
+    shape: [MAP, "resume", "unmap"], says: /AMD IOMMU v1 view table .* the view maps frame \d+, but the primary \(x86-64\) maps nothing there/, runs: 10000,
   },
 ];
 
