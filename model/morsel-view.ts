@@ -56,11 +56,13 @@ function countWrite(fmt: number, obs: Observation): void {
 /**
  * First access to page `v` through view `root` (level `level`): mirror the
  * primary's entries on the way down, building view tables as needed. The
- * leaf gets the primary's frame and no more than its rights (AMD: IR, IW
- * only if the primary is writable; EPT: R, W only if writable, X only if
- * not NX). Returns false if the primary has no page there or memory ran out.
+ * leaf gets the primary's frame and no more than its rights, further limited
+ * to what the view's user is granted (`read`, `write`: a device's DMA
+ * direction): AMD IR, IW only if the primary is writable; EPT R, W only if
+ * writable, X only if not NX. Returns false if the primary has no page there
+ * or memory ran out.
  */
-export function viewFill(tx: Tx, root: number, level: number, v: number, obs: Observation): boolean {
+export function viewFill(tx: Tx, root: number, level: number, v: number, obs: Observation, read = true, write = true): boolean {
   const fr = tx.c[FRAMES];
   const fmt = viewFormat(fr, root) as ViewFormat;
   let view = root;
@@ -74,10 +76,10 @@ export function viewFill(tx: Tx, root: number, level: number, v: number, obs: Ob
     if (l === 1 || x86IsHugeLeaf(lo, l)) {
       if (l !== 1) return false; // the model's morsels hold 4 KiB pages only
       const frame = x86LeafPfn(lo, hi, 1);
-      const w = x86Writable(lo);
+      const w = x86Writable(lo) && write;
       const ok = fmt === VIEW_AMD_V1
-        ? ptWrite(tx, view, idx, amdPteLo(frame), amdPteHi(frame, true, w, true))
-        : ptWrite(tx, view, idx, eptEncodeLo(frame, eptLeafFlags(EPT_LO_READ | (w ? EPT_LO_WRITE : 0) | (x86Nx(hi) ? 0 : EPT_LO_EXEC), EPT_MT.WB, false)), eptEncodeHi(frame, false));
+        ? ptWrite(tx, view, idx, amdPteLo(frame), amdPteHi(frame, read, w, true))
+        : ptWrite(tx, view, idx, eptEncodeLo(frame, eptLeafFlags((read ? EPT_LO_READ : 0) | (w ? EPT_LO_WRITE : 0) | (x86Nx(hi) ? 0 : EPT_LO_EXEC), EPT_MT.WB, false)), eptEncodeHi(frame, false));
       if (ok) countWrite(fmt, obs);
       return ok;
     }

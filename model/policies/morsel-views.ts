@@ -45,7 +45,7 @@ export function makeMorselViewPolicy(o: MorselViewOptions): Policy {
       const base = morselBasePage(k.tx, 0, m);
       const view = viewTable(k.tx, morselRoot(k.tx, 0, m), VIEW_AMD_V1, level, base, k.obs);
       let ok = view >= 0;
-      for (let v = k.iova(m); ok && v < k.iova(m) + k.pages(m); v++) ok = viewFill(k.tx, view, level, v, k.obs);
+      for (let v = k.iova(m); ok && v < k.iova(m) + k.pages(m); v++) ok = viewFill(k.tx, view, level, v, k.obs, k.deviceReads(m), k.deviceWrites(m));
       if (ok) ok = linkIntoDomain(k.tx, k.dev(m), level, base, view, k.obs);
       if (!ok) {
         if (view >= 0) viewDrop(k.tx, view, level, k.obs); // never linked: nothing can reach it
