@@ -8,7 +8,11 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_CONFIG } from "../../model/config.ts";
 import { FRAMES } from "../../model/geometry.ts";
-import { frameRole, ROLE_FREE } from "../../model/physical-memory.ts";
+import { frameRole, ROLE_FREE, ROLE_USER } from "../../model/physical-memory.ts";
+import { userTouch, userUnmap } from "../../model/mmu.ts";
+import { iommuMapPage } from "../../model/iommu-page-table.ts";
+import { pinFrame } from "../../model/pinning.ts";
+import { txOn } from "../model/helpers.ts";
 import { DONE, type Policy } from "../../model/policy.ts";
 import { strict, UNMAP_START, UNMAP_WAIT } from "../../model/policies/strict.ts";
 import { lazy } from "../../model/policies/lazy.ts";
@@ -70,6 +74,25 @@ describe("pin-safety", () => {
     const sys = makeSystem(DEFAULT_CONFIG, { ...strict, name: "pt", attach: () => "passthrough" });
     const run = new Executor(sys, [pinSafety]).run([{ t: "kmalloc", size: 64 }, { t: "kfree", k: 0 }]);
     expect(run.violation?.message).toMatch(/device 0 can still reach it through its passthrough/);
+  });
+
+  it("user memory: munmap reclaims a page a device still maps unless it is pinned", () => {
+    const sys = makeSystem({ ...DEFAULT_CONFIG, userPages: 2 }, strict);
+    const { tx, obs } = txOn(sys);
+    userTouch(tx, 0, 0, true, obs);
+    const user = [...Array(sys.cfg.frames).keys()].find((f) => frameRole(tx.c[FRAMES], f) === ROLE_USER)!;
+    iommuMapPage(tx, 0, sys.g.winBase, user, true, true, obs); // e.g. a VFIO-style mapping of the process's page
+    const mapped = tx.commit();
+    for (const pinned of [false, true]) {
+      const t = txOn(sys, mapped);
+      if (pinned) pinFrame(t.tx, user, t.obs);
+      const before = t.tx.commit();
+      const u = txOn(sys, before);
+      userUnmap(u.tx, 0, 0, u.obs);
+      const v = pinSafety.check(sys, before, { t: "user-unmap", cpu: 0, page: 0 }, u.obs, u.tx.commit());
+      if (pinned) expect(v).toBeNull();
+      else expect(v?.message).toMatch(new RegExp(`frame ${user}: the page allocator reclaimed it \\(it held user memory and is free now\\), yet device 0 can still reach it through its domain's page tables`));
+    }
   });
 
   it("strict frees frames a device touched, only once nothing reaches them", () => {
