@@ -2,7 +2,8 @@
 import { COUNTERS } from "../model/counters.ts";
 import { findAnyPolicy, POLICIES } from "../model/policies/index.ts";
 import { type Policy } from "../model/policy.ts";
-import { costsDocument, defaultCosts, DEFAULT_COSTS_FILE, readCostsFile } from "../costs/cost-table.ts";
+import { costsDocument, defaultCosts, DEFAULT_COSTS_FILE, readCostsFile, type CostTable } from "../costs/cost-table.ts";
+import { EXPERIMENT_NAME, morselVsVfio, renderExperiment } from "../checker/morsel-vs-vfio.ts";
 import { costReport, type CostRow } from "../checker/cost-report.ts";
 import { findWorkload, WORKLOADS, WorkloadError, type Workload } from "../checker/workloads.ts";
 import { EXIT_OK, fail } from "./errors.ts";
@@ -14,17 +15,14 @@ export interface CostFlags {
   readonly costs?: string;
   readonly ios?: number;
   readonly json?: boolean;
+  readonly experiment?: string;
 }
 
 export function runCost(flags: CostFlags): number {
+  if (flags.experiment !== undefined) return runExperiment(flags);
   const policies = selectPolicies(flags.policy);
   const workloads = selectWorkloads(flags.workload);
-  let costs = defaultCosts();
-  if (flags.costs !== undefined) {
-    const r = readCostsFile(flags.costs);
-    if (!r.ok) fail(`--costs ${r.error}`);
-    costs = r.value;
-  }
+  const costs = selectCosts(flags);
   let rows: CostRow[];
   try {
     rows = costReport(policies, workloads, costs, flags.ios);
@@ -37,6 +35,26 @@ export function runCost(flags: CostFlags): number {
   } else {
     process.stdout.write(renderCost(rows, workloads, flags));
   }
+  return EXIT_OK;
+}
+
+function selectCosts(flags: CostFlags): CostTable {
+  if (flags.costs === undefined) return defaultCosts();
+  const r = readCostsFile(flags.costs);
+  if (!r.ok) fail(`--costs ${r.error}`);
+  return r.value;
+}
+
+/** `--experiment morsel-vs-vfio`: map and unmap costs by buffer size (checker/morsel-vs-vfio.ts). */
+function runExperiment(flags: CostFlags): number {
+  if (flags.experiment !== EXPERIMENT_NAME) fail(`--experiment: unknown experiment ${JSON.stringify(flags.experiment)} (known: ${EXPERIMENT_NAME})`);
+  if (flags.workload !== undefined || flags.policy !== undefined || flags.ios !== undefined) {
+    fail("--experiment runs its own policies and buffers: --workload, --policy and --ios do not apply");
+  }
+  const costs = selectCosts(flags);
+  const rows = morselVsVfio(costs);
+  if (flags.json) process.stdout.write(JSON.stringify({ experiment: EXPERIMENT_NAME, costs: costsDocument(costs), rows }, null, 2) + "\n");
+  else process.stdout.write(renderExperiment(rows, flags.costs === undefined ? DEFAULT_COSTS_FILE : `${DEFAULT_COSTS_FILE} with ${flags.costs} over it`));
   return EXIT_OK;
 }
 

@@ -71,7 +71,7 @@ export const ConfigSchema = Schema.Struct({
   acsTb: Schema.optional(Schema.Boolean),
 });
 
-const Property = Schema.Literals(["page-confinement", "byte-confinement", "iotlb-coherence", "pt-page-safety"]);
+const Property = Schema.Literals(["page-confinement", "byte-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement"]);
 
 export const CounterexampleSchema = Schema.Struct({
   format: Schema.Literal(COUNTEREXAMPLE_FORMAT),

@@ -24,6 +24,7 @@ export const COUNTERS = [
   "metadataBytes",
   "dmaBytes",          // bytes devices moved (the useful work)
   "iommuCmdsExecuted",
+  "containerLocks",    // VFIO container lock acquisitions (one per map or unmap ioctl)
 ] as const;
 
 export type CounterName = (typeof COUNTERS)[number];

@@ -16,7 +16,7 @@ import { DTE, DTE_W, FRAMES, FRAME_W, levelShift } from "./geometry.ts";
 import { type Observation } from "./observation.ts";
 import { ptClearFrame, ptCount, ptFind, ptWrite } from "./page-table-memory.ts";
 import {
-  allocFrames, F_RELEASED, F_DETACHED, frameAux, frameData, frameFlags, frameRole, freeFrames, ROLE_IOMMU_PT, setFrame, setFrameData,
+  allocFrames, F_RELEASED, F_DETACHED, frameAux, frameData, frameFlags, frameRole, freeFrames, ROLE_IOMMU_PT, ROLE_MORSEL_PT, ROLE_MORSEL_VIEW, setFrame, setFrameData,
 } from "./physical-memory.ts";
 import { type Tx, type Words } from "./state.ts";
 import { PTMEM, PT_W } from "./geometry.ts";
@@ -212,5 +212,8 @@ export function walkMemory(tx: { g: { cfg: { iommuLevels: number } } }, pt: Word
 
 /** Is frame `f` the page-table frame of domain `dom` holding the table at `level` that covers page `v`? */
 export function isTableFrameOf(fr: Words, f: number, dom: number, level: number, v: number): boolean {
-  return frameRole(fr, f) === ROLE_IOMMU_PT && (frameAux(fr, f) & 0xff) === dom && frameData(fr, f) === tableKey(level, v);
+  const role = frameRole(fr, f);
+  // A morsel's table, or a table of its secondary view: the same for every domain it is mounted in.
+  if (role === ROLE_MORSEL_PT || role === ROLE_MORSEL_VIEW) return frameData(fr, f) === tableKey(level, v);
+  return role === ROLE_IOMMU_PT && (frameAux(fr, f) & 0xff) === dom && frameData(fr, f) === tableKey(level, v);
 }

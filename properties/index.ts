@@ -4,8 +4,11 @@ import { pageConfinement } from "./page-confinement.ts";
 import { byteConfinement } from "./byte-confinement.ts";
 import { iotlbCoherence } from "./iotlb-coherence.ts";
 import { ptPageSafety } from "./pt-page-safety.ts";
+import { pinSafety } from "./pin-safety.ts";
+import { pteAgreement } from "./pte-agreement.ts";
+import { viewRefinement } from "./view-refinement.ts";
 
-export const PROPERTIES: readonly Property[] = [pageConfinement, byteConfinement, iotlbCoherence, ptPageSafety];
+export const PROPERTIES: readonly Property[] = [pageConfinement, byteConfinement, iotlbCoherence, ptPageSafety, pinSafety, pteAgreement, viewRefinement];
 
 export function findProperty(name: string): Property | undefined {
   return PROPERTIES.find((p) => p.name === name);

@@ -12,6 +12,9 @@ import { shadow } from "./shadow.ts";
 import { fns } from "./fns.ts";
 import { makeBounce } from "./bounce.ts";
 import { makeDamn } from "./damn.ts";
+import { vfio } from "./vfio.ts";
+import { makeMorselPolicy } from "./morsel.ts";
+import { makeMorselViewPolicy } from "./morsel-views.ts";
 
 /** Strict, but the driver's page is freed before the completion wait: reuse while the IOTLB still maps it. */
 export const strictFreeBeforeWait: Policy = {
@@ -126,7 +129,52 @@ export const damnFreeToBuddy: Policy = makeDamn(
   "free-to-buddy",
 );
 
+/** VFIO that unpins the pages as soon as the invalidation is queued, before it has completed. */
+export const vfioUnpinBeforeWait: Policy = {
+  ...vfio,
+  name: "vfio-unpin-before-wait",
+  summary: "BROKEN vfio: unpins every page before the IOTLB invalidation completes",
+  unmap(k: Kernel, m: number, phase: number): number {
+    if (phase === UNMAP_START) {
+      k.count("containerLocks");
+      const r = unmapStart(k, m, "always");
+      if (r === UNMAP_WAIT) k.unpinMapping(m);
+      return r;
+    }
+    if (!k.completionDone()) return UNMAP_WAIT;
+    k.freeDetachedTables();
+    k.freeIova(k.dev(m), k.iova(m), k.pages(m));
+    return DONE;
+  },
+};
+
+/** Morsel whose unmount invalidates leaves only (PDE = 0): the cached entry that linked the morsel outlives its tables. */
+export const morselLeafOnlyUnmount: Policy = makeMorselPolicy({
+  name: "morsel-leaf-only-unmount",
+  summary: "BROKEN morsel: the unmount invalidates leaves but not directory entries",
+  level: 1,
+  encoding: "safe",
+  pde: false,
+});
+
+/** Morsel tables shared with the naive encoding: Linux's software bits and the IOMMU's NextLevel, pkeys and IR/IW, collide. */
+export const morselNaiveSharing: Policy = makeMorselPolicy({
+  name: "morsel-naive-sharing",
+  summary: "BROKEN morsel: shares x86 entries with the IOMMU as Linux writes them (software bits 9..11 = NextLevel, pkey bits = IR/IW)",
+  level: 1,
+  encoding: "naive",
+  pde: true,
+});
+
+/** Multi-target morsel whose secondary view is not invalidated when the primary unmaps the pages. */
+export const morselViewStale: Policy = makeMorselViewPolicy({
+  name: "morsel-view-stale",
+  summary: "BROKEN morsel-views: the primary zaps the pages but the AMD view keeps its entries",
+  invalidateView: false,
+});
+
 export const BROKEN_POLICIES: readonly Policy[] = [
   strictFreeBeforeWait, strictFreeTablesEarly, strictWaitBeforeInvalidate, strictNoPde, lazyFreeTablesAtUnmap, shadowZeroCopy, fnsNeverPde,
   bounceMapOriginal, bounceNoZeroPadding, damnFreeToBuddy,
+  vfioUnpinBeforeWait, morselLeafOnlyUnmount, morselNaiveSharing, morselViewStale,
 ];

@@ -7,8 +7,11 @@ import { shadow } from "./shadow.ts";
 import { fns } from "./fns.ts";
 import { bounce } from "./bounce.ts";
 import { damn } from "./damn.ts";
+import { vfio } from "./vfio.ts";
+import { morsel } from "./morsel.ts";
+import { morselViews } from "./morsel-views.ts";
 
-export const POLICIES: readonly Policy[] = [passthrough, strict, lazy, bounce, shadow, damn, fns];
+export const POLICIES: readonly Policy[] = [passthrough, strict, lazy, bounce, shadow, damn, fns, vfio, morsel, morselViews];
 
 export function findPolicy(name: string): Policy | undefined {
   return POLICIES.find((p) => p.name === name);

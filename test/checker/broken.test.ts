@@ -9,11 +9,15 @@ import { type Event } from "../../model/events.ts";
 import { lazy } from "../../model/policies/lazy.ts";
 import { strict } from "../../model/policies/strict.ts";
 import {
-  bounceMapOriginal, bounceNoZeroPadding, damnFreeToBuddy, fnsNeverPde, lazyFreeTablesAtUnmap, strictFreeBeforeWait, strictFreeTablesEarly, strictNoPde, strictWaitBeforeInvalidate,
+  bounceMapOriginal, bounceNoZeroPadding, damnFreeToBuddy, fnsNeverPde, lazyFreeTablesAtUnmap, vfioUnpinBeforeWait, morselLeafOnlyUnmount,
+  morselNaiveSharing, morselViewStale, strictFreeBeforeWait, strictFreeTablesEarly, strictNoPde, strictWaitBeforeInvalidate,
 } from "../../model/policies/broken.ts";
 import { fns } from "../../model/policies/fns.ts";
 import { bounce } from "../../model/policies/bounce.ts";
 import { damn } from "../../model/policies/damn.ts";
+import { vfio } from "../../model/policies/vfio.ts";
+import { morsel } from "../../model/policies/morsel.ts";
+import { morselViews } from "../../model/policies/morsel-views.ts";
 import { type Policy } from "../../model/policy.ts";
 import { makeSystem } from "../../model/system.ts";
 import { findProperty } from "../../properties/index.ts";
@@ -70,6 +74,22 @@ const CASES: Case[] = [
   {
     broken: fnsNeverPde, correct: fns, property: "pt-page-safety",
     shape: [MAP, "dma", "unmap", "iommu", "iommu", "resume"], says: /directory cache .* no longer that page table/, runs: 10000,
+  },
+  {
+    broken: vfioUnpinBeforeWait, correct: vfio, property: "pin-safety",
+    shape: [MAP, "dma", "unmap"], says: /last pin was dropped, yet device \d can still reach it through an IOTLB entry/, runs: 10000,
+  },
+  {
+    broken: morselLeafOnlyUnmount, correct: morsel, property: "pt-page-safety",
+    shape: [MAP, "resume", "dma", "unmap", "iommu", "iommu", "resume", "resume"], says: /directory cache .* pointing at frame \d+, which is no longer that page table: it is free; frame \d+ has held a morsel page table/, runs: 10000,
+  },
+  {
+    broken: morselNaiveSharing, correct: morsel, property: "pte-agreement",
+    shape: [MAP], says: /the IOMMU reads NextLevel 4 in bits 9..11, set by Linux's soft-dirty \(bit 11\)/, runs: 1000,
+  },
+  {
+    broken: morselViewStale, correct: morselViews, property: "view-refinement",
+    shape: [MAP, "resume", "unmap"], says: /AMD IOMMU v1 view table .* the view maps frame \d+, but the primary \(x86-64\) maps nothing there/, runs: 10000,
   },
 ];
 

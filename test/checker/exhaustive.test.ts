@@ -64,19 +64,20 @@ describe("exhaustive engine on the default scope", () => {
 
   for (const policy of [...POLICIES, ...BROKEN_POLICIES]) {
     it(`${policy.name}: every violation the random engine finds, it finds too, never longer`, () => {
-      const r = search(policy);
       const sys = makeSystem(DEFAULT_CONFIG, policy);
-      for (const o of r.outcomes) {
-        const random = randomCheck(sys, o.property, { runs: RUNS, seed: SEED, maxEvents: MAX_EVENTS });
-        if (random.verdict === "holds") continue;
+      const found = PROPERTIES.map((p) => ({ p, random: randomCheck(sys, p, { runs: RUNS, seed: SEED, maxEvents: MAX_EVENTS }) }))
+        .filter((x) => x.random.verdict === "violated");
+      // Search for exactly those properties, so the search stops once it has them all.
+      const r = search(policy, found.map((x) => x.p));
+      for (const [i, o] of r.outcomes.entries()) {
         expect(o.events, `${o.property.name} found by the random engine`).not.toBeNull();
-        if (o.events!.length <= random.events!.length) continue;
+        if (o.events!.length <= found[i].random.events!.length) continue;
         // Longer only when the random trace needs an event the scope's alphabet
         // lacks (damn-free-to-buddy: one 4097-byte access whose second page
         // walks from the directory entry the first page cached; the scope's
         // accesses are 1 byte), never for a trace the search could have found.
         const inScope = (e: Event) => ALPHABET.some((a) => JSON.stringify(a) === JSON.stringify(e));
-        expect(random.events!.every(inScope), `${o.property.name}: random trace within the scope but shorter`).toBe(false);
+        expect(found[i].random.events!.every(inScope), `${o.property.name}: random trace within the scope but shorter`).toBe(false);
       }
     });
   }
@@ -131,7 +132,8 @@ describe("bounds", () => {
   });
 
   it("stops as soon as every property is violated", () => {
-    const r = search(strictWaitBeforeInvalidate);
+    // Every property but those that concern only morsel tables.
+    const r = search(strictWaitBeforeInvalidate, PROPERTIES.filter((p) => p.name !== "pte-agreement" && p.name !== "view-refinement"));
     expect(r.stopped).toBe("all-violated");
     expect(r.depth).toBe(6);
   });

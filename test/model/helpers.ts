@@ -6,7 +6,7 @@ import { DTE, FRAMES, FRAME_W, makeGeometry, MAPS, OBJECTS, PTMEM, PT_W, type Ge
 import { Observation } from "../../model/observation.ts";
 import {
   F_DETACHED, frameAux, frameFlags, frameOrder, frameRole, F_HEAD, initBuddy, ROLE_BOUNCE, ROLE_FREE, ROLE_IO_POOL, ROLE_IOMMU_PT,
-  ROLE_MMU_PT, ROLE_NAMES, ROLE_SHADOW, ROLE_SLAB,
+  ROLE_MMU_PT, ROLE_MORSEL_PT, ROLE_MORSEL_VIEW, ROLE_NAMES, ROLE_SHADOW, ROLE_SLAB,
 } from "../../model/physical-memory.ts";
 import { PAGE_SIZE } from "../../model/config.ts";
 import { KIND_KMALLOC, KIND_POOL, objCount, objFrame, objKind, objOffset, objOwner, objSize, ownerDriver } from "../../model/objects.ts";
@@ -209,7 +209,7 @@ export function checkInvariants(sys: System, s: State): string | null {
   for (let i = 0; i < pt[0]; i++) {
     const f = Math.floor(pt[1 + i * PT_W] / 512);
     const role = frameRole(fr, f);
-    if (role !== ROLE_IOMMU_PT && role !== ROLE_MMU_PT) return `a page-table entry lies in frame ${f} (${ROLE_NAMES[role]})`;
+    if (role !== ROLE_IOMMU_PT && role !== ROLE_MMU_PT && role !== ROLE_MORSEL_PT && role !== ROLE_MORSEL_VIEW) return `a page-table entry lies in frame ${f} (${ROLE_NAMES[role]})`;
   }
   const linked = new Set<number>();
   for (let d = 0; d < cfg.devices; d++) {

@@ -72,8 +72,9 @@ describe.each(CONFIGS)("step on the %s configuration", (_name, cfg) => {
   );
 
   // Broken variants may break these on purpose (shadow-zero-copy and
-  // damn-free-to-buddy leave a mapping to a freed frame).
-  const KEEPS_INVARIANTS = ALL.filter((p) => p.name !== "shadow-zero-copy" && p.name !== "damn-free-to-buddy");
+  // damn-free-to-buddy leave a mapping to a freed frame; under
+  // morsel-naive-sharing a mapped IOVA does not translate for the IOMMU).
+  const KEEPS_INVARIANTS = ALL.filter((p) => !["shadow-zero-copy", "damn-free-to-buddy", "morsel-naive-sharing"].includes(p.name));
   test.prop([fc.constantFrom(...KEEPS_INVARIANTS.map((p) => p.name)), events], { numRuns: 120 })(
     "keeps the structural invariants (allocator, object table, table reachability, mapped IOVAs translate)",
     (name, evs) => {

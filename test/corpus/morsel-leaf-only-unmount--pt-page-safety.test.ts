@@ -1,0 +1,55 @@
+// dmacheck counterexample: morsel-leaf-only-unmount violates pt-page-safety (8 events).
+// the IOMMU's directory cache for dom 0 still holds the level-2 entry covering IOVAs 0x0..0x1fffff, pointing at frame 7, which is no longer that page table: it is free; frame 7 has held a morsel page table (level 1) since step 1
+import { expect, test } from "vitest";
+import { replayCounterexample } from "../../index.ts";
+
+const counterexample = {
+  "format": "dmacheck/counterexample@1",
+  "policy": "morsel-leaf-only-unmount",
+  "policyModule": null,
+  "property": "pt-page-safety",
+  "config": {
+    "frames": 32,
+    "cpus": 2,
+    "devices": 2,
+    "iovaPages": 16,
+    "iovaBasePfn": 504,
+    "iommuLevels": 3,
+    "fqSize": 256,
+    "fqTimeoutMs": 10,
+    "maxMappings": 8,
+    "maxObjects": 48,
+    "cmdQueueEntries": 16,
+    "maxOrder": 3,
+    "userPages": 4,
+    "reclaimEmptyTables": true
+  },
+  "events": [
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device"},
+    {"t": "resume", "cpu": 0},
+    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1},
+    {"t": "unmap", "cpu": 0, "k": 0, "free": false},
+    {"t": "iommu"},
+    {"t": "iommu"},
+    {"t": "resume", "cpu": 0},
+    {"t": "resume", "cpu": 0}
+  ],
+  "violation": {
+    "step": 7,
+    "explanation": "the IOMMU's directory cache for dom 0 still holds the level-2 entry covering IOVAs 0x0..0x1fffff, pointing at frame 7, which is no longer that page table: it is free; frame 7 has held a morsel page table (level 1) since step 1"
+  },
+  "found": {
+    "engine": "random",
+    "seed": 42,
+    "path": "303:2:1:2:2:2:8:8:11:11:14:14:11:11",
+    "runs": 304,
+    "ms": 0
+  }
+} as const;
+
+test("morsel-leaf-only-unmount violates pt-page-safety at step 8", () => {
+  const result = replayCounterexample(counterexample);
+  expect(result.mismatch).toBeNull();
+  expect(result.trace.violation?.property).toBe("pt-page-safety");
+  expect(result.trace.violation?.step).toBe(7);
+});

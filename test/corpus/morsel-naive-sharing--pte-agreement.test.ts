@@ -1,0 +1,48 @@
+// dmacheck counterexample: morsel-naive-sharing violates pte-agreement (1 events).
+// entry 504 of morsel table frame 7 (level 1): the MMU reads a leaf mapping frame 6; the IOMMU reads NextLevel 4 in bits 9..11, set by Linux's soft-dirty (bit 11), as a pointer to a level-4 table at frame 6, which a level-1 table cannot hold (NextLevel must be below the table's level): the IOMMU faults where the CPU translates (since boot)
+import { expect, test } from "vitest";
+import { replayCounterexample } from "../../index.ts";
+
+const counterexample = {
+  "format": "dmacheck/counterexample@1",
+  "policy": "morsel-naive-sharing",
+  "policyModule": null,
+  "property": "pte-agreement",
+  "config": {
+    "frames": 32,
+    "cpus": 2,
+    "devices": 2,
+    "iovaPages": 16,
+    "iovaBasePfn": 504,
+    "iommuLevels": 3,
+    "fqSize": 256,
+    "fqTimeoutMs": 10,
+    "maxMappings": 8,
+    "maxObjects": 48,
+    "cmdQueueEntries": 16,
+    "maxOrder": 3,
+    "userPages": 4,
+    "reclaimEmptyTables": true
+  },
+  "events": [
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device"}
+  ],
+  "violation": {
+    "step": 0,
+    "explanation": "entry 504 of morsel table frame 7 (level 1): the MMU reads a leaf mapping frame 6; the IOMMU reads NextLevel 4 in bits 9..11, set by Linux's soft-dirty (bit 11), as a pointer to a level-4 table at frame 6, which a level-1 table cannot hold (NextLevel must be below the table's level): the IOMMU faults where the CPU translates (since boot)"
+  },
+  "found": {
+    "engine": "random",
+    "seed": 42,
+    "path": "1:1:1:1:2:2:2:2",
+    "runs": 2,
+    "ms": 0
+  }
+} as const;
+
+test("morsel-naive-sharing violates pte-agreement at step 1", () => {
+  const result = replayCounterexample(counterexample);
+  expect(result.mismatch).toBeNull();
+  expect(result.trace.violation?.property).toBe("pte-agreement");
+  expect(result.trace.violation?.step).toBe(0);
+});

@@ -1,0 +1,102 @@
+/**
+ * The Morsel seeds' shape, asserted on counters: VFIO map and unmap grow
+ * linearly with the buffer (one pin and one PTE write per page, one unpin and
+ * one PTE write per page), morsel map and unmap stay constant, and the IOTLB
+ * invalidation is the largest part of the morsel unmap estimate.
+ */
+import { describe, expect, it } from "vitest";
+import { COUNTERS } from "../../model/counters.ts";
+import { defaultCosts } from "../../costs/cost-table.ts";
+import { EXPERIMENT_SIZES, LARGEST_MEASURED, morselVsVfio, type ExperimentRow } from "../../checker/morsel-vs-vfio.ts";
+import { runCli } from "../cli/helpers.ts";
+
+const costs = defaultCosts();
+const rows = morselVsVfio(costs);
+const pick = (policy: string, op: "map" | "unmap", measuredOnly = true): ExperimentRow[] =>
+  rows.filter((r) => r.policy === policy && r.op === op && (!measuredOnly || r.measured));
+const pages = (r: ExperimentRow) => r.bytes / 4096;
+
+describe("morsel-vs-vfio", () => {
+  it("runs every size from 4 KiB to 1 GiB for both policies; sizes beyond 4 MiB are marked extrapolated", () => {
+    expect(EXPERIMENT_SIZES[0]).toBe(4096);
+    expect(EXPERIMENT_SIZES.at(-1)).toBe(2 ** 30);
+    for (const p of ["vfio", "morsel"]) for (const op of ["map", "unmap"] as const) {
+      expect(pick(p, op, false).map((r) => r.bytes)).toEqual([...EXPERIMENT_SIZES]);
+      for (const r of pick(p, op, false)) expect(r.measured).toBe(r.bytes <= LARGEST_MEASURED);
+    }
+    expect(pick("vfio", "map").length).toBe(6);
+  });
+
+  it("vfio: map pins and writes one PTE per page, unmap clears one PTE and unpins per page; both linear in the buffer", () => {
+    for (const r of pick("vfio", "map")) {
+      expect(r.counters.pins).toBe(pages(r));
+      expect(r.counters.iommuPteWrites).toBe(pages(r));
+      expect(r.counters.containerLocks).toBe(1);
+    }
+    for (const r of pick("vfio", "unmap")) {
+      expect(r.counters.unpins).toBe(pages(r));
+      expect(r.counters.iommuPteWrites).toBe(pages(r));
+      expect(r.counters.iotlbInvCmds).toBe(1);
+      expect(r.counters.completionWaits).toBe(1);
+    }
+    // 1024 times the buffer costs nearly 1024 times as much.
+    const [small, big] = [pick("vfio", "map")[0], pick("vfio", "map").at(-1)!];
+    expect(big.nsEstimate / small.nsEstimate).toBeGreaterThan(800);
+  });
+
+  it("morsel: map and unmap are the same at every size (one entry linked or unlinked, one invalidation, one wait)", () => {
+    for (const op of ["map", "unmap"] as const) {
+      const rs = pick("morsel", op);
+      for (const r of rs) expect(r.counters).toEqual(rs[0].counters);
+    }
+    expect(pick("morsel", "map")[0].counters.iommuPteWrites).toBe(1);
+    expect(pick("morsel", "map")[0].counters.pins).toBe(0);
+    const u = pick("morsel", "unmap")[0].counters;
+    expect([u.iommuPteWrites, u.iotlbInvCmds, u.completionWaits]).toEqual([1, 1, 1]);
+  });
+
+  it("every counter is affine in the page count over the measured sizes, so the extrapolation is exact for the model's rules", () => {
+    for (const p of ["vfio", "morsel"]) for (const op of ["map", "unmap"] as const) {
+      const rs = pick(p, op);
+      const [a, b] = [rs.at(-2)!, rs.at(-1)!];
+      for (const c of COUNTERS) {
+        const slope = (b.counters[c] - a.counters[c]) / (pages(b) - pages(a));
+        for (const r of [...rs, ...pick(p, op, false)]) expect(r.counters[c], `${p} ${op} ${c} at ${r.bytes}`).toBeCloseTo(a.counters[c] + slope * (pages(r) - pages(a)), 6);
+      }
+    }
+  });
+
+  it("the IOTLB invalidation (command and completion wait) is the largest part of the morsel unmap estimate", () => {
+    for (const r of pick("morsel", "unmap", false)) {
+      const part = (c: (typeof COUNTERS)[number]) => r.counters[c] * costs[c].ns;
+      const invalidation = part("iotlbInvCmds") + part("iotlbInvPages") + part("completionWaits");
+      expect(invalidation).toBeGreaterThan(r.nsEstimate - invalidation);
+      expect(invalidation / r.nsEstimate).toBeGreaterThan(0.9);
+    }
+  });
+
+  it("morsel map and unmap cost less than vfio's at every size, by orders of magnitude at 1 GiB", () => {
+    for (const op of ["map", "unmap"] as const) {
+      const v = pick("vfio", op, false), m = pick("morsel", op, false);
+      v.forEach((r, i) => expect(m[i].nsEstimate).toBeLessThan(r.nsEstimate));
+      expect(v.at(-1)!.nsEstimate / m.at(-1)!.nsEstimate).toBeGreaterThan(1000);
+    }
+  });
+
+  it("dmacheck cost --experiment morsel-vs-vfio --json: rows with policy, bytes, op, counters, nsEstimate", () => {
+    const r = runCli(["cost", "--experiment", "morsel-vs-vfio", "--json"]);
+    expect(r.status, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.rows).toEqual(JSON.parse(JSON.stringify(rows)));
+    for (const row of doc.rows) {
+      expect(Object.keys(row).sort()).toEqual(["bytes", "counters", "measured", "nsEstimate", "op", "policy"]);
+      expect(["map", "unmap"]).toContain(row.op);
+    }
+    const text = runCli(["cost", "--experiment", "morsel-vs-vfio"]);
+    expect(text.status).toBe(0);
+    expect(text.stdout).toMatch(/vfio +map +~1 GiB +72089650/);
+    const bad = runCli(["cost", "--experiment", "nope"]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/^dmacheck: --experiment: unknown experiment "nope" \(known: morsel-vs-vfio\)\n$/);
+  });
+});
