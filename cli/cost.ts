@@ -7,6 +7,7 @@ import { costReport, type CostRow } from "../checker/cost-report.ts";
 import { findWorkload, WORKLOADS, WorkloadError, type Workload } from "../checker/workloads.ts";
 import { EXIT_OK, fail } from "./errors.ts";
 import { knownPolicies, selectByName } from "./select.ts";
+import { DEFAULT_HOST_BYTES, metadataReport, parseHostSize, renderMetadata } from "../checker/experiments/metadata.ts";
 
 export interface CostFlags {
   readonly workload?: string[];
@@ -14,9 +15,33 @@ export interface CostFlags {
   readonly costs?: string;
   readonly ios?: number;
   readonly json?: boolean;
+  readonly experiment?: string;
+  readonly hostSize?: string;
+}
+
+/** Experiments `--experiment` runs instead of the workload table. */
+export const EXPERIMENTS = ["metadata"] as const;
+
+function runExperiment(flags: CostFlags): number {
+  switch (flags.experiment) {
+    case "metadata": {
+      if (flags.workload !== undefined || flags.policy !== undefined || flags.ios !== undefined || flags.costs !== undefined) {
+        fail("--experiment metadata takes no --workload, --policy, --ios or --costs");
+      }
+      const host = flags.hostSize === undefined ? DEFAULT_HOST_BYTES : parseHostSize(flags.hostSize);
+      if (host === null) fail(`--host-size must be a positive size such as 1TiB, 512GiB or 4096, got ${JSON.stringify(flags.hostSize)}`);
+      const r = metadataReport(host);
+      process.stdout.write(flags.json ? JSON.stringify(r, null, 2) + "\n" : renderMetadata(r));
+      return EXIT_OK;
+    }
+    default:
+      return fail(`--experiment: unknown experiment ${JSON.stringify(flags.experiment)} (known: ${EXPERIMENTS.join(", ")})`);
+  }
 }
 
 export function runCost(flags: CostFlags): number {
+  if (flags.experiment !== undefined) return runExperiment(flags);
+  if (flags.hostSize !== undefined) fail("--host-size needs --experiment metadata");
   const policies = selectPolicies(flags.policy);
   const workloads = selectWorkloads(flags.workload);
   let costs = defaultCosts();
