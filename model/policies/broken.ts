@@ -10,6 +10,7 @@ import { lazy } from "./lazy.ts";
 import { mapWithIova, strict, UNMAP_START, UNMAP_WAIT, unmapStart } from "./strict.ts";
 import { shadow } from "./shadow.ts";
 import { fns } from "./fns.ts";
+import { exitToVmm, viommu } from "./viommu.ts";
 
 /** Strict, but the driver's page is freed before the completion wait: reuse while the IOTLB still maps it. */
 export const strictFreeBeforeWait: Policy = {
@@ -103,6 +104,31 @@ export const fnsNeverPde: Policy = {
   unmap: (k, m, phase) => (phase === UNMAP_START ? unmapStart(k, m, "never") : fns.unmap(k, m, phase)),
 };
 
+/**
+ * viommu whose VMM lets the vCPU go on as soon as it has queued the host
+ * invalidation: the guest's wait descriptor is completed before the host's
+ * COMPLETION_WAIT has run, so the guest's unmap returns (and the driver frees
+ * the buffer) while the host IOTLB may still translate the IOVA.
+ */
+export const viommuAsyncInvalidate: Policy = {
+  ...viommu,
+  name: "viommu-async-invalidate",
+  summary: "BROKEN viommu: the VMM completes the guest's invalidation wait before the host invalidation has executed",
+  unmap(k: Kernel, m: number, phase: number): number {
+    if (phase !== UNMAP_START) return viommu.unmap(k, m, phase);
+    if (k.cmdSpace() < k.invalidationCommands(k.dev(m)) + 1) return UNMAP_START;
+    k.unmapPages(k.dev(m), k.iova(m), k.pages(m));
+    k.invalidatePages(k.dev(m), k.iova(m), k.pages(m), true);
+    k.completionWait();
+    k.count("iommuPteWrites", k.pages(m));
+    exitToVmm(k, k.pages(m), "unmap: invalidation and wait");
+    // Emptied table frames stay detached until a later wait on this context (not freed early).
+    k.freeIova(k.dev(m), k.iova(m), k.pages(m));
+    return DONE;
+  },
+};
+
 export const BROKEN_POLICIES: readonly Policy[] = [
   strictFreeBeforeWait, strictFreeTablesEarly, strictWaitBeforeInvalidate, strictNoPde, lazyFreeTablesAtUnmap, shadowZeroCopy, fnsNeverPde,
+  viommuAsyncInvalidate,
 ];

@@ -5,8 +5,9 @@ import { strict } from "./strict.ts";
 import { lazy } from "./lazy.ts";
 import { shadow } from "./shadow.ts";
 import { fns } from "./fns.ts";
+import { viommu } from "./viommu.ts";
 
-export const POLICIES: readonly Policy[] = [passthrough, strict, lazy, shadow, fns];
+export const POLICIES: readonly Policy[] = [passthrough, strict, lazy, shadow, fns, viommu];
 
 export function findPolicy(name: string): Policy | undefined {
   return POLICIES.find((p) => p.name === name);

@@ -10,7 +10,9 @@ import { lazy } from "../../model/policies/lazy.ts";
 import { strict } from "../../model/policies/strict.ts";
 import {
   fnsNeverPde, lazyFreeTablesAtUnmap, strictFreeBeforeWait, strictFreeTablesEarly, strictNoPde, strictWaitBeforeInvalidate,
+  viommuAsyncInvalidate,
 } from "../../model/policies/broken.ts";
+import { viommu } from "../../model/policies/viommu.ts";
 import { fns } from "../../model/policies/fns.ts";
 import { type Policy } from "../../model/policy.ts";
 import { makeSystem } from "../../model/system.ts";
@@ -56,6 +58,10 @@ const CASES: Case[] = [
   {
     broken: fnsNeverPde, correct: fns, property: "pt-page-safety",
     shape: [MAP, "dma", "unmap", "iommu", "iommu", "resume"], says: /directory cache .* no longer that page table/, runs: 10000,
+  },
+  {
+    broken: viommuAsyncInvalidate, correct: viommu, property: "iotlb-coherence",
+    shape: [MAP, "dma", "unmap", "dma"], says: /stale IOTLB entry .* its unmap had already returned/, runs: 10000,
   },
 ];
 

@@ -10,6 +10,7 @@ export const EXPECTED: Record<string, Record<PropertyName, "holds" | "violated">
   lazy: { "page-confinement": "violated", "byte-confinement": "violated", "iotlb-coherence": "violated", "pt-page-safety": "holds" },
   shadow: { "page-confinement": "holds", "byte-confinement": "holds", "iotlb-coherence": "holds", "pt-page-safety": "holds" },
   fns: { "page-confinement": "holds", "byte-confinement": "violated", "iotlb-coherence": "holds", "pt-page-safety": "holds" },
+  viommu: { "page-confinement": "holds", "byte-confinement": "violated", "iotlb-coherence": "holds", "pt-page-safety": "holds" },
 };
 
 /** The runs and seed the verdict tests use (the CLI's defaults). */
