@@ -49,6 +49,7 @@ program
   .option("--policy <names>", "comma-separated policies (default: every built-in policy)", list)
   .option("--property <names>", "comma-separated properties (default: all)", list)
   .option("--device <attrs>", "device attributes: trusted or untrusted, ats, acs-tb (comma-separated; default trusted)", list)
+  .option("--guest-memory <kind>", "add a guest memory region: ordinary (in the direct map), devdax (pageless) or guest-memfd (no direct map)")
   .addOption(new Option("--engine <engine>", "random (fast-check search), exhaustive (breadth-first search of a small scope) or both").default("both").choices(["random", "exhaustive", "both"]))
   .addOption(new Option("--runs <n>", "random event sequences per cell").default(10000).argParser(positiveInt("--runs")))
   .addOption(new Option("--seed <s>", "random seed").default(42).argParser(int32("--seed")))

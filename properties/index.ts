@@ -4,8 +4,16 @@ import { pageConfinement } from "./page-confinement.ts";
 import { byteConfinement } from "./byte-confinement.ts";
 import { iotlbCoherence } from "./iotlb-coherence.ts";
 import { ptPageSafety } from "./pt-page-safety.ts";
+import { directMapExclusion } from "./direct-map-exclusion.ts";
 
-export const PROPERTIES: readonly Property[] = [pageConfinement, byteConfinement, iotlbCoherence, ptPageSafety];
+export const PROPERTIES: readonly Property[] = [pageConfinement, byteConfinement, iotlbCoherence, ptPageSafety, directMapExclusion];
+
+/**
+ * Properties whose verdict depends on how memory is configured (the guest
+ * memory region), not on the DMA policy: no policy claims them, and with the
+ * default configuration (no guest memory) they hold trivially.
+ */
+export const MEMORY_PROPERTIES: readonly PropertyName[] = ["direct-map-exclusion"];
 
 export function findProperty(name: string): Property | undefined {
   return PROPERTIES.find((p) => p.name === name);

@@ -55,6 +55,7 @@ const eventArbs: { [K in EventTag]: fc.Arbitrary<Extract<Event, { t: K }>> } = {
   "tick": fc.record({ t: fc.constant("tick"), ms: pos }),
   "user-touch": fc.record({ t: fc.constant("user-touch"), cpu: nat, page: nat, write: fc.boolean() }),
   "user-unmap": fc.record({ t: fc.constant("user-unmap"), cpu: nat, page: nat }),
+  "kernel-read": fc.record({ t: fc.constant("kernel-read"), frame: nat }),
 };
 const eventArb: fc.Arbitrary<Event> = fc.oneof(...EVENT_TAGS.map((t) => eventArbs[t] as fc.Arbitrary<Event>));
 
