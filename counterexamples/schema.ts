@@ -74,7 +74,7 @@ export const ConfigSchema = Schema.Struct({
   guestFrames: Schema.optional(Int),
 });
 
-const Property = Schema.Literals(["page-confinement", "byte-confinement", "iotlb-coherence", "pt-page-safety", "direct-map-exclusion"]);
+const Property = Schema.Literals(["page-confinement", "byte-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "direct-map-exclusion"]);
 
 export const CounterexampleSchema = Schema.Struct({
   format: Schema.Literal(COUNTEREXAMPLE_FORMAT),

@@ -21,6 +21,7 @@ import { releaseBuffer } from "./buffers.ts";
 import { deviceMode, type AttachMode } from "./iommu.ts";
 import { allocFrames, ROLE_NAMES } from "./physical-memory.ts";
 import { DTE } from "./geometry.ts";
+import { pinCount, pinFrame, unpinFrame } from "./pinning.ts";
 
 export class Kernel {
   /** The context (CPU number, or the timer context) the call runs on. */
@@ -114,6 +115,51 @@ export class Kernel {
     let t = 0;
     for (let i = 0; i < this.segments(m); i++) t += this.segLen(m, i);
     return t;
+  }
+
+  // --- pinning (pinning.ts): pinned frames are not reclaimed until the last unpin
+  /** Pins frame `f` (counts `pins`); false when it is free or saturated. */
+  pin(f: number): boolean {
+    return pinFrame(this.tx, f, this.obs);
+  }
+  /** Drops one pin of frame `f` (counts `unpins`); false when it is not pinned. */
+  unpin(f: number): boolean {
+    return unpinFrame(this.tx, f, this.obs);
+  }
+  pinCount(f: number): number {
+    return pinCount(this.tx.c[FRAMES], f);
+  }
+  /**
+   * Pins every page of mapping `m`'s buffer, one pin per IOVA page (a frame
+   * two segments share is pinned twice), as VFIO pins every page it maps.
+   * False when some page cannot be pinned; the pins taken are then dropped.
+   */
+  pinMapping(m: number): boolean {
+    let done = 0;
+    for (let i = 0; i < this.segments(m); i++) {
+      const first = this.segFrame(m, i) + Math.floor(this.segOffset(m, i) / 4096);
+      for (let p = 0; p < this.segPages(m, i); p++) {
+        if (this.pin(first + p)) {
+          done++;
+          continue;
+        }
+        this.unpinFirst(m, done);
+        return false;
+      }
+    }
+    if (this.obs.detail) this.obs.note(`pinned the ${done} page(s) of mapping #${m}`);
+    return true;
+  }
+  /** Drops the pins pinMapping(m) took. */
+  unpinMapping(m: number): void {
+    this.unpinFirst(m, Number.MAX_SAFE_INTEGER);
+    if (this.obs.detail) this.obs.note(`unpinned the pages of mapping #${m}`);
+  }
+  private unpinFirst(m: number, n: number): void {
+    for (let i = 0; i < this.segments(m) && n > 0; i++) {
+      const first = this.segFrame(m, i) + Math.floor(this.segOffset(m, i) / 4096);
+      for (let p = 0; p < this.segPages(m, i) && n > 0; p++, n--) this.unpin(first + p);
+    }
   }
 
   // --- IOVA allocator

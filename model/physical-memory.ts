@@ -7,8 +7,8 @@
  *   w1: bits 16..31: for a free block, the next free block + 1 (the buddy free
  *       lists are linked through the frames, as Linux links free pages through
  *       page->lru); for a detached lazy table frame, its flush-queue stamp.
- *       Bits 0..15 are unused (0). Allocation generations live with the
- *       objects, see objects.ts.
+ *       Bits 0..15: the frame's pin count (pinning.ts; 0 for a free frame).
+ *       Allocation generations live with the objects, see objects.ts.
  *   w2: role data: for a page-table frame, the table it holds (level | prefix << 4)
  * After the frame records: one free-list head (+1, 0 = empty) per order.
  *
@@ -25,7 +25,9 @@ import { type Observation } from "./observation.ts";
 
 export const ROLE_FREE = 0, ROLE_KERNEL = 1, ROLE_SLAB = 2, ROLE_USER = 3, ROLE_IOMMU_PT = 4, ROLE_MMU_PT = 5,
   ROLE_IO_BUFFER = 6, ROLE_BOUNCE = 7, ROLE_SHADOW = 8, ROLE_IO_POOL = 9, ROLE_GUEST = 10;
-export const ROLE_NAMES = ["free", "kernel", "slab", "user", "iommu-page-table", "mmu-page-table", "io-buffer", "bounce", "shadow", "io-pool", "guest"];
+/** A frame its owner freed while it was pinned: owned by nobody, held by its pins until the last unpin (pinning.ts). */
+export const ROLE_PINNED = 11;
+export const ROLE_NAMES = ["free", "kernel", "slab", "user", "iommu-page-table", "mmu-page-table", "io-buffer", "bounce", "shadow", "io-pool", "guest", "pinned"];
 
 /** First frame of an allocated or free block. */
 export const F_HEAD = 1 << 8;
@@ -132,9 +134,33 @@ export function allocFrames(tx: Tx, order: number, role: number, aux: number, ob
   return f;
 }
 
-/** Returns the block of 2^order frames at `f` to the free lists, merging buddies. */
+/** Pin count of frame `f` (w1 bits 0..15; see pinning.ts). */
+function pins(fr: Words, f: number): number {
+  return fr[f * FRAME_W + 1] & 0xffff;
+}
+
+/**
+ * Returns the block of 2^order frames at `f` to the free lists, merging
+ * buddies. A block with a pinned frame is not freed: it becomes ROLE_PINNED
+ * (owned by nobody) and goes back to the allocator at its last unpin, as a
+ * page with a FOLL_PIN reference survives its owner's put_page (Linux
+ * Documentation/core-api/pin_user_pages.rst).
+ */
 export function freeFrames(tx: Tx, f: number, order: number, obs: Observation): void {
   const fr = tx.w(FRAMES);
+  let pinned = false;
+  for (let i = 0; i < 1 << order; i++) if (pins(fr, f + i) !== 0) pinned = true;
+  if (pinned) {
+    for (let i = 0; i < 1 << order; i++) {
+      setFrame(fr, f + i, ROLE_PINNED, order, i === 0 ? F_HEAD : 0, 0);
+      setFrameData(fr, f + i, 0);
+    }
+    if (obs.detail) {
+      obs.note(`page allocator: frame${order ? "s" : ""} ${frameRange(f, order)} freed by their owner but pinned: kept until the last unpin`);
+      for (let i = 0; i < 1 << order; i++) obs.frameNote(f + i, "been freed by its owner but kept, pinned");
+    }
+    return;
+  }
   if (obs.detail) {
     obs.note(`page allocator: frame${order ? "s" : ""} ${frameRange(f, order)} freed (${ROLE_NAMES[frameRole(fr, f)]})`);
     for (let i = 0; i < 1 << order; i++) obs.frameNote(f + i, "been free");

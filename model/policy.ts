@@ -21,7 +21,8 @@ export const DONE = -1;
 export const FAIL = -2;
 
 /** Names of the properties a policy may claim (see properties/). */
-export type PropertyName = "page-confinement" | "byte-confinement" | "iotlb-coherence" | "pt-page-safety" | "direct-map-exclusion";
+export type PropertyName =
+  | "page-confinement" | "byte-confinement" | "iotlb-coherence" | "pt-page-safety" | "pin-safety" | "direct-map-exclusion";
 
 export interface Policy {
   /** Short name used on the command line and in files. */

@@ -4,9 +4,10 @@ import { pageConfinement } from "./page-confinement.ts";
 import { byteConfinement } from "./byte-confinement.ts";
 import { iotlbCoherence } from "./iotlb-coherence.ts";
 import { ptPageSafety } from "./pt-page-safety.ts";
+import { pinSafety } from "./pin-safety.ts";
 import { directMapExclusion } from "./direct-map-exclusion.ts";
 
-export const PROPERTIES: readonly Property[] = [pageConfinement, byteConfinement, iotlbCoherence, ptPageSafety, directMapExclusion];
+export const PROPERTIES: readonly Property[] = [pageConfinement, byteConfinement, iotlbCoherence, ptPageSafety, pinSafety, directMapExclusion];
 
 /**
  * Properties whose verdict depends on how memory is configured (the guest

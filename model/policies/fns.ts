@@ -18,7 +18,7 @@ import { mapWithIova, strict, UNMAP_START, unmapStart } from "./strict.ts";
 export const fns: Policy = {
   name: "fns",
   summary: "F&S: strict, one ranged invalidation per mapping, page-walk caches kept until a table page is reclaimed",
-  claims: ["page-confinement", "iotlb-coherence", "pt-page-safety"],
+  claims: ["page-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety"],
   attach: () => "translate",
   map: mapWithIova,
   unmap(k: Kernel, m: number, phase: number): number {

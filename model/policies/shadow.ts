@@ -51,7 +51,7 @@ function mark(k: Kernel, dev: number, first: number, count: number, inUse: boole
 export const shadow: Policy = {
   name: "shadow",
   summary: "permanently mapped shadow buffers, copy in and out, never unmapped",
-  claims: ["page-confinement", "byte-confinement", "iotlb-coherence", "pt-page-safety"],
+  claims: ["page-confinement", "byte-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety"],
   stateWords: WORDS * 16,
   attach: () => "translate",
   boot(k: Kernel): void {

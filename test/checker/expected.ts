@@ -5,12 +5,12 @@
 import { type PropertyName } from "../../model/policy.ts";
 
 export const EXPECTED: Record<string, Record<PropertyName, "holds" | "violated">> = {
-  passthrough: { "page-confinement": "violated", "byte-confinement": "violated", "iotlb-coherence": "holds", "pt-page-safety": "holds", "direct-map-exclusion": "holds" },
-  strict: { "page-confinement": "holds", "byte-confinement": "violated", "iotlb-coherence": "holds", "pt-page-safety": "holds", "direct-map-exclusion": "holds" },
-  lazy: { "page-confinement": "violated", "byte-confinement": "violated", "iotlb-coherence": "violated", "pt-page-safety": "holds", "direct-map-exclusion": "holds" },
-  shadow: { "page-confinement": "holds", "byte-confinement": "holds", "iotlb-coherence": "holds", "pt-page-safety": "holds", "direct-map-exclusion": "holds" },
-  fns: { "page-confinement": "holds", "byte-confinement": "violated", "iotlb-coherence": "holds", "pt-page-safety": "holds", "direct-map-exclusion": "holds" },
-  viommu: { "page-confinement": "holds", "byte-confinement": "violated", "iotlb-coherence": "holds", "pt-page-safety": "holds", "direct-map-exclusion": "holds" },
+  passthrough: { "page-confinement": "violated", "byte-confinement": "violated", "iotlb-coherence": "holds", "pt-page-safety": "holds", "pin-safety": "violated", "direct-map-exclusion": "holds" },
+  strict: { "page-confinement": "holds", "byte-confinement": "violated", "iotlb-coherence": "holds", "pt-page-safety": "holds", "pin-safety": "holds", "direct-map-exclusion": "holds" },
+  lazy: { "page-confinement": "violated", "byte-confinement": "violated", "iotlb-coherence": "violated", "pt-page-safety": "holds", "pin-safety": "violated", "direct-map-exclusion": "holds" },
+  shadow: { "page-confinement": "holds", "byte-confinement": "holds", "iotlb-coherence": "holds", "pt-page-safety": "holds", "pin-safety": "holds", "direct-map-exclusion": "holds" },
+  fns: { "page-confinement": "holds", "byte-confinement": "violated", "iotlb-coherence": "holds", "pt-page-safety": "holds", "pin-safety": "holds", "direct-map-exclusion": "holds" },
+  viommu: { "page-confinement": "holds", "byte-confinement": "violated", "iotlb-coherence": "holds", "pt-page-safety": "holds", "pin-safety": "holds", "direct-map-exclusion": "holds" },
 };
 
 /** The runs and seed the verdict tests use (the CLI's defaults). */

@@ -1,0 +1,49 @@
+// dmacheck counterexample: passthrough violates pin-safety (2 events).
+// frame 4: the page allocator reclaimed it (it held slab memory and is free now), yet device 0 can still reach it through its passthrough (identity) attachment; frame 4 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1
+import { expect, test } from "vitest";
+import { replayCounterexample } from "../../index.ts";
+
+const counterexample = {
+  "format": "dmacheck/counterexample@1",
+  "policy": "passthrough",
+  "policyModule": null,
+  "property": "pin-safety",
+  "config": {
+    "frames": 32,
+    "cpus": 2,
+    "devices": 2,
+    "iovaPages": 16,
+    "iovaBasePfn": 504,
+    "iommuLevels": 3,
+    "fqSize": 256,
+    "fqTimeoutMs": 10,
+    "maxMappings": 8,
+    "maxObjects": 48,
+    "cmdQueueEntries": 16,
+    "maxOrder": 3,
+    "userPages": 4,
+    "reclaimEmptyTables": true
+  },
+  "events": [
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device"},
+    {"t": "unmap", "cpu": 0, "k": 0, "free": true}
+  ],
+  "violation": {
+    "step": 1,
+    "explanation": "frame 4: the page allocator reclaimed it (it held slab memory and is free now), yet device 0 can still reach it through its passthrough (identity) attachment; frame 4 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1"
+  },
+  "found": {
+    "engine": "random",
+    "seed": 42,
+    "path": "1:2:0:0:1:2:2:5:6",
+    "runs": 2,
+    "ms": 0
+  }
+} as const;
+
+test("passthrough violates pin-safety at step 2", () => {
+  const result = replayCounterexample(counterexample);
+  expect(result.mismatch).toBeNull();
+  expect(result.trace.violation?.property).toBe("pin-safety");
+  expect(result.trace.violation?.step).toBe(1);
+});
