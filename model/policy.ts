@@ -15,7 +15,7 @@
  */
 import { type Kernel } from "./kernel.ts";
 import { type AttachMode } from "./iommu.ts";
-import { type DeviceAttributes } from "./config.ts";
+import { type DeviceAttributes, type ModelConfig } from "./config.ts";
 
 export const DONE = -1;
 export const FAIL = -2;
@@ -32,7 +32,7 @@ export interface Policy {
   /** The properties this policy claims to hold. */
   readonly claims: readonly PropertyName[];
   /** Words of policy-private state (part of the model state, hashed with it). */
-  readonly stateWords?: number;
+  readonly stateWords?: number | ((cfg: ModelConfig) => number);
   /** How the device table attaches `dev` at boot, given the devices' attributes. */
   attach(dev: number, attrs: DeviceAttributes): AttachMode;
   /** dma_map_*: the mapping `m` (status "mapping") has its buffer segments; assign an IOVA and make it reachable. */

@@ -42,7 +42,7 @@ export interface System {
 
 /** Builds a system: boots the machine (allocator, device table, IOMMU roots, MMU tables). */
 export function makeSystem(cfg: ModelConfig, policy: Policy): System {
-  const g = makeGeometry(cfg, policy.stateWords ?? 0);
+  const g = makeGeometry(cfg, typeof policy.stateWords === "function" ? policy.stateWords(cfg) : policy.stateWords ?? 0);
   const tx = new Tx(g);
   const obs = new Observation();
   tx.begin(emptyState(g));

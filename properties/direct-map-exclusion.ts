@@ -29,6 +29,8 @@ import { GUEST_KIND_NAMES } from "../model/memory-regions.ts";
 export const directMapExclusion: Property = {
   name: "direct-map-exclusion",
   summary: "guest memory is never reachable through the kernel direct map",
+  // Without a guest region no frame is guest memory, so no read can reach one.
+  inert: (cfg) => cfg.guestMemory === undefined,
   check(_sys, _pre, e, obs, post): Violation | null {
     if (e.t !== "kernel-read" || obs.kernelFrame < 0) return null;
     const f = obs.kernelFrame;

@@ -11,6 +11,7 @@ import { mapWithIova, strict, UNMAP_START, UNMAP_WAIT, unmapStart } from "./stri
 import { shadow } from "./shadow.ts";
 import { fns } from "./fns.ts";
 import { exitToVmm, viommu } from "./viommu.ts";
+import { coiommu, dtt, hostLock, hostUnmapQueue, U_CLAIM, U_SCAN, U_WAIT, unpinFinish, unpinScan } from "./coiommu.ts";
 
 /** Strict, but the driver's page is freed before the completion wait: reuse while the IOTLB still maps it. */
 export const strictFreeBeforeWait: Policy = {
@@ -124,11 +125,58 @@ export const viommuAsyncInvalidate: Policy = {
     exitToVmm(k, k.pages(m), "unmap: invalidation and wait");
     // Emptied table frames stay detached until a later wait on this context (not freed early).
     k.freeIova(k.dev(m), k.iova(m), k.pages(m));
+    k.unpinMapping(m);
     return DONE;
+  },
+};
+
+/**
+ * CoIOMMU whose host unpinner claims its candidate with a plain store instead
+ * of compare_exchange(PINNED -> 0): a map the guest made between the scan and
+ * the claim (it saw PINNED, so it asked the host for nothing) is lost, and the
+ * page is unmapped and unpinned under a live mapping.
+ */
+export const coiommuUnpinNoCmpxchg: Policy = {
+  ...coiommu,
+  name: "coiommu-unpin-no-cmpxchg",
+  summary: "BROKEN coiommu: the host unpinner clears the DTT entry with a plain store, without compare-exchange",
+  timer(k: Kernel, phase: number): number {
+    if (phase === U_SCAN) return unpinScan(k);
+    if (phase === U_CLAIM) {
+      if (k.cmdSpace() < k.devices * 2 + 1) return U_CLAIM;
+      const f = k.pol(k.tx.g.cfg.frames) - 1;
+      k.note(`host unpinner: claims frame ${f} (entry 0x${(dtt(k, f) >>> 0).toString(16)}) without compare-exchange`);
+      k.setPol(f, 0);
+      hostLock(k, f);
+      hostUnmapQueue(k, f);
+      return U_WAIT;
+    }
+    return unpinFinish(k, true);
+  },
+};
+
+/**
+ * CoIOMMU whose host drops the pin as soon as it has claimed the page, before
+ * the IOMMU unmap's invalidation has completed (the reverse of
+ * vfio_unmap_unpin's order): the host may reclaim a frame the device still
+ * reaches through its IOTLB.
+ */
+export const coiommuUnpinBeforeInvalidate: Policy = {
+  ...coiommu,
+  name: "coiommu-unpin-before-invalidate",
+  summary: "BROKEN coiommu: the host unpins a claimed page before the IOMMU invalidation completes",
+  timer(k: Kernel, phase: number): number {
+    if (phase === U_SCAN) return unpinScan(k);
+    if (phase === U_CLAIM) {
+      const r = coiommu.timer!(k, phase);
+      if (r === U_WAIT) k.unpin(k.pol(k.tx.g.cfg.frames) - 1);
+      return r;
+    }
+    return unpinFinish(k, false);
   },
 };
 
 export const BROKEN_POLICIES: readonly Policy[] = [
   strictFreeBeforeWait, strictFreeTablesEarly, strictWaitBeforeInvalidate, strictNoPde, lazyFreeTablesAtUnmap, shadowZeroCopy, fnsNeverPde,
-  viommuAsyncInvalidate,
+  viommuAsyncInvalidate, coiommuUnpinNoCmpxchg, coiommuUnpinBeforeInvalidate,
 ];

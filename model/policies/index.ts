@@ -6,8 +6,9 @@ import { lazy } from "./lazy.ts";
 import { shadow } from "./shadow.ts";
 import { fns } from "./fns.ts";
 import { viommu } from "./viommu.ts";
+import { coiommu } from "./coiommu.ts";
 
-export const POLICIES: readonly Policy[] = [passthrough, strict, lazy, shadow, fns, viommu];
+export const POLICIES: readonly Policy[] = [passthrough, strict, lazy, shadow, fns, viommu, coiommu];
 
 export function findPolicy(name: string): Policy | undefined {
   return POLICIES.find((p) => p.name === name);

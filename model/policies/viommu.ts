@@ -32,7 +32,7 @@
  * What viommu claims is what strict claims: the host table and its
  * invalidation follow strict's order exactly.
  */
-import { DONE, type Policy } from "../policy.ts";
+import { DONE, FAIL, type Policy } from "../policy.ts";
 import { type Kernel } from "../kernel.ts";
 import { mapWithIova, MAP_START, UNMAP_START, UNMAP_WAIT, unmapStart } from "./strict.ts";
 
@@ -50,16 +50,20 @@ export function exitToVmm(k: Kernel, pages: number, why: string): void {
 export const viommu: Policy = {
   name: "viommu",
   summary: "guest strict through an emulated IOMMU in caching mode: every map and unmap exits to the VMM, which shadows it into the host IOMMU",
-  claims: ["page-confinement", "iotlb-coherence", "pt-page-safety"],
+  claims: ["page-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety"],
   attach: () => "translate",
   map(k: Kernel, m: number, phase: number): number {
     if (phase === MAP_START) {
       // The guest writes its own entries, then its caching-mode invalidation exits.
       k.count("iommuPteWrites", k.pages(m));
       exitToVmm(k, k.pages(m), "map, caching mode");
+      // VFIO_IOMMU_MAP_DMA pins first (vfio_pin_pages_remote), then maps.
+      if (!k.pinMapping(m)) return FAIL;
     }
     // The VMM's VFIO map: the host allocation and entries (strict's map).
-    return mapWithIova(k, m, phase);
+    const r = mapWithIova(k, m, phase);
+    if (r === FAIL) k.unpinMapping(m); // the map failed after its undo completed: drop the pins
+    return r;
   },
   unmap(k: Kernel, m: number, phase: number): number {
     const dev = k.dev(m);
@@ -73,6 +77,8 @@ export const viommu: Policy = {
     if (!k.completionDone()) return UNMAP_WAIT;
     k.freeDetachedTables();
     k.freeIova(dev, k.iova(m), k.pages(m));
+    // vfio_unmap_unpin: unpin only after the host invalidation completed.
+    k.unpinMapping(m);
     return DONE;
   },
 };

@@ -11,6 +11,7 @@ export const EXPECTED: Record<string, Record<PropertyName, "holds" | "violated">
   shadow: { "page-confinement": "holds", "byte-confinement": "holds", "iotlb-coherence": "holds", "pt-page-safety": "holds", "pin-safety": "holds", "direct-map-exclusion": "holds" },
   fns: { "page-confinement": "holds", "byte-confinement": "violated", "iotlb-coherence": "holds", "pt-page-safety": "holds", "pin-safety": "holds", "direct-map-exclusion": "holds" },
   viommu: { "page-confinement": "holds", "byte-confinement": "violated", "iotlb-coherence": "holds", "pt-page-safety": "holds", "pin-safety": "holds", "direct-map-exclusion": "holds" },
+  coiommu: { "page-confinement": "violated", "byte-confinement": "violated", "iotlb-coherence": "violated", "pt-page-safety": "holds", "pin-safety": "holds", "direct-map-exclusion": "holds" },
 };
 
 /** The runs and seed the verdict tests use (the CLI's defaults). */

@@ -25,8 +25,8 @@ describe("dmacheck cost", () => {
     const doc = JSON.parse(r.stdout);
     expect(Object.keys(doc).sort()).toEqual(["costs", "rows"]);
     expect(doc.rows.map((x: any) => `${x.workload}/${x.policy}`)).toEqual([
-      "net-rx/passthrough", "net-rx/strict", "net-rx/lazy", "net-rx/shadow", "net-rx/fns", "net-rx/viommu",
-      "net-tx/passthrough", "net-tx/strict", "net-tx/lazy", "net-tx/shadow", "net-tx/fns", "net-tx/viommu",
+      "net-rx/passthrough", "net-rx/strict", "net-rx/lazy", "net-rx/shadow", "net-rx/fns", "net-rx/viommu", "net-rx/coiommu",
+      "net-tx/passthrough", "net-tx/strict", "net-tx/lazy", "net-tx/shadow", "net-tx/fns", "net-tx/viommu", "net-tx/coiommu",
     ]);
     for (const row of doc.rows) {
       expect(Object.keys(row).sort()).toEqual(["counters", "nsPerIo", "policy", "vsPassthrough", "workload"]);
