@@ -69,6 +69,8 @@ describe("exhaustive engine on the default scope", () => {
       for (const o of r.outcomes) {
         const random = randomCheck(sys, o.property, { runs: RUNS, seed: SEED, maxEvents: MAX_EVENTS });
         if (random.verdict === "holds") continue;
+        // A counterexample that needs a device the scope lacks (coiommu maps a pinned page for every device) is out of its reach.
+        if (random.events!.some((e) => "dev" in e && e.dev >= DEFAULT_SCOPE.config.devices)) continue;
         expect(o.events, `${o.property.name} found by the random engine`).not.toBeNull();
         expect(o.events!.length).toBeLessThanOrEqual(random.events!.length);
       }
