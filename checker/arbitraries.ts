@@ -46,6 +46,8 @@ export function eventArbitrary(cfg: ModelConfig): fc.Arbitrary<Event> {
     { weight: 2, arbitrary: fc.record({ t: fc.constant("tick" as const), ms: fc.integer({ min: 1, max: 20 }) }) },
     { weight: 1, arbitrary: fc.record({ t: fc.constant("user-touch" as const), cpu, page: fc.nat(Math.max(0, cfg.userPages - 1)), write: fc.boolean() }) },
     { weight: 1, arbitrary: fc.record({ t: fc.constant("user-unmap" as const), cpu, page: fc.nat(Math.max(0, cfg.userPages - 1)) }) },
+    // Kernel loads by physical address, when there is guest memory to keep out of the direct map.
+    { weight: cfg.guestMemory !== undefined ? 2 : 0, arbitrary: fc.record({ t: fc.constant("kernel-read" as const), frame: fc.nat(cfg.frames - 1) }) },
   );
 }
 

@@ -78,7 +78,9 @@ export function exhaustiveCheck(sys: System, props: readonly Property[], alphabe
   const fp = new Uint32Array(2);
   const nComp = sys.init.length;
   const found: (PropertyOutcome | null)[] = props.map(() => null);
-  let open = props.length;
+  // Inert properties (nothing to protect in this configuration) hold without a search.
+  const inert = props.map((p) => p.inert?.(sys.cfg) === true);
+  let open = inert.filter((x) => !x).length;
   let transitions = 0;
 
   const rootHashes: number[] = new Array<number>(nComp * 2).fill(0);
@@ -108,7 +110,7 @@ export function exhaustiveCheck(sys: System, props: readonly Property[], alphabe
         const t = stepper.step(s, e);
         transitions++;
         for (let p = 0; p < props.length; p++) {
-          if (found[p] !== null) continue;
+          if (found[p] !== null || inert[p]) continue;
           const v = props[p].check(sys, s, e, obs, t);
           if (v !== null) {
             record(entry, ei, p, v);

@@ -108,5 +108,7 @@ export function alphabetEvents(scope: Scope): Event[] {
   for (const size of a.kernelSizes) out.push({ t: "kmalloc", size });
   if (a.kernelSizes.length > 0) out.push({ t: "kfree", k: 0 });
   for (const ms of a.tickMs) out.push({ t: "tick", ms });
+  // With a guest memory region: the kernel reading each frame through its direct map.
+  if (c.guestMemory !== undefined) for (let frame = 0; frame < c.frames; frame++) out.push({ t: "kernel-read", frame });
   return out;
 }

@@ -1,7 +1,9 @@
 /** `dmacheck check`: the policy x property matrix, from the random engine, the exhaustive engine, or both. */
 import { dirname, join, relative, resolve } from "node:path";
 import cliProgress from "cli-progress";
-import { configProblem, DEFAULT_CONFIG, deviceAttributes, deviceList, parseDeviceList } from "../model/config.ts";
+import {
+  configProblem, DEFAULT_CONFIG, deviceAttributes, deviceList, GUEST_MEMORY_KINDS, parseDeviceList, type GuestMemoryKind,
+} from "../model/config.ts";
 import { findAnyPolicy, POLICIES } from "../model/policies/index.ts";
 import { PROPERTIES, findProperty } from "../properties/index.ts";
 import { type Property } from "../properties/property.ts";
@@ -41,6 +43,7 @@ export interface CheckFlags {
   readonly policyModule?: string;
   readonly timing: boolean;
   readonly device?: string[];
+  readonly guestMemory?: string;
 }
 
 export const DEFAULT_DEPTH = 40;
@@ -57,8 +60,10 @@ export async function runCheck(flags: CheckFlags): Promise<number> {
   if (flags.path !== undefined && !/^\d+(:\d+)*$/.test(flags.path)) fail(`--path must look like 12:0:3 (a fast-check path), got ${JSON.stringify(flags.path)}`);
   const useRandom = flags.engine !== "exhaustive";
   const useExhaustive = flags.engine !== "random";
-  const attrs = flags.device === undefined ? undefined : parseDeviceList(flags.device);
-  if (typeof attrs === "string") fail(`--device: ${attrs}`);
+  const devAttrs = flags.device === undefined ? undefined : parseDeviceList(flags.device);
+  if (typeof devAttrs === "string") fail(`--device: ${devAttrs}`);
+  const guest = guestMemoryFlag(flags.guestMemory);
+  const attrs = devAttrs === undefined && guest === undefined ? undefined : { ...devAttrs, ...guest };
   const resolved = resolveScope(flags);
   const scope: Scope = attrs === undefined ? resolved.scope : { ...resolved.scope, config: { ...resolved.scope.config, ...attrs } };
   const { depth, maxStates } = resolved;
@@ -161,6 +166,14 @@ function resolveScope(flags: CheckFlags): { scope: Scope; depth: number; maxStat
   const ab = alphabetProblem(alphabet);
   if (ab !== null) fail(`scope: alphabet ${ab}`);
   return { scope: { config, alphabet }, depth: flags.depth ?? depth, maxStates: flags.maxStates ?? maxStates };
+}
+
+/** `--guest-memory KIND`: a guest memory region in both the random and the exhaustive configuration. */
+function guestMemoryFlag(v: string | undefined): { guestMemory: GuestMemoryKind } | undefined {
+  if (v === undefined) return undefined;
+  const kind = GUEST_MEMORY_KINDS.find((k) => k === v);
+  if (kind === undefined) fail(`--guest-memory must be one of ${GUEST_MEMORY_KINDS.join(", ")}, got ${JSON.stringify(v)}`);
+  return { guestMemory: kind };
 }
 
 async function selectPolicies(flags: CheckFlags): Promise<PolicyEntry[]> {

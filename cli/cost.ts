@@ -8,6 +8,7 @@ import { costReport, type CostRow } from "../checker/cost-report.ts";
 import { findWorkload, WORKLOADS, WorkloadError, type Workload } from "../checker/workloads.ts";
 import { EXIT_OK, fail } from "./errors.ts";
 import { knownPolicies, selectByName } from "./select.ts";
+import { DEFAULT_HOST_BYTES, metadataReport, parseHostSize, renderMetadata } from "../checker/experiments/metadata.ts";
 
 export interface CostFlags {
   readonly workload?: string[];
@@ -16,10 +17,15 @@ export interface CostFlags {
   readonly ios?: number;
   readonly json?: boolean;
   readonly experiment?: string;
+  readonly hostSize?: string;
 }
+
+/** Experiments `--experiment` runs instead of the workload table. */
+export const EXPERIMENTS = [EXPERIMENT_NAME, "metadata"] as const;
 
 export function runCost(flags: CostFlags): number {
   if (flags.experiment !== undefined) return runExperiment(flags);
+  if (flags.hostSize !== undefined) fail("--host-size needs --experiment metadata");
   const policies = selectPolicies(flags.policy);
   const workloads = selectWorkloads(flags.workload);
   const costs = selectCosts(flags);
@@ -45,17 +51,34 @@ function selectCosts(flags: CostFlags): CostTable {
   return r.value;
 }
 
-/** `--experiment morsel-vs-vfio`: map and unmap costs by buffer size (checker/morsel-vs-vfio.ts). */
 function runExperiment(flags: CostFlags): number {
-  if (flags.experiment !== EXPERIMENT_NAME) fail(`--experiment: unknown experiment ${JSON.stringify(flags.experiment)} (known: ${EXPERIMENT_NAME})`);
-  if (flags.workload !== undefined || flags.policy !== undefined || flags.ios !== undefined) {
-    fail("--experiment runs its own policies and buffers: --workload, --policy and --ios do not apply");
+  switch (flags.experiment) {
+    case EXPERIMENT_NAME: {
+      // map and unmap costs by buffer size (checker/morsel-vs-vfio.ts)
+      if (flags.workload !== undefined || flags.policy !== undefined || flags.ios !== undefined) {
+        fail("--experiment runs its own policies and buffers: --workload, --policy and --ios do not apply");
+      }
+      if (flags.hostSize !== undefined) fail("--host-size needs --experiment metadata");
+      const costs = selectCosts(flags);
+      const rows = morselVsVfio(costs);
+      if (flags.json) process.stdout.write(JSON.stringify({ experiment: EXPERIMENT_NAME, costs: costsDocument(costs), rows }, null, 2) + "\n");
+      else process.stdout.write(renderExperiment(rows, flags.costs === undefined ? DEFAULT_COSTS_FILE : `${DEFAULT_COSTS_FILE} with ${flags.costs} over it`));
+      return EXIT_OK;
+    }
+    case "metadata": {
+      // struct-page bytes per backing scheme (checker/experiments/metadata.ts)
+      if (flags.workload !== undefined || flags.policy !== undefined || flags.ios !== undefined || flags.costs !== undefined) {
+        fail("--experiment metadata takes no --workload, --policy, --ios or --costs");
+      }
+      const host = flags.hostSize === undefined ? DEFAULT_HOST_BYTES : parseHostSize(flags.hostSize);
+      if (host === null) fail(`--host-size must be a positive size such as 1TiB, 512GiB or 4096, got ${JSON.stringify(flags.hostSize)}`);
+      const r = metadataReport(host);
+      process.stdout.write(flags.json ? JSON.stringify(r, null, 2) + "\n" : renderMetadata(r));
+      return EXIT_OK;
+    }
+    default:
+      return fail(`--experiment: unknown experiment ${JSON.stringify(flags.experiment)} (known: ${EXPERIMENTS.join(", ")})`);
   }
-  const costs = selectCosts(flags);
-  const rows = morselVsVfio(costs);
-  if (flags.json) process.stdout.write(JSON.stringify({ experiment: EXPERIMENT_NAME, costs: costsDocument(costs), rows }, null, 2) + "\n");
-  else process.stdout.write(renderExperiment(rows, flags.costs === undefined ? DEFAULT_COSTS_FILE : `${DEFAULT_COSTS_FILE} with ${flags.costs} over it`));
-  return EXIT_OK;
 }
 
 function selectPolicies(names: string[] | undefined): Policy[] {

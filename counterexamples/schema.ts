@@ -48,6 +48,7 @@ export const EventSchema = Schema.Union([
   ev("tick", { ms: Pos }),
   ev("user-touch", { cpu: Nat, page: Nat, write: Schema.Boolean }),
   ev("user-unmap", { cpu: Nat, page: Nat }),
+  ev("kernel-read", { frame: Nat }),
 ]).annotate({ title: "event" }); // file.ts says `unknown event "x"` using this title
 
 /** Integers here; the ranges are checked by configProblem (model/config.ts), the one place that knows them. */
@@ -69,9 +70,14 @@ export const ConfigSchema = Schema.Struct({
   untrusted: Schema.optional(Schema.Boolean),
   ats: Schema.optional(Schema.Boolean),
   acsTb: Schema.optional(Schema.Boolean),
+  guestMemory: Schema.optional(Schema.Literals(["ordinary", "devdax", "guest-memfd"])),
+  guestFrames: Schema.optional(Int),
 });
 
-const Property = Schema.Literals(["page-confinement", "byte-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement"]);
+const Property = Schema.Literals([
+  "page-confinement", "byte-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement",
+  "direct-map-exclusion",
+]);
 
 export const CounterexampleSchema = Schema.Struct({
   format: Schema.Literal(COUNTEREXAMPLE_FORMAT),

@@ -49,7 +49,19 @@ export interface ModelConfig {
   /** PCIe ACS Translation Blocking on the device's port: translated requests
    * are rejected (Linux sets PCI_ACS_TB for untrusted or external-facing ports). Absent = false. */
   readonly acsTb?: boolean;
+  /** A region of guest memory (a VM's RAM) of `guestFrames` frames, booted
+   * as "ordinary" (System RAM in the kernel direct map), "devdax" (pageless
+   * device-dax memory, never in the direct map) or "guest-memfd" (guest_memfd
+   * with its frames removed from the direct map). Absent = no guest memory.
+   * See model/memory-regions.ts. */
+  readonly guestMemory?: GuestMemoryKind;
+  /** Frames of the guest region (1..8); absent = 2. */
+  readonly guestFrames?: number;
 }
+
+/** How guest memory is backed (model/memory-regions.ts). */
+export type GuestMemoryKind = "ordinary" | "devdax" | "guest-memfd";
+export const GUEST_MEMORY_KINDS: readonly GuestMemoryKind[] = ["ordinary", "devdax", "guest-memfd"];
 
 /** The attributes of the modelled devices (all devices share them). */
 export interface DeviceAttributes {
@@ -118,5 +130,7 @@ export function configProblem(c: ModelConfig): string | null {
   if (!int(c.cmdQueueEntries, 4, 512)) return "cmdQueueEntries must be an integer in 4..512";
   if (!int(c.maxOrder, 0, 10)) return "maxOrder must be an integer in 0..10";
   if (!int(c.userPages, 0, 64)) return "userPages must be an integer in 0..64";
+  if (c.guestMemory !== undefined && !GUEST_MEMORY_KINDS.includes(c.guestMemory)) return `guestMemory must be one of ${GUEST_MEMORY_KINDS.join(", ")}`;
+  if (c.guestFrames !== undefined && !int(c.guestFrames, 1, 8)) return "guestFrames must be an integer in 1..8";
   return null;
 }

@@ -47,12 +47,15 @@ export type Event =
   /** The user process touches virtual page `page` (a page fault allocates and maps it). */
   | { readonly t: "user-touch"; readonly cpu: number; readonly page: number; readonly write: boolean }
   /** The user process unmaps virtual page `page` (munmap: clear PTE, TLB shootdown, free). */
-  | { readonly t: "user-unmap"; readonly cpu: number; readonly page: number };
+  | { readonly t: "user-unmap"; readonly cpu: number; readonly page: number }
+  /** The kernel loads from physical frame `frame` through its direct map (any kernel access by
+   * physical address: a read gadget, a speculative load, /proc/kcore). */
+  | { readonly t: "kernel-read"; readonly frame: number };
 
 export type EventTag = Event["t"];
 export const EVENT_TAGS: readonly EventTag[] = [
   "map", "map-sg", "alloc-coherent", "unmap", "resume", "iommu", "dma", "ats-dma", "dma-translated", "kmalloc", "kfree", "tick",
-  "user-touch", "user-unmap",
+  "user-touch", "user-unmap", "kernel-read",
 ];
 
 /** A short, stable, human-readable rendering of an event (used in traces). */
@@ -72,5 +75,6 @@ export function formatEvent(e: Event): string {
     case "tick": return `tick ${e.ms} ms`;
     case "user-touch": return `user ${e.write ? "write" : "read"} vpage ${e.page} (cpu${e.cpu})`;
     case "user-unmap": return `user munmap vpage ${e.page} (cpu${e.cpu})`;
+    case "kernel-read": return `kernel reads frame ${e.frame} through the direct map`;
   }
 }

@@ -87,7 +87,9 @@ export function makeGeometry(cfg: ModelConfig, polWords = 0): Geometry {
   const iommuEntries = cfg.devices * (winPages + perDomain);
   // Kernel direct map (PML4, PDPT, one PD entry per 1 GiB... one PS entry per 2 MiB)
   // plus the process: kernel PML4 entry copy, three directory entries, user PTEs.
-  const mmuEntries = 2 + Math.ceil(cfg.frames / 512) + 1 + 3 + cfg.userPages;
+  const mmuEntries = 2 + Math.ceil(cfg.frames / 512) + 1 + 3 + cfg.userPages +
+    // Guest memory kept out of the direct map splits its 2 MiB entries into 4 KiB ones (memory-regions.ts).
+    (cfg.guestMemory !== undefined && cfg.guestMemory !== "ordinary" ? cfg.frames : 0);
   const ptCapacity = iommuEntries + mmuEntries + 8;
   const fqCapacity = Math.min(cfg.fqSize, cfg.devices * winPages);
   const fqRingWords = 1 + fqCapacity * FQ_W;

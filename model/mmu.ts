@@ -172,6 +172,18 @@ export function userUnmap(tx: Tx, cpu: number, page: number, obs: Observation): 
   if (obs.detail) obs.note(`user page ${page} unmapped (frame ${frame} freed)`);
 }
 
+/**
+ * The kernel loads from physical frame `pfn` through the direct map: a walk
+ * of the kernel tables (walkRefs); the frame reached goes to
+ * obs.kernelFrame, or -1 when the direct map does not map it (a page fault).
+ */
+export function directMapRead(tx: Tx, pfn: number, obs: Observation): void {
+  const w = mmuWalk(tx.c[PTMEM], tx.c[HDR][H_KERNEL_PML4], PAGE_OFFSET_VPAGE + pfn, walk);
+  obs.counters[C.walkRefs] += w.refs;
+  obs.kernelFrame = w.frame;
+  if (obs.detail) obs.note(w.frame >= 0 ? `the kernel read frame ${w.frame} through the direct map` : `the direct map does not map frame ${pfn}: page fault`);
+}
+
 /** Frame the kernel reaches through the direct map for physical frame `pfn`, by walking the kernel tables. */
 export function directMapFrame(tx: Tx, pfn: number): number {
   return mmuWalk(tx.c[PTMEM], tx.c[HDR][H_KERNEL_PML4], PAGE_OFFSET_VPAGE + pfn, walk).frame;

@@ -48,6 +48,8 @@ export class Observation {
   /** Fault that stopped the access, if any, and at which IOVA page. */
   fault = FAULT_NONE;
   faultIovaPfn = 0;
+  /** Frame a kernel-read reached through the direct map this step (-1: none, or the read faulted). */
+  kernelFrame = -1;
   /** Detail recording (replay only). */
   detail = false;
   readonly notes: string[] = [];
@@ -61,6 +63,7 @@ export class Observation {
     this.dev = -1;
     this.nseg = 0;
     this.fault = FAULT_NONE;
+    this.kernelFrame = -1;
     if (this.detail) {
       this.notes.length = 0;
       this.frameNotes.length = 0;

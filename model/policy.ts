@@ -15,13 +15,15 @@
  */
 import { type Kernel } from "./kernel.ts";
 import { type AttachMode } from "./iommu.ts";
-import { type DeviceAttributes } from "./config.ts";
+import { type DeviceAttributes, type ModelConfig } from "./config.ts";
 
 export const DONE = -1;
 export const FAIL = -2;
 
 /** Names of the properties a policy may claim (see properties/). */
-export type PropertyName = "page-confinement" | "byte-confinement" | "iotlb-coherence" | "pt-page-safety" | "pin-safety" | "pte-agreement" | "view-refinement";
+export type PropertyName =
+  | "page-confinement" | "byte-confinement" | "iotlb-coherence" | "pt-page-safety" | "pin-safety" | "pte-agreement"
+  | "view-refinement" | "direct-map-exclusion";
 
 export interface Policy {
   /** Short name used on the command line and in files. */
@@ -42,7 +44,7 @@ export interface Policy {
    */
   readonly descriptorPages?: number;
   /** Words of policy-private state (part of the model state, hashed with it). */
-  readonly stateWords?: number;
+  readonly stateWords?: number | ((cfg: ModelConfig) => number);
   /** How the device table attaches `dev` at boot, given the devices' attributes. */
   attach(dev: number, attrs: DeviceAttributes): AttachMode;
   /** dma_map_*: the mapping `m` (status "mapping") has its buffer segments; assign an IOVA and make it reachable. */

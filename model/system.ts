@@ -24,7 +24,8 @@ import {
 import { allocBuffer, releaseBuffer } from "./buffers.ts";
 import { freeObject, kmalloc, nthObjectOf, OWNER_KERNEL, pagesOrder } from "./objects.ts";
 import { ROLE_KERNEL } from "./physical-memory.ts";
-import { bootMmu, userTouch, userUnmap } from "./mmu.ts";
+import { bootMmu, directMapRead, userTouch, userUnmap } from "./mmu.ts";
+import { bootGuestMemory } from "./memory-regions.ts";
 
 export const OP_IDLE = 0, OP_MAP = 1, OP_UNMAP = 2, OP_TIMER = 3;
 export const OP_NAMES = ["idle", "map", "unmap", "timer work"];
@@ -41,7 +42,7 @@ export interface System {
 
 /** Builds a system: boots the machine (allocator, device table, IOMMU roots, MMU tables). */
 export function makeSystem(cfg: ModelConfig, policy: Policy): System {
-  const g = makeGeometry(cfg, policy.stateWords ?? 0);
+  const g = makeGeometry(cfg, typeof policy.stateWords === "function" ? policy.stateWords(cfg) : policy.stateWords ?? 0);
   const tx = new Tx(g);
   const obs = new Observation();
   tx.begin(emptyState(g));
@@ -63,6 +64,7 @@ export function makeSystem(cfg: ModelConfig, policy: Policy): System {
     if (attrs.ats && mode === "translate") d[dev * DTE_W + 3] |= DTE_D1HI_IOTLB;
   }
   bootMmu(tx, obs);
+  if (!bootGuestMemory(tx, obs)) throw new Error("out of memory booting the guest memory region (guestFrames)");
   if (policy.boot) {
     const k = new Kernel(tx, obs);
     k.ctx = 0;
@@ -177,6 +179,9 @@ export class Stepper {
       case "user-unmap":
         userUnmap(tx, e.cpu, e.page, obs);
         return !obs.noop;
+      case "kernel-read":
+        directMapRead(tx, e.frame % cfg.frames, obs);
+        return true;
     }
   }
 

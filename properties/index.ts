@@ -7,8 +7,18 @@ import { ptPageSafety } from "./pt-page-safety.ts";
 import { pinSafety } from "./pin-safety.ts";
 import { pteAgreement } from "./pte-agreement.ts";
 import { viewRefinement } from "./view-refinement.ts";
+import { directMapExclusion } from "./direct-map-exclusion.ts";
 
-export const PROPERTIES: readonly Property[] = [pageConfinement, byteConfinement, iotlbCoherence, ptPageSafety, pinSafety, pteAgreement, viewRefinement];
+export const PROPERTIES: readonly Property[] = [
+  pageConfinement, byteConfinement, iotlbCoherence, ptPageSafety, pinSafety, pteAgreement, viewRefinement, directMapExclusion,
+];
+
+/**
+ * Properties whose verdict depends on how memory is configured (the guest
+ * memory region), not on the DMA policy: no policy claims them, and with the
+ * default configuration (no guest memory) they hold trivially.
+ */
+export const MEMORY_PROPERTIES: readonly PropertyName[] = ["direct-map-exclusion"];
 
 export function findProperty(name: string): Property | undefined {
   return PROPERTIES.find((p) => p.name === name);

@@ -8,6 +8,7 @@ import { type Observation } from "../model/observation.ts";
 import { type PropertyName } from "../model/policy.ts";
 import { type State } from "../model/state.ts";
 import { type System } from "../model/system.ts";
+import { type ModelConfig } from "../model/config.ts";
 
 export type { PropertyName };
 
@@ -26,4 +27,10 @@ export interface Property {
   /** One line: what it says. */
   readonly summary: string;
   check(sys: System, pre: State, e: Event, obs: Observation, post: State): Violation | null;
+  /**
+   * True when no execution of this configuration can violate the property
+   * (there is nothing it protects, e.g. no guest memory): the exhaustive
+   * engine then does not search for a violation of it. Absent = never inert.
+   */
+  inert?(cfg: ModelConfig): boolean;
 }

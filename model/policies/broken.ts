@@ -15,6 +15,8 @@ import { makeDamn } from "./damn.ts";
 import { vfio } from "./vfio.ts";
 import { makeMorselPolicy } from "./morsel.ts";
 import { makeMorselViewPolicy } from "./morsel-views.ts";
+import { exitToVmm, viommu } from "./viommu.ts";
+import { coiommu, dtt, hostLock, hostUnmapQueue, U_CLAIM, U_SCAN, U_WAIT, unpinFinish, unpinScan } from "./coiommu.ts";
 
 /** Strict, but the driver's page is freed before the completion wait: reuse while the IOTLB still maps it. */
 export const strictFreeBeforeWait: Policy = {
@@ -148,6 +150,31 @@ export const vfioUnpinBeforeWait: Policy = {
   },
 };
 
+/**
+ * viommu whose VMM lets the vCPU go on as soon as it has queued the host
+ * invalidation: the guest's wait descriptor is completed before the host's
+ * COMPLETION_WAIT has run, so the guest's unmap returns (and the driver frees
+ * the buffer) while the host IOTLB may still translate the IOVA.
+ */
+export const viommuAsyncInvalidate: Policy = {
+  ...viommu,
+  name: "viommu-async-invalidate",
+  summary: "BROKEN viommu: the VMM completes the guest's invalidation wait before the host invalidation has executed",
+  unmap(k: Kernel, m: number, phase: number): number {
+    if (phase !== UNMAP_START) return viommu.unmap(k, m, phase);
+    if (k.cmdSpace() < k.invalidationCommands(k.dev(m))) return UNMAP_START;
+    k.unmapPages(k.dev(m), k.iova(m), k.pages(m));
+    // The host invalidation is queued, but nobody waits for it.
+    k.invalidatePages(k.dev(m), k.iova(m), k.pages(m), true);
+    k.count("iommuPteWrites", k.pages(m));
+    exitToVmm(k, k.pages(m), "unmap: invalidation and wait");
+    // Emptied table frames stay detached until a later wait on this context (not freed early).
+    k.freeIova(k.dev(m), k.iova(m), k.pages(m));
+    k.unpinMapping(m);
+    return DONE;
+  },
+};
+
 /** Morsel whose unmount invalidates leaves only (PDE = 0): the cached entry that linked the morsel outlives its tables. */
 export const morselLeafOnlyUnmount: Policy = makeMorselPolicy({
   name: "morsel-leaf-only-unmount",
@@ -173,8 +200,58 @@ export const morselViewStale: Policy = makeMorselViewPolicy({
   invalidateView: false,
 });
 
+/**
+ * CoIOMMU whose host unpinner claims its candidate with a plain store instead
+ * of compare_exchange(PINNED -> 0): a map the guest made between the scan and
+ * the claim (it saw PINNED, so it asked the host for nothing) is lost, and the
+ * page is unmapped and unpinned under a live mapping, whose DMA then faults.
+ * Not in BROKEN_POLICIES: no isolation property catches it, because VFIO
+ * unmaps and syncs the IOTLB before it unpins (pin-safety holds over the
+ * whole default scope); test/model/coiommu.test.ts catches the fault.
+ */
+export const coiommuUnpinNoCmpxchg: Policy = {
+  ...coiommu,
+  name: "coiommu-unpin-no-cmpxchg",
+  summary: "BROKEN coiommu: the host unpinner clears the DTT entry with a plain store, without compare-exchange",
+  timer(k: Kernel, phase: number): number {
+    if (phase === U_SCAN) return unpinScan(k);
+    if (phase === U_CLAIM) {
+      if (k.cmdSpace() < k.devices * 2 + 1) return U_CLAIM;
+      const f = k.pol(k.tx.g.cfg.frames) - 1;
+      k.note(`host unpinner: claims frame ${f} (entry 0x${(dtt(k, f) >>> 0).toString(16)}) without compare-exchange`);
+      k.setPol(f, 0);
+      hostLock(k, f);
+      hostUnmapQueue(k, f);
+      return U_WAIT;
+    }
+    return unpinFinish(k, true);
+  },
+};
+
+/**
+ * CoIOMMU whose host drops the pin as soon as it has claimed the page, before
+ * the IOMMU unmap's invalidation has completed (the reverse of
+ * vfio_unmap_unpin's order): the host may reclaim a frame the device still
+ * reaches through its IOTLB.
+ */
+export const coiommuUnpinBeforeInvalidate: Policy = {
+  ...coiommu,
+  name: "coiommu-unpin-before-invalidate",
+  summary: "BROKEN coiommu: the host unpins a claimed page before the IOMMU invalidation completes",
+  timer(k: Kernel, phase: number): number {
+    if (phase === U_SCAN) return unpinScan(k);
+    if (phase === U_CLAIM) {
+      const r = coiommu.timer!(k, phase);
+      if (r === U_WAIT) k.unpin(k.pol(k.tx.g.cfg.frames) - 1);
+      return r;
+    }
+    return unpinFinish(k, false);
+  },
+};
+
 export const BROKEN_POLICIES: readonly Policy[] = [
   strictFreeBeforeWait, strictFreeTablesEarly, strictWaitBeforeInvalidate, strictNoPde, lazyFreeTablesAtUnmap, shadowZeroCopy, fnsNeverPde,
   bounceMapOriginal, bounceNoZeroPadding, damnFreeToBuddy,
   vfioUnpinBeforeWait, morselLeafOnlyUnmount, morselNaiveSharing, morselViewStale,
+  viommuAsyncInvalidate, coiommuUnpinBeforeInvalidate,
 ];

@@ -11,7 +11,10 @@ import { vfio } from "./vfio.ts";
 import { morsel } from "./morsel.ts";
 import { morselViews } from "./morsel-views.ts";
 
-export const POLICIES: readonly Policy[] = [passthrough, strict, lazy, bounce, shadow, damn, fns, vfio, morsel, morselViews];
+import { viommu } from "./viommu.ts";
+import { coiommu } from "./coiommu.ts";
+
+export const POLICIES: readonly Policy[] = [passthrough, strict, lazy, bounce, shadow, damn, fns, vfio, morsel, morselViews, viommu, coiommu];
 
 export function findPolicy(name: string): Policy | undefined {
   return POLICIES.find((p) => p.name === name);

@@ -11,7 +11,9 @@ import { strict } from "../../model/policies/strict.ts";
 import {
   bounceMapOriginal, bounceNoZeroPadding, damnFreeToBuddy, fnsNeverPde, lazyFreeTablesAtUnmap, vfioUnpinBeforeWait, morselLeafOnlyUnmount,
   morselNaiveSharing, morselViewStale, strictFreeBeforeWait, strictFreeTablesEarly, strictNoPde, strictWaitBeforeInvalidate,
+  viommuAsyncInvalidate,
 } from "../../model/policies/broken.ts";
+import { viommu } from "../../model/policies/viommu.ts";
 import { fns } from "../../model/policies/fns.ts";
 import { bounce } from "../../model/policies/bounce.ts";
 import { damn } from "../../model/policies/damn.ts";
@@ -90,6 +92,10 @@ const CASES: Case[] = [
   {
     broken: morselViewStale, correct: morselViews, property: "view-refinement",
     shape: [MAP, "resume", "unmap"], says: /AMD IOMMU v1 view table .* the view maps frame \d+, but the primary \(x86-64\) maps nothing there/, runs: 10000,
+  },
+  {
+    broken: viommuAsyncInvalidate, correct: viommu, property: "iotlb-coherence",
+    shape: [MAP, "dma", "unmap", "dma"], says: /stale IOTLB entry .* its unmap had already returned/, runs: 10000,
   },
 ];
 

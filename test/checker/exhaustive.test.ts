@@ -65,8 +65,10 @@ describe("exhaustive engine on the default scope", () => {
   for (const policy of [...POLICIES, ...BROKEN_POLICIES]) {
     it(`${policy.name}: every violation the random engine finds, it finds too, never longer`, () => {
       const sys = makeSystem(DEFAULT_CONFIG, policy);
+      // A counterexample that needs a device the scope lacks (coiommu maps a pinned page for every device) is out of its reach.
       const found = PROPERTIES.map((p) => ({ p, random: randomCheck(sys, p, { runs: RUNS, seed: SEED, maxEvents: MAX_EVENTS }) }))
-        .filter((x) => x.random.verdict === "violated");
+        .filter((x) => x.random.verdict === "violated")
+        .filter((x) => !x.random.events!.some((e) => "dev" in e && e.dev >= DEFAULT_SCOPE.config.devices));
       // Search for exactly those properties, so the search stops once it has them all.
       const r = search(policy, found.map((x) => x.p));
       for (const [i, o] of r.outcomes.entries()) {

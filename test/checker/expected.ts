@@ -5,16 +5,18 @@
 import { type PropertyName } from "../../model/policy.ts";
 
 export const EXPECTED: Record<string, Record<PropertyName, "holds" | "violated">> = {
-  passthrough: { "page-confinement": "violated", "byte-confinement": "violated", "iotlb-coherence": "holds", "pt-page-safety": "holds", "pin-safety": "violated", "pte-agreement": "holds", "view-refinement": "holds" },
-  strict: { "page-confinement": "holds", "byte-confinement": "violated", "iotlb-coherence": "holds", "pt-page-safety": "holds", "pin-safety": "holds", "pte-agreement": "holds", "view-refinement": "holds" },
-  lazy: { "page-confinement": "violated", "byte-confinement": "violated", "iotlb-coherence": "violated", "pt-page-safety": "holds", "pin-safety": "violated", "pte-agreement": "holds", "view-refinement": "holds" },
-  bounce: { "page-confinement": "holds", "byte-confinement": "holds", "iotlb-coherence": "holds", "pt-page-safety": "holds", "pin-safety": "holds", "pte-agreement": "holds", "view-refinement": "holds" },
-  shadow: { "page-confinement": "holds", "byte-confinement": "holds", "iotlb-coherence": "holds", "pt-page-safety": "holds", "pin-safety": "holds", "pte-agreement": "holds", "view-refinement": "holds" },
-  damn: { "page-confinement": "holds", "byte-confinement": "holds", "iotlb-coherence": "holds", "pt-page-safety": "holds", "pin-safety": "holds", "pte-agreement": "holds", "view-refinement": "holds" },
-  fns: { "page-confinement": "holds", "byte-confinement": "violated", "iotlb-coherence": "holds", "pt-page-safety": "holds", "pin-safety": "holds", "pte-agreement": "holds", "view-refinement": "holds" },
-  vfio: { "page-confinement": "holds", "byte-confinement": "violated", "iotlb-coherence": "holds", "pt-page-safety": "holds", "pin-safety": "holds", "pte-agreement": "holds", "view-refinement": "holds" },
-  morsel: { "page-confinement": "holds", "byte-confinement": "violated", "iotlb-coherence": "holds", "pt-page-safety": "holds", "pin-safety": "holds", "pte-agreement": "holds", "view-refinement": "holds" },
-  "morsel-views": { "page-confinement": "holds", "byte-confinement": "violated", "iotlb-coherence": "holds", "pt-page-safety": "holds", "pin-safety": "holds", "pte-agreement": "holds", "view-refinement": "holds" },
+  passthrough: { "page-confinement": "violated", "byte-confinement": "violated", "iotlb-coherence": "holds", "pt-page-safety": "holds", "pin-safety": "violated", "pte-agreement": "holds", "view-refinement": "holds", "direct-map-exclusion": "holds" },
+  strict: { "page-confinement": "holds", "byte-confinement": "violated", "iotlb-coherence": "holds", "pt-page-safety": "holds", "pin-safety": "holds", "pte-agreement": "holds", "view-refinement": "holds", "direct-map-exclusion": "holds" },
+  lazy: { "page-confinement": "violated", "byte-confinement": "violated", "iotlb-coherence": "violated", "pt-page-safety": "holds", "pin-safety": "violated", "pte-agreement": "holds", "view-refinement": "holds", "direct-map-exclusion": "holds" },
+  bounce: { "page-confinement": "holds", "byte-confinement": "holds", "iotlb-coherence": "holds", "pt-page-safety": "holds", "pin-safety": "holds", "pte-agreement": "holds", "view-refinement": "holds", "direct-map-exclusion": "holds" },
+  shadow: { "page-confinement": "holds", "byte-confinement": "holds", "iotlb-coherence": "holds", "pt-page-safety": "holds", "pin-safety": "holds", "pte-agreement": "holds", "view-refinement": "holds", "direct-map-exclusion": "holds" },
+  damn: { "page-confinement": "holds", "byte-confinement": "holds", "iotlb-coherence": "holds", "pt-page-safety": "holds", "pin-safety": "holds", "pte-agreement": "holds", "view-refinement": "holds", "direct-map-exclusion": "holds" },
+  fns: { "page-confinement": "holds", "byte-confinement": "violated", "iotlb-coherence": "holds", "pt-page-safety": "holds", "pin-safety": "holds", "pte-agreement": "holds", "view-refinement": "holds", "direct-map-exclusion": "holds" },
+  vfio: { "page-confinement": "holds", "byte-confinement": "violated", "iotlb-coherence": "holds", "pt-page-safety": "holds", "pin-safety": "holds", "pte-agreement": "holds", "view-refinement": "holds", "direct-map-exclusion": "holds" },
+  morsel: { "page-confinement": "holds", "byte-confinement": "violated", "iotlb-coherence": "holds", "pt-page-safety": "holds", "pin-safety": "holds", "pte-agreement": "holds", "view-refinement": "holds", "direct-map-exclusion": "holds" },
+  "morsel-views": { "page-confinement": "holds", "byte-confinement": "violated", "iotlb-coherence": "holds", "pt-page-safety": "holds", "pin-safety": "holds", "pte-agreement": "holds", "view-refinement": "holds", "direct-map-exclusion": "holds" },
+  viommu: { "page-confinement": "holds", "byte-confinement": "violated", "iotlb-coherence": "holds", "pt-page-safety": "holds", "pin-safety": "holds", "pte-agreement": "holds", "view-refinement": "holds", "direct-map-exclusion": "holds" },
+  coiommu: { "page-confinement": "violated", "byte-confinement": "violated", "iotlb-coherence": "violated", "pt-page-safety": "holds", "pin-safety": "holds", "pte-agreement": "holds", "view-refinement": "holds", "direct-map-exclusion": "holds" },
 };
 
 /** The runs and seed the verdict tests use (the CLI's defaults). */

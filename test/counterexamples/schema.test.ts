@@ -55,6 +55,7 @@ const eventArbs: { [K in EventTag]: fc.Arbitrary<Extract<Event, { t: K }>> } = {
   "tick": fc.record({ t: fc.constant("tick"), ms: pos }),
   "user-touch": fc.record({ t: fc.constant("user-touch"), cpu: nat, page: nat, write: fc.boolean() }),
   "user-unmap": fc.record({ t: fc.constant("user-unmap"), cpu: nat, page: nat }),
+  "kernel-read": fc.record({ t: fc.constant("kernel-read"), frame: nat }),
 };
 const eventArb: fc.Arbitrary<Event> = fc.oneof(...EVENT_TAGS.map((t) => eventArbs[t] as fc.Arbitrary<Event>));
 
@@ -162,9 +163,9 @@ describe("malformed counterexamples give one line naming the JSON path", () => {
     [
       "unknown event tag",
       (j) => (j.events[2].t = "frobnicate"),
-      'bad.json: $.events[2].t: unknown event "frobnicate" (expected one of map, map-sg, alloc-coherent, unmap, resume, iommu, dma, ats-dma, dma-translated, kmalloc, kfree, tick, user-touch, user-unmap)',
+      'bad.json: $.events[2].t: unknown event "frobnicate" (expected one of map, map-sg, alloc-coherent, unmap, resume, iommu, dma, ats-dma, dma-translated, kmalloc, kfree, tick, user-touch, user-unmap, kernel-read)',
     ],
-    ["extra event with an unknown tag", (j) => j.events.push({ t: "reboot", cpu: 0 }), 'bad.json: $.events[4].t: unknown event "reboot" (expected one of map, map-sg, alloc-coherent, unmap, resume, iommu, dma, ats-dma, dma-translated, kmalloc, kfree, tick, user-touch, user-unmap)'],
+    ["extra event with an unknown tag", (j) => j.events.push({ t: "reboot", cpu: 0 }), 'bad.json: $.events[4].t: unknown event "reboot" (expected one of map, map-sg, alloc-coherent, unmap, resume, iommu, dma, ats-dma, dma-translated, kmalloc, kfree, tick, user-touch, user-unmap, kernel-read)'],
     ["event without a tag", (j) => delete j.events[1].t, "bad.json: $.events[1].t: missing field"],
     ["event that is not an object", (j) => (j.events[1] = 7), "bad.json: $.events[1]: expected an event, got 7"],
     ["string where a number is expected", (j) => (j.events[3].len = "x"), 'bad.json: $.events[3].len: expected a positive integer, got "x"'],
@@ -174,7 +175,7 @@ describe("malformed counterexamples give one line naming the JSON path", () => {
     ["negative number", (j) => (j.events[1].cpu = -1), "bad.json: $.events[1].cpu: expected a non-negative integer, got -1"],
     ["fractional number", (j) => (j.config.frames = 8.5), "bad.json: $.config.frames: expected an integer, got 8.5"],
     ["bad direction", (j) => (j.events[0].dir = "sideways"), 'bad.json: $.events[0].dir: expected one of "to-device", "from-device", "bidirectional", got "sideways"'],
-    ["bad property", (j) => (j.property = "safety"), 'bad.json: $.property: expected one of "page-confinement", "byte-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement", got "safety"'],
+    ["bad property", (j) => (j.property = "safety"), 'bad.json: $.property: expected one of "page-confinement", "byte-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement", "direct-map-exclusion", got "safety"'],
     ["too many sg sizes", (j) => (j.events[0] = { t: "map-sg", cpu: 0, dev: 0, sizes: [1, 2, 3, 4, 5], dir: "to-device" }), "bad.json: $.events[0].sizes: expected an array of 1 to 4 sizes, got [1,2,3,4,5]"],
     ["no events", (j) => (j.events = []), "bad.json: $.events: expected a non-empty array of events, got []"],
     ["seed of the wrong type", (j) => (j.found.seed = "x"), 'bad.json: $.found.seed: expected an integer or null, got "x"'],

@@ -1,0 +1,46 @@
+/**
+ * direct-map-exclusion ("guest memory is not reachable through the kernel
+ * direct map").
+ *
+ * Formally: for every transition whose observation contains a kernel access
+ * through the direct map (a kernel-read event: a load from PAGE_OFFSET +
+ * physical address) that reached frame f, f is not guest memory. Guest
+ * memory is the configured guest region (model/memory-regions.ts); a read
+ * that faults (the frame is not in the direct map) reaches nothing.
+ *
+ * Why: with guest RAM in the direct map, any host-kernel primitive that
+ * reads by physical address - a speculative-execution gadget, an
+ * arbitrary-read bug, /proc/kcore - reads guest data. Source: DESIGN.md
+ * section 3; KVM Forum 2020, J. Martins, "Towards an Alternative Memory
+ * Architecture" (shared/seeds/004: the direct map "map[s] all physical
+ * memory", and pageless guest memory leaves it); guest_memfd's
+ * GUEST_MEMFD_FLAG_NO_DIRECT_MAP proposal and Linux mm/secretmem.c
+ * (set_direct_map_invalid_noflush) for the same goal with struct pages.
+ *
+ * It depends on how guest memory is backed, not on the DMA policy: violated
+ * for "ordinary" guest memory, holds for "devdax" (pageless) and
+ * "guest-memfd" (no direct map). Without a guest region it holds trivially.
+ */
+import { type Property, type Violation } from "./property.ts";
+import { FRAMES } from "../model/geometry.ts";
+import { frameAux, frameRole, ROLE_GUEST } from "../model/physical-memory.ts";
+import { GUEST_KIND_NAMES } from "../model/memory-regions.ts";
+
+export const directMapExclusion: Property = {
+  name: "direct-map-exclusion",
+  summary: "guest memory is never reachable through the kernel direct map",
+  // Without a guest region no frame is guest memory, so no read can reach one.
+  inert: (cfg) => cfg.guestMemory === undefined,
+  check(_sys, _pre, e, obs, post): Violation | null {
+    if (e.t !== "kernel-read" || obs.kernelFrame < 0) return null;
+    const f = obs.kernelFrame;
+    const fr = post[FRAMES];
+    if (frameRole(fr, f) !== ROLE_GUEST) return null;
+    return {
+      property: "direct-map-exclusion",
+      frame: f,
+      message: `the kernel read frame ${f} through the direct map (virtual address 0x${(0xffff888000000000n + BigInt(f) * 4096n).toString(16)}); ` +
+        `frame ${f} is guest memory (${GUEST_KIND_NAMES[frameAux(fr, f)] ?? "guest"}) that the host kernel can read`,
+    };
+  },
+};

@@ -1,0 +1,53 @@
+// dmacheck counterexample: coiommu-unpin-before-invalidate violates pin-safety (6 events).
+// frame 3: its last pin was dropped and it went back to the page allocator, yet device 0 can still reach it through an IOTLB entry for IOVA 0x201000; frame 3 has been freed by its owner but kept, pinned since step 2
+import { expect, test } from "vitest";
+import { replayCounterexample } from "../../index.ts";
+
+const counterexample = {
+  "format": "dmacheck/counterexample@1",
+  "policy": "coiommu-unpin-before-invalidate",
+  "policyModule": null,
+  "property": "pin-safety",
+  "config": {
+    "frames": 10,
+    "cpus": 1,
+    "devices": 1,
+    "iovaPages": 4,
+    "iovaBasePfn": 510,
+    "iommuLevels": 3,
+    "fqSize": 2,
+    "fqTimeoutMs": 10,
+    "maxMappings": 1,
+    "maxObjects": 4,
+    "cmdQueueEntries": 8,
+    "maxOrder": 2,
+    "userPages": 0,
+    "reclaimEmptyTables": true
+  },
+  "events": [
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device"},
+    {"t": "unmap", "cpu": 0, "k": 0, "free": true},
+    {"t": "dma", "dev": 0, "write": false, "page": 3, "offset": 0, "len": 1},
+    {"t": "tick", "ms": 10},
+    {"t": "tick", "ms": 10},
+    {"t": "resume", "cpu": 0}
+  ],
+  "violation": {
+    "step": 5,
+    "explanation": "frame 3: its last pin was dropped and it went back to the page allocator, yet device 0 can still reach it through an IOTLB entry for IOVA 0x201000; frame 3 has been freed by its owner but kept, pinned since step 2"
+  },
+  "found": {
+    "engine": "exhaustive",
+    "seed": null,
+    "path": null,
+    "runs": 4816,
+    "ms": 0
+  }
+} as const;
+
+test("coiommu-unpin-before-invalidate violates pin-safety at step 6", () => {
+  const result = replayCounterexample(counterexample);
+  expect(result.mismatch).toBeNull();
+  expect(result.trace.violation?.property).toBe("pin-safety");
+  expect(result.trace.violation?.step).toBe(5);
+});
