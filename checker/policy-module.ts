@@ -49,7 +49,10 @@ export function policyShapeProblem(p: Record<string, unknown> | undefined): stri
     const v = p[f];
     if (v !== undefined && !(Number.isInteger(v) && (v as number) >= 1)) return `${f} must be a positive integer`;
   }
-  if (p.stateWords !== undefined && !(Number.isInteger(p.stateWords) && (p.stateWords as number) >= 0 && (p.stateWords as number) <= 4096)) return "stateWords must be an integer in 0..4096";
+  if (p.stateWords !== undefined && typeof p.stateWords !== "function" &&
+    !(Number.isInteger(p.stateWords) && (p.stateWords as number) >= 0 && (p.stateWords as number) <= 4096)) {
+    return "stateWords must be an integer in 0..4096, or a function of the configuration";
+  }
   if (typeof p.summary !== "string") return "the default export has no summary string";
   return null;
 }

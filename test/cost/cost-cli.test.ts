@@ -60,7 +60,7 @@ describe("dmacheck cost", () => {
   });
 
   it("unknown workloads and policies are one line naming the known ones, exit 2", () => {
-    expectUsageError(runCli(["cost", "--workload", "disk"]), ['"disk"', "net-rx, net-tx, nvme-read"]);
+    expectUsageError(runCli(["cost", "--workload", "disk"]), ['"disk"', "net-rx, net-tx, net-rx-desc, nvme-read"]);
     expectUsageError(runCli(["cost", "--policy", "strict,nope"]), ['"nope"', "passthrough, strict, lazy"]);
   });
 });

@@ -59,7 +59,7 @@ describe("cost configuration and workloads", () => {
       expect(b.events).toEqual(a.events);
       expect(b.perIo).toEqual(a.perIo);
     }
-    const few = WORKLOADS.map((w) => ({ ...w, ios: 40 }));
+    const few = WORKLOADS.map((w) => ({ ...w, ios: 10 }));
     expect(costReport(POLICIES, few, defaultCosts())).toEqual(costReport(POLICIES, few, defaultCosts()));
   });
 });

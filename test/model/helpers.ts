@@ -252,7 +252,11 @@ export function checkInvariants(sys: System, s: State): string | null {
         walkMemory(sys, pt, s[DTE], d, v + p, w);
         // A copying policy (shadow) hands out IOVAs of its own pool pages, not of the buffer; damn's buffers are pool pages.
         const pool = w.frame >= 0 && w.frame < cfg.frames && devicePoolFrame(s, d, w.frame);
-        if (w.frame !== first + p && !pool) return `mapping #${m}: IOVA page ${v + p} translates to ${w.frame}, not ${first + p}`;
+        if (w.frame === first + p || pool) continue;
+        // coiommu: the DMA address of every page is its guest-physical address (window base + frame), segment by segment.
+        if (!sys.policy.name.startsWith("coiommu")) return `mapping #${m}: IOVA page ${v + p} translates to ${w.frame}, not ${first + p}`;
+        walkMemory(sys, pt, s[DTE], d, sys.g.winBase + first + p, w);
+        if (w.frame !== first + p) return `mapping #${m}: IOVA page ${v + p} translates to neither ${first + p} nor its guest-physical page`;
       }
       v += n;
     }
