@@ -80,7 +80,7 @@ console.log(`dmacheck bench (node ${process.version}, one core)`);
 console.log(`workload: ${workload.length} random sequences of 16-24 events (${totalEvents} events), default configuration; ${REPEAT} interleaved runs`);
 console.log("");
 const sps = stepsPerSecond();
-console.log("policy        steps/s, 4 properties checked (median / best)   steps/s, no checks (median / best)");
+console.log(`policy        steps/s, ${PROPERTIES.length} properties checked (median / best)   steps/s, no checks (median / best)`);
 for (const p of POLICIES) {
   const c = sps.get(`${p.name}/checks`)!;
   const n = sps.get(`${p.name}/plain`)!;
