@@ -57,7 +57,8 @@ export const viommu: Policy = {
       // The guest writes its own entries, then its caching-mode invalidation exits.
       k.count("iommuPteWrites", k.pages(m));
       exitToVmm(k, k.pages(m), "map, caching mode");
-      // VFIO_IOMMU_MAP_DMA pins first (vfio_pin_pages_remote), then maps.
+      // VFIO_IOMMU_MAP_DMA takes the container lock (vfio_dma_do_map), pins first (vfio_pin_pages_remote), then maps.
+      k.count("containerLocks");
       if (!k.pinMapping(m)) return FAIL;
     }
     // The VMM's VFIO map: the host allocation and entries (strict's map).
@@ -72,6 +73,7 @@ export const viommu: Policy = {
       if (r === UNMAP_START) return UNMAP_START; // the host's command buffer is full: the VMM retries
       k.count("iommuPteWrites", k.pages(m));
       exitToVmm(k, k.pages(m), "unmap: invalidation and wait");
+      k.count("containerLocks"); // VFIO_IOMMU_UNMAP_DMA under the container lock (vfio_dma_do_unmap)
       return r;
     }
     if (!k.completionDone()) return UNMAP_WAIT;

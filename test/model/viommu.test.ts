@@ -67,6 +67,7 @@ describe("viommu", () => {
     expect(vi.counters.vmExits).toBeGreaterThanOrEqual(2);
     expect(vi.counters.pins).toBe(1);
     expect(vi.counters.unpins).toBe(1);
+    expect(vi.counters.containerLocks).toBe(2); // VFIO_IOMMU_MAP_DMA and VFIO_IOMMU_UNMAP_DMA, each under the container lock
     expect(st.counters.vmExits).toBe(0);
     // The VMM walks the guest's table for the map and for the unmap: one reference per level per page.
     expect(vi.counters.walkRefs - st.counters.walkRefs).toBe(2 * COST_CONFIG.iommuLevels);
