@@ -98,6 +98,7 @@ function forEachPage(k: Kernel, m: number, fn: (f: number) => boolean): boolean 
 /** The host's pin request handler: pin frame `f`, map its guest-physical page in every device's domain, set PINNED. */
 function hostPin(k: Kernel, f: number): boolean {
   const v = gpaPage(k, f);
+  k.count("containerLocks"); // the host's vfio_dma_map runs under the container lock
   if (!k.pin(f)) return false;
   let ok = true;
   for (let dev = 0; dev < k.devices; dev++) {
@@ -228,6 +229,7 @@ export function unpinClaim(k: Kernel): number {
 
 /** The host takes the VFIO lock for its unmap (released by unpinFinish). */
 export function hostLock(k: Kernel, f: number): void {
+  k.count("containerLocks"); // the unpinner's vfio_dma_unmap
   k.setPol(hostBusyWord(k), f + 1);
 }
 
