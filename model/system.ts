@@ -47,8 +47,8 @@ export function makeSystem(cfg: ModelConfig, policy: Policy): System {
   const obs = new Observation();
   tx.begin(emptyState(g));
   initBuddy(tx);
+  const attrs = deviceAttributes(cfg);
   for (let dev = 0; dev < cfg.devices; dev++) {
-    const attrs = deviceAttributes(cfg);
     const mode = policy.attach(dev, attrs);
     let words: readonly number[];
     if (mode === "translate") {

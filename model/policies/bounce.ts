@@ -38,52 +38,23 @@ import { DONE, FAIL, type Policy } from "../policy.ts";
 import { type Kernel } from "../kernel.ts";
 import { PAGE_SIZE } from "../config.ts";
 import { mapWithIova, UNMAP_START, UNMAP_WAIT, unmapStart } from "./strict.ts";
+import { pagesOrder } from "../objects.ts";
+import { bitmapWords, findFreePages, markPages, poolPages } from "../allocators/page-bitmap.ts";
 
 /** Linux include/linux/swiotlb.h: IO_TLB_SEGSIZE (128) slots of IO_TLB_SIZE (2 KiB): the largest bounce. */
 export const SWIOTLB_MAX_MAPPING_SIZE = 128 * 2048;
 
 const MAX_POOL_PAGES = 128; // two largest mappings; Linux's default pool is 64 MiB (IO_TLB_DEFAULT_SIZE)
 const POOL = 0, BITMAP = 1;
-const WORDS = BITMAP + MAX_POOL_PAGES / 32;
+const WORDS = BITMAP + bitmapWords(MAX_POOL_PAGES);
 
-/** Bounce-pool pages: a power of two, at most MAX_POOL_PAGES, a quarter of the IOVA window, one buddy block. */
-export function bouncePoolPages(k: Kernel): number {
-  let n = MAX_POOL_PAGES;
-  while (n > 1 && (n > k.windowPages / 4 || n > 1 << k.maxOrder)) n >>= 1;
-  return n;
-}
-
-function log2(n: number): number {
-  let o = 0;
-  while (1 << o < n) o++;
-  return o;
-}
-
-function used(k: Kernel, page: number): boolean {
-  return (k.pol(BITMAP + (page >>> 5)) & (1 << (page & 31))) !== 0;
-}
-
-function mark(k: Kernel, first: number, count: number, inUse: boolean): void {
-  for (let p = first; p < first + count; p++) {
-    const w = BITMAP + (p >>> 5);
-    const bit = 1 << (p & 31);
-    k.setPol(w, inUse ? k.pol(w) | bit : k.pol(w) & ~bit);
-  }
-}
-
-/** First pool page of a free run of `want` pages (first fit, as swiotlb_search_pool_area scans), or -1. */
-function findSlot(k: Kernel, want: number): number {
-  const n = bouncePoolPages(k);
-  for (let first = 0; first + want <= n; first++) {
-    let free = true;
-    for (let p = first; p < first + want && free; p++) free = !used(k, p);
-    if (free) return first;
-  }
-  return -1;
+/** Bounce-pool pages (allocators/page-bitmap.ts poolPages). */
+function bouncePoolPages(k: Kernel): number {
+  return poolPages(k, MAX_POOL_PAGES);
 }
 
 /** Whether segment i must be bounced: Linux iova_offset(iovad, phys | size) != 0. */
-export function unaligned(k: Kernel, m: number, i: number): boolean {
+function unaligned(k: Kernel, m: number, i: number): boolean {
   return ((k.segOffset(m, i) | k.segLen(m, i)) & (PAGE_SIZE - 1)) !== 0;
 }
 
@@ -94,7 +65,7 @@ function releaseSlots(k: Kernel, m: number): void {
     const slot = k.segBounce(m, i);
     if (slot < 0) continue;
     k.releaseBounceSlot(m, i);
-    mark(k, slot - pool, k.segPages(m, i), false);
+    markPages(k, BITMAP, slot - pool, k.segPages(m, i), false);
   }
 }
 
@@ -115,7 +86,7 @@ export function makeBounce(name: string, summary: string, v: BounceVariant): Pol
     maxMappingBytes: SWIOTLB_MAX_MAPPING_SIZE,
     attach: () => "translate",
     boot(k: Kernel): void {
-      const f = k.allocBouncePool(log2(bouncePoolPages(k)));
+      const f = k.allocBouncePool(pagesOrder(bouncePoolPages(k) * PAGE_SIZE));
       if (f >= 0) k.setPol(POOL, f + 1); // no pool: every bounce fails (DMA_MAPPING_ERROR)
     },
     map(k: Kernel, m: number, phase: number): number {
@@ -124,7 +95,7 @@ export function makeBounce(name: string, summary: string, v: BounceVariant): Pol
         for (let i = 0; i < k.segments(m); i++) {
           if (!unaligned(k, m, i)) continue;
           const want = k.segPages(m, i);
-          const first = pool < 0 || k.segLen(m, i) > SWIOTLB_MAX_MAPPING_SIZE ? -1 : findSlot(k, want);
+          const first = pool < 0 || k.segLen(m, i) > SWIOTLB_MAX_MAPPING_SIZE ? -1 : findFreePages(k, BITMAP, bouncePoolPages(k), want);
           if (first < 0) {
             releaseSlots(k, m);
             return FAIL;
@@ -134,7 +105,7 @@ export function makeBounce(name: string, summary: string, v: BounceVariant): Pol
             k.note(`BROKEN: segment ${i} copied to a bounce slot, but the IOMMU maps the original pages`);
             continue;
           }
-          mark(k, first, want, true);
+          markPages(k, BITMAP, first, want, true);
           k.setSegBounce(m, i, pool + first);
           if (v.zeroPadding) k.zeroBouncePadding(m, i);
           k.note(`swiotlb: segment ${i} (${k.segLen(m, i)} bytes) bounced through slot frame ${pool + first}` +

@@ -14,38 +14,17 @@
 import { DONE, FAIL, type Policy } from "../policy.ts";
 import { type Kernel } from "../kernel.ts";
 import { ROLE_SHADOW } from "../physical-memory.ts";
+import { PAGE_SIZE } from "../config.ts";
+import { pagesOrder } from "../objects.ts";
+import { bitmapWords, findFreePages, markPages, poolPages } from "../allocators/page-bitmap.ts";
 
 const MAX_PAGES = 256; // 1 MiB: the largest buffer of the nvme-read workload
 const IOVA = 0, FRAME = 1, BITMAP = 2;
-const WORDS = BITMAP + MAX_PAGES / 32;
+const WORDS = BITMAP + bitmapWords(MAX_PAGES);
 
-/**
- * Shadow pages per device: a power of two, at most MAX_PAGES, at most a
- * quarter of the IOVA window (small scopes keep memory for everything else),
- * and one buddy block.
- */
-export function shadowPages(k: Kernel): number {
-  let n = MAX_PAGES;
-  while (n > 1 && (n > k.windowPages / 4 || n > 1 << k.maxOrder)) n >>= 1;
-  return n;
-}
-
-function order(n: number): number {
-  let o = 0;
-  while (1 << o < n) o++;
-  return o;
-}
-
-function used(k: Kernel, dev: number, page: number): boolean {
-  return (k.pol(dev * WORDS + BITMAP + (page >>> 5)) & (1 << (page & 31))) !== 0;
-}
-
-function mark(k: Kernel, dev: number, first: number, count: number, inUse: boolean): void {
-  for (let p = first; p < first + count; p++) {
-    const w = dev * WORDS + BITMAP + (p >>> 5);
-    const bit = 1 << (p & 31);
-    k.setPol(w, inUse ? k.pol(w) | bit : k.pol(w) & ~bit);
-  }
+/** Shadow pages per device (allocators/page-bitmap.ts poolPages). */
+function shadowPages(k: Kernel): number {
+  return poolPages(k, MAX_PAGES);
 }
 
 export const shadow: Policy = {
@@ -57,7 +36,7 @@ export const shadow: Policy = {
   boot(k: Kernel): void {
     const n = shadowPages(k);
     for (let dev = 0; dev < k.devices; dev++) {
-      const frame = k.allocPoolFrames(dev, order(n), ROLE_SHADOW);
+      const frame = k.allocPoolFrames(dev, pagesOrder(n * PAGE_SIZE), ROLE_SHADOW);
       const iova = k.allocIova(dev, n);
       if (frame < 0 || iova < 0) continue; // no pool: every map fails (DMA_MAPPING_ERROR)
       for (let i = 0; i < n; i++) k.mapPage(dev, iova + i, frame + i, true, true);
@@ -71,21 +50,17 @@ export const shadow: Policy = {
     if (base === 0) return FAIL;
     const want = k.pages(m);
     const n = shadowPages(k);
-    for (let first = 0; first + want <= n; first++) {
-      let free = true;
-      for (let p = first; p < first + want && free; p++) free = !used(k, dev, p);
-      if (!free) continue;
-      mark(k, dev, first, want, true);
-      k.setIova(m, base + first);
-      if (k.deviceReads(m)) k.copy(k.bytes(m)); // copy in: the device will read the shadow
-      return DONE;
-    }
-    return FAIL; // no free shadow pages: DMA_MAPPING_ERROR
+    const first = findFreePages(k, dev * WORDS + BITMAP, n, want);
+    if (first < 0) return FAIL; // no free shadow pages: DMA_MAPPING_ERROR
+    markPages(k, dev * WORDS + BITMAP, first, want, true);
+    k.setIova(m, base + first);
+    if (k.deviceReads(m)) k.copy(k.bytes(m)); // copy in: the device will read the shadow
+    return DONE;
   },
   unmap(k: Kernel, m: number): number {
     const dev = k.dev(m);
     if (k.deviceWrites(m)) k.copy(k.bytes(m)); // copy out: the device wrote the shadow
-    mark(k, dev, k.iova(m) - k.pol(dev * WORDS + IOVA), k.pages(m), false);
+    markPages(k, dev * WORDS + BITMAP, k.iova(m) - k.pol(dev * WORDS + IOVA), k.pages(m), false);
     return DONE;
   },
 };
