@@ -82,6 +82,10 @@ export class Kernel {
   segLen(m: number, i: number): number {
     return mSegLen(this.tx.c[MAPS], m, i);
   }
+  /** The frame holding segment i's first byte (a buffer may start beyond its object's first frame). */
+  segFirstFrame(m: number, i: number): number {
+    return this.segFrame(m, i) + Math.floor(this.segOffset(m, i) / PAGE_SIZE);
+  }
   segPages(m: number, i: number): number {
     return segPages(this.segOffset(m, i), this.segLen(m, i));
   }
@@ -192,7 +196,7 @@ export class Kernel {
   pinMapping(m: number): boolean {
     let done = 0;
     for (let i = 0; i < this.segments(m); i++) {
-      const first = this.segFrame(m, i) + Math.floor(this.segOffset(m, i) / 4096);
+      const first = this.segFirstFrame(m, i);
       for (let p = 0; p < this.segPages(m, i); p++) {
         if (this.pin(first + p)) {
           done++;
@@ -212,7 +216,7 @@ export class Kernel {
   }
   private unpinFirst(m: number, n: number): void {
     for (let i = 0; i < this.segments(m) && n > 0; i++) {
-      const first = this.segFrame(m, i) + Math.floor(this.segOffset(m, i) / 4096);
+      const first = this.segFirstFrame(m, i);
       for (let p = 0; p < this.segPages(m, i) && n > 0; p++, n--) this.unpin(first + p);
     }
   }
@@ -234,7 +238,7 @@ export class Kernel {
     let v = this.iova(m);
     for (let i = 0; i < this.segments(m); i++) {
       const slot = this.segBounce(m, i);
-      const first = slot >= 0 ? slot : this.segFrame(m, i) + Math.floor(this.segOffset(m, i) / PAGE_SIZE);
+      const first = slot >= 0 ? slot : this.segFirstFrame(m, i);
       const n = this.segPages(m, i);
       for (let p = 0; p < n; p++) {
         if (!iommuMapPage(this.tx, dev, v + p, first + p, dirAllowsRead(dir), dirAllowsWrite(dir), this.obs)) return false;

@@ -69,10 +69,15 @@ export function ptWrite(tx: Tx, frame: number, index: number, lo: number, hi: nu
   return true;
 }
 
+/** Position in the pool of the first entry of the table at `frame`, or of the first entry beyond it when it has none. */
+export function ptFirst(pt: Words, frame: number): number {
+  const i = ptFind(pt, frame, 0);
+  return i < 0 ? -i - 1 : i;
+}
+
 /** Number of non-zero entries in the table at `frame`. */
 export function ptCount(pt: Words, frame: number): number {
-  const start = ptFind(pt, frame, 0);
-  let p = start < 0 ? -start - 1 : start;
+  let p = ptFirst(pt, frame);
   let n = 0;
   const end = (frame + 1) * 512;
   while (p < pt[0] && pt[1 + p * PT_W] < end) {
@@ -85,8 +90,7 @@ export function ptCount(pt: Words, frame: number): number {
 /** Erases every entry of `frame` (the frame is being reused for something else). */
 export function ptClearFrame(tx: Tx, frame: number): void {
   const pt0 = tx.c[PTMEM];
-  const s = ptFind(pt0, frame, 0);
-  const start = s < 0 ? -s - 1 : s;
+  const start = ptFirst(pt0, frame);
   let end = start;
   const lim = (frame + 1) * 512;
   while (end < pt0[0] && pt0[1 + end * PT_W] < lim) end++;

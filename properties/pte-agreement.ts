@@ -28,8 +28,14 @@ import { type Property, type Violation } from "./property.ts";
 import { FRAMES, PTMEM, PT_W } from "../model/geometry.ts";
 import { frameAux, frameData, frameRole, ROLE_MORSEL_PT } from "../model/physical-memory.ts";
 import { MORSEL_SHARED } from "../model/morsel.ts";
+import { ptFirst } from "../model/page-table-memory.ts";
 import { x86IsHugeLeaf, x86LeafPfn, x86Pfn } from "../model/formats/x86-pte.ts";
 import { amdAddrPfn, amdIw, amdNextLevel } from "../model/formats/amd-v1-pte.ts";
+
+/** The entry's name in a violation message (built only on a violation). */
+function entryName(key: number, f: number, level: number): string {
+  return `entry ${key % 512} of morsel table frame ${f} (level ${level})`;
+}
 
 const SOFT_BITS = ["special (bit 9)", "uffd-wp (bit 10)", "soft-dirty (bit 11)"];
 
@@ -49,13 +55,15 @@ export const pteAgreement: Property = {
     for (let p = 0; p < n; p++) {
       const key = pt[1 + p * PT_W];
       const f = Math.floor(key / 512);
-      if (frameRole(fr, f) !== ROLE_MORSEL_PT || (frameAux(fr, f) & MORSEL_SHARED) === 0) continue;
+      if (frameRole(fr, f) !== ROLE_MORSEL_PT || (frameAux(fr, f) & MORSEL_SHARED) === 0) {
+        p = ptFirst(pt, f + 1) - 1; // not a shared morsel table: skip the rest of its entries
+        continue;
+      }
       const lo = pt[2 + p * PT_W] >>> 0;
       const hi = pt[3 + p * PT_W] >>> 0;
       if ((lo & 1) === 0) continue;
       const level = frameData(fr, f) & 0xf;
       const nl = amdNextLevel(lo);
-      const where = `entry ${key % 512} of morsel table frame ${f} (level ${level})`;
       if (level === 1 || x86IsHugeLeaf(lo, level)) {
         const frame = x86LeafPfn(lo, hi, level);
         const rw = (lo & 2) !== 0;
@@ -65,16 +73,16 @@ export const pteAgreement: Property = {
             : `a pointer to a level-${nl} table at frame ${amdAddrPfn(lo, hi)}, so the IOMMU walks the data in frame ${frame} as a page table`;
           return {
             property: "pte-agreement", frame: f,
-            message: `${where}: the MMU reads a leaf mapping frame ${frame}; the IOMMU reads NextLevel ${nl} in bits 9..11, set by ${softBitNames(lo)}, as ${as}`,
+            message: `${entryName(key, f, level)}: the MMU reads a leaf mapping frame ${frame}; the IOMMU reads NextLevel ${nl} in bits 9..11, set by ${softBitNames(lo)}, as ${as}`,
           };
         }
         if (amdAddrPfn(lo, hi) !== frame) {
-          return { property: "pte-agreement", frame: f, message: `${where}: the MMU maps frame ${frame}, the IOMMU frame ${amdAddrPfn(lo, hi)}` };
+          return { property: "pte-agreement", frame: f, message: `${entryName(key, f, level)}: the MMU maps frame ${frame}, the IOMMU frame ${amdAddrPfn(lo, hi)}` };
         }
         if (amdIw(hi) && !rw) {
           return {
             property: "pte-agreement", frame: f,
-            message: `${where}: the IOMMU grants write (IW, bit 62, which the MMU reads as protection-key bit 3) to frame ${frame}, which the MMU maps read-only (RW clear): a device may write memory the kernel tracks as clean or write-protected`,
+            message: `${entryName(key, f, level)}: the IOMMU grants write (IW, bit 62, which the MMU reads as protection-key bit 3) to frame ${frame}, which the MMU maps read-only (RW clear): a device may write memory the kernel tracks as clean or write-protected`,
           };
         }
         continue;
@@ -83,7 +91,7 @@ export const pteAgreement: Property = {
       if (nl !== level - 1 || amdAddrPfn(lo, hi) !== table) {
         return {
           property: "pte-agreement", frame: f,
-          message: `${where}: the MMU reads a pointer to the table at frame ${table}; the IOMMU reads NextLevel ${nl}${nl === 0 ? `, a ${level === 2 ? "2 MiB" : "large"} leaf at frame ${amdAddrPfn(lo, hi)}: it maps the page table and its neighbours as data` : ""}`,
+          message: `${entryName(key, f, level)}: the MMU reads a pointer to the table at frame ${table}; the IOMMU reads NextLevel ${nl}${nl === 0 ? `, a ${level === 2 ? "2 MiB" : "large"} leaf at frame ${amdAddrPfn(lo, hi)}: it maps the page table and its neighbours as data` : ""}`,
         };
       }
     }

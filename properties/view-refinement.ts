@@ -25,11 +25,16 @@
 import { type Property, type Violation } from "./property.ts";
 import { FRAMES, PTMEM, PT_W } from "../model/geometry.ts";
 import { frameData, frameRole, ROLE_MORSEL_PT, ROLE_MORSEL_VIEW } from "../model/physical-memory.ts";
-import { ptFind } from "../model/page-table-memory.ts";
+import { ptFind, ptFirst } from "../model/page-table-memory.ts";
 import { VIEW_AMD_V1, VIEW_FORMAT_NAMES, viewFormat, viewPrimary } from "../model/morsel-view.ts";
 import { amdAddrPfn, amdIw, amdNextLevel } from "../model/formats/amd-v1-pte.ts";
 import { EPT_LO_EXEC, EPT_LO_RWX, EPT_LO_WRITE, eptIsLeaf, eptLeafPfn, eptPfn } from "../model/formats/ept-pte.ts";
 import { x86IsHugeLeaf, x86LeafPfn, x86Nx, x86Pfn, x86Present, x86Writable } from "../model/formats/x86-pte.ts";
+
+/** The entry's name in a violation message (built only on a violation). */
+function entryName(j: number, fmt: number, f: number, level: number, prim: number): string {
+  return `entry ${j} of the ${VIEW_FORMAT_NAMES[fmt]} view table in frame ${f} (level ${level}), mirroring morsel table frame ${prim}`;
+}
 
 export const viewRefinement: Property = {
   name: "view-refinement",
@@ -42,7 +47,10 @@ export const viewRefinement: Property = {
     for (let p = 0; p < n; p++) {
       const key = pt[1 + p * PT_W];
       const f = Math.floor(key / 512);
-      if (frameRole(fr, f) !== ROLE_MORSEL_VIEW) continue;
+      if (frameRole(fr, f) !== ROLE_MORSEL_VIEW) {
+        p = ptFirst(pt, f + 1) - 1; // not a view table: skip the rest of its entries
+        continue;
+      }
       const lo = pt[2 + p * PT_W] >>> 0;
       const hi = pt[3 + p * PT_W] >>> 0;
       const fmt = viewFormat(fr, f);
@@ -51,9 +59,8 @@ export const viewRefinement: Property = {
       const level = frameData(fr, f) & 0xf;
       const j = key % 512;
       const prim = viewPrimary(fr, f);
-      const where = `entry ${j} of the ${VIEW_FORMAT_NAMES[fmt]} view table in frame ${f} (level ${level}), mirroring morsel table frame ${prim}`;
       if (frameRole(fr, prim) !== ROLE_MORSEL_PT) {
-        return { property: "view-refinement", frame: f, message: `${where}: frame ${prim} is no longer a morsel table, yet the view still translates through this entry` };
+        return { property: "view-refinement", frame: f, message: `${entryName(j, fmt, f, level, prim)}: frame ${prim} is no longer a morsel table, yet the view still translates through this entry` };
       }
       const isLeaf = amd ? amdNextLevel(lo) === 0 : eptIsLeaf(lo, level);
       const pp = ptFind(pt, prim, j);
@@ -67,18 +74,18 @@ export const viewRefinement: Property = {
         if (!primLeaf) {
           return {
             property: "view-refinement", frame,
-            message: `${where}: the view maps frame ${frame}, but the primary (x86-64) maps nothing there: the view was not invalidated when the primary unmapped`,
+            message: `${entryName(j, fmt, f, level, prim)}: the view maps frame ${frame}, but the primary (x86-64) maps nothing there: the view was not invalidated when the primary unmapped`,
           };
         }
         const pf = x86LeafPfn(plo, phi, level);
-        if (pf !== frame) return { property: "view-refinement", frame, message: `${where}: the view maps frame ${frame}, the primary frame ${pf}` };
-        if (w && !x86Writable(plo)) return { property: "view-refinement", frame, message: `${where}: the view lets frame ${frame} be written, the primary maps it read-only` };
-        if (x && x86Nx(phi)) return { property: "view-refinement", frame, message: `${where}: the view lets frame ${frame} be executed, the primary maps it NX` };
+        if (pf !== frame) return { property: "view-refinement", frame, message: `${entryName(j, fmt, f, level, prim)}: the view maps frame ${frame}, the primary frame ${pf}` };
+        if (w && !x86Writable(plo)) return { property: "view-refinement", frame, message: `${entryName(j, fmt, f, level, prim)}: the view lets frame ${frame} be written, the primary maps it read-only` };
+        if (x && x86Nx(phi)) return { property: "view-refinement", frame, message: `${entryName(j, fmt, f, level, prim)}: the view lets frame ${frame} be executed, the primary maps it NX` };
         continue;
       }
       const child = amd ? amdAddrPfn(lo, hi) : eptPfn(lo, hi);
       if (!x86Present(plo) || primLeaf || x86Pfn(plo, phi) !== viewPrimary(fr, child) || frameRole(fr, child) !== ROLE_MORSEL_VIEW) {
-        return { property: "view-refinement", frame: child, message: `${where}: the view points at table frame ${child}, which does not mirror what the primary has there` };
+        return { property: "view-refinement", frame: child, message: `${entryName(j, fmt, f, level, prim)}: the view points at table frame ${child}, which does not mirror what the primary has there` };
       }
     }
     return null;

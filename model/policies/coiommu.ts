@@ -86,13 +86,12 @@ function gpaPage(k: Kernel, f: number): number {
   return f < k.windowPages ? k.tx.g.winBase + f : -1;
 }
 
-/** Calls `fn(frame)` for every page of mapping `m`'s buffer (a frame shared by two segments twice). */
-function forEachPage(k: Kernel, m: number, fn: (f: number) => boolean): boolean {
+/** Adds `delta` to the map count of every page of mapping `m` (a frame shared by two segments twice): the guest's atomic add. */
+function countPages(k: Kernel, m: number, delta: number): void {
   for (let i = 0; i < k.segments(m); i++) {
-    const first = k.segFrame(m, i) + Math.floor(k.segOffset(m, i) / 4096);
-    for (let p = 0; p < k.segPages(m, i); p++) if (!fn(first + p)) return false;
+    const first = k.segFirstFrame(m, i);
+    for (let p = 0; p < k.segPages(m, i); p++) setDtt(k, first + p, dtt(k, first + p) + delta);
   }
-  return true;
 }
 
 /** The host's pin request handler: pin frame `f`, map its guest-physical page in every device's domain, set PINNED. */
@@ -125,35 +124,46 @@ export const MAP_COUNT = 0, MAP_HOST_WAIT = 1;
  */
 export function coiommuMap(k: Kernel, m: number, phase: number): number {
   if (phase === MAP_COUNT) {
-    // dma-direct: every page must be within the device's reach.
-    if (!forEachPage(k, m, (f) => gpaPage(k, f) >= 0)) return FAIL;
     let needPin = false;
-    forEachPage(k, m, (f) => {
-      const e = dtt(k, f);
-      // The guest's atomic add and or on the 32-bit entry (a count that overflowed would carry into the flags, as in C).
-      setDtt(k, f, (e + 1) | DTTE_ACCESSED);
-      if (!dttPinned(e)) needPin = true;
-      return true;
-    });
+    for (let i = 0; i < k.segments(m); i++) {
+      const first = k.segFirstFrame(m, i);
+      // dma-direct: every page must be within the device's reach.
+      if (gpaPage(k, first + k.segPages(m, i) - 1) < 0) return FAIL;
+    }
+    for (let i = 0; i < k.segments(m); i++) {
+      const first = k.segFirstFrame(m, i);
+      for (let p = 0; p < k.segPages(m, i); p++) {
+        const e = dtt(k, first + p);
+        // The guest's atomic add and or on the 32-bit entry (a count that overflowed would carry into the flags, as in C).
+        setDtt(k, first + p, (e + 1) | DTTE_ACCESSED);
+        if (!dttPinned(e)) needPin = true;
+      }
+    }
     if (!needPin) return mapDone(k, m);
     k.count("vmExits");
     k.note("VM exit: the guest asks the host (CoIOMMU device) to pin its unpinned pages");
   }
   if (k.pol(hostBusyWord(k)) !== 0) return MAP_HOST_WAIT; // the unpinner holds the VFIO lock
-  {
-    const ok = forEachPage(k, m, (f) => dttPinned(dtt(k, f)) || hostPin(k, f));
-    if (anyPinned(k)) k.armTimer(UNPIN_INTERVAL_MS);
-    // The host could not pin or map everything: the guest undoes its counts and the map fails.
-    if (!ok) {
-      forEachPage(k, m, (f) => (setDtt(k, f, dtt(k, f) - 1), true));
-      return FAIL;
+  let ok = true;
+  let pinnedHere = false;
+  for (let i = 0; i < k.segments(m) && ok; i++) {
+    const first = k.segFirstFrame(m, i);
+    for (let p = 0; p < k.segPages(m, i) && ok; p++) {
+      ok = dttPinned(dtt(k, first + p)) || hostPin(k, first + p);
+      if (dttPinned(dtt(k, first + p))) pinnedHere = true;
     }
+  }
+  if (pinnedHere || anyPinned(k)) k.armTimer(UNPIN_INTERVAL_MS);
+  // The host could not pin or map everything: the guest undoes its counts and the map fails.
+  if (!ok) {
+    countPages(k, m, -1);
+    return FAIL;
   }
   return mapDone(k, m);
 }
 
 function mapDone(k: Kernel, m: number): number {
-  k.setIova(m, gpaPage(k, k.segFrame(m, 0) + Math.floor(k.segOffset(m, 0) / 4096)));
+  k.setIova(m, gpaPage(k, k.segFirstFrame(m, 0)));
   return DONE;
 }
 
@@ -163,7 +173,7 @@ function mapDone(k: Kernel, m: number): number {
  * only a DTT corrupted by a broken host can get there).
  */
 export function coiommuUnmap(k: Kernel, m: number): number {
-  forEachPage(k, m, (f) => (setDtt(k, f, dtt(k, f) - 1), true));
+  countPages(k, m, -1);
   return DONE;
 }
 

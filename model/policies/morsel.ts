@@ -73,7 +73,7 @@ export function morselPopulate(k: Kernel, m: number, level: number, encoding: Sh
   k.setIova(m, first);
   let index = first - s * morselSpanPages(level);
   for (let i = 0; i < k.segments(m); i++) {
-    const frame = k.segFrame(m, i) + Math.floor(k.segOffset(m, i) / 4096);
+    const frame = k.segFirstFrame(m, i);
     for (let p = 0; p < k.segPages(m, i); p++, index++) {
       if (!morselFault(k.tx, 0, m, index, frame + p, k.deviceReads(m), k.deviceReads(m), k.deviceWrites(m), encoding, k.obs)) {
         morselPut(k.tx, 0, m, k.obs); // never mounted: nothing can reach it

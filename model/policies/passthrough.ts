@@ -18,7 +18,7 @@ export const passthrough: Policy = {
   attach: (dev, attrs) => (attrs.untrusted ? strict.attach(dev, attrs) : "passthrough"),
   map(k: Kernel, m: number, phase: number): number {
     if (k.untrusted) return strict.map(k, m, phase);
-    k.setIova(m, k.segFrame(m, 0) + Math.floor(k.segOffset(m, 0) / 4096));
+    k.setIova(m, k.segFirstFrame(m, 0));
     return DONE;
   },
   unmap: (k, m, phase) => (k.untrusted ? strict.unmap(k, m, phase) : DONE),

@@ -10,7 +10,7 @@ import {
 } from "../../model/physical-memory.ts";
 import { PAGE_SIZE } from "../../model/config.ts";
 import { KIND_KMALLOC, KIND_POOL, objCount, objFrame, objKind, objOffset, objOwner, objSize, ownerDriver } from "../../model/objects.ts";
-import { ptFind } from "../../model/page-table-memory.ts";
+import { ptFirst } from "../../model/page-table-memory.ts";
 import { domainRoot, walkMemory, WalkResult } from "../../model/iommu-page-table.ts";
 import { deviceMode } from "../../model/iommu.ts";
 import { amdAddrPfn, amdNextLevel } from "../../model/formats/amd-v1-pte.ts";
@@ -218,8 +218,7 @@ export function checkInvariants(sys: System, s: State): string | null {
     while (stack.length > 0) {
       const [t, level] = stack.pop()!;
       linked.add(t);
-      const first = ptFind(pt, t, 0);
-      for (let p = first < 0 ? -first - 1 : first; p < pt[0] && pt[1 + p * PT_W] < (t + 1) * 512; p++) {
+      for (let p = ptFirst(pt, t); p < pt[0] && pt[1 + p * PT_W] < (t + 1) * 512; p++) {
         const lo = pt[2 + p * PT_W] >>> 0, hi = pt[3 + p * PT_W] >>> 0;
         const nl = amdNextLevel(lo);
         if (level > 1 && nl === level - 1) stack.push([amdAddrPfn(lo, hi), nl]);
