@@ -21,7 +21,7 @@
  * guest frames' entries. The model boots the region: `guestFrames` frames
  * with role guest (aux = the kind), allocated after the MMU tables.
  */
-import { type GuestMemoryKind } from "./config.ts";
+import { GUEST_MEMORY_KINDS, type GuestMemoryKind } from "./config.ts";
 import { FRAMES, HDR, H_KERNEL_PML4, PTMEM, PT_W } from "./geometry.ts";
 import { type Observation } from "./observation.ts";
 import { ptFind, ptWrite } from "./page-table-memory.ts";
@@ -32,8 +32,10 @@ import {
   X86_LO_GLOBAL, X86_LO_PRESENT, X86_LO_RW, x86EncodeHi, x86EncodeLo, x86Index, x86IsHugeLeaf, x86Pfn,
 } from "./formats/x86-pte.ts";
 
-export const GUEST_KIND_CODE: Readonly<Record<GuestMemoryKind, number>> = { ordinary: 0, devdax: 1, "guest-memfd": 2 };
-export const GUEST_KIND_NAMES: readonly GuestMemoryKind[] = ["ordinary", "devdax", "guest-memfd"];
+/** A guest frame's aux: its region kind, as an index into GUEST_MEMORY_KINDS. */
+export function guestKindCode(kind: GuestMemoryKind): number {
+  return GUEST_MEMORY_KINDS.indexOf(kind);
+}
 export const DEFAULT_GUEST_FRAMES = 2;
 
 /** Whether a region of this kind is kept out of the kernel direct map. */
@@ -62,7 +64,7 @@ export function bootGuestMemory(tx: Tx, obs: Observation): boolean {
   const n = tx.g.cfg.guestFrames ?? DEFAULT_GUEST_FRAMES;
   const frames: number[] = [];
   for (let i = 0; i < n; i++) {
-    const f = allocFrames(tx, 0, ROLE_GUEST, GUEST_KIND_CODE[kind], obs);
+    const f = allocFrames(tx, 0, ROLE_GUEST, guestKindCode(kind), obs);
     if (f < 0) return false;
     frames.push(f);
   }

@@ -23,8 +23,10 @@
  */
 import { type Property, type Violation } from "./property.ts";
 import { FRAMES } from "../model/geometry.ts";
-import { frameAux, frameRole, ROLE_GUEST } from "../model/physical-memory.ts";
-import { GUEST_KIND_NAMES } from "../model/memory-regions.ts";
+import { frameAux } from "../model/physical-memory.ts";
+import { isGuestFrame } from "../model/memory-regions.ts";
+import { GUEST_MEMORY_KINDS } from "../model/config.ts";
+import { PAGE_OFFSET_VPAGE } from "../model/mmu.ts";
 
 export const directMapExclusion: Property = {
   name: "direct-map-exclusion",
@@ -35,12 +37,12 @@ export const directMapExclusion: Property = {
     if (e.t !== "kernel-read" || obs.kernelFrame < 0) return null;
     const f = obs.kernelFrame;
     const fr = post[FRAMES];
-    if (frameRole(fr, f) !== ROLE_GUEST) return null;
+    if (!isGuestFrame(fr, f)) return null;
     return {
       property: "direct-map-exclusion",
       frame: f,
-      message: `the kernel read frame ${f} through the direct map (virtual address 0x${(0xffff888000000000n + BigInt(f) * 4096n).toString(16)}); ` +
-        `frame ${f} is guest memory (${GUEST_KIND_NAMES[frameAux(fr, f)] ?? "guest"}) that the host kernel can read`,
+      message: `the kernel read frame ${f} through the direct map (virtual address 0x${(BigInt(PAGE_OFFSET_VPAGE + f) << 12n).toString(16)}); ` +
+        `frame ${f} is guest memory (${GUEST_MEMORY_KINDS[frameAux(fr, f)] ?? "guest"}) that the host kernel can read`,
     };
   },
 };

@@ -16,7 +16,7 @@ import { vfio } from "./vfio.ts";
 import { makeMorselPolicy } from "./morsel.ts";
 import { makeMorselViewPolicy } from "./morsel-views.ts";
 import { exitToVmm, viommu } from "./viommu.ts";
-import { coiommu, dtt, hostLock, hostUnmapQueue, U_CLAIM, U_SCAN, U_WAIT, unpinFinish, unpinScan } from "./coiommu.ts";
+import { candWord, coiommu, dtt, hostLock, hostUnmapQueue, roomForUnmap, U_CLAIM, U_SCAN, U_WAIT, unpinFinish, unpinScan } from "./coiommu.ts";
 
 /** Strict, but the driver's page is freed before the completion wait: reuse while the IOTLB still maps it. */
 export const strictFreeBeforeWait: Policy = {
@@ -143,10 +143,7 @@ export const vfioUnpinBeforeWait: Policy = {
       if (r === UNMAP_WAIT) k.unpinMapping(m);
       return r;
     }
-    if (!k.completionDone()) return UNMAP_WAIT;
-    k.freeDetachedTables();
-    k.freeIova(k.dev(m), k.iova(m), k.pages(m));
-    return DONE;
+    return strict.unmap(k, m, phase);
   },
 };
 
@@ -216,8 +213,8 @@ export const coiommuUnpinNoCmpxchg: Policy = {
   timer(k: Kernel, phase: number): number {
     if (phase === U_SCAN) return unpinScan(k);
     if (phase === U_CLAIM) {
-      if (k.cmdSpace() < k.devices * 2 + 1) return U_CLAIM;
-      const f = k.pol(k.tx.g.cfg.frames) - 1;
+      if (!roomForUnmap(k)) return U_CLAIM;
+      const f = k.pol(candWord(k)) - 1;
       k.note(`host unpinner: claims frame ${f} (entry 0x${(dtt(k, f) >>> 0).toString(16)}) without compare-exchange`);
       k.setPol(f, 0);
       hostLock(k, f);
@@ -242,7 +239,7 @@ export const coiommuUnpinBeforeInvalidate: Policy = {
     if (phase === U_SCAN) return unpinScan(k);
     if (phase === U_CLAIM) {
       const r = coiommu.timer!(k, phase);
-      if (r === U_WAIT) k.unpin(k.pol(k.tx.g.cfg.frames) - 1);
+      if (r === U_WAIT) k.unpin(k.pol(candWord(k)) - 1);
       return r;
     }
     return unpinFinish(k, false);

@@ -203,7 +203,7 @@ export function unpinScan(k: Kernel): number {
 }
 
 /** Room for an invalidation of every translated domain plus one COMPLETION_WAIT. */
-function roomForUnmap(k: Kernel): boolean {
+export function roomForUnmap(k: Kernel): boolean {
   let need = 1;
   for (let dev = 0; dev < k.devices; dev++) if (k.attachMode(dev) === "translate") need += k.invalidationCommands(dev);
   return k.cmdSpace() >= need;
@@ -261,8 +261,8 @@ export const coiommu: Policy = {
   claims: ["pt-page-safety", "pin-safety", "pte-agreement", "view-refinement"],
   stateWords: (cfg: ModelConfig) => cfg.frames + 3,
   attach: () => "translate",
-  map: (k, m, phase) => coiommuMap(k, m, phase),
-  unmap: (k, m) => coiommuUnmap(k, m),
+  map: coiommuMap,
+  unmap: coiommuUnmap,
   timer(k: Kernel, phase: number): number {
     if (phase === U_SCAN) return unpinScan(k);
     if (phase === U_CLAIM) return unpinClaim(k);

@@ -15,31 +15,26 @@
  */
 import { DONE, FAIL, type Policy } from "../policy.ts";
 import { type Kernel } from "../kernel.ts";
-import { UNMAP_START, UNMAP_WAIT, unmapAndQueueSync, unmapStart } from "./strict.ts";
+import { MAP_START, mapWithIova, strict, UNMAP_START, unmapStart } from "./strict.ts";
 
-/** Map phases: start; a failed map waits for its undo to complete; the undo could not be queued yet. */
-export const VFIO_MAP_START = 0, VFIO_MAP_FAIL_WAIT = 1, VFIO_MAP_CLEANUP = 2;
+/**
+ * Pin every page of mapping `m`, then map it as strict does
+ * (vfio_pin_map_dma: vfio_pin_pages_remote, then iommu_map); a map that
+ * fails (no IOVA, or out of table memory after its undo completed) drops
+ * the pins.
+ */
+export function pinAndMap(k: Kernel, m: number, phase: number): number {
+  if (phase === MAP_START && !k.pinMapping(m)) return FAIL;
+  const r = mapWithIova(k, m, phase);
+  if (r === FAIL) k.unpinMapping(m);
+  return r;
+}
 
-export function vfioMap(k: Kernel, m: number, phase: number): number {
-  const dev = k.dev(m);
-  if (phase === VFIO_MAP_START) {
-    k.count("containerLocks");
-    const iova = k.allocIova(dev, k.pages(m));
-    if (iova < 0) return FAIL;
-    k.setIova(m, iova);
-    if (!k.pinMapping(m)) {
-      k.freeIova(dev, iova, k.pages(m));
-      return FAIL;
-    }
-    if (k.mapSegments(m)) return DONE;
-  }
-  // Out of table memory part-way: undo what was mapped (unmap, sync), then unpin.
-  if (phase !== VFIO_MAP_FAIL_WAIT) return unmapAndQueueSync(k, dev, k.iova(m), k.pages(m)) ? VFIO_MAP_FAIL_WAIT : VFIO_MAP_CLEANUP;
-  if (!k.completionDone()) return VFIO_MAP_FAIL_WAIT;
-  k.unpinMapping(m);
-  k.freeDetachedTables();
-  k.freeIova(dev, k.iova(m), k.pages(m));
-  return FAIL;
+/** The rest of strict's unmap, then unpin every page (vfio_unmap_unpin: only after the IOTLB sync completed). */
+export function finishUnmapAndUnpin(k: Kernel, m: number, phase: number): number {
+  const r = strict.unmap(k, m, phase);
+  if (r === DONE) k.unpinMapping(m);
+  return r;
 }
 
 export const vfio: Policy = {
@@ -47,16 +42,13 @@ export const vfio: Policy = {
   summary: "VFIO type1: pin and map every page; unmap every page, invalidate, wait, unpin every page",
   claims: ["page-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement"],
   attach: () => "translate",
-  map: vfioMap,
+  map(k: Kernel, m: number, phase: number): number {
+    if (phase === MAP_START) k.count("containerLocks");
+    return pinAndMap(k, m, phase);
+  },
   unmap(k: Kernel, m: number, phase: number): number {
-    if (phase === UNMAP_START) {
-      k.count("containerLocks");
-      return unmapStart(k, m, "always");
-    }
-    if (!k.completionDone()) return UNMAP_WAIT;
-    k.unpinMapping(m);
-    k.freeDetachedTables();
-    k.freeIova(k.dev(m), k.iova(m), k.pages(m));
-    return DONE;
+    if (phase !== UNMAP_START) return finishUnmapAndUnpin(k, m, phase);
+    k.count("containerLocks");
+    return unmapStart(k, m, "always");
   },
 };

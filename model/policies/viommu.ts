@@ -34,7 +34,8 @@
  */
 import { DONE, FAIL, type Policy } from "../policy.ts";
 import { type Kernel } from "../kernel.ts";
-import { mapWithIova, MAP_START, UNMAP_START, UNMAP_WAIT, unmapStart } from "./strict.ts";
+import { MAP_START, UNMAP_START, unmapStart } from "./strict.ts";
+import { finishUnmapAndUnpin, pinAndMap } from "./vfio.ts";
 
 /**
  * The guest's write of the emulated invalidation queue tail (DMAR_IQT_REG)
@@ -57,30 +58,18 @@ export const viommu: Policy = {
       // The guest writes its own entries, then its caching-mode invalidation exits.
       k.count("iommuPteWrites", k.pages(m));
       exitToVmm(k, k.pages(m), "map, caching mode");
-      // VFIO_IOMMU_MAP_DMA takes the container lock (vfio_dma_do_map), pins first (vfio_pin_pages_remote), then maps.
+      // VFIO_IOMMU_MAP_DMA takes the container lock (vfio_dma_do_map), pins, then maps in the host.
       k.count("containerLocks");
-      if (!k.pinMapping(m)) return FAIL;
     }
-    // The VMM's VFIO map: the host allocation and entries (strict's map).
-    const r = mapWithIova(k, m, phase);
-    if (r === FAIL) k.unpinMapping(m); // the map failed after its undo completed: drop the pins
-    return r;
+    return pinAndMap(k, m, phase);
   },
   unmap(k: Kernel, m: number, phase: number): number {
-    const dev = k.dev(m);
-    if (phase === UNMAP_START) {
-      const r = unmapStart(k, m, "always");
-      if (r === UNMAP_START) return UNMAP_START; // the host's command buffer is full: the VMM retries
-      k.count("iommuPteWrites", k.pages(m));
-      exitToVmm(k, k.pages(m), "unmap: invalidation and wait");
-      k.count("containerLocks"); // VFIO_IOMMU_UNMAP_DMA under the container lock (vfio_dma_do_unmap)
-      return r;
-    }
-    if (!k.completionDone()) return UNMAP_WAIT;
-    k.freeDetachedTables();
-    k.freeIova(dev, k.iova(m), k.pages(m));
-    // vfio_unmap_unpin: unpin only after the host invalidation completed.
-    k.unpinMapping(m);
-    return DONE;
+    if (phase !== UNMAP_START) return finishUnmapAndUnpin(k, m, phase);
+    const r = unmapStart(k, m, "always");
+    if (r === UNMAP_START) return UNMAP_START; // the host's command buffer is full: the VMM retries
+    k.count("iommuPteWrites", k.pages(m));
+    exitToVmm(k, k.pages(m), "unmap: invalidation and wait");
+    k.count("containerLocks"); // VFIO_IOMMU_UNMAP_DMA under the container lock (vfio_dma_do_unmap)
+    return r;
   },
 };

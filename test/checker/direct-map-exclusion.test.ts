@@ -14,7 +14,7 @@ import { frameAux, frameRole, ROLE_GUEST } from "../../model/physical-memory.ts"
 import { strict } from "../../model/policies/strict.ts";
 import { passthrough } from "../../model/policies/passthrough.ts";
 import { makeSystem, Stepper } from "../../model/system.ts";
-import { GUEST_KIND_CODE, hasStructPages } from "../../model/memory-regions.ts";
+import { guestKindCode, hasStructPages } from "../../model/memory-regions.ts";
 import { findProperty } from "../../properties/index.ts";
 import { randomCheck } from "../../checker/random.ts";
 import { exhaustiveCheck } from "../../checker/exhaustive.ts";
@@ -39,7 +39,7 @@ describe("guest memory regions", () => {
       const fs = guestFrames(c);
       expect(fs).toHaveLength(3);
       const s = makeSystem(c, strict).init;
-      for (const f of fs) expect(frameAux(s[FRAMES], f)).toBe(GUEST_KIND_CODE[kind]);
+      for (const f of fs) expect(frameAux(s[FRAMES], f)).toBe(guestKindCode(kind));
     }
     expect(guestFrames(DEFAULT_CONFIG)).toEqual([]);
     expect([hasStructPages("ordinary"), hasStructPages("devdax"), hasStructPages("guest-memfd")]).toEqual([true, false, true]);
