@@ -18,9 +18,10 @@
 import { C } from "./counters.ts";
 import { FRAMES, PTMEM, PT_W } from "./geometry.ts";
 import { type Observation } from "./observation.ts";
-import { ptClearFrame, ptFind, ptWrite } from "./page-table-memory.ts";
-import { allocFrames, frameAux, freeFrames, ROLE_MORSEL_VIEW, setFrameData } from "./physical-memory.ts";
+import { ptFind, ptWrite } from "./page-table-memory.ts";
+import { allocFrames, frameAux, ROLE_MORSEL_VIEW, setFrameData } from "./physical-memory.ts";
 import { type Tx, type Words } from "./state.ts";
+import { freeTableTree } from "./morsel.ts";
 import { tableIndex, tableKey } from "./iommu-page-table.ts";
 import { amdPdeHi, amdPdeLo, amdPteHi, amdPteLo } from "./formats/amd-v1-pte.ts";
 import { EPT_LO_EXEC, EPT_LO_READ, EPT_LO_RWX, EPT_LO_WRITE, EPT_MT, eptEncodeHi, eptEncodeLo, eptLeafFlags } from "./formats/ept-pte.ts";
@@ -119,13 +120,5 @@ export function viewInvalidatePage(tx: Tx, root: number, level: number, v: numbe
 
 /** Drops a whole view (already unlinked and invalidated by the caller): its table frames are freed; it can be rebuilt from the primary. */
 export function viewDrop(tx: Tx, root: number, level: number, obs: Observation): void {
-  if (level > 1) {
-    const children: number[] = [];
-    const pt = tx.c[PTMEM];
-    for (let p = 0; p < pt[0]; p++) if (Math.floor(pt[1 + p * PT_W] / 512) === root) children.push(x86Pfn(pt[2 + p * PT_W] >>> 0, pt[3 + p * PT_W] >>> 0));
-    for (const c of children) viewDrop(tx, c, level - 1, obs);
-  }
-  ptClearFrame(tx, root);
-  freeFrames(tx, root, 0, obs);
-  obs.counters[C.ptFramesFreed]++;
+  freeTableTree(tx, root, level, obs);
 }

@@ -38,7 +38,7 @@
 import { C } from "./counters.ts";
 import { DTE, FRAMES, HDR, H_USER_PML4, POL, PTMEM, PT_W } from "./geometry.ts";
 import { type Observation } from "./observation.ts";
-import { ptClearFrame, ptFind, ptWrite } from "./page-table-memory.ts";
+import { ptClearFrame, ptFind, ptFirst, ptWrite } from "./page-table-memory.ts";
 import { allocFrames, frameAux, freeFrames, ROLE_IOMMU_PT, ROLE_MMU_PT, ROLE_MORSEL_PT, setFrameData } from "./physical-memory.ts";
 import { type Tx } from "./state.ts";
 import { domainRoot, tableIndex, tableKey } from "./iommu-page-table.ts";
@@ -206,13 +206,8 @@ export function unlinkFromDomain(tx: Tx, dom: number, level: number, v: number, 
 /** Mounts morsel `i` into IOMMU domain `dom`: links one directory entry (AMD PM_LEVEL_PDE) to its root. Takes a reference. */
 export function morselMount(tx: Tx, base: number, i: number, dom: number, obs: Observation): boolean {
   const level = morselLevel(tx, base, i);
-  if (level + 1 > tx.g.cfg.iommuLevels || (morselMounts(tx, base, i) & (1 << dom)) !== 0) return false;
-  const v = morselBasePage(tx, base, i);
-  const parent = domainTable(tx, dom, level + 1, v, obs);
-  if (parent < 0 || ptFind(tx.c[PTMEM], parent, tableIndex(v, level + 1)) >= 0) return false;
-  const root = morselRoot(tx, base, i);
-  if (!ptWrite(tx, parent, tableIndex(v, level + 1), amdPdeLo(root, level), amdPdeHi(root))) return false;
-  obs.counters[C.iommuPteWrites]++;
+  if ((morselMounts(tx, base, i) & (1 << dom)) !== 0) return false;
+  if (!linkIntoDomain(tx, dom, level, morselBasePage(tx, base, i), morselRoot(tx, base, i), obs)) return false;
   setWord(tx, at(base, i) + 3, morselMounts(tx, base, i) | (1 << dom));
   setRefs(tx, base, i, morselRefs(tx, base, i) + 1);
   if (obs.detail) obs.note(`morsel #${i} mounted into IOMMU dom ${dom} (one level-${level + 1} entry)`);
@@ -226,12 +221,7 @@ export function morselMount(tx: Tx, base: number, i: number, dom: number, obs: O
  */
 export function morselUnmount(tx: Tx, base: number, i: number, dom: number, obs: Observation): boolean {
   if ((morselMounts(tx, base, i) & (1 << dom)) === 0) return false;
-  const level = morselLevel(tx, base, i);
-  const v = morselBasePage(tx, base, i);
-  const parent = domainTable(tx, dom, level + 1, v, obs);
-  if (parent < 0) return false;
-  ptWrite(tx, parent, tableIndex(v, level + 1), 0, 0);
-  obs.counters[C.iommuPteWrites]++;
+  if (!unlinkFromDomain(tx, dom, morselLevel(tx, base, i), morselBasePage(tx, base, i), obs)) return false;
   setWord(tx, at(base, i) + 3, morselMounts(tx, base, i) & ~(1 << dom));
   if (obs.detail) obs.note(`morsel #${i} unmounted from IOMMU dom ${dom}`);
   return true;
@@ -303,20 +293,24 @@ export function morselPut(tx: Tx, base: number, i: number, obs: Observation): vo
   if (refs > 1) return setRefs(tx, base, i, refs - 1);
   const root = morselRoot(tx, base, i);
   if (root < 0) return;
-  freeMorselTable(tx, root, morselLevel(tx, base, i), obs);
+  freeTableTree(tx, root, morselLevel(tx, base, i), obs);
   for (let w = 0; w < MORSEL_W; w++) setWord(tx, at(base, i) + w, 0);
   if (obs.detail) obs.note(`morsel #${i} destroyed (last reference dropped)`);
 }
 
-function freeMorselTable(tx: Tx, f: number, level: number, obs: Observation): void {
+/**
+ * Frees a page-table tree of morsel or view tables: the table at `f` (level
+ * `level`) and, below level 1, every table its entries point at. The address
+ * field is bits 12..51 in x86-64, AMD v1 and EPT entries alike.
+ */
+export function freeTableTree(tx: Tx, f: number, level: number, obs: Observation): void {
   if (level > 1) {
     const children: number[] = [];
     const pt = tx.c[PTMEM];
-    for (let p = 0; p < pt[0]; p++) {
-      if (Math.floor(pt[1 + p * PT_W] / 512) !== f) continue;
+    for (let p = ptFirst(pt, f); p < pt[0] && Math.floor(pt[1 + p * PT_W] / 512) === f; p++) {
       children.push(x86Pfn(pt[2 + p * PT_W] >>> 0, pt[3 + p * PT_W] >>> 0));
     }
-    for (const c of children) freeMorselTable(tx, c, level - 1, obs);
+    for (const c of children) freeTableTree(tx, c, level - 1, obs);
   }
   ptClearFrame(tx, f);
   freeFrames(tx, f, 0, obs);

@@ -32,7 +32,7 @@
  * What viommu claims is what strict claims: the host table and its
  * invalidation follow strict's order exactly.
  */
-import { DONE, FAIL, type Policy } from "../policy.ts";
+import { type Policy } from "../policy.ts";
 import { type Kernel } from "../kernel.ts";
 import { MAP_START, UNMAP_START, unmapStart } from "./strict.ts";
 import { finishUnmapAndUnpin, pinAndMap } from "./vfio.ts";
