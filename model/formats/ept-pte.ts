@@ -25,6 +25,7 @@
 // Words are split into `lo` (bits 31..0) and `hi` (bits 63..32): see word64.ts.
 
 import { HI_ADDR_MASK, hiOfPfn, loOfPfn, pfnOf } from "./word64.ts";
+import { x86HugeLevel, x86LeafPfn } from "./x86-pte.ts";
 
 /** Bit positions in the 64-bit entry. */
 export const EPT_BIT = {
@@ -124,7 +125,7 @@ export function eptPfn(lo: number, hi: number): number {
 
 /** Bit 7 makes a leaf only at levels 2 (2 MiB) and 3 (1 GiB): VMX_EPT_2MB_PAGE_BIT, VMX_EPT_1GB_PAGE_BIT. */
 export function eptLargeLevel(level: number): boolean {
-  return level === 2 || level === 3;
+  return x86HugeLevel(level); // the same levels as x86-64 PS pages (2 MiB, 1 GiB)
 }
 
 /** A present large leaf: bit 7 set at level 2 or 3 and some of R/W/X. */
@@ -143,11 +144,8 @@ export function eptIsLeaf(lo: number, level: number): boolean {
  * (2 MiB) or 18 (1 GiB) frame bits are reserved, not address, and are masked off.
  */
 export function eptLeafPfn(lo: number, hi: number, level: number): number {
-  if ((lo & EPT_LO_LARGE) !== 0) {
-    if (level === 2) return pfnOf(lo & 0xffe00000, hi);
-    if (level === 3) return pfnOf(lo & 0xc0000000, hi);
-  }
-  return pfnOf(lo, hi);
+  // Bit 7 and the address field sit where x86-64's PS and address do (Intel SDM Vol. 3C, EPT entry formats).
+  return x86LeafPfn(lo, hi, level);
 }
 
 // ---------------------------------------------------------------------------
