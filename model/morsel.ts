@@ -282,11 +282,6 @@ export function morselUnmountProcess(tx: Tx, base: number, i: number, obs: Obser
   return true;
 }
 
-/** Takes a reference to morsel `i`. */
-export function morselGet(tx: Tx, base: number, i: number): void {
-  setRefs(tx, base, i, morselRefs(tx, base, i) + 1);
-}
-
 /** Drops a reference; at the last one the morsel's table frames are freed and its slot cleared. */
 export function morselPut(tx: Tx, base: number, i: number, obs: Observation): void {
   const refs = morselRefs(tx, base, i);

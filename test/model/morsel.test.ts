@@ -6,7 +6,7 @@ import { frameRole, ROLE_FREE, ROLE_MORSEL_PT } from "../../model/physical-memor
 import { walkMemory, WalkResult } from "../../model/iommu-page-table.ts";
 import {
   MORSEL_VPAGE_BASE, morselCreate, morselFault, morselMount, morselMountProcess, morselMounts, morselPut, morselRefs, morselRoot, morselSend,
-  morselUnmount, MOUNT_PROCESS,
+  morselUnmount, morselUnmountProcess, MOUNT_PROCESS,
 } from "../../model/morsel.ts";
 import { mmuWalk, MmuWalk } from "../../model/mmu.ts";
 import { HDR, H_USER_PML4, DTE } from "../../model/geometry.ts";
@@ -44,6 +44,10 @@ describe("morsel objects", () => {
     expect(mw.writable).toBe(true);
     expect(morselMounts(tx, 0, 0)).toBe(MOUNT_PROCESS | 1);
     expect(morselRefs(tx, 0, 0)).toBe(3);
+    // Unmounted from the process by clearing that one entry: the CPU no longer translates it.
+    expect(morselUnmountProcess(tx, 0, 0, obs)).toBe(true);
+    expect(mmuWalk(tx.c[PTMEM], tx.c[HDR][H_USER_PML4], MORSEL_VPAGE_BASE + 513, new MmuWalk()).frame).toBe(-1);
+    expect(morselMounts(tx, 0, 0)).toBe(1);
   });
 
   it("a mount costs one entry whatever the morsel holds; sent to another domain; freed at the last reference only", () => {
