@@ -25,12 +25,15 @@ import { Stepper, type System } from "../model/system.ts";
 import { type Property, type Violation } from "../properties/property.ts";
 import { FingerprintSet } from "./visited.ts";
 import { type FoundViolation } from "./execute.ts";
+import { type StepObserver } from "./coverage.ts";
 
 export interface ExhaustiveOptions {
   /** Longest execution explored (events). */
   readonly depth: number;
   /** Stop after this many distinct states. */
   readonly maxStates: number;
+  /** Told of every transition explored, before the properties are checked (coverage). */
+  readonly observer?: StepObserver;
 }
 
 export type StopReason = "all-violated" | "exhausted" | "depth" | "states";
@@ -91,6 +94,7 @@ export function exhaustiveCheck(sys: System, props: readonly Property[], alphabe
   const scratch: number[] = rootHashes.slice();
   let depth = 0;
   let stopped: StopReason = "depth";
+  const observer = opts.observer ?? null;
 
   const record = (entry: Entry, ei: number, p: number, v: Violation) => {
     const events = [...entry.path, ei].map((i) => alphabet[i]);
@@ -109,6 +113,7 @@ export function exhaustiveCheck(sys: System, props: readonly Property[], alphabe
         const e = alphabet[ei];
         const t = stepper.step(s, e);
         transitions++;
+        if (observer !== null) observer.step(s, e, obs, t);
         for (let p = 0; p < props.length; p++) {
           if (found[p] !== null || inert[p]) continue;
           const v = props[p].check(sys, s, e, obs, t);

@@ -12,6 +12,7 @@ import { buildCounterexample } from "../counterexamples/build.ts";
 import { type Counterexample } from "../counterexamples/schema.ts";
 import { exhaustiveCheck, type StopReason } from "./exhaustive.ts";
 import { alphabetEvents, type Scope } from "./scope.ts";
+import { CoverageRecorder, isVacuous, type Coverage } from "./coverage.ts";
 
 export interface MatrixOptions {
   readonly config: ModelConfig;
@@ -55,18 +56,24 @@ export interface CellResult {
   readonly msToFind: number | null;
   readonly counterexample: Counterexample | null;
   readonly explanation: string | null;
+  /** What the search exercised for this cell (checker/coverage.ts): plain data. */
+  readonly coverage: Coverage | null;
+  /** Holds, but its antecedent was never reached: nothing in the search could have violated it. */
+  readonly vacuous: boolean;
 }
 
 export function checkCell(entry: PolicyEntry, prop: Property, opts: MatrixOptions): CellResult {
   const sys = makeSystem(opts.config, entry.policy);
   const seed = opts.seed;
-  const r = randomCheck(sys, prop, { runs: opts.runs, seed, maxEvents: opts.maxEvents, path: opts.path });
+  const rec = new CoverageRecorder(sys, [prop]);
+  const r = randomCheck(sys, prop, { runs: opts.runs, seed, maxEvents: opts.maxEvents, path: opts.path, observer: rec });
+  const coverage = rec.result(0);
   const time = (ms: number) => (opts.timing ? Math.round(ms) : 0);
   const claimed = entry.policy.claims.includes(prop.name);
   if (r.verdict === "holds" || r.events === null || r.violation === null) {
     return {
       engine: "random", policy: entry.policy.name, property: prop.name, claimed, verdict: "holds", runs: r.runs, ...NOT_EXHAUSTIVE,
-      length: null, ms: time(r.ms), msToFind: null, counterexample: null, explanation: null,
+      length: null, ms: time(r.ms), msToFind: null, counterexample: null, explanation: null, coverage, vacuous: isVacuous(coverage),
     };
   }
   const trace = traceEvents(sys, [prop], r.events);
@@ -77,7 +84,7 @@ export function checkCell(entry: PolicyEntry, prop: Property, opts: MatrixOption
   });
   return {
     engine: "random", policy: entry.policy.name, property: prop.name, claimed, verdict: "violated", runs: r.runs, ...NOT_EXHAUSTIVE,
-    length: r.events.length, ms: time(r.ms), msToFind: time(r.msToFind), counterexample: cx, explanation,
+    length: r.events.length, ms: time(r.ms), msToFind: time(r.msToFind), counterexample: cx, explanation, coverage, vacuous: false,
   };
 }
 
@@ -105,17 +112,19 @@ export interface SearchSummary {
 export function checkPolicyExhaustively(entry: PolicyEntry, props: readonly Property[], opts: ExhaustiveMatrixOptions): { cells: CellResult[]; summary: SearchSummary } {
   const sys = makeSystem(opts.scope.config, entry.policy);
   const alphabet = alphabetEvents(opts.scope);
-  const r = exhaustiveCheck(sys, props, alphabet, { depth: opts.depth, maxStates: opts.maxStates });
+  const rec = new CoverageRecorder(sys, props);
+  const r = exhaustiveCheck(sys, props, alphabet, { depth: opts.depth, maxStates: opts.maxStates, observer: rec });
   const time = (ms: number) => (opts.timing ? Math.round(ms) : 0);
-  const cells = r.outcomes.map((o): CellResult => {
+  const cells = r.outcomes.map((o, p): CellResult => {
     const prop = o.property;
+    const coverage = rec.result(p);
     const claimed = entry.policy.claims.includes(prop.name);
     const base = { engine: "exhaustive" as const, policy: entry.policy.name, property: prop.name, claimed, runs: null, msToFind: null };
     if (o.events === null || o.violation === null) {
       const bound = r.exhausted ? "exhausted" as const : r.stopped === "states" ? "states" as const : "depth" as const;
       return {
         ...base, verdict: "holds", states: r.states, transitions: r.transitions, depth: r.depth, exhausted: r.exhausted, bound,
-        length: null, ms: time(r.ms), counterexample: null, explanation: null,
+        length: null, ms: time(r.ms), counterexample: null, explanation: null, coverage, vacuous: isVacuous(coverage),
       };
     }
     const trace = traceEvents(sys, [prop], o.events);
@@ -126,7 +135,7 @@ export function checkPolicyExhaustively(entry: PolicyEntry, props: readonly Prop
     });
     return {
       ...base, verdict: "violated", states: o.states, transitions: o.transitions, depth: o.events.length, exhausted: false, bound: null,
-      length: o.events.length, ms: time(o.ms), counterexample: cx, explanation,
+      length: o.events.length, ms: time(o.ms), counterexample: cx, explanation, coverage, vacuous: false,
     };
   });
   const summary: SearchSummary = {

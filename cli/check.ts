@@ -39,6 +39,7 @@ export interface CheckFlags {
   readonly maxMappings?: number;
   readonly kmallocSizes?: number[];
   readonly json?: boolean;
+  readonly coverage?: boolean;
   readonly out: string;
   readonly policyModule?: string;
   readonly timing: boolean;
@@ -113,12 +114,14 @@ export async function runCheck(flags: CheckFlags): Promise<number> {
         engine: cell.engine, device, policy: cell.policy, property: cell.property, claimed: cell.claimed, verdict: cell.verdict,
         runs: cell.runs, states: cell.states, depth: cell.depth, exhausted: cell.exhausted, bound: cell.bound,
         counterexample: file, length: cell.length, ms: cell.ms, explanation: cell.explanation,
+        vacuous: cell.vacuous, coverage: cell.coverage,
       })),
     };
     process.stdout.write(JSON.stringify(doc, null, 2) + "\n");
   } else {
     process.stdout.write(renderMatrix(rows, searches, {
       runs: flags.runs, seed: flags.seed, maxEvents: flags.maxEvents, timing: flags.timing, out: flags.out, scope, depth, maxStates, device,
+      coverage: flags.coverage,
     }));
   }
   return rows.some((r) => r.cell.claimed && r.cell.verdict === "violated") ? EXIT_VIOLATION : EXIT_OK;

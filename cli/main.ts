@@ -65,6 +65,7 @@ program
   .addOption(new Option("--max-mappings <n>", "exhaustive scope: live DMA mappings at once").argParser(positiveInt("--max-mappings")))
   .addOption(new Option("--kmalloc-sizes <sizes>", "exhaustive scope: comma-separated kmalloc buffer sizes in the alphabet").argParser(sizeList("--kmalloc-sizes")))
   .option("--json", "print one JSON document on stdout")
+  .option("--coverage", "also print what each search exercised: events applied and no-ops, policy handlers, each property's antecedent (docs/coverage.md)")
   .option("--out <dir>", "directory for counterexample files", "dmacheck-out")
   .option("--policy-module <path>", "check a policy of your own: the default export of a .js or .ts module")
   .option("--no-timing", "report 0 for wall-clock times, so output depends only on the seed")

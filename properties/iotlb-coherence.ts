@@ -27,12 +27,14 @@ import { SRC_ATC, SRC_IOTLB, SRC_PDEC_WALK } from "../model/observation.ts";
 import { walkMemory, WalkResult } from "../model/iommu-page-table.ts";
 import { hex, sourceName } from "./describe.ts";
 import { devicePoolFrame } from "./grants.ts";
+import { cachedAccessAntecedent } from "./antecedent.ts";
 
 const walk = new WalkResult();
 
 export const iotlbCoherence: Property = {
   name: "iotlb-coherence",
   summary: "no device access completes through a cached translation that is stale or disagrees with the tables",
+  antecedent: cachedAccessAntecedent,
   check(sys, _pre, _e, obs, post): Violation | null {
     if (obs.dev < 0) return null;
     for (let i = 0; i < obs.nseg; i++) {

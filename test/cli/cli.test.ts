@@ -66,6 +66,7 @@ function expectUsageError(r: CliResult, mentions: readonly (string | RegExp)[]):
 
 const RESULT_FIELDS = [
   "engine", "device", "policy", "property", "claimed", "verdict", "runs", "states", "depth", "exhausted", "bound", "counterexample", "length", "ms", "explanation",
+  "vacuous", "coverage",
 ];
 
 // lazy does not claim page-confinement, so finding its violation is exit 0.
