@@ -167,8 +167,11 @@ describe("check", () => {
     expect(res).toEqual({
       engine: "random", device: ["trusted"], policy: "strict", property: "iotlb-coherence", claimed: true, verdict: "holds", runs: 200,
       states: null, depth: null, exhausted: null, bound: null, counterexample: null, length: null, ms: res.ms, explanation: null,
+      vacuous: false, coverage: res.coverage,
     });
     expect(typeof res.ms).toBe("number");
+    // Its witness: accesses through a cached translation were made (docs/coverage.md).
+    expect(res.coverage.antecedent.reached).toBeGreaterThan(0);
     expect(readdirSync(out)).toEqual([]); // nothing written when nothing was found
   });
 
