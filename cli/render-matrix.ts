@@ -150,6 +150,7 @@ function vacuityWarnings(rows: readonly Row[]): string[] {
   }
   const seen = new Set<string>();
   for (const { cell } of rows) {
+    if (cell.verdict !== "holds") continue; // a violation needs no witness
     for (const m of cell.coverage?.missing ?? []) {
       const line = `warning: ${cell.policy}: ${m}`;
       if (seen.has(line)) continue;
