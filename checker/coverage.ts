@@ -85,8 +85,9 @@ export class CoverageRecorder implements StepObserver {
   private readonly handler = new Float64Array((OP_TIMER + 1) * H_W);
   private readonly phases: Map<number, number>[] = [new Map(), new Map(), new Map(), new Map()];
   private readonly short = new Float64Array(SHORT_NAMES.length);
-  /** Map attempts that failed (a no-op map event, or a map handler returning FAIL), by resource short; last slot: none short. */
-  private readonly mapShort = new Float64Array(SHORT_NAMES.length + 1);
+  /** By resource: map events that were no-ops for lack of it, and map-handler steps that ran out of it. */
+  private readonly mapEventShort = new Float64Array(SHORT_NAMES.length);
+  private readonly mapHandlerShort = new Float64Array(SHORT_NAMES.length);
   private readonly offsets: number[] = [];
   private readonly counts: Float64Array;
   private readonly props: readonly Property[];
@@ -120,9 +121,9 @@ export class CoverageRecorder implements StepObserver {
     }
     const sh = obs.short;
     if (sh !== 0) for (let b = 0; b < SHORT_NAMES.length; b++) if ((sh & (1 << b)) !== 0) this.short[b]++;
-    if ((obs.noop && MAP_TAGS.has(tag)) || (op === OP_MAP && obs.handlerResult === FAIL)) {
-      if (sh === 0) this.mapShort[SHORT_NAMES.length]++;
-      else for (let b = 0; b < SHORT_NAMES.length; b++) if ((sh & (1 << b)) !== 0) this.mapShort[b]++;
+    if (sh !== 0 && (op === OP_MAP || (obs.noop && MAP_TAGS.has(tag)))) {
+      const into = op === OP_MAP ? this.mapHandlerShort : this.mapEventShort;
+      for (let b = 0; b < SHORT_NAMES.length; b++) if ((sh & (1 << b)) !== 0) into[b]++;
     }
     const props = this.props;
     for (let p = 0; p < props.length; p++) {
@@ -189,12 +190,19 @@ export class CoverageRecorder implements StepObserver {
     if (c.bootShortages.length > 0) {
       out.push(`the policy's boot ran out of ${c.bootShortages.join(" and ")}`);
     }
+    let short = false;
     SHORT_NAMES.forEach((name, b) => {
-      const n = this.mapShort[b];
-      if (n > 0) out.push(`${fmtCount(n, "map attempt")} ran out of ${name}`);
+      const n = this.mapEventShort[b];
+      if (n > 0) out.push(`${fmtCount(n, "map event")} found no ${name} (a no-op)`);
+      const h = this.mapHandlerShort[b];
+      if (h > 0) out.push(`the map handler ran out of ${name} on ${fmtCount(h, "step")}`);
+      short ||= n > 0 || h > 0;
     });
-    const other = this.mapShort[SHORT_NAMES.length];
-    if (other > 0) out.push(`${fmtCount(other, "map attempt")} failed with no kernel resource short (a limit of the policy's own, e.g. an empty pool)`);
+    const failed = c.handlers.map.failed;
+    if (failed > 0) {
+      const why = short || c.bootShortages.length > 0 ? "" : " with no kernel resource short (a limit of the policy's own, e.g. an empty pool)";
+      out.push(`${fmtCount(failed, "map call")} failed (DMA_MAPPING_ERROR)${why}`);
+    }
     const tried = [...MAP_TAGS].some((i) => this.applied[i] > 0 || this.noops[i].size > 0);
     if (!tried) out.push("no map event was tried (the alphabet or the sequences have none)");
     out.push(`${c.bootFreeFrames} of ${c.frames} frames were free after boot`);

@@ -104,12 +104,24 @@ describe("vacuity", () => {
     for (const c of cells) {
       expect(c.verdict, c.property).toBe("holds");
       expect(c.vacuous, c.property).toBe(true);
-      expect(c.coverage!.missing.join()).toMatch(/no map succeeded: \d+ map attempts ran out of frames; 0 of 8 frames were free after boot/);
+      expect(c.coverage!.missing.join()).toMatch(/^no map succeeded: \d+ map events found no frames \(a no-op\); 0 of 8 frames were free after boot$/);
     }
     // The device still reached the permanently mapped pool: reached, but no map ever returned.
     const pc = cells.find((c) => c.property === "page-confinement")!;
     expect(pc.coverage!.antecedent).toMatchObject({ vacuous: "no map call ever returned" });
     expect(pc.coverage!.antecedent!.reached).toBeGreaterThan(0);
+  });
+
+  it("a guest memory region at the default scope leaves no frames for strict's page tables: vacuous, and says so", () => {
+    const scope: Scope = { ...DEFAULT_SCOPE, config: { ...DEFAULT_SCOPE.config, guestMemory: "devdax" } };
+    const { cells } = checkPolicyExhaustively({ policy: strict, module: null }, PROPERTIES, { ...OPTS, scope });
+    const pin = cells.find((c) => c.property === "pin-safety")!;
+    expect(pin).toMatchObject({ verdict: "holds", vacuous: true });
+    expect(pin.coverage!.handlers.map.returned).toBe(0);
+    expect(pin.coverage!.handlers.map.failed).toBeGreaterThan(0);
+    expect(pin.coverage!.missing[0]).toMatch(/^no map succeeded: the map handler ran out of frames on \d+ steps; .*map calls failed \(DMA_MAPPING_ERROR\)/);
+    // direct-map-exclusion is about kernel reads, not DMA: reached, not vacuous.
+    expect(cells.find((c) => c.property === "direct-map-exclusion")).toMatchObject({ verdict: "holds", vacuous: false });
   });
 
   it("the command line warns on the starved scope and never prints holds (all); --json has vacuous and coverage", () => {
@@ -118,14 +130,14 @@ describe("vacuity", () => {
     expect(r.stdout).not.toMatch(/holds\*? \(all\)(?!:)/); // the legend's "holds (all):" aside
     expect(r.stdout).toContain("holds* (vacuous)");
     expect(r.stdout).toMatch(/^warning: page-confinement holds only vacuously for shadow\*: no map call ever returned$/m);
-    expect(r.stdout).toMatch(/^warning: shadow: no map succeeded: .*ran out of frames/m);
+    expect(r.stdout).toMatch(/^warning: shadow: no map succeeded: .*found no frames/m);
     expect(r.stdout).toContain("Coverage (exhaustive engine)");
     expect(r.stdout).toContain("only vacuously");
     const j = runCli(["check", "--engine", "exhaustive", "--policy", "shadow", "--frames", "8", "--no-timing", "--json", "--out", "/tmp/dmacheck-coverage-test"]);
     const doc = JSON.parse(j.stdout);
     for (const res of doc.results) {
       expect(res.vacuous).toBe(true);
-      expect(res.coverage.missing[0]).toContain("ran out of frames");
+      expect(res.coverage.missing[0]).toContain("found no frames");
     }
   });
 });
