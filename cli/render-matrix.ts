@@ -202,7 +202,8 @@ export function renderCoverage(rows: readonly Row[], engine: Engine): string[] {
       const text = a.vacuous !== null && cell.verdict === "holds"
         ? `VACUOUS: ${a.vacuous}`
         : `${cases.join(", ")}${ctx.length > 0 ? `; context: ${ctx.join(", ")}` : ""}`;
-      lines.push(`  ${cell.property.padEnd(22)}${fmt(a.reached).padStart(11)}  ${text}`.trimEnd());
+      const own = cell.coverage !== null && cell.coverage.transitions !== c.transitions ? ` (in its ${fmt(cell.coverage.transitions)} steps)` : "";
+      lines.push(`  ${cell.property.padEnd(22)}${fmt(a.reached).padStart(11)}  ${text}${own}`.trimEnd());
     }
   }
   return lines;
