@@ -12,7 +12,8 @@
  * - Each frontier entry carries its path (event indices), so a counterexample
  *   needs no parent pointers in the visited set, and its per-component
  *   hashes, so a child re-hashes only the components its step copied.
- * - The search ends when every property has been violated, when a level adds
+ * - The search ends when every property has been violated, when every target
+ *   property (the claimed ones, by default in the CLI) has been violated, when a level adds
  *   no new state (the space is exhausted: every property that has not been
  *   violated holds in every reachable state of the scope, at any depth), or
  *   at the depth or state bound (it then holds up to that bound).
@@ -31,9 +32,15 @@ export interface ExhaustiveOptions {
   readonly depth: number;
   /** Stop after this many distinct states. */
   readonly maxStates: number;
+  /**
+   * The properties whose verdict ends the search (default: all). Once each of
+   * them is violated the search stops ("decided"); the others are checked
+   * until then and hold only up to the depth reached.
+   */
+  readonly targets?: readonly boolean[];
 }
 
-export type StopReason = "all-violated" | "exhausted" | "depth" | "states";
+export type StopReason = "all-violated" | "decided" | "exhausted" | "depth" | "states";
 
 export interface PropertyOutcome {
   readonly property: Property;
@@ -81,6 +88,8 @@ export function exhaustiveCheck(sys: System, props: readonly Property[], alphabe
   // Inert properties (nothing to protect in this configuration) hold without a search.
   const inert = props.map((p) => p.inert?.(sys.cfg) === true);
   let open = inert.filter((x) => !x).length;
+  // Targets still undecided: a target is decided by a violation, or (holds) only at exhaustion.
+  let openTargets = props.filter((_, p) => !inert[p] && (opts.targets?.[p] ?? true)).length;
   let transitions = 0;
 
   const rootHashes: number[] = new Array<number>(nComp * 2).fill(0);
@@ -99,6 +108,7 @@ export function exhaustiveCheck(sys: System, props: readonly Property[], alphabe
       states: visited.size, transitions, ms: performance.now() - t0,
     };
     open--;
+    if (opts.targets?.[p] ?? true) openTargets--;
   };
 
   search: while (depth < opts.depth) {
@@ -117,6 +127,10 @@ export function exhaustiveCheck(sys: System, props: readonly Property[], alphabe
             if (open === 0) {
               stopped = "all-violated";
               depth++;
+              break search;
+            }
+            if (openTargets === 0) {
+              stopped = "decided"; // depth stays the last fully checked level: the open properties hold up to it
               break search;
             }
           }

@@ -49,7 +49,7 @@ export interface CellResult {
   /** Exhaustive engine: the scope's whole reachable space was explored. */
   readonly exhausted: boolean | null;
   /** Exhaustive engine, a property that holds: what ended the search. */
-  readonly bound: "exhausted" | "depth" | "states" | null;
+  readonly bound: "exhausted" | "depth" | "states" | "decided" | null;
   readonly length: number | null;
   readonly ms: number;
   readonly msToFind: number | null;
@@ -88,6 +88,8 @@ export interface ExhaustiveMatrixOptions {
   readonly depth: number;
   readonly maxStates: number;
   readonly timing: boolean;
+  /** Search until every property is decided, not only the claimed ones (--all-properties). */
+  readonly allProperties?: boolean;
 }
 
 /** Summary of one policy's search, for reports. */
@@ -105,14 +107,14 @@ export interface SearchSummary {
 export function checkPolicyExhaustively(entry: PolicyEntry, props: readonly Property[], opts: ExhaustiveMatrixOptions): { cells: CellResult[]; summary: SearchSummary } {
   const sys = makeSystem(opts.scope.config, entry.policy);
   const alphabet = alphabetEvents(opts.scope);
-  const r = exhaustiveCheck(sys, props, alphabet, { depth: opts.depth, maxStates: opts.maxStates });
+  const r = exhaustiveCheck(sys, props, alphabet, { depth: opts.depth, maxStates: opts.maxStates, targets: searchTargets(entry, props, opts) });
   const time = (ms: number) => (opts.timing ? Math.round(ms) : 0);
   const cells = r.outcomes.map((o): CellResult => {
     const prop = o.property;
     const claimed = entry.policy.claims.includes(prop.name);
     const base = { engine: "exhaustive" as const, policy: entry.policy.name, property: prop.name, claimed, runs: null, msToFind: null };
     if (o.events === null || o.violation === null) {
-      const bound = r.exhausted ? "exhausted" as const : r.stopped === "states" ? "states" as const : "depth" as const;
+      const bound = r.exhausted ? "exhausted" as const : r.stopped === "states" || r.stopped === "decided" ? r.stopped : "depth" as const;
       return {
         ...base, verdict: "holds", states: r.states, transitions: r.transitions, depth: r.depth, exhausted: r.exhausted, bound,
         length: null, ms: time(r.ms), counterexample: null, explanation: null,
@@ -134,4 +136,16 @@ export function checkPolicyExhaustively(entry: PolicyEntry, props: readonly Prop
     bytesPerState: r.bytesPerState, ms: time(r.ms),
   };
   return { cells, summary };
+}
+
+/**
+ * Which properties' verdicts end a policy's search: the ones it claims (a
+ * violation decides one; a claim that holds is decided only at exhaustion).
+ * With --all-properties, or when none of the selected properties is claimed,
+ * every property.
+ */
+function searchTargets(entry: PolicyEntry, props: readonly Property[], opts: ExhaustiveMatrixOptions): boolean[] | undefined {
+  if (opts.allProperties === true) return undefined;
+  const claimed = props.map((p) => entry.policy.claims.includes(p.name));
+  return claimed.some((c) => c) ? claimed : undefined;
 }

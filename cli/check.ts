@@ -31,6 +31,7 @@ export interface CheckFlags {
   readonly path?: string;
   readonly depth?: number;
   readonly maxStates?: number;
+  readonly allProperties?: boolean;
   readonly scope?: string;
   readonly frames?: number;
   readonly cpus?: number;
@@ -93,7 +94,7 @@ export async function runCheck(flags: CheckFlags): Promise<number> {
     if (useExhaustive) {
       for (const entry of entries) {
         bar?.update({ cell: `${entry.policy.name} (exhaustive)` });
-        const r = guardPolicy(entry, () => checkPolicyExhaustively(entry, props, { scope, depth, maxStates, timing: flags.timing }));
+        const r = guardPolicy(entry, () => checkPolicyExhaustively(entry, props, { scope, depth, maxStates, timing: flags.timing, allProperties: flags.allProperties }));
         for (const cell of r.cells) keep(entry, cell);
         searches.push(r.summary);
         bar?.increment();

@@ -57,6 +57,7 @@ program
   .option("--path <path>", "fast-check replay path (with the same --seed), as recorded in a counterexample's found.path")
   .addOption(new Option("--depth <k>", "exhaustive: longest execution explored (default 40)").argParser(positiveInt("--depth")))
   .addOption(new Option("--max-states <n>", "exhaustive: stop after this many distinct states (default 2000000)").argParser(positiveInt("--max-states")))
+  .option("--all-properties", "exhaustive: search until every property is decided, not only the claimed ones")
   .option("--scope <file>", "exhaustive: a scope file (JSON: config, alphabet, depth, maxStates; see docs/exhaustive.md)")
   .addOption(new Option("--frames <n>", "exhaustive scope: physical frames").argParser(positiveInt("--frames")))
   .addOption(new Option("--cpus <n>", "exhaustive scope: CPUs").argParser(positiveInt("--cpus")))

@@ -66,6 +66,7 @@ function stopText(s: SearchSummary): string {
   return match(s.stopped)
     .with("exhausted", () => `exhausted at depth ${s.depth}`)
     .with("all-violated", () => `every property violated by depth ${s.depth}`)
+    .with("decided", () => `every claimed property violated; stopped after depth ${s.depth}`)
     .with("depth", () => `depth bound ${s.depth} reached`)
     .with("states", () => `state bound reached at depth ${s.depth}`)
     .exhaustive();
