@@ -163,7 +163,9 @@ function resolveScope(flags: CheckFlags): { scope: Scope; depth: number; maxStat
   };
   const bad = configProblem(config);
   if (bad !== null) fail(`scope: ${bad} (see --frames, --cpus, --devices, --iova-pages, --max-mappings, --scope)`);
-  const alphabet = { ...scope.alphabet, kmallocSizes: flags.kmallocSizes ?? scope.alphabet.kmallocSizes };
+  // Every live mapping can be unmapped: --max-mappings N raises the unmap slots to N.
+  const unmapSlots = flags.maxMappings === undefined ? scope.alphabet.unmapSlots : Math.max(scope.alphabet.unmapSlots, flags.maxMappings);
+  const alphabet = { ...scope.alphabet, unmapSlots, kmallocSizes: flags.kmallocSizes ?? scope.alphabet.kmallocSizes };
   const ab = alphabetProblem(alphabet);
   if (ab !== null) fail(`scope: alphabet ${ab}`);
   return { scope: { config, alphabet }, depth: flags.depth ?? depth, maxStates: flags.maxStates ?? maxStates };
