@@ -1,0 +1,14 @@
+import { exhaustiveCheck } from "../checker/exhaustive.ts";
+import { makeSystem } from "../model/system.ts";
+import { lazy } from "../model/policies/lazy.ts";
+import { PROPERTIES } from "../properties/index.ts";
+import { alphabetEvents, DEFAULT_SCOPE } from "../checker/scope.ts";
+const extra = JSON.parse(process.env.OPTS ?? "{}");
+let peak = 0;
+const iv = setInterval(() => {}, 1000);
+const rss0 = process.memoryUsage().rss;
+const r = exhaustiveCheck(makeSystem(DEFAULT_SCOPE.config, lazy), PROPERTIES, alphabetEvents(DEFAULT_SCOPE), { depth: 100, maxStates: 5_000_000, ...extra, onProgress: (p: any) => { peak = Math.max(peak, process.memoryUsage().rss); } } as any);
+clearInterval(iv);
+const rss1 = process.memoryUsage().rss;
+peak = Math.max(peak, rss1);
+console.log(JSON.stringify({ states: r.states, depth: r.depth, stopped: r.stopped, ms: Math.round(r.ms), sps: Math.round(r.states / r.ms * 1000), bps: r.bytesPerState, rss0: rss0 >> 20, peakMiB: peak >> 20, peakDeltaBps: Math.round((peak - rss0) / r.states), outcomes: r.outcomes.map((o) => o.events?.length ?? null) }));
