@@ -25,12 +25,15 @@ import { Stepper, type System } from "../model/system.ts";
 import { type Property, type Violation } from "../properties/property.ts";
 import { FingerprintSet } from "./visited.ts";
 import { type FoundViolation } from "./execute.ts";
+import { type CanonicalFingerprint } from "./symmetry.ts";
 
 export interface ExhaustiveOptions {
   /** Longest execution explored (events). */
   readonly depth: number;
   /** Stop after this many distinct states. */
   readonly maxStates: number;
+  /** Symmetry reduction (checker/symmetry.ts): fingerprints a state's canonical representative. Absent: the state itself. */
+  readonly canonical?: CanonicalFingerprint | null;
 }
 
 export type StopReason = "all-violated" | "exhausted" | "depth" | "states";
@@ -85,7 +88,9 @@ export function exhaustiveCheck(sys: System, props: readonly Property[], alphabe
 
   const rootHashes: number[] = new Array<number>(nComp * 2).fill(0);
   for (let c = 0; c < nComp; c++) componentHashInto(sys.init[c], rootHashes, 2 * c);
-  combineComponentHashes(rootHashes, nComp, fp);
+  const canonical = opts.canonical ?? null;
+  if (canonical !== null) canonical(sys.init, rootHashes, fp);
+  else combineComponentHashes(rootHashes, nComp, fp);
   visited.add(fp[0], fp[1]);
   let frontier: Entry[] = [{ state: sys.init, path: [], hashes: rootHashes }];
   const scratch: number[] = rootHashes.slice();
@@ -131,7 +136,8 @@ export function exhaustiveCheck(sys: System, props: readonly Property[], alphabe
             scratch[2 * c + 1] = h[2 * c + 1];
           }
         }
-        combineComponentHashes(scratch, nComp, fp);
+        if (canonical !== null) canonical(t, scratch, fp);
+        else combineComponentHashes(scratch, nComp, fp);
         if (!visited.add(fp[0], fp[1])) continue;
         const path = entry.path.slice();
         path.push(ei);

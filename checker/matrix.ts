@@ -12,6 +12,7 @@ import { buildCounterexample } from "../counterexamples/build.ts";
 import { type Counterexample } from "../counterexamples/schema.ts";
 import { exhaustiveCheck, type StopReason } from "./exhaustive.ts";
 import { alphabetEvents, type Scope } from "./scope.ts";
+import { slotSymmetry } from "./symmetry.ts";
 
 export interface MatrixOptions {
   readonly config: ModelConfig;
@@ -88,6 +89,8 @@ export interface ExhaustiveMatrixOptions {
   readonly depth: number;
   readonly maxStates: number;
   readonly timing: boolean;
+  /** Symmetry reduction where it applies (checker/symmetry.ts); false: --no-reduction. Absent: on. */
+  readonly reduction?: boolean;
 }
 
 /** Summary of one policy's search, for reports. */
@@ -105,7 +108,8 @@ export interface SearchSummary {
 export function checkPolicyExhaustively(entry: PolicyEntry, props: readonly Property[], opts: ExhaustiveMatrixOptions): { cells: CellResult[]; summary: SearchSummary } {
   const sys = makeSystem(opts.scope.config, entry.policy);
   const alphabet = alphabetEvents(opts.scope);
-  const r = exhaustiveCheck(sys, props, alphabet, { depth: opts.depth, maxStates: opts.maxStates });
+  const canonical = opts.reduction === false ? null : slotSymmetry(sys, alphabet);
+  const r = exhaustiveCheck(sys, props, alphabet, { depth: opts.depth, maxStates: opts.maxStates, canonical });
   const time = (ms: number) => (opts.timing ? Math.round(ms) : 0);
   const cells = r.outcomes.map((o): CellResult => {
     const prop = o.property;
