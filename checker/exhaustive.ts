@@ -30,6 +30,7 @@ import { type Property, type Violation } from "../properties/property.ts";
 import { BitstateSet, FingerprintSet, type StateSet } from "./visited.ts";
 import { SearchTree } from "./tree.ts";
 import { type FoundViolation } from "./execute.ts";
+import { type CanonicalFingerprint } from "./symmetry.ts";
 
 export interface ExhaustiveOptions {
   /** Longest execution explored (events). */
@@ -48,6 +49,8 @@ export interface ExhaustiveOptions {
   readonly bitstate?: { readonly bits: number; readonly hashes: number };
   /** Called every few hundred expanded states (the callee throttles). */
   readonly onProgress?: (p: SearchProgress) => void;
+  /** Symmetry reduction (checker/symmetry.ts): fingerprints a state's canonical representative. Absent: the state itself. */
+  readonly canonical?: CanonicalFingerprint | null;
 }
 
 export interface SearchProgress {
@@ -124,7 +127,9 @@ export function exhaustiveCheck(sys: System, props: readonly Property[], alphabe
   for (let d = 0; d <= maxLevel; d++) cacheHashes.push(new Array<number>(nComp * 2).fill(0));
   const rootHashes = cacheHashes[0];
   for (let c = 0; c < nComp; c++) componentHashInto(sys.init[c], rootHashes, 2 * c);
-  combineComponentHashes(rootHashes, nComp, fp);
+  const canonical = opts.canonical ?? null;
+  if (canonical !== null) canonical(sys.init, rootHashes, fp);
+  else combineComponentHashes(rootHashes, nComp, fp);
   visited.add(fp[0], fp[1]);
   cacheNode[0] = tree.push(-1, 0);
   cacheState[0] = sys.init;
@@ -205,7 +210,8 @@ export function exhaustiveCheck(sys: System, props: readonly Property[], alphabe
             scratch[2 * c + 1] = h[2 * c + 1];
           }
         }
-        combineComponentHashes(scratch, nComp, fp);
+        if (canonical !== null) canonical(t, scratch, fp);
+        else combineComponentHashes(scratch, nComp, fp);
         if (visited.bytesAfterAdd + tree.bytesAfterAdd > maxBytes && !visited.has(fp[0], fp[1])) {
           stopped = "memory";
           break search;

@@ -12,6 +12,7 @@ import { buildCounterexample } from "../counterexamples/build.ts";
 import { type Counterexample } from "../counterexamples/schema.ts";
 import { exhaustiveCheck, type SearchProgress, type StopReason } from "./exhaustive.ts";
 import { alphabetEvents, type Scope } from "./scope.ts";
+import { slotSymmetry } from "./symmetry.ts";
 
 export interface MatrixOptions {
   readonly config: ModelConfig;
@@ -96,6 +97,8 @@ export interface ExhaustiveMatrixOptions {
   readonly bitstate?: { readonly bits: number; readonly hashes: number };
   /** Progress of the search, for a terminal (called every few hundred states). */
   readonly onProgress?: (p: SearchProgress) => void;
+  /** Symmetry reduction where it applies (checker/symmetry.ts); false: --no-reduction. Absent: on. */
+  readonly reduction?: boolean;
 }
 
 /** Summary of one policy's search, for reports. */
@@ -115,10 +118,11 @@ export interface SearchSummary {
 export function checkPolicyExhaustively(entry: PolicyEntry, props: readonly Property[], opts: ExhaustiveMatrixOptions): { cells: CellResult[]; summary: SearchSummary } {
   const sys = makeSystem(opts.scope.config, entry.policy);
   const alphabet = alphabetEvents(opts.scope);
+  const canonical = opts.reduction === false ? null : slotSymmetry(sys, alphabet);
   const r = exhaustiveCheck(sys, props, alphabet, {
     depth: opts.depth, maxStates: opts.maxStates, targets: searchTargets(entry, props, opts),
     maxMemoryBytes: opts.maxMemoryMiB === undefined ? undefined : opts.maxMemoryMiB * 1024 * 1024,
-    bitstate: opts.bitstate, onProgress: opts.onProgress,
+    bitstate: opts.bitstate, onProgress: opts.onProgress, canonical,
   });
   const time = (ms: number) => (opts.timing ? Math.round(ms) : 0);
   const cells = r.outcomes.map((o): CellResult => {

@@ -12,6 +12,8 @@ import {
 } from "../checker/matrix.ts";
 import { loadPolicyModule } from "../checker/policy-module.ts";
 import { type SearchProgress } from "../checker/exhaustive.ts";
+import { availableParallelism } from "node:os";
+import { defaultWorkers, runCellTasks, type CellTask } from "../checker/cell-pool.ts";
 import { DEFAULT_SCOPE, type Scope } from "../checker/scope.ts";
 import { alphabetProblem, readScopeFile } from "../checker/scope-file.ts";
 import { writeCounterexampleFile } from "../counterexamples/file.ts";
@@ -49,6 +51,10 @@ export interface CheckFlags {
   readonly timing: boolean;
   readonly device?: string[];
   readonly guestMemory?: string;
+  /** Worker threads for the cells (default: defaultWorkers of the cores). */
+  readonly workers?: number;
+  /** False with --no-reduction: no symmetry reduction in the exhaustive engine. */
+  readonly reduction?: boolean;
 }
 
 export const DEFAULT_DEPTH = 40;
@@ -88,23 +94,55 @@ export async function runCheck(flags: CheckFlags): Promise<number> {
   const keep = (entry: PolicyEntry, cell: CellResult) => {
     rows.push({ cell, file: writeCell(entry, cell, flags.out, () => bar?.stop()) });
   };
+  const exhaustiveOpts = { scope, depth, maxStates, timing: flags.timing, reduction: flags.reduction !== false, allProperties: flags.allProperties, maxMemoryMiB: flags.maxMemory, bitstate };
+  const workers = flags.workers ?? defaultWorkers(availableParallelism());
   try {
-    if (useRandom) {
-      for (const entry of entries) {
-        for (const prop of props) {
-          bar?.update({ cell: `${entry.policy.name} x ${prop.name} (random)` });
-          keep(entry, guardPolicy(entry, () => checkCell(entry, prop, randomOpts)));
-          bar?.increment();
+    if (workers > 1 && total > 1) {
+      // The same cells in the same order, computed on worker threads (checker/cell-pool.ts).
+      const tasks: CellTask[] = [];
+      const owners: PolicyEntry[] = [];
+      if (useRandom) {
+        for (const entry of entries) {
+          for (const prop of props) {
+            tasks.push({ kind: "random", policy: entry.policy.name, module: entry.module, property: prop.name, opts: randomOpts });
+            owners.push(entry);
+          }
         }
       }
-    }
-    if (useExhaustive) {
-      for (const entry of entries) {
-        bar?.update({ cell: `${entry.policy.name} (exhaustive)`, detail: "" });
-        const r = guardPolicy(entry, () => checkPolicyExhaustively(entry, props, { scope, depth, maxStates, timing: flags.timing, allProperties: flags.allProperties, maxMemoryMiB: flags.maxMemory, bitstate, onProgress }));
-        for (const cell of r.cells) keep(entry, cell);
-        searches.push(r.summary);
-        bar?.increment();
+      if (useExhaustive) {
+        for (const entry of entries) {
+          tasks.push({ kind: "exhaustive", policy: entry.policy.name, module: entry.module, properties: props.map((p) => p.name), opts: exhaustiveOpts });
+          owners.push(entry);
+        }
+      }
+      bar?.update({ cell: `${tasks.length} cells on ${Math.min(workers, tasks.length)} workers` });
+      const results = await runCellTasks(tasks, workers, () => bar?.increment());
+      results.forEach((r, i) => {
+        if (!r.ok) {
+          if (r.usage) fail(r.message);
+          throw new Error(r.message);
+        }
+        for (const cell of r.cells) keep(owners[i], cell);
+        if (r.summary !== null) searches.push(r.summary);
+      });
+    } else {
+      if (useRandom) {
+        for (const entry of entries) {
+          for (const prop of props) {
+            bar?.update({ cell: `${entry.policy.name} x ${prop.name} (random)` });
+            keep(entry, guardPolicy(entry, () => checkCell(entry, prop, randomOpts)));
+            bar?.increment();
+          }
+        }
+      }
+      if (useExhaustive) {
+        for (const entry of entries) {
+          bar?.update({ cell: `${entry.policy.name} (exhaustive)`, detail: "" });
+          const r = guardPolicy(entry, () => checkPolicyExhaustively(entry, props, { ...exhaustiveOpts, onProgress }));
+          for (const cell of r.cells) keep(entry, cell);
+          searches.push(r.summary);
+          bar?.increment();
+        }
       }
     }
   } finally {

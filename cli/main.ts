@@ -72,6 +72,8 @@ program
   .option("--out <dir>", "directory for counterexample files", "dmacheck-out")
   .option("--policy-module <path>", "check a policy of your own: the default export of a .js or .ts module")
   .option("--no-timing", "report 0 for wall-clock times, so output depends only on the seed")
+  .addOption(new Option("--workers <n>", "worker threads for the cells (default: the cores, at most 2; 1: no worker threads)").argParser(positiveInt("--workers")))
+  .option("--no-reduction", "exhaustive: no symmetry reduction (interchangeable mapping slots; see docs/exhaustive.md)")
   .action(async (opts) => {
     process.exitCode = await runCheck(opts);
   });
