@@ -10,8 +10,9 @@ import { randomCheck } from "./random.ts";
 import { traceEvents } from "./trace.ts";
 import { buildCounterexample } from "../counterexamples/build.ts";
 import { type Counterexample } from "../counterexamples/schema.ts";
-import { exhaustiveCheck, type StopReason } from "./exhaustive.ts";
+import { exhaustiveCheck, type SearchProgress, type StopReason } from "./exhaustive.ts";
 import { alphabetEvents, type Scope } from "./scope.ts";
+import { slotSymmetry } from "./symmetry.ts";
 import { CoverageRecorder, isVacuous, type Coverage } from "./coverage.ts";
 
 export interface MatrixOptions {
@@ -50,7 +51,7 @@ export interface CellResult {
   /** Exhaustive engine: the scope's whole reachable space was explored. */
   readonly exhausted: boolean | null;
   /** Exhaustive engine, a property that holds: what ended the search. */
-  readonly bound: "exhausted" | "depth" | "states" | null;
+  readonly bound: "exhausted" | "depth" | "states" | "decided" | "memory" | "bitstate" | null;
   readonly length: number | null;
   readonly ms: number;
   readonly msToFind: number | null;
@@ -95,6 +96,16 @@ export interface ExhaustiveMatrixOptions {
   readonly depth: number;
   readonly maxStates: number;
   readonly timing: boolean;
+  /** Search until every property is decided, not only the claimed ones (--all-properties). */
+  readonly allProperties?: boolean;
+  /** Bound on the visited set and the search tree, in MiB (--max-memory). */
+  readonly maxMemoryMiB?: number;
+  /** Bitstate hashing (--bitstate BITS, --bitstate-hashes K) in place of exhaustive fingerprints. */
+  readonly bitstate?: { readonly bits: number; readonly hashes: number };
+  /** Progress of the search, for a terminal (called every few hundred states). */
+  readonly onProgress?: (p: SearchProgress) => void;
+  /** Symmetry reduction where it applies (checker/symmetry.ts); false: --no-reduction. Absent: on. */
+  readonly reduction?: boolean;
 }
 
 /** Summary of one policy's search, for reports. */
@@ -105,6 +116,8 @@ export interface SearchSummary {
   readonly depth: number;
   readonly stopped: StopReason;
   readonly bytesPerState: number;
+  /** Bitstate mode: estimated probability that some state was omitted; null for an exhaustive search. */
+  readonly omission: number | null;
   readonly ms: number;
 }
 
@@ -112,8 +125,13 @@ export interface SearchSummary {
 export function checkPolicyExhaustively(entry: PolicyEntry, props: readonly Property[], opts: ExhaustiveMatrixOptions): { cells: CellResult[]; summary: SearchSummary } {
   const sys = makeSystem(opts.scope.config, entry.policy);
   const alphabet = alphabetEvents(opts.scope);
+  const canonical = opts.reduction === false ? null : slotSymmetry(sys, alphabet);
   const rec = new CoverageRecorder(sys, props);
-  const r = exhaustiveCheck(sys, props, alphabet, { depth: opts.depth, maxStates: opts.maxStates, observer: rec });
+  const r = exhaustiveCheck(sys, props, alphabet, {
+    depth: opts.depth, maxStates: opts.maxStates, targets: searchTargets(entry, props, opts),
+    maxMemoryBytes: opts.maxMemoryMiB === undefined ? undefined : opts.maxMemoryMiB * 1024 * 1024,
+    bitstate: opts.bitstate, onProgress: opts.onProgress, canonical, observer: rec,
+  });
   const time = (ms: number) => (opts.timing ? Math.round(ms) : 0);
   const cells = r.outcomes.map((o, p): CellResult => {
     const prop = o.property;
@@ -121,9 +139,11 @@ export function checkPolicyExhaustively(entry: PolicyEntry, props: readonly Prop
     const claimed = entry.policy.claims.includes(prop.name);
     const base = { engine: "exhaustive" as const, policy: entry.policy.name, property: prop.name, claimed, runs: null, msToFind: null };
     if (o.events === null || o.violation === null) {
-      const bound = r.exhausted ? "exhausted" as const : r.stopped === "states" ? "states" as const : "depth" as const;
+      // A bitstate search that ran out of new states is not a proof: some states may have been omitted.
+      const bound = r.exhausted ? (r.omission === null ? "exhausted" as const : "bitstate" as const)
+        : r.stopped === "states" || r.stopped === "decided" || r.stopped === "memory" ? r.stopped : "depth" as const;
       return {
-        ...base, verdict: "holds", states: r.states, transitions: r.transitions, depth: r.depth, exhausted: r.exhausted, bound,
+        ...base, verdict: "holds", states: r.states, transitions: r.transitions, depth: r.depth, exhausted: r.exhausted && r.omission === null, bound,
         length: null, ms: time(r.ms), counterexample: null, explanation: null, coverage, vacuous: isVacuous(coverage),
       };
     }
@@ -140,7 +160,19 @@ export function checkPolicyExhaustively(entry: PolicyEntry, props: readonly Prop
   });
   const summary: SearchSummary = {
     policy: entry.policy.name, states: r.states, transitions: r.transitions, depth: r.depth, stopped: r.stopped,
-    bytesPerState: r.bytesPerState, ms: time(r.ms),
+    bytesPerState: r.bytesPerState, omission: r.omission, ms: time(r.ms),
   };
   return { cells, summary };
+}
+
+/**
+ * Which properties' verdicts end a policy's search: the ones it claims (a
+ * violation decides one; a claim that holds is decided only at exhaustion).
+ * With --all-properties, or when none of the selected properties is claimed,
+ * every property.
+ */
+function searchTargets(entry: PolicyEntry, props: readonly Property[], opts: ExhaustiveMatrixOptions): boolean[] | undefined {
+  if (opts.allProperties === true) return undefined;
+  const claimed = props.map((p) => entry.policy.claims.includes(p.name));
+  return claimed.some((c) => c) ? claimed : undefined;
 }

@@ -53,6 +53,7 @@ export function policyShapeProblem(p: Record<string, unknown> | undefined): stri
     !(Number.isInteger(p.stateWords) && (p.stateWords as number) >= 0 && (p.stateWords as number) <= 4096)) {
     return "stateWords must be an integer in 0..4096, or a function of the configuration";
   }
+  if (p.symmetric !== undefined && typeof p.symmetric !== "boolean") return "symmetric must be a boolean";
   if (typeof p.summary !== "string") return "the default export has no summary string";
   return null;
 }

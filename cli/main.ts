@@ -57,6 +57,10 @@ program
   .option("--path <path>", "fast-check replay path (with the same --seed), as recorded in a counterexample's found.path")
   .addOption(new Option("--depth <k>", "exhaustive: longest execution explored (default 40)").argParser(positiveInt("--depth")))
   .addOption(new Option("--max-states <n>", "exhaustive: stop after this many distinct states (default 2000000)").argParser(positiveInt("--max-states")))
+  .option("--all-properties", "exhaustive: search until every property is decided, not only the claimed ones")
+  .addOption(new Option("--max-memory <MiB>", "exhaustive: stop before the visited set and the search tree pass this many MiB").argParser(positiveInt("--max-memory")))
+  .addOption(new Option("--bitstate <bits>", "exhaustive: bitstate hashing (SPIN supertrace) in a 2^bits-bit array, 8..32, for scopes too large to exhaust").argParser(positiveInt("--bitstate")))
+  .addOption(new Option("--bitstate-hashes <k>", "exhaustive: bits set per state with --bitstate (default 3)").argParser(positiveInt("--bitstate-hashes")))
   .option("--scope <file>", "exhaustive: a scope file (JSON: config, alphabet, depth, maxStates; see docs/exhaustive.md)")
   .addOption(new Option("--frames <n>", "exhaustive scope: physical frames").argParser(positiveInt("--frames")))
   .addOption(new Option("--cpus <n>", "exhaustive scope: CPUs").argParser(positiveInt("--cpus")))
@@ -69,6 +73,8 @@ program
   .option("--out <dir>", "directory for counterexample files", "dmacheck-out")
   .option("--policy-module <path>", "check a policy of your own: the default export of a .js or .ts module")
   .option("--no-timing", "report 0 for wall-clock times, so output depends only on the seed")
+  .addOption(new Option("--workers <n>", "worker threads for the cells (default: the cores, at most 2; 1: no worker threads)").argParser(positiveInt("--workers")))
+  .option("--no-reduction", "exhaustive: no symmetry reduction (interchangeable mapping slots; see docs/exhaustive.md)")
   .action(async (opts) => {
     process.exitCode = await runCheck(opts);
   });

@@ -32,6 +32,7 @@ function cellText(c: CellResult): { text: string; paint: (s: string) => string }
   return match(c)
     .with({ verdict: "holds", vacuous: true }, () => ({ text: `holds${mark} (vacuous)`, paint: pc.yellow }))
     .with({ verdict: "holds", engine: "exhaustive", exhausted: true }, () => ({ text: `holds${mark} (all)`, paint: pc.green }))
+    .with({ verdict: "holds", engine: "exhaustive", bound: "bitstate" }, () => ({ text: `holds${mark} (bitstate)`, paint: pc.green }))
     .with({ verdict: "holds", engine: "exhaustive" }, (v) => ({ text: `holds${mark} (<=${v.depth})`, paint: pc.green }))
     .with({ verdict: "holds" }, () => ({ text: `holds${mark}`, paint: pc.green }))
     .with({ verdict: "violated", claimed: true }, (v) => ({ text: `VIOLATED${mark} (${v.length})`, paint: (s: string) => pc.bold(pc.red(s)) }))
@@ -67,11 +68,26 @@ function scopeLine(s: Scope): string {
 }
 
 function stopText(s: SearchSummary): string {
+  const text = stopReasonText(s);
+  if (s.omission === null) return text;
+  return `${text}; bitstate: holds within ${fmt(s.states)} states, probability of an omission about ${probabilityText(s.omission)}`;
+}
+
+/** A probability in a short, honest form: 2 significant digits, "1" when the estimate says an omission is likely. */
+function probabilityText(p: number): string {
+  if (p >= 0.995) return "1";
+  if (p === 0) return "0";
+  return p >= 0.01 ? p.toFixed(2) : p.toExponential(1);
+}
+
+function stopReasonText(s: SearchSummary): string {
   return match(s.stopped)
-    .with("exhausted", () => `exhausted at depth ${s.depth}`)
+    .with("exhausted", () => (s.omission === null ? `exhausted at depth ${s.depth}` : `no new state after depth ${s.depth}`))
     .with("all-violated", () => `every property violated by depth ${s.depth}`)
+    .with("decided", () => `every claimed property violated; stopped after depth ${s.depth}`)
     .with("depth", () => `depth bound ${s.depth} reached`)
     .with("states", () => `state bound reached at depth ${s.depth}`)
+    .with("memory", () => `memory bound reached at depth ${s.depth}`)
     .exhaustive();
 }
 

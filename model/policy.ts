@@ -45,6 +45,13 @@ export interface Policy {
   readonly descriptorPages?: number;
   /** Words of policy-private state (part of the model state, hashed with it). */
   readonly stateWords?: number | ((cfg: ModelConfig) => number);
+  /**
+   * False when the policy's behaviour or private words depend on which slot
+   * of the mapping table a mapping occupies (e.g. state indexed by slot), so
+   * the exhaustive engine must not treat slots as interchangeable
+   * (checker/symmetry.ts). Absent: slots are interchangeable.
+   */
+  readonly symmetric?: boolean;
   /** How the device table attaches `dev` at boot, given the devices' attributes. */
   attach(dev: number, attrs: DeviceAttributes): AttachMode;
   /** dma_map_*: the mapping `m` (status "mapping") has its buffer segments; assign an IOVA and make it reachable. */

@@ -39,6 +39,7 @@ export function makeMorselViewPolicy(o: MorselViewOptions): Policy {
     summary: o.summary,
     claims: ["page-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement"],
     stateWords: VIEW_BASE + MORSEL_SLOTS,
+    symmetric: false, // morsel records are indexed by mapping slot
     attach: () => "translate",
     map(k: Kernel, m: number, phase: number): number {
       if (phase === MORSEL_POPULATE) return morselPopulate(k, m, level, "native", false);

@@ -90,6 +90,7 @@ export function makeMorselPolicy(o: MorselOptions): Policy {
     summary: o.summary,
     claims: ["page-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement"],
     stateWords: MORSEL_SLOTS * MORSEL_W,
+    symmetric: false, // morsel records are indexed by mapping slot
     attach: () => "translate",
     map(k: Kernel, m: number, phase: number): number {
       const dev = k.dev(m);

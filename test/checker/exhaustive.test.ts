@@ -15,6 +15,7 @@ import { makeSystem, type System } from "../../model/system.ts";
 import { findProperty, PROPERTIES } from "../../properties/index.ts";
 import { type Property } from "../../properties/property.ts";
 import { exhaustiveCheck } from "../../checker/exhaustive.ts";
+import { checkPolicyExhaustively } from "../../checker/matrix.ts";
 import { Executor } from "../../checker/execute.ts";
 import { randomCheck } from "../../checker/random.ts";
 import { alphabetEvents, DEFAULT_SCOPE, type Scope } from "../../checker/scope.ts";
@@ -140,5 +141,31 @@ describe("bounds", () => {
     const r = search(strictWaitBeforeInvalidate, PROPERTIES.filter((p) => p.name !== "pte-agreement" && p.name !== "view-refinement"));
     expect(r.stopped).toBe("all-violated");
     expect(r.depth).toBe(6);
+  });
+
+  it("stops once every claimed property is decided; --all-properties searches on", () => {
+    // A policy claiming only what it violates: the search can end at its shortest violation.
+    const policy = { ...strictWaitBeforeInvalidate, claims: ["iotlb-coherence" as const] };
+    const opts = { scope: DEFAULT_SCOPE, depth: DEPTH, maxStates: 2_000_000, timing: false };
+    const early = checkPolicyExhaustively({ policy, module: null }, PROPERTIES, opts);
+    const full = checkPolicyExhaustively({ policy, module: null }, PROPERTIES, { ...opts, allProperties: true });
+    expect(early.summary.stopped).toBe("decided");
+    expect(full.summary.stopped).not.toBe("decided");
+    expect(full.summary.states).toBeGreaterThan(early.summary.states);
+    const cell = (r: typeof early, name: string) => r.cells.find((c) => c.property === name)!;
+    expect(cell(early, "iotlb-coherence").length).toBe(6);
+    expect(cell(full, "iotlb-coherence").length).toBe(6);
+    for (const c of early.cells) {
+      if (c.property === "iotlb-coherence") continue;
+      // Undecided properties hold only up to the last level fully checked, and say why the search ended.
+      if (c.verdict === "holds") {
+        expect(c.bound).toBe("decided");
+        expect(c.exhausted).toBe(false);
+        expect(c.depth).toBe(5);
+      }
+      // Whatever the early search found violated, the full one finds with the same length.
+      if (c.verdict === "violated") expect(cell(full, c.property).length).toBe(c.length);
+    }
+    expect(full.cells.some((c) => c.verdict === "holds" && c.bound === "exhausted")).toBe(true);
   });
 });
