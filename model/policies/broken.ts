@@ -33,6 +33,28 @@ export const strictFreeBeforeWait: Policy = {
   },
 };
 
+/**
+ * Strict, but the IOVA goes back to the allocator as soon as the invalidation
+ * is queued, before the completion wait: another map of the device gets the
+ * same IOVA while the first mapping's translation may still be cached, and
+ * its DMA goes through that stale entry to the first mapping's frame.
+ */
+export const strictFreeIovaBeforeWait: Policy = {
+  ...strict,
+  name: "strict-free-iova-before-wait",
+  summary: "BROKEN strict: frees the IOVA before the completion wait, so the next map reuses it under a stale IOTLB entry",
+  unmap(k: Kernel, m: number, phase: number): number {
+    if (phase === UNMAP_START) {
+      const r = unmapStart(k, m, "always");
+      if (r === UNMAP_WAIT) k.freeIova(k.dev(m), k.iova(m), k.pages(m));
+      return r;
+    }
+    if (!k.completionDone()) return UNMAP_WAIT;
+    k.freeDetachedTables();
+    return DONE;
+  },
+};
+
 /** Strict, but emptied page-table frames are freed before the invalidation is even queued. */
 export const strictFreeTablesEarly: Policy = {
   ...strict,
@@ -247,7 +269,7 @@ export const coiommuUnpinBeforeInvalidate: Policy = {
 };
 
 export const BROKEN_POLICIES: readonly Policy[] = [
-  strictFreeBeforeWait, strictFreeTablesEarly, strictWaitBeforeInvalidate, strictNoPde, lazyFreeTablesAtUnmap, shadowZeroCopy, fnsNeverPde,
+  strictFreeBeforeWait, strictFreeIovaBeforeWait, strictFreeTablesEarly, strictWaitBeforeInvalidate, strictNoPde, lazyFreeTablesAtUnmap, shadowZeroCopy, fnsNeverPde,
   bounceMapOriginal, bounceNoZeroPadding, damnFreeToBuddy,
   vfioUnpinBeforeWait, morselLeafOnlyUnmount, morselNaiveSharing, morselViewStale,
   viommuAsyncInvalidate, coiommuUnpinBeforeInvalidate,

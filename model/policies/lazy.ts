@@ -30,7 +30,7 @@ const START = 0, FLUSH_WAIT = 1, QUEUE = 2;
 export const lazy: Policy = {
   name: "lazy",
   summary: "Linux flush queue: per-CPU ring of 256, flush on full or after 10 ms; data pages return at once",
-  claims: ["pt-page-safety", "pte-agreement", "view-refinement"],
+  claims: ["pt-page-safety", "pte-agreement", "view-refinement", "dma-integrity"],
   attach: () => "translate",
   map: mapWithIova,
   unmap(k: Kernel, m: number, phase: number): number {

@@ -10,7 +10,7 @@ import { lazy } from "../../model/policies/lazy.ts";
 import { strict } from "../../model/policies/strict.ts";
 import {
   bounceMapOriginal, bounceNoZeroPadding, damnFreeToBuddy, fnsNeverPde, lazyFreeTablesAtUnmap, vfioUnpinBeforeWait, morselLeafOnlyUnmount,
-  morselNaiveSharing, morselViewStale, strictFreeBeforeWait, strictFreeTablesEarly, strictNoPde, strictWaitBeforeInvalidate,
+  morselNaiveSharing, morselViewStale, strictFreeBeforeWait, strictFreeIovaBeforeWait, strictFreeTablesEarly, strictNoPde, strictWaitBeforeInvalidate,
   viommuAsyncInvalidate,
 } from "../../model/policies/broken.ts";
 import { viommu } from "../../model/policies/viommu.ts";
@@ -44,6 +44,10 @@ const CASES: Case[] = [
   {
     broken: strictFreeBeforeWait, correct: strict, property: "page-confinement",
     shape: [MAP, "dma", "unmap", "dma"], says: /holds nothing granted to device \d: it is free/, runs: 10000,
+  },
+  {
+    broken: strictFreeIovaBeforeWait, correct: strict, property: "dma-integrity",
+    shape: [MAP, "unmap", MAP], says: /mappings #\d and #\d of device \d are both live and share IOVA page/, runs: 10000,
   },
   {
     broken: strictFreeTablesEarly, correct: strict, property: "pt-page-safety",
