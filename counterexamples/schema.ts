@@ -78,6 +78,7 @@ const Property = Schema.Literals([
   "page-confinement", "byte-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement",
   "direct-map-exclusion",
   "dma-integrity",
+  "stale-window",
 ]);
 
 export const CounterexampleSchema = Schema.Struct({

@@ -9,10 +9,11 @@ import { pteAgreement } from "./pte-agreement.ts";
 import { viewRefinement } from "./view-refinement.ts";
 import { directMapExclusion } from "./direct-map-exclusion.ts";
 import { dmaIntegrity } from "./dma-integrity.ts";
+import { staleWindow } from "./stale-window.ts";
 
 export const PROPERTIES: readonly Property[] = [
   pageConfinement, byteConfinement, iotlbCoherence, ptPageSafety, pinSafety, pteAgreement, viewRefinement, directMapExclusion,
-  dmaIntegrity,
+  dmaIntegrity, staleWindow,
 ];
 
 /**

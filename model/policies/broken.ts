@@ -6,7 +6,7 @@
 import { DONE, type Policy } from "../policy.ts";
 import { type Kernel } from "../kernel.ts";
 import { TAG_FQ } from "../iommu-page-table.ts";
-import { lazy } from "./lazy.ts";
+import { lazy, lazyUnmap } from "./lazy.ts";
 import { mapWithIova, strict, UNMAP_START, UNMAP_WAIT, unmapStart } from "./strict.ts";
 import { shadow } from "./shadow.ts";
 import { fns } from "./fns.ts";
@@ -110,6 +110,18 @@ export const lazyFreeTablesAtUnmap: Policy = {
   },
 };
 
+/**
+ * Lazy without the flush timer: deferred unmaps are flushed only when a CPU's
+ * ring is full, so a stale IOTLB entry stays usable for as long as fewer than
+ * fqSize later unmaps happen on that CPU, however much time passes (the stale
+ * window never closes on a quiet device).
+ */
+export const lazyNoTimer: Policy = {
+  ...lazy,
+  name: "lazy-no-timer",
+  summary: "BROKEN lazy: never arms the flush timer, so the stale window closes only when a ring fills",
+  unmap: (k, m, phase) => lazyUnmap(k, m, phase, false),
+};
 
 /**
  * Shadow "optimised" to zero copy: the driver's own buffer is mapped for the
@@ -269,7 +281,7 @@ export const coiommuUnpinBeforeInvalidate: Policy = {
 };
 
 export const BROKEN_POLICIES: readonly Policy[] = [
-  strictFreeBeforeWait, strictFreeIovaBeforeWait, strictFreeTablesEarly, strictWaitBeforeInvalidate, strictNoPde, lazyFreeTablesAtUnmap, shadowZeroCopy, fnsNeverPde,
+  strictFreeBeforeWait, strictFreeIovaBeforeWait, strictFreeTablesEarly, strictWaitBeforeInvalidate, strictNoPde, lazyFreeTablesAtUnmap, lazyNoTimer, shadowZeroCopy, fnsNeverPde,
   bounceMapOriginal, bounceNoZeroPadding, damnFreeToBuddy,
   vfioUnpinBeforeWait, morselLeafOnlyUnmount, morselNaiveSharing, morselViewStale,
   viommuAsyncInvalidate, coiommuUnpinBeforeInvalidate,

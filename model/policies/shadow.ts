@@ -30,7 +30,7 @@ function shadowPages(k: Kernel): number {
 export const shadow: Policy = {
   name: "shadow",
   summary: "permanently mapped shadow buffers, copy in and out, never unmapped",
-  claims: ["page-confinement", "byte-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement", "dma-integrity"],
+  claims: ["page-confinement", "byte-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement", "dma-integrity", "stale-window"],
   stateWords: WORDS * 16,
   attach: () => "translate",
   boot(k: Kernel): void {

@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_CONFIG } from "../../model/config.ts";
 import { type Event } from "../../model/events.ts";
 import { lazy } from "../../model/policies/lazy.ts";
+import { lazyNoTimer } from "../../model/policies/broken.ts";
 import { strict } from "../../model/policies/strict.ts";
 import {
   bounceMapOriginal, bounceNoZeroPadding, damnFreeToBuddy, fnsNeverPde, lazyFreeTablesAtUnmap, vfioUnpinBeforeWait, morselLeafOnlyUnmount,
@@ -64,6 +65,10 @@ const CASES: Case[] = [
   {
     broken: lazyFreeTablesAtUnmap, correct: lazy, property: "pt-page-safety",
     shape: [MAP, "dma", "unmap"], says: /no longer that page table: it is free/, runs: 10000,
+  },
+  {
+    broken: lazyNoTimer, correct: lazy, property: "stale-window",
+    shape: [MAP, "dma", "unmap", "dma"], says: /stale IOTLB entry .* after its unmap returned; no invalidation of it is queued and no flush is due within the declared 10 ms \(no timer is armed\)/, runs: 10000,
   },
   {
     broken: bounceMapOriginal, correct: bounce, property: "byte-confinement",
