@@ -79,6 +79,7 @@ const Property = Schema.Literals([
   "direct-map-exclusion",
   "dma-integrity",
   "stale-window",
+  "no-leak",
 ]);
 
 export const CounterexampleSchema = Schema.Struct({

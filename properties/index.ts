@@ -10,10 +10,11 @@ import { viewRefinement } from "./view-refinement.ts";
 import { directMapExclusion } from "./direct-map-exclusion.ts";
 import { dmaIntegrity } from "./dma-integrity.ts";
 import { staleWindow } from "./stale-window.ts";
+import { noLeak } from "./no-leak.ts";
 
 export const PROPERTIES: readonly Property[] = [
   pageConfinement, byteConfinement, iotlbCoherence, ptPageSafety, pinSafety, pteAgreement, viewRefinement, directMapExclusion,
-  dmaIntegrity, staleWindow,
+  dmaIntegrity, staleWindow, noLeak,
 ];
 
 /**

@@ -55,6 +55,32 @@ export const strictFreeIovaBeforeWait: Policy = {
   },
 };
 
+/** Strict whose unmap never gives the IOVA back: the window runs out. */
+export const strictLeakIova: Policy = {
+  ...strict,
+  name: "strict-leak-iova",
+  summary: "BROKEN strict: never frees the IOVA of an unmapped buffer",
+  unmap(k: Kernel, m: number, phase: number): number {
+    if (phase === UNMAP_START) return unmapStart(k, m, "always");
+    if (!k.completionDone()) return UNMAP_WAIT;
+    k.freeDetachedTables();
+    return DONE;
+  },
+};
+
+/** Strict whose unmap never frees the page-table frames it emptied: they stay detached for good. */
+export const strictLeakTables: Policy = {
+  ...strict,
+  name: "strict-leak-tables",
+  summary: "BROKEN strict: never frees the emptied page-table frames",
+  unmap(k: Kernel, m: number, phase: number): number {
+    if (phase === UNMAP_START) return unmapStart(k, m, "always");
+    if (!k.completionDone()) return UNMAP_WAIT;
+    k.freeIova(k.dev(m), k.iova(m), k.pages(m));
+    return DONE;
+  },
+};
+
 /** Strict, but emptied page-table frames are freed before the invalidation is even queued. */
 export const strictFreeTablesEarly: Policy = {
   ...strict,
@@ -181,6 +207,17 @@ export const vfioUnpinBeforeWait: Policy = {
   },
 };
 
+/** VFIO whose unmap forgets to unpin: the pages stay pinned after DMA is over. */
+export const vfioLeakPin: Policy = {
+  ...vfio,
+  name: "vfio-leak-pin",
+  summary: "BROKEN vfio: unmaps and invalidates but never unpins the pages",
+  unmap(k: Kernel, m: number, phase: number): number {
+    if (phase === UNMAP_START) return vfio.unmap(k, m, phase);
+    return strict.unmap(k, m, phase);
+  },
+};
+
 /**
  * viommu whose VMM lets the vCPU go on as soon as it has queued the host
  * invalidation: the guest's wait descriptor is completed before the host's
@@ -281,8 +318,8 @@ export const coiommuUnpinBeforeInvalidate: Policy = {
 };
 
 export const BROKEN_POLICIES: readonly Policy[] = [
-  strictFreeBeforeWait, strictFreeIovaBeforeWait, strictFreeTablesEarly, strictWaitBeforeInvalidate, strictNoPde, lazyFreeTablesAtUnmap, lazyNoTimer, shadowZeroCopy, fnsNeverPde,
+  strictFreeBeforeWait, strictFreeIovaBeforeWait, strictLeakIova, strictLeakTables, strictFreeTablesEarly, strictWaitBeforeInvalidate, strictNoPde, lazyFreeTablesAtUnmap, lazyNoTimer, shadowZeroCopy, fnsNeverPde,
   bounceMapOriginal, bounceNoZeroPadding, damnFreeToBuddy,
-  vfioUnpinBeforeWait, morselLeafOnlyUnmount, morselNaiveSharing, morselViewStale,
+  vfioUnpinBeforeWait, vfioLeakPin, morselLeafOnlyUnmount, morselNaiveSharing, morselViewStale,
   viommuAsyncInvalidate, coiommuUnpinBeforeInvalidate,
 ];

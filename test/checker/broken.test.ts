@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_CONFIG } from "../../model/config.ts";
 import { type Event } from "../../model/events.ts";
 import { lazy } from "../../model/policies/lazy.ts";
-import { lazyNoTimer } from "../../model/policies/broken.ts";
+import { lazyNoTimer, strictLeakIova, strictLeakTables, vfioLeakPin } from "../../model/policies/broken.ts";
 import { strict } from "../../model/policies/strict.ts";
 import {
   bounceMapOriginal, bounceNoZeroPadding, damnFreeToBuddy, fnsNeverPde, lazyFreeTablesAtUnmap, vfioUnpinBeforeWait, morselLeafOnlyUnmount,
@@ -69,6 +69,18 @@ const CASES: Case[] = [
   {
     broken: lazyNoTimer, correct: lazy, property: "stale-window",
     shape: [MAP, "dma", "unmap", "dma"], says: /stale IOTLB entry .* after its unmap returned; no invalidation of it is queued and no flush is due within the declared 10 ms \(no timer is armed\)/, runs: 10000,
+  },
+  {
+    broken: strictLeakIova, correct: strict, property: "no-leak",
+    shape: [MAP, "unmap", "iommu", "iommu", "resume"], says: /nothing is mapped, in progress or queued, yet IOVA page 0x[0-9a-f]+ of device \d is still allocated/, runs: 10000,
+  },
+  {
+    broken: strictLeakTables, correct: strict, property: "no-leak",
+    shape: [MAP, "unmap", "iommu", "iommu", "resume"], says: /yet frame \d+, an IOMMU page table of device \d's domain, was unlinked but never freed/, runs: 10000,
+  },
+  {
+    broken: vfioLeakPin, correct: vfio, property: "no-leak",
+    shape: [MAP, "unmap", "iommu", "iommu", "resume"], says: /yet frame \d+ is still pinned \(1 pin\)/, runs: 10000,
   },
   {
     broken: bounceMapOriginal, correct: bounce, property: "byte-confinement",
