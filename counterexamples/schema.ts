@@ -80,6 +80,7 @@ const Property = Schema.Literals([
   "dma-integrity",
   "stale-window",
   "no-leak",
+  "availability",
 ]);
 
 export const CounterexampleSchema = Schema.Struct({

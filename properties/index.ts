@@ -11,10 +11,11 @@ import { directMapExclusion } from "./direct-map-exclusion.ts";
 import { dmaIntegrity } from "./dma-integrity.ts";
 import { staleWindow } from "./stale-window.ts";
 import { noLeak } from "./no-leak.ts";
+import { availability } from "./availability.ts";
 
 export const PROPERTIES: readonly Property[] = [
   pageConfinement, byteConfinement, iotlbCoherence, ptPageSafety, pinSafety, pteAgreement, viewRefinement, directMapExclusion,
-  dmaIntegrity, staleWindow, noLeak,
+  dmaIntegrity, staleWindow, noLeak, availability,
 ];
 
 /**

@@ -81,7 +81,7 @@ export function makeBounce(name: string, summary: string, v: BounceVariant): Pol
   return {
     name,
     summary,
-    claims: ["page-confinement", "byte-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement", "dma-integrity", "stale-window", "no-leak"],
+    claims: ["page-confinement", "byte-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement", "dma-integrity", "stale-window", "no-leak", "availability"],
     stateWords: WORDS,
     maxMappingBytes: SWIOTLB_MAX_MAPPING_SIZE,
     attach: () => "translate",

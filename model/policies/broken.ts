@@ -7,7 +7,7 @@ import { DONE, type Policy } from "../policy.ts";
 import { type Kernel } from "../kernel.ts";
 import { TAG_FQ } from "../iommu-page-table.ts";
 import { lazy, lazyUnmap } from "./lazy.ts";
-import { mapWithIova, strict, UNMAP_START, UNMAP_WAIT, unmapStart } from "./strict.ts";
+import { mapWithIova, strict, UNMAP_START, UNMAP_WAIT, unmapAndQueueSync, unmapStart } from "./strict.ts";
 import { shadow } from "./shadow.ts";
 import { fns } from "./fns.ts";
 import { makeBounce } from "./bounce.ts";
@@ -78,6 +78,22 @@ export const strictLeakTables: Policy = {
     if (!k.completionDone()) return UNMAP_WAIT;
     k.freeIova(k.dev(m), k.iova(m), k.pages(m));
     return DONE;
+  },
+};
+
+/**
+ * Strict whose unmap is off by one page: it clears and invalidates the
+ * neighbouring IOVA page instead of its own, so a live mapping placed there
+ * loses its translation under the driver's feet (and its own page stays
+ * mapped).
+ */
+export const strictUnmapOffByOne: Policy = {
+  ...strict,
+  name: "strict-unmap-off-by-one",
+  summary: "BROKEN strict: unmaps [iova+1, iova+1+pages), the neighbour's page, instead of its own",
+  unmap(k: Kernel, m: number, phase: number): number {
+    if (phase === UNMAP_START) return unmapAndQueueSync(k, k.dev(m), k.iova(m) + 1, k.pages(m)) ? UNMAP_WAIT : UNMAP_START;
+    return strict.unmap(k, m, phase);
   },
 };
 
@@ -318,7 +334,7 @@ export const coiommuUnpinBeforeInvalidate: Policy = {
 };
 
 export const BROKEN_POLICIES: readonly Policy[] = [
-  strictFreeBeforeWait, strictFreeIovaBeforeWait, strictLeakIova, strictLeakTables, strictFreeTablesEarly, strictWaitBeforeInvalidate, strictNoPde, lazyFreeTablesAtUnmap, lazyNoTimer, shadowZeroCopy, fnsNeverPde,
+  strictFreeBeforeWait, strictFreeIovaBeforeWait, strictLeakIova, strictLeakTables, strictUnmapOffByOne, strictFreeTablesEarly, strictWaitBeforeInvalidate, strictNoPde, lazyFreeTablesAtUnmap, lazyNoTimer, shadowZeroCopy, fnsNeverPde,
   bounceMapOriginal, bounceNoZeroPadding, damnFreeToBuddy,
   vfioUnpinBeforeWait, vfioLeakPin, morselLeafOnlyUnmount, morselNaiveSharing, morselViewStale,
   viommuAsyncInvalidate, coiommuUnpinBeforeInvalidate,

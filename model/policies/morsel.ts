@@ -88,7 +88,7 @@ export function makeMorselPolicy(o: MorselOptions): Policy {
   return {
     name: o.name,
     summary: o.summary,
-    claims: ["page-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement", "dma-integrity", "stale-window"],
+    claims: ["page-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement", "dma-integrity", "stale-window", "availability"],
     stateWords: MORSEL_SLOTS * MORSEL_W,
     attach: () => "translate",
     map(k: Kernel, m: number, phase: number): number {

@@ -30,7 +30,7 @@ function shadowPages(k: Kernel): number {
 export const shadow: Policy = {
   name: "shadow",
   summary: "permanently mapped shadow buffers, copy in and out, never unmapped",
-  claims: ["page-confinement", "byte-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement", "dma-integrity", "stale-window", "no-leak"],
+  claims: ["page-confinement", "byte-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement", "dma-integrity", "stale-window", "no-leak", "availability"],
   stateWords: WORDS * 16,
   attach: () => "translate",
   held(k: Kernel): string | null {

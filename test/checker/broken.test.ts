@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_CONFIG } from "../../model/config.ts";
 import { type Event } from "../../model/events.ts";
 import { lazy } from "../../model/policies/lazy.ts";
-import { lazyNoTimer, strictLeakIova, strictLeakTables, vfioLeakPin } from "../../model/policies/broken.ts";
+import { lazyNoTimer, strictUnmapOffByOne, strictLeakIova, strictLeakTables, vfioLeakPin } from "../../model/policies/broken.ts";
 import { strict } from "../../model/policies/strict.ts";
 import {
   bounceMapOriginal, bounceNoZeroPadding, damnFreeToBuddy, fnsNeverPde, lazyFreeTablesAtUnmap, vfioUnpinBeforeWait, morselLeafOnlyUnmount,
@@ -81,6 +81,10 @@ const CASES: Case[] = [
   {
     broken: vfioLeakPin, correct: vfio, property: "no-leak",
     shape: [MAP, "unmap", "iommu", "iommu", "resume"], says: /yet frame \d+ is still pinned \(1 pin\)/, runs: 10000,
+  },
+  {
+    broken: strictUnmapOffByOne, correct: strict, property: "availability",
+    shape: [MAP, MAP, "unmap", "dma"], says: /inside mapping #1 .* mapped and not being unmapped\), faulted: IO page fault \(not present\)/, runs: 10000,
   },
   {
     broken: bounceMapOriginal, correct: bounce, property: "byte-confinement",
