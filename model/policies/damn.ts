@@ -68,7 +68,7 @@ export function makeDamn(name: string, summary: string, put: PutRule): Policy {
   return {
     name,
     summary,
-    claims: ["page-confinement", "byte-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement"],
+    claims: ["page-confinement", "byte-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement", "stale-window", "no-leak", "availability"],
     stateWords: POOL_WORDS * 16,
     attach: () => "translate",
     allocBuffer(k: Kernel, m: number, bytes: number): boolean {
