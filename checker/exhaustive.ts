@@ -115,6 +115,13 @@ export function exhaustiveCheck(sys: System, props: readonly Property[], alphabe
   // Targets still undecided: a target is decided by a violation, or (holds) only at exhaustion.
   let openTargets = props.filter((_, p) => !inert[p] && (opts.targets?.[p] ?? true)).length;
   let transitions = 0;
+  // Properties still checked (neither inert nor violated), so the per-transition loop skips nothing.
+  const active = props.map((_, p) => p).filter((p) => !inert[p]);
+  let nActive = active.length;
+  const removeActive = (a: number) => {
+    active.splice(a, 1);
+    nActive--;
+  };
 
   // The replay cache: for each level, the last state re-created there, its tree index and its component hashes.
   const maxLevel = opts.depth + 1;
@@ -180,11 +187,12 @@ export function exhaustiveCheck(sys: System, props: readonly Property[], alphabe
         const e = alphabet[ei];
         const t = stepper.step(s, e);
         transitions++;
-        for (let p = 0; p < props.length; p++) {
-          if (found[p] !== null || inert[p]) continue;
+        for (let a = 0; a < nActive; a++) {
+          const p = active[a];
           const v = props[p].check(sys, s, e, obs, t);
           if (v !== null) {
             record(node, ei, p, v);
+            removeActive(a--);
             if (open === 0) {
               stopped = "all-violated";
               depth++;
@@ -206,7 +214,7 @@ export function exhaustiveCheck(sys: System, props: readonly Property[], alphabe
           }
         }
         combineComponentHashes(scratch, nComp, fp);
-        if (visited.bytesAfterAdd + tree.bytesAfterAdd > maxBytes && !visited.has(fp[0], fp[1])) {
+        if (maxBytes !== Infinity && visited.bytesAfterAdd + tree.bytesAfterAdd > maxBytes && !visited.has(fp[0], fp[1])) {
           stopped = "memory";
           break search;
         }
