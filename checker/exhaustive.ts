@@ -46,7 +46,7 @@ export interface ExhaustiveOptions {
   readonly maxMemoryBytes?: number;
   /** Bitstate hashing (SPIN's supertrace): 2^bits bits, `hashes` bits per state, in place of the fingerprint set. */
   readonly bitstate?: { readonly bits: number; readonly hashes: number };
-  /** Called every few hundred expanded states (the callee throttles). */
+  /** Called every 64 expanded states (the callee throttles). */
   readonly onProgress?: (p: SearchProgress) => void;
 }
 
@@ -175,7 +175,7 @@ export function exhaustiveCheck(sys: System, props: readonly Property[], alphabe
 
   search: while (depth < opts.depth) {
     for (let node = levelStart; node < levelEnd; node++) {
-      if (opts.onProgress !== undefined && ((node - levelStart) & 511) === 511) {
+      if (opts.onProgress !== undefined && ((node - levelStart) & 63) === 63) {
         opts.onProgress({
           depth, states: visited.size, transitions, frontier: levelEnd - node + tree.size - levelEnd,
           levelDone: node - levelStart, levelSize: levelEnd - levelStart, expanded: node, ms: performance.now() - t0,
