@@ -101,6 +101,8 @@ export interface SearchSummary {
   readonly depth: number;
   readonly stopped: StopReason;
   readonly bytesPerState: number;
+  /** Slot symmetry reduced the search (checker/symmetry.ts): states are counted up to slot renaming. */
+  readonly symmetry: boolean;
   readonly ms: number;
 }
 
@@ -135,7 +137,7 @@ export function checkPolicyExhaustively(entry: PolicyEntry, props: readonly Prop
   });
   const summary: SearchSummary = {
     policy: entry.policy.name, states: r.states, transitions: r.transitions, depth: r.depth, stopped: r.stopped,
-    bytesPerState: r.bytesPerState, ms: time(r.ms),
+    bytesPerState: r.bytesPerState, symmetry: canonical !== null, ms: time(r.ms),
   };
   return { cells, summary };
 }
