@@ -1,4 +1,18 @@
 import { defineConfig } from "vitest/config";
+import { drawSeed, parseSeed, SEED_VAR } from "./test/seed.ts";
+
+// One fast-check seed per run (test/seed.ts, docs/testing.md): DMACHECK_SEED
+// if given, else a fresh one, exported so that every worker uses it and the
+// summary reporter prints it.
+const given = process.env[SEED_VAR];
+if (given === undefined) process.env[SEED_VAR] = String(drawSeed());
+else {
+  const spec = parseSeed(given);
+  if (typeof spec === "string") {
+    process.stderr.write(`dmacheck tests: ${spec}\n`);
+    process.exit(2);
+  }
+}
 
 export default defineConfig({
   test: {
@@ -8,5 +22,6 @@ export default defineConfig({
     // exhaustive searches) are independent of each other.
     maxWorkers: 2,
     reporters: ["default", "./test/summary-reporter.ts"],
+    setupFiles: ["./test/setup-seed.ts"],
   },
 });

@@ -8,6 +8,7 @@ import { type State } from "../model/state.ts";
 import { Stepper, type System } from "../model/system.ts";
 import { type Property, type Violation } from "../properties/property.ts";
 import { NUM_COUNTERS } from "../model/counters.ts";
+import { type StepObserver } from "./coverage.ts";
 
 export interface FoundViolation extends Violation {
   /** Index of the violating event. */
@@ -28,6 +29,8 @@ export class Executor {
   readonly stepper: Stepper;
   /** Sum of the counters of the last execution. */
   readonly totals = new Float64Array(NUM_COUNTERS);
+  /** Told of every step before the properties are checked (coverage); null: none. */
+  observer: StepObserver | null = null;
 
   constructor(readonly sys: System, readonly props: readonly Property[]) {
     this.stepper = new Stepper(sys, this.obs);
@@ -42,6 +45,7 @@ export class Executor {
       const pre = s;
       s = stepper.step(s, e);
       for (let c = 0; c < NUM_COUNTERS; c++) totals[c] += obs.counters[c];
+      if (this.observer !== null) this.observer.step(pre, e, obs, s);
       for (let p = 0; p < props.length; p++) {
         const v = props[p].check(sys, pre, e, obs, s);
         if (v !== null) return { violation: { ...v, step: i }, steps: i + 1, final: s };

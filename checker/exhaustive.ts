@@ -9,10 +9,14 @@
  * - States are deduplicated by their 64-bit fingerprint (checker/visited.ts),
  *   which is sound because the model is deterministic: a state's future does
  *   not depend on how it was reached.
- * - Each frontier entry carries its path (event indices), so a counterexample
- *   needs no parent pointers in the visited set, and its per-component
- *   hashes, so a child re-hashes only the components its step copied.
- * - The search ends when every property has been violated, when a level adds
+ * - States are not kept: a packed search tree (checker/tree.ts) holds each
+ *   stored state's parent and event, the frontier is a range of it, and a
+ *   state is re-created by replaying its event from its parent's. The path of
+ *   the last state re-created is cached, with its per-component hashes, so
+ *   consecutive frontier states (siblings, cousins) cost about one step each,
+ *   and a child re-hashes only the components its step copied.
+ * - The search ends when every property has been violated, when every target
+ *   property (the claimed ones, by default in the CLI) has been violated, when a level adds
  *   no new state (the space is exhausted: every property that has not been
  *   violated holds in every reachable state of the scope, at any depth), or
  *   at the depth or state bound (it then holds up to that bound).
@@ -23,20 +27,51 @@ import { Observation } from "../model/observation.ts";
 import { type State } from "../model/state.ts";
 import { Stepper, type System } from "../model/system.ts";
 import { type Property, type Violation } from "../properties/property.ts";
-import { FingerprintSet } from "./visited.ts";
+import { BitstateSet, FingerprintSet, type StateSet } from "./visited.ts";
+import { SearchTree } from "./tree.ts";
 import { type FoundViolation } from "./execute.ts";
 import { type CanonicalFingerprint } from "./symmetry.ts";
+import { type StepObserver } from "./coverage.ts";
 
 export interface ExhaustiveOptions {
   /** Longest execution explored (events). */
   readonly depth: number;
   /** Stop after this many distinct states. */
   readonly maxStates: number;
+  /**
+   * The properties whose verdict ends the search (default: all). Once each of
+   * them is violated the search stops ("decided"); the others are checked
+   * until then and hold only up to the depth reached.
+   */
+  readonly targets?: readonly boolean[];
+  /** Stop before the visited set and the search tree would hold more than this many bytes. */
+  readonly maxMemoryBytes?: number;
+  /** Bitstate hashing (SPIN's supertrace): 2^bits bits, `hashes` bits per state, in place of the fingerprint set. */
+  readonly bitstate?: { readonly bits: number; readonly hashes: number };
+  /** Called every few hundred expanded states (the callee throttles). */
+  readonly onProgress?: (p: SearchProgress) => void;
   /** Symmetry reduction (checker/symmetry.ts): fingerprints a state's canonical representative. Absent: the state itself. */
   readonly canonical?: CanonicalFingerprint | null;
+  /** Told of every transition explored, before the properties are checked (coverage). */
+  readonly observer?: StepObserver;
 }
 
-export type StopReason = "all-violated" | "exhausted" | "depth" | "states";
+export interface SearchProgress {
+  /** The level being expanded (its states are `depth` events from the initial state). */
+  readonly depth: number;
+  readonly states: number;
+  readonly transitions: number;
+  /** States of this level not yet expanded plus those already found for the next. */
+  readonly frontier: number;
+  /** States of this level expanded so far, and in all. */
+  readonly levelDone: number;
+  readonly levelSize: number;
+  /** States expanded so far (every event applied). */
+  readonly expanded: number;
+  readonly ms: number;
+}
+
+export type StopReason = "all-violated" | "decided" | "exhausted" | "depth" | "states" | "memory";
 
 export interface PropertyOutcome {
   readonly property: Property;
@@ -57,78 +92,122 @@ export interface ExhaustiveResult {
   readonly states: number;
   /** Deepest level whose transitions were all checked. */
   readonly depth: number;
-  /** The whole reachable space of the scope was explored. */
+  /** The whole reachable space of the scope was explored (with bitstate: no level added a state the bit array took for new). */
   readonly exhausted: boolean;
   readonly stopped: StopReason;
-  /** Bytes of the visited set per stored state. */
+  /** Bytes of the visited set and the search tree (the frontier included) per stored state. */
   readonly bytesPerState: number;
+  /** Bytes of the visited set and the search tree at the end. */
+  readonly bytes: number;
+  /** Bitstate mode: the estimated probability that some state was omitted (BitstateSet.omissionProbability); null otherwise. */
+  readonly omission: number | null;
   readonly ms: number;
-}
-
-interface Entry {
-  readonly state: State;
-  /** Event indices from the initial state. */
-  readonly path: number[];
-  /** Per-component hashes (2 words per component). Plain arrays: cheaper to copy than typed ones. */
-  readonly hashes: number[];
 }
 
 export function exhaustiveCheck(sys: System, props: readonly Property[], alphabet: readonly Event[], opts: ExhaustiveOptions): ExhaustiveResult {
   const t0 = performance.now();
   const obs = new Observation();
   const stepper = new Stepper(sys, obs);
-  const visited = new FingerprintSet(1 << 8);
+  const bitstate = opts.bitstate === undefined ? null : new BitstateSet(opts.bitstate.bits, opts.bitstate.hashes);
+  const visited: StateSet = bitstate ?? new FingerprintSet(1 << 8);
+  const tree = new SearchTree(alphabet.length);
+  const maxBytes = opts.maxMemoryBytes ?? Infinity;
   const fp = new Uint32Array(2);
   const nComp = sys.init.length;
   const found: (PropertyOutcome | null)[] = props.map(() => null);
   // Inert properties (nothing to protect in this configuration) hold without a search.
   const inert = props.map((p) => p.inert?.(sys.cfg) === true);
   let open = inert.filter((x) => !x).length;
+  // Targets still undecided: a target is decided by a violation, or (holds) only at exhaustion.
+  let openTargets = props.filter((_, p) => !inert[p] && (opts.targets?.[p] ?? true)).length;
   let transitions = 0;
 
-  const rootHashes: number[] = new Array<number>(nComp * 2).fill(0);
+  // The replay cache: for each level, the last state re-created there, its tree index and its component hashes.
+  const maxLevel = opts.depth + 1;
+  const cacheNode = new Int32Array(maxLevel + 1).fill(-1);
+  const cacheState: State[] = new Array<State>(maxLevel + 1);
+  const cacheHashes: number[][] = [];
+  for (let d = 0; d <= maxLevel; d++) cacheHashes.push(new Array<number>(nComp * 2).fill(0));
+  const rootHashes = cacheHashes[0];
   for (let c = 0; c < nComp; c++) componentHashInto(sys.init[c], rootHashes, 2 * c);
   const canonical = opts.canonical ?? null;
   if (canonical !== null) canonical(sys.init, rootHashes, fp);
   else combineComponentHashes(rootHashes, nComp, fp);
   visited.add(fp[0], fp[1]);
-  let frontier: Entry[] = [{ state: sys.init, path: [], hashes: rootHashes }];
+  cacheNode[0] = tree.push(-1, 0);
+  cacheState[0] = sys.init;
   const scratch: number[] = rootHashes.slice();
+
+  /** The state of tree node n at level d, re-created from the nearest cached ancestor (into the cache). */
+  const load = (n: number, d: number): State => {
+    if (cacheNode[d] === n) return cacheState[d];
+    const ps = load(tree.parent(n), d - 1);
+    const t = stepper.step(ps, alphabet[tree.event(n)]);
+    const ph = cacheHashes[d - 1], h = cacheHashes[d];
+    for (let c = 0; c < nComp; c++) {
+      if (t[c] !== ps[c]) componentHashInto(t[c], h, 2 * c);
+      else {
+        h[2 * c] = ph[2 * c];
+        h[2 * c + 1] = ph[2 * c + 1];
+      }
+    }
+    cacheNode[d] = n;
+    cacheState[d] = t;
+    return t;
+  };
+
   let depth = 0;
   let stopped: StopReason = "depth";
+  // The current level is tree[levelStart, levelEnd).
+  let levelStart = 0;
+  let levelEnd = 1;
+  const observer = opts.observer ?? null;
 
-  const record = (entry: Entry, ei: number, p: number, v: Violation) => {
-    const events = [...entry.path, ei].map((i) => alphabet[i]);
+  const record = (node: number, ei: number, p: number, v: Violation) => {
+    const path = tree.path(node);
+    path.push(ei);
+    const events = path.map((i) => alphabet[i]);
     found[p] = {
       property: props[p], events, violation: { ...v, step: events.length - 1 },
       states: visited.size, transitions, ms: performance.now() - t0,
     };
     open--;
+    if (opts.targets?.[p] ?? true) openTargets--;
   };
 
   search: while (depth < opts.depth) {
-    const next: Entry[] = [];
-    for (const entry of frontier) {
-      const s = entry.state;
+    for (let node = levelStart; node < levelEnd; node++) {
+      if (opts.onProgress !== undefined && ((node - levelStart) & 511) === 511) {
+        opts.onProgress({
+          depth, states: visited.size, transitions, frontier: levelEnd - node + tree.size - levelEnd,
+          levelDone: node - levelStart, levelSize: levelEnd - levelStart, expanded: node, ms: performance.now() - t0,
+        });
+      }
+      const s = load(node, depth);
+      const h = cacheHashes[depth];
       for (let ei = 0; ei < alphabet.length; ei++) {
         const e = alphabet[ei];
         const t = stepper.step(s, e);
         transitions++;
+        if (observer !== null) observer.step(s, e, obs, t);
         for (let p = 0; p < props.length; p++) {
           if (found[p] !== null || inert[p]) continue;
           const v = props[p].check(sys, s, e, obs, t);
           if (v !== null) {
-            record(entry, ei, p, v);
+            record(node, ei, p, v);
             if (open === 0) {
               stopped = "all-violated";
               depth++;
+              break search;
+            }
+            if (openTargets === 0) {
+              stopped = "decided"; // depth stays the last fully checked level: the open properties hold up to it
               break search;
             }
           }
         }
         if (t === s) continue; // nothing changed: already visited
         // Re-hash only the components the step copied (copy-on-write identity).
-        const h = entry.hashes;
         for (let c = 0; c < nComp; c++) {
           if (t[c] !== s[c]) componentHashInto(t[c], scratch, 2 * c);
           else {
@@ -138,10 +217,12 @@ export function exhaustiveCheck(sys: System, props: readonly Property[], alphabe
         }
         if (canonical !== null) canonical(t, scratch, fp);
         else combineComponentHashes(scratch, nComp, fp);
+        if (visited.bytesAfterAdd + tree.bytesAfterAdd > maxBytes && !visited.has(fp[0], fp[1])) {
+          stopped = "memory";
+          break search;
+        }
         if (!visited.add(fp[0], fp[1])) continue;
-        const path = entry.path.slice();
-        path.push(ei);
-        next.push({ state: t, path, hashes: scratch.slice() });
+        tree.push(node, ei);
         if (visited.size >= opts.maxStates) {
           stopped = "states";
           break search;
@@ -149,16 +230,19 @@ export function exhaustiveCheck(sys: System, props: readonly Property[], alphabe
       }
     }
     depth++;
-    if (next.length === 0) {
+    if (tree.size === levelEnd) {
       stopped = "exhausted";
       break;
     }
-    frontier = next;
+    levelStart = levelEnd;
+    levelEnd = tree.size;
   }
   const ms = performance.now() - t0;
   const outcomes = props.map((property, p) => found[p] ?? { property, events: null, violation: null, states: visited.size, transitions, ms });
+  const bytes = visited.bytes + tree.bytes;
   return {
     outcomes, transitions, states: visited.size, depth,
-    exhausted: stopped === "exhausted", stopped, bytesPerState: visited.bytes / Math.max(1, visited.size), ms,
+    exhausted: stopped === "exhausted", stopped, bytesPerState: bytes / Math.max(1, visited.size), bytes,
+    omission: bitstate === null ? null : bitstate.omissionProbability(), ms,
   };
 }

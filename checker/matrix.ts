@@ -10,9 +10,10 @@ import { randomCheck } from "./random.ts";
 import { traceEvents } from "./trace.ts";
 import { buildCounterexample } from "../counterexamples/build.ts";
 import { type Counterexample } from "../counterexamples/schema.ts";
-import { exhaustiveCheck, type StopReason } from "./exhaustive.ts";
+import { exhaustiveCheck, type SearchProgress, type StopReason } from "./exhaustive.ts";
 import { alphabetEvents, type Scope } from "./scope.ts";
 import { slotSymmetry } from "./symmetry.ts";
+import { CoverageRecorder, isVacuous, type Coverage } from "./coverage.ts";
 
 export interface MatrixOptions {
   readonly config: ModelConfig;
@@ -50,24 +51,30 @@ export interface CellResult {
   /** Exhaustive engine: the scope's whole reachable space was explored. */
   readonly exhausted: boolean | null;
   /** Exhaustive engine, a property that holds: what ended the search. */
-  readonly bound: "exhausted" | "depth" | "states" | null;
+  readonly bound: "exhausted" | "depth" | "states" | "decided" | "memory" | "bitstate" | null;
   readonly length: number | null;
   readonly ms: number;
   readonly msToFind: number | null;
   readonly counterexample: Counterexample | null;
   readonly explanation: string | null;
+  /** What the search exercised for this cell (checker/coverage.ts): plain data. */
+  readonly coverage: Coverage | null;
+  /** Holds, but its antecedent was never reached: nothing in the search could have violated it. */
+  readonly vacuous: boolean;
 }
 
 export function checkCell(entry: PolicyEntry, prop: Property, opts: MatrixOptions): CellResult {
   const sys = makeSystem(opts.config, entry.policy);
   const seed = opts.seed;
-  const r = randomCheck(sys, prop, { runs: opts.runs, seed, maxEvents: opts.maxEvents, path: opts.path });
+  const rec = new CoverageRecorder(sys, [prop]);
+  const r = randomCheck(sys, prop, { runs: opts.runs, seed, maxEvents: opts.maxEvents, path: opts.path, observer: rec });
+  const coverage = rec.result(0);
   const time = (ms: number) => (opts.timing ? Math.round(ms) : 0);
   const claimed = entry.policy.claims.includes(prop.name);
   if (r.verdict === "holds" || r.events === null || r.violation === null) {
     return {
       engine: "random", policy: entry.policy.name, property: prop.name, claimed, verdict: "holds", runs: r.runs, ...NOT_EXHAUSTIVE,
-      length: null, ms: time(r.ms), msToFind: null, counterexample: null, explanation: null,
+      length: null, ms: time(r.ms), msToFind: null, counterexample: null, explanation: null, coverage, vacuous: isVacuous(coverage),
     };
   }
   const trace = traceEvents(sys, [prop], r.events);
@@ -78,7 +85,7 @@ export function checkCell(entry: PolicyEntry, prop: Property, opts: MatrixOption
   });
   return {
     engine: "random", policy: entry.policy.name, property: prop.name, claimed, verdict: "violated", runs: r.runs, ...NOT_EXHAUSTIVE,
-    length: r.events.length, ms: time(r.ms), msToFind: time(r.msToFind), counterexample: cx, explanation,
+    length: r.events.length, ms: time(r.ms), msToFind: time(r.msToFind), counterexample: cx, explanation, coverage, vacuous: false,
   };
 }
 
@@ -89,6 +96,14 @@ export interface ExhaustiveMatrixOptions {
   readonly depth: number;
   readonly maxStates: number;
   readonly timing: boolean;
+  /** Search until every property is decided, not only the claimed ones (--all-properties). */
+  readonly allProperties?: boolean;
+  /** Bound on the visited set and the search tree, in MiB (--max-memory). */
+  readonly maxMemoryMiB?: number;
+  /** Bitstate hashing (--bitstate BITS, --bitstate-hashes K) in place of exhaustive fingerprints. */
+  readonly bitstate?: { readonly bits: number; readonly hashes: number };
+  /** Progress of the search, for a terminal (called every few hundred states). */
+  readonly onProgress?: (p: SearchProgress) => void;
   /** Symmetry reduction where it applies (checker/symmetry.ts); false: --no-reduction. Absent: on. */
   readonly reduction?: boolean;
 }
@@ -103,6 +118,8 @@ export interface SearchSummary {
   readonly bytesPerState: number;
   /** Slot symmetry reduced the search (checker/symmetry.ts): states are counted up to slot renaming. */
   readonly symmetry: boolean;
+  /** Bitstate mode: estimated probability that some state was omitted; null for an exhaustive search. */
+  readonly omission: number | null;
   readonly ms: number;
 }
 
@@ -111,17 +128,25 @@ export function checkPolicyExhaustively(entry: PolicyEntry, props: readonly Prop
   const sys = makeSystem(opts.scope.config, entry.policy);
   const alphabet = alphabetEvents(opts.scope);
   const canonical = opts.reduction === false ? null : slotSymmetry(sys, alphabet);
-  const r = exhaustiveCheck(sys, props, alphabet, { depth: opts.depth, maxStates: opts.maxStates, canonical });
+  const rec = new CoverageRecorder(sys, props);
+  const r = exhaustiveCheck(sys, props, alphabet, {
+    depth: opts.depth, maxStates: opts.maxStates, targets: searchTargets(entry, props, opts),
+    maxMemoryBytes: opts.maxMemoryMiB === undefined ? undefined : opts.maxMemoryMiB * 1024 * 1024,
+    bitstate: opts.bitstate, onProgress: opts.onProgress, canonical, observer: rec,
+  });
   const time = (ms: number) => (opts.timing ? Math.round(ms) : 0);
-  const cells = r.outcomes.map((o): CellResult => {
+  const cells = r.outcomes.map((o, p): CellResult => {
     const prop = o.property;
+    const coverage = rec.result(p);
     const claimed = entry.policy.claims.includes(prop.name);
     const base = { engine: "exhaustive" as const, policy: entry.policy.name, property: prop.name, claimed, runs: null, msToFind: null };
     if (o.events === null || o.violation === null) {
-      const bound = r.exhausted ? "exhausted" as const : r.stopped === "states" ? "states" as const : "depth" as const;
+      // A bitstate search that ran out of new states is not a proof: some states may have been omitted.
+      const bound = r.exhausted ? (r.omission === null ? "exhausted" as const : "bitstate" as const)
+        : r.stopped === "states" || r.stopped === "decided" || r.stopped === "memory" ? r.stopped : "depth" as const;
       return {
-        ...base, verdict: "holds", states: r.states, transitions: r.transitions, depth: r.depth, exhausted: r.exhausted, bound,
-        length: null, ms: time(r.ms), counterexample: null, explanation: null,
+        ...base, verdict: "holds", states: r.states, transitions: r.transitions, depth: r.depth, exhausted: r.exhausted && r.omission === null, bound,
+        length: null, ms: time(r.ms), counterexample: null, explanation: null, coverage, vacuous: isVacuous(coverage),
       };
     }
     const trace = traceEvents(sys, [prop], o.events);
@@ -132,12 +157,24 @@ export function checkPolicyExhaustively(entry: PolicyEntry, props: readonly Prop
     });
     return {
       ...base, verdict: "violated", states: o.states, transitions: o.transitions, depth: o.events.length, exhausted: false, bound: null,
-      length: o.events.length, ms: time(o.ms), counterexample: cx, explanation,
+      length: o.events.length, ms: time(o.ms), counterexample: cx, explanation, coverage, vacuous: false,
     };
   });
   const summary: SearchSummary = {
     policy: entry.policy.name, states: r.states, transitions: r.transitions, depth: r.depth, stopped: r.stopped,
-    bytesPerState: r.bytesPerState, symmetry: canonical !== null, ms: time(r.ms),
+    bytesPerState: r.bytesPerState, symmetry: canonical !== null, omission: r.omission, ms: time(r.ms),
   };
   return { cells, summary };
+}
+
+/**
+ * Which properties' verdicts end a policy's search: the ones it claims (a
+ * violation decides one; a claim that holds is decided only at exhaustion).
+ * With --all-properties, or when none of the selected properties is claimed,
+ * every property.
+ */
+function searchTargets(entry: PolicyEntry, props: readonly Property[], opts: ExhaustiveMatrixOptions): boolean[] | undefined {
+  if (opts.allProperties === true) return undefined;
+  const claimed = props.map((p) => entry.policy.claims.includes(p.name));
+  return claimed.some((c) => c) ? claimed : undefined;
 }

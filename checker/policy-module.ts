@@ -43,7 +43,7 @@ export function policyShapeProblem(p: Record<string, unknown> | undefined): stri
     if (!PROPERTIES.some((q) => q.name === c)) return `claims: unknown property ${JSON.stringify(c)} (known: ${PROPERTIES.map((q) => q.name).join(", ")})`;
   }
   for (const f of ["attach", "map", "unmap"]) if (typeof p[f] !== "function") return `the default export has no ${f} function`;
-  for (const f of ["timer", "boot", "allocBuffer", "freeBuffer"]) if (p[f] !== undefined && typeof p[f] !== "function") return `${f} must be a function`;
+  for (const f of ["timer", "boot", "allocBuffer", "freeBuffer", "held"]) if (p[f] !== undefined && typeof p[f] !== "function") return `${f} must be a function`;
   if ((p.allocBuffer === undefined) !== (p.freeBuffer === undefined)) return "allocBuffer and freeBuffer go together: give both or neither";
   for (const f of ["maxMappingBytes", "descriptorPages"]) {
     const v = p[f];
@@ -54,6 +54,11 @@ export function policyShapeProblem(p: Record<string, unknown> | undefined): stri
     return "stateWords must be an integer in 0..4096, or a function of the configuration";
   }
   if (p.symmetric !== undefined && typeof p.symmetric !== "boolean") return "symmetric must be a boolean";
+  const b = p.staleBound as Record<string, unknown> | undefined;
+  if (b !== undefined && typeof b !== "function" &&
+    !(typeof b === "object" && b !== null && Number.isInteger(b.ms) && (b.ms as number) >= 0 && Number.isInteger(b.unmaps) && (b.unmaps as number) >= 0)) {
+    return "staleBound must be { ms, unmaps } (non-negative integers) or a function of the configuration";
+  }
   if (typeof p.summary !== "string") return "the default export has no summary string";
   return null;
 }

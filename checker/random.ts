@@ -10,6 +10,7 @@ import { type System } from "../model/system.ts";
 import { type Property } from "../properties/property.ts";
 import { eventsArbitrary } from "./arbitraries.ts";
 import { Executor, type FoundViolation } from "./execute.ts";
+import { type StepObserver } from "./coverage.ts";
 
 export interface RandomOptions {
   /** Event sequences to try. */
@@ -19,6 +20,8 @@ export interface RandomOptions {
   readonly maxEvents: number;
   /** fast-check replay path (with the same seed), to jump straight to a failure. */
   readonly path?: string;
+  /** Told of every step of the search, up to the first failing sequence (not shrinking): coverage. */
+  readonly observer?: StepObserver;
 }
 
 export interface RandomResult {
@@ -41,12 +44,16 @@ export const DEFAULT_MAX_EVENTS = 24;
 
 export function randomCheck(sys: System, prop: Property, opts: RandomOptions): RandomResult {
   const exec = new Executor(sys, [prop]);
+  exec.observer = opts.observer ?? null;
   const t0 = performance.now();
   let firstFail = -1;
   const details = fc.check(
     fc.property(eventsArbitrary(sys.cfg, opts.maxEvents), (events) => {
       const failed = exec.run(events).violation !== null;
-      if (failed && firstFail < 0) firstFail = performance.now();
+      if (failed && firstFail < 0) {
+        firstFail = performance.now();
+        exec.observer = null;
+      }
       return !failed;
     }),
     { seed: opts.seed, numRuns: opts.runs, path: opts.path, endOnFailure: false },

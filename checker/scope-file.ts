@@ -60,7 +60,9 @@ export function decodeScope(json: unknown, source: string, base: Scope = DEFAULT
   const config = { ...base.config, ...r.value.config };
   const bad = configProblem(config);
   if (bad !== null) return { ok: false, error: `${source}: $.config: ${bad}` };
-  const alphabet: Alphabet = { ...base.alphabet, ...r.value.alphabet };
+  // Unless the file says otherwise, every live mapping can be unmapped.
+  const unmapSlots = r.value.alphabet?.unmapSlots ?? Math.max(base.alphabet.unmapSlots, config.maxMappings);
+  const alphabet: Alphabet = { ...base.alphabet, ...r.value.alphabet, unmapSlots };
   const problem = alphabetProblem(alphabet);
   if (problem !== null) return { ok: false, error: `${source}: $.alphabet.${problem}` };
   return { ok: true, value: { scope: { config, alphabet }, depth: r.value.depth, maxStates: r.value.maxStates } };

@@ -11,6 +11,7 @@ import {
   checkCell, checkPolicyExhaustively, type CellResult, type MatrixOptions, type PolicyEntry, type SearchSummary,
 } from "../checker/matrix.ts";
 import { loadPolicyModule } from "../checker/policy-module.ts";
+import { type SearchProgress } from "../checker/exhaustive.ts";
 import { availableParallelism } from "node:os";
 import { defaultWorkers, runCellTasks, type CellTask } from "../checker/cell-pool.ts";
 import { DEFAULT_SCOPE, type Scope } from "../checker/scope.ts";
@@ -33,6 +34,10 @@ export interface CheckFlags {
   readonly path?: string;
   readonly depth?: number;
   readonly maxStates?: number;
+  readonly allProperties?: boolean;
+  readonly maxMemory?: number;
+  readonly bitstate?: number;
+  readonly bitstateHashes?: number;
   readonly scope?: string;
   readonly frames?: number;
   readonly cpus?: number;
@@ -41,6 +46,7 @@ export interface CheckFlags {
   readonly maxMappings?: number;
   readonly kmallocSizes?: number[];
   readonly json?: boolean;
+  readonly coverage?: boolean;
   readonly out: string;
   readonly policyModule?: string;
   readonly timing: boolean;
@@ -73,20 +79,23 @@ export async function runCheck(flags: CheckFlags): Promise<number> {
   const resolved = resolveScope(flags);
   const scope: Scope = attrs === undefined ? resolved.scope : { ...resolved.scope, config: { ...resolved.scope.config, ...attrs } };
   const { depth, maxStates } = resolved;
+  const bitstate = bitstateFlags(flags);
   const randomConfig = { ...DEFAULT_CONFIG, ...attrs };
   const device = deviceList(deviceAttributes(randomConfig));
   const randomOpts: MatrixOptions = { config: randomConfig, runs: flags.runs, seed: flags.seed, maxEvents: flags.maxEvents, timing: flags.timing, path: flags.path };
   const total = (useRandom ? entries.length * props.length : 0) + (useExhaustive ? entries.length : 0);
   const bar = process.stderr.isTTY
-    ? new cliProgress.SingleBar({ stream: process.stderr, format: "checking {cell} [{bar}] {value}/{total}", clearOnComplete: true, hideCursor: true }, cliProgress.Presets.shades_classic)
+    ? new cliProgress.SingleBar({ stream: process.stderr, format: "checking {cell} [{bar}] {value}/{total}{detail}", clearOnComplete: true, hideCursor: true }, cliProgress.Presets.shades_classic)
     : null;
-  bar?.start(total, 0, { cell: "" });
+  bar?.start(total, 0, { cell: "", detail: "" });
+  // The exhaustive search's own progress, only on a terminal and not with --json.
+  const onProgress = bar !== null && process.stdout.isTTY && flags.json !== true ? progressReporter((detail) => bar.update({ detail })) : undefined;
   const rows: ResultRow[] = [];
   const searches: SearchSummary[] = [];
   const keep = (entry: PolicyEntry, cell: CellResult) => {
     rows.push({ cell, file: writeCell(entry, cell, flags.out, () => bar?.stop()) });
   };
-  const exhaustiveOpts = { scope, depth, maxStates, timing: flags.timing, reduction: flags.reduction !== false };
+  const exhaustiveOpts = { scope, depth, maxStates, timing: flags.timing, reduction: flags.reduction !== false, allProperties: flags.allProperties, maxMemoryMiB: flags.maxMemory, bitstate };
   const workers = flags.workers ?? defaultWorkers(availableParallelism());
   try {
     if (workers > 1 && total > 1) {
@@ -129,8 +138,8 @@ export async function runCheck(flags: CheckFlags): Promise<number> {
       }
       if (useExhaustive) {
         for (const entry of entries) {
-          bar?.update({ cell: `${entry.policy.name} (exhaustive)` });
-          const r = guardPolicy(entry, () => checkPolicyExhaustively(entry, props, exhaustiveOpts));
+          bar?.update({ cell: `${entry.policy.name} (exhaustive)`, detail: "" });
+          const r = guardPolicy(entry, () => checkPolicyExhaustively(entry, props, { ...exhaustiveOpts, onProgress }));
           for (const cell of r.cells) keep(entry, cell);
           searches.push(r.summary);
           bar?.increment();
@@ -146,17 +155,19 @@ export async function runCheck(flags: CheckFlags): Promise<number> {
       engine: flags.engine,
       device,
       ...(useRandom ? { random: { seed: flags.seed, runs: flags.runs, maxEvents: flags.maxEvents, config: randomConfig } } : {}),
-      ...(useExhaustive ? { exhaustive: { depth, maxStates, scope, searches } } : {}),
+      ...(useExhaustive ? { exhaustive: { depth, maxStates, maxMemory: flags.maxMemory ?? null, bitstate: bitstate ?? null, scope, searches } } : {}),
       results: rows.map(({ cell, file }) => ({
         engine: cell.engine, device, policy: cell.policy, property: cell.property, claimed: cell.claimed, verdict: cell.verdict,
         runs: cell.runs, states: cell.states, depth: cell.depth, exhausted: cell.exhausted, bound: cell.bound,
         counterexample: file, length: cell.length, ms: cell.ms, explanation: cell.explanation,
+        vacuous: cell.vacuous, coverage: cell.coverage,
       })),
     };
     process.stdout.write(JSON.stringify(doc, null, 2) + "\n");
   } else {
     process.stdout.write(renderMatrix(rows, searches, {
       runs: flags.runs, seed: flags.seed, maxEvents: flags.maxEvents, timing: flags.timing, out: flags.out, scope, depth, maxStates, device,
+      coverage: flags.coverage,
     }));
   }
   return rows.some((r) => r.cell.claimed && r.cell.verdict === "violated") ? EXIT_VIOLATION : EXIT_OK;
@@ -200,10 +211,48 @@ function resolveScope(flags: CheckFlags): { scope: Scope; depth: number; maxStat
   };
   const bad = configProblem(config);
   if (bad !== null) fail(`scope: ${bad} (see --frames, --cpus, --devices, --iova-pages, --max-mappings, --scope)`);
-  const alphabet = { ...scope.alphabet, kmallocSizes: flags.kmallocSizes ?? scope.alphabet.kmallocSizes };
+  // Every live mapping can be unmapped: --max-mappings N raises the unmap slots to N.
+  const unmapSlots = flags.maxMappings === undefined ? scope.alphabet.unmapSlots : Math.max(scope.alphabet.unmapSlots, flags.maxMappings);
+  const alphabet = { ...scope.alphabet, unmapSlots, kmallocSizes: flags.kmallocSizes ?? scope.alphabet.kmallocSizes };
   const ab = alphabetProblem(alphabet);
   if (ab !== null) fail(`scope: alphabet ${ab}`);
   return { scope: { config, alphabet }, depth: flags.depth ?? depth, maxStates: flags.maxStates ?? maxStates };
+}
+
+/**
+ * A progress callback for the exhaustive engine that shows, at most 4 times
+ * a second: depth, states, frontier, states/s and the estimated time left in
+ * the current level (the total is unknown until a level adds nothing).
+ */
+export function progressReporter(show: (detail: string) => void, now: () => number = () => performance.now()): (p: SearchProgress) => void {
+  let last = -Infinity;
+  return (p) => {
+    const t = now();
+    if (t - last < 250) return;
+    last = t;
+    show(progressText(p));
+  };
+}
+
+export function progressText(p: SearchProgress): string {
+  const fmt = (n: number) => n.toLocaleString("en-US");
+  const rate = p.ms > 0 ? p.states / (p.ms / 1000) : 0;
+  // Time left in this level, at the rate states have been expanded so far.
+  const left = p.expanded > 0 ? (p.ms / p.expanded) * (p.levelSize - p.levelDone) : 0;
+  const pct = p.levelSize > 0 ? Math.floor((100 * p.levelDone) / p.levelSize) : 0;
+  return ` | depth ${p.depth}, ${fmt(p.states)} states, frontier ${fmt(p.frontier)}, ${fmt(Math.round(rate))} states/s, level ${pct}% (~${Math.ceil(left / 1000)} s left)`;
+}
+
+/** `--bitstate BITS` and `--bitstate-hashes K` (SPIN's supertrace; default 3 hashes, as SPIN's pan -k). */
+function bitstateFlags(flags: CheckFlags): { bits: number; hashes: number } | undefined {
+  if (flags.bitstate === undefined) {
+    if (flags.bitstateHashes !== undefined) fail("--bitstate-hashes needs --bitstate BITS");
+    return undefined;
+  }
+  if (flags.bitstate < 8 || flags.bitstate > 32) fail(`--bitstate must be in 8..32 (a bit array of 2^BITS bits), got ${flags.bitstate}`);
+  const hashes = flags.bitstateHashes ?? 3;
+  if (hashes > 16) fail(`--bitstate-hashes must be in 1..16, got ${hashes}`);
+  return { bits: flags.bitstate, hashes };
 }
 
 /** `--guest-memory KIND`: a guest memory region in both the random and the exhaustive configuration. */

@@ -77,6 +77,10 @@ export const ConfigSchema = Schema.Struct({
 const Property = Schema.Literals([
   "page-confinement", "byte-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement",
   "direct-map-exclusion",
+  "dma-integrity",
+  "stale-window",
+  "no-leak",
+  "availability",
 ]);
 
 export const CounterexampleSchema = Schema.Struct({

@@ -7,7 +7,7 @@
 import { C } from "./counters.ts";
 import { FRAMES, FRAME_W, HDR, H_TIMER, MAPS, OBJECTS, POL } from "./geometry.ts";
 import { PAGE_SIZE } from "./config.ts";
-import { type Observation } from "./observation.ts";
+import { type Observation, SHORT_IOVA } from "./observation.ts";
 import { type Tx } from "./state.ts";
 import { allocIova, freeIova } from "./iova-allocator.ts";
 import { freeDetachedTables, iommuMapPage, iommuUnmapPages, isDetachedWithTag } from "./iommu-page-table.ts";
@@ -223,7 +223,9 @@ export class Kernel {
 
   // --- IOVA allocator
   allocIova(dev: number, pages: number): number {
-    return allocIova(this.tx, dev, pages);
+    const v = allocIova(this.tx, dev, pages);
+    if (v < 0) this.obs.short |= SHORT_IOVA; // for coverage's "missing resource"
+    return v;
   }
   freeIova(dev: number, first: number, pages: number): void {
     freeIova(this.tx, dev, first, pages);

@@ -22,7 +22,7 @@
 import { KMALLOC_CLASSES, KMALLOC_MAX_CACHE_SIZE, PAGE_SIZE } from "./config.ts";
 import { FRAMES, FRAME_W, MAPS, OBJECTS, OBJ_W } from "./geometry.ts";
 import { mSegFrame, mSegGen, mSegOffset, mSegs } from "./dma-mapping.ts";
-import { type Observation } from "./observation.ts";
+import { type Observation, SHORT_OBJECTS } from "./observation.ts";
 import {
   allocFrames, frameAux, frameRole, freeFrames, ROLE_NAMES, ROLE_SLAB,
 } from "./physical-memory.ts";
@@ -161,7 +161,7 @@ function nextGen(tx: Tx, f: number, off: number): number {
  */
 export function kmalloc(tx: Tx, size: number, owner: number, pageRole: number, obs: Observation): number {
   if (size <= 0) return -1;
-  if (tx.c[OBJECTS][0] >= tx.g.cfg.maxObjects) return -1;
+  if (tx.c[OBJECTS][0] >= tx.g.cfg.maxObjects) return tableFull(obs);
   if (size > KMALLOC_MAX_CACHE_SIZE) return allocPagesObject(tx, pagesOrder(size), owner, pageRole, KIND_PAGES, obs);
   const ci = classIndex(size);
   const cls = KMALLOC_CLASSES[ci];
@@ -185,6 +185,12 @@ export function kmalloc(tx: Tx, size: number, owner: number, pageRole: number, o
   return insertObject(tx, f, 0, cls, KIND_KMALLOC, owner, nextGen(tx, f, 0));
 }
 
+/** The object table is full: records the shortage for coverage (checker/coverage.ts). */
+function tableFull(obs: Observation): number {
+  obs.short |= SHORT_OBJECTS;
+  return -1;
+}
+
 /** Lowest free object slot (byte offset) of size `cls` in slab frame `f`, or -1. */
 function freeSlot(ob: Words, f: number, cls: number): number {
   const slots = Math.floor(Math.max(PAGE_SIZE, cls) / cls);
@@ -202,7 +208,7 @@ function freeSlot(ob: Words, f: number, cls: number): number {
 
 /** Allocates a 2^order page block as one object. */
 export function allocPagesObject(tx: Tx, order: number, owner: number, role: number, kind: number, obs: Observation): number {
-  if (tx.c[OBJECTS][0] >= tx.g.cfg.maxObjects) return -1;
+  if (tx.c[OBJECTS][0] >= tx.g.cfg.maxObjects) return tableFull(obs);
   const f = allocFrames(tx, order, role, owner, obs);
   if (f < 0) return -1;
   const gen = nextGen(tx, f, 0);
@@ -219,7 +225,7 @@ export function allocPagesObject(tx: Tx, order: number, owner: number, role: num
  * allocation. Returns the object index or -1 when the table is full.
  */
 export function allocPoolObject(tx: Tx, frame: number, offset: number, size: number, owner: number, obs: Observation): number {
-  if (tx.c[OBJECTS][0] >= tx.g.cfg.maxObjects) return -1;
+  if (tx.c[OBJECTS][0] >= tx.g.cfg.maxObjects) return tableFull(obs);
   if (obs.detail) obs.frameNote(frame, `held a ${size}-byte I/O pool buffer of the ${ownerName(owner)} at +0x${offset.toString(16)}`);
   return insertObject(tx, frame, offset, size, KIND_POOL, owner, nextGen(tx, frame, offset));
 }

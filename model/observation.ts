@@ -23,6 +23,10 @@ export const FAULT_NAMES = [
 
 export const MAX_SEGS = 8;
 
+/** Resources a step can run out of (Observation.short bits), for coverage's "missing resource" (checker/coverage.ts). */
+export const SHORT_FRAMES = 1, SHORT_IOVA = 2, SHORT_OBJECTS = 4, SHORT_MAPPINGS = 8;
+export const SHORT_NAMES = ["frames", "IOVA pages", "object slots", "mapping slots"];
+
 export interface FrameNote {
   readonly frame: number;
   readonly text: string;
@@ -50,6 +54,12 @@ export class Observation {
   faultIovaPfn = 0;
   /** Frame a kernel-read reached through the direct map this step (-1: none, or the read faulted). */
   kernelFrame = -1;
+  /** The DMA API handler run this step (OP_MAP, OP_UNMAP, OP_TIMER of model/system.ts; 0: none), the phase it ran from and what it returned. */
+  handlerOp = 0;
+  handlerPhase = 0;
+  handlerResult = 0;
+  /** SHORT_* bits: resources an allocation of this step found exhausted (kept when the step is rolled back). */
+  short = 0;
   /** Detail recording (replay only). */
   detail = false;
   readonly notes: string[] = [];
@@ -64,6 +74,8 @@ export class Observation {
     this.nseg = 0;
     this.fault = FAULT_NONE;
     this.kernelFrame = -1;
+    this.handlerOp = 0;
+    this.short = 0;
     if (this.detail) {
       this.notes.length = 0;
       this.frameNotes.length = 0;

@@ -21,7 +21,7 @@
  */
 import { FRAMES, FRAME_W } from "./geometry.ts";
 import { type Tx, type Words } from "./state.ts";
-import { type Observation } from "./observation.ts";
+import { type Observation, SHORT_FRAMES } from "./observation.ts";
 
 export const ROLE_FREE = 0, ROLE_KERNEL = 1, ROLE_SLAB = 2, ROLE_USER = 3, ROLE_IOMMU_PT = 4, ROLE_MMU_PT = 5,
   ROLE_IO_BUFFER = 6, ROLE_BOUNCE = 7, ROLE_SHADOW = 8, ROLE_IO_POOL = 9, ROLE_GUEST = 10;
@@ -127,12 +127,12 @@ export function initBuddy(tx: Tx): void {
  * first frame or -1 when no block is large enough.
  */
 export function allocFrames(tx: Tx, order: number, role: number, aux: number, obs: Observation): number {
-  if (order > tx.g.cfg.maxOrder) return -1;
+  if (order > tx.g.cfg.maxOrder) return outOfFrames(obs);
   const fr0 = tx.c[FRAMES];
   const base = tx.g.cfg.frames * FRAME_W;
   let o = order;
   while (o <= tx.g.cfg.maxOrder && fr0[base + o] === 0) o++;
-  if (o > tx.g.cfg.maxOrder) return -1;
+  if (o > tx.g.cfg.maxOrder) return outOfFrames(obs);
   const fr = tx.w(FRAMES);
   const f = fr[base + o] - 1;
   unlinkFree(tx, fr, f, o);
@@ -146,6 +146,12 @@ export function allocFrames(tx: Tx, order: number, role: number, aux: number, ob
   }
   if (obs.detail) obs.note(`page allocator: frame${order ? "s" : ""} ${frameRange(f, order)} -> ${ROLE_NAMES[role]}`);
   return f;
+}
+
+/** No block of the order asked for: records the shortage for coverage (checker/coverage.ts). */
+function outOfFrames(obs: Observation): number {
+  obs.short |= SHORT_FRAMES;
+  return -1;
 }
 
 /** Pin count of frame `f` (w1 bits 0..15; see pinning.ts). */

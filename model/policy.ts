@@ -23,7 +23,18 @@ export const FAIL = -2;
 /** Names of the properties a policy may claim (see properties/). */
 export type PropertyName =
   | "page-confinement" | "byte-confinement" | "iotlb-coherence" | "pt-page-safety" | "pin-safety" | "pte-agreement"
-  | "view-refinement" | "direct-map-exclusion";
+  | "view-refinement" | "direct-map-exclusion" | "dma-integrity" | "stale-window" | "no-leak" | "availability";
+
+/**
+ * How long a translation may stay usable after its unmap has returned
+ * (properties/stale-window.ts): at most `ms` of model time and at most
+ * `unmaps` later deferred unmaps. Lazy: Linux drivers/iommu/dma-iommu.c
+ * IOVA_DEFAULT_FQ_TIMEOUT and IOVA_DEFAULT_FQ_SIZE.
+ */
+export interface StaleBound {
+  readonly ms: number;
+  readonly unmaps: number;
+}
 
 export interface Policy {
   /** Short name used on the command line and in files. */
@@ -70,6 +81,19 @@ export interface Policy {
   allocBuffer?(k: Kernel, m: number, bytes: number, pages: boolean): boolean;
   /** The driver frees the buffer of mapping `m` (after its unmap, or a failed map). Absent: kfree / free_pages. */
   freeBuffer?(k: Kernel, m: number): void;
+  /**
+   * The stale window the policy promises (stale-window). Absent: none, a
+   * translation is never used after its unmap returned unless its
+   * invalidation is already queued.
+   */
+  readonly staleBound?: StaleBound | ((cfg: ModelConfig) => StaleBound);
+  /**
+   * What the policy still holds for DMA in its private state (a bounce slot,
+   * a shadow page) when nothing is mapped and nothing is in progress, in
+   * words ("bounce slot frame 9 is still in use"), or null: no-leak asks it
+   * at every quiescent state. Read-only: it must not change the state.
+   */
+  held?(k: Kernel): string | null;
   /** Set-up at boot, after the device table: e.g. permanently mapped pools. */
   boot?(k: Kernel): void;
 }

@@ -8,7 +8,7 @@
 import { deviceAttributes, KMALLOC_MAX_CACHE_SIZE, PAGE_SIZE, type ModelConfig } from "./config.ts";
 import { type Event } from "./events.ts";
 import { ATC, CALLS, CALL_W, DTE, DTE_W, FRAMES, HDR, H_TIMER, MAPS, OBJECTS, SEG_MAX, makeGeometry, type Geometry } from "./geometry.ts";
-import { Observation } from "./observation.ts";
+import { Observation, SHORT_MAPPINGS } from "./observation.ts";
 import { type Policy, DONE, FAIL } from "./policy.ts";
 import { Kernel } from "./kernel.ts";
 import { emptyState, type State, Tx, type Words, zeroWords } from "./state.ts";
@@ -38,6 +38,8 @@ export interface System {
   readonly g: Geometry;
   readonly policy: Policy;
   readonly init: State;
+  /** SHORT_* bits (model/observation.ts): resources boot (the policy's pools) ran out of. */
+  readonly bootShort?: number;
 }
 
 /** Builds a system: boots the machine (allocator, device table, IOMMU roots, MMU tables). */
@@ -71,7 +73,7 @@ export function makeSystem(cfg: ModelConfig, policy: Policy): System {
     policy.boot(k);
   }
   const init = tx.commit();
-  return { cfg, g, policy, init };
+  return { cfg, g, policy, init, bootShort: obs.short };
 }
 
 /** Per-system step machinery (the Kernel is bound to an observation per execution). */
@@ -93,8 +95,10 @@ export class Stepper {
     if (!ok) {
       // Roll back: nothing happened except the reason.
       const reason = obs.reason;
+      const short = obs.short;
       obs.reset();
       obs.skip(reason);
+      obs.short = short;
       return s;
     }
     return tx.commit();
@@ -190,7 +194,10 @@ export class Stepper {
     const ctx = e.cpu % sys.cfg.cpus;
     if (tx.c[CALLS][ctx * CALL_W] !== OP_IDLE) return skip(obs, "the CPU is busy with another DMA API call");
     const m = freeMappingSlot(tx);
-    if (m < 0) return skip(obs, "the model's mapping table is full");
+    if (m < 0) {
+      obs.short |= SHORT_MAPPINGS;
+      return skip(obs, "the model's mapping table is full");
+    }
     const dev = e.dev % sys.cfg.devices;
     if (e.t === "map") {
       initMapping(tx, m, MK_SINGLE, dirCode(e.dir), dev);
@@ -249,6 +256,9 @@ export class Stepper {
     if (op === OP_MAP) r = policy.map(kernel, m, phase);
     else if (op === OP_UNMAP) r = policy.unmap(kernel, m, phase);
     else r = policy.timer ? policy.timer(kernel, phase) : DONE;
+    obs.handlerOp = op;
+    obs.handlerPhase = phase;
+    obs.handlerResult = r;
     if (r >= 0) {
       if (r !== phase) tx.w(CALLS)[ctx * CALL_W + 1] = r;
       if (obs.detail) obs.note(`ctx${ctx}: ${OP_NAMES[op]} blocked (phase ${r})`);

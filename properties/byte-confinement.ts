@@ -15,11 +15,13 @@
  */
 import { type Property, type Violation } from "./property.ts";
 import { firstUngrantedByte } from "./grants.ts";
+import { deviceAccessAntecedent } from "./antecedent.ts";
 import { describeByte, hex, sourceName } from "./describe.ts";
 
 export const byteConfinement: Property = {
   name: "byte-confinement",
   summary: "a device only ever touches bytes currently granted to it, in the granted direction",
+  antecedent: deviceAccessAntecedent("a device access that reached memory"),
   check(sys, _pre, _e, obs, post): Violation | null {
     if (obs.dev < 0) return null;
     for (let i = 0; i < obs.nseg; i++) {

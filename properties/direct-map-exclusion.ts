@@ -33,6 +33,15 @@ export const directMapExclusion: Property = {
   summary: "guest memory is never reachable through the kernel direct map",
   // Without a guest region no frame is guest memory, so no read can reach one.
   inert: (cfg) => cfg.guestMemory === undefined,
+  antecedent: {
+    summary: "a kernel read through the direct map aimed at a guest frame",
+    cases: ["guest frame read"],
+    context: ["other frame read"],
+    count(sys, _pre, e, _obs, post, counts, at): void {
+      if (e.t !== "kernel-read") return;
+      counts[at + (isGuestFrame(post[FRAMES], e.frame % sys.cfg.frames) ? 0 : 1)]++;
+    },
+  },
   check(_sys, _pre, e, obs, post): Violation | null {
     if (e.t !== "kernel-read" || obs.kernelFrame < 0) return null;
     const f = obs.kernelFrame;

@@ -8,9 +8,14 @@ import { pinSafety } from "./pin-safety.ts";
 import { pteAgreement } from "./pte-agreement.ts";
 import { viewRefinement } from "./view-refinement.ts";
 import { directMapExclusion } from "./direct-map-exclusion.ts";
+import { dmaIntegrity } from "./dma-integrity.ts";
+import { staleWindow } from "./stale-window.ts";
+import { noLeak } from "./no-leak.ts";
+import { availability } from "./availability.ts";
 
 export const PROPERTIES: readonly Property[] = [
   pageConfinement, byteConfinement, iotlbCoherence, ptPageSafety, pinSafety, pteAgreement, viewRefinement, directMapExclusion,
+  dmaIntegrity, staleWindow, noLeak, availability,
 ];
 
 /**

@@ -16,6 +16,11 @@
  * An access while the covering mapping's unmap (or a failing map's undo) is
  * still in progress is not stale: the DMA API grants the buffer until the
  * call returns, and the invalidation that call waits for is what removes it.
+ * That exemption holds only for the mapping the cached translation was made
+ * for (the frame it leads to holds that mapping's buffer), and not when a
+ * mapping of another buffer whose map has returned covers the page too: a
+ * translation left over from a mapping whose IOVA was freed early and reused
+ * by another one is stale even while the first unmap is still in progress.
  *
  * Source: DESIGN.md section 3; the lazy window of Linux dma-iommu.c; the
  * temporal class of Thunderclap (NDSS'19).
@@ -27,12 +32,15 @@ import { SRC_ATC, SRC_IOTLB, SRC_PDEC_WALK } from "../model/observation.ts";
 import { walkMemory, WalkResult } from "../model/iommu-page-table.ts";
 import { hex, sourceName } from "./describe.ts";
 import { devicePoolFrame } from "./grants.ts";
+import { cachedAccessAntecedent } from "./antecedent.ts";
+import { mappingHoldsFrame } from "./mapping-frames.ts";
 
 const walk = new WalkResult();
 
 export const iotlbCoherence: Property = {
   name: "iotlb-coherence",
   summary: "no device access completes through a cached translation that is stale or disagrees with the tables",
+  antecedent: cachedAccessAntecedent,
   check(sys, _pre, _e, obs, post): Violation | null {
     if (obs.dev < 0) return null;
     for (let i = 0; i < obs.nseg; i++) {
@@ -40,17 +48,22 @@ export const iotlbCoherence: Property = {
       if (src !== SRC_IOTLB && src !== SRC_PDEC_WALK && src !== SRC_ATC) continue;
       const v = obs.segIovaPfn[i];
       const mp = post[MAPS];
+      const f = obs.segFrame[i];
       let covered = false;
       let unmapping = false;
+      let otherMapped = false;
       for (let m = 0; m < sys.cfg.maxMappings; m++) {
         const st = mStatus(mp, m);
         if (st === MS_FREE || mDev(mp, m) !== obs.dev) continue;
         const first = mIova(mp, m);
         if (first === 0 || v < first || v >= first + mPages(mp, m)) continue; // 0: no IOVA assigned yet
         covered = true;
-        if (st === MS_UNMAPPING || st === MS_MAPPING) unmapping = true; // a call in progress
+        // Exempt: a call in progress whose own translation this is, unless a returned map of another buffer covers v too.
+        const own = mappingHoldsFrame(post, m, f);
+        if (st === MS_UNMAPPING || st === MS_MAPPING) unmapping ||= own;
+        else if (!own) otherMapped = true;
       }
-      const f = obs.segFrame[i];
+      if (otherMapped) unmapping = false;
       const what = `device ${obs.dev} ${obs.write ? "wrote" : "read"} frame ${f} through a stale ${sourceName(src, false)} for IOVA ${hex(v * 4096 + obs.segOffset[i])}`;
       if (!covered) {
         walkMemory(sys, post[PTMEM], post[DTE], obs.dev, v, walk);

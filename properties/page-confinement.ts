@@ -14,6 +14,7 @@
  */
 import { type Property, type Violation } from "./property.ts";
 import { frameGranted } from "./grants.ts";
+import { deviceAccessAntecedent } from "./antecedent.ts";
 import { describeFrame, hex, sourceName } from "./describe.ts";
 import { OBJECTS } from "../model/geometry.ts";
 import { objCount, objFrame, objOwner, ownerDriver } from "../model/objects.ts";
@@ -29,6 +30,7 @@ function holdsDriverObject(s: State, f: number, dev: number): boolean {
 export const pageConfinement: Property = {
   name: "page-confinement",
   summary: "a device only ever touches frames that currently hold something granted to it",
+  antecedent: deviceAccessAntecedent("a device access that reached memory"),
   check(sys, _pre, _e, obs, post): Violation | null {
     if (obs.dev < 0) return null;
     for (let i = 0; i < obs.nseg; i++) {

@@ -35,6 +35,20 @@ const reach = new Reach();
 export const pinSafety: Property = {
   name: "pin-safety",
   summary: "no frame a device can still reach is unpinned or reclaimed",
+  antecedent: {
+    summary: "a frame went back to the page allocator, or lost its last pin",
+    afterMap: true,
+    cases: ["frame reclaimed", "last pin dropped"],
+    count(sys, pre, _e, _obs, post, counts, at): void {
+      const a = pre[FRAMES];
+      const b = post[FRAMES];
+      if (a === b) return;
+      for (let f = 0; f < sys.cfg.frames; f++) {
+        if (frameRole(b, f) === ROLE_FREE && frameRole(a, f) !== ROLE_FREE) counts[at]++;
+        if (pinCount(a, f) !== 0 && pinCount(b, f) === 0) counts[at + 1]++;
+      }
+    },
+  },
   check(sys, pre, _e, _obs, post): Violation | null {
     const a = pre[FRAMES];
     const b = post[FRAMES];

@@ -18,10 +18,41 @@ import { FRAMES, PDEC, levelShift } from "../model/geometry.ts";
 import { isTableFrameOf } from "../model/iommu-page-table.ts";
 import { pdecFrame, pdecNextLevel } from "../model/iotlb.ts";
 import { describeFrame, hex } from "./describe.ts";
+import { frameRole, ROLE_IOMMU_PT, ROLE_MORSEL_PT } from "../model/physical-memory.ts";
+import { type State } from "../model/state.ts";
+
+/** Whether some IOMMU (or morsel) table frame of `pre` is no longer one in `post`. */
+function tableFrameFreed(frames: number, pre: State, post: State): boolean {
+  const a = pre[FRAMES];
+  const b = post[FRAMES];
+  for (let f = 0; f < frames; f++) {
+    const r = frameRole(a, f);
+    if ((r === ROLE_IOMMU_PT || r === ROLE_MORSEL_PT) && frameRole(b, f) !== r) return true;
+  }
+  return false;
+}
 
 export const ptPageSafety: Property = {
   name: "pt-page-safety",
   summary: "no cached directory entry points at a frame that is no longer that page-table frame",
+  // The check has something to examine: the directory cache holds an entry and it or the frames changed.
+  antecedent: {
+    summary: "the directory cache held an entry while it or the frames changed",
+    afterMap: true,
+    cases: ["table frame freed under a cached entry", "directory cache changed", "frames changed under a cached entry"],
+    count(sys, pre, _e, _obs, post, counts, at): void {
+      const pdChanged = post[PDEC] !== pre[PDEC];
+      const frChanged = post[FRAMES] !== pre[FRAMES];
+      if (!pdChanged && !frChanged) return;
+      const pd = post[PDEC];
+      let any = false;
+      for (let i = 0; i < pd.length && !any; i++) any = pd[i] !== 0;
+      if (!any) return;
+      if (frChanged && tableFrameFreed(sys.cfg.frames, pre, post)) counts[at]++;
+      else if (pdChanged) counts[at + 1]++;
+      else counts[at + 2]++;
+    },
+  },
   check(sys, pre, _e, _obs, post): Violation | null {
     if (post[PDEC] === pre[PDEC] && post[FRAMES] === pre[FRAMES]) return null;
     const g = sys.g;

@@ -47,6 +47,25 @@ function softBitNames(lo: number): string {
 export const pteAgreement: Property = {
   name: "pte-agreement",
   summary: "an entry shared by MMU and IOMMU decodes to the same frame in both, and the IOMMU never grants more than the MMU",
+  antecedent: {
+    summary: "a present entry of a table shared by MMU and IOMMU, after the entries or the frames changed",
+    cases: ["shared entry checked"],
+    count(_sys, pre, _e, _obs, post, counts, at): void {
+      if (pre[PTMEM] === post[PTMEM] && pre[FRAMES] === post[FRAMES]) return;
+      const pt = post[PTMEM];
+      const fr = post[FRAMES];
+      for (let p = 0; p < pt[0]; p++) {
+        const f = Math.floor(pt[1 + p * PT_W] / 512);
+        if (frameRole(fr, f) !== ROLE_MORSEL_PT || (frameAux(fr, f) & MORSEL_SHARED) === 0) {
+          p = ptFirst(pt, f + 1) - 1;
+          continue;
+        }
+        if ((pt[2 + p * PT_W] & 1) === 0) continue;
+        counts[at]++;
+        return;
+      }
+    },
+  },
   check(_sys, pre, _e, _obs, post): Violation | null {
     if (pre[PTMEM] === post[PTMEM] && pre[FRAMES] === post[FRAMES]) return null;
     const pt = post[PTMEM];

@@ -39,6 +39,26 @@ function entryName(j: number, fmt: number, f: number, level: number, prim: numbe
 export const viewRefinement: Property = {
   name: "view-refinement",
   summary: "a secondary morsel view never translates differently from, or more permissively than, the primary",
+  antecedent: {
+    summary: "a present entry of a morsel view table, after the entries or the frames changed",
+    cases: ["view entry checked"],
+    count(_sys, pre, _e, _obs, post, counts, at): void {
+      if (pre[PTMEM] === post[PTMEM] && pre[FRAMES] === post[FRAMES]) return;
+      const pt = post[PTMEM];
+      const fr = post[FRAMES];
+      for (let p = 0; p < pt[0]; p++) {
+        const f = Math.floor(pt[1 + p * PT_W] / 512);
+        if (frameRole(fr, f) !== ROLE_MORSEL_VIEW) {
+          p = ptFirst(pt, f + 1) - 1;
+          continue;
+        }
+        const lo = pt[2 + p * PT_W] >>> 0;
+        if (viewFormat(fr, f) === VIEW_AMD_V1 ? (lo & 1) === 0 : (lo & EPT_LO_RWX) === 0) continue;
+        counts[at]++;
+        return;
+      }
+    },
+  },
   check(_sys, pre, _e, _obs, post): Violation | null {
     if (pre[PTMEM] === post[PTMEM] && pre[FRAMES] === post[FRAMES]) return null;
     const pt = post[PTMEM];

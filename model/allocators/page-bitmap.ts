@@ -44,3 +44,9 @@ export function findFreePages(k: Kernel, base: number, pages: number, want: numb
   }
   return -1;
 }
+
+/** First page in use among `pages`, or -1 (no-leak asks at quiescent states: every slot must be back). */
+export function firstUsedPage(k: Kernel, base: number, pages: number): number {
+  for (let p = 0; p < pages; p++) if (used(k, base, p)) return p;
+  return -1;
+}

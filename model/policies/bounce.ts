@@ -39,7 +39,7 @@ import { type Kernel } from "../kernel.ts";
 import { PAGE_SIZE } from "../config.ts";
 import { mapWithIova, UNMAP_START, UNMAP_WAIT, unmapStart } from "./strict.ts";
 import { pagesOrder } from "../objects.ts";
-import { bitmapWords, findFreePages, markPages, poolPages } from "../allocators/page-bitmap.ts";
+import { bitmapWords, findFreePages, firstUsedPage, markPages, poolPages } from "../allocators/page-bitmap.ts";
 
 /** Linux include/linux/swiotlb.h: IO_TLB_SEGSIZE (128) slots of IO_TLB_SIZE (2 KiB): the largest bounce. */
 export const SWIOTLB_MAX_MAPPING_SIZE = 128 * 2048;
@@ -81,10 +81,14 @@ export function makeBounce(name: string, summary: string, v: BounceVariant): Pol
   return {
     name,
     summary,
-    claims: ["page-confinement", "byte-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement"],
+    claims: ["page-confinement", "byte-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement", "dma-integrity", "stale-window", "no-leak", "availability"],
     stateWords: WORDS,
     maxMappingBytes: SWIOTLB_MAX_MAPPING_SIZE,
     attach: () => "translate",
+    held(k: Kernel): string | null {
+      const p = k.pol(POOL) === 0 ? -1 : firstUsedPage(k, BITMAP, bouncePoolPages(k));
+      return p < 0 ? null : `bounce slot frame ${k.pol(POOL) - 1 + p} is still marked in use`;
+    },
     boot(k: Kernel): void {
       const f = k.allocBouncePool(pagesOrder(bouncePoolPages(k) * PAGE_SIZE));
       if (f >= 0) k.setPol(POOL, f + 1); // no pool: every bounce fails (DMA_MAPPING_ERROR)

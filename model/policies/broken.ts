@@ -6,8 +6,8 @@
 import { DONE, type Policy } from "../policy.ts";
 import { type Kernel } from "../kernel.ts";
 import { TAG_FQ } from "../iommu-page-table.ts";
-import { lazy } from "./lazy.ts";
-import { mapWithIova, strict, UNMAP_START, UNMAP_WAIT, unmapStart } from "./strict.ts";
+import { lazy, lazyUnmap } from "./lazy.ts";
+import { mapWithIova, strict, UNMAP_START, UNMAP_WAIT, unmapAndQueueSync, unmapStart } from "./strict.ts";
 import { shadow } from "./shadow.ts";
 import { fns } from "./fns.ts";
 import { makeBounce } from "./bounce.ts";
@@ -29,6 +29,70 @@ export const strictFreeBeforeWait: Policy = {
       if (r === UNMAP_WAIT) k.releaseBuffer(m);
       return r;
     }
+    return strict.unmap(k, m, phase);
+  },
+};
+
+/**
+ * Strict, but the IOVA goes back to the allocator as soon as the invalidation
+ * is queued, before the completion wait: another map of the device gets the
+ * same IOVA while the first mapping's translation may still be cached, and
+ * its DMA goes through that stale entry to the first mapping's frame.
+ */
+export const strictFreeIovaBeforeWait: Policy = {
+  ...strict,
+  name: "strict-free-iova-before-wait",
+  summary: "BROKEN strict: frees the IOVA before the completion wait, so the next map reuses it under a stale IOTLB entry",
+  unmap(k: Kernel, m: number, phase: number): number {
+    if (phase === UNMAP_START) {
+      const r = unmapStart(k, m, "always");
+      if (r === UNMAP_WAIT) k.freeIova(k.dev(m), k.iova(m), k.pages(m));
+      return r;
+    }
+    if (!k.completionDone()) return UNMAP_WAIT;
+    k.freeDetachedTables();
+    return DONE;
+  },
+};
+
+/** Strict whose unmap never gives the IOVA back: the window runs out. */
+export const strictLeakIova: Policy = {
+  ...strict,
+  name: "strict-leak-iova",
+  summary: "BROKEN strict: never frees the IOVA of an unmapped buffer",
+  unmap(k: Kernel, m: number, phase: number): number {
+    if (phase === UNMAP_START) return unmapStart(k, m, "always");
+    if (!k.completionDone()) return UNMAP_WAIT;
+    k.freeDetachedTables();
+    return DONE;
+  },
+};
+
+/** Strict whose unmap never frees the page-table frames it emptied: they stay detached for good. */
+export const strictLeakTables: Policy = {
+  ...strict,
+  name: "strict-leak-tables",
+  summary: "BROKEN strict: never frees the emptied page-table frames",
+  unmap(k: Kernel, m: number, phase: number): number {
+    if (phase === UNMAP_START) return unmapStart(k, m, "always");
+    if (!k.completionDone()) return UNMAP_WAIT;
+    k.freeIova(k.dev(m), k.iova(m), k.pages(m));
+    return DONE;
+  },
+};
+
+/**
+ * Strict whose unmap is off by one page: it clears and invalidates the
+ * neighbouring IOVA page instead of its own, so a live mapping placed there
+ * loses its translation under the driver's feet (and its own page stays
+ * mapped).
+ */
+export const strictUnmapOffByOne: Policy = {
+  ...strict,
+  name: "strict-unmap-off-by-one",
+  summary: "BROKEN strict: unmaps [iova+1, iova+1+pages), the neighbour's page, instead of its own",
+  unmap(k: Kernel, m: number, phase: number): number {
+    if (phase === UNMAP_START) return unmapAndQueueSync(k, k.dev(m), k.iova(m) + 1, k.pages(m)) ? UNMAP_WAIT : UNMAP_START;
     return strict.unmap(k, m, phase);
   },
 };
@@ -88,6 +152,18 @@ export const lazyFreeTablesAtUnmap: Policy = {
   },
 };
 
+/**
+ * Lazy without the flush timer: deferred unmaps are flushed only when a CPU's
+ * ring is full, so a stale IOTLB entry stays usable for as long as fewer than
+ * fqSize later unmaps happen on that CPU, however much time passes (the stale
+ * window never closes on a quiet device).
+ */
+export const lazyNoTimer: Policy = {
+  ...lazy,
+  name: "lazy-no-timer",
+  summary: "BROKEN lazy: never arms the flush timer, so the stale window closes only when a ring fills",
+  unmap: (k, m, phase) => lazyUnmap(k, m, phase, false),
+};
 
 /**
  * Shadow "optimised" to zero copy: the driver's own buffer is mapped for the
@@ -143,6 +219,17 @@ export const vfioUnpinBeforeWait: Policy = {
       if (r === UNMAP_WAIT) k.unpinMapping(m);
       return r;
     }
+    return strict.unmap(k, m, phase);
+  },
+};
+
+/** VFIO whose unmap forgets to unpin: the pages stay pinned after DMA is over. */
+export const vfioLeakPin: Policy = {
+  ...vfio,
+  name: "vfio-leak-pin",
+  summary: "BROKEN vfio: unmaps and invalidates but never unpins the pages",
+  unmap(k: Kernel, m: number, phase: number): number {
+    if (phase === UNMAP_START) return vfio.unmap(k, m, phase);
     return strict.unmap(k, m, phase);
   },
 };
@@ -247,8 +334,8 @@ export const coiommuUnpinBeforeInvalidate: Policy = {
 };
 
 export const BROKEN_POLICIES: readonly Policy[] = [
-  strictFreeBeforeWait, strictFreeTablesEarly, strictWaitBeforeInvalidate, strictNoPde, lazyFreeTablesAtUnmap, shadowZeroCopy, fnsNeverPde,
+  strictFreeBeforeWait, strictFreeIovaBeforeWait, strictLeakIova, strictLeakTables, strictUnmapOffByOne, strictFreeTablesEarly, strictWaitBeforeInvalidate, strictNoPde, lazyFreeTablesAtUnmap, lazyNoTimer, shadowZeroCopy, fnsNeverPde,
   bounceMapOriginal, bounceNoZeroPadding, damnFreeToBuddy,
-  vfioUnpinBeforeWait, morselLeafOnlyUnmount, morselNaiveSharing, morselViewStale,
+  vfioUnpinBeforeWait, vfioLeakPin, morselLeafOnlyUnmount, morselNaiveSharing, morselViewStale,
   viommuAsyncInvalidate, coiommuUnpinBeforeInvalidate,
 ];

@@ -37,11 +37,30 @@ export function damnLayout(k: Kernel): PoolLayout {
   return { base: 0, order, maxCompound };
 }
 
-/** Whether every segment of mapping `m` lies in its device's pool. */
-function inPool(k: Kernel, m: number): boolean {
+/**
+ * Whether mapping `m` can use its buffers' permanent pool IOVAs: every
+ * segment lies in its device's pool and the segments' pages sit at
+ * consecutive pool IOVAs. A mapping has one IOVA range whose segments follow
+ * each other (Kernel.mapSegments; Linux iommu_dma_map_sg concatenates them
+ * too), so a scatter list whose fragments are carved from one page, or from
+ * pool pages that are not IOVA neighbours, would hand the device an address
+ * range reaching other buffers and unmapped IOVAs; it takes strict's map.
+ * Map and unmap both ask this, and its answer cannot change while the
+ * mapping is live (segments and pool IOVAs are fixed).
+ */
+function poolMapped(k: Kernel, m: number): boolean {
   const dev = k.dev(m);
-  for (let i = 0; i < k.segments(m); i++) if (!poolFrame(k, dev, k.segFrame(m, i))) return false;
-  return k.segments(m) > 0;
+  const n = k.segments(m);
+  if (n === 0) return false;
+  let v = poolIova(k, k.segFirstFrame(m, 0));
+  if (v < 0) return false;
+  for (let i = 0; i < n; i++) {
+    const first = k.segFirstFrame(m, i);
+    for (let p = 0; p < k.segPages(m, i); p++, v++) {
+      if (!poolFrame(k, dev, first + p) || poolIova(k, first + p) !== v) return false;
+    }
+  }
+  return true;
 }
 
 /** The damn policy, with the given put rule (the broken variant frees emptied pool pages to the page allocator). */
@@ -49,7 +68,7 @@ export function makeDamn(name: string, summary: string, put: PutRule): Policy {
   return {
     name,
     summary,
-    claims: ["page-confinement", "byte-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement"],
+    claims: ["page-confinement", "byte-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement", "stale-window", "no-leak", "availability"],
     stateWords: POOL_WORDS * 16,
     attach: () => "translate",
     allocBuffer(k: Kernel, m: number, bytes: number): boolean {
@@ -71,14 +90,14 @@ export function makeDamn(name: string, summary: string, put: PutRule): Policy {
       k.releaseBuffer(m);
     },
     map(k: Kernel, m: number, phase: number): number {
-      if (phase === 0 && inPool(k, m)) {
-        k.setIova(m, poolIova(k, k.segFrame(m, 0)));
+      if (phase === 0 && poolMapped(k, m)) {
+        k.setIova(m, poolIova(k, k.segFirstFrame(m, 0)));
         return DONE;
       }
       return mapWithIova(k, m, phase);
     },
     unmap(k: Kernel, m: number, phase: number): number {
-      if (phase === 0 && inPool(k, m)) return DONE;
+      if (phase === 0 && poolMapped(k, m)) return DONE;
       return strict.unmap(k, m, phase);
     },
   };

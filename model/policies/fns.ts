@@ -19,7 +19,7 @@ import { mapWithIova, strict, UNMAP_START, unmapStart } from "./strict.ts";
 export const fns: Policy = {
   name: "fns",
   summary: "F&S: strict, one IOVA range and one ranged invalidation per 64-page descriptor, page-walk caches kept until a table page is reclaimed",
-  claims: ["page-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement"],
+  claims: ["page-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement", "dma-integrity", "stale-window", "no-leak", "availability"],
   descriptorPages: 64,
   attach: () => "translate",
   map: mapWithIova,

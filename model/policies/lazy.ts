@@ -27,30 +27,38 @@ function startFlush(k: Kernel): boolean {
 
 const START = 0, FLUSH_WAIT = 1, QUEUE = 2;
 
+/**
+ * Lazy's unmap (Linux iommu_dma_free_iova -> queue_iova). `arm`: arm the
+ * flush timer when it is not pending (false only in the broken lazy-no-timer).
+ */
+export function lazyUnmap(k: Kernel, m: number, phase: number, arm: boolean): number {
+  // Linux never uses the flush queue for an untrusted device (iommu_get_def_domain_type: IOMMU_DOMAIN_DMA).
+  if (k.untrusted) return strict.unmap(k, m, phase);
+  const dev = k.dev(m);
+  if (phase === START) {
+    k.unmapPages(dev, k.iova(m), k.pages(m), TAG_FQ);
+    if (!k.fqFull()) phase = QUEUE;
+    else if (!startFlush(k)) return START;
+    else return FLUSH_WAIT;
+  }
+  if (phase === FLUSH_WAIT) {
+    if (!k.completionDone()) return FLUSH_WAIT;
+    k.fqFinishFlush();
+  }
+  k.fqPush(dev, k.iova(m), k.pages(m));
+  if (arm) k.armTimer(k.fqTimeoutMs);
+  return DONE;
+}
+
 export const lazy: Policy = {
   name: "lazy",
   summary: "Linux flush queue: per-CPU ring of 256, flush on full or after 10 ms; data pages return at once",
-  claims: ["pt-page-safety", "pte-agreement", "view-refinement"],
+  claims: ["pt-page-safety", "pte-agreement", "view-refinement", "dma-integrity", "stale-window", "no-leak", "availability"],
   attach: () => "translate",
   map: mapWithIova,
-  unmap(k: Kernel, m: number, phase: number): number {
-    // Linux never uses the flush queue for an untrusted device (iommu_get_def_domain_type: IOMMU_DOMAIN_DMA).
-    if (k.untrusted) return strict.unmap(k, m, phase);
-    const dev = k.dev(m);
-    if (phase === START) {
-      k.unmapPages(dev, k.iova(m), k.pages(m), TAG_FQ);
-      if (!k.fqFull()) phase = QUEUE;
-      else if (!startFlush(k)) return START;
-      else return FLUSH_WAIT;
-    }
-    if (phase === FLUSH_WAIT) {
-      if (!k.completionDone()) return FLUSH_WAIT;
-      k.fqFinishFlush();
-    }
-    k.fqPush(dev, k.iova(m), k.pages(m));
-    k.armTimer(k.fqTimeoutMs);
-    return DONE;
-  },
+  // Linux dma-iommu.c: fq_timer is armed for IOVA_DEFAULT_FQ_TIMEOUT, the ring holds IOVA_DEFAULT_FQ_SIZE.
+  staleBound: (cfg) => ({ ms: cfg.fqTimeoutMs, unmaps: cfg.fqSize }),
+  unmap: (k, m, phase) => lazyUnmap(k, m, phase, true),
   timer(k: Kernel, phase: number): number {
     if (phase === START) return startFlush(k) ? FLUSH_WAIT : START;
     if (!k.completionDone()) return FLUSH_WAIT;

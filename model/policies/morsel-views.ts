@@ -37,7 +37,7 @@ export function makeMorselViewPolicy(o: MorselViewOptions): Policy {
   return {
     name: o.name,
     summary: o.summary,
-    claims: ["page-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement"],
+    claims: ["page-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement", "dma-integrity", "stale-window", "availability"],
     stateWords: VIEW_BASE + MORSEL_SLOTS,
     symmetric: false, // morsel records are indexed by mapping slot
     attach: () => "translate",

@@ -88,7 +88,7 @@ export function makeMorselPolicy(o: MorselOptions): Policy {
   return {
     name: o.name,
     summary: o.summary,
-    claims: ["page-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement"],
+    claims: ["page-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement", "dma-integrity", "stale-window", "availability"],
     stateWords: MORSEL_SLOTS * MORSEL_W,
     symmetric: false, // morsel records are indexed by mapping slot
     attach: () => "translate",

@@ -12,7 +12,7 @@ import { strict } from "./strict.ts";
 export const passthrough: Policy = {
   name: "passthrough",
   summary: "identity domain: the device reaches all memory",
-  claims: ["iotlb-coherence", "pt-page-safety", "pte-agreement", "view-refinement"],
+  claims: ["iotlb-coherence", "pt-page-safety", "pte-agreement", "view-refinement", "stale-window", "no-leak", "availability"],
   // Linux never identity-maps an untrusted device (iommu_get_default_domain_type
   // forces IOMMU_DOMAIN_DMA for pci_dev->untrusted): it gets the strict DMA domain.
   attach: (dev, attrs) => (attrs.untrusted ? strict.attach(dev, attrs) : "passthrough"),

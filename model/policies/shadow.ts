@@ -16,7 +16,7 @@ import { type Kernel } from "../kernel.ts";
 import { ROLE_SHADOW } from "../physical-memory.ts";
 import { PAGE_SIZE } from "../config.ts";
 import { pagesOrder } from "../objects.ts";
-import { bitmapWords, findFreePages, markPages, poolPages } from "../allocators/page-bitmap.ts";
+import { bitmapWords, findFreePages, firstUsedPage, markPages, poolPages } from "../allocators/page-bitmap.ts";
 
 const MAX_PAGES = 256; // 1 MiB: the largest buffer of the nvme-read workload
 const IOVA = 0, FRAME = 1, BITMAP = 2;
@@ -30,9 +30,16 @@ function shadowPages(k: Kernel): number {
 export const shadow: Policy = {
   name: "shadow",
   summary: "permanently mapped shadow buffers, copy in and out, never unmapped",
-  claims: ["page-confinement", "byte-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement"],
+  claims: ["page-confinement", "byte-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement", "dma-integrity", "stale-window", "no-leak", "availability"],
   stateWords: WORDS * 16,
   attach: () => "translate",
+  held(k: Kernel): string | null {
+    for (let dev = 0; dev < k.devices; dev++) {
+      const p = k.pol(dev * WORDS + IOVA) === 0 ? -1 : firstUsedPage(k, dev * WORDS + BITMAP, shadowPages(k));
+      if (p >= 0) return `shadow page frame ${k.pol(dev * WORDS + FRAME) + p} of device ${dev} is still marked in use`;
+    }
+    return null;
+  },
   boot(k: Kernel): void {
     const n = shadowPages(k);
     for (let dev = 0; dev < k.devices; dev++) {

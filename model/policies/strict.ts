@@ -68,7 +68,7 @@ export function mapWithIova(k: Kernel, m: number, phase: number): number {
 export const strict: Policy = {
   name: "strict",
   summary: "unmap clears PTEs, invalidates IOTLB, waits, then frees the IOVA",
-  claims: ["page-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement"],
+  claims: ["page-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement", "dma-integrity", "stale-window", "no-leak", "availability"],
   attach: () => "translate",
   map: mapWithIova,
   unmap(k: Kernel, m: number, phase: number): number {

@@ -40,7 +40,7 @@ export function finishUnmapAndUnpin(k: Kernel, m: number, phase: number): number
 export const vfio: Policy = {
   name: "vfio",
   summary: "VFIO type1: pin and map every page; unmap every page, invalidate, wait, unpin every page",
-  claims: ["page-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement"],
+  claims: ["page-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement", "dma-integrity", "stale-window", "no-leak", "availability"],
   attach: () => "translate",
   map(k: Kernel, m: number, phase: number): number {
     if (phase === MAP_START) k.count("containerLocks");

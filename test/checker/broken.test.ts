@@ -7,10 +7,11 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_CONFIG } from "../../model/config.ts";
 import { type Event } from "../../model/events.ts";
 import { lazy } from "../../model/policies/lazy.ts";
+import { lazyNoTimer, strictUnmapOffByOne, strictLeakIova, strictLeakTables, vfioLeakPin } from "../../model/policies/broken.ts";
 import { strict } from "../../model/policies/strict.ts";
 import {
   bounceMapOriginal, bounceNoZeroPadding, damnFreeToBuddy, fnsNeverPde, lazyFreeTablesAtUnmap, vfioUnpinBeforeWait, morselLeafOnlyUnmount,
-  morselNaiveSharing, morselViewStale, strictFreeBeforeWait, strictFreeTablesEarly, strictNoPde, strictWaitBeforeInvalidate,
+  morselNaiveSharing, morselViewStale, strictFreeBeforeWait, strictFreeIovaBeforeWait, strictFreeTablesEarly, strictNoPde, strictWaitBeforeInvalidate,
   viommuAsyncInvalidate,
 } from "../../model/policies/broken.ts";
 import { viommu } from "../../model/policies/viommu.ts";
@@ -46,6 +47,10 @@ const CASES: Case[] = [
     shape: [MAP, "dma", "unmap", "dma"], says: /holds nothing granted to device \d: it is free/, runs: 10000,
   },
   {
+    broken: strictFreeIovaBeforeWait, correct: strict, property: "dma-integrity",
+    shape: [MAP, "unmap", MAP], says: /mappings #\d and #\d of device \d are both live and share IOVA page/, runs: 10000,
+  },
+  {
     broken: strictFreeTablesEarly, correct: strict, property: "pt-page-safety",
     shape: [MAP, "dma", "unmap"], says: /no longer that page table: it is free/, runs: 10000,
   },
@@ -60,6 +65,26 @@ const CASES: Case[] = [
   {
     broken: lazyFreeTablesAtUnmap, correct: lazy, property: "pt-page-safety",
     shape: [MAP, "dma", "unmap"], says: /no longer that page table: it is free/, runs: 10000,
+  },
+  {
+    broken: lazyNoTimer, correct: lazy, property: "stale-window",
+    shape: [MAP, "dma", "unmap", "dma"], says: /stale IOTLB entry .* after its unmap returned; no invalidation of it is queued and no flush is due within the declared 10 ms \(no timer is armed\)/, runs: 10000,
+  },
+  {
+    broken: strictLeakIova, correct: strict, property: "no-leak",
+    shape: [MAP, "unmap", "iommu", "iommu", "resume"], says: /nothing is mapped, in progress or queued, yet IOVA page 0x[0-9a-f]+ of device \d is still allocated/, runs: 10000,
+  },
+  {
+    broken: strictLeakTables, correct: strict, property: "no-leak",
+    shape: [MAP, "unmap", "iommu", "iommu", "resume"], says: /yet frame \d+, an IOMMU page table of device \d's domain, was unlinked but never freed/, runs: 10000,
+  },
+  {
+    broken: vfioLeakPin, correct: vfio, property: "no-leak",
+    shape: [MAP, "unmap", "iommu", "iommu", "resume"], says: /yet frame \d+ is still pinned \(1 pin\)/, runs: 10000,
+  },
+  {
+    broken: strictUnmapOffByOne, correct: strict, property: "availability",
+    shape: [MAP, MAP, "unmap", "dma"], says: /inside mapping #1 .* mapped and not being unmapped\), faulted: IO page fault \(not present\)/, runs: 10000,
   },
   {
     broken: bounceMapOriginal, correct: bounce, property: "byte-confinement",

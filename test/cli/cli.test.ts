@@ -66,6 +66,7 @@ function expectUsageError(r: CliResult, mentions: readonly (string | RegExp)[]):
 
 const RESULT_FIELDS = [
   "engine", "device", "policy", "property", "claimed", "verdict", "runs", "states", "depth", "exhausted", "bound", "counterexample", "length", "ms", "explanation",
+  "vacuous", "coverage",
 ];
 
 // lazy does not claim page-confinement, so finding its violation is exit 0.
@@ -166,8 +167,11 @@ describe("check", () => {
     expect(res).toEqual({
       engine: "random", device: ["trusted"], policy: "strict", property: "iotlb-coherence", claimed: true, verdict: "holds", runs: 200,
       states: null, depth: null, exhausted: null, bound: null, counterexample: null, length: null, ms: res.ms, explanation: null,
+      vacuous: false, coverage: res.coverage,
     });
     expect(typeof res.ms).toBe("number");
+    // Its witness: accesses through a cached translation were made (docs/coverage.md).
+    expect(res.coverage.antecedent.reached).toBeGreaterThan(0);
     expect(readdirSync(out)).toEqual([]); // nothing written when nothing was found
   });
 
@@ -299,8 +303,27 @@ describe("check --engine exhaustive", () => {
     const doc = JSON.parse(r.stdout);
     expect(doc.exhaustive.scope.config).toMatchObject({ frames: 12, maxMappings: 2 });
     expect(doc.exhaustive.scope.alphabet.kmallocSizes).toEqual([64, 2048]);
+    // Both live mappings can be unmapped (the alphabet has an unmap for each).
+    expect(doc.exhaustive.scope.alphabet.unmapSlots).toBe(2);
     expect(doc.exhaustive.depth).toBe(5);
     expect(doc.results[0]).toMatchObject({ verdict: "holds", depth: 5, bound: "depth" });
+  });
+});
+
+describe("check --max-mappings", () => {
+  it("makes every live mapping unmappable, from the flag or from a scope file", () => {
+    const dir = tmp();
+    const flag = runCli(["check", "--engine", "exhaustive", "--policy", "strict", "--property", "pt-page-safety", "--max-mappings", "3", "--depth", "2", "--json", "--out", dir]);
+    expect(flag.status, flag.stderr).toBe(0);
+    expect(JSON.parse(flag.stdout).exhaustive.scope.alphabet.unmapSlots).toBe(3);
+    const scope = join(dir, "scope.json");
+    writeFileSync(scope, JSON.stringify({ config: { maxMappings: 2 }, depth: 2 }));
+    const file = runCli(["check", "--engine", "exhaustive", "--policy", "strict", "--property", "pt-page-safety", "--scope", scope, "--json", "--out", dir]);
+    expect(JSON.parse(file.stdout).exhaustive.scope.alphabet.unmapSlots).toBe(2);
+    // An explicit alphabet.unmapSlots in the file wins.
+    writeFileSync(scope, JSON.stringify({ config: { maxMappings: 2 }, alphabet: { unmapSlots: 1 }, depth: 2 }));
+    const explicit = runCli(["check", "--engine", "exhaustive", "--policy", "strict", "--property", "pt-page-safety", "--scope", scope, "--json", "--out", dir]);
+    expect(JSON.parse(explicit.stdout).exhaustive.scope.alphabet.unmapSlots).toBe(1);
   });
 });
 

@@ -249,8 +249,9 @@ export function checkInvariants(sys: System, s: State): string | null {
       const n = segPages(mSegOffset(mp, m, sg), mSegLen(mp, m, sg));
       for (let p = 0; p < n; p++) {
         walkMemory(sys, pt, s[DTE], d, v + p, w);
-        // A copying policy (shadow) hands out IOVAs of its own pool pages, not of the buffer; damn's buffers are pool pages.
-        const pool = w.frame >= 0 && w.frame < cfg.frames && devicePoolFrame(s, d, w.frame);
+        // A copying policy (shadow) hands out IOVAs of its own pool pages, not of the buffer. A buffer
+        // that is itself in the pool (damn) must translate to its own frame, not to any pool page.
+        const pool = w.frame >= 0 && w.frame < cfg.frames && devicePoolFrame(s, d, w.frame) && !devicePoolFrame(s, d, first + p);
         if (w.frame === first + p || pool) continue;
         // coiommu: the DMA address of every page is its guest-physical address (window base + frame), segment by segment.
         if (!sys.policy.name.startsWith("coiommu")) return `mapping #${m}: IOVA page ${v + p} translates to ${w.frame}, not ${first + p}`;

@@ -1,0 +1,104 @@
+/**
+ * no-leak: whatever was taken for DMA is given back once DMA is over.
+ *
+ * Formally: for every transition whose post-state is quiescent (no mapping
+ * is live, no DMA API call or timer work is in progress, the command buffer
+ * and every flush queue are empty, and no timer is armed):
+ *   - no frame is pinned;
+ *   - every IOVA page allocated now was allocated at boot, or is mapped by
+ *     the tables to a pool frame its device owns for good (a pool that grows
+ *     on demand and stays mapped, like DAMN's);
+ *   - every IOMMU page-table frame is linked (none detached and never
+ *     freed), and, when emptied tables are reclaimed (reclaimEmptyTables),
+ *     every one that was not there at boot holds at least one entry; no
+ *     morsel table or view table is left;
+ *   - the policy reports nothing still held in its private state
+ *     (Policy.held: a bounce slot, a shadow page marked in use).
+ * Checked only on transitions into a quiescent state or that changed the
+ * frames, IOVAs, tables or policy words of one.
+ *
+ * Source: Linux drivers/iommu/dma-iommu.c __iommu_dma_unmap (the IOVA and
+ * the gathered page-table pages are freed after iommu_iotlb_sync) and
+ * fq_ring_free (after a flush); drivers/vfio/vfio_iommu_type1.c
+ * vfio_unmap_unpin (every pinned page unpinned); kernel/dma/swiotlb.c
+ * swiotlb_release_slots.
+ */
+import { type Property, type Violation } from "./property.ts";
+import { CALLS, CALL_W, CMDQ, DTE, FQ, FRAMES, HDR, H_TIMER, IOVA, MAPS, POL, PTMEM } from "../model/geometry.ts";
+import { MS_FREE, mStatus } from "../model/dma-mapping.ts";
+import { pinCount } from "../model/pinning.ts";
+import { iovaAllocated } from "../model/iova-allocator.ts";
+import { walkMemory, WalkResult } from "../model/iommu-page-table.ts";
+import { ptCount } from "../model/page-table-memory.ts";
+import { F_DETACHED, frameAux, frameFlags, frameRole, ROLE_IOMMU_PT, ROLE_MORSEL_PT, ROLE_MORSEL_VIEW } from "../model/physical-memory.ts";
+import { Kernel } from "../model/kernel.ts";
+import { Observation } from "../model/observation.ts";
+import { type State, Tx } from "../model/state.ts";
+import { type System } from "../model/system.ts";
+import { devicePoolFrame } from "./grants.ts";
+import { hex } from "./describe.ts";
+
+const walk = new WalkResult();
+
+/** Whether DMA is over in `s`: nothing mapped, nothing in progress, nothing queued, no timer. */
+export function quiescent(sys: System, s: State): boolean {
+  if (s[HDR][H_TIMER] !== 0 || s[CMDQ][1] !== 0) return false;
+  for (let m = 0; m < sys.cfg.maxMappings; m++) if (mStatus(s[MAPS], m) !== MS_FREE) return false;
+  for (let c = 0; c < sys.g.contexts; c++) if (s[CALLS][c * CALL_W] !== 0) return false;
+  for (let cpu = 0; cpu < sys.cfg.cpus; cpu++) if (s[FQ][cpu * sys.g.fqRingWords] !== 0) return false;
+  return true;
+}
+
+/** A read-only Kernel over a state, for Policy.held (one per system). */
+const readers = new WeakMap<System, Kernel>();
+function reader(sys: System, s: State): Kernel {
+  let k = readers.get(sys);
+  if (k === undefined) {
+    k = new Kernel(new Tx(sys.g), new Observation());
+    readers.set(sys, k);
+  }
+  k.tx.begin(s);
+  return k;
+}
+
+/** What is still held for DMA in quiescent state `s`, in words, or null. */
+export function leak(sys: System, s: State): string | null {
+  const fr = s[FRAMES];
+  const init = sys.init;
+  for (let f = 0; f < sys.cfg.frames; f++) {
+    const pins = pinCount(fr, f);
+    if (pins > 0) return `frame ${f} is still pinned (${pins} pin${pins > 1 ? "s" : ""})`;
+    const role = frameRole(fr, f);
+    if (role === ROLE_IOMMU_PT) {
+      const dom = frameAux(fr, f) & 0xff;
+      if ((frameFlags(fr, f) & F_DETACHED) !== 0) return `frame ${f}, an IOMMU page table of device ${dom}'s domain, was unlinked but never freed`;
+      const atBoot = frameRole(init[FRAMES], f) === ROLE_IOMMU_PT;
+      if (!atBoot && sys.cfg.reclaimEmptyTables && ptCount(s[PTMEM], f) === 0) return `frame ${f}, an empty IOMMU page table of device ${dom}'s domain, was never freed`;
+    }
+    if ((role === ROLE_MORSEL_PT || role === ROLE_MORSEL_VIEW) && frameRole(init[FRAMES], f) !== role) return `frame ${f} still holds a morsel ${role === ROLE_MORSEL_PT ? "page table" : "view table"}`;
+  }
+  const g = sys.g;
+  for (let dev = 0; dev < sys.cfg.devices; dev++) {
+    for (let i = 0; i < g.winPages; i++) {
+      const v = g.winBase + i;
+      if (!iovaAllocated({ g }, s[IOVA], dev, v) || iovaAllocated({ g }, init[IOVA], dev, v)) continue;
+      walkMemory(sys, s[PTMEM], s[DTE], dev, v, walk);
+      if (walk.frame >= 0 && devicePoolFrame(s, dev, walk.frame)) continue; // a permanent pool mapping
+      return `IOVA page ${hex(v)} of device ${dev} is still allocated`;
+    }
+  }
+  if (sys.policy.held !== undefined) return sys.policy.held(reader(sys, s));
+  return null;
+}
+
+export const noLeak: Property = {
+  name: "no-leak",
+  summary: "once no mapping is live and nothing is in progress or queued, every pin, IOVA, table frame, bounce slot and pool page taken for DMA is back",
+  check(sys, pre, _e, _obs, post): Violation | null {
+    if (!quiescent(sys, post)) return null;
+    if (quiescent(sys, pre) && pre[FRAMES] === post[FRAMES] && pre[IOVA] === post[IOVA] && pre[PTMEM] === post[PTMEM] && pre[POL] === post[POL]) return null;
+    const what = leak(sys, post);
+    if (what === null) return null;
+    return { property: "no-leak", message: `nothing is mapped, in progress or queued, yet ${what}` };
+  },
+};
