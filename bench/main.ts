@@ -1,7 +1,9 @@
 /**
  * `npm run bench`: model steps per second with every property checked, on a
  * standard random workload, and time to first violation and shrink time for
- * each violated cell of the default matrix. Figures only; nothing asserted.
+ * each violated cell of the default matrix; the exhaustive engine's states,
+ * states/s and peak memory per state per policy, and the speed-up of 2 cell
+ * workers over 1. Figures only; nothing asserted.
  */
 import fc from "fast-check";
 import { DEFAULT_CONFIG } from "../model/config.ts";
@@ -13,12 +15,15 @@ import { PROPERTIES } from "../properties/index.ts";
 import { eventsArbitrary } from "../checker/arbitraries.ts";
 import { randomCheck } from "../checker/random.ts";
 import { fingerprintInto } from "../model/fingerprint.ts";
-import { exhaustiveCheck } from "../checker/exhaustive.ts";
-import { alphabetEvents, DEFAULT_SCOPE } from "../checker/scope.ts";
+import { alphabetEvents } from "../checker/scope.ts";
+import { runCellTasks, type CellTask } from "../checker/cell-pool.ts";
+import { spawnSync } from "node:child_process";
+import { availableParallelism } from "node:os";
+import { OLD_DEFAULT_SCOPE, RACE_BENCH_SCOPE } from "./scopes.ts";
 
 const SEQUENCES = 4000;
 const LENGTH = 24;
-const REPEAT = 9;
+const REPEAT = 3;
 
 // The standard workload: 4000 generated sequences of 16 to 24 events (seed 1),
 // each run from the initial state, as the random engine runs them.
@@ -102,19 +107,47 @@ for (const policy of POLICIES) {
   }
 }
 
-// Exhaustive engine: the default scope on each built-in policy (strict holds
-// every claimed property, so its whole space is explored). "States explored"
-// are transitions: every event applied to every reached state, each checked
-// against the four properties and fingerprinted.
-console.log("");
-console.log(`exhaustive engine, default scope (${alphabetEvents(DEFAULT_SCOPE).length}-event alphabet), best of 9 searches after a warm-up:`);
-for (const policy of POLICIES) exhaustiveCheck(makeSystem(DEFAULT_SCOPE.config, policy), PROPERTIES, alphabetEvents(DEFAULT_SCOPE), { depth: 100, maxStates: 5_000_000 });
-console.log("policy        distinct states   explored (transitions)   depth   explored/s     distinct/s   bytes/stored state");
-for (const policy of POLICIES) {
-  let best = { ms: Infinity, states: 0, transitions: 0, depth: 0, bytes: 0, stopped: "" };
-  for (let i = 0; i < 9; i++) {
-    const r = exhaustiveCheck(makeSystem(DEFAULT_SCOPE.config, policy), PROPERTIES, alphabetEvents(DEFAULT_SCOPE), { depth: 100, maxStates: 5_000_000 });
-    if (r.ms < best.ms) best = { ms: r.ms, states: r.states, transitions: r.transitions, depth: r.depth, bytes: r.bytesPerState, stopped: r.stopped };
-  }
-  console.log(`${policy.name.padEnd(14)}${fmt(best.states).padStart(15)}${fmt(best.transitions).padStart(25)}${String(best.depth).padStart(8)}${fmt(best.transitions / (best.ms / 1000)).padStart(13)}${fmt(best.states / (best.ms / 1000)).padStart(15)}${best.bytes.toFixed(1).padStart(21)}  (${best.stopped})`);
+// Exhaustive engine, per built-in policy: the default scope (exhausted), and
+// the race scope up to RACE_MAX_STATES. Each row runs in a process of its own
+// (bench/exhaustive-row.ts) so that its peak resident memory is its own:
+// "peak B/state" is (peak RSS - RSS before the search) / distinct states, so it
+// counts the visited set, the frontier and garbage not yet collected.
+const RACE_MAX_STATES = 100_000;
+function row(policy: string, scope: string, max?: number): RowResult {
+  const args = ["--expose-gc", "bin/run-ts.js", "bench/exhaustive-row.ts", policy, scope, ...(max === undefined ? [] : [String(max)])];
+  const r = spawnSync(process.execPath, args, { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`bench/exhaustive-row.ts ${policy} ${scope}: ${r.stderr.split("\n")[0]}`);
+  return JSON.parse(r.stdout) as RowResult;
 }
+interface RowResult { states: number; transitions: number; depth: number; stopped: string; ms: number; cpuMs: number; peakBytes: number; symmetry: boolean }
+console.log("");
+console.log(`exhaustive engine, one search per policy and scope, each in its own process (one core); ${PROPERTIES.length} properties checked`);
+console.log(`default scope: ${alphabetEvents(OLD_DEFAULT_SCOPE).length}-event alphabet; race scope: 2 CPUs, 2 unmappable mappings, kmalloc 64 and one-page buffers (${alphabetEvents(RACE_BENCH_SCOPE).length}-event alphabet), at most ${fmt(RACE_MAX_STATES)} states`);
+// Rates per second of wall-clock time and per second of the process's CPU time
+// (the same on an idle machine; on a loaded one the CPU rate is the engine's).
+console.log("policy        scope     distinct states   depth   distinct/s   distinct/cpu-s   transitions/s   peak B/state   end");
+for (const policy of POLICIES) {
+  for (const [scope, max] of [["default", undefined], ["race", RACE_MAX_STATES]] as const) {
+    const r = row(policy.name, scope, max);
+    const sec = r.ms / 1000;
+    const end = r.stopped === "exhausted" ? "exhausted" : `stopped (${r.stopped})`;
+    console.log(`${policy.name.padEnd(14)}${scope.padEnd(8)}${fmt(r.states).padStart(17)}${String(r.depth).padStart(8)}${fmt(r.states / sec).padStart(13)}${fmt(r.states / (r.cpuMs / 1000)).padStart(17)}${fmt(r.transitions / sec).padStart(16)}${fmt(r.peakBytes / r.states).padStart(15)}   ${end}${r.symmetry ? ", slot symmetry" : ""}`);
+  }
+}
+
+// Cells on worker threads (dmacheck check --workers): the exhaustive matrix of
+// the default scope (one task per policy), wall time with 1 and 2 workers,
+// worker start-up included.
+console.log("");
+const tasks: CellTask[] = POLICIES.map((p) => ({
+  kind: "exhaustive", policy: p.name, module: null, properties: PROPERTIES.map((q) => q.name),
+  opts: { scope: OLD_DEFAULT_SCOPE, depth: 40, maxStates: 2_000_000, timing: true },
+}));
+const wall: number[] = [];
+for (const n of [1, 2]) {
+  const t0 = performance.now();
+  const res = await runCellTasks(tasks, n);
+  if (res.some((x) => !x.ok)) throw new Error("a cell failed in a worker");
+  wall.push(performance.now() - t0);
+}
+console.log(`workers (exhaustive matrix, default scope, ${tasks.length} cells, ${availableParallelism()} cores): 1 worker ${(wall[0] / 1000).toFixed(1)} s, 2 workers ${(wall[1] / 1000).toFixed(1)} s, speed-up ${(wall[0] / wall[1]).toFixed(2)}x`);

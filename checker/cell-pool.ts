@@ -33,6 +33,10 @@ export function runCellTasks(tasks: readonly CellTask[], n: number, onDone: (i: 
   const results: (CellTaskResult | undefined)[] = new Array(tasks.length);
   if (tasks.length === 0) return Promise.resolve([]);
   return new Promise((resolvePromise, reject) => {
+    // Dispatch the exhaustive searches first: they are usually the longest
+    // cells, and starting them last would leave a worker idle at the end.
+    // The order of dispatch does not change the results, which go by index.
+    const queue = tasks.map((_, i) => i).sort((a, b) => (tasks[a].kind === tasks[b].kind ? a - b : tasks[a].kind === "exhaustive" ? -1 : 1));
     let next = 0, done = 0, failed = false;
     const workers: Worker[] = [];
     const finish = (err: Error | null) => {
@@ -44,7 +48,7 @@ export function runCellTasks(tasks: readonly CellTask[], n: number, onDone: (i: 
     };
     const feed = (w: Worker) => {
       if (next >= tasks.length) return;
-      const i = next++;
+      const i = queue[next++];
       w.postMessage({ i, task: tasks[i] });
     };
     for (let k = 0; k < Math.min(n, tasks.length); k++) {

@@ -116,6 +116,8 @@ export interface SearchSummary {
   readonly depth: number;
   readonly stopped: StopReason;
   readonly bytesPerState: number;
+  /** Slot symmetry reduced the search (checker/symmetry.ts): states are counted up to slot renaming. */
+  readonly symmetry: boolean;
   /** Bitstate mode: estimated probability that some state was omitted; null for an exhaustive search. */
   readonly omission: number | null;
   readonly ms: number;
@@ -160,7 +162,7 @@ export function checkPolicyExhaustively(entry: PolicyEntry, props: readonly Prop
   });
   const summary: SearchSummary = {
     policy: entry.policy.name, states: r.states, transitions: r.transitions, depth: r.depth, stopped: r.stopped,
-    bytesPerState: r.bytesPerState, omission: r.omission, ms: time(r.ms),
+    bytesPerState: r.bytesPerState, symmetry: canonical !== null, omission: r.omission, ms: time(r.ms),
   };
   return { cells, summary };
 }

@@ -16,6 +16,8 @@ describe("policy module shape", () => {
     expect(policyShapeProblem({ ...base, maxMappingBytes: 0 })).toBe("maxMappingBytes must be a positive integer");
     expect(policyShapeProblem({ ...base, descriptorPages: 1.5 })).toBe("descriptorPages must be a positive integer");
     expect(policyShapeProblem({ ...base, claims: ["no-such"] })).toMatch(/unknown property "no-such"/);
+    expect(policyShapeProblem({ ...base, symmetric: "no" })).toBe("symmetric must be a boolean");
+    expect(policyShapeProblem({ ...base, symmetric: false })).toBeNull();
     expect(policyShapeProblem(base)).toBeNull();
   });
 });

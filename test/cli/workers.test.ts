@@ -77,9 +77,11 @@ describe("--no-reduction", () => {
     expect(a.stderr).toBe("");
     expect(a.status).toBe(b.status);
     // The reduced search stored fewer states for damn (its pools make mirror-image slot states reachable).
-    type Searches = { exhaustive: { searches: { policy: string; states: number }[] } };
-    const states = (d: Searches) => d.exhaustive.searches.find((x) => x.policy === "damn")!.states;
-    expect(states(JSON.parse(a.stdout) as Searches)).toBeLessThan(states(JSON.parse(b.stdout) as Searches));
+    type Searches = { exhaustive: { searches: { policy: string; states: number; symmetry: boolean }[] } };
+    const damn = (d: Searches) => d.exhaustive.searches.find((x) => x.policy === "damn")!;
+    const [ra, rb] = [damn(JSON.parse(a.stdout) as Searches), damn(JSON.parse(b.stdout) as Searches)];
+    expect(ra.states).toBeLessThan(rb.states);
+    expect([ra.symmetry, rb.symmetry]).toEqual([true, false]);
     expect(key(JSON.parse(a.stdout) as Doc)).toEqual(key(JSON.parse(b.stdout) as Doc));
   });
 });

@@ -1,0 +1,28 @@
+/**
+ * Scopes of `npm run bench`'s exhaustive table, fixed here so the figures stay
+ * comparable when the CLI's default scope changes:
+ * - "default": the exhaustive engine's default scope before the race scope
+ *   (1 CPU, 1 device, 10 frames, one live mapping, 26 events), on which the
+ *   issue's per-state speed and memory targets are stated;
+ * - "race": 2 CPUs, 2 live mappings both unmappable, a sub-page kmalloc
+ *   buffer and a one-page buffer; searched up to a state bound.
+ */
+import { type Scope } from "../checker/scope.ts";
+
+export const OLD_DEFAULT_SCOPE: Scope = {
+  config: {
+    frames: 10, cpus: 1, devices: 1, iovaPages: 4, iovaBasePfn: 512 - 2, iommuLevels: 3, fqSize: 2, fqTimeoutMs: 10,
+    maxMappings: 1, maxObjects: 4, cmdQueueEntries: 8, maxOrder: 2, userPages: 0, reclaimEmptyTables: true,
+  },
+  alphabet: {
+    kmallocSizes: [64], pageSizes: [], directions: ["to-device", "from-device"], dmaPages: [0, 1, 2, 3], dmaOffsets: [0, 64],
+    dmaLens: [1], unmapSlots: 1, kernelSizes: [64], tickMs: [10], forgedFrames: [0],
+  },
+};
+
+export const RACE_BENCH_SCOPE: Scope = {
+  config: { ...OLD_DEFAULT_SCOPE.config, cpus: 2, maxMappings: 2 },
+  alphabet: { ...OLD_DEFAULT_SCOPE.alphabet, unmapSlots: 2, pageSizes: [4096] },
+};
+
+export const BENCH_SCOPES: Record<string, Scope> = { default: OLD_DEFAULT_SCOPE, race: RACE_BENCH_SCOPE };
