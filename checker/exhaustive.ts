@@ -48,7 +48,7 @@ export interface ExhaustiveOptions {
   readonly maxMemoryBytes?: number;
   /** Bitstate hashing (SPIN's supertrace): 2^bits bits, `hashes` bits per state, in place of the fingerprint set. */
   readonly bitstate?: { readonly bits: number; readonly hashes: number };
-  /** Called every few hundred expanded states (the callee throttles). */
+  /** Called every 64 expanded states (the callee throttles). */
   readonly onProgress?: (p: SearchProgress) => void;
   /** Symmetry reduction (checker/symmetry.ts): fingerprints a state's canonical representative. Absent: the state itself. */
   readonly canonical?: CanonicalFingerprint | null;
@@ -121,6 +121,13 @@ export function exhaustiveCheck(sys: System, props: readonly Property[], alphabe
   // Targets still undecided: a target is decided by a violation, or (holds) only at exhaustion.
   let openTargets = props.filter((_, p) => !inert[p] && (opts.targets?.[p] ?? true)).length;
   let transitions = 0;
+  // Properties still checked (neither inert nor violated), so the per-transition loop skips nothing.
+  const active = props.map((_, p) => p).filter((p) => !inert[p]);
+  let nActive = active.length;
+  const removeActive = (a: number) => {
+    active.splice(a, 1);
+    nActive--;
+  };
 
   // The replay cache: for each level, the last state re-created there, its tree index and its component hashes.
   const maxLevel = opts.depth + 1;
@@ -177,7 +184,7 @@ export function exhaustiveCheck(sys: System, props: readonly Property[], alphabe
 
   search: while (depth < opts.depth) {
     for (let node = levelStart; node < levelEnd; node++) {
-      if (opts.onProgress !== undefined && ((node - levelStart) & 511) === 511) {
+      if (opts.onProgress !== undefined && ((node - levelStart) & 63) === 63) {
         opts.onProgress({
           depth, states: visited.size, transitions, frontier: levelEnd - node + tree.size - levelEnd,
           levelDone: node - levelStart, levelSize: levelEnd - levelStart, expanded: node, ms: performance.now() - t0,
@@ -190,11 +197,12 @@ export function exhaustiveCheck(sys: System, props: readonly Property[], alphabe
         const t = stepper.step(s, e);
         transitions++;
         if (observer !== null) observer.step(s, e, obs, t);
-        for (let p = 0; p < props.length; p++) {
-          if (found[p] !== null || inert[p]) continue;
+        for (let a = 0; a < nActive; a++) {
+          const p = active[a];
           const v = props[p].check(sys, s, e, obs, t);
           if (v !== null) {
             record(node, ei, p, v);
+            removeActive(a--);
             if (open === 0) {
               stopped = "all-violated";
               depth++;
@@ -217,7 +225,7 @@ export function exhaustiveCheck(sys: System, props: readonly Property[], alphabe
         }
         if (canonical !== null) canonical(t, scratch, fp);
         else combineComponentHashes(scratch, nComp, fp);
-        if (visited.bytesAfterAdd + tree.bytesAfterAdd > maxBytes && !visited.has(fp[0], fp[1])) {
+        if (maxBytes !== Infinity && visited.bytesAfterAdd + tree.bytesAfterAdd > maxBytes && !visited.has(fp[0], fp[1])) {
           stopped = "memory";
           break search;
         }

@@ -327,6 +327,24 @@ describe("check --max-mappings", () => {
   });
 });
 
+describe("check --max-memory and --bitstate", () => {
+  it("say where the search stopped and how likely an omission is, in JSON", () => {
+    const dir = tmp();
+    const mem = runCli(["check", "--engine", "exhaustive", "--policy", "lazy", "--property", "pt-page-safety", "--max-memory", "1", "--json", "--no-timing", "--out", dir]);
+    expect(mem.status, mem.stderr).toBe(0);
+    const m = JSON.parse(mem.stdout);
+    expect(m.exhaustive.maxMemory).toBe(1);
+    expect(m.exhaustive.searches[0]).toMatchObject({ stopped: "memory", omission: null });
+    expect(m.results[0]).toMatchObject({ verdict: "holds", exhausted: false, bound: "memory" });
+    const bit = runCli(["check", "--engine", "exhaustive", "--policy", "strict", "--property", "pt-page-safety", "--bitstate", "20", "--out", dir]);
+    expect(bit.status, bit.stderr).toBe(0);
+    expect(bit.stdout).toMatch(/bitstate: holds within [\d,]+ states, probability of an omission about /);
+    expect(bit.stdout).toContain("holds* (bitstate)");
+    expectUsageError(runCli(["check", "--engine", "exhaustive", "--bitstate", "40"]), ["--bitstate", "8..32"]);
+    expectUsageError(runCli(["check", "--engine", "exhaustive", "--bitstate-hashes", "2"]), ["--bitstate-hashes", "--bitstate"]);
+  });
+});
+
 // ---- replay -------------------------------------------------------------------
 
 describe("replay", () => {
