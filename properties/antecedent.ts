@@ -47,3 +47,20 @@ export const cachedAccessAntecedent: Antecedent = {
     }
   },
 };
+
+/**
+ * A device read segment that reached memory, one case per translation source
+ * (leftover-data: only what a device reads can expose another owner's data).
+ */
+export const deviceReadAntecedent: Antecedent = {
+  summary: "a device read that reached memory",
+  afterMap: true,
+  cases: SOURCE_CASES,
+  count(_sys, _pre, _e, obs, _post, counts, at): void {
+    if (obs.dev < 0 || obs.write) return;
+    for (let i = 0; i < obs.nseg; i++) {
+      const src = obs.segSource[i];
+      if (src >= SRC_PASSTHROUGH && src <= SRC_FORGED) counts[at + src - 1]++;
+    }
+  },
+};

@@ -32,6 +32,26 @@ const range = { start: 0, end: 0 };
 export const availability: Property = {
   name: "availability",
   summary: "a device access inside a live mapping (map returned, unmap not started), within its granted bytes and direction, never faults",
+  antecedent: {
+    summary: "a device access inside a mapped buffer's IOVA range, in its direction",
+    afterMap: true,
+    cases: ["completed", "faulted"],
+    count(sys, _pre, e, obs, post, counts, at): void {
+      if (obs.dev < 0 || e.t === "dma-translated") return;
+      const mp = post[MAPS];
+      const a = obs.iova, b = obs.iova + obs.len;
+      for (let m = 0; m < sys.cfg.maxMappings; m++) {
+        if (mStatus(mp, m) !== MS_MAPPED || mDev(mp, m) !== obs.dev) continue;
+        if (obs.write ? !dirAllowsWrite(mDir(mp, m)) : !dirAllowsRead(mDir(mp, m))) continue;
+        for (let i = 0; i < mSegs(mp, m); i++) {
+          segIovaRange(mp, m, i, range);
+          if (a < range.start || b > range.end) continue;
+          counts[at + (obs.fault === FAULT_NONE ? 0 : 1)]++;
+          return;
+        }
+      }
+    },
+  },
   check(sys, _pre, e, obs, post): Violation | null {
     if (obs.dev < 0 || obs.fault === FAULT_NONE || e.t === "dma-translated") return null;
     const mp = post[MAPS];

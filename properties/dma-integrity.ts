@@ -34,6 +34,33 @@ import { describeFrame, hex, sourceName } from "./describe.ts";
 export const dmaIntegrity: Property = {
   name: "dma-integrity",
   summary: "a device access inside a live mapping's IOVA range reaches only that mapping's buffer; no two live mappings of a device share an IOVA page",
+  antecedent: {
+    summary: "a device access inside a live mapping's IOVA range, or two live mappings of one device with IOVAs",
+    afterMap: true,
+    cases: ["access inside a live mapping", "two live mappings of a device"],
+    count(sys, pre, _e, obs, post, counts, at): void {
+      const mp = post[MAPS];
+      const n = sys.cfg.maxMappings;
+      if (post[MAPS] !== pre[MAPS]) {
+        let pair = false;
+        for (let a = 0; a < n && !pair; a++) {
+          if (mStatus(mp, a) === MS_FREE || mIova(mp, a) === 0) continue;
+          for (let b = a + 1; b < n && !pair; b++) pair = mStatus(mp, b) !== MS_FREE && mIova(mp, b) !== 0 && mDev(mp, b) === mDev(mp, a);
+        }
+        if (pair) counts[at + 1]++;
+      }
+      if (obs.dev < 0) return;
+      for (let i = 0; i < obs.nseg; i++) {
+        const src = obs.segSource[i];
+        if (src !== SRC_WALK && src !== SRC_IOTLB && src !== SRC_PDEC_WALK && src !== SRC_ATC) continue;
+        for (let m = 0; m < n; m++) {
+          if (mDev(mp, m) !== obs.dev || !coversPage(mp, m, obs.segIovaPfn[i])) continue;
+          counts[at]++;
+          break;
+        }
+      }
+    },
+  },
   check(sys, pre, _e, obs, post): Violation | null {
     const mp = post[MAPS];
     const n = sys.cfg.maxMappings;

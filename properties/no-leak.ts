@@ -94,6 +94,17 @@ export function leak(sys: System, s: State): string | null {
 export const noLeak: Property = {
   name: "no-leak",
   summary: "once no mapping is live and nothing is in progress or queued, every pin, IOVA, table frame, bounce slot and pool page taken for DMA is back",
+  // The check's own precondition: a transition into a quiescent state that ended DMA activity or changed what it accounts.
+  antecedent: {
+    summary: "DMA activity drained: a transition into a state with nothing mapped, in progress or queued",
+    afterMap: true,
+    cases: ["drained"],
+    count(sys, pre, _e, _obs, post, counts, at): void {
+      if (!quiescent(sys, post)) return;
+      if (quiescent(sys, pre) && pre[FRAMES] === post[FRAMES] && pre[IOVA] === post[IOVA] && pre[PTMEM] === post[PTMEM] && pre[POL] === post[POL]) return;
+      counts[at]++;
+    },
+  },
   check(sys, pre, _e, _obs, post): Violation | null {
     if (!quiescent(sys, post)) return null;
     if (quiescent(sys, pre) && pre[FRAMES] === post[FRAMES] && pre[IOVA] === post[IOVA] && pre[PTMEM] === post[PTMEM] && pre[POL] === post[POL]) return null;

@@ -76,6 +76,25 @@ function flushDue(sys: System, s: State, b: StaleBound): boolean {
 export const staleWindow: Property = {
   name: "stale-window",
   summary: "a translation used after its unmap returned is at most the policy's declared bound old",
+  // What the check examines: every access through a cache; the cases say whether its mapping was still there.
+  antecedent: {
+    summary: "a device access through a cached translation",
+    afterMap: true,
+    cases: ["cached, its mapping live", "cached, no live mapping holds it (stale)"],
+    count(sys, _pre, _e, obs, post, counts, at): void {
+      if (obs.dev < 0) return;
+      for (let i = 0; i < obs.nseg; i++) {
+        const src = obs.segSource[i];
+        if (src !== SRC_IOTLB && src !== SRC_PDEC_WALK && src !== SRC_ATC) continue;
+        const v = obs.segIovaPfn[i];
+        const f = obs.segFrame[i];
+        const mp = post[MAPS];
+        let own = false;
+        for (let m = 0; m < sys.cfg.maxMappings && !own; m++) own = mDev(mp, m) === obs.dev && coversPage(mp, m, v) && mappingHoldsFrame(post, m, f);
+        counts[at + (own ? 0 : 1)]++;
+      }
+    },
+  },
   check(sys, _pre, _e, obs, post): Violation | null {
     if (obs.dev < 0) return null;
     for (let i = 0; i < obs.nseg; i++) {
