@@ -22,6 +22,8 @@ export interface MatrixOptions {
   readonly timing: boolean;
   /** fast-check replay path: start from a recorded failure instead of searching. */
   readonly path?: string;
+  /** Swarm testing (checker/arbitraries.ts); default on. */
+  readonly swarm?: boolean;
 }
 
 export interface PolicyEntry {
@@ -60,7 +62,7 @@ export interface CellResult {
 export function checkCell(entry: PolicyEntry, prop: Property, opts: MatrixOptions): CellResult {
   const sys = makeSystem(opts.config, entry.policy);
   const seed = opts.seed;
-  const r = randomCheck(sys, prop, { runs: opts.runs, seed, maxEvents: opts.maxEvents, path: opts.path });
+  const r = randomCheck(sys, prop, { runs: opts.runs, seed, maxEvents: opts.maxEvents, path: opts.path, swarm: opts.swarm });
   const time = (ms: number) => (opts.timing ? Math.round(ms) : 0);
   const claimed = entry.policy.claims.includes(prop.name);
   if (r.verdict === "holds" || r.events === null || r.violation === null) {
@@ -73,7 +75,7 @@ export function checkCell(entry: PolicyEntry, prop: Property, opts: MatrixOption
   const explanation = trace.explanation ?? r.violation.message;
   const cx = buildCounterexample({
     policy: entry.policy.name, policyModule: entry.module, property: prop.name, config: opts.config, events: r.events,
-    step: r.violation.step, explanation, engine: "random", seed, path: r.path, runs: r.runs, ms: time(r.ms),
+    step: r.violation.step, explanation, engine: "random", seed, path: r.path, runs: r.runs, ms: time(r.ms), swarm: r.swarm,
   });
   return {
     engine: "random", policy: entry.policy.name, property: prop.name, claimed, verdict: "violated", runs: r.runs, ...NOT_EXHAUSTIVE,
