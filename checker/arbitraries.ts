@@ -4,17 +4,94 @@
  * event applies in most states and shrinking keeps traces meaningful. Weights
  * favour what isolation bugs need: maps, unmaps, device accesses and the
  * IOMMU executing commands.
+ *
+ * Swarm testing (Groce, Zhang, Eide, Chen, Regehr, "Swarm Testing", ISSTA
+ * 2012): the random engine draws, for each sequence, a factor per event kind
+ * that multiplies the kind's weight, and whether the sequence uses one CPU
+ * and one device or all of them. Some sequences then leave out what only
+ * gets in a bug's way (kernel allocations, user pages, time, the other CPU)
+ * and crowd in what it needs, so that one run covers orderings no single
+ * fixed distribution reaches often enough.
  */
 import fc from "fast-check";
 import { type ModelConfig } from "../model/config.ts";
-import { DIRECTIONS, type Event } from "../model/events.ts";
+import { DIRECTIONS, type Event, type EventTag } from "../model/events.ts";
+
+/** What one sequence's events are drawn with (recorded as a counterexample's `found.swarm`). */
+export interface Swarm {
+  /** Per event kind, the factor its base weight is multiplied by (a kind not listed: 1). */
+  readonly weights: Readonly<Partial<Record<EventTag, number>>>;
+  /** CPUs the calls use (the lowest-numbered; the timer context is always there), and devices. */
+  readonly cpus: number;
+  readonly devices: number;
+}
+
+/**
+ * The factors a swarm draws per kind: left out once in five, plain twice,
+ * tripled twice. The driver's calls, their completion and the device's
+ * accesses (DRIVING_KINDS), which every isolation bug needs, are never left
+ * out. fast-check shrinks toward the first factor: back to the plain weights.
+ */
+export const SWARM_FACTORS: readonly number[] = [1, 1, 3, 3, 0];
+export const DRIVING_KINDS: readonly EventTag[] = ["map", "unmap", "resume", "iommu", "dma"];
 
 const KMALLOC_SIZES = [64, 256, 1500, 2048, 4096, 8192];
 
-export function eventArbitrary(cfg: ModelConfig): fc.Arbitrary<Event> {
-  const cpu = fc.nat(cfg.cpus - 1);
-  const ctx = fc.nat(cfg.cpus);
-  const dev = fc.nat(cfg.devices - 1);
+/** The events of `cfg`; with a swarm, each kind's weight times its factor, over the swarm's CPUs and devices. */
+export function eventArbitrary(cfg: ModelConfig, swarm?: Swarm): fc.Arbitrary<Event> {
+  if (swarm === undefined) return fc.oneof(...kindEntries(cfg, cfg.cpus, cfg.devices));
+  const kinds = kindEntries(cfg, swarm.cpus, swarm.devices);
+  const entries = kinds.map((e) => ({ weight: e.weight * (swarm.weights[e.t] ?? 1), arbitrary: e.arbitrary }));
+  // A swarm that left out every kind this configuration offers: the plain weights.
+  return fc.oneof(...(entries.some((e) => e.weight > 0) ? entries : kinds));
+}
+
+/** Kinds whose base weight in `cfg` is positive, in generator order: those a swarm varies. */
+export function swarmKinds(cfg: ModelConfig): EventTag[] {
+  return kindEntries(cfg, cfg.cpus, cfg.devices).filter((e) => e.weight > 0).map((e) => e.t);
+}
+
+interface KindEntry {
+  readonly t: EventTag;
+  readonly weight: number;
+  readonly arbitrary: fc.Arbitrary<Event>;
+}
+
+/** Built once per configuration, CPUs and devices: a swarm only reweighs them (one swarm per sequence). */
+const KINDS = new WeakMap<ModelConfig, Map<number, KindEntry[]>>();
+
+function kindEntries(cfg: ModelConfig, cpus: number, devices: number): KindEntry[] {
+  let byUse = KINDS.get(cfg);
+  if (byUse === undefined) KINDS.set(cfg, (byUse = new Map()));
+  const key = cpus * 64 + devices;
+  let k = byUse.get(key);
+  if (k === undefined) {
+    const tags: EventTag[] = [];
+    k = baseEntries(cfg, tags, cpus, devices).map((e, i) => ({ t: tags[i], weight: e.weight, arbitrary: e.arbitrary }));
+    byUse.set(key, k);
+  }
+  return k;
+}
+
+/** A context to resume: one of the first `cpus` CPUs, or the timer context (index cfg.cpus). */
+function contextArbitrary(cfg: ModelConfig, cpus: number): fc.Arbitrary<number> {
+  if (cpus >= cfg.cpus) return fc.nat(cfg.cpus);
+  return fc.constantFrom(...Array.from({ length: cpus }, (_, i) => i), cfg.cpus);
+}
+
+/**
+ * One weighted arbitrary per event kind, with its base weight, for calls on
+ * the first `cpus` CPUs and accesses by the first `devices` devices; `tags`
+ * receives the kinds in order.
+ */
+function baseEntries(cfg: ModelConfig, tags: EventTag[], cpus: number, devices: number): fc.WeightedArbitrary<Event>[] {
+  const w = (t: EventTag, base: number) => {
+    tags.push(t);
+    return base;
+  };
+  const cpu = fc.nat(cpus - 1);
+  const ctx = contextArbitrary(cfg, cpus);
+  const dev = fc.nat(devices - 1);
   const dir = fc.constantFrom(...DIRECTIONS);
   const kmSize = fc.oneof(fc.constantFrom(...KMALLOC_SIZES), fc.integer({ min: 1, max: 8192 }));
   // The IOVA allocator hands out the lowest free pages first: aim most device
@@ -24,31 +101,31 @@ export function eventArbitrary(cfg: ModelConfig): fc.Arbitrary<Event> {
     { weight: 2, arbitrary: fc.nat(Math.min(3, cfg.iovaPages - 1)) },
     { weight: 1, arbitrary: fc.nat(Math.max(cfg.iovaPages, cfg.frames) - 1) },
   );
-  return fc.oneof(
-    { weight: 4, arbitrary: fc.record({ t: fc.constant("map" as const), cpu, dev, src: fc.constantFrom("kmalloc" as const, "pages" as const), size: kmSize, dir }) },
-    { weight: 1, arbitrary: fc.record({ t: fc.constant("map-sg" as const), cpu, dev, sizes: fc.array(kmSize, { minLength: 1, maxLength: 3 }), dir }) },
-    { weight: 1, arbitrary: fc.record({ t: fc.constant("alloc-coherent" as const), cpu, dev, order: fc.nat(1) }) },
-    { weight: 4, arbitrary: fc.record({ t: fc.constant("unmap" as const), cpu, k: fc.nat(3), free: fc.boolean() }) },
-    { weight: 3, arbitrary: fc.record({ t: fc.constant("resume" as const), cpu: ctx }) },
-    { weight: 3, arbitrary: fc.constant({ t: "iommu" as const }) },
+  return [
+    { weight: w("map", 4), arbitrary: fc.record({ t: fc.constant("map" as const), cpu, dev, src: fc.constantFrom("kmalloc" as const, "pages" as const), size: kmSize, dir }) },
+    { weight: w("map-sg", 1), arbitrary: fc.record({ t: fc.constant("map-sg" as const), cpu, dev, sizes: fc.array(kmSize, { minLength: 1, maxLength: 3 }), dir }) },
+    { weight: w("alloc-coherent", 1), arbitrary: fc.record({ t: fc.constant("alloc-coherent" as const), cpu, dev, order: fc.nat(1) }) },
+    { weight: w("unmap", 4), arbitrary: fc.record({ t: fc.constant("unmap" as const), cpu, k: fc.nat(3), free: fc.boolean() }) },
+    { weight: w("resume", 3), arbitrary: fc.record({ t: fc.constant("resume" as const), cpu: ctx }) },
+    { weight: w("iommu", 3), arbitrary: fc.constant({ t: "iommu" as const }) },
     {
-      weight: 8,
+      weight: w("dma", 8),
       arbitrary: fc.record({
         t: fc.constant("dma" as const), dev, write: fc.boolean(), page,
         offset: fc.nat(4095), len: fc.integer({ min: 1, max: 8192 }),
       }),
     },
     // Translated requests, when the device attributes make them possible (ATS granted; an untrusted device forging).
-    { weight: cfg.ats === true ? 6 : 0, arbitrary: fc.record({ t: fc.constant("ats-dma" as const), dev, write: fc.boolean(), page, offset: fc.nat(4095), len: fc.integer({ min: 1, max: 8192 }) }) },
-    { weight: cfg.untrusted === true ? 2 : 0, arbitrary: fc.record({ t: fc.constant("dma-translated" as const), dev, write: fc.boolean(), frame: fc.nat(cfg.frames - 1), offset: fc.nat(4095), len: fc.integer({ min: 1, max: 8192 }) }) },
-    { weight: 2, arbitrary: fc.record({ t: fc.constant("kmalloc" as const), size: kmSize }) },
-    { weight: 1, arbitrary: fc.record({ t: fc.constant("kfree" as const), k: fc.nat(7) }) },
-    { weight: 2, arbitrary: fc.record({ t: fc.constant("tick" as const), ms: fc.integer({ min: 1, max: 20 }) }) },
-    { weight: 1, arbitrary: fc.record({ t: fc.constant("user-touch" as const), cpu, page: fc.nat(Math.max(0, cfg.userPages - 1)), write: fc.boolean() }) },
-    { weight: 1, arbitrary: fc.record({ t: fc.constant("user-unmap" as const), cpu, page: fc.nat(Math.max(0, cfg.userPages - 1)) }) },
+    { weight: w("ats-dma", cfg.ats === true ? 6 : 0), arbitrary: fc.record({ t: fc.constant("ats-dma" as const), dev, write: fc.boolean(), page, offset: fc.nat(4095), len: fc.integer({ min: 1, max: 8192 }) }) },
+    { weight: w("dma-translated", cfg.untrusted === true ? 2 : 0), arbitrary: fc.record({ t: fc.constant("dma-translated" as const), dev, write: fc.boolean(), frame: fc.nat(cfg.frames - 1), offset: fc.nat(4095), len: fc.integer({ min: 1, max: 8192 }) }) },
+    { weight: w("kmalloc", 2), arbitrary: fc.record({ t: fc.constant("kmalloc" as const), size: kmSize }) },
+    { weight: w("kfree", 1), arbitrary: fc.record({ t: fc.constant("kfree" as const), k: fc.nat(7) }) },
+    { weight: w("tick", 2), arbitrary: fc.record({ t: fc.constant("tick" as const), ms: fc.integer({ min: 1, max: 20 }) }) },
+    { weight: w("user-touch", 1), arbitrary: fc.record({ t: fc.constant("user-touch" as const), cpu, page: fc.nat(Math.max(0, cfg.userPages - 1)), write: fc.boolean() }) },
+    { weight: w("user-unmap", 1), arbitrary: fc.record({ t: fc.constant("user-unmap" as const), cpu, page: fc.nat(Math.max(0, cfg.userPages - 1)) }) },
     // Kernel loads by physical address, when there is guest memory to keep out of the direct map.
-    { weight: cfg.guestMemory !== undefined ? 2 : 0, arbitrary: fc.record({ t: fc.constant("kernel-read" as const), frame: fc.nat(cfg.frames - 1) }) },
-  );
+    { weight: w("kernel-read", cfg.guestMemory !== undefined ? 2 : 0), arbitrary: fc.record({ t: fc.constant("kernel-read" as const), frame: fc.nat(cfg.frames - 1) }) },
+  ];
 }
 
 /**
@@ -56,8 +133,8 @@ export function eventArbitrary(cfg: ModelConfig): fc.Arbitrary<Event> {
  * Blocking calls only return after such a run of events, and many isolation
  * bugs sit right after one, so sequences get them as a unit too.
  */
-function burstArbitrary(cfg: ModelConfig): fc.Arbitrary<Event[]> {
-  return fc.tuple(fc.integer({ min: 1, max: 2 }), fc.nat(cfg.cpus)).map(([n, ctx]) => {
+function burstArbitrary(cfg: ModelConfig, cpus = cfg.cpus): fc.Arbitrary<Event[]> {
+  return fc.tuple(fc.integer({ min: 1, max: 2 }), contextArbitrary(cfg, cpus)).map(([n, ctx]) => {
     const out: Event[] = [];
     for (let i = 0; i < n; i++) out.push({ t: "iommu" });
     out.push({ t: "resume", cpu: ctx });
@@ -65,12 +142,46 @@ function burstArbitrary(cfg: ModelConfig): fc.Arbitrary<Event[]> {
   });
 }
 
-export function eventsArbitrary(cfg: ModelConfig, maxEvents: number): fc.Arbitrary<Event[]> {
+export function eventsArbitrary(cfg: ModelConfig, maxEvents: number, swarm?: Swarm): fc.Arbitrary<Event[]> {
   const chunk = fc.oneof(
-    { weight: 8, arbitrary: eventArbitrary(cfg).map((e) => [e]) },
-    { weight: 2, arbitrary: burstArbitrary(cfg) },
+    { weight: 8, arbitrary: eventArbitrary(cfg, swarm).map((e) => [e]) },
+    { weight: 2, arbitrary: burstArbitrary(cfg, swarm?.cpus) },
   );
   return fc
     .array(chunk, { minLength: 1, maxLength: maxEvents })
     .map((chunks) => chunks.flat().slice(0, maxEvents));
+}
+
+/**
+ * A swarm for `cfg`: a factor from SWARM_FACTORS for each kind it offers
+ * (swarmKinds; never 0 for DRIVING_KINDS), and one CPU or all, one device or
+ * all, each half the time.
+ */
+export function swarmArbitrary(cfg: ModelConfig): fc.Arbitrary<Swarm> {
+  const kinds = swarmKinds(cfg);
+  const kept = SWARM_FACTORS.filter((f) => f > 0);
+  const factors = kinds.map((t) => fc.constantFrom(...(DRIVING_KINDS.includes(t) ? kept : SWARM_FACTORS)));
+  const some = (n: number) => (n > 1 ? fc.constantFrom(n, 1) : fc.constant(n));
+  return fc.tuple(fc.tuple(...factors), some(cfg.cpus), some(cfg.devices)).map(([fs, cpus, devices]) => {
+    const weights: Partial<Record<EventTag, number>> = {};
+    kinds.forEach((t, i) => (weights[t] = fs[i]));
+    return { weights, cpus, devices };
+  });
+}
+
+/** A swarm, then a sequence of up to `maxEvents` events drawn with it. */
+export function swarmEventsArbitrary(cfg: ModelConfig, maxEvents: number): fc.Arbitrary<{ swarm: Swarm; events: Event[] }> {
+  return swarmArbitrary(cfg).chain((swarm) => eventsArbitrary(cfg, maxEvents, swarm).map((events) => ({ swarm, events })));
+}
+
+/** Whether `swarm` fits `cfg`: known kinds, factors from SWARM_FACTORS, CPUs and devices within the machine. */
+export function swarmProblem(cfg: ModelConfig, swarm: Swarm): string | null {
+  const kinds = swarmKinds(cfg);
+  for (const [t, f] of Object.entries(swarm.weights)) {
+    if (!kinds.includes(t as EventTag)) return `weights: ${JSON.stringify(t)} is not an event kind of this configuration (${kinds.join(", ")})`;
+    if (!Number.isSafeInteger(f) || (f as number) < 0) return `weights.${t}: expected a non-negative integer, got ${JSON.stringify(f)}`;
+  }
+  if (!Number.isSafeInteger(swarm.cpus) || swarm.cpus < 1 || swarm.cpus > cfg.cpus) return `cpus: expected 1..${cfg.cpus}, got ${swarm.cpus}`;
+  if (!Number.isSafeInteger(swarm.devices) || swarm.devices < 1 || swarm.devices > cfg.devices) return `devices: expected 1..${cfg.devices}, got ${swarm.devices}`;
+  return null;
 }

@@ -24,6 +24,8 @@ export interface MatrixOptions {
   readonly timing: boolean;
   /** fast-check replay path: start from a recorded failure instead of searching. */
   readonly path?: string;
+  /** Swarm testing (checker/arbitraries.ts); default on. */
+  readonly swarm?: boolean;
 }
 
 export interface PolicyEntry {
@@ -67,7 +69,7 @@ export function checkCell(entry: PolicyEntry, prop: Property, opts: MatrixOption
   const sys = makeSystem(opts.config, entry.policy);
   const seed = opts.seed;
   const rec = new CoverageRecorder(sys, [prop]);
-  const r = randomCheck(sys, prop, { runs: opts.runs, seed, maxEvents: opts.maxEvents, path: opts.path, observer: rec });
+  const r = randomCheck(sys, prop, { runs: opts.runs, seed, maxEvents: opts.maxEvents, path: opts.path, observer: rec, swarm: opts.swarm });
   const coverage = rec.result(0);
   const time = (ms: number) => (opts.timing ? Math.round(ms) : 0);
   const claimed = entry.policy.claims.includes(prop.name);
@@ -81,7 +83,7 @@ export function checkCell(entry: PolicyEntry, prop: Property, opts: MatrixOption
   const explanation = trace.explanation ?? r.violation.message;
   const cx = buildCounterexample({
     policy: entry.policy.name, policyModule: entry.module, property: prop.name, config: opts.config, events: r.events,
-    step: r.violation.step, explanation, engine: "random", seed, path: r.path, runs: r.runs, ms: time(r.ms),
+    step: r.violation.step, explanation, engine: "random", seed, path: r.path, runs: r.runs, ms: time(r.ms), swarm: r.swarm,
   });
   return {
     engine: "random", policy: entry.policy.name, property: prop.name, claimed, verdict: "violated", runs: r.runs, ...NOT_EXHAUSTIVE,

@@ -1,14 +1,16 @@
 /**
  * The random engine: fast-check generates event sequences, runs each from the
  * initial state checking one property on every transition, and shrinks the
- * first failing sequence to a short one. Deterministic for a given seed; a
- * run can be replayed with fast-check's seed and path.
+ * first failing sequence to a short one. Each sequence is drawn with its own
+ * swarm of event weights (arbitraries.ts), recorded with a counterexample.
+ * Deterministic for a given seed; a run, its swarm included, can be replayed
+ * with fast-check's seed and path.
  */
 import fc from "fast-check";
 import { type Event } from "../model/events.ts";
 import { type System } from "../model/system.ts";
 import { type Property } from "../properties/property.ts";
-import { eventsArbitrary } from "./arbitraries.ts";
+import { eventsArbitrary, swarmEventsArbitrary, type Swarm } from "./arbitraries.ts";
 import { Executor, type FoundViolation } from "./execute.ts";
 import { type StepObserver } from "./coverage.ts";
 
@@ -22,6 +24,8 @@ export interface RandomOptions {
   readonly path?: string;
   /** Told of every step of the search, up to the first failing sequence (not shrinking): coverage. */
   readonly observer?: StepObserver;
+  /** Vary event weights per sequence (swarm testing); default on. Off: every sequence has the plain weights. */
+  readonly swarm?: boolean;
 }
 
 export interface RandomResult {
@@ -38,6 +42,8 @@ export interface RandomResult {
   readonly msToFind: number;
   readonly ms: number;
   readonly shrinks: number;
+  /** The event weights' factors the counterexample was drawn with; null when it held or swarm was off. */
+  readonly swarm: Swarm | null;
 }
 
 export const DEFAULT_MAX_EVENTS = 24;
@@ -47,22 +53,32 @@ export function randomCheck(sys: System, prop: Property, opts: RandomOptions): R
   exec.observer = opts.observer ?? null;
   const t0 = performance.now();
   let firstFail = -1;
-  const details = fc.check(
-    fc.property(eventsArbitrary(sys.cfg, opts.maxEvents), (events) => {
-      const failed = exec.run(events).violation !== null;
-      if (failed && firstFail < 0) {
-        firstFail = performance.now();
-        exec.observer = null;
-      }
-      return !failed;
-    }),
-    { seed: opts.seed, numRuns: opts.runs, path: opts.path, endOnFailure: false },
-  );
-  const ms = performance.now() - t0;
-  if (!details.failed || details.counterexample === null) {
-    return { verdict: "holds", runs: details.numRuns, events: null, violation: null, seed: opts.seed, path: null, msToFind: 0, ms, shrinks: 0 };
+  const holds = (events: Event[]): boolean => {
+    const failed = exec.run(events).violation !== null;
+    if (failed && firstFail < 0) {
+      firstFail = performance.now();
+      exec.observer = null;
+    }
+    return !failed;
+  };
+  const params = { seed: opts.seed, numRuns: opts.runs, path: opts.path, endOnFailure: false };
+  let found: Event[] | null = null;
+  let swarm: Swarm | null = null;
+  let details: { numRuns: number; counterexamplePath: string | null; numShrinks: number };
+  if (opts.swarm === false) {
+    const d = fc.check(fc.property(eventsArbitrary(sys.cfg, opts.maxEvents), holds), params);
+    if (d.failed && d.counterexample !== null) found = d.counterexample[0];
+    details = d;
+  } else {
+    const d = fc.check(fc.property(swarmEventsArbitrary(sys.cfg, opts.maxEvents), (x) => holds(x.events)), params);
+    if (d.failed && d.counterexample !== null) ({ events: found, swarm } = d.counterexample[0]);
+    details = d;
   }
-  const events = minimize(exec, details.counterexample[0]);
+  const ms = performance.now() - t0;
+  if (found === null) {
+    return { verdict: "holds", runs: details.numRuns, events: null, violation: null, seed: opts.seed, path: null, msToFind: 0, ms, shrinks: 0, swarm: null };
+  }
+  const events = minimize(exec, found);
   const r = exec.run(events);
   return {
     verdict: "violated",
@@ -74,6 +90,7 @@ export function randomCheck(sys: System, prop: Property, opts: RandomOptions): R
     msToFind: firstFail - t0,
     ms,
     shrinks: details.numShrinks,
+    swarm,
   };
 }
 

@@ -2,7 +2,7 @@
 import { dirname, join, relative, resolve } from "node:path";
 import cliProgress from "cli-progress";
 import {
-  configProblem, DEFAULT_CONFIG, deviceAttributes, deviceList, GUEST_MEMORY_KINDS, parseDeviceList, type GuestMemoryKind,
+  configProblem, DEFAULT_CONFIG, deviceAttributes, type ModelConfig, deviceList, GUEST_MEMORY_KINDS, parseDeviceList, type GuestMemoryKind,
 } from "../model/config.ts";
 import { findAnyPolicy, POLICIES } from "../model/policies/index.ts";
 import { PROPERTIES, findProperty } from "../properties/index.ts";
@@ -56,6 +56,8 @@ export interface CheckFlags {
   readonly workers?: number;
   /** False with --no-reduction: no symmetry reduction in the exhaustive engine. */
   readonly reduction?: boolean;
+  /** Random engine: swarm testing (checker/arbitraries.ts); --no-swarm turns it off. */
+  readonly swarm?: boolean;
 }
 
 export const DEFAULT_DEPTH = 40;
@@ -80,9 +82,9 @@ export async function runCheck(flags: CheckFlags): Promise<number> {
   const scope: Scope = attrs === undefined ? resolved.scope : { ...resolved.scope, config: { ...resolved.scope.config, ...attrs } };
   const { depth, maxStates } = resolved;
   const bitstate = bitstateFlags(flags);
-  const randomConfig = { ...DEFAULT_CONFIG, ...attrs };
+  const randomConfig = { ...randomMachine(flags, resolved.scope), ...attrs };
   const device = deviceList(deviceAttributes(randomConfig));
-  const randomOpts: MatrixOptions = { config: randomConfig, runs: flags.runs, seed: flags.seed, maxEvents: flags.maxEvents, timing: flags.timing, path: flags.path };
+  const randomOpts: MatrixOptions = { config: randomConfig, runs: flags.runs, seed: flags.seed, maxEvents: flags.maxEvents, timing: flags.timing, path: flags.path, swarm: flags.swarm };
   const total = (useRandom ? entries.length * props.length : 0) + (useExhaustive ? entries.length : 0);
   const bar = process.stderr.isTTY
     ? new cliProgress.SingleBar({ stream: process.stderr, format: "checking {cell} [{bar}] {value}/{total}{detail}", clearOnComplete: true, hideCursor: true }, cliProgress.Presets.shades_classic)
@@ -154,7 +156,7 @@ export async function runCheck(flags: CheckFlags): Promise<number> {
       tool: "dmacheck",
       engine: flags.engine,
       device,
-      ...(useRandom ? { random: { seed: flags.seed, runs: flags.runs, maxEvents: flags.maxEvents, config: randomConfig } } : {}),
+      ...(useRandom ? { random: { seed: flags.seed, runs: flags.runs, maxEvents: flags.maxEvents, swarm: flags.swarm !== false, config: randomConfig } } : {}),
       ...(useExhaustive ? { exhaustive: { depth, maxStates, maxMemory: flags.maxMemory ?? null, bitstate: bitstate ?? null, scope, searches } } : {}),
       results: rows.map(({ cell, file }) => ({
         engine: cell.engine, device, policy: cell.policy, property: cell.property, claimed: cell.claimed, verdict: cell.verdict,
@@ -168,6 +170,7 @@ export async function runCheck(flags: CheckFlags): Promise<number> {
     process.stdout.write(renderMatrix(rows, searches, {
       runs: flags.runs, seed: flags.seed, maxEvents: flags.maxEvents, timing: flags.timing, out: flags.out, scope, depth, maxStates, device,
       coverage: flags.coverage,
+      randomMachine: sameMachine(randomConfig, DEFAULT_CONFIG) ? undefined : randomConfig, swarm: flags.swarm !== false,
     }));
   }
   return rows.some((r) => r.cell.claimed && r.cell.verdict === "violated") ? EXIT_VIOLATION : EXIT_OK;
@@ -253,6 +256,32 @@ function bitstateFlags(flags: CheckFlags): { bits: number; hashes: number } | un
   const hashes = flags.bitstateHashes ?? 3;
   if (hashes > 16) fail(`--bitstate-hashes must be in 1..16, got ${hashes}`);
   return { bits: flags.bitstate, hashes };
+}
+
+/**
+ * The random engine's machine: the scope file's config with --scope (the
+ * same machine as the exhaustive engine's), else the random engine's default
+ * (DEFAULT_CONFIG); then the machine flags, which `scope` already carries.
+ */
+function randomMachine(flags: CheckFlags, scope: Scope): ModelConfig {
+  if (flags.scope !== undefined) return scope.config;
+  const d = DEFAULT_CONFIG;
+  const config = {
+    ...d,
+    frames: flags.frames ?? d.frames,
+    cpus: flags.cpus ?? d.cpus,
+    devices: flags.devices ?? d.devices,
+    iovaPages: flags.iovaPages ?? d.iovaPages,
+    maxMappings: flags.maxMappings ?? d.maxMappings,
+  };
+  const bad = configProblem(config);
+  if (bad !== null) fail(`random engine's machine: ${bad} (see --frames, --cpus, --devices, --iova-pages, --max-mappings, --scope)`);
+  return config;
+}
+
+/** Whether two configurations describe the same machine size (what the random engine's header names). */
+function sameMachine(a: ModelConfig, b: ModelConfig): boolean {
+  return a.frames === b.frames && a.cpus === b.cpus && a.devices === b.devices && a.iovaPages === b.iovaPages && a.maxMappings === b.maxMappings;
 }
 
 /** `--guest-memory KIND`: a guest memory region in both the random and the exhaustive configuration. */

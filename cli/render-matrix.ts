@@ -4,6 +4,7 @@ import { match } from "ts-pattern";
 import { type CellResult, type Engine, type SearchSummary } from "../checker/matrix.ts";
 import { type Scope } from "../checker/scope.ts";
 import { type Coverage } from "../checker/coverage.ts";
+import { type ModelConfig } from "../model/config.ts";
 
 export interface MatrixInfo {
   readonly runs: number;
@@ -18,6 +19,10 @@ export interface MatrixInfo {
   readonly device: readonly string[];
   /** Print each engine's coverage table (--coverage). */
   readonly coverage?: boolean;
+  /** The random engine's machine when it is not the default one (--scope and the machine flags). */
+  readonly randomMachine?: ModelConfig;
+  /** Random engine: swarm testing on (the default) or off (--no-swarm). */
+  readonly swarm?: boolean;
 }
 
 interface Row {
@@ -98,7 +103,9 @@ export function renderMatrix(rows: readonly Row[], searches: readonly SearchSumm
     const mine = rows.filter((r) => r.cell.engine === engine);
     const dev = info.device.join(",") === "trusted" ? "" : ` [devices: ${info.device.join(", ")}]`;
     if (engine === "random") {
-      lines.push(`dmacheck check: random engine, seed ${info.seed}, ${info.runs} runs of up to ${info.maxEvents} events per cell${dev}`);
+      const machine = info.randomMachine === undefined ? "" : `, on ${scopeLine({ ...info.scope, config: info.randomMachine })}`;
+      const swarm = info.swarm === false ? ", no swarm" : "";
+      lines.push(`dmacheck check: random engine, seed ${info.seed}, ${info.runs} runs of up to ${info.maxEvents} events per cell${machine}${swarm}${dev}`);
     } else {
       lines.push(`dmacheck check: exhaustive engine, scope ${scopeLine(info.scope)}; depth <= ${info.depth}, <= ${fmt(info.maxStates)} states${dev}`);
     }

@@ -2,6 +2,7 @@
 import { type ModelConfig } from "../model/config.ts";
 import { type Event } from "../model/events.ts";
 import { type PropertyName } from "../model/policy.ts";
+import { type Swarm } from "../checker/arbitraries.ts";
 import { COUNTEREXAMPLE_FORMAT, type Counterexample } from "./schema.ts";
 
 export interface CounterexampleInput {
@@ -17,6 +18,8 @@ export interface CounterexampleInput {
   readonly path: string | null;
   readonly runs: number;
   readonly ms: number;
+  /** The random engine's swarm for the sequence found (recorded as found.swarm); absent or null: none. */
+  readonly swarm?: Swarm | null;
 }
 
 export function buildCounterexample(i: CounterexampleInput): Counterexample {
@@ -28,7 +31,7 @@ export function buildCounterexample(i: CounterexampleInput): Counterexample {
     config: { ...i.config },
     events: [...i.events],
     violation: { step: i.step, explanation: i.explanation },
-    found: { engine: i.engine, seed: i.seed, path: i.path, runs: i.runs, ms: i.ms },
+    found: { engine: i.engine, seed: i.seed, path: i.path, runs: i.runs, ms: i.ms, ...(i.swarm ? { swarm: i.swarm } : {}) },
   } as Counterexample;
 }
 

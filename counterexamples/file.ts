@@ -21,6 +21,9 @@ export function decodeCounterexample(json: unknown, source: string): Decoded {
   // The schema only knows "integer"; the usable ranges live in configProblem.
   const bad = configProblem(cx.config);
   if (bad !== null) return { ok: false, error: `${source}: $.config: ${bad}` };
+  const sw = cx.found.swarm;
+  if (sw !== undefined && (sw.cpus > cx.config.cpus || sw.devices > cx.config.devices))
+    return { ok: false, error: `${source}: $.found.swarm: uses ${sw.cpus} CPU(s) and ${sw.devices} device(s), more than the config's ${cx.config.cpus} and ${cx.config.devices}` };
   const n = cx.events.length;
   if (cx.violation.step >= n)
     return { ok: false, error: `${source}: $.violation.step: step ${cx.violation.step} is beyond the ${n} event${n === 1 ? "" : "s"}` };
@@ -92,7 +95,7 @@ function pretty(v: unknown, indent: string, itemsInline = false): string {
   const isArray = Array.isArray(v);
   const parts = isArray
     ? v.map((x) => pad + (itemsInline ? inline(x) : pretty(x, pad)))
-    : Object.entries(v).map(([k, x]) => `${pad}${JSON.stringify(k)}: ${pretty(x, pad, k === "events")}`);
+    : Object.entries(v).map(([k, x]) => `${pad}${JSON.stringify(k)}: ${k === "swarm" ? inline(x) : pretty(x, pad, k === "events")}`);
   if (parts.length === 0) return isArray ? "[]" : "{}";
   return `${isArray ? "[" : "{"}\n${parts.join(",\n")}\n${indent}${isArray ? "]" : "}"}`;
 }

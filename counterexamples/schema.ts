@@ -7,7 +7,7 @@
  * file.ts turns the first failed constraint into a one-line message.
  */
 import { Schema } from "effect";
-import { type Direction, type Event, type BufferSource } from "../model/events.ts";
+import { EVENT_TAGS, type Direction, type Event, type BufferSource } from "../model/events.ts";
 import { type ModelConfig } from "../model/config.ts";
 import { type PropertyName } from "../model/policy.ts";
 
@@ -74,6 +74,17 @@ export const ConfigSchema = Schema.Struct({
   guestFrames: Schema.optional(Int),
 });
 
+/** A random-engine swarm: a weight factor per event kind, and the CPUs and devices the events used. */
+const SwarmSchema = Schema.Struct({
+  weights: Schema.Record(Schema.String, Nat).check(
+    Schema.makeFilter((r: Readonly<Record<string, number>>) => Object.keys(r).every((k) => (EVENT_TAGS as readonly string[]).includes(k)), {
+      expected: "an object whose keys are event kinds",
+    }),
+  ),
+  cpus: Pos,
+  devices: Pos,
+});
+
 const Property = Schema.Literals([
   "page-confinement", "byte-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement",
   "direct-map-exclusion",
@@ -108,6 +119,8 @@ export const CounterexampleSchema = Schema.Struct({
     path: Schema.NullOr(Schema.String),
     runs: Nat,
     ms: NonNegative,
+    /** Random engine: the swarm the sequence was drawn with (checker/arbitraries.ts). Absent in files found without one. */
+    swarm: Schema.optional(SwarmSchema),
   }),
 });
 

@@ -1,5 +1,5 @@
 // dmacheck counterexample: coiommu violates iotlb-coherence (3 events).
-// device 1 read frame 13 through a stale page walk from a cached directory entry for IOVA 0x205000; its unmap had already returned; frame 13 has held page 2 of a kmalloc-8192 object of the driver of dev0 at +0x0 since step 2
+// device 0 read frame 7 through a stale page walk from a cached directory entry for IOVA 0x1ff000; its unmap had already returned; frame 7 has held page 2 of a kmalloc-8192 object of the driver of dev0 at +0x0 since step 1
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 
@@ -25,20 +25,21 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device"},
-    {"t": "map-sg", "cpu": 0, "dev": 0, "sizes": [4097], "dir": "to-device"},
-    {"t": "dma", "dev": 1, "write": false, "page": 12, "offset": 0, "len": 4097}
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 8192, "dir": "to-device"},
+    {"t": "unmap", "cpu": 0, "k": 0, "free": false},
+    {"t": "dma", "dev": 0, "write": false, "page": 6, "offset": 0, "len": 4097}
   ],
   "violation": {
     "step": 2,
-    "explanation": "device 1 read frame 13 through a stale page walk from a cached directory entry for IOVA 0x205000; its unmap had already returned; frame 13 has held page 2 of a kmalloc-8192 object of the driver of dev0 at +0x0 since step 2"
+    "explanation": "device 0 read frame 7 through a stale page walk from a cached directory entry for IOVA 0x1ff000; its unmap had already returned; frame 7 has held page 2 of a kmalloc-8192 object of the driver of dev0 at +0x0 since step 1"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "1292:4:3:3:6:11:10:9:10:11:9:9:9:9:10:9:13:18:21:18:7:17:19:18:18:17:17:17:19:18:18:11:11",
-    "runs": 1293,
-    "ms": 0
+    "path": "761:6:2:3:4:4:6:9:7:7:7:7:6:6",
+    "runs": 762,
+    "ms": 0,
+    "swarm": {"weights": {"map": 3, "map-sg": 1, "alloc-coherent": 1, "unmap": 3, "resume": 1, "iommu": 1, "dma": 1, "kmalloc": 1, "kfree": 0, "tick": 1, "user-touch": 1, "user-unmap": 0}, "cpus": 2, "devices": 1}
   }
 } as const;
 

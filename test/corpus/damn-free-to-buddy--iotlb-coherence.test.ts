@@ -1,5 +1,5 @@
-// dmacheck counterexample: damn-free-to-buddy violates iotlb-coherence (3 events).
-// device 0 read frame 9 through a stale page walk from a cached directory entry for IOVA 0x1f9000; its unmap had already returned; frame 9 has been free since step 2
+// dmacheck counterexample: damn-free-to-buddy violates iotlb-coherence (4 events).
+// device 0 read frame 8 through a stale IOTLB entry for IOVA 0x1f8000; its unmap had already returned; frame 8 has been free since step 2
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 
@@ -25,26 +25,28 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device"},
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device"},
     {"t": "unmap", "cpu": 0, "k": 0, "free": true},
-    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 4097}
+    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1},
+    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1}
   ],
   "violation": {
-    "step": 2,
-    "explanation": "device 0 read frame 9 through a stale page walk from a cached directory entry for IOVA 0x1f9000; its unmap had already returned; frame 9 has been free since step 2"
+    "step": 3,
+    "explanation": "device 0 read frame 8 through a stale IOTLB entry for IOVA 0x1f8000; its unmap had already returned; frame 8 has been free since step 2"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "143:1:2:2:4:6:5:5:5:8:6:5:7:6:5:6:6",
-    "runs": 144,
-    "ms": 0
+    "path": "8:14:3:3:4:4:5:5:6:7:6:5:5:5:5:5:5:5:5",
+    "runs": 9,
+    "ms": 0,
+    "swarm": {"weights": {"map": 1, "map-sg": 3, "alloc-coherent": 0, "unmap": 3, "resume": 1, "iommu": 1, "dma": 3, "kmalloc": 0, "kfree": 0, "tick": 3, "user-touch": 0, "user-unmap": 0}, "cpus": 2, "devices": 1}
   }
 } as const;
 
-test("damn-free-to-buddy violates iotlb-coherence at step 3", () => {
+test("damn-free-to-buddy violates iotlb-coherence at step 4", () => {
   const result = replayCounterexample(counterexample);
   expect(result.mismatch).toBeNull();
   expect(result.trace.violation?.property).toBe("iotlb-coherence");
-  expect(result.trace.violation?.step).toBe(2);
+  expect(result.trace.violation?.step).toBe(3);
 });

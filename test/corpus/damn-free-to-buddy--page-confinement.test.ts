@@ -25,7 +25,7 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device"},
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device"},
     {"t": "unmap", "cpu": 0, "k": 0, "free": true},
     {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1}
   ],
@@ -36,9 +36,10 @@ const counterexample = {
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "1:2:0:1:2:2:2:4:5:8:8:8:8:8",
-    "runs": 2,
-    "ms": 0
+    "path": "8:14:3:3:4:4:5:5:6:6:3:3:3:3",
+    "runs": 9,
+    "ms": 0,
+    "swarm": {"weights": {"map": 1, "map-sg": 3, "alloc-coherent": 0, "unmap": 3, "resume": 1, "iommu": 1, "dma": 3, "kmalloc": 0, "kfree": 0, "tick": 3, "user-touch": 0, "user-unmap": 0}, "cpus": 2, "devices": 1}
   }
 } as const;
 

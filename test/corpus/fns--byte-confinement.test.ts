@@ -1,5 +1,5 @@
 // dmacheck counterexample: fns violates byte-confinement (2 events).
-// device 1 read bytes 0x0..0x1 of frame 7 through a page walk from a cached directory entry for IOVA 0x1f9000; byte 0x1 is not granted to device 1 for reading: it is byte +0x1001 of a kmalloc-8192 object of the driver of dev1, beyond the 4097-byte buffer mapped there (allocation slack); frame 7 has held page 2 of a kmalloc-8192 object of the driver of dev1 at +0x0 since step 1
+// device 1 wrote bytes 0x0..0x40 of frame 6 through a page walk for IOVA 0x1f8000; byte 0x40 is not granted to device 1 for writing: it is a free slot of a kmalloc-64 slab holding a kmalloc-64 object of the driver of dev1 at +0x0 (it may hold a freed object's data); frame 6 has held a kmalloc-64 object of the driver of dev1 at +0x0 since step 1
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 
@@ -25,19 +25,20 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 1, "src": "kmalloc", "size": 4097, "dir": "to-device"},
-    {"t": "dma", "dev": 1, "write": false, "page": 0, "offset": 712, "len": 3386}
+    {"t": "map-sg", "cpu": 0, "dev": 1, "sizes": [64], "dir": "from-device"},
+    {"t": "dma", "dev": 1, "write": true, "page": 0, "offset": 0, "len": 65}
   ],
   "violation": {
     "step": 1,
-    "explanation": "device 1 read bytes 0x0..0x1 of frame 7 through a page walk from a cached directory entry for IOVA 0x1f9000; byte 0x1 is not granted to device 1 for reading: it is byte +0x1001 of a kmalloc-8192 object of the driver of dev1, beyond the 4097-byte buffer mapped there (allocation slack); frame 7 has held page 2 of a kmalloc-8192 object of the driver of dev1 at +0x0 since step 1"
+    "explanation": "device 1 wrote bytes 0x0..0x40 of frame 6 through a page walk for IOVA 0x1f8000; byte 0x40 is not granted to device 1 for writing: it is a free slot of a kmalloc-64 slab holding a kmalloc-64 object of the driver of dev1 at +0x0 (it may hold a freed object's data); frame 6 has held a kmalloc-64 object of the driver of dev1 at +0x0 since step 1"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "6:2:1:6:3:3:4:6:4:6:7:9:7:11:7:20:20:18:18",
-    "runs": 7,
-    "ms": 0
+    "path": "16:11:3:8:9:8:8:8:8:8:11:10",
+    "runs": 17,
+    "ms": 0,
+    "swarm": {"weights": {"map": 3, "map-sg": 3, "alloc-coherent": 3, "unmap": 3, "resume": 1, "iommu": 3, "dma": 3, "kmalloc": 0, "kfree": 3, "tick": 1, "user-touch": 3, "user-unmap": 3}, "cpus": 2, "devices": 2}
   }
 } as const;
 

@@ -36,9 +36,10 @@ const counterexample = {
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "72:4:3:3:4:4:4:4:7:7:5:5:5:5:5",
-    "runs": 73,
-    "ms": 0
+    "path": "116:10:1:2:2:5:5:6:6:7:7",
+    "runs": 117,
+    "ms": 0,
+    "swarm": {"weights": {"map": 1, "map-sg": 3, "alloc-coherent": 1, "unmap": 1, "resume": 3, "iommu": 3, "dma": 1, "kmalloc": 3, "kfree": 1, "tick": 0, "user-touch": 1, "user-unmap": 0}, "cpus": 1, "devices": 1}
   }
 } as const;
 

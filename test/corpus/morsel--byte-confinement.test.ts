@@ -1,5 +1,5 @@
 // dmacheck counterexample: morsel violates byte-confinement (3 events).
-// device 0 wrote bytes 0x0..0x40 of frame 6 through a page walk for IOVA 0x1f8000; byte 0x40 is not granted to device 0 for writing: it is a free slot of a kmalloc-64 slab holding a kmalloc-64 object of the driver of dev0 at +0x0 (it may hold a freed object's data); frame 6 has held a kmalloc-64 object of the driver of dev0 at +0x0 since step 1
+// device 0 wrote bytes 0x0..0x1 of frame 6 through a page walk for IOVA 0x1f8000; byte 0x1 is not granted to device 0 for writing: it is byte +0x1 of a kmalloc-8 object of the driver of dev0, beyond the 1-byte buffer mapped there (allocation slack); frame 6 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 
@@ -25,20 +25,21 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map-sg", "cpu": 0, "dev": 0, "sizes": [64], "dir": "from-device"},
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "from-device"},
     {"t": "resume", "cpu": 0},
-    {"t": "dma", "dev": 0, "write": true, "page": 0, "offset": 0, "len": 65}
+    {"t": "dma", "dev": 0, "write": true, "page": 0, "offset": 0, "len": 2}
   ],
   "violation": {
     "step": 2,
-    "explanation": "device 0 wrote bytes 0x0..0x40 of frame 6 through a page walk for IOVA 0x1f8000; byte 0x40 is not granted to device 0 for writing: it is a free slot of a kmalloc-64 slab holding a kmalloc-64 object of the driver of dev0 at +0x0 (it may hold a freed object's data); frame 6 has held a kmalloc-64 object of the driver of dev0 at +0x0 since step 1"
+    "explanation": "device 0 wrote bytes 0x0..0x1 of frame 6 through a page walk for IOVA 0x1f8000; byte 0x1 is not granted to device 0 for writing: it is byte +0x1 of a kmalloc-8 object of the driver of dev0, beyond the 1-byte buffer mapped there (allocation slack); frame 6 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "31:3:2:4:8:9:11:11:13:1:1:5:6:6:7:6:6:6:6:6:7:6:6:6:8",
-    "runs": 32,
-    "ms": 0
+    "path": "30:11:0:0:1:3:5:5:6:6:4:5:4:4:4:4:4:4:4:4",
+    "runs": 31,
+    "ms": 0,
+    "swarm": {"weights": {"map": 1, "map-sg": 3, "alloc-coherent": 3, "unmap": 3, "resume": 1, "iommu": 1, "dma": 3, "kmalloc": 1, "kfree": 0, "tick": 0, "user-touch": 3, "user-unmap": 0}, "cpus": 2, "devices": 1}
   }
 } as const;
 

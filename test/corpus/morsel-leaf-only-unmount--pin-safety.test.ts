@@ -1,5 +1,5 @@
 // dmacheck counterexample: morsel-leaf-only-unmount violates pin-safety (9 events).
-// frame 6: the page allocator reclaimed it (it held slab memory and is free now), yet device 0 can still reach it through an IOTLB entry for IOVA 0x1f8000; frame 6 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1
+// frame 3: the page allocator reclaimed it (it held slab memory and is free now), yet device 0 can still reach it through an IOTLB entry for IOVA 0x1fe000; frame 3 has held a kmalloc-64 object of the driver of dev0 at +0x0 since step 1
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 
@@ -9,23 +9,23 @@ const counterexample = {
   "policyModule": null,
   "property": "pin-safety",
   "config": {
-    "frames": 32,
-    "cpus": 2,
-    "devices": 2,
-    "iovaPages": 16,
-    "iovaBasePfn": 504,
+    "frames": 10,
+    "cpus": 1,
+    "devices": 1,
+    "iovaPages": 4,
+    "iovaBasePfn": 510,
     "iommuLevels": 3,
-    "fqSize": 256,
+    "fqSize": 2,
     "fqTimeoutMs": 10,
-    "maxMappings": 8,
-    "maxObjects": 48,
-    "cmdQueueEntries": 16,
-    "maxOrder": 3,
-    "userPages": 4,
+    "maxMappings": 1,
+    "maxObjects": 4,
+    "cmdQueueEntries": 8,
+    "maxOrder": 2,
+    "userPages": 0,
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device"},
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device"},
     {"t": "resume", "cpu": 0},
     {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1},
     {"t": "unmap", "cpu": 0, "k": 0, "free": true},
@@ -37,13 +37,13 @@ const counterexample = {
   ],
   "violation": {
     "step": 8,
-    "explanation": "frame 6: the page allocator reclaimed it (it held slab memory and is free now), yet device 0 can still reach it through an IOTLB entry for IOVA 0x1f8000; frame 6 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1"
+    "explanation": "frame 3: the page allocator reclaimed it (it held slab memory and is free now), yet device 0 can still reach it through an IOTLB entry for IOVA 0x1fe000; frame 3 has held a kmalloc-64 object of the driver of dev0 at +0x0 since step 1"
   },
   "found": {
-    "engine": "random",
-    "seed": 42,
-    "path": "303:2:1:2:2:2:8:8:11:15:16:15:15:15:15:15",
-    "runs": 304,
+    "engine": "exhaustive",
+    "seed": null,
+    "path": null,
+    "runs": 18440,
     "ms": 0
   }
 } as const;

@@ -41,9 +41,10 @@ const counterexample = {
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "303:2:1:2:2:2:8:8:11:11:14:14:11:11",
-    "runs": 304,
-    "ms": 0
+    "path": "258:11:0:1:2:2:5:8:8:8:8:11:12:11:11",
+    "runs": 259,
+    "ms": 0,
+    "swarm": {"weights": {"map": 3, "map-sg": 3, "alloc-coherent": 3, "unmap": 3, "resume": 1, "iommu": 1, "dma": 3, "kmalloc": 1, "kfree": 3, "tick": 3, "user-touch": 1, "user-unmap": 3}, "cpus": 2, "devices": 1}
   }
 } as const;
 

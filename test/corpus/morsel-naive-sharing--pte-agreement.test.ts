@@ -25,7 +25,7 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device"}
+    {"t": "map-sg", "cpu": 0, "dev": 0, "sizes": [64], "dir": "to-device"}
   ],
   "violation": {
     "step": 0,
@@ -34,9 +34,10 @@ const counterexample = {
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "1:1:1:1:2:2:2:2",
-    "runs": 2,
-    "ms": 0
+    "path": "2:3:3:4:1:1:1:1:1:1:1:1:1:1:1",
+    "runs": 3,
+    "ms": 0,
+    "swarm": {"weights": {"map": 1, "map-sg": 3, "alloc-coherent": 1, "unmap": 3, "resume": 1, "iommu": 3, "dma": 1, "kmalloc": 1, "kfree": 1, "tick": 1, "user-touch": 1, "user-unmap": 1}, "cpus": 2, "devices": 2}
   }
 } as const;
 

@@ -1,5 +1,5 @@
 // dmacheck counterexample: shadow-zero-copy violates byte-confinement (2 events).
-// device 0 read bytes 0x0..0x1 of frame 19 through a page walk for IOVA 0x1fd000; byte 0x1 is not granted to device 0 for reading: it is byte +0x1001 of a kmalloc-8192 object of the driver of dev0, beyond the 4097-byte buffer mapped there (allocation slack); frame 19 has held page 2 of a kmalloc-8192 object of the driver of dev0 at +0x0 since step 1
+// device 0 wrote bytes 0x0..0x1 of frame 18 through a page walk from a cached directory entry for IOVA 0x1fc000; byte 0x1 is not granted to device 0 for writing: it is byte +0x1 of a kmalloc-8 object of the driver of dev0, beyond the 1-byte buffer mapped there (allocation slack); frame 18 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 
@@ -25,19 +25,20 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map-sg", "cpu": 0, "dev": 0, "sizes": [4097], "dir": "to-device"},
-    {"t": "dma", "dev": 0, "write": false, "page": 21, "offset": 0, "len": 2}
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "from-device"},
+    {"t": "dma", "dev": 0, "write": true, "page": 2, "offset": 1337, "len": 6857}
   ],
   "violation": {
     "step": 1,
-    "explanation": "device 0 read bytes 0x0..0x1 of frame 19 through a page walk for IOVA 0x1fd000; byte 0x1 is not granted to device 0 for reading: it is byte +0x1001 of a kmalloc-8192 object of the driver of dev0, beyond the 4097-byte buffer mapped there (allocation slack); frame 19 has held page 2 of a kmalloc-8192 object of the driver of dev0 at +0x0 since step 1"
+    "explanation": "device 0 wrote bytes 0x0..0x1 of frame 18 through a page walk from a cached directory entry for IOVA 0x1fc000; byte 0x1 is not granted to device 0 for writing: it is byte +0x1 of a kmalloc-8 object of the driver of dev0, beyond the 1-byte buffer mapped there (allocation slack); frame 18 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "261:3:6:2:2:4:2:2:3:3:4:9:10:9:9:9:9:9:9:9:9:9:9:9:10:9:9",
-    "runs": 262,
-    "ms": 0
+    "path": "30:11:0:0:1:3:4:4:6:8:6:6:7:7:7:20:20:19:19:19",
+    "runs": 31,
+    "ms": 0,
+    "swarm": {"weights": {"map": 1, "map-sg": 3, "alloc-coherent": 3, "unmap": 3, "resume": 1, "iommu": 1, "dma": 3, "kmalloc": 1, "kfree": 0, "tick": 0, "user-touch": 3, "user-unmap": 0}, "cpus": 2, "devices": 1}
   }
 } as const;
 

@@ -1,5 +1,5 @@
-// dmacheck counterexample: shadow-zero-copy violates iotlb-coherence (4 events).
-// device 0 read frame 18 through a stale page walk from a cached directory entry for IOVA 0x1fc000; its unmap had already returned; frame 18 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1
+// dmacheck counterexample: shadow-zero-copy violates iotlb-coherence (3 events).
+// device 0 wrote frame 18 through a stale page walk from a cached directory entry for IOVA 0x1fc000; its unmap had already returned; frame 18 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 
@@ -25,27 +25,27 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device"},
-    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1},
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "from-device"},
     {"t": "unmap", "cpu": 0, "k": 0, "free": false},
-    {"t": "dma", "dev": 0, "write": false, "page": 20, "offset": 0, "len": 1}
+    {"t": "dma", "dev": 0, "write": true, "page": 2, "offset": 1336, "len": 6857}
   ],
   "violation": {
-    "step": 3,
-    "explanation": "device 0 read frame 18 through a stale page walk from a cached directory entry for IOVA 0x1fc000; its unmap had already returned; frame 18 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1"
+    "step": 2,
+    "explanation": "device 0 wrote frame 18 through a stale page walk from a cached directory entry for IOVA 0x1fc000; its unmap had already returned; frame 18 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "303:2:1:4:4:2:2:4:3:4:6:7:7:10:10:11:11:3:14:2:2:2:10:10:10:8:8",
-    "runs": 304,
-    "ms": 0
+    "path": "30:11:0:0:1:3:5:7:9:11:9:9:10:10:10:9:23:23:21:21:21",
+    "runs": 31,
+    "ms": 0,
+    "swarm": {"weights": {"map": 1, "map-sg": 3, "alloc-coherent": 3, "unmap": 3, "resume": 1, "iommu": 1, "dma": 3, "kmalloc": 1, "kfree": 0, "tick": 0, "user-touch": 3, "user-unmap": 0}, "cpus": 2, "devices": 1}
   }
 } as const;
 
-test("shadow-zero-copy violates iotlb-coherence at step 4", () => {
+test("shadow-zero-copy violates iotlb-coherence at step 3", () => {
   const result = replayCounterexample(counterexample);
   expect(result.mismatch).toBeNull();
   expect(result.trace.violation?.property).toBe("iotlb-coherence");
-  expect(result.trace.violation?.step).toBe(3);
+  expect(result.trace.violation?.step).toBe(2);
 });

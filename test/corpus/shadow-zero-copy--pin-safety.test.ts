@@ -1,5 +1,5 @@
 // dmacheck counterexample: shadow-zero-copy violates pin-safety (2 events).
-// frame 18: the page allocator reclaimed it (it held slab memory and is free now), yet device 0 can still reach it through its domain's page tables for IOVA 0x1fc000; frame 18 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1
+// frame 18: the page allocator reclaimed it (it held slab memory and is free now), yet device 0 can still reach it through its domain's page tables for IOVA 0x1fc000; frame 18 has held a kmalloc-64 object of the driver of dev0 at +0x0 since step 1
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 
@@ -25,19 +25,20 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device"},
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device"},
     {"t": "unmap", "cpu": 0, "k": 0, "free": true}
   ],
   "violation": {
     "step": 1,
-    "explanation": "frame 18: the page allocator reclaimed it (it held slab memory and is free now), yet device 0 can still reach it through its domain's page tables for IOVA 0x1fc000; frame 18 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1"
+    "explanation": "frame 18: the page allocator reclaimed it (it held slab memory and is free now), yet device 0 can still reach it through its domain's page tables for IOVA 0x1fc000; frame 18 has held a kmalloc-64 object of the driver of dev0 at +0x0 since step 1"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "1:2:0:0:1:2:2:5:6",
-    "runs": 2,
-    "ms": 0
+    "path": "8:14:3:3:4:4:5:5:6:6:3:3:3:3",
+    "runs": 9,
+    "ms": 0,
+    "swarm": {"weights": {"map": 1, "map-sg": 3, "alloc-coherent": 0, "unmap": 3, "resume": 1, "iommu": 1, "dma": 3, "kmalloc": 0, "kfree": 0, "tick": 3, "user-touch": 0, "user-unmap": 0}, "cpus": 2, "devices": 1}
   }
 } as const;
 

@@ -1,5 +1,5 @@
 // dmacheck counterexample: strict-free-before-wait violates page-confinement (4 events).
-// device 1 read frame 6 through an IOTLB entry for IOVA 0x1f8000; frame 6 holds nothing granted to device 1: it is free; frame 6 has been free since step 3
+// device 0 read frame 6 through an IOTLB entry for IOVA 0x1f8000; frame 6 holds nothing granted to device 0: it is free; frame 6 has been free since step 3
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 
@@ -25,21 +25,22 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "alloc-coherent", "cpu": 0, "dev": 1, "order": 0},
-    {"t": "dma", "dev": 1, "write": false, "page": 0, "offset": 0, "len": 1},
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device"},
+    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1},
     {"t": "unmap", "cpu": 0, "k": 0, "free": false},
-    {"t": "dma", "dev": 1, "write": false, "page": 0, "offset": 0, "len": 1}
+    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1}
   ],
   "violation": {
     "step": 3,
-    "explanation": "device 1 read frame 6 through an IOTLB entry for IOVA 0x1f8000; frame 6 holds nothing granted to device 1: it is free; frame 6 has been free since step 3"
+    "explanation": "device 0 read frame 6 through an IOTLB entry for IOVA 0x1f8000; frame 6 holds nothing granted to device 0: it is free; frame 6 has been free since step 3"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "773:2:0:1:3:3:4:6:6:8:8:10:10:10:10:10:10",
-    "runs": 774,
-    "ms": 0
+    "path": "684:13:8:8:8:11:11:11:14:14:17:10:9:2:9:10:11:11:11:9:9:2:6:4:4:4",
+    "runs": 685,
+    "ms": 0,
+    "swarm": {"weights": {"map": 1, "map-sg": 0, "alloc-coherent": 1, "unmap": 1, "resume": 1, "iommu": 1, "dma": 3, "kmalloc": 3, "kfree": 3, "tick": 1, "user-touch": 1, "user-unmap": 1}, "cpus": 2, "devices": 1}
   }
 } as const;
 

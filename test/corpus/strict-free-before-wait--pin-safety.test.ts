@@ -1,5 +1,5 @@
 // dmacheck counterexample: strict-free-before-wait violates pin-safety (3 events).
-// frame 6: the page allocator reclaimed it (it held slab memory and is free now), yet device 1 can still reach it through an IOTLB entry for IOVA 0x1f8000; frame 6 has held a kmalloc-8 object of the driver of dev1 at +0x0 since step 1
+// frame 6: the page allocator reclaimed it (it held slab memory and is free now), yet device 0 can still reach it through an IOTLB entry for IOVA 0x1f8000; frame 6 has held a kmalloc-64 object of the driver of dev0 at +0x0 since step 1
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 
@@ -25,20 +25,21 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 1, "src": "kmalloc", "size": 1, "dir": "to-device"},
-    {"t": "dma", "dev": 1, "write": false, "page": 0, "offset": 0, "len": 1},
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device"},
+    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1},
     {"t": "unmap", "cpu": 0, "k": 0, "free": false}
   ],
   "violation": {
     "step": 2,
-    "explanation": "frame 6: the page allocator reclaimed it (it held slab memory and is free now), yet device 1 can still reach it through an IOTLB entry for IOVA 0x1f8000; frame 6 has held a kmalloc-8 object of the driver of dev1 at +0x0 since step 1"
+    "explanation": "frame 6: the page allocator reclaimed it (it held slab memory and is free now), yet device 0 can still reach it through an IOTLB entry for IOVA 0x1f8000; frame 6 has held a kmalloc-64 object of the driver of dev0 at +0x0 since step 1"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "53:2:2:4:4:9:9:9:10:8:8:8:8:8:8:6:6",
-    "runs": 54,
-    "ms": 0
+    "path": "2:7:1:3:3:3:7:7:7:8:8:4",
+    "runs": 3,
+    "ms": 0,
+    "swarm": {"weights": {"map": 1, "map-sg": 3, "alloc-coherent": 1, "unmap": 3, "resume": 1, "iommu": 3, "dma": 1, "kmalloc": 1, "kfree": 1, "tick": 1, "user-touch": 3, "user-unmap": 1}, "cpus": 2, "devices": 1}
   }
 } as const;
 

@@ -1,5 +1,5 @@
 // dmacheck counterexample: strict-no-pde violates pt-page-safety (6 events).
-// the IOMMU's directory cache for dom 1 still holds the level-2 entry covering IOVAs 0x0..0x1fffff, pointing at frame 8, which is no longer that page table: it is free; frame 8 has held an IOMMU page table (dom 1, level 1) since step 1
+// the IOMMU's directory cache for dom 0 still holds the level-2 entry covering IOVAs 0x0..0x1fffff, pointing at frame 8, which is no longer that page table: it is free; frame 8 has held an IOMMU page table (dom 0, level 1) since step 1
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 
@@ -25,8 +25,8 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 1, "src": "kmalloc", "size": 64, "dir": "to-device"},
-    {"t": "dma", "dev": 1, "write": false, "page": 0, "offset": 0, "len": 1},
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device"},
+    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1},
     {"t": "unmap", "cpu": 0, "k": 0, "free": false},
     {"t": "iommu"},
     {"t": "iommu"},
@@ -34,14 +34,15 @@ const counterexample = {
   ],
   "violation": {
     "step": 5,
-    "explanation": "the IOMMU's directory cache for dom 1 still holds the level-2 entry covering IOVAs 0x0..0x1fffff, pointing at frame 8, which is no longer that page table: it is free; frame 8 has held an IOMMU page table (dom 1, level 1) since step 1"
+    "explanation": "the IOMMU's directory cache for dom 0 still holds the level-2 entry covering IOVAs 0x0..0x1fffff, pointing at frame 8, which is no longer that page table: it is free; frame 8 has held an IOMMU page table (dom 0, level 1) since step 1"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "47:3:3:3:3:6:6:6:6:8:8:8:10:10:10",
-    "runs": 48,
-    "ms": 0
+    "path": "2:7:1:3:3:3:7:7:7:8:9:8:8",
+    "runs": 3,
+    "ms": 0,
+    "swarm": {"weights": {"map": 1, "map-sg": 3, "alloc-coherent": 1, "unmap": 3, "resume": 1, "iommu": 3, "dma": 1, "kmalloc": 1, "kfree": 1, "tick": 1, "user-touch": 3, "user-unmap": 1}, "cpus": 2, "devices": 1}
   }
 } as const;
 

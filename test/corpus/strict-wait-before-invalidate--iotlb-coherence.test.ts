@@ -1,5 +1,5 @@
 // dmacheck counterexample: strict-wait-before-invalidate violates iotlb-coherence (6 events).
-// device 0 read frame 6 through a stale IOTLB entry for IOVA 0x1f8000; its unmap had already returned; frame 6 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1
+// device 0 wrote frame 6 through a stale IOTLB entry for IOVA 0x1f8000; its unmap had already returned; frame 6 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 
@@ -25,23 +25,24 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device"},
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "from-device"},
     {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1},
     {"t": "unmap", "cpu": 0, "k": 0, "free": false},
     {"t": "iommu"},
     {"t": "resume", "cpu": 0},
-    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1}
+    {"t": "dma", "dev": 0, "write": true, "page": 0, "offset": 0, "len": 1}
   ],
   "violation": {
     "step": 5,
-    "explanation": "device 0 read frame 6 through a stale IOTLB entry for IOVA 0x1f8000; its unmap had already returned; frame 6 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1"
+    "explanation": "device 0 wrote frame 6 through a stale IOTLB entry for IOVA 0x1f8000; its unmap had already returned; frame 6 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "8111:4:3:8:8:9:9:10:9:8:2:7:7:7",
-    "runs": 8112,
-    "ms": 0
+    "path": "468:14:5:6:6:7:8:9:9:9",
+    "runs": 469,
+    "ms": 0,
+    "swarm": {"weights": {"map": 3, "map-sg": 1, "alloc-coherent": 0, "unmap": 3, "resume": 1, "iommu": 1, "dma": 3, "kmalloc": 0, "kfree": 3, "tick": 1, "user-touch": 0, "user-unmap": 3}, "cpus": 1, "devices": 1}
   }
 } as const;
 

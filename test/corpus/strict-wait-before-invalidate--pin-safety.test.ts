@@ -38,9 +38,10 @@ const counterexample = {
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "255:2:1:3:3:3:7:7:7:8:9:5",
-    "runs": 256,
-    "ms": 0
+    "path": "1087:10:0:1:2:2:4:5:5:7:7:8:10:8:8",
+    "runs": 1088,
+    "ms": 0,
+    "swarm": {"weights": {"map": 3, "map-sg": 3, "alloc-coherent": 1, "unmap": 1, "resume": 3, "iommu": 3, "dma": 3, "kmalloc": 1, "kfree": 1, "tick": 1, "user-touch": 0, "user-unmap": 1}, "cpus": 1, "devices": 1}
   }
 } as const;
 

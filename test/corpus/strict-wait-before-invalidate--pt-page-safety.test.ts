@@ -1,5 +1,5 @@
 // dmacheck counterexample: strict-wait-before-invalidate violates pt-page-safety (5 events).
-// the IOMMU's directory cache for dom 1 still holds the level-2 entry covering IOVAs 0x0..0x1fffff, pointing at frame 8, which is no longer that page table: it is free; frame 8 has held an IOMMU page table (dom 1, level 1) since step 1
+// the IOMMU's directory cache for dom 0 still holds the level-2 entry covering IOVAs 0x0..0x1fffff, pointing at frame 8, which is no longer that page table: it is free; frame 8 has held an IOMMU page table (dom 0, level 1) since step 1
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 
@@ -25,22 +25,23 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 1, "src": "kmalloc", "size": 1, "dir": "to-device"},
-    {"t": "dma", "dev": 1, "write": false, "page": 0, "offset": 0, "len": 1},
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device"},
+    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1},
     {"t": "unmap", "cpu": 0, "k": 0, "free": false},
     {"t": "iommu"},
     {"t": "resume", "cpu": 0}
   ],
   "violation": {
     "step": 4,
-    "explanation": "the IOMMU's directory cache for dom 1 still holds the level-2 entry covering IOVAs 0x0..0x1fffff, pointing at frame 8, which is no longer that page table: it is free; frame 8 has held an IOMMU page table (dom 1, level 1) since step 1"
+    "explanation": "the IOMMU's directory cache for dom 0 still holds the level-2 entry covering IOVAs 0x0..0x1fffff, pointing at frame 8, which is no longer that page table: it is free; frame 8 has held an IOMMU page table (dom 0, level 1) since step 1"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "53:2:2:4:4:5:5:6:6:6:6:8:8:8:8:9:9",
-    "runs": 54,
-    "ms": 0
+    "path": "468:8:13:3:3:7:7:7:7:8:8:8:8",
+    "runs": 469,
+    "ms": 0,
+    "swarm": {"weights": {"map": 3, "map-sg": 1, "alloc-coherent": 0, "unmap": 3, "resume": 1, "iommu": 1, "dma": 3, "kmalloc": 0, "kfree": 3, "tick": 1, "user-touch": 0, "user-unmap": 3}, "cpus": 2, "devices": 1}
   }
 } as const;
 

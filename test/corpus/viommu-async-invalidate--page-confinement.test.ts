@@ -1,5 +1,5 @@
 // dmacheck counterexample: viommu-async-invalidate violates page-confinement (4 events).
-// device 1 read frame 6 through an IOTLB entry for IOVA 0x1f8000; frame 6 holds nothing granted to device 1: it is free; frame 6 has been free since step 3
+// device 0 read frame 6 through an IOTLB entry for IOVA 0x1f8000; frame 6 holds nothing granted to device 0: it is a kmalloc-8 slab holding a kmalloc-8 object of the driver of dev0 at +0x0 (the driver still holds its buffer, but its unmap has returned: the device may no longer touch it); frame 6 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 
@@ -25,21 +25,22 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "alloc-coherent", "cpu": 0, "dev": 1, "order": 0},
-    {"t": "dma", "dev": 1, "write": false, "page": 0, "offset": 0, "len": 1},
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device"},
+    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1},
     {"t": "unmap", "cpu": 0, "k": 0, "free": false},
-    {"t": "dma", "dev": 1, "write": false, "page": 0, "offset": 0, "len": 1}
+    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1}
   ],
   "violation": {
     "step": 3,
-    "explanation": "device 1 read frame 6 through an IOTLB entry for IOVA 0x1f8000; frame 6 holds nothing granted to device 1: it is free; frame 6 has been free since step 3"
+    "explanation": "device 0 read frame 6 through an IOTLB entry for IOVA 0x1f8000; frame 6 holds nothing granted to device 0: it is a kmalloc-8 slab holding a kmalloc-8 object of the driver of dev0 at +0x0 (the driver still holds its buffer, but its unmap has returned: the device may no longer touch it); frame 6 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "773:2:0:1:3:3:4:6:6:8:8:10:10:10:10:10:10",
-    "runs": 774,
-    "ms": 0
+    "path": "495:12:3:6:6:6:9:11:13:15:15:7:6:5:1:4:4",
+    "runs": 496,
+    "ms": 0,
+    "swarm": {"weights": {"map": 3, "map-sg": 1, "alloc-coherent": 1, "unmap": 3, "resume": 1, "iommu": 3, "dma": 3, "kmalloc": 3, "kfree": 3, "tick": 1, "user-touch": 3, "user-unmap": 1}, "cpus": 1, "devices": 1}
   }
 } as const;
 
