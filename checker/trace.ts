@@ -5,7 +5,7 @@
  * Step numbers in text are 1-based (step 1 is the first event).
  */
 import { type Event, formatEvent } from "../model/events.ts";
-import { Observation } from "../model/observation.ts";
+import { FAULT_NAMES, FAULT_NONE, Observation, SOURCE_NAMES } from "../model/observation.ts";
 import { Stepper, type System } from "../model/system.ts";
 import { type Property } from "../properties/property.ts";
 import { countersToRecord, type CounterName } from "../model/counters.ts";
@@ -41,7 +41,8 @@ export function traceEvents(sys: System, props: readonly Property[], events: rea
     s = stepper.step(s, e);
     const counters: Partial<Record<CounterName, number>> = {};
     for (const [k, v] of Object.entries(countersToRecord(obs.counters))) if (v !== 0) counters[k as CounterName] = v;
-    steps.push({ step: i + 1, event: e, text: formatEvent(e), noop: obs.noop ? obs.reason : null, notes: [...obs.notes], counters });
+    const text = e.t === "resume" && e.cpu % sys.g.contexts === sys.g.timerCtx ? `${formatEvent(e)} (timer context)` : formatEvent(e);
+    steps.push({ step: i + 1, event: e, text, noop: obs.noop ? obs.reason : null, notes: [...obs.notes, ...accessNotes(obs)], counters });
     for (const v of props) {
       const found = v.check(sys, pre, e, obs, s);
       if (found === null) continue;
@@ -51,6 +52,19 @@ export function traceEvents(sys: System, props: readonly Property[], events: rea
     for (const n of obs.frameNotes) history.set(n.frame, { text: n.text, step: i + 1 });
   }
   return { steps, violation: null, explanation: null };
+}
+
+/** Per device access: each performed segment's frame and translation source, and the fault that stopped it, if any. */
+function accessNotes(obs: Observation): string[] {
+  if (obs.dev < 0) return [];
+  const out: string[] = [];
+  const verb = obs.write ? "wrote" : "read";
+  for (let i = 0; i < obs.nseg; i++) {
+    const addr = obs.segIovaPfn[i] * 4096 + obs.segOffset[i];
+    out.push(`dev${obs.dev} ${verb} ${obs.segLen[i]} byte(s) at 0x${addr.toString(16)}: frame ${obs.segFrame[i]} +0x${obs.segOffset[i].toString(16)}, through ${SOURCE_NAMES[obs.segSource[i]] ?? "no translation"}`);
+  }
+  if (obs.fault !== FAULT_NONE) out.push(`dev${obs.dev} access faulted at page 0x${obs.faultIovaPfn.toString(16)}: ${FAULT_NAMES[obs.fault]}`);
+  return out;
 }
 
 function explain(v: FoundViolation, history: Map<number, { text: string; step: number }>): string {

@@ -66,15 +66,31 @@ export function invalidationCommands(tx: Tx, dom: number): number {
   return atsEnabled(tx.c[DTE], dom) ? 2 : 1;
 }
 
-/** Queues INVALIDATE_IOMMU_PAGES for [first, first+pages) of `dom` (and the device's ATC, with ATS). */
-export function queueInvalidatePages(tx: Tx, dom: number, first: number, pages: number, pde: boolean, obs: Observation): boolean {
-  if (cmdSpace(tx) < invalidationCommands(tx, dom)) return false;
+/**
+ * Queues INVALIDATE_IOMMU_PAGES for [first, first+pages) of `dom`, and with
+ * `atc` (the default) the device's ATC right after it, with ATS.
+ */
+export function queueInvalidatePages(tx: Tx, dom: number, first: number, pages: number, pde: boolean, obs: Observation, atc = true): boolean {
+  if (cmdSpace(tx) < (atc ? invalidationCommands(tx, dom) : 1)) return false;
   const cmd = buildInvalidateIommuPages(domainId(dom), first, pages, pde);
   push(tx, cmd);
   obs.counters[C.iotlbInvCmds]++;
   obs.counters[C.iotlbInvPages] += Math.min(invRangePages(cmd[2] >>> 0, cmd[3] >>> 0), tx.g.winPages);
   if (obs.detail) obs.note(`queued ${describeCommand(cmd[0] >>> 0, cmd[1] >>> 0, cmd[2] >>> 0, cmd[3] >>> 0)}`);
-  if (atsEnabled(tx.c[DTE], dom)) queueAtcInvalidation(tx, dom, first, pages, obs);
+  if (atc && atsEnabled(tx.c[DTE], dom)) queueAtcInvalidation(tx, dom, first, pages, obs);
+  return true;
+}
+
+/**
+ * Queues INVALIDATE_IOTLB_PAGES for [first, first+pages) of device `dev`'s
+ * ATC on its own (a policy choosing the order of the IOMMU's and the
+ * device's invalidation). True, queueing nothing, when ATS is not enabled
+ * for `dev`; false when the buffer is full.
+ */
+export function queueDeviceTlbInvalidation(tx: Tx, dev: number, first: number, pages: number, obs: Observation): boolean {
+  if (!atsEnabled(tx.c[DTE], dev)) return true;
+  if (cmdSpace(tx) < 1) return false;
+  queueAtcInvalidation(tx, dev, first, pages, obs);
   return true;
 }
 
@@ -97,10 +113,14 @@ function queueAtcInvalidation(tx: Tx, dev: number, first: number, pages: number,
   if (obs.detail) obs.note(`queued ${describeCommand(cmd[0] >>> 0, cmd[1] >>> 0, cmd[2] >>> 0, cmd[3] >>> 0)}`);
 }
 
-/** Clears context `ctx`'s semaphore and queues a COMPLETION_WAIT that sets it. */
+/**
+ * Clears context `ctx`'s semaphore and queues a COMPLETION_WAIT that sets it.
+ * The semaphore is cleared even when the buffer is full (false): a failed
+ * wait must not leave the previous wait's "done" behind for completionDone.
+ */
 export function queueCompletionWait(tx: Tx, ctx: number, obs: Observation): boolean {
+  if (tx.c[CMDQ][semOffset(tx, ctx)] !== 0) tx.w(CMDQ)[semOffset(tx, ctx)] = 0;
   if (cmdSpace(tx) < 1) return false;
-  tx.w(CMDQ)[semOffset(tx, ctx)] = 0;
   push(tx, buildCompletionWait(SEM_BASE + 8 * ctx, 0, 1, 0));
   obs.counters[C.completionWaits]++;
   if (obs.detail) obs.note(`queued COMPLETION_WAIT for ctx${ctx}`);

@@ -12,7 +12,7 @@ import { type Tx } from "./state.ts";
 import { allocIova, freeIova } from "./iova-allocator.ts";
 import { freeDetachedTables, iommuMapPage, iommuUnmapPages, isDetachedWithTag } from "./iommu-page-table.ts";
 import {
-  cmdSpace, completionDone, invalidationCommands, queueCompletionWait, queueInvalidateAll, queueInvalidatePages,
+  cmdSpace, completionDone, invalidationCommands, queueCompletionWait, queueDeviceTlbInvalidation, queueInvalidateAll, queueInvalidatePages,
 } from "./command-queue.ts";
 import { fqFinishFlush, fqFull, fqPush, fqStartFlush } from "./flush-queue.ts";
 import {
@@ -22,7 +22,15 @@ import {
 import { allocBuffer, releaseBuffer } from "./buffers.ts";
 import { findObject, findObjectAt, objFrame, objGen, objOffset, pagesOrder } from "./objects.ts";
 import { deviceMode, type AttachMode } from "./iommu.ts";
-import { allocFrames, F_STALE, ROLE_BOUNCE, ROLE_NAMES } from "./physical-memory.ts";
+import {
+  allocFrames, F_HEAD, F_STALE, frameFlags, frameOrder, frameRole, freeFrames, ROLE_BOUNCE, ROLE_IO_POOL, ROLE_NAMES, ROLE_SHADOW,
+} from "./physical-memory.ts";
+import { type Words } from "./state.ts";
+
+/** Whether an allocated block of exactly 2^order frames starts at `f`. */
+function blockAt(fr: Words, f: number, order: number): boolean {
+  return f >= 0 && (frameFlags(fr, f) & F_HEAD) !== 0 && frameOrder(fr, f) === order;
+}
 import { DTE } from "./geometry.ts";
 import { pinCount, pinFrame, unpinFrame } from "./pinning.ts";
 
@@ -37,6 +45,10 @@ export class Kernel {
   /** Largest buddy order (the largest block allocFrames or allocPoolFrames can give). */
   get maxOrder(): number {
     return this.tx.g.cfg.maxOrder;
+  }
+  /** First IOVA page of each domain's window (an IOVA page number, as allocIova returns). */
+  get windowBase(): number {
+    return this.tx.g.winBase;
   }
   /** Pages in each domain's IOVA window. */
   get windowPages(): number {
@@ -121,7 +133,24 @@ export class Kernel {
     if (f >= 0 && this.obs.detail) for (let i = 0; i < 1 << order; i++) this.obs.frameNote(f + i, `held device ${dev}'s ${ROLE_NAMES[role]} pool`);
     return f;
   }
+  /**
+   * Gives a block of 2^order pool frames (allocPoolFrames: role shadow or
+   * io-pool) back to the page allocator. False, doing nothing, when `first`
+   * does not start such a block. The grant ends with the role.
+   */
+  freePoolFrames(first: number, order: number): boolean {
+    const role = frameRole(this.tx.c[FRAMES], first);
+    if ((role !== ROLE_SHADOW && role !== ROLE_IO_POOL) || !blockAt(this.tx.c[FRAMES], first, order)) return false;
+    freeFrames(this.tx, first, order, this.obs);
+    return true;
+  }
   // --- bounce buffers (swiotlb)
+  /** Gives the bounce pool block of 2^order frames at `first` (allocBouncePool) back to the page allocator; false when it is not one. */
+  freeBouncePool(first: number, order: number): boolean {
+    if (frameRole(this.tx.c[FRAMES], first) !== ROLE_BOUNCE || !blockAt(this.tx.c[FRAMES], first, order)) return false;
+    freeFrames(this.tx, first, order, this.obs);
+    return true;
+  }
   /** 2^order frames for the system's bounce pool (Linux io_tlb_default_mem), zeroed at boot. Returns the first frame or -1. */
   allocBouncePool(order: number): number {
     const f = allocFrames(this.tx, order, ROLE_BOUNCE, 0, this.obs);
@@ -283,19 +312,28 @@ export class Kernel {
   get untrusted(): boolean {
     return this.tx.g.cfg.untrusted === true;
   }
+  /** INVALIDATE_IOMMU_PAGES for the range, then (with ATS) the device's ATC, as Linux domain_flush_pages does. */
   invalidatePages(dev: number, first: number, pages: number, pde: boolean): boolean {
     return queueInvalidatePages(this.tx, dev, first, pages, pde, this.obs);
+  }
+  /** INVALIDATE_IOMMU_PAGES for the range only: the device's ATC is left to invalidateDeviceTlb, in the order the policy chooses. */
+  invalidateIommuPages(dev: number, first: number, pages: number, pde: boolean): boolean {
+    return queueInvalidatePages(this.tx, dev, first, pages, pde, this.obs, false);
+  }
+  /** INVALIDATE_IOTLB_PAGES for the range of `dev`'s own ATC; true, queueing nothing, without ATS; false when full. */
+  invalidateDeviceTlb(dev: number, first: number, pages: number): boolean {
+    return queueDeviceTlbInvalidation(this.tx, dev, first, pages, this.obs);
   }
   invalidateAll(dev: number): boolean {
     return queueInvalidateAll(this.tx, dev, this.obs);
   }
-  /** Queues COMPLETION_WAIT for this context. */
+  /** Queues COMPLETION_WAIT for this context; false when the buffer is full (completionDone is then false until a later wait executes). */
   completionWait(): boolean {
     return queueCompletionWait(this.tx, this.ctx, this.obs);
   }
-  /** Whether this context's COMPLETION_WAIT has executed. */
-  completionDone(): boolean {
-    return completionDone(this.tx, this.ctx);
+  /** Whether the last COMPLETION_WAIT queued for context `ctx` (default: this one) has executed; false after a failed completionWait. */
+  completionDone(ctx = this.ctx): boolean {
+    return completionDone(this.tx, ctx);
   }
 
   // --- flush queue (per CPU; the timer context has none)

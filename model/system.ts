@@ -131,6 +131,7 @@ export class Stepper {
         for (let i = 0; i < n; i++) {
           const ctx = (e.cpu + i) % n;
           if (tx.c[CALLS][ctx * CALL_W] === OP_IDLE) continue;
+          if (obs.detail) obs.note(`${this.ctxName(ctx)} resumes its ${OP_NAMES[tx.c[CALLS][ctx * CALL_W]]}`);
           this.run(ctx);
           return true;
         }
@@ -261,7 +262,7 @@ export class Stepper {
     obs.handlerResult = r;
     if (r >= 0) {
       if (r !== phase) tx.w(CALLS)[ctx * CALL_W + 1] = r;
-      if (obs.detail) obs.note(`ctx${ctx}: ${OP_NAMES[op]} blocked (phase ${r})`);
+      if (obs.detail) obs.note(`${this.ctxName(ctx)}: ${OP_NAMES[op]} blocked (phase ${r})`);
       return;
     }
     zeroWords(tx.w(CALLS), ctx * CALL_W, (ctx + 1) * CALL_W);
@@ -269,17 +270,22 @@ export class Stepper {
       if (r === FAIL) {
         this.freeBuffer(m);
         clearMapping(tx, m);
-        if (obs.detail) obs.note(`ctx${ctx}: map failed (DMA_MAPPING_ERROR); the driver freed its buffer`);
+        if (obs.detail) obs.note(`${this.ctxName(ctx)}: map failed (DMA_MAPPING_ERROR); the driver freed its buffer`);
       } else {
         setStatus(tx, m, MS_MAPPED);
-        if (obs.detail) obs.note(`ctx${ctx}: map returned dma address 0x${dmaAddress(tx.c[MAPS], m).toString(16)} (mapping #${m}, dev${mDev(tx.c[MAPS], m)})`);
+        if (obs.detail) obs.note(`${this.ctxName(ctx)}: map returned dma address 0x${dmaAddress(tx.c[MAPS], m).toString(16)} (mapping #${m}, dev${mDev(tx.c[MAPS], m)})`);
       }
     } else if (op === OP_UNMAP) {
       const free = mFreeAfter(tx.c[MAPS], m);
-      if (obs.detail) obs.note(`ctx${ctx}: unmap of mapping #${m} returned`);
+      if (obs.detail) obs.note(`${this.ctxName(ctx)}: unmap of mapping #${m} returned`);
       if (free) this.freeBuffer(m);
       clearMapping(tx, m);
-    } else if (obs.detail) obs.note(`ctx${ctx}: timer work done`);
+    } else if (obs.detail) obs.note(`${this.ctxName(ctx)}: timer work done`);
+  }
+
+  /** How traces name a context: "cpu1", or "the timer context (ctx2)". */
+  private ctxName(ctx: number): string {
+    return ctx === this.sys.g.timerCtx ? `the timer context (ctx${ctx})` : `cpu${ctx}`;
   }
 
   private tick(ms: number): void {

@@ -36,7 +36,10 @@ function objectsIn(s: State, f: number): string[] {
   for (let i = 0; i < objCount(ob); i++) {
     const a = objFrame(ob, i) * PAGE_SIZE + objOffset(ob, i);
     const b = a + objSize(ob, i);
-    if (b > f * PAGE_SIZE && a < (f + 1) * PAGE_SIZE) out.push(`a ${describeObject(ob, i)} at +0x${(a - f * PAGE_SIZE).toString(16)}`);
+    if (b <= f * PAGE_SIZE || a >= (f + 1) * PAGE_SIZE) continue;
+    // An object that starts in an earlier frame is named by where it starts, never by a negative offset.
+    const at = a >= f * PAGE_SIZE ? `at +0x${(a - f * PAGE_SIZE).toString(16)}` : `starting at frame ${Math.floor(a / PAGE_SIZE)} +0x${(a % PAGE_SIZE).toString(16)}`;
+    out.push(`a ${describeObject(ob, i)} ${at}`);
   }
   return out;
 }

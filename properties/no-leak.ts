@@ -81,7 +81,7 @@ export function leak(sys: System, s: State): string | null {
   for (let dev = 0; dev < sys.cfg.devices; dev++) {
     for (let i = 0; i < g.winPages; i++) {
       const v = g.winBase + i;
-      if (!iovaAllocated({ g }, s[IOVA], dev, v) || iovaAllocated({ g }, init[IOVA], dev, v)) continue;
+      if (!iovaAllocated(sys, s[IOVA], dev, v) || iovaAllocated(sys, init[IOVA], dev, v)) continue;
       walkMemory(sys, s[PTMEM], s[DTE], dev, v, walk);
       if (walk.frame >= 0 && devicePoolFrame(s, dev, walk.frame)) continue; // a permanent pool mapping
       return `IOVA page ${hex(v)} of device ${dev} is still allocated`;

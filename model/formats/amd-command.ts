@@ -282,7 +282,7 @@ export function describeCommand(d0: number, d1: number, d2: number, d3: number):
     case "INVALIDATE_DEVTAB_ENTRY":
       return `INVALIDATE_DEVTAB_ENTRY dev ${hexNum(c.devId)}`;
     case "INVALIDATE_IOMMU_PAGES":
-      return `INVALIDATE_IOMMU_PAGES dom ${c.domainId} ${rangeText(c.firstPfn, c.pages, c.all)}${c.pde ? " PDE" : ""}${c.gn ? " GN" : ""}`;
+      return `INVALIDATE_IOMMU_PAGES DomainID ${c.domainId} ${rangeText(c.firstPfn, c.pages, c.all)}${c.pde ? " PDE" : ""}${c.gn ? " GN" : ""}`;
     case "INVALIDATE_IOTLB_PAGES":
       return `INVALIDATE_IOTLB_PAGES dev ${hexNum(c.devId)} ${rangeText(c.firstPfn, c.pages, c.all)}`;
     case "INVALIDATE_ALL":

@@ -148,11 +148,11 @@ export function dteKind(words: ArrayLike<number>): DteKind {
   return (d0hi & (DTE_D0HI_IR | DTE_D0HI_IW)) !== 0 ? "passthrough" : "blocked";
 }
 
-/** One line, e.g. "translate dom 3 mode 3 root pfn 0x1234 IR IW ATS". */
+/** One line, e.g. "translate DomainID 3 mode 3 root pfn 0x1234 IR IW ATS". */
 export function describeDte(words: ArrayLike<number>): string {
   const e = decodeDte(words);
   const kind = dteKind(words);
-  let s = `${kind} dom ${e.domainId}`;
+  let s = `${kind} DomainID ${e.domainId}`;
   if (kind === "translate") s += ` mode ${e.mode} root pfn ${hexNum(e.rootPfn)}`;
   if (e.ir) s += " IR";
   if (e.iw) s += " IW";

@@ -7,7 +7,7 @@ import { type PropertyName } from "../../model/policy.ts";
 export const EXPECTED: Record<string, Record<PropertyName, "holds" | "violated">> = {
   passthrough: { "page-confinement": "violated", "byte-confinement": "violated", "iotlb-coherence": "holds", "pt-page-safety": "holds", "pin-safety": "violated", "pte-agreement": "holds", "view-refinement": "holds", "direct-map-exclusion": "holds", "dma-integrity": "violated" , "stale-window": "holds" , "no-leak": "holds" , "availability": "holds" },
   strict: { "page-confinement": "holds", "byte-confinement": "violated", "iotlb-coherence": "holds", "pt-page-safety": "holds", "pin-safety": "holds", "pte-agreement": "holds", "view-refinement": "holds", "direct-map-exclusion": "holds", "dma-integrity": "holds" , "stale-window": "holds" , "no-leak": "holds" , "availability": "holds" },
-  lazy: { "page-confinement": "violated", "byte-confinement": "violated", "iotlb-coherence": "violated", "pt-page-safety": "holds", "pin-safety": "violated", "pte-agreement": "holds", "view-refinement": "holds", "direct-map-exclusion": "holds", "dma-integrity": "holds" , "stale-window": "holds" , "no-leak": "holds" , "availability": "holds" },
+  lazy: { "page-confinement": "violated", "byte-confinement": "violated", "iotlb-coherence": "violated", "pt-page-safety": "holds", "pin-safety": "violated", "pte-agreement": "holds", "view-refinement": "holds", "direct-map-exclusion": "holds", "dma-integrity": "holds" , "stale-window": "holds" , "no-leak": "holds" , "availability": "violated" },
   bounce: { "page-confinement": "holds", "byte-confinement": "holds", "iotlb-coherence": "holds", "pt-page-safety": "holds", "pin-safety": "holds", "pte-agreement": "holds", "view-refinement": "holds", "direct-map-exclusion": "holds", "dma-integrity": "holds" , "stale-window": "holds" , "no-leak": "holds" , "availability": "holds" },
   shadow: { "page-confinement": "holds", "byte-confinement": "holds", "iotlb-coherence": "holds", "pt-page-safety": "holds", "pin-safety": "holds", "pte-agreement": "holds", "view-refinement": "holds", "direct-map-exclusion": "holds", "dma-integrity": "holds" , "stale-window": "holds" , "no-leak": "holds" , "availability": "holds" },
   damn: { "page-confinement": "holds", "byte-confinement": "holds", "iotlb-coherence": "holds", "pt-page-safety": "holds", "pin-safety": "holds", "pte-agreement": "holds", "view-refinement": "holds", "direct-map-exclusion": "holds", "dma-integrity": "violated" , "stale-window": "holds" , "no-leak": "holds" , "availability": "holds" },
@@ -57,4 +57,16 @@ export const BEYOND_DEFAULT_SCOPE: Record<string, readonly PropertyName[]> = {
   passthrough: ["dma-integrity"],
   damn: ["dma-integrity"],
   coiommu: ["dma-integrity"],
+};
+
+/**
+ * Violated cells whose counterexample the random engine's default run
+ * (RUNS, SEED) misses and the exhaustive engine finds on its default scope:
+ * lazy x availability (5 events: map, dma, unmap, map, dma; the new
+ * mapping's walk starts from the directory entry cached for the table the
+ * lazy unmap unlinked, which the flush has not yet invalidated, and faults).
+ * The verdict tests expect "holds" from the random engine for these.
+ */
+export const RANDOM_MISSES: Record<string, readonly PropertyName[]> = {
+  lazy: ["availability"],
 };

@@ -116,7 +116,7 @@ describe("command encodings (known answers)", () => {
       pages: 1,
       all: false,
     });
-    expect(describeCommand(...c)).toBe("INVALIDATE_IOMMU_PAGES dom 1 iova 0x1f8000 +1 page PDE");
+    expect(describeCommand(...c)).toBe("INVALIDATE_IOMMU_PAGES DomainID 1 iova 0x1f8000 +1 page PDE");
   });
 
   it("pages [0x1f8, 0x200) encode as an aligned 8-page block", () => {
@@ -126,7 +126,7 @@ describe("command encodings (known answers)", () => {
     expect(W((c[2] & ~2) >>> 0, c[3])).toBe(linuxBuildInvAddress(0x1f8000n, 8n * 4096n));
     expect(invRangeFirstPfn(c[2], c[3])).toBe(0x1f8);
     expect(invRangePages(c[2], c[3])).toBe(8);
-    expect(describeCommand(...c)).toBe("INVALIDATE_IOMMU_PAGES dom 1 iova 0x1f8000 +8 pages PDE");
+    expect(describeCommand(...c)).toBe("INVALIDATE_IOMMU_PAGES DomainID 1 iova 0x1f8000 +8 pages PDE");
   });
 
   it("[0x1ff, 0x201) crosses a 512-page boundary: it covers the 1024-page block [0, 0x400)", () => {
@@ -143,7 +143,7 @@ describe("command encodings (known answers)", () => {
     expect(c[2]).toBe(0x1fd001);
     expect(invRangeFirstPfn(c[2], c[3])).toBe(0x1fc);
     expect(invRangePages(c[2], c[3])).toBe(4);
-    expect(describeCommand(...c)).toBe("INVALIDATE_IOMMU_PAGES dom 2 iova 0x1fc000 +4 pages");
+    expect(describeCommand(...c)).toBe("INVALIDATE_IOMMU_PAGES DomainID 2 iova 0x1fc000 +4 pages");
   });
 
   it("an IOVA above 4 GiB splits the address across data[2] and data[3]", () => {
@@ -161,7 +161,7 @@ describe("command encodings (known answers)", () => {
     // Same as build_inv_address(0, CMD_INV_IOMMU_ALL_PAGES_ADDRESS) from amd_iommu_domain_flush_all.
     expect(W((c[2] & ~2) >>> 0, c[3])).toBe(linuxBuildInvAddress(0n, CMD_INV_IOMMU_ALL_PAGES_ADDRESS));
     expect(decodeCommand(...c)).toMatchObject({ op: "INVALIDATE_IOMMU_PAGES", domainId: 5, firstPfn: 0, pages: INV_PAGES_ALL, all: true });
-    expect(describeCommand(...c)).toBe("INVALIDATE_IOMMU_PAGES dom 5 all PDE");
+    expect(describeCommand(...c)).toBe("INVALIDATE_IOMMU_PAGES DomainID 5 all PDE");
     expect(buildInvalidateIommuPages(5, 0, TWO52, true)).toEqual(c);
   });
 

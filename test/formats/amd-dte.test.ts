@@ -35,14 +35,14 @@ describe("DTE known answers", () => {
     const d = dtePassthrough(7);
     expect(data(d)).toEqual([0x6000000000000003n, 7n]);
     expect(dteKind(d)).toBe("passthrough");
-    expect(describeDte(d)).toBe("passthrough dom 7 IR IW");
+    expect(describeDte(d)).toBe("passthrough DomainID 7 IR IW");
   });
 
   it("translate: root | mode << 9 | IR | IW | V | TV, domain id in data[1]", () => {
     const d = dteTranslate(3, 0x1234, 3);
     expect(data(d)).toEqual([0x6000000001234603n, 3n]);
     expect(dteKind(d)).toBe("translate");
-    expect(describeDte(d)).toBe("translate dom 3 mode 3 root pfn 0x1234 IR IW");
+    expect(describeDte(d)).toBe("translate DomainID 3 mode 3 root pfn 0x1234 IR IW");
     const six = dteTranslate(0xffff, 2 ** 40 - 1, 6);
     expect(data(six)).toEqual([0x600ffffffffffc03n, 0xffffn]);
   });

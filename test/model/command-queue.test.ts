@@ -104,7 +104,7 @@ describe("command queue", () => {
     expect(Array.from(tx.c[CMDQ])).toEqual(Array.from(init));
   });
 
-  it("refuses to queue when full, without counting or clearing the semaphore", () => {
+  it("refuses to queue when full, without counting; a refused wait clears the semaphore (no stale done)", () => {
     const { tx, g } = setup({ cmdQueueEntries: 4 });
     const obs = new Observation();
     queueCompletionWait(tx, 0, obs);
@@ -116,10 +116,13 @@ describe("command queue", () => {
     const before = obs.counters.slice();
     expect(queueInvalidatePages(tx, 0, 504, 1, true, obs)).toBe(false);
     expect(queueInvalidateAll(tx, 1, obs)).toBe(false);
-    expect(queueCompletionWait(tx, 0, obs)).toBe(false);
     expect(Array.from(tx.c[CMDQ])).toEqual(Array.from(snap));
-    expect(Array.from(obs.counters)).toEqual(Array.from(before));
     expect(completionDone(tx, 0)).toBe(true);
+    expect(queueCompletionWait(tx, 0, obs)).toBe(false);
+    expect(Array.from(obs.counters)).toEqual(Array.from(before));
+    // Nothing queued, but the earlier wait's "done" is gone: a policy that ignores the failure keeps waiting.
+    expect(tx.c[CMDQ][1]).toBe(snap[1]);
+    expect(completionDone(tx, 0)).toBe(false);
   });
 
   it("a range invalidation covers the naturally aligned power-of-two range around it (Linux build_inv_address)", () => {

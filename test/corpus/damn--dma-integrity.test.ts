@@ -1,0 +1,49 @@
+// dmacheck counterexample: damn violates dma-integrity (2 events).
+// mappings #0 and #1 of device 0 are both live and share IOVA page 0x1f8: a device access there cannot reach both buffers
+import { expect, test } from "vitest";
+import { replayCounterexample } from "../../index.ts";
+
+const counterexample = {
+  "format": "dmacheck/counterexample@1",
+  "policy": "damn",
+  "policyModule": null,
+  "property": "dma-integrity",
+  "config": {
+    "frames": 32,
+    "cpus": 2,
+    "devices": 2,
+    "iovaPages": 16,
+    "iovaBasePfn": 504,
+    "iommuLevels": 3,
+    "fqSize": 256,
+    "fqTimeoutMs": 10,
+    "maxMappings": 8,
+    "maxObjects": 48,
+    "cmdQueueEntries": 16,
+    "maxOrder": 3,
+    "userPages": 4,
+    "reclaimEmptyTables": true
+  },
+  "events": [
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device"},
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device"}
+  ],
+  "violation": {
+    "step": 1,
+    "explanation": "mappings #0 and #1 of device 0 are both live and share IOVA page 0x1f8: a device access there cannot reach both buffers"
+  },
+  "found": {
+    "engine": "random",
+    "seed": 42,
+    "path": "3:2:1:1:1:1:1:1",
+    "runs": 4,
+    "ms": 0
+  }
+} as const;
+
+test("damn violates dma-integrity at step 2", () => {
+  const result = replayCounterexample(counterexample);
+  expect(result.mismatch).toBeNull();
+  expect(result.trace.violation?.property).toBe("dma-integrity");
+  expect(result.trace.violation?.step).toBe(1);
+});

@@ -1,0 +1,49 @@
+// dmacheck counterexample: damn-free-to-buddy violates no-leak (2 events).
+// nothing is mapped, in progress or queued, yet IOVA page 0x1f8 of device 0 is still allocated
+import { expect, test } from "vitest";
+import { replayCounterexample } from "../../index.ts";
+
+const counterexample = {
+  "format": "dmacheck/counterexample@1",
+  "policy": "damn-free-to-buddy",
+  "policyModule": null,
+  "property": "no-leak",
+  "config": {
+    "frames": 32,
+    "cpus": 2,
+    "devices": 2,
+    "iovaPages": 16,
+    "iovaBasePfn": 504,
+    "iommuLevels": 3,
+    "fqSize": 256,
+    "fqTimeoutMs": 10,
+    "maxMappings": 8,
+    "maxObjects": 48,
+    "cmdQueueEntries": 16,
+    "maxOrder": 3,
+    "userPages": 4,
+    "reclaimEmptyTables": true
+  },
+  "events": [
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device"},
+    {"t": "unmap", "cpu": 0, "k": 0, "free": true}
+  ],
+  "violation": {
+    "step": 1,
+    "explanation": "nothing is mapped, in progress or queued, yet IOVA page 0x1f8 of device 0 is still allocated"
+  },
+  "found": {
+    "engine": "random",
+    "seed": 42,
+    "path": "25:1:0:0:1:1:1:1:1:1",
+    "runs": 26,
+    "ms": 0
+  }
+} as const;
+
+test("damn-free-to-buddy violates no-leak at step 2", () => {
+  const result = replayCounterexample(counterexample);
+  expect(result.mismatch).toBeNull();
+  expect(result.trace.violation?.property).toBe("no-leak");
+  expect(result.trace.violation?.step).toBe(1);
+});

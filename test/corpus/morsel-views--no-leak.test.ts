@@ -1,0 +1,53 @@
+// dmacheck counterexample: morsel-views violates no-leak (6 events).
+// nothing is mapped, in progress or queued, yet frame 9, an empty IOMMU page table of device 0's domain, was never freed
+import { expect, test } from "vitest";
+import { replayCounterexample } from "../../index.ts";
+
+const counterexample = {
+  "format": "dmacheck/counterexample@1",
+  "policy": "morsel-views",
+  "policyModule": null,
+  "property": "no-leak",
+  "config": {
+    "frames": 32,
+    "cpus": 2,
+    "devices": 2,
+    "iovaPages": 16,
+    "iovaBasePfn": 504,
+    "iommuLevels": 3,
+    "fqSize": 256,
+    "fqTimeoutMs": 10,
+    "maxMappings": 8,
+    "maxObjects": 48,
+    "cmdQueueEntries": 16,
+    "maxOrder": 3,
+    "userPages": 4,
+    "reclaimEmptyTables": true
+  },
+  "events": [
+    {"t": "alloc-coherent", "cpu": 0, "dev": 0, "order": 0},
+    {"t": "resume", "cpu": 0},
+    {"t": "unmap", "cpu": 0, "k": 0, "free": false},
+    {"t": "iommu"},
+    {"t": "iommu"},
+    {"t": "resume", "cpu": 0}
+  ],
+  "violation": {
+    "step": 5,
+    "explanation": "nothing is mapped, in progress or queued, yet frame 9, an empty IOMMU page table of device 0's domain, was never freed"
+  },
+  "found": {
+    "engine": "random",
+    "seed": 42,
+    "path": "24:2:0:1:4:4:4:4:6:8:8:8",
+    "runs": 25,
+    "ms": 0
+  }
+} as const;
+
+test("morsel-views violates no-leak at step 6", () => {
+  const result = replayCounterexample(counterexample);
+  expect(result.mismatch).toBeNull();
+  expect(result.trace.violation?.property).toBe("no-leak");
+  expect(result.trace.violation?.step).toBe(5);
+});

@@ -1,0 +1,53 @@
+// dmacheck counterexample: strict-unmap-off-by-one violates page-confinement (6 events).
+// device 0 read frame 6 through a page walk for IOVA 0x1f8000; frame 6 holds nothing granted to device 0: it is a kmalloc-8 slab holding a kmalloc-8 object of the driver of dev0 at +0x0 (the driver still holds its buffer, but its unmap has returned: the device may no longer touch it); frame 6 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1
+import { expect, test } from "vitest";
+import { replayCounterexample } from "../../index.ts";
+
+const counterexample = {
+  "format": "dmacheck/counterexample@1",
+  "policy": "strict-unmap-off-by-one",
+  "policyModule": null,
+  "property": "page-confinement",
+  "config": {
+    "frames": 32,
+    "cpus": 2,
+    "devices": 2,
+    "iovaPages": 16,
+    "iovaBasePfn": 504,
+    "iommuLevels": 3,
+    "fqSize": 256,
+    "fqTimeoutMs": 10,
+    "maxMappings": 8,
+    "maxObjects": 48,
+    "cmdQueueEntries": 16,
+    "maxOrder": 3,
+    "userPages": 4,
+    "reclaimEmptyTables": true
+  },
+  "events": [
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device"},
+    {"t": "unmap", "cpu": 0, "k": 0, "free": false},
+    {"t": "iommu"},
+    {"t": "iommu"},
+    {"t": "resume", "cpu": 0},
+    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1}
+  ],
+  "violation": {
+    "step": 5,
+    "explanation": "device 0 read frame 6 through a page walk for IOVA 0x1f8000; frame 6 holds nothing granted to device 0: it is a kmalloc-8 slab holding a kmalloc-8 object of the driver of dev0 at +0x0 (the driver still holds its buffer, but its unmap has returned: the device may no longer touch it); frame 6 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1"
+  },
+  "found": {
+    "engine": "random",
+    "seed": 42,
+    "path": "303:2:1:2:2:2:4:4:5:5:8:9:8:8:8:8:8",
+    "runs": 304,
+    "ms": 0
+  }
+} as const;
+
+test("strict-unmap-off-by-one violates page-confinement at step 6", () => {
+  const result = replayCounterexample(counterexample);
+  expect(result.mismatch).toBeNull();
+  expect(result.trace.violation?.property).toBe("page-confinement");
+  expect(result.trace.violation?.step).toBe(5);
+});
