@@ -77,6 +77,7 @@ export const ConfigSchema = Schema.Struct({
 const Property = Schema.Literals([
   "page-confinement", "byte-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement",
   "direct-map-exclusion",
+  "leftover-data",
 ]);
 
 export const CounterexampleSchema = Schema.Struct({

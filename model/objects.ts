@@ -24,7 +24,7 @@ import { FRAMES, FRAME_W, MAPS, OBJECTS, OBJ_W } from "./geometry.ts";
 import { mSegFrame, mSegGen, mSegOffset, mSegs } from "./dma-mapping.ts";
 import { type Observation } from "./observation.ts";
 import {
-  allocFrames, frameAux, frameRole, freeFrames, ROLE_NAMES, ROLE_SLAB,
+  allocFrames, contentsOf, frameAux, frameRole, freeFrames, mergeFrameContents, ROLE_NAMES, ROLE_SLAB,
 } from "./physical-memory.ts";
 import { type Tx, type Words, moveWords, zeroWords } from "./state.ts";
 
@@ -235,7 +235,13 @@ export function freeObject(tx: Tx, i: number, obs: Observation): void {
   const kind = objKind(ob, i);
   const size = objSize(ob, i);
   const off = objOffset(ob, i);
+  const owner = objOwner(ob, i);
   removeObjectAt(tx, i);
+  // The freed bytes keep their owner's data (kfree and free_pages do not clear): leftover for the frame's next user.
+  const fr = tx.w(FRAMES);
+  const last = f + Math.floor((off + size - 1) / PAGE_SIZE);
+  if (kind === KIND_KMALLOC || kind === KIND_POOL) for (let g = f; g <= last; g++) mergeFrameContents(fr, g, owner);
+  else for (let g = f; g <= last; g++) fr[g * FRAME_W + 3] = contentsOf(owner); // the block was all its owner's
   if (kind === KIND_POOL) return;
   if (kind !== KIND_KMALLOC) {
     freeFrames(tx, f, pagesOrder(size), obs);

@@ -23,7 +23,8 @@ export const FAIL = -2;
 /** Names of the properties a policy may claim (see properties/). */
 export type PropertyName =
   | "page-confinement" | "byte-confinement" | "iotlb-coherence" | "pt-page-safety" | "pin-safety" | "pte-agreement"
-  | "view-refinement" | "direct-map-exclusion";
+  | "view-refinement" | "direct-map-exclusion"
+  | "leftover-data";
 
 export interface Policy {
   /** Short name used on the command line and in files. */

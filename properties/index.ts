@@ -8,9 +8,11 @@ import { pinSafety } from "./pin-safety.ts";
 import { pteAgreement } from "./pte-agreement.ts";
 import { viewRefinement } from "./view-refinement.ts";
 import { directMapExclusion } from "./direct-map-exclusion.ts";
+import { leftoverData } from "./leftover-data.ts";
 
 export const PROPERTIES: readonly Property[] = [
   pageConfinement, byteConfinement, iotlbCoherence, ptPageSafety, pinSafety, pteAgreement, viewRefinement, directMapExclusion,
+  leftoverData,
 ];
 
 /**

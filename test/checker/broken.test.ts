@@ -9,7 +9,7 @@ import { type Event } from "../../model/events.ts";
 import { lazy } from "../../model/policies/lazy.ts";
 import { strict } from "../../model/policies/strict.ts";
 import {
-  bounceMapOriginal, bounceNoZeroPadding, damnFreeToBuddy, fnsNeverPde, lazyFreeTablesAtUnmap, vfioUnpinBeforeWait, morselLeafOnlyUnmount,
+  bounceMapOriginal, bounceNoZeroPadding, damnFreeToBuddy, damnUnzeroedPool, fnsNeverPde, lazyFreeTablesAtUnmap, vfioUnpinBeforeWait, morselLeafOnlyUnmount,
   morselNaiveSharing, morselViewStale, strictFreeBeforeWait, strictFreeTablesEarly, strictNoPde, strictWaitBeforeInvalidate,
   viommuAsyncInvalidate,
 } from "../../model/policies/broken.ts";
@@ -72,6 +72,10 @@ const CASES: Case[] = [
   {
     broken: damnFreeToBuddy, correct: damn, property: "page-confinement",
     shape: [MAP, "unmap", "dma"], says: /holds nothing granted to device \d: it is free/, runs: 10000,
+  },
+  {
+    broken: damnUnzeroedPool, correct: damn, property: "leftover-data",
+    shape: [MAP, "dma"], says: /holds the kernel's data: left there by an earlier user of frame \d+ and never zeroed/, runs: 10000,
   },
   {
     broken: fnsNeverPde, correct: fns, property: "pt-page-safety",
