@@ -20,7 +20,7 @@ import {
   setIova, setSegBounce,
 } from "./dma-mapping.ts";
 import { allocBuffer, releaseBuffer } from "./buffers.ts";
-import { findObject, findObjectAt, objFrame, objGen, objOffset, pagesOrder } from "./objects.ts";
+import { findSegmentObject, findObjectAt, objSize, objFrame, objGen, objOffset, pagesOrder } from "./objects.ts";
 import { deviceMode, type AttachMode } from "./iommu.ts";
 import { allocFrames, F_STALE, mergeFrameContents, ROLE_BOUNCE, ROLE_NAMES, zeroFrames } from "./physical-memory.ts";
 import { ownerDriver } from "./objects.ts";
@@ -93,7 +93,16 @@ export class Kernel {
   /** Whether segment i of mapping `m` still names a live buffer (the driver has not freed it). */
   segLive(m: number, i: number): boolean {
     return !mReleased(this.tx.c[MAPS], m) &&
-      findObject(this.tx.c[OBJECTS], this.segFrame(m, i), this.segOffset(m, i), mSegGen(this.tx.c[MAPS], m, i)) >= 0;
+      findSegmentObject(this.tx.c[OBJECTS], this.segFrame(m, i), this.segOffset(m, i), this.segLen(m, i), mSegGen(this.tx.c[MAPS], m, i)) >= 0;
+  }
+  /**
+   * Physical address and size of the allocation segment i of mapping `m` names
+   * (the segment may be a range inside it), or [-1, 0] when it is gone.
+   */
+  segObject(m: number, i: number): [number, number] {
+    const ob = this.tx.c[OBJECTS];
+    const j = findSegmentObject(ob, this.segFrame(m, i), this.segOffset(m, i), this.segLen(m, i), mSegGen(this.tx.c[MAPS], m, i));
+    return j < 0 ? [-1, 0] : [objFrame(ob, j) * PAGE_SIZE + objOffset(ob, j), objSize(ob, j)];
   }
   /** Allocates a driver buffer (kmalloc, or 2^order pages with `pages`) for mapping `m` and adds it as a segment. */
   allocDriverBuffer(m: number, bytes: number, pages: boolean): boolean {

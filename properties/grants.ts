@@ -26,13 +26,13 @@ import {
   dirAllowsRead, dirAllowsWrite, MS_FREE, mDev, mDir, mSegBounce, mSegFrame, mSegGen, mSegLen, mSegOffset, mSegs, mStatus,
   segPages,
 } from "../model/dma-mapping.ts";
-import { findObject, objCount, objFrame, objOffset, objSize } from "../model/objects.ts";
+import { findSegmentObject, objCount, objFrame, objOffset, objSize } from "../model/objects.ts";
 import { type State, type Words } from "../model/state.ts";
 
 /** Whether segment s of mapping m is an effective grant (its object is still allocated). */
 export function segmentLive(s: State, m: number, seg: number): boolean {
   const mp = s[MAPS];
-  return findObject(s[OBJECTS], mSegFrame(mp, m, seg), mSegOffset(mp, m, seg), mSegGen(mp, m, seg)) >= 0;
+  return findSegmentObject(s[OBJECTS], mSegFrame(mp, m, seg), mSegOffset(mp, m, seg), mSegLen(mp, m, seg), mSegGen(mp, m, seg)) >= 0;
 }
 
 /** Physical byte range [start, end) of segment s of mapping m. */

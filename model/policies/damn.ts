@@ -71,13 +71,14 @@ export function makeDamn(name: string, summary: string, put: PutRule, zero = tru
       const dev = k.dev(m);
       for (let i = 0; i < k.segments(m); i++) {
         if (!k.segLive(m, i) || !poolFrame(k, dev, k.segFrame(m, i))) continue;
-        poolPut(k, L, dev, k.segFrame(m, i) * PAGE_SIZE + k.segOffset(m, i), k.segLen(m, i), put);
+        const [addr, size] = k.segObject(m, i); // the whole pool buffer, also when only a range of it was mapped
+        poolPut(k, L, dev, addr, size, put);
       }
       k.releaseBuffer(m);
     },
     map(k: Kernel, m: number, phase: number): number {
       if (phase === 0 && inPool(k, m)) {
-        k.setIova(m, poolIova(k, k.segFrame(m, 0)));
+        k.setIova(m, poolIova(k, k.segFirstFrame(m, 0)));
         return DONE;
       }
       return mapWithIova(k, m, phase);
