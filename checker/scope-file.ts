@@ -4,7 +4,8 @@
  * file says only what it changes:
  *
  *   { "config": { "frames": 12, "maxMappings": 2 },
- *     "alphabet": { "kmallocSizes": [64, 2048], "dmaOffsets": [0, 64, 2048] },
+ *     "alphabet": { "kmallocSizes": [64, 2048], "dmaOffsets": [0, 64, 2048],
+ *                   "mapRanges": [{ "src": "pages", "size": 8192, "offset": 2048, "len": 4096 }] },
  *     "depth": 30, "maxStates": 5000000 }
  *
  * A wrong or unknown field is one line naming it (`scope.json:
@@ -36,6 +37,7 @@ const AlphabetPart = Schema.Struct({
   kernelSizes: opt(Schema.Array(Pos)),
   tickMs: opt(Schema.Array(Pos)),
   forgedFrames: opt(Schema.Array(Nat)),
+  mapRanges: opt(Schema.Array(Schema.Struct({ src: Schema.Literals(["kmalloc", "pages"]), size: Pos, offset: Nat, len: Pos }))),
 });
 
 export const ScopeFileSchema = Schema.Struct({
@@ -78,6 +80,8 @@ export function alphabetProblem(a: Alphabet): string | null {
   if (a.kmallocSizes.some((n) => n > 8192)) return "kmallocSizes: sizes above 8192 go to the page allocator: use pageSizes";
   if (a.dmaOffsets.some((n) => n > 4095)) return "dmaOffsets: offsets must be in 0..4095";
   if (a.dmaLens.some((n) => n > 8192)) return "dmaLens: lengths must be in 1..8192";
-  if (a.kmallocSizes.length + a.pageSizes.length > 0 && a.directions.length === 0) return "directions: at least one direction is needed to map buffers";
+  const bad = (a.mapRanges ?? []).findIndex((r) => r.offset + r.len > r.size || (r.src === "kmalloc" && r.size > 8192));
+  if (bad >= 0) return `mapRanges[${bad}]: the range must lie inside the allocation (offset + len <= size), and kmalloc sizes be at most 8192`;
+  if (a.kmallocSizes.length + a.pageSizes.length + (a.mapRanges ?? []).length > 0 && a.directions.length === 0) return "directions: at least one direction is needed to map buffers";
   return null;
 }

@@ -8,7 +8,17 @@
  * bound proves and what it does not.
  */
 import { type ModelConfig } from "../model/config.ts";
-import { type Direction, type Event } from "../model/events.ts";
+import { type BufferSource, type Direction, type Event } from "../model/events.ts";
+
+/** A buffer mapped as a range inside its allocation (dma_map_page of a sub-range, dma_map_single of an interior pointer). */
+export interface MapRange {
+  readonly src: BufferSource;
+  /** Bytes the driver allocates. */
+  readonly size: number;
+  /** First byte mapped, and how many. */
+  readonly offset: number;
+  readonly len: number;
+}
 
 export interface Alphabet {
   /** Driver buffer sizes mapped with kmalloc (each in every direction listed). */
@@ -28,6 +38,8 @@ export interface Alphabet {
   readonly tickMs: readonly number[];
   /** Frames an untrusted device's forged translated requests target (with --device untrusted,ats). */
   readonly forgedFrames: readonly number[];
+  /** Buffers mapped as a range inside their allocation (each in every direction listed). Absent: none. */
+  readonly mapRanges?: readonly MapRange[];
 }
 
 export interface Scope {
@@ -85,6 +97,9 @@ export function alphabetEvents(scope: Scope): Event[] {
     for (let dev = 0; dev < c.devices; dev++) {
       for (const size of a.kmallocSizes) for (const dir of a.directions) out.push({ t: "map", cpu, dev, src: "kmalloc", size, dir });
       for (const size of a.pageSizes) for (const dir of a.directions) out.push({ t: "map", cpu, dev, src: "pages", size, dir });
+      for (const r of a.mapRanges ?? []) {
+        for (const dir of a.directions) out.push({ t: "map", cpu, dev, src: r.src, size: r.size, dir, offset: r.offset, len: r.len });
+      }
     }
     for (let k = 0; k < a.unmapSlots; k++) for (const free of [true, false]) out.push({ t: "unmap", cpu, k, free });
   }

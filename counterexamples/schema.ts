@@ -34,7 +34,7 @@ const ev = <const T extends string, const F extends Schema.Struct.Fields>(t: T, 
   Schema.Struct({ t: Schema.Literal(t), ...fields });
 
 export const EventSchema = Schema.Union([
-  ev("map", { cpu: Nat, dev: Nat, src: Src, size: Pos, dir: Dir }),
+  ev("map", { cpu: Nat, dev: Nat, src: Src, size: Pos, dir: Dir, offset: Schema.optional(Nat), len: Schema.optional(Pos) }),
   ev("map-sg", { cpu: Nat, dev: Nat, sizes: Sizes, dir: Dir }),
   ev("alloc-coherent", { cpu: Nat, dev: Nat, order: Nat }),
   ev("unmap", { cpu: Nat, k: Nat, free: Schema.Boolean }),
@@ -92,6 +92,7 @@ const Property = Schema.Literals([
   "stale-window",
   "no-leak",
   "availability",
+  "leftover-data",
 ]);
 
 export const CounterexampleSchema = Schema.Struct({

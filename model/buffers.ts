@@ -7,7 +7,7 @@ import { MAPS } from "./geometry.ts";
 import { type Observation } from "./observation.ts";
 import { type Tx, type Words } from "./state.ts";
 import {
-  allocPagesObject, findObject, freeObject, KIND_PAGES, kmalloc, objFrame, objGen, objOffset, objSize, ownerDriver,
+  allocPagesObject, findSegmentObject, freeObject, KIND_PAGES, kmalloc, objFrame, objGen, objOffset, objSize, ownerDriver,
 } from "./objects.ts";
 import { addSegment, mReleased, mSegFrame, mSegGen, mSegOffset, mSegs, setReleased, mSegLen } from "./dma-mapping.ts";
 import { OBJECTS } from "./geometry.ts";
@@ -34,7 +34,7 @@ export function releaseBuffer(tx: Tx, m: number, obs: Observation): void {
   const n = mSegs(tx.c[MAPS], m);
   for (let s = 0; s < n; s++) {
     const mp = tx.c[MAPS];
-    const i = findObject(tx.c[OBJECTS], mSegFrame(mp, m, s), mSegOffset(mp, m, s), mSegGen(mp, m, s));
+    const i = findSegmentObject(tx.c[OBJECTS], mSegFrame(mp, m, s), mSegOffset(mp, m, s), mSegLen(mp, m, s), mSegGen(mp, m, s));
     if (i >= 0) freeObject(tx, i, obs);
   }
   setReleased(tx, m);

@@ -13,9 +13,10 @@
  *   then per segment: frame, offset, length in bytes, object generation, and
  *   the first frame + 1 of the swiotlb slot the segment is bounced through
  *   (0: not bounced; see policies/bounce.ts).
- * A segment is one allocated object (a kmalloc object or a page block); the
- * generation identifies the allocation, so a grant never transfers to whatever
- * reuses its memory.
+ * A segment is one allocated object (a kmalloc object or a page block), or a
+ * byte range inside one (narrowSegment: frame + offset is then the range's
+ * first byte, not the object's); the generation identifies the allocation,
+ * so a grant never transfers to whatever reuses its memory.
  */
 import { PAGE_SIZE } from "./config.ts";
 import { type Direction, DIRECTIONS } from "./events.ts";
@@ -118,6 +119,21 @@ export function addSegment(tx: Tx, m: number, frame: number, offset: number, len
   mp[m * MAP_W + 3] = n + 1;
   mp[m * MAP_W + 2] += segPages(offset, len);
   return true;
+}
+
+/**
+ * The driver maps only [off, off + len) of segment i's allocation (dma_map_page
+ * of a sub-range, dma_map_single of an interior pointer): the segment keeps
+ * naming its object by generation, but starts `off` bytes in and is `len`
+ * long. Callers keep the range inside the allocation.
+ */
+export function narrowSegment(tx: Tx, m: number, i: number, off: number, len: number): void {
+  const mp = tx.w(MAPS);
+  const b = m * MAP_W + 4 + i * SEG_W;
+  mp[m * MAP_W + 2] -= segPages(mp[b + 1], mp[b + 2]);
+  mp[b + 1] += off;
+  mp[b + 2] = len;
+  mp[m * MAP_W + 2] += segPages(mp[b + 1], len);
 }
 
 export function setStatus(tx: Tx, m: number, status: number): void {

@@ -16,8 +16,13 @@ export const DIRECTIONS: readonly Direction[] = ["to-device", "from-device", "bi
 export type BufferSource = "kmalloc" | "pages";
 
 export type Event =
-  /** A driver on `cpu` allocates a buffer of `size` bytes and calls dma_map_single for `dev`. */
-  | { readonly t: "map"; readonly cpu: number; readonly dev: number; readonly src: BufferSource; readonly size: number; readonly dir: Direction }
+  /** A driver on `cpu` allocates a buffer of `size` bytes and calls dma_map_single for `dev`. With
+   * `offset` and/or `len` it maps only [offset, offset + len) of the allocation (dma_map_page of a
+   * sub-range, dma_map_single of an interior pointer); absent: offset 0, the rest of the buffer. */
+  | {
+    readonly t: "map"; readonly cpu: number; readonly dev: number; readonly src: BufferSource; readonly size: number; readonly dir: Direction;
+    readonly offset?: number; readonly len?: number;
+  }
   /** A driver kmallocs one buffer per entry of `sizes` and calls dma_map_sg. */
   | { readonly t: "map-sg"; readonly cpu: number; readonly dev: number; readonly sizes: readonly number[]; readonly dir: Direction }
   /** dma_alloc_coherent: 2^order zeroed pages mapped bidirectionally until freed. */
@@ -58,10 +63,16 @@ export const EVENT_TAGS: readonly EventTag[] = [
   "user-touch", "user-unmap", "kernel-read",
 ];
 
+/** " [+0x800 len 4096]" for a map of a range inside its allocation, "" for the whole buffer. */
+function mapRange(e: Extract<Event, { t: "map" }>): string {
+  if (e.offset === undefined && e.len === undefined) return "";
+  return ` [+0x${(e.offset ?? 0).toString(16)}${e.len === undefined ? "" : ` len ${e.len}`}]`;
+}
+
 /** A short, stable, human-readable rendering of an event (used in traces). */
 export function formatEvent(e: Event): string {
   switch (e.t) {
-    case "map": return `map cpu${e.cpu} dev${e.dev} ${e.src} ${e.size}B ${e.dir}`;
+    case "map": return `map cpu${e.cpu} dev${e.dev} ${e.src} ${e.size}B${mapRange(e)} ${e.dir}`;
     case "map-sg": return `map-sg cpu${e.cpu} dev${e.dev} [${e.sizes.join(",")}]B ${e.dir}`;
     case "alloc-coherent": return `alloc-coherent cpu${e.cpu} dev${e.dev} order ${e.order}`;
     case "unmap": return `unmap cpu${e.cpu} mapping#${e.k}${e.free ? " +free" : ""}`;

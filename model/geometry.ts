@@ -13,7 +13,7 @@ export const NUM_COMPONENTS = 15;
 export const COMPONENT_NAMES = ["hdr", "frames", "objects", "ptmem", "dte", "iotlb", "pdec", "cmdq", "calls", "maps", "fq", "iova", "mmu", "pol", "atc"] as const;
 
 /** Words per record. */
-export const FRAME_W = 3;
+export const FRAME_W = 4;
 export const OBJ_W = 4;
 export const PT_W = 3;
 export const DTE_W = 4;

@@ -20,11 +20,13 @@ import {
   setIova, setSegBounce,
 } from "./dma-mapping.ts";
 import { allocBuffer, releaseBuffer } from "./buffers.ts";
-import { findObject, findObjectAt, objFrame, objGen, objOffset, pagesOrder } from "./objects.ts";
+import { findSegmentObject, findObjectAt, objSize, objFrame, objGen, objOffset, pagesOrder } from "./objects.ts";
 import { deviceMode, type AttachMode } from "./iommu.ts";
 import {
-  allocFrames, F_HEAD, F_STALE, frameFlags, frameOrder, frameRole, freeFrames, ROLE_BOUNCE, ROLE_IO_POOL, ROLE_NAMES, ROLE_SHADOW,
+  allocFrames, F_HEAD, F_STALE, frameFlags, frameOrder, frameRole, freeFrames, mergeFrameContents, ROLE_BOUNCE, ROLE_IO_POOL, ROLE_NAMES, ROLE_SHADOW,
+  zeroFrames,
 } from "./physical-memory.ts";
+import { ownerDriver } from "./objects.ts";
 import { type Words } from "./state.ts";
 
 /** Whether an allocated block of exactly 2^order frames starts at `f`. */
@@ -104,7 +106,16 @@ export class Kernel {
   /** Whether segment i of mapping `m` still names a live buffer (the driver has not freed it). */
   segLive(m: number, i: number): boolean {
     return !mReleased(this.tx.c[MAPS], m) &&
-      findObject(this.tx.c[OBJECTS], this.segFrame(m, i), this.segOffset(m, i), mSegGen(this.tx.c[MAPS], m, i)) >= 0;
+      findSegmentObject(this.tx.c[OBJECTS], this.segFrame(m, i), this.segOffset(m, i), this.segLen(m, i), mSegGen(this.tx.c[MAPS], m, i)) >= 0;
+  }
+  /**
+   * Physical address and size of the allocation segment i of mapping `m` names
+   * (the segment may be a range inside it), or [-1, 0] when it is gone.
+   */
+  segObject(m: number, i: number): [number, number] {
+    const ob = this.tx.c[OBJECTS];
+    const j = findSegmentObject(ob, this.segFrame(m, i), this.segOffset(m, i), this.segLen(m, i), mSegGen(this.tx.c[MAPS], m, i));
+    return j < 0 ? [-1, 0] : [objFrame(ob, j) * PAGE_SIZE + objOffset(ob, j), objSize(ob, j)];
   }
   /** Allocates a driver buffer (kmalloc, or 2^order pages with `pages`) for mapping `m` and adds it as a segment. */
   allocDriverBuffer(m: number, bytes: number, pages: boolean): boolean {
@@ -126,10 +137,14 @@ export class Kernel {
    * 2^order frames from the page allocator, owned by device `dev` for good:
    * role `role` (ROLE_SHADOW or ROLE_IO_POOL) with aux = dev. Such frames
    * hold only that device's I/O data, so the properties treat them as
-   * granted to it (properties/grants.ts). Returns the first frame or -1.
+   * granted to it (properties/grants.ts). The page allocator hands them out
+   * with whatever their previous owner left in them unless `zero` asks for
+   * zeroed pages (__GFP_ZERO; not counted in bytesZeroed, like the rest of the
+   * page allocator). Returns the first frame or -1.
    */
-  allocPoolFrames(dev: number, order: number, role: number): number {
+  allocPoolFrames(dev: number, order: number, role: number, zero = false): number {
     const f = allocFrames(this.tx, order, role, dev, this.obs);
+    if (f >= 0 && zero) zeroFrames(this.tx, f, 1 << order);
     if (f >= 0 && this.obs.detail) for (let i = 0; i < 1 << order; i++) this.obs.frameNote(f + i, `held device ${dev}'s ${ROLE_NAMES[role]} pool`);
     return f;
   }
@@ -154,6 +169,7 @@ export class Kernel {
   /** 2^order frames for the system's bounce pool (Linux io_tlb_default_mem), zeroed at boot. Returns the first frame or -1. */
   allocBouncePool(order: number): number {
     const f = allocFrames(this.tx, order, ROLE_BOUNCE, 0, this.obs);
+    if (f >= 0) zeroFrames(this.tx, f, 1 << order); // memblock_alloc memory is zeroed
     if (f >= 0 && this.obs.detail) for (let i = 0; i < 1 << order; i++) this.obs.frameNote(f + i, "held the swiotlb bounce pool");
     return f;
   }
@@ -169,6 +185,9 @@ export class Kernel {
    */
   setSegBounce(m: number, i: number, frame: number): void {
     setSegBounce(this.tx, m, i, frame);
+    // The slot's frames now belong to this buffer (aux = mapping + 1): its grants follow the buffer, not the device.
+    const fr = this.tx.w(FRAMES);
+    for (let p = 0; p < this.segPages(m, i); p++) fr[(frame + p) * FRAME_W] = (fr[(frame + p) * FRAME_W] & 0xffff) | ((m + 1) << 16);
     if (this.obs.detail) this.obs.frameNote(frame, `held mapping #${m}'s bounce slot`);
   }
   /** Zeroes the pre- and post-padding of segment i's bounce slot (Linux iommu_dma_map_swiotlb for untrusted devices). */
@@ -178,12 +197,19 @@ export class Kernel {
     this.obs.counters[C.bytesZeroed] += n * PAGE_SIZE - this.segLen(m, i);
     const fr = this.tx.w(FRAMES);
     for (let p = 0; p < n; p++) fr[(f + p) * FRAME_W] &= ~F_STALE;
+    zeroFrames(this.tx, f, n);
   }
   /** Segment i's bounce slot is released: its frames keep the data, leftover for the next slot there. */
   releaseBounceSlot(m: number, i: number): void {
     const f = this.segBounce(m, i);
     const fr = this.tx.w(FRAMES);
-    for (let p = 0; p < this.segPages(m, i); p++) fr[(f + p) * FRAME_W] |= F_STALE;
+    const owner = ownerDriver(this.dev(m));
+    for (let p = 0; p < this.segPages(m, i); p++) {
+      const w = fr[(f + p) * FRAME_W];
+      // No longer this buffer's slot; the copy stays behind as leftover data.
+      fr[(f + p) * FRAME_W] = (w & 0xffff) | F_STALE | ((w >>> 16) === m + 1 ? 0 : w & ~0xffff);
+      mergeFrameContents(fr, f + p, owner);
+    }
     if (this.obs.detail) this.obs.frameNote(f, `held a released bounce slot (leftover data of mapping #${m})`);
   }
 

@@ -24,7 +24,7 @@ import { FRAMES, FRAME_W, MAPS, OBJECTS, OBJ_W } from "./geometry.ts";
 import { mSegFrame, mSegGen, mSegOffset, mSegs } from "./dma-mapping.ts";
 import { type Observation, SHORT_OBJECTS } from "./observation.ts";
 import {
-  allocFrames, frameAux, frameRole, freeFrames, ROLE_NAMES, ROLE_SLAB,
+  allocFrames, contentsOf, frameAux, frameRole, freeFrames, mergeFrameContents, ROLE_NAMES, ROLE_SLAB,
 } from "./physical-memory.ts";
 import { type Tx, type Words, moveWords, zeroWords } from "./state.ts";
 
@@ -66,6 +66,23 @@ export function findObject(ob: Words, frame: number, offset: number, gen: number
   for (let i = 0; i < n; i++) {
     const b = 1 + i * OBJ_W;
     if (ob[b] - 1 === frame && ob[b + 1] === offset && ob[b + 3] >>> 16 === gen) return i;
+  }
+  return -1;
+}
+
+/**
+ * Index of the object with generation `gen` that holds the whole byte range
+ * [frame * 4096 + offset, + len) (a DMA segment: the object itself or a range
+ * inside it), or -1.
+ */
+export function findSegmentObject(ob: Words, frame: number, offset: number, len: number, gen: number): number {
+  const start = frame * PAGE_SIZE + offset;
+  const n = ob[0];
+  for (let i = 0; i < n; i++) {
+    const b = 1 + i * OBJ_W;
+    if (ob[b + 3] >>> 16 !== gen) continue;
+    const a = (ob[b] - 1) * PAGE_SIZE + ob[b + 1];
+    if (a <= start && start + len <= a + ob[b + 2]) return i;
   }
   return -1;
 }
@@ -137,7 +154,7 @@ function removeObjectAt(tx: Tx, i: number): void {
 
 /**
  * Generation for a new allocation at (frame `f`, offset `off`): one more than
- * the largest generation a DMA mapping segment still names at that place (a
+ * the largest generation a DMA mapping segment starting inside it still names (a
  * segment can outlive its object under a broken policy; a live object never
  * shares its place with another). A grant names (frame, offset, generation),
  * so it never matches whatever reuses its memory, while the generation is a
@@ -145,12 +162,17 @@ function removeObjectAt(tx: Tx, i: number): void {
  * only in how often a place was reused are the same state, which lets the
  * exhaustive engine exhaust a finite scope.
  */
-function nextGen(tx: Tx, f: number, off: number): number {
+function nextGen(tx: Tx, f: number, off: number, size: number): number {
   let max = 0;
   const mp = tx.c[MAPS];
+  const a = f * PAGE_SIZE + off;
   for (let m = 0; m < tx.g.cfg.maxMappings; m++) {
     const n = mSegs(mp, m);
-    for (let s = 0; s < n; s++) if (mSegFrame(mp, m, s) === f && mSegOffset(mp, m, s) === off) max = Math.max(max, mSegGen(mp, m, s));
+    for (let s = 0; s < n; s++) {
+      // A segment may name a range inside its object: any segment starting inside the new object could match it.
+      const start = mSegFrame(mp, m, s) * PAGE_SIZE + mSegOffset(mp, m, s);
+      if (start >= a && start < a + size) max = Math.max(max, mSegGen(mp, m, s));
+    }
   }
   return (max + 1) & 0xffff;
 }
@@ -172,7 +194,7 @@ export function kmalloc(tx: Tx, size: number, owner: number, pageRole: number, o
     if (frameRole(fr, f) !== ROLE_SLAB || frameAux(fr, f) !== ci || (fr[f * FRAME_W] & (1 << 8)) === 0) continue;
     const slot = freeSlot(tx.c[OBJECTS], f, cls);
     if (slot < 0) continue;
-    const i = insertObject(tx, f, slot, cls, KIND_KMALLOC, owner, nextGen(tx, f, slot));
+    const i = insertObject(tx, f, slot, cls, KIND_KMALLOC, owner, nextGen(tx, f, slot, cls));
     if (obs.detail) obs.frameNote(f, `held a kmalloc-${cls} object of the ${ownerName(owner)} at +0x${slot.toString(16)}`);
     return i;
   }
@@ -182,7 +204,7 @@ export function kmalloc(tx: Tx, size: number, owner: number, pageRole: number, o
   if (obs.detail) {
     for (let i = 0; i < 1 << order; i++) obs.frameNote(f + i, `held ${i === 0 ? "" : "page 2 of "}a kmalloc-${cls} object of the ${ownerName(owner)} at +0x0`);
   }
-  return insertObject(tx, f, 0, cls, KIND_KMALLOC, owner, nextGen(tx, f, 0));
+  return insertObject(tx, f, 0, cls, KIND_KMALLOC, owner, nextGen(tx, f, 0, cls));
 }
 
 /** The object table is full: records the shortage for coverage (checker/coverage.ts). */
@@ -211,7 +233,7 @@ export function allocPagesObject(tx: Tx, order: number, owner: number, role: num
   if (tx.c[OBJECTS][0] >= tx.g.cfg.maxObjects) return tableFull(obs);
   const f = allocFrames(tx, order, role, owner, obs);
   if (f < 0) return -1;
-  const gen = nextGen(tx, f, 0);
+  const gen = nextGen(tx, f, 0, PAGE_SIZE << order);
   if (obs.detail) {
     const what = kind === KIND_USER ? "held a user page" : `held a ${1 << order}-page ${ROLE_NAMES[role]} block of the ${ownerName(owner)}`;
     for (let i = 0; i < 1 << order; i++) obs.frameNote(f + i, what);
@@ -227,7 +249,7 @@ export function allocPagesObject(tx: Tx, order: number, owner: number, role: num
 export function allocPoolObject(tx: Tx, frame: number, offset: number, size: number, owner: number, obs: Observation): number {
   if (tx.c[OBJECTS][0] >= tx.g.cfg.maxObjects) return tableFull(obs);
   if (obs.detail) obs.frameNote(frame, `held a ${size}-byte I/O pool buffer of the ${ownerName(owner)} at +0x${offset.toString(16)}`);
-  return insertObject(tx, frame, offset, size, KIND_POOL, owner, nextGen(tx, frame, offset));
+  return insertObject(tx, frame, offset, size, KIND_POOL, owner, nextGen(tx, frame, offset, size));
 }
 
 /**
@@ -241,7 +263,13 @@ export function freeObject(tx: Tx, i: number, obs: Observation): void {
   const kind = objKind(ob, i);
   const size = objSize(ob, i);
   const off = objOffset(ob, i);
+  const owner = objOwner(ob, i);
   removeObjectAt(tx, i);
+  // The freed bytes keep their owner's data (kfree and free_pages do not clear): leftover for the frame's next user.
+  const fr = tx.w(FRAMES);
+  const last = f + Math.floor((off + size - 1) / PAGE_SIZE);
+  if (kind === KIND_KMALLOC || kind === KIND_POOL) for (let g = f; g <= last; g++) mergeFrameContents(fr, g, owner);
+  else for (let g = f; g <= last; g++) fr[g * FRAME_W + 3] = contentsOf(owner); // the block was all its owner's
   if (kind === KIND_POOL) return;
   if (kind !== KIND_KMALLOC) {
     freeFrames(tx, f, pagesOrder(size), obs);

@@ -2,7 +2,7 @@
  * Physical memory: 4 KiB frames, each with a role, and the buddy allocator
  * that hands them out.
  *
- * Frame record (3 words):
+ * Frame record (4 words):
  *   w0: role (bits 0..3) | order (4..7) | flags (8..15) | aux (16..31)
  *   w1: bits 16..31: for a free block, the next free block + 1 (the buddy free
  *       lists are linked through the frames, as Linux links free pages through
@@ -10,6 +10,10 @@
  *       Bits 0..15: the frame's pin count (pinning.ts; 0 for a free frame).
  *       Allocation generations live with the objects, see objects.ts.
  *   w2: role data: for a page-table frame, the table it holds (level | prefix << 4)
+ *   w3: contents: whose data the frame's bytes hold where nothing live covers
+ *       them (free frames, free slab slots, pool and bounce space): 0 = zeroes,
+ *       owner + 1 (objects.ts owner codes), CONTENTS_MIXED. Ghost state for
+ *       leftover-data; the page allocator does not change it unless it zeroes.
  * After the frame records: one free-list head (+1, 0 = empty) per order.
  *
  * The buddy allocator follows Linux mm/page_alloc.c: __rmqueue_smallest takes
@@ -49,6 +53,57 @@ export const F_RELEASED = 1 << 10;
  * state for byte-confinement: leftover bytes are not granted to anyone.
  */
 export const F_STALE = 1 << 11;
+
+/** w3: the frame holds zeroes where nothing live covers it. */
+export const CONTENTS_ZERO = 0;
+/** w3: leftovers of several owners (a slab whose freed slots held different owners' objects). */
+export const CONTENTS_MIXED = 0xffff;
+/** w3 code for data of objects.ts owner `owner` (kernel 0, user 1, driver of dev d: 2 + d). */
+export function contentsOf(owner: number): number {
+  return owner + 1;
+}
+export function frameContents(fr: Words, f: number): number {
+  return fr[f * FRAME_W + 3];
+}
+export function setFrameContents(fr: Words, f: number, v: number): void {
+  fr[f * FRAME_W + 3] = v;
+}
+/** Adds `owner`'s data to what frame `f` holds: the same owner or zeroes give its code, another owner MIXED. */
+export function mergeFrameContents(fr: Words, f: number, owner: number): void {
+  const w = fr[f * FRAME_W + 3];
+  const c = contentsOf(owner);
+  fr[f * FRAME_W + 3] = w === CONTENTS_ZERO || w === c ? c : CONTENTS_MIXED;
+}
+/** Describes a w3 code. */
+export function contentsName(c: number): string {
+  if (c === CONTENTS_ZERO) return "zeroes";
+  if (c === CONTENTS_MIXED) return "leftovers of several owners";
+  const owner = c - 1;
+  return owner === 0 ? "the kernel's data" : owner === 1 ? "user data" : `data of the driver of dev${owner - 2}`;
+}
+
+/**
+ * Roles whose frames the kernel zeroes when it allocates them: page tables
+ * (Linux get_zeroed_page / __GFP_ZERO in the IOMMU and MMU table allocators)
+ * and anonymous user pages (clear_user_highpage on the fault path). Every
+ * other allocation comes back dirty, with whatever its previous owner left.
+ */
+function zeroedOnAlloc(role: number): boolean {
+  return role === ROLE_IOMMU_PT || role === ROLE_MMU_PT || role === ROLE_MORSEL_PT || role === ROLE_MORSEL_VIEW || role === ROLE_USER;
+}
+
+/** Whose data a frame of `role` holds while it is live, or -1 when its objects (or pool) say. */
+export function roleContents(role: number): number {
+  if (role === ROLE_IOMMU_PT || role === ROLE_MMU_PT || role === ROLE_MORSEL_PT || role === ROLE_MORSEL_VIEW) return contentsOf(0);
+  if (role === ROLE_USER || role === ROLE_GUEST) return contentsOf(1);
+  return -1;
+}
+
+/** The frames [f, f + n) now hold zeroes (a zeroing allocation, or a policy clearing them). */
+export function zeroFrames(tx: Tx, f: number, n: number): void {
+  const fr = tx.w(FRAMES);
+  for (let i = 0; i < n; i++) fr[(f + i) * FRAME_W + 3] = CONTENTS_ZERO;
+}
 
 export function frameRole(fr: Words, f: number): number {
   return fr[f * FRAME_W] & 0xf;
@@ -106,10 +161,17 @@ function unlinkFree(tx: Tx, fr: Words, f: number, order: number): void {
   setNextFree(fr, cur, -1);
 }
 
-/** Puts every frame on the free lists in maximal aligned blocks, lowest address first. */
+/**
+ * Puts every frame on the free lists in maximal aligned blocks, lowest address
+ * first. Memory free at boot is not clean: firmware, the boot loader and the
+ * early kernel used it and nobody cleared it (Linux zeroes pages on
+ * allocation or free only with init_on_alloc / init_on_free), so every frame
+ * starts holding the kernel's data.
+ */
 export function initBuddy(tx: Tx): void {
   const fr = tx.w(FRAMES);
   const n = tx.g.cfg.frames;
+  for (let f = 0; f < n; f++) fr[f * FRAME_W + 3] = contentsOf(0);
   const maxOrder = tx.g.cfg.maxOrder;
   const blocks: [number, number][] = [];
   let f = 0;
@@ -140,9 +202,11 @@ export function allocFrames(tx: Tx, order: number, role: number, aux: number, ob
     o--;
     pushFree(tx, fr, f + (1 << o), o);
   }
+  const zero = zeroedOnAlloc(role);
   for (let i = 0; i < 1 << order; i++) {
     setFrame(fr, f + i, role, order, i === 0 ? F_HEAD : 0, aux);
     setFrameData(fr, f + i, 0);
+    if (zero) fr[(f + i) * FRAME_W + 3] = CONTENTS_ZERO;
   }
   if (obs.detail) obs.note(`page allocator: frame${order ? "s" : ""} ${frameRange(f, order)} -> ${ROLE_NAMES[role]}`);
   return f;
@@ -168,6 +232,13 @@ function pins(fr: Words, f: number): number {
  */
 export function freeFrames(tx: Tx, f: number, order: number, obs: Observation): void {
   const fr = tx.w(FRAMES);
+  // What the frames held stays in them: the page allocator does not clear freed pages.
+  for (let i = 0; i < 1 << order; i++) {
+    const w = fr[(f + i) * FRAME_W];
+    const rc = roleContents(w & 0xf);
+    if (rc >= 0) fr[(f + i) * FRAME_W + 3] = rc;
+    else if ((w & 0xf) === ROLE_SHADOW) mergeFrameContents(fr, f + i, 2 + (w >>> 16)); // the device's copies
+  }
   let pinned = false;
   for (let i = 0; i < 1 << order; i++) if (pins(fr, f + i) !== 0) pinned = true;
   if (pinned) {

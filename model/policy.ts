@@ -23,7 +23,8 @@ export const FAIL = -2;
 /** Names of the properties a policy may claim (see properties/). */
 export type PropertyName =
   | "page-confinement" | "byte-confinement" | "iotlb-coherence" | "pt-page-safety" | "pin-safety" | "pte-agreement"
-  | "view-refinement" | "direct-map-exclusion" | "dma-integrity" | "stale-window" | "no-leak" | "availability";
+  | "view-refinement" | "direct-map-exclusion" | "dma-integrity" | "stale-window" | "no-leak" | "availability"
+  | "leftover-data";
 
 /**
  * How long a translation may stay usable after its unmap has returned

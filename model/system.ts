@@ -19,7 +19,7 @@ import { domainId, executeNextCommand } from "./command-queue.ts";
 import { deviceAccess, deviceAtsAccess, deviceForgedAccess, isPassthrough } from "./iommu.ts";
 import {
   clearMapping, dirCode, freeMappingSlot, initMapping, MK_COHERENT, MK_SG, MK_SINGLE, MS_MAPPED, MS_UNMAPPING, mDev,
-  mFreeAfter, mKind, nthMapped, setFreeAfter, setStatus, mIova, mSegOffset,
+  mFreeAfter, mKind, nthMapped, setFreeAfter, setStatus, mIova, mSegOffset, mSegLen, narrowSegment,
 } from "./dma-mapping.ts";
 import { allocBuffer, releaseBuffer } from "./buffers.ts";
 import { freeObject, kmalloc, nthObjectOf, OWNER_KERNEL, pagesOrder } from "./objects.ts";
@@ -204,6 +204,12 @@ export class Stepper {
       initMapping(tx, m, MK_SINGLE, dirCode(e.dir), dev);
       const size = Math.max(1, e.size | 0);
       if (!this.allocBuffer(ctx, m, dev, size, e.src === "pages")) return skip(obs, "out of memory for the driver's buffer");
+      if (e.offset !== undefined || e.len !== undefined) {
+        // A range inside the allocation: clamped into the bytes the driver asked for.
+        const off = Math.min(Math.max(0, e.offset ?? 0), size - 1);
+        const len = Math.min(Math.max(1, e.len ?? size - off), size - off);
+        if (off !== 0 || len !== mSegLen(tx.c[MAPS], m, 0)) narrowSegment(tx, m, 0, off, len);
+      }
     } else if (e.t === "map-sg") {
       initMapping(tx, m, MK_SG, dirCode(e.dir), dev);
       if (e.sizes.length === 0) return skip(obs, "empty scatter list");

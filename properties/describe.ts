@@ -59,6 +59,8 @@ export function describeByte(s: State, addr: number, maxMappings: number): strin
   const role = frameRole(s[FRAMES], f);
   if (role === ROLE_SLAB) return `a free slot of ${describeFrame(s, f)} (it may hold a freed object's data)`;
   if (role === ROLE_BOUNCE) {
+    const owner = frameAux(s[FRAMES], f) - 1;
+    if (owner >= 0) return `${(frameFlags(s[FRAMES], f) & F_STALE) !== 0 ? "bounce-slot padding holding leftover data of an earlier mapping (not zeroed), in a slot" : "a bounce slot"} owned now by mapping #${owner}`;
     return (frameFlags(s[FRAMES], f) & F_STALE) !== 0
       ? "bounce-slot padding holding leftover data of an earlier mapping (not zeroed)"
       : "a bounce frame outside any live slot";

@@ -5,11 +5,18 @@
  * names (frame, offset, generation) is still allocated: a grant never
  * transfers to whatever later reuses that memory.
  *
- * A bounced segment (policies/bounce.ts) is also granted in its bounce slot,
- * for as long as the mapping lives: the copy of the buffer, and the slot's
- * padding while that padding holds no leftover data (F_STALE clear, i.e.
- * zeroed since the slot was last released). Leftover bytes of an earlier
- * mapping are granted to nobody.
+ * Grants follow the buffer that owns the bytes, not the device:
+ * - a bounced segment (policies/bounce.ts) is granted in its bounce slot for
+ *   as long as its mapping lives and owns the slot (the slot frames' aux =
+ *   mapping + 1): the copy of the buffer, and the slot's padding while that
+ *   padding holds no leftover data (F_STALE clear, i.e. zeroed since the slot
+ *   was last released). Leftover bytes of an earlier mapping, and a slot
+ *   another mapping has taken over, are granted to nobody;
+ * - a permanent pool frame (shadow, io-pool) of device d is page-granted to d
+ *   wholesale (frameGranted: it holds only d's I/O data), but byte by byte a
+ *   pool buffer (a live object there) is granted only through its own live
+ *   mapping, like any buffer; only the pool's free space (bytes no live
+ *   object covers) is granted to d, in both directions.
  */
 import { PAGE_SIZE } from "../model/config.ts";
 import { FRAMES, MAPS, OBJECTS } from "../model/geometry.ts";
@@ -19,13 +26,13 @@ import {
   dirAllowsRead, dirAllowsWrite, MS_FREE, mDev, mDir, mSegBounce, mSegFrame, mSegGen, mSegLen, mSegOffset, mSegs, mStatus,
   segPages,
 } from "../model/dma-mapping.ts";
-import { findObject } from "../model/objects.ts";
+import { findSegmentObject, objCount, objFrame, objOffset, objSize } from "../model/objects.ts";
 import { type State, type Words } from "../model/state.ts";
 
 /** Whether segment s of mapping m is an effective grant (its object is still allocated). */
 export function segmentLive(s: State, m: number, seg: number): boolean {
   const mp = s[MAPS];
-  return findObject(s[OBJECTS], mSegFrame(mp, m, seg), mSegOffset(mp, m, seg), mSegGen(mp, m, seg)) >= 0;
+  return findSegmentObject(s[OBJECTS], mSegFrame(mp, m, seg), mSegOffset(mp, m, seg), mSegLen(mp, m, seg), mSegGen(mp, m, seg)) >= 0;
 }
 
 /** Physical byte range [start, end) of segment s of mapping m. */
@@ -53,7 +60,7 @@ export function frameGranted(s: State, maxMappings: number, dev: number, f: numb
     if (mStatus(mp, m) === MS_FREE || mDev(mp, m) !== dev) continue;
     for (let seg = 0; seg < mSegs(mp, m); seg++) {
       const slot = mSegBounce(mp, m, seg);
-      if (slot >= 0 && f >= slot && f < slot + segPages(mSegOffset(mp, m, seg), mSegLen(mp, m, seg))) return true;
+      if (slot >= 0 && f >= slot && f < slot + segPages(mSegOffset(mp, m, seg), mSegLen(mp, m, seg)) && frameAux(s[FRAMES], f) === m + 1) return true;
       const start = segStart(mp, m, seg);
       const end = start + mSegLen(mp, m, seg);
       if (end <= f * PAGE_SIZE || start >= (f + 1) * PAGE_SIZE) continue;
@@ -73,8 +80,12 @@ export function firstUngrantedByte(s: State, maxMappings: number, dev: number, w
   while (pos < end) {
     const f = Math.floor(pos / PAGE_SIZE);
     if (devicePoolFrame(s, dev, f)) {
-      pos = (f + 1) * PAGE_SIZE;
-      continue;
+      // Pool space no buffer holds is the pool device's; a pool buffer's bytes go by its mapping, below.
+      const free = poolFreeEnd(s, f, pos);
+      if (free > pos) {
+        pos = free;
+        continue;
+      }
     }
     let next = -1;
     for (let m = 0; m < maxMappings && next < 0; m++) {
@@ -89,7 +100,7 @@ export function firstUngrantedByte(s: State, maxMappings: number, dev: number, w
           break;
         }
         const slot = mSegBounce(mp, m, seg);
-        if (slot < 0) continue;
+        if (slot < 0 || frameAux(s[FRAMES], f) !== m + 1) continue;
         const off = mSegOffset(mp, m, seg) % PAGE_SIZE;
         const len = mSegLen(mp, m, seg);
         const copy = slot * PAGE_SIZE + off;
@@ -108,4 +119,21 @@ export function firstUngrantedByte(s: State, maxMappings: number, dev: number, w
     pos = next;
   }
   return -1;
+}
+
+/**
+ * In pool frame `f`, the end of the run of bytes from `pos` that no live
+ * object covers (pool space no buffer holds), or `pos` when an object covers
+ * `pos`.
+ */
+function poolFreeEnd(s: State, f: number, pos: number): number {
+  const ob = s[OBJECTS];
+  let end = (f + 1) * PAGE_SIZE;
+  for (let i = 0; i < objCount(ob); i++) {
+    const a = objFrame(ob, i) * PAGE_SIZE + objOffset(ob, i);
+    const b = a + objSize(ob, i);
+    if (a <= pos && pos < b) return pos;
+    if (a > pos && a < end) end = a;
+  }
+  return end;
 }

@@ -12,10 +12,11 @@ import { dmaIntegrity } from "./dma-integrity.ts";
 import { staleWindow } from "./stale-window.ts";
 import { noLeak } from "./no-leak.ts";
 import { availability } from "./availability.ts";
+import { leftoverData } from "./leftover-data.ts";
 
 export const PROPERTIES: readonly Property[] = [
   pageConfinement, byteConfinement, iotlbCoherence, ptPageSafety, pinSafety, pteAgreement, viewRefinement, directMapExclusion,
-  dmaIntegrity, staleWindow, noLeak, availability,
+  dmaIntegrity, staleWindow, noLeak, availability, leftoverData,
 ];
 
 /**

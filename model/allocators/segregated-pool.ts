@@ -53,6 +53,13 @@ export interface PoolLayout {
   readonly order: number;
   /** Compound pages a device's pool may grow to. */
   readonly maxCompound: number;
+  /**
+   * Whether a compound page joining the pool is zeroed (__GFP_ZERO). Its
+   * frames come from the page allocator with their previous owner's data, and
+   * the whole page is mapped for the device at once: without zeroing, the
+   * device reads those leftovers (leftover-data). Absent: zeroed.
+   */
+  readonly zero?: boolean;
 }
 
 /** Whether frame `f` belongs to device `dev`'s pool. */
@@ -91,7 +98,7 @@ function grow(k: Kernel, L: PoolLayout, dev: number): number {
   const n = 1 << L.order;
   const iova = k.allocIova(dev, n);
   if (iova < 0) return -1;
-  const f = k.allocPoolFrames(dev, L.order, ROLE_IO_POOL);
+  const f = k.allocPoolFrames(dev, L.order, ROLE_IO_POOL, L.zero !== false);
   if (f < 0) {
     k.freeIova(dev, iova, n);
     return -1;

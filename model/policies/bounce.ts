@@ -74,6 +74,8 @@ export interface BounceVariant {
   readonly zeroPadding: boolean;
   /** Map the bounce slot (false: broken, the IOMMU maps the original pages, as if there were no bounce). */
   readonly mapSlot: boolean;
+  /** Broken: the slot is never marked in use, so the next bounce takes the same slot while this buffer still owns it. */
+  readonly shareSlots?: boolean;
 }
 
 /** The bounce policy, or a broken variant of it. */
@@ -81,7 +83,7 @@ export function makeBounce(name: string, summary: string, v: BounceVariant): Pol
   return {
     name,
     summary,
-    claims: ["page-confinement", "byte-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement", "dma-integrity", "stale-window", "no-leak", "availability"],
+    claims: ["page-confinement", "byte-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement", "dma-integrity", "stale-window", "no-leak", "availability", "leftover-data"],
     stateWords: WORDS,
     maxMappingBytes: SWIOTLB_MAX_MAPPING_SIZE,
     attach: () => "translate",
@@ -109,7 +111,7 @@ export function makeBounce(name: string, summary: string, v: BounceVariant): Pol
             k.note(`BROKEN: segment ${i} copied to a bounce slot, but the IOMMU maps the original pages`);
             continue;
           }
-          markPages(k, BITMAP, first, want, true);
+          if (v.shareSlots !== true) markPages(k, BITMAP, first, want, true);
           k.setSegBounce(m, i, pool + first);
           if (v.zeroPadding) k.zeroBouncePadding(m, i);
           k.note(`swiotlb: segment ${i} (${k.segLen(m, i)} bytes) bounced through slot frame ${pool + first}` +

@@ -200,11 +200,34 @@ export const bounceNoZeroPadding: Policy = makeBounce(
   { zeroPadding: false, mapSlot: true },
 );
 
+/**
+ * Bounce whose slot allocator forgets to mark a slot in use: two live
+ * buffers share one slot, the second copy overwrites the first, and the
+ * device reaches the second buffer's bytes through the first one's mapping.
+ */
+export const bounceSharedSlot: Policy = makeBounce(
+  "bounce-shared-slot",
+  "BROKEN bounce: never marks a bounce slot in use, so two live buffers can share it",
+  { zeroPadding: true, mapSlot: true, shareSlots: true },
+);
+
 /** DAMN whose put hands a pool page without references back to the page allocator while the IOMMU still maps it. */
 export const damnFreeToBuddy: Policy = makeDamn(
   "damn-free-to-buddy",
   "BROKEN damn: returns an emptied pool page to the page allocator while it is still mapped",
   "free-to-buddy",
+);
+
+/**
+ * DAMN whose pool grows with pages as the page allocator hands them out, not
+ * zeroed: the whole compound page is mapped for the device at once, so the
+ * device reads what the frames' previous owner (the kernel) left there.
+ */
+export const damnUnzeroedPool: Policy = makeDamn(
+  "damn-unzeroed-pool",
+  "BROKEN damn: maps new pool pages without zeroing them, exposing their previous owner's data",
+  "keep-in-pool",
+  false,
 );
 
 /** VFIO that unpins the pages as soon as the invalidation is queued, before it has completed. */
@@ -335,7 +358,7 @@ export const coiommuUnpinBeforeInvalidate: Policy = {
 
 export const BROKEN_POLICIES: readonly Policy[] = [
   strictFreeBeforeWait, strictFreeIovaBeforeWait, strictLeakIova, strictLeakTables, strictUnmapOffByOne, strictFreeTablesEarly, strictWaitBeforeInvalidate, strictNoPde, lazyFreeTablesAtUnmap, lazyNoTimer, shadowZeroCopy, fnsNeverPde,
-  bounceMapOriginal, bounceNoZeroPadding, damnFreeToBuddy,
+  bounceMapOriginal, bounceNoZeroPadding, bounceSharedSlot, damnFreeToBuddy, damnUnzeroedPool,
   vfioUnpinBeforeWait, vfioLeakPin, morselLeafOnlyUnmount, morselNaiveSharing, morselViewStale,
   viommuAsyncInvalidate, coiommuUnpinBeforeInvalidate,
 ];

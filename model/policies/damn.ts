@@ -30,11 +30,11 @@ const POOL_ORDER = 4;
 /** At most 16 compound pages (1 MiB) per device, and half the IOVA window. */
 const MAX_COMPOUND = 16;
 
-export function damnLayout(k: Kernel): PoolLayout {
+export function damnLayout(k: Kernel, zero = true): PoolLayout {
   let order = Math.min(POOL_ORDER, k.maxOrder);
   while (order > 0 && 1 << order > k.windowPages / 2) order--;
   const maxCompound = Math.max(1, Math.min(MAX_COMPOUND, Math.floor(k.windowPages / 2) >> order));
-  return { base: 0, order, maxCompound };
+  return { base: 0, order, maxCompound, zero };
 }
 
 /**
@@ -63,16 +63,21 @@ function poolMapped(k: Kernel, m: number): boolean {
   return true;
 }
 
-/** The damn policy, with the given put rule (the broken variant frees emptied pool pages to the page allocator). */
-export function makeDamn(name: string, summary: string, put: PutRule): Policy {
+/**
+ * The damn policy, with the given put rule (a broken variant frees emptied
+ * pool pages to the page allocator) and pool zeroing (a broken variant maps
+ * new pool pages with their previous owner's data in them).
+ */
+export function makeDamn(name: string, summary: string, put: PutRule, zero = true): Policy {
   return {
     name,
     summary,
-    claims: ["page-confinement", "byte-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement", "stale-window", "no-leak", "availability"],
+    // Not byte-confinement: a pool buffer the driver has unmapped but still holds stays mapped for the device (docs/policies/damn.md).
+    claims: ["page-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement", "stale-window", "no-leak", "availability", "leftover-data"],
     stateWords: POOL_WORDS * 16,
     attach: () => "translate",
     allocBuffer(k: Kernel, m: number, bytes: number): boolean {
-      const L = damnLayout(k);
+      const L = damnLayout(k, zero);
       if (bytes > PAGE_SIZE << L.order) return k.allocDriverBuffer(m, bytes, true); // not a pool buffer: whole pages
       const addr = poolAlloc(k, L, k.dev(m), bytes);
       if (addr < 0) return false;
@@ -81,11 +86,12 @@ export function makeDamn(name: string, summary: string, put: PutRule): Policy {
       return false;
     },
     freeBuffer(k: Kernel, m: number): void {
-      const L = damnLayout(k);
+      const L = damnLayout(k, zero);
       const dev = k.dev(m);
       for (let i = 0; i < k.segments(m); i++) {
         if (!k.segLive(m, i) || !poolFrame(k, dev, k.segFrame(m, i))) continue;
-        poolPut(k, L, dev, k.segFrame(m, i) * PAGE_SIZE + k.segOffset(m, i), k.segLen(m, i), put);
+        const [addr, size] = k.segObject(m, i); // the whole pool buffer, also when only a range of it was mapped
+        poolPut(k, L, dev, addr, size, put);
       }
       k.releaseBuffer(m);
     },

@@ -30,7 +30,7 @@ function shadowPages(k: Kernel): number {
 export const shadow: Policy = {
   name: "shadow",
   summary: "permanently mapped shadow buffers, copy in and out, never unmapped",
-  claims: ["page-confinement", "byte-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement", "dma-integrity", "stale-window", "no-leak", "availability"],
+  claims: ["page-confinement", "byte-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement", "dma-integrity", "stale-window", "no-leak", "availability", "leftover-data"],
   stateWords: WORDS * 16,
   attach: () => "translate",
   held(k: Kernel): string | null {
@@ -43,7 +43,7 @@ export const shadow: Policy = {
   boot(k: Kernel): void {
     const n = shadowPages(k);
     for (let dev = 0; dev < k.devices; dev++) {
-      const frame = k.allocPoolFrames(dev, pagesOrder(n * PAGE_SIZE), ROLE_SHADOW);
+      const frame = k.allocPoolFrames(dev, pagesOrder(n * PAGE_SIZE), ROLE_SHADOW, true);
       const iova = k.allocIova(dev, n);
       if (frame < 0 || iova < 0) continue; // no pool: every map fails (DMA_MAPPING_ERROR)
       for (let i = 0; i < n; i++) k.mapPage(dev, iova + i, frame + i, true, true);

@@ -10,7 +10,7 @@ import { lazy } from "../../model/policies/lazy.ts";
 import { lazyNoTimer, strictUnmapOffByOne, strictLeakIova, strictLeakTables, vfioLeakPin } from "../../model/policies/broken.ts";
 import { strict } from "../../model/policies/strict.ts";
 import {
-  bounceMapOriginal, bounceNoZeroPadding, damnFreeToBuddy, fnsNeverPde, lazyFreeTablesAtUnmap, vfioUnpinBeforeWait, morselLeafOnlyUnmount,
+  bounceMapOriginal, bounceNoZeroPadding, damnFreeToBuddy, damnUnzeroedPool, fnsNeverPde, lazyFreeTablesAtUnmap, vfioUnpinBeforeWait, morselLeafOnlyUnmount,
   morselNaiveSharing, morselViewStale, strictFreeBeforeWait, strictFreeIovaBeforeWait, strictFreeTablesEarly, strictNoPde, strictWaitBeforeInvalidate,
   viommuAsyncInvalidate,
 } from "../../model/policies/broken.ts";
@@ -97,6 +97,10 @@ const CASES: Case[] = [
   {
     broken: damnFreeToBuddy, correct: damn, property: "page-confinement",
     shape: [MAP, "unmap", "dma"], says: /holds nothing granted to device \d: it is free/, runs: 10000,
+  },
+  {
+    broken: damnUnzeroedPool, correct: damn, property: "leftover-data",
+    shape: [MAP, "dma"], says: /holds the kernel's data: left there by an earlier user of frame \d+ and never zeroed/, runs: 10000,
   },
   {
     broken: fnsNeverPde, correct: fns, property: "pt-page-safety",

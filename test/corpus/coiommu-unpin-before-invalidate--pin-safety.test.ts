@@ -40,7 +40,7 @@ const counterexample = {
     "engine": "exhaustive",
     "seed": null,
     "path": null,
-    "runs": 4816,
+    "runs": 5336,
     "ms": 0
   }
 } as const;

@@ -1,0 +1,50 @@
+// dmacheck counterexample: morsel-views violates leftover-data (3 events).
+// device 1 read bytes 0x0..0x40 of frame 6 through a page walk for IOVA 0x1f8000; byte 0x40 of frame 6 holds the kernel's data: left there by an earlier user of frame 6 and never zeroed (the frame is now a kmalloc-64 slab holding a kmalloc-64 object of the driver of dev1 at +0x0); frame 6 has held a kmalloc-64 object of the driver of dev1 at +0x0 since step 1
+import { expect, test } from "vitest";
+import { replayCounterexample } from "../../index.ts";
+
+const counterexample = {
+  "format": "dmacheck/counterexample@1",
+  "policy": "morsel-views",
+  "policyModule": null,
+  "property": "leftover-data",
+  "config": {
+    "frames": 32,
+    "cpus": 2,
+    "devices": 2,
+    "iovaPages": 16,
+    "iovaBasePfn": 504,
+    "iommuLevels": 3,
+    "fqSize": 256,
+    "fqTimeoutMs": 10,
+    "maxMappings": 8,
+    "maxObjects": 48,
+    "cmdQueueEntries": 16,
+    "maxOrder": 3,
+    "userPages": 4,
+    "reclaimEmptyTables": true
+  },
+  "events": [
+    {"t": "map-sg", "cpu": 0, "dev": 1, "sizes": [64], "dir": "to-device"},
+    {"t": "resume", "cpu": 0},
+    {"t": "dma", "dev": 1, "write": false, "page": 0, "offset": 0, "len": 65}
+  ],
+  "violation": {
+    "step": 2,
+    "explanation": "device 1 read bytes 0x0..0x40 of frame 6 through a page walk for IOVA 0x1f8000; byte 0x40 of frame 6 holds the kernel's data: left there by an earlier user of frame 6 and never zeroed (the frame is now a kmalloc-64 slab holding a kmalloc-64 object of the driver of dev1 at +0x0); frame 6 has held a kmalloc-64 object of the driver of dev1 at +0x0 since step 1"
+  },
+  "found": {
+    "engine": "random",
+    "seed": 42,
+    "path": "106:3:2:4:4:6:10:11:10:10:10:10:10:14:11:7:7",
+    "runs": 107,
+    "ms": 0
+  }
+} as const;
+
+test("morsel-views violates leftover-data at step 3", () => {
+  const result = replayCounterexample(counterexample);
+  expect(result.mismatch).toBeNull();
+  expect(result.trace.violation?.property).toBe("leftover-data");
+  expect(result.trace.violation?.step).toBe(2);
+});

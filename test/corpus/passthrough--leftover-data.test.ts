@@ -1,0 +1,48 @@
+// dmacheck counterexample: passthrough violates leftover-data (1 events).
+// device 0 read bytes 0x0..0x0 of frame 0 through an identity mapping (passthrough) for IOVA 0x0; byte 0x0 of frame 0 holds the kernel's data: a CPU page table (since boot)
+import { expect, test } from "vitest";
+import { replayCounterexample } from "../../index.ts";
+
+const counterexample = {
+  "format": "dmacheck/counterexample@1",
+  "policy": "passthrough",
+  "policyModule": null,
+  "property": "leftover-data",
+  "config": {
+    "frames": 32,
+    "cpus": 2,
+    "devices": 2,
+    "iovaPages": 16,
+    "iovaBasePfn": 504,
+    "iommuLevels": 3,
+    "fqSize": 256,
+    "fqTimeoutMs": 10,
+    "maxMappings": 8,
+    "maxObjects": 48,
+    "cmdQueueEntries": 16,
+    "maxOrder": 3,
+    "userPages": 4,
+    "reclaimEmptyTables": true
+  },
+  "events": [
+    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1}
+  ],
+  "violation": {
+    "step": 0,
+    "explanation": "device 0 read bytes 0x0..0x0 of frame 0 through an identity mapping (passthrough) for IOVA 0x0; byte 0x0 of frame 0 holds the kernel's data: a CPU page table (since boot)"
+  },
+  "found": {
+    "engine": "random",
+    "seed": 42,
+    "path": "1:1:0:1:1:1:1",
+    "runs": 2,
+    "ms": 0
+  }
+} as const;
+
+test("passthrough violates leftover-data at step 1", () => {
+  const result = replayCounterexample(counterexample);
+  expect(result.mismatch).toBeNull();
+  expect(result.trace.violation?.property).toBe("leftover-data");
+  expect(result.trace.violation?.step).toBe(0);
+});

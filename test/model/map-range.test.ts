@@ -1,0 +1,86 @@
+/**
+ * Buffers as drivers make them: a map of a range inside its allocation
+ * (dma_map_page of a sub-range, dma_map_single of an interior pointer),
+ * page-aligned lengths at unaligned starts, ranges crossing a page. Only the
+ * range is granted; both engines generate such maps.
+ */
+import { describe, expect, it } from "vitest";
+import { DEFAULT_CONFIG } from "../../model/config.ts";
+import { type Event, formatEvent } from "../../model/events.ts";
+import { MAPS, OBJECTS } from "../../model/geometry.ts";
+import { mPages, mSegFrame, mSegLen, mSegOffset, MS_MAPPED, mStatus } from "../../model/dma-mapping.ts";
+import { objCount } from "../../model/objects.ts";
+import { strict } from "../../model/policies/strict.ts";
+import { bounce } from "../../model/policies/bounce.ts";
+import { damn } from "../../model/policies/damn.ts";
+import { strictFreeBeforeWait } from "../../model/policies/broken.ts";
+import { segmentLive } from "../../properties/grants.ts";
+import { dmaAddress, makeSystem } from "../../model/system.ts";
+import { findProperty, PROPERTIES } from "../../properties/index.ts";
+import { Executor } from "../../checker/execute.ts";
+import { exhaustiveCheck } from "../../checker/exhaustive.ts";
+import { alphabetEvents, DEFAULT_SCOPE } from "../../checker/scope.ts";
+import { decodeScope } from "../../checker/scope-file.ts";
+import { Runner } from "./helpers.ts";
+
+const RANGE: Event = { t: "map", cpu: 0, dev: 0, src: "pages", size: 8192, dir: "to-device", offset: 2048, len: 4096 };
+const byteConf = findProperty("byte-confinement")!;
+
+describe("a map of a range inside its allocation", () => {
+  it("maps the granules the range spans and returns the range's address; only the range is granted", () => {
+    const r = Runner.of(strict);
+    r.step(RANGE);
+    const mp = r.state[MAPS];
+    expect(mStatus(mp, 0)).toBe(MS_MAPPED);
+    expect([mSegOffset(mp, 0, 0), mSegLen(mp, 0, 0), mPages(mp, 0)]).toEqual([2048, 4096, 2]);
+    expect(dmaAddress(mp, 0) % 4096).toBe(2048);
+    expect(formatEvent(RANGE)).toBe("map cpu0 dev0 pages 8192B [+0x800 len 4096] to-device");
+    const exec = new Executor(makeSystem(DEFAULT_CONFIG, strict), [byteConf]);
+    // Inside the range, across the page boundary: granted.
+    expect(exec.run([RANGE, { t: "dma", dev: 0, write: false, page: 0, offset: 2048, len: 4096 }]).violation).toBeNull();
+    // The allocation's first half-page is mapped (same granule) but not granted.
+    expect(exec.run([RANGE, { t: "dma", dev: 0, write: false, page: 0, offset: 0, len: 1 }]).violation?.message).toMatch(/byte 0x0 is not granted/);
+  });
+
+  it("bounce bounces a page-aligned length at an unaligned start, so the rest of the block stays unreachable", () => {
+    const exec = new Executor(makeSystem(DEFAULT_CONFIG, bounce), PROPERTIES);
+    const events: Event[] = [RANGE, { t: "dma", dev: 0, write: false, page: 0, offset: 0, len: 8192 }];
+    expect(exec.run(events).violation).toBeNull();
+  });
+
+  it("damn maps an interior pointer of a pool buffer at that pointer's IOVA, and frees the whole buffer after the unmap", () => {
+    const r = Runner.of(damn);
+    r.step({ t: "map", cpu: 0, dev: 0, src: "kmalloc", size: 2048, dir: "to-device", offset: 100, len: 1000 });
+    const mp = r.state[MAPS];
+    expect(dmaAddress(mp, 0) % 4096).toBe(mSegOffset(mp, 0, 0) % 4096);
+    r.step({ t: "unmap", cpu: 0, k: 0, free: true });
+    expect(objCount(r.state[OBJECTS])).toBe(0);
+  });
+
+  it("a grant to a range never transfers to a later allocation there (generations count segments starting inside it)", () => {
+    // strict-free-before-wait frees the block while its unmap still waits; the next map gets the same frames.
+    const r = Runner.of(strictFreeBeforeWait);
+    r.step(RANGE);
+    r.step({ t: "unmap", cpu: 0, k: 0, free: false });
+    r.step({ ...RANGE, cpu: 1 });
+    const mp = r.state[MAPS];
+    expect(mSegFrame(mp, 1, 0)).toBe(mSegFrame(mp, 0, 0));
+    expect([segmentLive(r.state, 0, 0), segmentLive(r.state, 1, 0)]).toEqual([false, true]);
+  });
+
+  it("the exhaustive alphabet maps ranges a scope file lists, in every direction", () => {
+    const scope = { ...DEFAULT_SCOPE, alphabet: { ...DEFAULT_SCOPE.alphabet, mapRanges: [{ src: "kmalloc" as const, size: 64, offset: 32, len: 32 }] } };
+    const ranged = alphabetEvents(scope).filter((e) => e.t === "map" && e.offset !== undefined);
+    expect(ranged.length).toBe(2);
+    expect(alphabetEvents(DEFAULT_SCOPE).some((e) => e.t === "map" && e.offset !== undefined)).toBe(false);
+  });
+
+  it("a scope file adds page-crossing ranges; the exhaustive engine finds strict exposing the block beside the range", () => {
+    const d = decodeScope({ alphabet: { kmallocSizes: [], mapRanges: [{ src: "pages", size: 8192, offset: 2048, len: 4096 }] } }, "s.json");
+    if (!d.ok) throw new Error(d.error);
+    const ex = exhaustiveCheck(makeSystem(d.value.scope.config, strict), [byteConf], alphabetEvents(d.value.scope), { depth: 10, maxStates: 200_000 });
+    expect(ex.outcomes[0].events!.map((e) => e.t)).toEqual(["map", "dma"]);
+    const bad = decodeScope({ alphabet: { mapRanges: [{ src: "pages", size: 4096, offset: 4000, len: 200 }] } }, "s.json");
+    expect(bad.ok ? "" : bad.error).toBe("s.json: $.alphabet.mapRanges[0]: the range must lie inside the allocation (offset + len <= size), and kmalloc sizes be at most 8192");
+  });
+});
