@@ -1,5 +1,5 @@
 // dmacheck counterexample: bounce-no-zero-padding violates byte-confinement (7 events).
-// device 0 read bytes 0x0..0x40 of frame 8 through a page walk for IOVA 0x1f8000; byte 0x40 is not granted to device 0 for reading: it is bounce-slot padding holding leftover data of an earlier mapping (not zeroed), in a slot owned now by mapping #0; frame 8 has held mapping #0's bounce slot since step 6
+// device 0 read bytes 0x0..0x0 of frame 8 through a page walk for IOVA 0x1f8000; byte 0x0 is not granted to device 0 for reading: it is bounce-slot padding holding leftover data of an earlier mapping (not zeroed), in a slot owned now by mapping #0; frame 8 has held mapping #0's bounce slot since step 6
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 
@@ -25,24 +25,25 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device"},
+    {"t": "map-sg", "cpu": 0, "dev": 0, "sizes": [1], "dir": "to-device"},
     {"t": "unmap", "cpu": 0, "k": 0, "free": false},
     {"t": "iommu"},
     {"t": "iommu"},
     {"t": "resume", "cpu": 0},
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device"},
-    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 65}
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device"},
+    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1}
   ],
   "violation": {
     "step": 6,
-    "explanation": "device 0 read bytes 0x0..0x40 of frame 8 through a page walk for IOVA 0x1f8000; byte 0x40 is not granted to device 0 for reading: it is bounce-slot padding holding leftover data of an earlier mapping (not zeroed), in a slot owned now by mapping #0; frame 8 has held mapping #0's bounce slot since step 6"
+    "explanation": "device 0 read bytes 0x0..0x0 of frame 8 through a page walk for IOVA 0x1f8000; byte 0x0 is not granted to device 0 for reading: it is bounce-slot padding holding leftover data of an earlier mapping (not zeroed), in a slot owned now by mapping #0; frame 8 has held mapping #0's bounce slot since step 6"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "2470:4:3:3:7:7:15:16:14:15:14:14:14:14:14:15:14:15:14:15:15:12:12:12:12",
-    "runs": 2471,
-    "ms": 0
+    "path": "3689:10:1:3:3:7:7:9:8:9:12:12:15:12:14:14:14:11",
+    "runs": 3690,
+    "ms": 0,
+    "swarm": {"weights": {"map": 3, "map-sg": 3, "alloc-coherent": 3, "unmap": 3, "resume": 1, "iommu": 1, "dma": 1, "kmalloc": 0, "kfree": 0, "tick": 1, "user-touch": 1, "user-unmap": 1}, "cpus": 2, "devices": 1}
   }
 } as const;
 

@@ -1,5 +1,5 @@
 // dmacheck counterexample: bounce-shared-slot violates byte-confinement (3 events).
-// device 1 wrote bytes 0x0..0x0 of frame 8 through a page walk for IOVA 0x1f8000; byte 0x0 is not granted to device 1 for writing: it is a bounce slot owned now by mapping #1; frame 8 has held mapping #1's bounce slot since step 2
+// device 0 read bytes 0x0..0x0 of frame 8 through a page walk for IOVA 0x1f8000; byte 0x0 is not granted to device 0 for reading: it is a bounce slot owned now by mapping #1; frame 8 has held mapping #1's bounce slot since step 2
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 
@@ -25,20 +25,21 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 1, "src": "kmalloc", "size": 1, "dir": "from-device"},
-    {"t": "map-sg", "cpu": 0, "dev": 0, "sizes": [64], "dir": "to-device"},
-    {"t": "dma", "dev": 1, "write": true, "page": 0, "offset": 0, "len": 1}
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device"},
+    {"t": "map", "cpu": 0, "dev": 1, "src": "kmalloc", "size": 64, "dir": "to-device"},
+    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1}
   ],
   "violation": {
     "step": 2,
-    "explanation": "device 1 wrote bytes 0x0..0x0 of frame 8 through a page walk for IOVA 0x1f8000; byte 0x0 is not granted to device 1 for writing: it is a bounce slot owned now by mapping #1; frame 8 has held mapping #1's bounce slot since step 2"
+    "explanation": "device 0 read bytes 0x0..0x0 of frame 8 through a page walk for IOVA 0x1f8000; byte 0x0 is not granted to device 0 for reading: it is a bounce slot owned now by mapping #1; frame 8 has held mapping #1's bounce slot since step 2"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "626:2:2:5:7:6:7:7:8:10:10:10:10:8:8:8",
-    "runs": 627,
-    "ms": 0
+    "path": "127:11:1:3:5:6:6:6:7:8:8:8:8",
+    "runs": 128,
+    "ms": 0,
+    "swarm": {"weights": {"map": 3, "map-sg": 3, "alloc-coherent": 1, "unmap": 1, "resume": 3, "iommu": 1, "dma": 1, "kmalloc": 3, "kfree": 0, "tick": 0, "user-touch": 0, "user-unmap": 1}, "cpus": 1, "devices": 2}
   }
 } as const;
 

@@ -25,7 +25,7 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map-sg", "cpu": 0, "dev": 1, "sizes": [64], "dir": "to-device"},
+    {"t": "map-sg", "cpu": 0, "dev": 1, "sizes": [4097], "dir": "to-device"},
     {"t": "map-sg", "cpu": 0, "dev": 0, "sizes": [1], "dir": "to-device"},
     {"t": "dma", "dev": 1, "write": false, "page": 0, "offset": 0, "len": 1}
   ],
@@ -36,9 +36,10 @@ const counterexample = {
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "964:1:1:1:3:3:3:4:4:4:5:4:4:4:4:4:4:5:4:5:5:5:7:4:4:4:6",
-    "runs": 965,
-    "ms": 0
+    "path": "8139:12:4:8:5:4:4:4:5:4:5:8:8:10:8:10:10:8:8:9:9:6:4:5:4:5:5:5:9:4:4:4:4:4:4:4:5:5",
+    "runs": 8140,
+    "ms": 0,
+    "swarm": {"weights": {"map": 1, "map-sg": 3, "alloc-coherent": 3, "unmap": 1, "resume": 1, "iommu": 3, "dma": 1, "kmalloc": 0, "kfree": 3, "tick": 3, "user-touch": 0, "user-unmap": 3}, "cpus": 2, "devices": 2}
   }
 } as const;
 

@@ -1,5 +1,5 @@
-// dmacheck counterexample: damn violates byte-confinement (3 events).
-// device 0 read bytes 0x36f..0xfc0 of frame 8 through a page walk for IOVA 0x1f836f; byte 0xfc0 is not granted to device 0 for reading: it is byte +0x0 of a 64-byte I/O pool buffer of the driver of dev0; frame 8 has held a 64-byte I/O pool buffer of the driver of dev0 at +0xfc0 since step 1
+// dmacheck counterexample: damn violates byte-confinement (2 events).
+// device 0 wrote bytes 0x0..0xfc0 of frame 8 through a page walk for IOVA 0x1f8000; byte 0xfc0 is not granted to device 0 for writing: it is byte +0x0 of a 64-byte I/O pool buffer of the driver of dev0; frame 8 has held a 64-byte I/O pool buffer of the driver of dev0 at +0xfc0 since step 1
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 
@@ -26,25 +26,25 @@ const counterexample = {
   },
   "events": [
     {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device"},
-    {"t": "unmap", "cpu": 0, "k": 0, "free": false},
-    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 879, "len": 3154}
+    {"t": "dma", "dev": 0, "write": true, "page": 0, "offset": 0, "len": 4033}
   ],
   "violation": {
-    "step": 2,
-    "explanation": "device 0 read bytes 0x36f..0xfc0 of frame 8 through a page walk for IOVA 0x1f836f; byte 0xfc0 is not granted to device 0 for reading: it is byte +0x0 of a 64-byte I/O pool buffer of the driver of dev0; frame 8 has held a 64-byte I/O pool buffer of the driver of dev0 at +0xfc0 since step 1"
+    "step": 1,
+    "explanation": "device 0 wrote bytes 0x0..0xfc0 of frame 8 through a page walk for IOVA 0x1f8000; byte 0xfc0 is not granted to device 0 for writing: it is byte +0x0 of a 64-byte I/O pool buffer of the driver of dev0; frame 8 has held a 64-byte I/O pool buffer of the driver of dev0 at +0xfc0 since step 1"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "4:2:0:0:1:2:2:4:5:5:5:3:2:4:5:2:2:2:15",
-    "runs": 5,
-    "ms": 0
+    "path": "24:1:5:5:7:0:1:3:3:5:4:6:8:11:6:9:9:6",
+    "runs": 25,
+    "ms": 0,
+    "swarm": {"weights": {"map": 1, "map-sg": 0, "alloc-coherent": 1, "unmap": 1, "resume": 1, "iommu": 1, "dma": 3, "kmalloc": 3, "kfree": 0, "tick": 3, "user-touch": 1, "user-unmap": 1}, "cpus": 2, "devices": 2}
   }
 } as const;
 
-test("damn violates byte-confinement at step 3", () => {
+test("damn violates byte-confinement at step 2", () => {
   const result = replayCounterexample(counterexample);
   expect(result.mismatch).toBeNull();
   expect(result.trace.violation?.property).toBe("byte-confinement");
-  expect(result.trace.violation?.step).toBe(2);
+  expect(result.trace.violation?.step).toBe(1);
 });

@@ -35,9 +35,10 @@ const counterexample = {
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "3:2:1:1:1:1:1:1",
-    "runs": 4,
-    "ms": 0
+    "path": "35:8:9:1:1:1:1:1:1:1:1:1",
+    "runs": 36,
+    "ms": 0,
+    "swarm": {"weights": {"map": 3, "map-sg": 0, "alloc-coherent": 0, "unmap": 1, "resume": 3, "iommu": 1, "dma": 1, "kmalloc": 3, "kfree": 3, "tick": 3, "user-touch": 1, "user-unmap": 3}, "cpus": 2, "devices": 2}
   }
 } as const;
 

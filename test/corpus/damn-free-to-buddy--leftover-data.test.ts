@@ -1,5 +1,5 @@
 // dmacheck counterexample: damn-free-to-buddy violates leftover-data (4 events).
-// device 0 read bytes 0x5d3..0xfff of frame 8 through a page walk for IOVA 0x1f85d3; byte 0xfff of frame 8 holds data of the driver of dev1: a live 1-byte I/O pool buffer of the driver of dev1; frame 8 has held a 1-byte I/O pool buffer of the driver of dev1 at +0xfff since step 3
+// device 0 read bytes 0x0..0x0 of frame 8 through a page walk for IOVA 0x1f8000; byte 0x0 of frame 8 holds the kernel's data: a CPU page table; frame 8 has been free since step 2
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 
@@ -27,19 +27,20 @@ const counterexample = {
   "events": [
     {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device"},
     {"t": "unmap", "cpu": 0, "k": 0, "free": true},
-    {"t": "map", "cpu": 0, "dev": 1, "src": "kmalloc", "size": 1, "dir": "to-device"},
-    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 1491, "len": 2605}
+    {"t": "user-touch", "cpu": 0, "page": 0, "write": false},
+    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1}
   ],
   "violation": {
     "step": 3,
-    "explanation": "device 0 read bytes 0x5d3..0xfff of frame 8 through a page walk for IOVA 0x1f85d3; byte 0xfff of frame 8 holds data of the driver of dev1: a live 1-byte I/O pool buffer of the driver of dev1; frame 8 has held a 1-byte I/O pool buffer of the driver of dev1 at +0xfff since step 3"
+    "explanation": "device 0 read bytes 0x0..0x0 of frame 8 through a page walk for IOVA 0x1f8000; byte 0x0 of frame 8 holds the kernel's data: a CPU page table; frame 8 has been free since step 2"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "525:4:3:3:5:5:6:8:9:10:11:10:10:10:9:10:10:24:24:24:8:9:8:6:6:6",
-    "runs": 526,
-    "ms": 0
+    "path": "1719:15:2:2:2:4:5:6:5:5:5:5:5:5",
+    "runs": 1720,
+    "ms": 0,
+    "swarm": {"weights": {"map": 3, "map-sg": 1, "alloc-coherent": 0, "unmap": 3, "resume": 1, "iommu": 3, "dma": 3, "kmalloc": 0, "kfree": 3, "tick": 3, "user-touch": 3, "user-unmap": 0}, "cpus": 1, "devices": 1}
   }
 } as const;
 

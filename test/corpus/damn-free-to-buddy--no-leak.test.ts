@@ -35,9 +35,10 @@ const counterexample = {
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "25:1:0:0:1:1:1:1:1:1",
-    "runs": 26,
-    "ms": 0
+    "path": "8:14:3:3:4:4:5:5:6:6:3:3:3:3",
+    "runs": 9,
+    "ms": 0,
+    "swarm": {"weights": {"map": 1, "map-sg": 3, "alloc-coherent": 0, "unmap": 3, "resume": 1, "iommu": 1, "dma": 3, "kmalloc": 0, "kfree": 0, "tick": 3, "user-touch": 0, "user-unmap": 0}, "cpus": 2, "devices": 1}
   }
 } as const;
 

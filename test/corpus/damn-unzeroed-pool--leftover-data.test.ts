@@ -1,5 +1,5 @@
 // dmacheck counterexample: damn-unzeroed-pool violates leftover-data (2 events).
-// device 0 read bytes 0x0..0x0 of frame 8 through a page walk for IOVA 0x1f8000; byte 0x0 of frame 8 holds the kernel's data: left there by an earlier user of frame 8 and never zeroed (the frame is now a 1-byte I/O pool buffer of the driver of dev0 at +0xfff); frame 8 has held a 1-byte I/O pool buffer of the driver of dev0 at +0xfff since step 1
+// device 0 read bytes 0x0..0x0 of frame 8 through a page walk for IOVA 0x1f8000; byte 0x0 of frame 8 holds the kernel's data: left there by an earlier user of frame 8 and never zeroed (the frame is now a 64-byte I/O pool buffer of the driver of dev0 at +0xfc0); frame 8 has held a 64-byte I/O pool buffer of the driver of dev0 at +0xfc0 since step 1
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 
@@ -25,19 +25,20 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device"},
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device"},
     {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1}
   ],
   "violation": {
     "step": 1,
-    "explanation": "device 0 read bytes 0x0..0x0 of frame 8 through a page walk for IOVA 0x1f8000; byte 0x0 of frame 8 holds the kernel's data: left there by an earlier user of frame 8 and never zeroed (the frame is now a 1-byte I/O pool buffer of the driver of dev0 at +0xfff); frame 8 has held a 1-byte I/O pool buffer of the driver of dev0 at +0xfff since step 1"
+    "explanation": "device 0 read bytes 0x0..0x0 of frame 8 through a page walk for IOVA 0x1f8000; byte 0x0 of frame 8 holds the kernel's data: left there by an earlier user of frame 8 and never zeroed (the frame is now a 64-byte I/O pool buffer of the driver of dev0 at +0xfc0); frame 8 has held a 64-byte I/O pool buffer of the driver of dev0 at +0xfc0 since step 1"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "1:2:0:1:2:2:2:3:4:4:4:4",
-    "runs": 2,
-    "ms": 0
+    "path": "8:14:3:3:3:2:1:2:1:1:1",
+    "runs": 9,
+    "ms": 0,
+    "swarm": {"weights": {"map": 1, "map-sg": 3, "alloc-coherent": 0, "unmap": 3, "resume": 1, "iommu": 1, "dma": 3, "kmalloc": 0, "kfree": 0, "tick": 3, "user-touch": 0, "user-unmap": 0}, "cpus": 2, "devices": 1}
   }
 } as const;
 

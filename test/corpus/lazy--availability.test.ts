@@ -1,5 +1,5 @@
 // dmacheck counterexample: lazy violates availability (5 events).
-// device 0's read of 1 byte(s) at IOVA 0x1ff000, inside mapping #0 (segment 0, IOVA 0x1ff000..0x1ff040, mapped and not being unmapped), faulted: IO page fault (not present) at IOVA page 0x1ff
+// device 1's read of 1 byte(s) at IOVA 0x1f9000, inside mapping #0 (segment 0, IOVA 0x1f9000..0x1fa000, mapped and not being unmapped), faulted: IO page fault (not present) at IOVA page 0x1f9
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 
@@ -9,38 +9,39 @@ const counterexample = {
   "policyModule": null,
   "property": "availability",
   "config": {
-    "frames": 10,
-    "cpus": 1,
-    "devices": 1,
-    "iovaPages": 4,
-    "iovaBasePfn": 510,
+    "frames": 32,
+    "cpus": 2,
+    "devices": 2,
+    "iovaPages": 16,
+    "iovaBasePfn": 504,
     "iommuLevels": 3,
-    "fqSize": 2,
+    "fqSize": 256,
     "fqTimeoutMs": 10,
-    "maxMappings": 1,
-    "maxObjects": 4,
-    "cmdQueueEntries": 8,
-    "maxOrder": 2,
-    "userPages": 0,
+    "maxMappings": 8,
+    "maxObjects": 48,
+    "cmdQueueEntries": 16,
+    "maxOrder": 3,
+    "userPages": 4,
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device"},
-    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1},
-    {"t": "unmap", "cpu": 0, "k": 0, "free": true},
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device"},
-    {"t": "dma", "dev": 0, "write": false, "page": 1, "offset": 0, "len": 1}
+    {"t": "map", "cpu": 0, "dev": 1, "src": "kmalloc", "size": 64, "dir": "to-device"},
+    {"t": "dma", "dev": 1, "write": false, "page": 0, "offset": 0, "len": 1},
+    {"t": "unmap", "cpu": 0, "k": 0, "free": false},
+    {"t": "alloc-coherent", "cpu": 0, "dev": 1, "order": 0},
+    {"t": "dma", "dev": 1, "write": false, "page": 1, "offset": 0, "len": 1}
   ],
   "violation": {
     "step": 4,
-    "explanation": "device 0's read of 1 byte(s) at IOVA 0x1ff000, inside mapping #0 (segment 0, IOVA 0x1ff000..0x1ff040, mapped and not being unmapped), faulted: IO page fault (not present) at IOVA page 0x1ff"
+    "explanation": "device 1's read of 1 byte(s) at IOVA 0x1f9000, inside mapping #0 (segment 0, IOVA 0x1f9000..0x1fa000, mapped and not being unmapped), faulted: IO page fault (not present) at IOVA page 0x1f9"
   },
   "found": {
-    "engine": "exhaustive",
-    "seed": null,
-    "path": null,
-    "runs": 2352,
-    "ms": 0
+    "engine": "random",
+    "seed": 42,
+    "path": "10378:11:4:6:6:7:7:7:7:9:10:10:13:17:17:17:17:15:15",
+    "runs": 10379,
+    "ms": 0,
+    "swarm": {"weights": {"map": 1, "map-sg": 0, "alloc-coherent": 3, "unmap": 1, "resume": 3, "iommu": 1, "dma": 3, "kmalloc": 3, "kfree": 1, "tick": 0, "user-touch": 1, "user-unmap": 0}, "cpus": 2, "devices": 2}
   }
 } as const;
 

@@ -1,5 +1,5 @@
 // dmacheck counterexample: lazy-no-timer violates stale-window (4 events).
-// device 0 read frame 6 through a stale IOTLB entry for IOVA 0x1f8000 after its unmap returned; no invalidation of it is queued and no flush is due within the declared 10 ms (no timer is armed): nothing bounds how long it stays usable; frame 6 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1
+// device 0 wrote frame 6 through a stale IOTLB entry for IOVA 0x1f8000 after its unmap returned; no invalidation of it is queued and no flush is due within the declared 10 ms (no timer is armed): nothing bounds how long it stays usable; frame 6 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 
@@ -25,21 +25,22 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device"},
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "from-device"},
     {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1},
     {"t": "unmap", "cpu": 0, "k": 0, "free": false},
-    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1}
+    {"t": "dma", "dev": 0, "write": true, "page": 0, "offset": 0, "len": 1}
   ],
   "violation": {
     "step": 3,
-    "explanation": "device 0 read frame 6 through a stale IOTLB entry for IOVA 0x1f8000 after its unmap returned; no invalidation of it is queued and no flush is due within the declared 10 ms (no timer is armed): nothing bounds how long it stays usable; frame 6 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1"
+    "explanation": "device 0 wrote frame 6 through a stale IOTLB entry for IOVA 0x1f8000 after its unmap returned; no invalidation of it is queued and no flush is due within the declared 10 ms (no timer is armed): nothing bounds how long it stays usable; frame 6 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "303:2:1:2:2:2:4:5:5:8:8:9:8:7:7:7:7:7",
-    "runs": 304,
-    "ms": 0
+    "path": "468:14:5:6:6:7:7:6:6:6",
+    "runs": 469,
+    "ms": 0,
+    "swarm": {"weights": {"map": 3, "map-sg": 1, "alloc-coherent": 0, "unmap": 3, "resume": 1, "iommu": 1, "dma": 3, "kmalloc": 0, "kfree": 3, "tick": 1, "user-touch": 0, "user-unmap": 3}, "cpus": 1, "devices": 1}
   }
 } as const;
 

@@ -1,5 +1,5 @@
 // dmacheck counterexample: morsel violates leftover-data (3 events).
-// device 1 read bytes 0x0..0x40 of frame 6 through a page walk for IOVA 0x1f8000; byte 0x40 of frame 6 holds the kernel's data: left there by an earlier user of frame 6 and never zeroed (the frame is now a kmalloc-64 slab holding a kmalloc-64 object of the driver of dev1 at +0x0); frame 6 has held a kmalloc-64 object of the driver of dev1 at +0x0 since step 1
+// device 0 read bytes 0x0..0x40 of frame 6 through a page walk for IOVA 0x1f8000; byte 0x40 of frame 6 holds the kernel's data: left there by an earlier user of frame 6 and never zeroed (the frame is now a kmalloc-64 slab holding a kmalloc-64 object of the driver of dev0 at +0x0); frame 6 has held a kmalloc-64 object of the driver of dev0 at +0x0 since step 1
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 
@@ -25,20 +25,21 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map-sg", "cpu": 0, "dev": 1, "sizes": [64], "dir": "to-device"},
+    {"t": "map-sg", "cpu": 0, "dev": 0, "sizes": [64], "dir": "to-device"},
     {"t": "resume", "cpu": 0},
-    {"t": "dma", "dev": 1, "write": false, "page": 0, "offset": 0, "len": 65}
+    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 65}
   ],
   "violation": {
     "step": 2,
-    "explanation": "device 1 read bytes 0x0..0x40 of frame 6 through a page walk for IOVA 0x1f8000; byte 0x40 of frame 6 holds the kernel's data: left there by an earlier user of frame 6 and never zeroed (the frame is now a kmalloc-64 slab holding a kmalloc-64 object of the driver of dev1 at +0x0); frame 6 has held a kmalloc-64 object of the driver of dev1 at +0x0 since step 1"
+    "explanation": "device 0 read bytes 0x0..0x40 of frame 6 through a page walk for IOVA 0x1f8000; byte 0x40 of frame 6 holds the kernel's data: left there by an earlier user of frame 6 and never zeroed (the frame is now a kmalloc-64 slab holding a kmalloc-64 object of the driver of dev0 at +0x0); frame 6 has held a kmalloc-64 object of the driver of dev0 at +0x0 since step 1"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "106:3:2:4:4:6:10:11:10:10:10:10:10:14:11:7:7",
-    "runs": 107,
-    "ms": 0
+    "path": "91:12:1:3:3:3:6:6:7:7:2:6:7:6:6:6:6:6:12:10:10",
+    "runs": 92,
+    "ms": 0,
+    "swarm": {"weights": {"map": 1, "map-sg": 3, "alloc-coherent": 3, "unmap": 1, "resume": 1, "iommu": 3, "dma": 3, "kmalloc": 0, "kfree": 3, "tick": 0, "user-touch": 0, "user-unmap": 3}, "cpus": 2, "devices": 1}
   }
 } as const;
 

@@ -25,7 +25,7 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device"},
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device"},
     {"t": "resume", "cpu": 0},
     {"t": "unmap", "cpu": 0, "k": 0, "free": false},
     {"t": "iommu"},
@@ -40,9 +40,10 @@ const counterexample = {
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "303:2:1:2:2:2:7:8:8:11:11:8:8",
-    "runs": 304,
-    "ms": 0
+    "path": "74:11:2:5:7:7:11:11",
+    "runs": 75,
+    "ms": 0,
+    "swarm": {"weights": {"map": 3, "map-sg": 1, "alloc-coherent": 1, "unmap": 1, "resume": 3, "iommu": 1, "dma": 3, "kmalloc": 3, "kfree": 1, "tick": 3, "user-touch": 0, "user-unmap": 1}, "cpus": 1, "devices": 1}
   }
 } as const;
 

@@ -1,5 +1,5 @@
 // dmacheck counterexample: morsel-naive-sharing violates availability (3 events).
-// device 1's read of 1 byte(s) at IOVA 0x1f8000, inside mapping #0 (segment 0, IOVA 0x1f8000..0x1f9000, mapped and not being unmapped), faulted: IO page fault (not present) at IOVA page 0x1f8
+// device 0's read of 1 byte(s) at IOVA 0x1f8000, inside mapping #0 (segment 0, IOVA 0x1f8000..0x1f8001, mapped and not being unmapped), faulted: IO page fault (not present) at IOVA page 0x1f8
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 
@@ -25,20 +25,21 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "alloc-coherent", "cpu": 0, "dev": 1, "order": 0},
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device"},
     {"t": "resume", "cpu": 0},
-    {"t": "dma", "dev": 1, "write": false, "page": 0, "offset": 0, "len": 1}
+    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1}
   ],
   "violation": {
     "step": 2,
-    "explanation": "device 1's read of 1 byte(s) at IOVA 0x1f8000, inside mapping #0 (segment 0, IOVA 0x1f8000..0x1f9000, mapped and not being unmapped), faulted: IO page fault (not present) at IOVA page 0x1f8"
+    "explanation": "device 0's read of 1 byte(s) at IOVA 0x1f8000, inside mapping #0 (segment 0, IOVA 0x1f8000..0x1f8001, mapped and not being unmapped), faulted: IO page fault (not present) at IOVA page 0x1f8"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "38:2:0:1:5:5:5:5:2:4:4:4",
-    "runs": 39,
-    "ms": 0
+    "path": "113:9:5:4:4:3:5:3:5:5:6:6:7:8:7:6:1:1:1:3:2:1:5:2:5:1:1:4:4:4",
+    "runs": 114,
+    "ms": 0,
+    "swarm": {"weights": {"map": 1, "map-sg": 1, "alloc-coherent": 1, "unmap": 3, "resume": 3, "iommu": 1, "dma": 3, "kmalloc": 1, "kfree": 1, "tick": 1, "user-touch": 1, "user-unmap": 3}, "cpus": 2, "devices": 1}
   }
 } as const;
 

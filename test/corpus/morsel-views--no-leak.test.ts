@@ -25,7 +25,7 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "alloc-coherent", "cpu": 0, "dev": 0, "order": 0},
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device"},
     {"t": "resume", "cpu": 0},
     {"t": "unmap", "cpu": 0, "k": 0, "free": false},
     {"t": "iommu"},
@@ -39,9 +39,10 @@ const counterexample = {
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "24:2:0:1:4:4:4:4:6:8:8:8",
-    "runs": 25,
-    "ms": 0
+    "path": "2:7:1:3:3:3:6:6:8:7:9:8:8",
+    "runs": 3,
+    "ms": 0,
+    "swarm": {"weights": {"map": 1, "map-sg": 3, "alloc-coherent": 1, "unmap": 3, "resume": 1, "iommu": 3, "dma": 1, "kmalloc": 1, "kfree": 1, "tick": 1, "user-touch": 3, "user-unmap": 1}, "cpus": 2, "devices": 1}
   }
 } as const;
 

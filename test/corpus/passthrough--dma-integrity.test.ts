@@ -1,5 +1,5 @@
 // dmacheck counterexample: passthrough violates dma-integrity (2 events).
-// mappings #0 and #1 of device 1 are both live and share IOVA page 0x4: a device access there cannot reach both buffers
+// mappings #0 and #1 of device 0 are both live and share IOVA page 0x4: a device access there cannot reach both buffers
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 
@@ -25,19 +25,20 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 1, "src": "kmalloc", "size": 1500, "dir": "to-device"},
-    {"t": "map", "cpu": 0, "dev": 1, "src": "kmalloc", "size": 2048, "dir": "to-device"}
+    {"t": "map-sg", "cpu": 0, "dev": 0, "sizes": [1025, 64], "dir": "to-device"},
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1025, "dir": "to-device"}
   ],
   "violation": {
     "step": 1,
-    "explanation": "mappings #0 and #1 of device 1 are both live and share IOVA page 0x4: a device access there cannot reach both buffers"
+    "explanation": "mappings #0 and #1 of device 0 are both live and share IOVA page 0x4: a device access there cannot reach both buffers"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "223:2:1:4:9:9:6:6:6:6",
-    "runs": 224,
-    "ms": 0
+    "path": "101:10:1:0:1:5:3:4:3:6:3:4:4:8:6:6:10:6:6:7:7:5:5:5",
+    "runs": 102,
+    "ms": 0,
+    "swarm": {"weights": {"map": 1, "map-sg": 3, "alloc-coherent": 3, "unmap": 1, "resume": 3, "iommu": 1, "dma": 3, "kmalloc": 3, "kfree": 3, "tick": 1, "user-touch": 3, "user-unmap": 3}, "cpus": 2, "devices": 1}
   }
 } as const;
 

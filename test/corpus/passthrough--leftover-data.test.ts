@@ -34,9 +34,10 @@ const counterexample = {
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "1:1:0:1:1:1:1",
-    "runs": 2,
-    "ms": 0
+    "path": "6:0:0:0:0:0:0:0:0:1:1:1:1:1:1:1:1:1",
+    "runs": 7,
+    "ms": 0,
+    "swarm": {"weights": {"map": 1, "map-sg": 1, "alloc-coherent": 1, "unmap": 1, "resume": 1, "iommu": 1, "dma": 1, "kmalloc": 1, "kfree": 1, "tick": 1, "user-touch": 1, "user-unmap": 1}, "cpus": 2, "devices": 2}
   }
 } as const;
 

@@ -1,5 +1,5 @@
 // dmacheck counterexample: shadow-zero-copy violates leftover-data (2 events).
-// device 1 read bytes 0x0..0x40 of frame 18 through a page walk from a cached directory entry for IOVA 0x1fc000; byte 0x40 of frame 18 holds the kernel's data: left there by an earlier user of frame 18 and never zeroed (the frame is now a kmalloc-64 slab holding a kmalloc-64 object of the driver of dev1 at +0x0); frame 18 has held a kmalloc-64 object of the driver of dev1 at +0x0 since step 1
+// device 0 read bytes 0x0..0x8 of frame 18 through a page walk from a cached directory entry for IOVA 0x1fc000; byte 0x8 of frame 18 holds the kernel's data: left there by an earlier user of frame 18 and never zeroed (the frame is now a kmalloc-8 slab holding a kmalloc-8 object of the driver of dev0 at +0x0); frame 18 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 
@@ -25,19 +25,20 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map-sg", "cpu": 0, "dev": 1, "sizes": [64], "dir": "to-device"},
-    {"t": "dma", "dev": 1, "write": false, "page": 2, "offset": 632, "len": 7625}
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device"},
+    {"t": "dma", "dev": 0, "write": false, "page": 2, "offset": 319, "len": 7882}
   ],
   "violation": {
     "step": 1,
-    "explanation": "device 1 read bytes 0x0..0x40 of frame 18 through a page walk from a cached directory entry for IOVA 0x1fc000; byte 0x40 of frame 18 holds the kernel's data: left there by an earlier user of frame 18 and never zeroed (the frame is now a kmalloc-64 slab holding a kmalloc-64 object of the driver of dev1 at +0x0); frame 18 has held a kmalloc-64 object of the driver of dev1 at +0x0 since step 1"
+    "explanation": "device 0 read bytes 0x0..0x8 of frame 18 through a page walk from a cached directory entry for IOVA 0x1fc000; byte 0x8 of frame 18 holds the kernel's data: left there by an earlier user of frame 18 and never zeroed (the frame is now a kmalloc-8 slab holding a kmalloc-8 object of the driver of dev0 at +0x0); frame 18 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "446:1:1:3:3:2:4:2:2:2:3:7:1:2:7:8:9:9:7:8:7:21:19:19:19",
-    "runs": 447,
-    "ms": 0
+    "path": "124:7:1:3:4:3:3:4:4:3:4:3:3",
+    "runs": 125,
+    "ms": 0,
+    "swarm": {"weights": {"map": 1, "map-sg": 1, "alloc-coherent": 1, "unmap": 1, "resume": 1, "iommu": 3, "dma": 3, "kmalloc": 1, "kfree": 1, "tick": 1, "user-touch": 0, "user-unmap": 1}, "cpus": 1, "devices": 1}
   }
 } as const;
 

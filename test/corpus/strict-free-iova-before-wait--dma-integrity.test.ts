@@ -25,9 +25,9 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "alloc-coherent", "cpu": 0, "dev": 0, "order": 0},
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device"},
     {"t": "unmap", "cpu": 1, "k": 0, "free": false},
-    {"t": "map-sg", "cpu": 0, "dev": 0, "sizes": [64], "dir": "to-device"}
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device"}
   ],
   "violation": {
     "step": 2,
@@ -36,9 +36,10 @@ const counterexample = {
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "78:1:1:1:2:2:2:6:8:8:5:5",
-    "runs": 79,
-    "ms": 0
+    "path": "18:6:0:1:3:3:5:4:6:7:7:7:5:5:5:5",
+    "runs": 19,
+    "ms": 0,
+    "swarm": {"weights": {"map": 1, "map-sg": 1, "alloc-coherent": 1, "unmap": 1, "resume": 3, "iommu": 1, "dma": 1, "kmalloc": 1, "kfree": 1, "tick": 0, "user-touch": 3, "user-unmap": 0}, "cpus": 2, "devices": 2}
   }
 } as const;
 

@@ -25,7 +25,7 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "alloc-coherent", "cpu": 0, "dev": 0, "order": 0},
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device"},
     {"t": "unmap", "cpu": 0, "k": 0, "free": false},
     {"t": "iommu"},
     {"t": "iommu"},
@@ -38,9 +38,10 @@ const counterexample = {
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "23:3:2:3:4:4:4:7:7:5:5",
-    "runs": 24,
-    "ms": 0
+    "path": "2:7:1:3:3:3:4:6:5:5",
+    "runs": 3,
+    "ms": 0,
+    "swarm": {"weights": {"map": 1, "map-sg": 3, "alloc-coherent": 1, "unmap": 3, "resume": 1, "iommu": 3, "dma": 1, "kmalloc": 1, "kfree": 1, "tick": 1, "user-touch": 3, "user-unmap": 1}, "cpus": 2, "devices": 1}
   }
 } as const;
 

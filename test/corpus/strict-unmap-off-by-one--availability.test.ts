@@ -1,5 +1,5 @@
 // dmacheck counterexample: strict-unmap-off-by-one violates availability (4 events).
-// device 1's read of 1 byte(s) at IOVA 0x1f9000, inside mapping #1 (segment 0, IOVA 0x1f9000..0x1fa000, mapped and not being unmapped), faulted: IO page fault (not present) at IOVA page 0x1f9
+// device 0's read of 1 byte(s) at IOVA 0x1fa000, inside mapping #1 (segment 0, IOVA 0x1fa000..0x1fa001, mapped and not being unmapped), faulted: IO page fault (not present) at IOVA page 0x1fa
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 
@@ -25,21 +25,22 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 1, "src": "kmalloc", "size": 1, "dir": "to-device"},
-    {"t": "alloc-coherent", "cpu": 0, "dev": 1, "order": 0},
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 4097, "dir": "to-device"},
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device"},
     {"t": "unmap", "cpu": 0, "k": 0, "free": false},
-    {"t": "dma", "dev": 1, "write": false, "page": 1, "offset": 0, "len": 1}
+    {"t": "dma", "dev": 0, "write": false, "page": 2, "offset": 0, "len": 1}
   ],
   "violation": {
     "step": 3,
-    "explanation": "device 1's read of 1 byte(s) at IOVA 0x1f9000, inside mapping #1 (segment 0, IOVA 0x1f9000..0x1fa000, mapped and not being unmapped), faulted: IO page fault (not present) at IOVA page 0x1f9"
+    "explanation": "device 0's read of 1 byte(s) at IOVA 0x1fa000, inside mapping #1 (segment 0, IOVA 0x1fa000..0x1fa001, mapped and not being unmapped), faulted: IO page fault (not present) at IOVA page 0x1fa"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "2015:2:0:2:3:3:7:10:11:11:11:11:11:11:11",
-    "runs": 2016,
-    "ms": 0
+    "path": "11522:13:1:6:5:3:5:3:3:3:4:4:8:11:9:10:10:8:8:12:12:12:14:14:7:15:6:7:7:7:9:7:6:15:6:6:14:14:10",
+    "runs": 11523,
+    "ms": 0,
+    "swarm": {"weights": {"map": 1, "map-sg": 0, "alloc-coherent": 3, "unmap": 1, "resume": 3, "iommu": 3, "dma": 1, "kmalloc": 3, "kfree": 0, "tick": 3, "user-touch": 0, "user-unmap": 3}, "cpus": 1, "devices": 1}
   }
 } as const;
 

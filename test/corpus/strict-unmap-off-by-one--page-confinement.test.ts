@@ -1,5 +1,5 @@
 // dmacheck counterexample: strict-unmap-off-by-one violates page-confinement (6 events).
-// device 0 read frame 6 through a page walk for IOVA 0x1f8000; frame 6 holds nothing granted to device 0: it is a kmalloc-8 slab holding a kmalloc-8 object of the driver of dev0 at +0x0 (the driver still holds its buffer, but its unmap has returned: the device may no longer touch it); frame 6 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1
+// device 0 wrote frame 6 through a page walk for IOVA 0x1f8000; frame 6 holds nothing granted to device 0: it is a kmalloc-8 slab holding a kmalloc-8 object of the driver of dev0 at +0x0 (the driver still holds its buffer, but its unmap has returned: the device may no longer touch it); frame 6 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 
@@ -25,23 +25,24 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device"},
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "from-device"},
     {"t": "unmap", "cpu": 0, "k": 0, "free": false},
     {"t": "iommu"},
     {"t": "iommu"},
     {"t": "resume", "cpu": 0},
-    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1}
+    {"t": "dma", "dev": 0, "write": true, "page": 0, "offset": 0, "len": 1}
   ],
   "violation": {
     "step": 5,
-    "explanation": "device 0 read frame 6 through a page walk for IOVA 0x1f8000; frame 6 holds nothing granted to device 0: it is a kmalloc-8 slab holding a kmalloc-8 object of the driver of dev0 at +0x0 (the driver still holds its buffer, but its unmap has returned: the device may no longer touch it); frame 6 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1"
+    "explanation": "device 0 wrote frame 6 through a page walk for IOVA 0x1f8000; frame 6 holds nothing granted to device 0: it is a kmalloc-8 slab holding a kmalloc-8 object of the driver of dev0 at +0x0 (the driver still holds its buffer, but its unmap has returned: the device may no longer touch it); frame 6 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "303:2:1:2:2:2:4:4:5:5:8:9:8:8:8:8:8",
-    "runs": 304,
-    "ms": 0
+    "path": "30:11:0:0:1:3:5:10:7:7",
+    "runs": 31,
+    "ms": 0,
+    "swarm": {"weights": {"map": 1, "map-sg": 3, "alloc-coherent": 3, "unmap": 3, "resume": 1, "iommu": 1, "dma": 3, "kmalloc": 1, "kfree": 0, "tick": 0, "user-touch": 3, "user-unmap": 0}, "cpus": 2, "devices": 1}
   }
 } as const;
 

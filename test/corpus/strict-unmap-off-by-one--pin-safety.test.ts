@@ -1,5 +1,5 @@
 // dmacheck counterexample: strict-unmap-off-by-one violates pin-safety (5 events).
-// frame 6: the page allocator reclaimed it (it held io-buffer memory and is free now), yet device 0 can still reach it through its domain's page tables for IOVA 0x1f8000; frame 6 has held a 1-page io-buffer block of the driver of dev0 since step 1
+// frame 6: the page allocator reclaimed it (it held slab memory and is free now), yet device 0 can still reach it through its domain's page tables for IOVA 0x1f8000; frame 6 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 
@@ -25,22 +25,23 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "alloc-coherent", "cpu": 0, "dev": 0, "order": 0},
-    {"t": "unmap", "cpu": 0, "k": 0, "free": false},
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device"},
+    {"t": "unmap", "cpu": 0, "k": 0, "free": true},
     {"t": "iommu"},
     {"t": "iommu"},
     {"t": "resume", "cpu": 0}
   ],
   "violation": {
     "step": 4,
-    "explanation": "frame 6: the page allocator reclaimed it (it held io-buffer memory and is free now), yet device 0 can still reach it through its domain's page tables for IOVA 0x1f8000; frame 6 has held a 1-page io-buffer block of the driver of dev0 since step 1"
+    "explanation": "frame 6: the page allocator reclaimed it (it held slab memory and is free now), yet device 0 can still reach it through its domain's page tables for IOVA 0x1f8000; frame 6 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "23:3:2:3:4:4:4:7:7:5:5",
-    "runs": 24,
-    "ms": 0
+    "path": "47:8:1:2:2:2:4:6:6",
+    "runs": 48,
+    "ms": 0,
+    "swarm": {"weights": {"map": 1, "map-sg": 1, "alloc-coherent": 1, "unmap": 1, "resume": 1, "iommu": 1, "dma": 3, "kmalloc": 1, "kfree": 1, "tick": 3, "user-touch": 3, "user-unmap": 3}, "cpus": 1, "devices": 1}
   }
 } as const;
 

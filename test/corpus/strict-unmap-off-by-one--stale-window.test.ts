@@ -1,5 +1,5 @@
-// dmacheck counterexample: strict-unmap-off-by-one violates stale-window (12 events).
-// device 0 read frame 3 through a stale IOTLB entry for IOVA 0x1fe000 after its unmap returned; the policy declares no stale window, and no invalidation of it is queued: nothing bounds how long it stays usable; frame 3 has been free since step 11
+// dmacheck counterexample: strict-unmap-off-by-one violates stale-window (8 events).
+// device 0 wrote frame 6 through a stale IOTLB entry for IOVA 0x1f8000 after its unmap returned; the policy declares no stale window, and no invalidation of it is queued: nothing bounds how long it stays usable; frame 6 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 
@@ -9,51 +9,48 @@ const counterexample = {
   "policyModule": null,
   "property": "stale-window",
   "config": {
-    "frames": 10,
-    "cpus": 1,
-    "devices": 1,
-    "iovaPages": 4,
-    "iovaBasePfn": 510,
+    "frames": 32,
+    "cpus": 2,
+    "devices": 2,
+    "iovaPages": 16,
+    "iovaBasePfn": 504,
     "iommuLevels": 3,
-    "fqSize": 2,
+    "fqSize": 256,
     "fqTimeoutMs": 10,
-    "maxMappings": 1,
-    "maxObjects": 4,
-    "cmdQueueEntries": 8,
-    "maxOrder": 2,
-    "userPages": 0,
+    "maxMappings": 8,
+    "maxObjects": 48,
+    "cmdQueueEntries": 16,
+    "maxOrder": 3,
+    "userPages": 4,
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device"},
-    {"t": "unmap", "cpu": 0, "k": 0, "free": true},
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "from-device"},
+    {"t": "unmap", "cpu": 0, "k": 0, "free": false},
     {"t": "iommu"},
     {"t": "iommu"},
     {"t": "resume", "cpu": 0},
     {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1},
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "from-device"},
-    {"t": "unmap", "cpu": 0, "k": 0, "free": true},
-    {"t": "iommu"},
-    {"t": "iommu"},
-    {"t": "resume", "cpu": 0},
-    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1}
+    {"t": "alloc-coherent", "cpu": 0, "dev": 0, "order": 0},
+    {"t": "dma", "dev": 0, "write": true, "page": 0, "offset": 0, "len": 1}
   ],
   "violation": {
-    "step": 11,
-    "explanation": "device 0 read frame 3 through a stale IOTLB entry for IOVA 0x1fe000 after its unmap returned; the policy declares no stale window, and no invalidation of it is queued: nothing bounds how long it stays usable; frame 3 has been free since step 11"
+    "step": 7,
+    "explanation": "device 0 wrote frame 6 through a stale IOTLB entry for IOVA 0x1f8000 after its unmap returned; the policy declares no stale window, and no invalidation of it is queued: nothing bounds how long it stays usable; frame 6 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1"
   },
   "found": {
-    "engine": "exhaustive",
-    "seed": null,
-    "path": null,
-    "runs": 97352,
-    "ms": 0
+    "engine": "random",
+    "seed": 42,
+    "path": "30:11:0:0:1:3:5:12:12:12:13:12:12:12:13:13",
+    "runs": 31,
+    "ms": 0,
+    "swarm": {"weights": {"map": 1, "map-sg": 3, "alloc-coherent": 3, "unmap": 3, "resume": 1, "iommu": 1, "dma": 3, "kmalloc": 1, "kfree": 0, "tick": 0, "user-touch": 3, "user-unmap": 0}, "cpus": 2, "devices": 1}
   }
 } as const;
 
-test("strict-unmap-off-by-one violates stale-window at step 12", () => {
+test("strict-unmap-off-by-one violates stale-window at step 8", () => {
   const result = replayCounterexample(counterexample);
   expect(result.mismatch).toBeNull();
   expect(result.trace.violation?.property).toBe("stale-window");
-  expect(result.trace.violation?.step).toBe(11);
+  expect(result.trace.violation?.step).toBe(7);
 });

@@ -1,5 +1,5 @@
 // dmacheck counterexample: viommu-async-invalidate violates dma-integrity (5 events).
-// device 1 read IOVA 0x1f8000 of mapping #0 through an IOTLB entry, but reached frame 6 (a kmalloc-64 slab holding a kmalloc-64 object of the driver of dev1 at +0x0), which holds none of that mapping's buffer; frame 6 has held a kmalloc-64 object of the driver of dev1 at +0x0 since step 1
+// device 0 read IOVA 0x1f8000 of mapping #0 through an IOTLB entry, but reached frame 6 (a kmalloc-64 slab holding a kmalloc-64 object of the driver of dev0 at +0x0), which holds none of that mapping's buffer; frame 6 has held a kmalloc-64 object of the driver of dev0 at +0x0 since step 1
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 
@@ -25,22 +25,23 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 1, "src": "kmalloc", "size": 64, "dir": "to-device"},
-    {"t": "dma", "dev": 1, "write": false, "page": 0, "offset": 0, "len": 1},
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device"},
+    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1},
     {"t": "unmap", "cpu": 0, "k": 0, "free": false},
-    {"t": "alloc-coherent", "cpu": 0, "dev": 1, "order": 0},
-    {"t": "dma", "dev": 1, "write": false, "page": 0, "offset": 0, "len": 1}
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device"},
+    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1}
   ],
   "violation": {
     "step": 4,
-    "explanation": "device 1 read IOVA 0x1f8000 of mapping #0 through an IOTLB entry, but reached frame 6 (a kmalloc-64 slab holding a kmalloc-64 object of the driver of dev1 at +0x0), which holds none of that mapping's buffer; frame 6 has held a kmalloc-64 object of the driver of dev1 at +0x0 since step 1"
+    "explanation": "device 0 read IOVA 0x1f8000 of mapping #0 through an IOTLB entry, but reached frame 6 (a kmalloc-64 slab holding a kmalloc-64 object of the driver of dev0 at +0x0), which holds none of that mapping's buffer; frame 6 has held a kmalloc-64 object of the driver of dev0 at +0x0 since step 1"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "23288:2:0:2:4:4:4:8:8:8:8:10:10:10:10:10:13:14:15:16:16:16:14",
-    "runs": 23289,
-    "ms": 0
+    "path": "3486:10:2:8:8:8:8:12:14:14:14:14:16:16:3:15:15:15",
+    "runs": 3487,
+    "ms": 0,
+    "swarm": {"weights": {"map": 3, "map-sg": 1, "alloc-coherent": 1, "unmap": 3, "resume": 1, "iommu": 3, "dma": 1, "kmalloc": 1, "kfree": 3, "tick": 0, "user-touch": 1, "user-unmap": 1}, "cpus": 1, "devices": 1}
   }
 } as const;
 

@@ -36,9 +36,10 @@ const counterexample = {
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "4:2:0:0:1:2:2:4:5:5:6:6:4:4:4",
-    "runs": 5,
-    "ms": 0
+    "path": "2:7:1:3:3:3:4:6:5:4:4",
+    "runs": 3,
+    "ms": 0,
+    "swarm": {"weights": {"map": 1, "map-sg": 3, "alloc-coherent": 1, "unmap": 3, "resume": 1, "iommu": 3, "dma": 1, "kmalloc": 1, "kfree": 1, "tick": 1, "user-touch": 3, "user-unmap": 1}, "cpus": 2, "devices": 1}
   }
 } as const;
 

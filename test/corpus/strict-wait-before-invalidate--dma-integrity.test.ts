@@ -1,0 +1,55 @@
+// dmacheck counterexample: strict-wait-before-invalidate violates dma-integrity (7 events).
+// device 0 read IOVA 0x1f8000 of mapping #0 through an IOTLB entry, but reached frame 6 (a kmalloc-64 slab holding a kmalloc-64 object of the driver of dev0 at +0x0), which holds none of that mapping's buffer; frame 6 has held a kmalloc-64 object of the driver of dev0 at +0x0 since step 1
+import { expect, test } from "vitest";
+import { replayCounterexample } from "../../index.ts";
+
+const counterexample = {
+  "format": "dmacheck/counterexample@1",
+  "policy": "strict-wait-before-invalidate",
+  "policyModule": null,
+  "property": "dma-integrity",
+  "config": {
+    "frames": 32,
+    "cpus": 2,
+    "devices": 2,
+    "iovaPages": 16,
+    "iovaBasePfn": 504,
+    "iommuLevels": 3,
+    "fqSize": 256,
+    "fqTimeoutMs": 10,
+    "maxMappings": 8,
+    "maxObjects": 48,
+    "cmdQueueEntries": 16,
+    "maxOrder": 3,
+    "userPages": 4,
+    "reclaimEmptyTables": true
+  },
+  "events": [
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device"},
+    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1},
+    {"t": "unmap", "cpu": 0, "k": 0, "free": false},
+    {"t": "iommu"},
+    {"t": "resume", "cpu": 0},
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 8192, "dir": "to-device"},
+    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1}
+  ],
+  "violation": {
+    "step": 6,
+    "explanation": "device 0 read IOVA 0x1f8000 of mapping #0 through an IOTLB entry, but reached frame 6 (a kmalloc-64 slab holding a kmalloc-64 object of the driver of dev0 at +0x0), which holds none of that mapping's buffer; frame 6 has held a kmalloc-64 object of the driver of dev0 at +0x0 since step 1"
+  },
+  "found": {
+    "engine": "random",
+    "seed": 42,
+    "path": "7319:8:1:3:3:4:8:8:8:11:13:13:14:13:13:14:14:12:2:11:11",
+    "runs": 7320,
+    "ms": 0,
+    "swarm": {"weights": {"map": 3, "map-sg": 3, "alloc-coherent": 0, "unmap": 1, "resume": 1, "iommu": 1, "dma": 3, "kmalloc": 1, "kfree": 1, "tick": 1, "user-touch": 1, "user-unmap": 0}, "cpus": 2, "devices": 1}
+  }
+} as const;
+
+test("strict-wait-before-invalidate violates dma-integrity at step 7", () => {
+  const result = replayCounterexample(counterexample);
+  expect(result.mismatch).toBeNull();
+  expect(result.trace.violation?.property).toBe("dma-integrity");
+  expect(result.trace.violation?.step).toBe(6);
+});
