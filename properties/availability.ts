@@ -23,11 +23,21 @@
 import { type Property, type Violation } from "./property.ts";
 import { MAPS } from "../model/geometry.ts";
 import { dirAllowsRead, dirAllowsWrite, MS_MAPPED, mDev, mDir, mSegs, mStatus } from "../model/dma-mapping.ts";
-import { FAULT_NAMES, FAULT_NONE } from "../model/observation.ts";
+import { FAULT_ACS_TB, FAULT_ATS_DISABLED, FAULT_NAMES, FAULT_NONE } from "../model/observation.ts";
 import { segIovaRange } from "./mapping-frames.ts";
 import { hex } from "./describe.ts";
 
 const range = { start: 0, end: 0 };
+
+/**
+ * A translated (ATS) request the platform refuses before the IOMMU looks at
+ * the tables: ACS Translation Blocking, or ATS disabled for the device (Linux
+ * drivers/pci/ats.c pci_ats_supported refuses untrusted devices). The device
+ * falls back to untranslated requests; the policy's mapping is not at fault.
+ */
+function platformRefused(fault: number): boolean {
+  return fault === FAULT_ACS_TB || fault === FAULT_ATS_DISABLED;
+}
 
 export const availability: Property = {
   name: "availability",
@@ -37,7 +47,7 @@ export const availability: Property = {
     afterMap: true,
     cases: ["completed", "faulted"],
     count(sys, _pre, e, obs, post, counts, at): void {
-      if (obs.dev < 0 || e.t === "dma-translated") return;
+      if (obs.dev < 0 || e.t === "dma-translated" || platformRefused(obs.fault)) return;
       const mp = post[MAPS];
       const a = obs.iova, b = obs.iova + obs.len;
       for (let m = 0; m < sys.cfg.maxMappings; m++) {
@@ -53,7 +63,7 @@ export const availability: Property = {
     },
   },
   check(sys, _pre, e, obs, post): Violation | null {
-    if (obs.dev < 0 || obs.fault === FAULT_NONE || e.t === "dma-translated") return null;
+    if (obs.dev < 0 || obs.fault === FAULT_NONE || e.t === "dma-translated" || platformRefused(obs.fault)) return null;
     const mp = post[MAPS];
     const a = obs.iova, b = obs.iova + obs.len;
     for (let m = 0; m < sys.cfg.maxMappings; m++) {

@@ -52,7 +52,9 @@ function bruteForceShortest(sys: System, prop: Property, alphabet: readonly Even
  * accesses are at +0x0 and +0x40, which are pool free space (granted), so a
  * read of an unmapped-but-held pool buffer is out of the alphabet's reach.
  */
-const OUT_OF_SCOPE: Record<string, readonly string[]> = { damn: ["byte-confinement"], "damn-unzeroed-pool": ["byte-confinement"] };
+// strict-unmap-off-by-one x dma-integrity: the random trace maps a 1-byte kmalloc buffer (a kmalloc-8 slab shared with
+// the next coherent allocation); the scope maps only 64-byte buffers, where the neighbour page the bug leaves mapped holds nothing else.
+const OUT_OF_SCOPE: Record<string, readonly string[]> = { damn: ["byte-confinement"], "damn-unzeroed-pool": ["byte-confinement"], "strict-unmap-off-by-one": ["dma-integrity"] };
 
 describe("exhaustive engine on the default scope", () => {
   for (const policy of POLICIES) {

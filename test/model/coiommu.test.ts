@@ -163,7 +163,7 @@ const liveMappingWorks: Property = {
 
 describe("coiommu's broken unpinners", () => {
   const search = (p: Policy, props: readonly Property[]) =>
-    exhaustiveCheck(makeSystem(DEFAULT_SCOPE.config, p), props, alphabetEvents(DEFAULT_SCOPE), { depth: 40, maxStates: 500_000 });
+    exhaustiveCheck(makeSystem(DEFAULT_SCOPE.config, p), props, alphabetEvents(DEFAULT_SCOPE), { depth: 60, maxStates: 500_000 });
 
   it("unpinning before the invalidation completes violates pin-safety: the device wrote a frame the host reclaimed (6 events)", () => {
     const prop = findProperty("pin-safety")!;
