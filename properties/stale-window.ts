@@ -73,6 +73,13 @@ function flushDue(sys: System, s: State, b: StaleBound): boolean {
   return true;
 }
 
+/** Whether a mapping of `dev` covers IOVA page `v` and holds frame `f`: the cached translation is that mapping's own, not stale. */
+function heldByLiveMapping(sys: System, post: State, dev: number, v: number, f: number): boolean {
+  const mp = post[MAPS];
+  for (let m = 0; m < sys.cfg.maxMappings; m++) if (mDev(mp, m) === dev && coversPage(mp, m, v) && mappingHoldsFrame(post, m, f)) return true;
+  return false;
+}
+
 export const staleWindow: Property = {
   name: "stale-window",
   summary: "a translation used after its unmap returned is at most the policy's declared bound old",
@@ -88,10 +95,7 @@ export const staleWindow: Property = {
         if (src !== SRC_IOTLB && src !== SRC_PDEC_WALK && src !== SRC_ATC) continue;
         const v = obs.segIovaPfn[i];
         const f = obs.segFrame[i];
-        const mp = post[MAPS];
-        let own = false;
-        for (let m = 0; m < sys.cfg.maxMappings && !own; m++) own = mDev(mp, m) === obs.dev && coversPage(mp, m, v) && mappingHoldsFrame(post, m, f);
-        counts[at + (own ? 0 : 1)]++;
+        counts[at + (heldByLiveMapping(sys, post, obs.dev, v, f) ? 0 : 1)]++;
       }
     },
   },
@@ -102,10 +106,7 @@ export const staleWindow: Property = {
       if (src !== SRC_IOTLB && src !== SRC_PDEC_WALK && src !== SRC_ATC) continue;
       const v = obs.segIovaPfn[i];
       const f = obs.segFrame[i];
-      const mp = post[MAPS];
-      let own = false;
-      for (let m = 0; m < sys.cfg.maxMappings && !own; m++) own = mDev(mp, m) === obs.dev && coversPage(mp, m, v) && mappingHoldsFrame(post, m, f);
-      if (own) continue;
+      if (heldByLiveMapping(sys, post, obs.dev, v, f)) continue;
       walkMemory(sys, post[PTMEM], post[DTE], obs.dev, v, walk);
       if (walk.frame === f && (obs.write ? walk.iw : walk.ir)) continue; // the tables agree: not stale
       if (invalidationQueued(post, obs.dev, v, src === SRC_ATC)) continue;
