@@ -203,17 +203,7 @@ function resolveScope(flags: CheckFlags): { scope: Scope; depth: number; maxStat
     depth = r.value.depth ?? depth;
     maxStates = r.value.maxStates ?? maxStates;
   }
-  const c = scope.config;
-  const config = {
-    ...c,
-    frames: flags.frames ?? c.frames,
-    cpus: flags.cpus ?? c.cpus,
-    devices: flags.devices ?? c.devices,
-    iovaPages: flags.iovaPages ?? c.iovaPages,
-    maxMappings: flags.maxMappings ?? c.maxMappings,
-  };
-  const bad = configProblem(config);
-  if (bad !== null) fail(`scope: ${bad} (see --frames, --cpus, --devices, --iova-pages, --max-mappings, --scope)`);
+  const config = withMachineFlags(scope.config, flags, "scope");
   // Every live mapping can be unmapped: --max-mappings N raises the unmap slots to N.
   const unmapSlots = flags.maxMappings === undefined ? scope.alphabet.unmapSlots : Math.max(scope.alphabet.unmapSlots, flags.maxMappings);
   const alphabet = { ...scope.alphabet, unmapSlots, kmallocSizes: flags.kmallocSizes ?? scope.alphabet.kmallocSizes };
@@ -265,17 +255,21 @@ function bitstateFlags(flags: CheckFlags): { bits: number; hashes: number } | un
  */
 function randomMachine(flags: CheckFlags, scope: Scope): ModelConfig {
   if (flags.scope !== undefined) return scope.config;
-  const d = DEFAULT_CONFIG;
+  return withMachineFlags(DEFAULT_CONFIG, flags, "random engine's machine");
+}
+
+/** `base` with the machine flags applied; a machine the model cannot build is a usage error naming `what`. */
+function withMachineFlags(base: ModelConfig, flags: CheckFlags, what: string): ModelConfig {
   const config = {
-    ...d,
-    frames: flags.frames ?? d.frames,
-    cpus: flags.cpus ?? d.cpus,
-    devices: flags.devices ?? d.devices,
-    iovaPages: flags.iovaPages ?? d.iovaPages,
-    maxMappings: flags.maxMappings ?? d.maxMappings,
+    ...base,
+    frames: flags.frames ?? base.frames,
+    cpus: flags.cpus ?? base.cpus,
+    devices: flags.devices ?? base.devices,
+    iovaPages: flags.iovaPages ?? base.iovaPages,
+    maxMappings: flags.maxMappings ?? base.maxMappings,
   };
   const bad = configProblem(config);
-  if (bad !== null) fail(`random engine's machine: ${bad} (see --frames, --cpus, --devices, --iova-pages, --max-mappings, --scope)`);
+  if (bad !== null) fail(`${what}: ${bad} (see --frames, --cpus, --devices, --iova-pages, --max-mappings, --scope)`);
   return config;
 }
 
