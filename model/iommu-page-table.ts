@@ -21,7 +21,7 @@ import {
 import { type Tx, type Words } from "./state.ts";
 import { PTMEM, PT_W } from "./geometry.ts";
 import {
-  amdAddrPfn, amdIr, amdIw, amdLargeBasePfn, amdLargePageLog2, amdNextLevel, amdPdeHi, amdPdeLo, amdPresent, amdPteHi, amdPteLo,
+  AMD_V1_MAX_LEVELS, amdAddrPfn, amdIr, amdIw, amdLargeBasePfn, amdLargePageLog2, amdNextLevel, amdPdeHi, amdPdeLo, amdPresent, amdPteHi, amdPteLo,
 } from "./formats/amd-v1-pte.ts";
 
 const POW2 = Array.from({ length: 64 }, (_, i) => 2 ** i);
@@ -183,6 +183,10 @@ export function walkFrom(
     iw = iw && amdIw(hi);
     const nl = amdNextLevel(lo);
     if (nl === 0 || nl === 7) {
+      // The top level (6) cannot hold translation entries (AMD IOMMU spec,
+      // Table 15 "Page Table Level Parameters"; Linux drivers/iommu/generic_pt/
+      // fmt/amdv1.h amdv1pt_can_have_leaf): such an entry faults.
+      if (level >= AMD_V1_MAX_LEVELS) return out;
       const log2 = nl === 0 ? 12 + levelShift(level) : amdLargePageLog2(lo, hi);
       const base = nl === 0 ? amdAddrPfn(lo, hi) : amdLargeBasePfn(lo, hi);
       const span = POW2[log2 - 12];

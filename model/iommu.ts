@@ -19,7 +19,7 @@ import { domainRoot, walkFrom, WalkResult } from "./iommu-page-table.ts";
 import {
   iotlbFill, iotlbSlot, pdecEncode, pdecFill, pdecFrame, pdecIr, pdecIw, pdecNextLevel, pdecSlot,
 } from "./iotlb.ts";
-import { DTE_D1HI_IOTLB, dteKind } from "./formats/amd-dte.ts";
+import { DTE_D1HI_IOTLB, dteKind, dteUntranslatedPerms } from "./formats/amd-dte.ts";
 
 export type AttachMode = "translate" | "passthrough" | "blocked";
 
@@ -30,20 +30,13 @@ export function deviceMode(dte: Words, dev: number): AttachMode | "invalid" {
 }
 const dteScratch = [0, 0, 0, 0];
 
-const DEV_BLOCKED = 0, DEV_PASSTHROUGH = 1, DEV_TRANSLATE = 2;
-
-/** Whether device `dev` is attached in passthrough (hot path: no allocation). */
+/** Whether device `dev`'s requests go untranslated with some permission (hot path: no allocation). */
 export function isPassthrough(dte: Words, dev: number): boolean {
-  return modeFast(dte, dev) === DEV_PASSTHROUGH;
+  return untranslatedPerms(dte, dev) > 0;
 }
-/** Fast version of deviceMode for the hot path (bits per amd-dte.ts: V 0, TV 1, Mode 11:9, IR 61, IW 62). */
-function modeFast(dte: Words, dev: number): number {
-  const lo = dte[dev * DTE_W];
-  const hi = dte[dev * DTE_W + 1];
-  if ((lo & 3) !== 3) return DEV_BLOCKED;
-  const mode = (lo >>> 9) & 7;
-  if (mode !== 0) return DEV_TRANSLATE;
-  return (hi & (3 << 29)) === 3 << 29 ? DEV_PASSTHROUGH : DEV_BLOCKED;
+/** dteUntranslatedPerms on the device table words: -1 translate, else the permission bits (0 = blocked). */
+function untranslatedPerms(dte: Words, dev: number): number {
+  return dteUntranslatedPerms(dte[dev * DTE_W] >>> 0, dte[dev * DTE_W + 1] >>> 0);
 }
 
 const walk = new WalkResult();
@@ -62,13 +55,18 @@ function fillPde(level: number, next: number, nextLevel: number, ir: boolean, iw
  * `obs.fault` set. `obs.segSource[seg]` gets how it was translated.
  */
 function translate(tx: Tx, dev: number, v: number, write: boolean, seg: number, obs: Observation): number {
-  const mode = modeFast(tx.c[DTE], dev);
-  if (mode === DEV_BLOCKED) {
+  const perms = untranslatedPerms(tx.c[DTE], dev);
+  if (perms === 0) {
     obs.fault = FAULT_BLOCKED;
     return -1;
   }
-  if (mode === DEV_PASSTHROUGH) {
+  if (perms > 0) {
     obs.segSource[seg] = SRC_PASSTHROUGH;
+    // Mode 0 with only IR or only IW: the other direction is refused.
+    if ((perms & (write ? 4 : 2)) === 0) {
+      obs.fault = FAULT_PERMISSION;
+      return -1;
+    }
     if (v >= tx.g.cfg.frames) {
       obs.fault = FAULT_NO_MEMORY;
       return -1;

@@ -29,9 +29,10 @@
  *    are derived from the MMU's own permissions (IW only on an entry the MMU
  *    maps writable), so the IOMMU never grants more than the MMU; a page a
  *    device may write is mapped writable and dirty at once (the MMU cannot
- *    see device writes). The price: protection keys 4 and 12 (the values IR
- *    and IW spell in bits 59..62) are reserved for shared entries and must
- *    stay accessible in every PKRU, and fewer software bits remain.
+ *    see device writes). The price: protection keys 4, 8 and 12 (the values
+ *    IR, IW and both spell in bits 59..62) are reserved for shared leaves and
+ *    must stay accessible in every PKRU (user pages; PKS for supervisor
+ *    pages), and fewer software bits remain.
  */
 import {
   X86_LO_ACCESSED, X86_LO_DIRTY, X86_LO_PRESENT, X86_LO_RW, X86_LO_USER, X86_SOFTHI_4, x86EncodeHi, x86EncodeLo,

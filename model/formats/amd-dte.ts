@@ -132,27 +132,50 @@ export function dteBlocked(domainId: number): DteWords {
 export type DteKind = "blocked" | "passthrough" | "translate" | "invalid";
 
 /**
- * Classify a DTE. With V and TV set: Mode 1..6 translates; Mode 0 passes DMA
- * through untranslated with the IR/IW permissions, so it is "passthrough" if
- * either is set and "blocked" if neither is. Everything else (V = 0, TV = 0,
- * reserved Mode 7) is "invalid": what the hardware does with those is not
- * modelled here.
+ * Classify a DTE as the IOMMU treats a DMA request through it (AMD IOMMU spec
+ * "Device Table Entry", and QEMU hw/i386/amd_iommu.c amdvi_as_to_dte /
+ * amdvi_page_walk, which follow it):
+ * - V = 0: the entry is not valid, and the request passes untranslated with
+ *   full permissions ("passthrough"). Blocking it would be the unsound
+ *   direction for a checker.
+ * - V = 1, TV = 0: no valid page-table root; a request that needs a walk is
+ *   terminated ("blocked").
+ * - V = 1, TV = 1, Mode 1..6: translated by the tables ("translate").
+ * - Mode 0: untranslated with the IR/IW permissions, per direction:
+ *   "passthrough" if either is set (the other direction faults), "blocked"
+ *   if neither is.
+ * - Mode 7 is reserved: the request faults ("invalid").
  */
 export function dteKind(words: ArrayLike<number>): DteKind {
   const d0lo = words[0] >>> 0;
   const d0hi = words[1] >>> 0;
-  if ((d0lo & (DTE_D0LO_V | DTE_D0LO_TV)) !== (DTE_D0LO_V | DTE_D0LO_TV)) return "invalid";
+  if ((d0lo & DTE_D0LO_V) === 0) return "passthrough";
+  if ((d0lo & DTE_D0LO_TV) === 0) return "blocked";
   const mode = dteMode(d0lo);
   if (mode === 7) return "invalid";
   if (mode !== 0) return "translate";
   return (d0hi & (DTE_D0HI_IR | DTE_D0HI_IW)) !== 0 ? "passthrough" : "blocked";
 }
 
+/**
+ * Permissions of an untranslated request through this DTE (bit 1 read, bit 2
+ * write, as in the IOTLB entries), or -1 if the DTE translates. Same cases as
+ * dteKind, without allocation: the IOMMU's hot path.
+ */
+export function dteUntranslatedPerms(d0lo: number, d0hi: number): number {
+  if ((d0lo & DTE_D0LO_V) === 0) return 6;
+  if ((d0lo & DTE_D0LO_TV) === 0) return 0;
+  const mode = (d0lo >>> DTE_D0LO_MODE_SHIFT) & 7;
+  if (mode === 7) return 0;
+  if (mode !== 0) return -1;
+  return ((d0hi & DTE_D0HI_IR) !== 0 ? 2 : 0) | ((d0hi & DTE_D0HI_IW) !== 0 ? 4 : 0);
+}
+
 /** One line, e.g. "translate DomainID 3 mode 3 root pfn 0x1234 IR IW ATS". */
 export function describeDte(words: ArrayLike<number>): string {
   const e = decodeDte(words);
   const kind = dteKind(words);
-  let s = `${kind} DomainID ${e.domainId}`;
+  let s = `${kind}${e.valid ? "" : " (V=0)"} DomainID ${e.domainId}`;
   if (kind === "translate") s += ` mode ${e.mode} root pfn ${hexNum(e.rootPfn)}`;
   if (e.ir) s += " IR";
   if (e.iw) s += " IW";

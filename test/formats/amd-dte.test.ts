@@ -59,13 +59,14 @@ describe("DTE known answers", () => {
     expect(describeDte(d)).toContain("ATS");
   });
 
-  it("invalid kinds", () => {
+  it("V = 0 passes untranslated, TV = 0 blocks, Mode 7 is invalid", () => {
+    // QEMU hw/i386/amd_iommu.c amdvi_as_to_dte and amdvi_page_walk.
     const base: AmdDte = { valid: true, translationValid: true, mode: 3, rootPfn: 1, ir: true, iw: true, domainId: 1, iotlb: false };
-    expect(dteKind(encodeDte({ ...base, valid: false }))).toBe("invalid");
-    expect(dteKind(encodeDte({ ...base, translationValid: false }))).toBe("invalid");
+    expect(dteKind(encodeDte({ ...base, valid: false }))).toBe("passthrough");
+    expect(dteKind(encodeDte({ ...base, translationValid: false }))).toBe("blocked");
     expect(dteKind(encodeDte({ ...base, mode: 7 }))).toBe("invalid");
-    expect(dteKind([0, 0, 0, 0])).toBe("invalid");
-    expect(dteKind([])).toBe("invalid");
+    expect(dteKind([0, 0, 0, 0])).toBe("passthrough");
+    expect(dteKind([])).toBe("passthrough");
     // Mode 0 with only one permission still passes DMA through (for that direction).
     expect(dteKind(encodeDte({ ...base, mode: 0, iw: false }))).toBe("passthrough");
   });
@@ -139,10 +140,11 @@ describe("DTE properties", () => {
 
   test.prop([words])("dteKind matches a bigint classification", (d) => {
     const [d0] = data(d);
-    const vtv = field(d0, 0, 2) === 3n;
+    const v = field(d0, 0, 1) === 1n;
+    const tv = field(d0, 1, 1) === 1n;
     const mode = field(d0, 9, 3);
     const perm = field(d0, 61, 2) !== 0n;
-    const expected = !vtv || mode === 7n ? "invalid" : mode !== 0n ? "translate" : perm ? "passthrough" : "blocked";
+    const expected = !v ? "passthrough" : !tv ? "blocked" : mode === 7n ? "invalid" : mode !== 0n ? "translate" : perm ? "passthrough" : "blocked";
     expect(dteKind(d)).toBe(expected);
   });
 });
