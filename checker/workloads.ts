@@ -97,6 +97,11 @@ export class Driver {
     this.fail(`a DMA API call did not return after ${SETTLE_LIMIT} steps`);
   }
 
+  /** Whether device 0 reaches memory untranslated (dma-direct). */
+  get passthrough(): boolean {
+    return isPassthrough(this.state[DTE], 0);
+  }
+
   /** dma_map_single of a fresh buffer on cpu 0 for dev 0; returns the DMA address. */
   map(src: BufferSource, size: number, dir: Direction): number {
     this.step({ t: "map", cpu: 0, dev: 0, src, size, dir });
@@ -111,7 +116,7 @@ export class Driver {
   /** The device reads or writes `len` bytes from DMA address `addr`, in accesses of at most MAX_DMA_LEN. */
   dma(write: boolean, addr: number, len: number): void {
     // The dma event addresses a window page (a physical frame for a passthrough device) plus an offset.
-    const base = isPassthrough(this.state[DTE], 0) ? 0 : this.sys.g.winBase;
+    const base = this.passthrough ? 0 : this.sys.g.winBase;
     for (let done = 0; done < len; done += MAX_DMA_LEN) {
       const a = addr + done;
       const n = Math.min(MAX_DMA_LEN, len - done);
@@ -137,8 +142,7 @@ export class Driver {
    * mappings of at most that size, one after the other, as the block layer
    * splits a request to the device's dma_max_mapping_size.
    */
-  transfer(size: number, dir: Direction): void {
-    const max = this.sys.policy.maxMappingBytes ?? size;
+  transfer(size: number, dir: Direction, max: number = this.sys.policy.maxMappingBytes ?? size): void {
     for (let done = 0; done < size; done += max) {
       const n = Math.min(max, size - done);
       const addr = this.map("pages", n, dir);
@@ -232,17 +236,44 @@ export const WORKLOADS: readonly Workload[] = [
   },
   {
     name: "nvme-read",
-    summary: "map a page buffer from-device (4K, 16K, 64K, 256K, 1M in turn, split at the policy's largest mapping); the device writes it in 8 KiB accesses; unmap and free",
+    summary: "map a page buffer from-device (4K, 16K, 64K, 256K, 1M in turn, split at NVMe's largest transfer: 128K with an IOMMU DMA domain, 252K under swiotlb); the device writes it in 8 KiB accesses; unmap and free",
     ios: 250,
     // 200 us per read on average (1.33 MiB per 5 reads, ~1.4 GB/s). Lazy then
     // holds 50 reads (~3400 IOVA pages) before its timer flushes, which the
     // 4096-page window allows; at 150 us a map finds no IOVA (read 62).
     usPerIo: 200,
     io(d, i) {
-      d.transfer([4, 16, 64, 256, 1024][i % 5] * KiB, "from-device");
+      d.transfer([4, 16, 64, 256, 1024][i % 5] * KiB, "from-device", nvmeMaxTransfer(d));
     },
   },
 ];
+
+/**
+ * The largest transfer NVMe maps at once. Linux drivers/nvme/host/pci.c caps
+ * max_hw_sectors at dma_opt_mapping_size(); for an IOMMU DMA domain that is
+ * iommu_dma_opt_mapping_size() = iova_rcache_range() = PAGE_SIZE <<
+ * (IOVA_RANGE_CACHE_MAX_SIZE - 1) = 128 KiB (drivers/iommu/dma-iommu.c,
+ * include/linux/iova.h IOVA_RANGE_CACHE_MAX_SIZE 6), so larger IOVAs never
+ * miss the rcache. Under swiotlb (a policy declaring maxMappingBytes:
+ * bounce), dma_max_mapping_size() is swiotlb_max_mapping_size(), which takes
+ * NVMe's min_align_mask (NVME_CTRL_PAGE_SIZE - 1) rounded up to IO_TLB_SIZE
+ * off the 256 KiB segment: 252 KiB (kernel/dma/swiotlb.c). A passthrough
+ * device (dma-direct) has no such limit.
+ */
+export function nvmeMaxTransfer(d: Driver): number {
+  const swiotlb = d.sys.policy.maxMappingBytes;
+  if (swiotlb !== undefined) return swiotlb - roundUp(NVME_MIN_ALIGN_MASK, IO_TLB_SIZE);
+  return d.passthrough ? Number.MAX_SAFE_INTEGER : IOMMU_DMA_OPT_MAPPING_SIZE;
+}
+/** Linux include/linux/iova.h IOVA_RANGE_CACHE_MAX_SIZE 6: PAGE_SIZE << 5. */
+export const IOMMU_DMA_OPT_MAPPING_SIZE = PAGE_SIZE << 5;
+/** Linux drivers/nvme/host/nvme.h NVME_CTRL_PAGE_SIZE 4096, set as the DMA min_align_mask minus one. */
+const NVME_MIN_ALIGN_MASK = 4096 - 1;
+/** Linux include/linux/swiotlb.h IO_TLB_SIZE (1 << IO_TLB_SHIFT 11). */
+const IO_TLB_SIZE = 2048;
+function roundUp(x: number, to: number): number {
+  return Math.ceil(x / to) * to;
+}
 
 export function findWorkload(name: string): Workload | undefined {
   return WORKLOADS.find((w) => w.name === name);

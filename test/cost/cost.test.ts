@@ -43,6 +43,21 @@ describe("cost configuration and workloads", () => {
     for (const r of report()) expect(r.counters.dmaBytes, `${r.policy} ${r.workload}`).toBe(expected[r.workload]);
   });
 
+  // Linux drivers/nvme/host/pci.c caps a transfer at dma_opt_mapping_size():
+  // 128 KiB for an IOMMU DMA domain (drivers/iommu/dma-iommu.c
+  // iommu_dma_opt_mapping_size), 256 KiB - 4 KiB under swiotlb with NVMe's
+  // min_align_mask (kernel/dma/swiotlb.c swiotlb_max_mapping_size).
+  it("nvme-read maps at most 128 KiB at a time through an IOMMU DMA domain, 252 KiB under swiotlb, whole reads untranslated", () => {
+    const maps = (name: string) => {
+      const run = runWorkload(workload("nvme-read"), policy(name), 5);
+      return run.events.filter((e) => e.t === "map").map((e) => (e.t === "map" ? e.size : 0));
+    };
+    const K = 1024;
+    expect(maps("strict")).toEqual([4 * K, 16 * K, 64 * K, 128 * K, 128 * K, ...Array(8).fill(128 * K)]);
+    expect(maps("bounce")).toEqual([4 * K, 16 * K, 64 * K, 252 * K, 4 * K, 252 * K, 252 * K, 252 * K, 252 * K, 16 * K]);
+    expect(maps("passthrough")).toEqual([4 * K, 16 * K, 64 * K, 256 * K, 1024 * K]);
+  });
+
   it("the event sequence alone reproduces the counts (replaying it from boot gives the same sums)", () => {
     for (const name of ["strict", "lazy"]) {
       const run = runWorkload(workload("net-rx"), policy(name), 300);
