@@ -23,7 +23,7 @@ import { allocFrames, ROLE_MMU_PT, ROLE_USER, setFrameData } from "./physical-me
 import { type Tx, type Words } from "./state.ts";
 import { allocPagesObject, findObjectAt, freeObject, KIND_USER, OWNER_USER } from "./objects.ts";
 import {
-  X86_LO_GLOBAL, X86_LO_PRESENT, X86_LO_PSE, X86_LO_RW, X86_LO_USER, x86EncodeHi, x86EncodeLo, x86Index, x86IsHugeLeaf,
+  X86_LO_ACCESSED, X86_LO_DIRTY, X86_LO_GLOBAL, X86_LO_PRESENT, X86_LO_PSE, X86_LO_RW, X86_LO_USER, x86EncodeHi, x86EncodeLo, x86Index, x86IsHugeLeaf,
   x86LeafPfn, x86Present, x86User, x86Writable, x86Pfn,
 } from "./formats/x86-pte.ts";
 
@@ -64,9 +64,16 @@ export function mmuWalk(pt: Words, root: number, vp: number, out: MmuWalk): MmuW
   return out;
 }
 
+/**
+ * A directory entry as Linux writes it: _KERNPG_TABLE (P | RW | A | D) for
+ * the kernel's tables, _PAGE_TABLE (the same plus U) for a process's
+ * (arch/x86/include/asm/pgtable_types.h).
+ */
 function tableLo(pfn: number, user: boolean): number {
-  return x86EncodeLo(pfn, X86_LO_PRESENT | X86_LO_RW | (user ? X86_LO_USER : 0));
+  return x86EncodeLo(pfn, X86_LO_PRESENT | X86_LO_RW | X86_LO_ACCESSED | X86_LO_DIRTY | (user ? X86_LO_USER : 0));
 }
+/** __PAGE_KERNEL_LARGE: P | RW | A | D | PSE | G, and NX in the high half (arch/x86/include/asm/pgtable_types.h). */
+export const KERNEL_LARGE_LO_FLAGS = X86_LO_PRESENT | X86_LO_RW | X86_LO_ACCESSED | X86_LO_DIRTY | X86_LO_PSE | X86_LO_GLOBAL;
 
 /** Builds the kernel direct map and the process's top-level table. */
 export function bootMmu(tx: Tx, obs: Observation): void {
@@ -79,7 +86,7 @@ export function bootMmu(tx: Tx, obs: Observation): void {
   ptWrite(tx, pdpt, x86Index(PAGE_OFFSET_VPAGE, 3), tableLo(pd, false), x86EncodeHi(pd, false, 0, 0));
   for (let i = 0; i * 512 < tx.g.cfg.frames; i++) {
     ptWrite(tx, pd, x86Index(PAGE_OFFSET_VPAGE + i * 512, 2),
-      x86EncodeLo(i * 512, X86_LO_PRESENT | X86_LO_RW | X86_LO_PSE | X86_LO_GLOBAL), x86EncodeHi(i * 512, true, 0, 0));
+      x86EncodeLo(i * 512, KERNEL_LARGE_LO_FLAGS), x86EncodeHi(i * 512, true, 0, 0));
   }
   // Frame data of a CPU page-table frame: its level (4 = PML4).
   const levels: [number, number][] = [[pml4, 4], [pdpt, 3], [pd, 2], [upml4, 4]];

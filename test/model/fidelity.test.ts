@@ -3,9 +3,11 @@
 import { describe, expect, it } from "vitest";
 import { decodeDte, dteKind, encodeDte, dteTranslate, type DteWords } from "../../model/formats/amd-dte.ts";
 import { amdLargeLeafHi, amdLargeLeafLo, amdPteHi, amdPteLo } from "../../model/formats/amd-v1-pte.ts";
-import { DTE, DTE_W, makeGeometry, PTMEM } from "../../model/geometry.ts";
+import { x86Index, x86Pfn } from "../../model/formats/x86-pte.ts";
+import { DTE, DTE_W, H_KERNEL_PML4, HDR, makeGeometry, PT_W, PTMEM } from "../../model/geometry.ts";
 import { tableIndex, walkFrom, WalkResult } from "../../model/iommu-page-table.ts";
-import { ptWrite } from "../../model/page-table-memory.ts";
+import { KERNEL_LARGE_LO_FLAGS, PAGE_OFFSET_VPAGE } from "../../model/mmu.ts";
+import { ptFind, ptWrite } from "../../model/page-table-memory.ts";
 import { emptyState, Tx } from "../../model/state.ts";
 import { deviceAccess, deviceMode, isPassthrough } from "../../model/iommu.ts";
 import { FAULT_BLOCKED, FAULT_NONE, FAULT_PERMISSION, Observation, SRC_PASSTHROUGH } from "../../model/observation.ts";
@@ -108,5 +110,29 @@ describe("AMD v1 tables: no translation entry at the top level", () => {
       ptWrite(tx, root, tableIndex(0, 5), leaf.lo, leaf.hi);
       expect(walkFrom(tx.c[PTMEM], root, 5, 0, true, true, new WalkResult()).frame).toBeGreaterThanOrEqual(0);
     }
+  });
+});
+
+describe("kernel page-table entries carry A and D as Linux writes them", () => {
+  // arch/x86/include/asm/pgtable_types.h: __PAGE_KERNEL_LARGE is P|RW|A|D|PSE|G
+  // with NX (the 0x1e3 of head_64.S's early mappings, with NX);
+  // _KERNPG_TABLE is P|RW|A|D = 0x063, _PAGE_TABLE adds U = 0x067.
+  it("direct-map 2 MiB leaves are 0x1e3 | NX, kernel tables 0x063", () => {
+    const sys = makeSystem(config({ userPages: 2 }), strict);
+    const s = sys.init;
+    const pml4 = s[HDR][H_KERNEL_PML4];
+    const flags = (table: number, vp: number, level: number) => {
+      const p = ptFind(s[PTMEM], table, x86Index(vp, level));
+      return { lo: s[PTMEM][2 + p * PT_W] >>> 0, hi: s[PTMEM][3 + p * PT_W] >>> 0 };
+    };
+    const e4 = flags(pml4, PAGE_OFFSET_VPAGE, 4);
+    expect(e4.lo & 0xfff).toBe(0x063);
+    const pdpt = x86Pfn(e4.lo, e4.hi);
+    const e3 = flags(pdpt, PAGE_OFFSET_VPAGE, 3);
+    expect(e3.lo & 0xfff).toBe(0x063);
+    const e2 = flags(x86Pfn(e3.lo, e3.hi), PAGE_OFFSET_VPAGE, 2);
+    expect(e2.lo & 0xfff).toBe(0x1e3);
+    expect(e2.hi >>> 31).toBe(1);
+    expect(KERNEL_LARGE_LO_FLAGS).toBe(0x1e3);
   });
 });
