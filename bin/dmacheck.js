@@ -4,4 +4,7 @@
 import { register } from "tsx/esm/api";
 
 register();
-await import("../cli/main.ts");
+const { main } = await import("../cli/main.ts");
+const { processIo } = await import("../cli/io.ts");
+// process.exit: worker threads or a user's module must not keep the process alive.
+process.exit(await main(process.argv.slice(2), processIo()));

@@ -11,6 +11,7 @@ import { UsageError } from "../cli/errors.ts";
 import { guardPolicy } from "../cli/check.ts";
 import { checkCell, checkPolicyExhaustively, type PolicyEntry } from "./matrix.ts";
 import { loadPolicyModule } from "./policy-module.ts";
+import { DeadlineError } from "./deadline.ts";
 import { type CellTask, type CellTaskResult } from "./cell-pool.ts";
 
 const modules = new Map<string, Policy>();
@@ -44,7 +45,7 @@ async function run(task: CellTask): Promise<CellTaskResult> {
     const r = guardPolicy(entry, () => checkPolicyExhaustively(entry, task.properties.map(prop), task.opts));
     return { ok: true, cells: r.cells, summary: r.summary };
   } catch (e) {
-    return { ok: false, usage: e instanceof UsageError, message: e instanceof Error ? e.message : String(e) };
+    return { ok: false, usage: e instanceof UsageError || e instanceof DeadlineError, message: e instanceof Error ? e.message : String(e) };
   }
 }
 

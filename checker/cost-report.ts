@@ -16,7 +16,7 @@ export interface CostRow {
   readonly counters: Readonly<Record<CounterName, number>>;
   /** Estimated nanoseconds per I/O, to 0.001 ns. */
   readonly nsPerIo: number;
-  /** nsPerIo / passthrough's on the same workload; null when passthrough's estimate is 0. */
+  /** nsPerIo / passthrough's on the same workload; null when passthrough's estimate is 0 (to three decimals). */
   readonly vsPassthrough: number | null;
 }
 
@@ -49,7 +49,8 @@ export function costReport(policies: readonly Policy[], workloads: readonly Work
         workload: w.name,
         counters: m.counters,
         nsPerIo: round(m.ns, 3),
-        vsPassthrough: base.ns > 0 ? round(m.ns / base.ns, 4) : null,
+        // Against passthrough's estimate as printed: a ratio to an estimate that rounds to 0 is no number.
+        vsPassthrough: round(base.ns, 3) > 0 ? round(m.ns / base.ns, 4) : null,
       });
     }
   }

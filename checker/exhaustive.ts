@@ -32,6 +32,7 @@ import { SearchTree } from "./tree.ts";
 import { type FoundViolation } from "./execute.ts";
 import { type CanonicalFingerprint } from "./symmetry.ts";
 import { type StepObserver } from "./coverage.ts";
+import { checkDeadline } from "./deadline.ts";
 
 export interface ExhaustiveOptions {
   /** Longest execution explored (events). */
@@ -54,6 +55,9 @@ export interface ExhaustiveOptions {
   readonly canonical?: CanonicalFingerprint | null;
   /** Told of every transition explored, before the properties are checked (coverage). */
   readonly observer?: StepObserver;
+  /** Wall-clock deadline (checker/deadline.ts): past it the search throws a DeadlineError naming `where`. */
+  readonly deadline?: number;
+  readonly where?: string;
 }
 
 export interface SearchProgress {
@@ -184,6 +188,7 @@ export function exhaustiveCheck(sys: System, props: readonly Property[], alphabe
 
   search: while (depth < opts.depth) {
     for (let node = levelStart; node < levelEnd; node++) {
+      if ((node & 255) === 0) checkDeadline(opts.deadline, opts.where ?? `${sys.policy.name} (exhaustive engine)`);
       if (opts.onProgress !== undefined && ((node - levelStart) & 63) === 63) {
         opts.onProgress({
           depth, states: visited.size, transitions, frontier: levelEnd - node + tree.size - levelEnd,

@@ -26,6 +26,8 @@ export interface MatrixOptions {
   readonly path?: string;
   /** Swarm testing (checker/arbitraries.ts); default on. */
   readonly swarm?: boolean;
+  /** Wall-clock deadline, a Date.now() time (--time-limit; checker/deadline.ts). */
+  readonly deadline?: number;
 }
 
 export interface PolicyEntry {
@@ -69,7 +71,7 @@ export function checkCell(entry: PolicyEntry, prop: Property, opts: MatrixOption
   const sys = makeSystem(opts.config, entry.policy);
   const seed = opts.seed;
   const rec = new CoverageRecorder(sys, [prop]);
-  const r = randomCheck(sys, prop, { runs: opts.runs, seed, maxEvents: opts.maxEvents, path: opts.path, observer: rec, swarm: opts.swarm });
+  const r = randomCheck(sys, prop, { runs: opts.runs, seed, maxEvents: opts.maxEvents, path: opts.path, observer: rec, swarm: opts.swarm, deadline: opts.deadline });
   const coverage = rec.result(0);
   const time = (ms: number) => (opts.timing ? Math.round(ms) : 0);
   const claimed = entry.policy.claims.includes(prop.name);
@@ -108,6 +110,8 @@ export interface ExhaustiveMatrixOptions {
   readonly onProgress?: (p: SearchProgress) => void;
   /** Symmetry reduction where it applies (checker/symmetry.ts); false: --no-reduction. Absent: on. */
   readonly reduction?: boolean;
+  /** Wall-clock deadline, a Date.now() time (--time-limit; checker/deadline.ts). */
+  readonly deadline?: number;
 }
 
 /** Summary of one policy's search, for reports. */
@@ -134,7 +138,7 @@ export function checkPolicyExhaustively(entry: PolicyEntry, props: readonly Prop
   const r = exhaustiveCheck(sys, props, alphabet, {
     depth: opts.depth, maxStates: opts.maxStates, targets: searchTargets(entry, props, opts),
     maxMemoryBytes: opts.maxMemoryMiB === undefined ? undefined : opts.maxMemoryMiB * 1024 * 1024,
-    bitstate: opts.bitstate, onProgress: opts.onProgress, canonical, observer: rec,
+    bitstate: opts.bitstate, onProgress: opts.onProgress, canonical, observer: rec, deadline: opts.deadline,
   });
   const time = (ms: number) => (opts.timing ? Math.round(ms) : 0);
   const cells = r.outcomes.map((o, p): CellResult => {

@@ -13,6 +13,7 @@ import { type Property } from "../properties/property.ts";
 import { eventsArbitrary, swarmEventsArbitrary, type Swarm } from "./arbitraries.ts";
 import { Executor, type FoundViolation } from "./execute.ts";
 import { type StepObserver } from "./coverage.ts";
+import { checkDeadline, DeadlineError, msLeft } from "./deadline.ts";
 
 export interface RandomOptions {
   /** Event sequences to try. */
@@ -26,6 +27,9 @@ export interface RandomOptions {
   readonly observer?: StepObserver;
   /** Vary event weights per sequence (swarm testing); default on. Off: every sequence has the plain weights. */
   readonly swarm?: boolean;
+  /** Wall-clock deadline (checker/deadline.ts): past it the search throws a DeadlineError naming `where`. */
+  readonly deadline?: number;
+  readonly where?: string;
 }
 
 export interface RandomResult {
@@ -61,10 +65,13 @@ export function randomCheck(sys: System, prop: Property, opts: RandomOptions): R
     }
     return !failed;
   };
-  const params = { seed: opts.seed, numRuns: opts.runs, path: opts.path, endOnFailure: false };
+  const where = opts.where ?? `${sys.policy.name} x ${prop.name} (random engine)`;
+  checkDeadline(opts.deadline, where);
+  // fast-check stops generating and shrinking at the time limit; an interrupted search is not a verdict.
+  const params = { seed: opts.seed, numRuns: opts.runs, path: opts.path, endOnFailure: false, interruptAfterTimeLimit: msLeft(opts.deadline) };
   let found: Event[] | null = null;
   let swarm: Swarm | null = null;
-  let details: { numRuns: number; counterexamplePath: string | null; numShrinks: number };
+  let details: { numRuns: number; counterexamplePath: string | null; numShrinks: number; interrupted: boolean };
   if (opts.swarm === false) {
     const d = fc.check(fc.property(eventsArbitrary(sys.cfg, opts.maxEvents), holds), params);
     if (d.failed && d.counterexample !== null) found = d.counterexample[0];
@@ -74,6 +81,7 @@ export function randomCheck(sys: System, prop: Property, opts: RandomOptions): R
     if (d.failed && d.counterexample !== null) ({ events: found, swarm } = d.counterexample[0]);
     details = d;
   }
+  if (details.interrupted) throw new DeadlineError(where);
   const ms = performance.now() - t0;
   if (found === null) {
     return { verdict: "holds", runs: details.numRuns, events: null, violation: null, seed: opts.seed, path: null, msToFind: 0, ms, shrinks: 0, swarm: null };

@@ -16,6 +16,7 @@ import { configProblem } from "../model/config.ts";
 import { decodeJson, readJsonFile, type DecodeResult } from "../counterexamples/decode-json.ts";
 import { Dir, Int, Nat, Pos } from "../counterexamples/schema.ts";
 import { type Alphabet, DEFAULT_SCOPE, type Scope } from "./scope.ts";
+import { alphabetLimitProblem, MAX_DEPTH, MAX_STATES, scopeLimitProblem } from "./limits.ts";
 
 const opt = Schema.optional;
 
@@ -67,6 +68,11 @@ export function decodeScope(json: unknown, source: string, base: Scope = DEFAULT
   const alphabet: Alphabet = { ...base.alphabet, ...r.value.alphabet, unmapSlots };
   const problem = alphabetProblem(alphabet);
   if (problem !== null) return { ok: false, error: `${source}: $.alphabet.${problem}` };
+  const big = scopeLimitProblem({ config, alphabet });
+  if (big !== null) return { ok: false, error: `${source}: $.alphabet: ${big}` };
+  const { depth, maxStates } = r.value;
+  if (depth !== undefined && depth > MAX_DEPTH) return { ok: false, error: `${source}: $.depth: must be at most ${MAX_DEPTH}, got ${depth}` };
+  if (maxStates !== undefined && maxStates > MAX_STATES) return { ok: false, error: `${source}: $.maxStates: must be at most ${MAX_STATES}, got ${maxStates}` };
   return { ok: true, value: { scope: { config, alphabet }, depth: r.value.depth, maxStates: r.value.maxStates } };
 }
 
@@ -77,6 +83,8 @@ export function readScopeFile(path: string): DecodeResult<ScopeFile> {
 
 /** Field-level checks the schema cannot express; the field name comes first. */
 export function alphabetProblem(a: Alphabet): string | null {
+  const limit = alphabetLimitProblem(a);
+  if (limit !== null) return limit;
   if (a.kmallocSizes.some((n) => n > 8192)) return "kmallocSizes: sizes above 8192 go to the page allocator: use pageSizes";
   if (a.dmaOffsets.some((n) => n > 4095)) return "dmaOffsets: offsets must be in 0..4095";
   if (a.dmaLens.some((n) => n > 8192)) return "dmaLens: lengths must be in 1..8192";

@@ -21,6 +21,9 @@ import { counterexampleFileName } from "../counterexamples/build.ts";
 import { EXIT_OK, EXIT_VIOLATION, fail } from "./errors.ts";
 import { knownPolicies, selectByName } from "./select.ts";
 import { renderMatrix } from "./render-matrix.ts";
+import { type Io } from "./io.ts";
+import { DeadlineError, deadlineAfter } from "../checker/deadline.ts";
+import { scopeLimitProblem } from "../checker/limits.ts";
 
 export type EngineChoice = "random" | "exhaustive" | "both";
 
@@ -58,6 +61,8 @@ export interface CheckFlags {
   readonly reduction?: boolean;
   /** Random engine: swarm testing (checker/arbitraries.ts); --no-swarm turns it off. */
   readonly swarm?: boolean;
+  /** Wall-clock bound on the engines, in seconds (--time-limit). */
+  readonly timeLimit?: number;
 }
 
 export const DEFAULT_DEPTH = 40;
@@ -68,7 +73,7 @@ export interface ResultRow {
   readonly file: string | null;
 }
 
-export async function runCheck(flags: CheckFlags): Promise<number> {
+export async function runCheck(flags: CheckFlags, io: Io): Promise<number> {
   const entries = await selectPolicies(flags);
   const props = selectProperties(flags.property);
   if (flags.path !== undefined && !/^\d+(:\d+)*$/.test(flags.path)) fail(`--path must look like 12:0:3 (a fast-check path), got ${JSON.stringify(flags.path)}`);
@@ -80,24 +85,29 @@ export async function runCheck(flags: CheckFlags): Promise<number> {
   const attrs = devAttrs === undefined && guest === undefined ? undefined : { ...devAttrs, ...guest };
   const resolved = resolveScope(flags);
   const scope: Scope = attrs === undefined ? resolved.scope : { ...resolved.scope, config: { ...resolved.scope.config, ...attrs } };
+  const tooBig = scopeLimitProblem(scope);
+  if (tooBig !== null) fail(`scope: ${tooBig}`);
   const { depth, maxStates } = resolved;
+  const withSeconds = (m: string) => m.replace(/^stopped: time limit/, `stopped: time limit of ${flags.timeLimit} s`);
+  // From here on the engines run: --time-limit bounds them (checker/deadline.ts).
+  const deadline = deadlineAfter(flags.timeLimit);
   const bitstate = bitstateFlags(flags);
   const randomConfig = { ...randomMachine(flags, resolved.scope), ...attrs };
   const device = deviceList(deviceAttributes(randomConfig));
-  const randomOpts: MatrixOptions = { config: randomConfig, runs: flags.runs, seed: flags.seed, maxEvents: flags.maxEvents, timing: flags.timing, path: flags.path, swarm: flags.swarm };
+  const randomOpts: MatrixOptions = { config: randomConfig, runs: flags.runs, seed: flags.seed, maxEvents: flags.maxEvents, timing: flags.timing, path: flags.path, swarm: flags.swarm, deadline };
   const total = (useRandom ? entries.length * props.length : 0) + (useExhaustive ? entries.length : 0);
-  const bar = process.stderr.isTTY
-    ? new cliProgress.SingleBar({ stream: process.stderr, format: "checking {cell} [{bar}] {value}/{total}{detail}", clearOnComplete: true, hideCursor: true }, cliProgress.Presets.shades_classic)
+  const bar = io.progress !== null
+    ? new cliProgress.SingleBar({ stream: io.progress, format: "checking {cell} [{bar}] {value}/{total}{detail}", clearOnComplete: true, hideCursor: true }, cliProgress.Presets.shades_classic)
     : null;
   bar?.start(total, 0, { cell: "", detail: "" });
   // The exhaustive search's own progress, only on a terminal and not with --json.
-  const onProgress = bar !== null && process.stdout.isTTY && flags.json !== true ? progressReporter((detail) => bar.update({ detail })) : undefined;
+  const onProgress = bar !== null && io.outIsTTY && flags.json !== true ? progressReporter((detail) => bar.update({ detail })) : undefined;
   const rows: ResultRow[] = [];
   const searches: SearchSummary[] = [];
   const keep = (entry: PolicyEntry, cell: CellResult) => {
     rows.push({ cell, file: writeCell(entry, cell, flags.out, () => bar?.stop()) });
   };
-  const exhaustiveOpts = { scope, depth, maxStates, timing: flags.timing, reduction: flags.reduction !== false, allProperties: flags.allProperties, maxMemoryMiB: flags.maxMemory, bitstate };
+  const exhaustiveOpts = { scope, depth, maxStates, timing: flags.timing, reduction: flags.reduction !== false, allProperties: flags.allProperties, maxMemoryMiB: flags.maxMemory, bitstate, deadline };
   const workers = flags.workers ?? defaultWorkers(availableParallelism());
   try {
     if (workers > 1 && total > 1) {
@@ -122,7 +132,7 @@ export async function runCheck(flags: CheckFlags): Promise<number> {
       const results = await runCellTasks(tasks, workers, () => bar?.increment());
       results.forEach((r, i) => {
         if (!r.ok) {
-          if (r.usage) fail(r.message);
+          if (r.usage) fail(withSeconds(r.message));
           throw new Error(r.message);
         }
         for (const cell of r.cells) keep(owners[i], cell);
@@ -148,6 +158,9 @@ export async function runCheck(flags: CheckFlags): Promise<number> {
         }
       }
     }
+  } catch (e) {
+    if (e instanceof DeadlineError) fail(withSeconds(e.message));
+    throw e;
   } finally {
     bar?.stop();
   }
@@ -165,9 +178,9 @@ export async function runCheck(flags: CheckFlags): Promise<number> {
         vacuous: cell.vacuous, coverage: cell.coverage,
       })),
     };
-    process.stdout.write(JSON.stringify(doc, null, 2) + "\n");
+    io.out(JSON.stringify(doc, null, 2) + "\n");
   } else {
-    process.stdout.write(renderMatrix(rows, searches, {
+    io.out(renderMatrix(rows, searches, {
       runs: flags.runs, seed: flags.seed, maxEvents: flags.maxEvents, timing: flags.timing, out: flags.out, scope, depth, maxStates, device,
       coverage: flags.coverage,
       randomMachine: sameMachine(randomConfig, DEFAULT_CONFIG) ? undefined : randomConfig, swarm: flags.swarm !== false,
@@ -310,7 +323,7 @@ export function guardPolicy<T>(entry: PolicyEntry, f: () => T): T {
   try {
     return f();
   } catch (e) {
-    if (entry.module === null) throw e;
+    if (entry.module === null || e instanceof DeadlineError) throw e;
     const msg = e instanceof Error ? e.message : String(e);
     fail(`--policy-module ${entry.module}: the policy threw: ${msg.split("\n")[0]} (handlers must return DONE, FAIL or a phase, never throw)`);
   }

@@ -8,6 +8,7 @@ import { costReport, type CostRow } from "../checker/cost-report.ts";
 import { findWorkload, WORKLOADS, WorkloadError, type Workload } from "../checker/workloads.ts";
 import { EXIT_OK, fail } from "./errors.ts";
 import { knownPolicies, selectByName } from "./select.ts";
+import { type Io } from "./io.ts";
 import { DEFAULT_HOST_BYTES, metadataReport, parseHostSize, renderMetadata } from "../checker/experiments/metadata.ts";
 
 export interface CostFlags {
@@ -23,8 +24,8 @@ export interface CostFlags {
 /** Experiments `--experiment` runs instead of the workload table. */
 export const EXPERIMENTS = [EXPERIMENT_NAME, "metadata"] as const;
 
-export function runCost(flags: CostFlags): number {
-  if (flags.experiment !== undefined) return runExperiment(flags);
+export function runCost(flags: CostFlags, io: Io): number {
+  if (flags.experiment !== undefined) return runExperiment(flags, io);
   if (flags.hostSize !== undefined) fail("--host-size needs --experiment metadata");
   const policies = selectPolicies(flags.policy);
   const workloads = selectWorkloads(flags.workload);
@@ -37,9 +38,9 @@ export function runCost(flags: CostFlags): number {
     throw e;
   }
   if (flags.json) {
-    process.stdout.write(JSON.stringify({ costs: costsDocument(costs), rows }, null, 2) + "\n");
+    io.out(JSON.stringify({ costs: costsDocument(costs), rows }, null, 2) + "\n");
   } else {
-    process.stdout.write(renderCost(rows, workloads, flags));
+    io.out(renderCost(rows, workloads, flags));
   }
   return EXIT_OK;
 }
@@ -51,7 +52,7 @@ function selectCosts(flags: CostFlags): CostTable {
   return r.value;
 }
 
-function runExperiment(flags: CostFlags): number {
+function runExperiment(flags: CostFlags, io: Io): number {
   switch (flags.experiment) {
     case EXPERIMENT_NAME: {
       // map and unmap costs by buffer size (checker/morsel-vs-vfio.ts)
@@ -61,8 +62,8 @@ function runExperiment(flags: CostFlags): number {
       if (flags.hostSize !== undefined) fail("--host-size needs --experiment metadata");
       const costs = selectCosts(flags);
       const rows = morselVsVfio(costs);
-      if (flags.json) process.stdout.write(JSON.stringify({ experiment: EXPERIMENT_NAME, costs: costsDocument(costs), rows }, null, 2) + "\n");
-      else process.stdout.write(renderExperiment(rows, flags.costs === undefined ? DEFAULT_COSTS_FILE : `${DEFAULT_COSTS_FILE} with ${flags.costs} over it`));
+      if (flags.json) io.out(JSON.stringify({ experiment: EXPERIMENT_NAME, costs: costsDocument(costs), rows }, null, 2) + "\n");
+      else io.out(renderExperiment(rows, flags.costs === undefined ? DEFAULT_COSTS_FILE : `${DEFAULT_COSTS_FILE} with ${flags.costs} over it`));
       return EXIT_OK;
     }
     case "metadata": {
@@ -73,7 +74,7 @@ function runExperiment(flags: CostFlags): number {
       const host = flags.hostSize === undefined ? DEFAULT_HOST_BYTES : parseHostSize(flags.hostSize);
       if (host === null) fail(`--host-size must be a positive size such as 1TiB, 512GiB or 4096, got ${JSON.stringify(flags.hostSize)}`);
       const r = metadataReport(host);
-      process.stdout.write(flags.json ? JSON.stringify(r, null, 2) + "\n" : renderMetadata(r));
+      io.out(flags.json ? JSON.stringify(r, null, 2) + "\n" : renderMetadata(r));
       return EXIT_OK;
     }
     default:

@@ -2,8 +2,9 @@
 import { BROKEN_POLICIES, POLICIES } from "../model/policies/index.ts";
 import { PROPERTIES } from "../properties/index.ts";
 import { fail } from "./errors.ts";
+import { type Io } from "./io.ts";
 
-export function runList(what: string): number {
+export function runList(what: string, io: Io): number {
   if (!["all", "policies", "properties"].includes(what)) fail(`list: unknown list ${JSON.stringify(what)} (expected policies or properties)`);
   const out: string[] = [];
   if (what !== "properties") {
@@ -19,6 +20,6 @@ export function runList(what: string): number {
     out.push("properties:");
     for (const p of PROPERTIES) out.push(`  ${p.name.padEnd(w)}${p.summary}`);
   }
-  process.stdout.write(out.join("\n") + "\n");
+  io.out(out.join("\n") + "\n");
   return 0;
 }

@@ -7,8 +7,9 @@ import { loadPolicyModule } from "../checker/policy-module.ts";
 import { findProperty } from "../properties/index.ts";
 import { EXIT_OK, EXIT_VIOLATION, fail } from "./errors.ts";
 import { guardPolicy } from "./check.ts";
+import { type Io } from "./io.ts";
 
-export async function runReplay(file: string, opts: { json?: boolean; vitest?: boolean }): Promise<number> {
+export async function runReplay(file: string, opts: { json?: boolean; vitest?: boolean }, io: Io): Promise<number> {
   const read = readCounterexampleFile(file);
   if (!read.ok) fail(read.error);
   const cx = read.value;
@@ -22,16 +23,16 @@ export async function runReplay(file: string, opts: { json?: boolean; vitest?: b
   if (!findProperty(cx.property)) fail(`${file}: $.property: unknown property ${JSON.stringify(cx.property)}`);
   const r = guardPolicy({ policy, module: cx.policyModule }, () => replayCounterexample(cx, policy));
   if (opts.vitest) {
-    process.stdout.write(renderVitest(cx));
+    io.out(renderVitest(cx));
   } else if (opts.json) {
     const doc = {
       file, policy: cx.policy, property: cx.property, reproduced: r.reproduced, mismatch: r.mismatch,
       recordedStep: cx.violation.step, step: r.trace.violation?.step ?? null, explanation: r.trace.explanation,
       trace: r.trace.steps.map((s) => ({ step: s.step, event: s.event, noop: s.noop, notes: s.notes, counters: s.counters })),
     };
-    process.stdout.write(JSON.stringify(doc, null, 2) + "\n");
+    io.out(JSON.stringify(doc, null, 2) + "\n");
   } else {
-    process.stdout.write(renderStepTable(cx, r));
+    io.out(renderStepTable(cx, r));
   }
   return r.reproduced ? EXIT_OK : EXIT_VIOLATION;
 }

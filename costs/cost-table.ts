@@ -28,8 +28,15 @@ export interface CostEntry {
 
 export type CostTable = Readonly<Record<CounterName, CostEntry>>;
 
+/**
+ * Most nanoseconds per unit of a counter: a second, far above anything the
+ * model counts (a VM exit is microseconds), and small enough that every
+ * estimate (count x ns, summed) stays a finite number in the output.
+ */
+export const MAX_COST_NS = 1e9;
+
 const NonNegative = Schema.Number.check(
-  Schema.makeFilter((n: number) => Number.isFinite(n) && n >= 0, { expected: "a non-negative number" }),
+  Schema.makeFilter((n: number) => Number.isFinite(n) && n >= 0 && n <= MAX_COST_NS, { expected: `a finite number in 0..${MAX_COST_NS}` }),
 );
 const Text = Schema.String.check(Schema.makeFilter((s: string) => s.trim().length > 0, { expected: "a non-empty string" }));
 

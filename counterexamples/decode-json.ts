@@ -4,7 +4,7 @@
  * `bad.json: $.events[2].cpu: expected a non-negative integer, got "x"`.
  * Shared by every file format dmacheck reads (counterexamples, scopes).
  */
-import { readFileSync } from "node:fs";
+import { readBoundedJson } from "./read-bounded.ts";
 import { Result, Schema, SchemaAST, SchemaIssue } from "effect";
 
 export type DecodeResult<T> = { ok: true; value: T } | { ok: false; error: string };
@@ -19,19 +19,9 @@ export function decodeJson<S extends Schema.Top>(schema: S, json: unknown, sourc
   return { ok: true, value: r.success as S["Type"] };
 }
 
-/** Reads and parses a JSON file; a one-line error when it cannot. */
+/** Reads and parses a JSON file within the input limits (read-bounded.ts); a one-line error when it cannot. */
 export function readJsonFile(path: string): DecodeResult<unknown> {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (e) {
-    return { ok: false, error: `${path}: cannot read: ${fsReason(e)}` };
-  }
-  try {
-    return { ok: true, value: JSON.parse(text) as unknown };
-  } catch (e) {
-    return { ok: false, error: `${path}: not valid JSON: ${oneLine(e instanceof Error ? e.message : String(e))}` };
-  }
+  return readBoundedJson(path);
 }
 
 // ---- issue tree -> first problem --------------------------------------------
@@ -148,17 +138,4 @@ export function show(v: unknown): string {
   return s.length > 60 ? s.slice(0, 57) + "..." : s;
 }
 
-/** One JSON object on one line with a space after `:` and `,` (events and their `sizes`). */
-
-export function oneLine(s: string): string {
-  return s.replace(/\s*\n\s*/g, " ").trim();
-}
-
-/** `no such file or directory (ENOENT)` from Node's `ENOENT: no such file or directory, open 'x'`. */
-export function fsReason(e: unknown): string {
-  if (!(e instanceof Error)) return oneLine(String(e));
-  const code = (e as NodeJS.ErrnoException).code;
-  const m = /^[A-Z]+: ([^,]*)/.exec(e.message);
-  return oneLine(code !== undefined && m !== null ? `${m[1]} (${code})` : e.message);
-}
-
+export { fsReason, oneLine } from "./read-bounded.ts";

@@ -9,6 +9,7 @@ import { mkdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { dirname } from "node:path";
 import { Result, Schema } from "effect";
 import { configProblem } from "../model/config.ts";
+import { MAX_FILE_EVENTS } from "../checker/limits.ts";
 import { CounterexampleSchema, type Counterexample } from "./schema.ts";
 import { decodeJson, firstProblem, fsReason, jsonPath, readJsonFile, type DecodeResult } from "./decode-json.ts";
 
@@ -25,6 +26,7 @@ export function decodeCounterexample(json: unknown, source: string): Decoded {
   if (sw !== undefined && (sw.cpus > cx.config.cpus || sw.devices > cx.config.devices))
     return { ok: false, error: `${source}: $.found.swarm: uses ${sw.cpus} CPU(s) and ${sw.devices} device(s), more than the config's ${cx.config.cpus} and ${cx.config.devices}` };
   const n = cx.events.length;
+  if (n > MAX_FILE_EVENTS) return { ok: false, error: `${source}: $.events: at most ${MAX_FILE_EVENTS} events, got ${n}` };
   if (cx.violation.step >= n)
     return { ok: false, error: `${source}: $.violation.step: step ${cx.violation.step} is beyond the ${n} event${n === 1 ? "" : "s"}` };
   return { ok: true, value: cx };

@@ -185,8 +185,8 @@ describe("cost table", () => {
       const r = decodeCosts({ format: "dmacheck/costs@1", unit: "ns", counters, ...extra }, "mine.json", defaultCosts());
       return r.ok ? "decoded" : r.error;
     };
-    expect(bad({ walkRefs: { ns: "x", source: "s" } })).toBe('mine.json: $.counters.walkRefs.ns: expected a non-negative number, got "x"');
-    expect(bad({ walkRefs: { ns: -1, source: "s" } })).toBe("mine.json: $.counters.walkRefs.ns: expected a non-negative number, got -1");
+    expect(bad({ walkRefs: { ns: "x", source: "s" } })).toBe('mine.json: $.counters.walkRefs.ns: expected a finite number in 0..1000000000, got "x"');
+    expect(bad({ walkRefs: { ns: -1, source: "s" } })).toBe("mine.json: $.counters.walkRefs.ns: expected a finite number in 0..1000000000, got -1");
     expect(bad({ walkRef: { ns: 1, source: "s" } })).toBe("mine.json: $.counters.walkRef: unknown field");
     expect(bad({ walkRefs: { ns: 1 } })).toMatch(/^mine\.json: \$\.counters\.walkRefs: expected "ns" with either "source", or "assumption": true and "rationale"/);
     expect(bad({ walkRefs: { ns: 1, assumption: true } })).toMatch(/^mine\.json: \$\.counters\.walkRefs: expected/);
