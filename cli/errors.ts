@@ -12,7 +12,25 @@ export function fail(message: string): never {
   throw new UsageError(message);
 }
 
-/** Runs the CLI body; maps every error to a one-line message and an exit status. */
+/**
+ * Resolves once everything written to `stream` so far has been handed to the
+ * operating system: a write's callback runs after every earlier write's, so
+ * an empty write's callback marks the end of the queue. It resolves on error
+ * too (a reader that went away, EPIPE): nothing more can be delivered then.
+ */
+export function drained(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolveDrained) => {
+    if (stream.destroyed || stream.writableEnded) resolveDrained();
+    else stream.write("", () => resolveDrained());
+  });
+}
+
+/**
+ * Runs the CLI body; maps every error to a one-line message and an exit
+ * status, then ends the process once stdout and stderr have drained. A pipe
+ * holds 64 KiB; process.exit with more queued would drop the rest
+ * (`dmacheck check --json | jq .` was cut at exactly 65,536 bytes).
+ */
 export async function guarded(body: () => Promise<number>): Promise<never> {
   let code: number;
   try {
@@ -28,5 +46,9 @@ export async function guarded(body: () => Promise<number>): Promise<never> {
       code = 3;
     }
   }
+  process.exitCode = code;
+  await Promise.all([drained(process.stdout), drained(process.stderr)]);
+  // Everything is written; exit now rather than wait on handles a policy
+  // module or a library may have left open.
   process.exit(code);
 }
