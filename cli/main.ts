@@ -4,10 +4,8 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { guarded, UsageError } from "./errors.ts";
-import { runCheck } from "./check.ts";
-import { runReplay } from "./replay.ts";
-import { runList } from "./list.ts";
-import { runCost } from "./cost.ts";
+// Each command's module (and with it the model) is imported when the command
+// runs, so that `--help` and argument errors start without loading it.
 
 function positiveInt(flag: string) {
   return (v: string): number => {
@@ -77,6 +75,7 @@ program
   .addOption(new Option("--workers <n>", "worker threads for the cells (default: the cores, at most 2; 1: no worker threads)").argParser(positiveInt("--workers")))
   .option("--no-reduction", "exhaustive: no symmetry reduction (interchangeable mapping slots; see docs/exhaustive.md)")
   .action(async (opts) => {
+    const { runCheck } = await import("./check.ts");
     process.exitCode = await runCheck(opts);
   });
 
@@ -87,6 +86,7 @@ program
   .option("--json", "print the trace as JSON")
   .addOption(new Option("--vitest", "print a vitest test that replays it").conflicts("json"))
   .action(async (file: string, opts) => {
+    const { runReplay } = await import("./replay.ts");
     process.exitCode = await runReplay(file, opts);
   });
 
@@ -94,7 +94,8 @@ program
   .command("list")
   .description("list built-in policies or properties")
   .argument("[what]", "policies or properties", "all")
-  .action((what: string) => {
+  .action(async (what: string) => {
+    const { runList } = await import("./list.ts");
     process.exitCode = runList(what);
   });
 
@@ -108,7 +109,8 @@ program
   .option("--json", "print one JSON document on stdout")
   .option("--experiment <name>", "run an experiment instead of the workloads: morsel-vs-vfio (docs/morsels.md), metadata (docs/memory-metadata.md)")
   .option("--host-size <size>", "--experiment metadata: host memory size, e.g. 1TiB (default), 512GiB, 4096")
-  .action((opts) => {
+  .action(async (opts) => {
+    const { runCost } = await import("./cost.ts");
     process.exitCode = runCost(opts);
   });
 
