@@ -23,7 +23,12 @@ export function defaultWorkers(cores: number): number {
   return Math.max(1, Math.min(2, cores));
 }
 
-const WORKER_ENTRY = new URL("../bin/cell-worker.js", import.meta.url);
+/**
+ * The worker's entry: compiled (dist/checker/cell-worker.js, beside this
+ * file) it runs as it is; from the TypeScript sources it goes through
+ * bin/cell-worker.js, which registers the TypeScript loader first.
+ */
+const WORKER_ENTRY = import.meta.url.endsWith(".ts") ? new URL("../bin/cell-worker.js", import.meta.url) : new URL("./cell-worker.js", import.meta.url);
 
 /**
  * Runs `tasks` on `n` worker threads; resolves with the results in task

@@ -1,6 +1,6 @@
 /**
- * The Morsel seeds' comparison with VFIO (`dmacheck cost --experiment
- * morsel-vs-vfio`): the cost of mapping a buffer for a device and of
+ * The comparison of Morsels with VFIO in Albes' Morsel IOMMU talk
+ * (docs/reference/morsels.md; `dmacheck cost --experiment morsel-vs-vfio`): the cost of mapping a buffer for a device and of
  * unmapping it again, for buffers from 4 KiB to 1 GiB, under `vfio` (VFIO
  * type1: pin and map every page; unmap, sync, unpin every page) and under
  * `morsel` with 1 GiB morsels (map = link one entry; unmap = unlink,
@@ -19,7 +19,7 @@
  * path) and minus its last unmap step (dropping the creator's reference,
  * which frees the morsel's tables): in Morsels these belong to the object's
  * life, like allocating and freeing the buffer under vfio, not to mapping it
- * for a device (the seed's "mapping only" figure).
+ * for a device (the talk's "mapping only" figure).
  *
  * The model holds at most 4096 frames and buddy blocks of 2^10 pages, so
  * buffers up to 4 MiB are run; the rows for 16 MiB to 1 GiB are
@@ -67,7 +67,7 @@ export const EXPERIMENT_SIZES: readonly number[] = [4 * KiB, 16 * KiB, 64 * KiB,
 /** The largest buffer the model runs (2^maxOrder pages). */
 export const LARGEST_MEASURED = 4 * MiB;
 
-/** 1 GiB morsels, the seed's choice for large buffers: one level-3 entry mounts a buffer of any size up to 1 GiB. */
+/** 1 GiB morsels, the talk's choice for large buffers: one level-3 entry mounts a buffer of any size up to 1 GiB. */
 export const morselGiB: Policy = makeMorselPolicy({
   name: "morsel",
   summary: "morsel with 1 GiB subtrees",

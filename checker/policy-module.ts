@@ -1,6 +1,6 @@
 /**
  * Loads a user's policy: the default export of a JavaScript or TypeScript
- * module (TypeScript through tsx's loader), checked for the Policy shape.
+ * module (TypeScript through tsx), checked for the Policy shape.
  */
 import { existsSync } from "node:fs";
 import { isAbsolute, resolve, dirname } from "node:path";
@@ -24,7 +24,7 @@ export async function loadPolicyModule(path: string, relativeTo?: string): Promi
   if (abs === null) return { ok: false, error: `${path}: no such file` };
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(pathToFileURL(abs).href)) as Record<string, unknown>;
+    mod = await importModule(abs);
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     return { ok: false, error: `${path}: cannot load: ${msg.split("\n")[0]}` };
@@ -32,6 +32,22 @@ export async function loadPolicyModule(path: string, relativeTo?: string): Promi
   const p = mod.default as Record<string, unknown> | undefined;
   const problem = policyShapeProblem(p);
   return problem ? { ok: false, error: `${path}: ${problem}` } : { ok: true, policy: p as unknown as Policy };
+}
+
+/** TypeScript module file names, which need a loader. */
+export const TS_MODULE = /\.(ts|mts|cts)$/;
+
+/**
+ * Imports a module by path. Run from the TypeScript sources (bin/dmacheck.js
+ * without dist/, or vitest), a loader is already in place; run compiled, a
+ * TypeScript module goes through tsx's tsImport, which loads it without
+ * registering a loader for the whole process.
+ */
+async function importModule(abs: string): Promise<Record<string, unknown>> {
+  const url = pathToFileURL(abs).href;
+  if (!TS_MODULE.test(abs) || import.meta.url.endsWith(".ts")) return (await import(url)) as Record<string, unknown>;
+  const { tsImport } = await import("tsx/esm/api");
+  return (await tsImport(url, import.meta.url)) as Record<string, unknown>;
 }
 
 /** Why `p` is not a Policy, or null. */

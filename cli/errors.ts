@@ -15,6 +15,19 @@ export function fail(message: string): never {
   throw new UsageError(message);
 }
 
+/**
+ * Resolves once everything written to `stream` so far has been handed to the
+ * operating system: a write's callback runs after every earlier write's, so
+ * an empty write's callback marks the end of the queue. It resolves on error
+ * too (a reader that went away, EPIPE): nothing more can be delivered then.
+ */
+export function drained(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolveDrained) => {
+    if (stream.destroyed || stream.writableEnded) resolveDrained();
+    else stream.write("", () => resolveDrained());
+  });
+}
+
 /** Runs the CLI body; maps every error to a one-line message on `io` and returns the exit status. */
 export async function guarded(body: () => Promise<number>, io: Io): Promise<number> {
   try {

@@ -8,10 +8,8 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { guarded, UsageError } from "./errors.ts";
 import { type Io } from "./io.ts";
 import { FLAG_LIMITS } from "../checker/limits.ts";
-import { runCheck } from "./check.ts";
-import { runReplay } from "./replay.ts";
-import { runList } from "./list.ts";
-import { runCost } from "./cost.ts";
+// Each command's module (and with it the model) is imported when the command
+// runs, so that `--help` and argument errors start without loading it.
 
 /** A positive integer up to `max` (checker/limits.ts FLAG_LIMITS; docs/limits.md). */
 function positiveInt(flag: string, max: number = 1e9) {
@@ -94,6 +92,7 @@ function buildProgram(io: Io, status: { code: number }): Command {
     .addOption(new Option("--time-limit <seconds>", "stop with an error once the engines have run this long (wall clock; default: no limit)").argParser(seconds("--time-limit")))
     .option("--no-reduction", "exhaustive: no symmetry reduction (interchangeable mapping slots; see docs/exhaustive.md)")
     .action(async (opts) => {
+      const { runCheck } = await import("./check.ts");
       status.code = await runCheck(opts, io);
     });
 
@@ -104,6 +103,7 @@ function buildProgram(io: Io, status: { code: number }): Command {
     .option("--json", "print the trace as JSON")
     .addOption(new Option("--vitest", "print a vitest test that replays it").conflicts("json"))
     .action(async (file: string, opts) => {
+      const { runReplay } = await import("./replay.ts");
       status.code = await runReplay(file, opts, io);
     });
 
@@ -111,7 +111,8 @@ function buildProgram(io: Io, status: { code: number }): Command {
     .command("list")
     .description("list built-in policies or properties")
     .argument("[what]", "policies or properties", "all")
-    .action((what: string) => {
+    .action(async (what: string) => {
+      const { runList } = await import("./list.ts");
       status.code = runList(what, io);
     });
 
@@ -125,7 +126,8 @@ function buildProgram(io: Io, status: { code: number }): Command {
     .option("--json", "print one JSON document on stdout")
     .option("--experiment <name>", "run an experiment instead of the workloads: morsel-vs-vfio (docs/morsels.md), metadata (docs/memory-metadata.md)")
     .option("--host-size <size>", "--experiment metadata: host memory size, e.g. 1TiB (default), 512GiB, 4096")
-    .action((opts) => {
+    .action(async (opts) => {
+      const { runCost } = await import("./cost.ts");
       status.code = runCost(opts, io);
     });
   return program;

@@ -26,7 +26,7 @@ export function renderStepTable(cx: Counterexample, r: ReplayResult): string {
 /**
  * A self-contained vitest test that replays the counterexample. `importFrom`
  * is where replayCounterexample comes from ("dmacheck" for a user's project,
- * which must let vitest transform it: test.server.deps.inline = ["dmacheck"]).
+ * which imports the package's compiled dist/).
  */
 export function renderVitest(cx: Counterexample, importFrom = "dmacheck"): string {
   const json = encodeCounterexample(cx).trimEnd();

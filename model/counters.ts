@@ -1,5 +1,6 @@
 /**
- * Cost counters (DESIGN.md section 4). The step function increments them as it
+ * Cost counters (docs/counters.md; the published cost shapes they must
+ * reproduce are in docs/reference/policies.md section 9). The step function increments them as it
  * does the work; nothing is computed on the side. A step's counters are in its
  * observation; an execution's cost is their sum.
  */

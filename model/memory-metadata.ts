@@ -2,7 +2,7 @@
  * Per-page memory metadata: what the kernel spends on `struct page` (the
  * vmemmap) for a host's memory, under each way of backing it.
  *
- * Sources (shared/reference/formats.md section 8):
+ * Sources (docs/reference/formats.md section 8):
  * - Linux Documentation/mm/vmemmap_dedup.rst: "In most cases, the size of
  *   struct page is 64 bytes (e.g. x86-64 and arm64)", so the vmemmap is 64 B
  *   per 4 KiB page, 1.5625 % of RAM, 16 GiB per TiB.
@@ -15,7 +15,7 @@
  *   is the head, page 1 the one reused tail), so a 2 MiB compound page keeps
  *   2 of its 8 vmemmap pages: 6 of 8 freed, "only half of the savings".
  * - Pageless memory (KVM Forum 2020, J. Martins, "Towards an Alternative
- *   Memory Architecture", shared/seeds/004): guest memory handed out by a
+ *   Memory Architecture"; docs/reference/morsels.md): guest memory handed out by a
  *   device-dax-like driver without struct pages at all, and outside the
  *   kernel direct map: no metadata.
  */

@@ -6,7 +6,7 @@
  *   struct pages and sits in the kernel direct map (PAGE_OFFSET + phys), so
  *   any kernel access by physical address - a read gadget, a speculative load
  *   - reaches guest data. This is what the KVM Forum 2020 talk (J. Martins,
- *   shared/seeds/004) calls exposing guest data.
+ *   docs/reference/morsels.md) calls exposing guest data.
  * - "devdax": pageless memory handed to the VMM by a device-dax-like driver:
  *   the region is not System RAM, so it was never added to the direct map and
  *   has no struct pages (memory-metadata.ts "pageless").

@@ -31,9 +31,10 @@
  * last reference the morsel's table frames are freed. The data pages are not
  * the morsel's to free here: in the DMA use they are the driver's buffer.
  *
- * The mechanism follows the Morsel seeds; the level and the "mount = one
+ * The mechanism follows Albes' IOMMU extension of Morsels and the
+ * Multi-Target Virtual-Memory Objects topic; the level and the "mount = one
  * entry" rule are stated there but could not be checked against the paper
- * (shared/reference/morsels.md, [U]).
+ * (docs/reference/morsels.md).
  */
 import { C } from "./counters.ts";
 import { DTE, FRAMES, HDR, H_USER_PML4, POL, PTMEM, PT_W } from "./geometry.ts";

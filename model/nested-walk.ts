@@ -5,8 +5,10 @@
  * Two instances matter for DMA in virtual machines:
  * - the CPU: guest x86-64 page tables (gVA -> gPA) over Intel EPT (gPA -> hPA);
  * - the IOMMU with hardware nesting: a guest IOMMU table in the x86-64 format
- *   (AMD v2 / GCR3 with GIOV, VT-d first stage; shared/reference/formats.md
- *   section 2, "TV = 1 and Mode != 0 gives nested (guest x host) translation")
+ *   (AMD v2 / GCR3 with GIOV, VT-d first stage; Linux
+ *   drivers/iommu/amd/amd_iommu_types.h DTE_FLAG_GV/GIOV: TV = 1 and Mode != 0
+ *   with a guest table translates in two stages; docs/reference/formats.md
+ *   section 3)
  *   over the host IOMMU's v1 table (gIOVA -> gPA -> hPA).
  *
  * Every guest table lives at a guest-physical address, so reading one guest

@@ -10,10 +10,10 @@
  *
  * Why: with guest RAM in the direct map, any host-kernel primitive that
  * reads by physical address - a speculative-execution gadget, an
- * arbitrary-read bug, /proc/kcore - reads guest data. Source: DESIGN.md
- * section 3; KVM Forum 2020, J. Martins, "Towards an Alternative Memory
- * Architecture" (shared/seeds/004: the direct map "map[s] all physical
- * memory", and pageless guest memory leaves it); guest_memfd's
+ * arbitrary-read bug, /proc/kcore - reads guest data. Source: KVM Forum
+ * 2020, J. Martins, "Towards an Alternative Memory Architecture" (the direct
+ * map maps all physical memory, and pageless guest memory leaves it;
+ * docs/reference/morsels.md); guest_memfd's
  * GUEST_MEMFD_FLAG_NO_DIRECT_MAP proposal and Linux mm/secretmem.c
  * (set_direct_map_invalid_noflush) for the same goal with struct pages.
  *

@@ -22,8 +22,9 @@
  * translation left over from a mapping whose IOVA was freed early and reused
  * by another one is stale even while the first unmap is still in progress.
  *
- * Source: DESIGN.md section 3; the lazy window of Linux dma-iommu.c; the
- * temporal class of Thunderclap (NDSS'19).
+ * Source: the lazy window of Linux dma-iommu.c; the
+ * temporal class of Thunderclap (NDSS'19); docs/reference/policies.md
+ * sections 2 and 7.
  */
 import { type Property, type Violation } from "./property.ts";
 import { MAPS, PTMEM, DTE } from "../model/geometry.ts";

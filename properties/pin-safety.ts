@@ -18,10 +18,11 @@
  * pins nothing satisfies it by never freeing a reachable frame (strict waits
  * for the invalidation before the buffer is returned to the driver).
  *
- * Source: DESIGN.md section 3; Linux drivers/vfio/vfio_iommu_type1.c
+ * Source: Linux drivers/vfio/vfio_iommu_type1.c
  * vfio_unmap_unpin (unmap, iommu_iotlb_sync, then unpin the pages);
  * Documentation/core-api/pin_user_pages.rst (FOLL_PIN for DMA: the page must
- * not be reclaimed or migrated while the device may access it).
+ * not be reclaimed or migrated while the device may access it);
+ * docs/reference/policies.md section 6.
  */
 import { type Property, type Violation } from "./property.ts";
 import { FRAMES } from "../model/geometry.ts";

@@ -8,10 +8,11 @@
  * freed and reused, a walk through the cached entry would read whatever the
  * frame holds now as page-table entries.
  *
- * Source: DESIGN.md section 3; Linux frees page-table pages only after
+ * Source: Linux frees page-table pages only after
  * iommu_iotlb_sync (the gather freelist in dma-iommu.c) or, lazily, after the
  * flush-queue flush; F&S (Rubin et al., SOSP'24) keeps page-walk caches and
- * must invalidate them when a table page is reclaimed.
+ * must invalidate them when a table page is reclaimed
+ * (docs/reference/policies.md sections 1, 2 and 5).
  */
 import { type Property, type Violation } from "./property.ts";
 import { FRAMES, PDEC, levelShift } from "../model/geometry.ts";

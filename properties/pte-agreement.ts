@@ -17,12 +17,13 @@
  *
  * Checked only on transitions that changed the entries or the frame table.
  *
- * Source: DESIGN.md section 3; the bit layouts of Linux
+ * Source: the bit layouts of Linux
  * arch/x86/include/asm/pgtable_types.h (_PAGE_BIT_SOFTW1..3 = special,
  * uffd-wp, soft-dirty; _PAGE_BIT_PKEY_BIT0..3 = 59..62) and
  * drivers/iommu/amd/amd_iommu_types.h (PM_LEVEL_ENC bits 11:9, IOMMU_PTE_IR
- * 61, IOMMU_PTE_IW 62); the Morsel IOMMU seed ("Bits ignored by the MMU may
- * be used by SW; Linux uses 4 of these").
+ * 61, IOMMU_PTE_IW 62); Albes' Morsel IOMMU talk (FGBS 2024: bits the MMU ignores
+ * are software's, and Linux uses some of them); docs/reference/formats.md
+ * section 1, docs/reference/morsels.md.
  */
 import { type Property, type Violation } from "./property.ts";
 import { FRAMES, PTMEM, PT_W } from "../model/geometry.ts";

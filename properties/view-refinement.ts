@@ -18,8 +18,8 @@
  *
  * Checked only on transitions that changed the entries or the frame table.
  *
- * Source: DESIGN.md section 3; the seed "Multi-Target Virtual-Memory
- * Objects" (primary = authoritative truth; secondary views follow the
+ * Source: the thesis topic "Multi-Target Virtual-Memory Objects" (LUH SRA;
+ * docs/reference/morsels.md: primary = authoritative truth; secondary views follow the
  * object layout, restored on first use, populated lazily).
  */
 import { type Property, type Violation } from "./property.ts";

@@ -5,7 +5,7 @@
 // CMD_INV_IOMMU_PAGES_PDE_MASK, CMD_INV_IOMMU_ALL_PAGES_ADDRESS) and iommu.c
 // (build_completion_wait, build_inv_dte, build_inv_address, build_inv_iommu_pages,
 // build_inv_iotlb_pages, build_inv_all, amd_iommu_domain_flush_all). See
-// shared/reference/formats.md section 2, "Commands".
+// docs/reference/formats.md section 2, "Commands".
 //
 // Page numbers here are IOVA >> 12 over the full 64-bit IOVA space, so they are
 // integers in [0, 2^52); every computation stays below 2^53 and is exact.

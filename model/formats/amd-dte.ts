@@ -4,7 +4,7 @@
 // DTE_MODE_MASK GENMASK_ULL(11, 9), DTE_HOST_TRP GENMASK_ULL(51, 12),
 // DTE_FLAG_IR, DTE_FLAG_IW, DTE_DOMID_MASK GENMASK_ULL(15, 0), DTE_FLAG_IOTLB
 // BIT_ULL(32)) and iommu.c set_dte_entry / clear_dte_entry. See
-// shared/reference/formats.md section 2, "Device Table Entry".
+// docs/reference/formats.md section 2, "Device table entry".
 //
 // A DTE is 256 bits (u64 data[4]); only data[0] and data[1] are modelled, as
 // four u32 words [d0lo, d0hi, d1lo, d1hi]. Guest (GCR3/GV/GLX), PPR, HAD and

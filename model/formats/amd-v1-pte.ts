@@ -5,7 +5,7 @@
 // PM_LEVEL_INDEX, PM_LEVEL_PDE, PAGE_SIZE_PTE, PTE_PAGE_SIZE, PAGE_SIZE_PTE_COUNT,
 // AMD_IOMMU_PGSIZES) and io_pgtable.c (iommu_v1_map_pages, "No level skipping
 // support yet"); generic_pt/fmt/amdv1.h has the same layout. See
-// shared/reference/formats.md section 2.
+// docs/reference/formats.md section 2.
 //
 // Level convention used throughout this project: "a table at level L" is the
 // table reached when the DTE mode is L and the walk starts at the top, i.e. the

@@ -8,7 +8,7 @@
 // VMX_EPTP_AD_ENABLE_BIT (1 << 6)); arch/x86/kvm/mmu/spte.h PT_PAGE_SIZE_MASK (1 << 7)
 // for large leaves; VMX_EPT_USER_EXECUTABLE_MASK (1 << 10) from the RFC "KVM: VMX:
 // Define VMX_EPT_USER_EXECUTABLE_MASK" (mode-based execute control). See
-// shared/reference/formats.md section 5.
+// docs/reference/formats.md section 5.
 //
 // Levels are numbered like the hardware walk, as in x86-pte.ts: 1 = EPT PTE
 // (4 KiB), 2 = EPT PDE (2 MiB leaf with bit 7), 3 = EPT PDPTE (1 GiB leaf with

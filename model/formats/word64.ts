@@ -1,6 +1,6 @@
 // 64-bit words as two unsigned 32-bit halves.
 //
-// Source: the layouts in shared/reference/formats.md; PFN arithmetic follows
+// Source: the layouts in docs/reference/formats.md; PFN arithmetic follows
 // Linux arch/x86/include/asm/page_64_types.h __PHYSICAL_MASK_SHIFT 52 (address
 // bits 12..51, so a PFN has at most 40 bits).
 //

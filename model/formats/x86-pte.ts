@@ -4,7 +4,7 @@
 // _PAGE_BIT_NX, _PAGE_BIT_PAT_LARGE, _PAGE_BIT_PKEY_BIT0..3), page_64_types.h
 // (__PHYSICAL_MASK_SHIFT 52), pgtable_64_types.h (PMD_SHIFT 21, PUD_SHIFT 30,
 // P4D_SHIFT 39, pgdir_shift 48 with LA57) and pgtable.h p4d_pfn_mask() "No 512
-// GiB huge pages yet". See shared/reference/formats.md section 1.
+// GiB huge pages yet". See docs/reference/formats.md section 1.
 //
 // Levels are numbered like the hardware walk: 1 = PTE (maps 4 KiB), 2 = PMD
 // (2 MiB leaves with PS), 3 = PUD (1 GiB leaves with PS), 4 = P4D/PML4,

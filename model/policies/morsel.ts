@@ -1,6 +1,6 @@
 /**
- * morsel: DMA through Morsels shared between the MMU and the IOMMU (the
- * Morsel seeds: Albes' IOMMU extension of Morsels, Linux 6.1, AMD IOMMU).
+ * morsel: DMA through Morsels shared between the MMU and the IOMMU (Albes'
+ * IOMMU extension of Morsels, Linux 6.1, AMD IOMMU; docs/reference/morsels.md).
  *
  * Map: the buffer becomes a morsel (model/morsel.ts) of the configured level,
  * placed in a free span of the device's IOVA window; its pages are entered by

@@ -1,6 +1,6 @@
 /**
- * vfio: the VFIO type1 IOMMU backend as the baseline of the Morsel seeds
- * (Linux drivers/vfio/vfio_iommu_type1.c). VFIO_IOMMU_MAP_DMA takes the
+ * vfio: the VFIO type1 IOMMU backend as the baseline of Albes' Morsel IOMMU work
+ * (docs/reference/morsels.md; Linux drivers/vfio/vfio_iommu_type1.c). VFIO_IOMMU_MAP_DMA takes the
  * container lock (iommu->lock in vfio_dma_do_map), pins every page of the
  * buffer (vfio_pin_pages_remote) and maps every page (vfio_iommu_map, one
  * IOMMU PTE per 4 KiB page here). VFIO_IOMMU_UNMAP_DMA takes the lock,

@@ -1,7 +1,7 @@
 /**
  * viommu: a guest runs Linux's strict policy on an emulated IOMMU in caching
  * mode, and the VMM shadows the guest's I/O page table into the host IOMMU
- * through VFIO (shared/reference/formats.md section 4, "Why every map exits").
+ * through VFIO (docs/reference/formats.md section 4, "why every guest map exits").
  *
  * - Map: the guest allocates an IOVA and writes its own I/O page-table
  *   entries. With caching mode (VT-d CAP.CM, QEMU VTD_CAP_CM) the guest must

@@ -1,6 +1,6 @@
 /**
  * Device attributes: ATS granted to an untrusted device without ACS
- * Translation Blocking breaks every policy (DESIGN.md section 3, last row;
+ * Translation Blocking breaks every policy (docs/reference/policies.md section 8, last row;
  * Thunderclap NDSS'19); translation blocking stops it; Linux's rules for
  * untrusted devices (never passthrough, never lazy) make passthrough and lazy
  * behave as strict; a trusted ATS device whose ATC is invalidated with the

@@ -58,7 +58,7 @@ const OUT_OF_SCOPE: Record<string, readonly string[]> = { damn: ["byte-confineme
 
 describe("exhaustive engine on the default scope", () => {
   for (const policy of POLICIES) {
-    it(`${policy.name}: reproduces DESIGN.md section 3 and exhausts the space for every cell that holds`, () => {
+    it(`${policy.name}: reproduces the expected verdicts and exhausts the space for every cell that holds`, () => {
       const r = search(policy);
       expect(r.exhausted).toBe(true);
       expect(r.stopped).toBe("exhausted");

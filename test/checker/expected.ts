@@ -1,5 +1,5 @@
 /**
- * Expected verdicts from DESIGN.md section 3 (the literature), for the
+ * Expected verdicts from the literature (docs/reference/policies.md section 8), for the
  * policies built so far. Tests compare what the checker finds against this.
  */
 import { type PropertyName } from "../../model/policy.ts";

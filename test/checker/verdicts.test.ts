@@ -8,7 +8,7 @@ import { traceEvents } from "../../checker/trace.ts";
 import { Executor } from "../../checker/execute.ts";
 import { EXPECTED, MAX_EVENTS, RANDOM_MISSES, RUNS, SEED } from "./expected.ts";
 
-describe("the random engine reproduces DESIGN.md section 3", () => {
+describe("the random engine reproduces the expected verdicts (docs/reference/policies.md section 8)", () => {
   for (const policy of POLICIES) {
     const sys = makeSystem(DEFAULT_CONFIG, policy);
     for (const prop of PROPERTIES) {

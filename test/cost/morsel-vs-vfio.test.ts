@@ -1,5 +1,5 @@
 /**
- * The Morsel seeds' shape, asserted on counters: VFIO map and unmap grow
+ * The shape of Albes' Morsel-vs-VFIO figures (docs/reference/morsels.md), asserted on counters: VFIO map and unmap grow
  * linearly with the buffer (one pin and one PTE write per page, one unpin and
  * one PTE write per page), morsel map and unmap stay constant, and the IOTLB
  * invalidation is the largest part of the morsel unmap estimate.

@@ -1,6 +1,7 @@
 /**
  * The canonical counterexample corpus replays, covers exactly the violated
- * cells DESIGN.md expects, and its rendered vitest tests are up to date.
+ * cells the expected verdicts (docs/properties.md) predict, and its rendered
+ * vitest tests are up to date.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -42,7 +43,7 @@ describe("counterexample corpus", () => {
     });
   }
 
-  it("has one file per violated cell of the built-in policies, as DESIGN.md expects", () => {
+  it("has one file per violated cell of the built-in policies, as the expected verdicts predict", () => {
     const builtIn = files.filter((f) => POLICIES.some((p) => f.startsWith(`${p.name}--`)));
     const expected = POLICIES.flatMap((p) =>
       PROPERTIES.filter((q) => EXPECTED[p.name][q.name] === "violated").map((q) => counterexampleFileName(p.name, q.name)));
