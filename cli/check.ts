@@ -10,7 +10,7 @@ import { type Property } from "../properties/property.ts";
 import {
   checkCell, checkPolicyExhaustively, type CellResult, type MatrixOptions, type PolicyEntry, type SearchSummary,
 } from "../checker/matrix.ts";
-import { loadPolicyModule } from "../checker/policy-module.ts";
+import { describeThrown, loadPolicyModule, PolicyModuleError } from "../checker/policy-module.ts";
 import { type SearchProgress } from "../checker/exhaustive.ts";
 import { availableParallelism } from "node:os";
 import { defaultWorkers, runCellTasks, type CellTask } from "../checker/cell-pool.ts";
@@ -18,7 +18,7 @@ import { DEFAULT_SCOPE, type Scope } from "../checker/scope.ts";
 import { alphabetProblem, readScopeFile } from "../checker/scope-file.ts";
 import { writeCounterexampleFile } from "../counterexamples/file.ts";
 import { counterexampleFileName } from "../counterexamples/build.ts";
-import { EXIT_OK, EXIT_VIOLATION, fail } from "./errors.ts";
+import { EXIT_OK, EXIT_VIOLATION, fail, UsageError } from "./errors.ts";
 import { knownPolicies, selectByName } from "./select.ts";
 import { renderMatrix } from "./render-matrix.ts";
 import { type Io } from "./io.ts";
@@ -323,8 +323,9 @@ export function guardPolicy<T>(entry: PolicyEntry, f: () => T): T {
   try {
     return f();
   } catch (e) {
-    if (entry.module === null || e instanceof DeadlineError) throw e;
-    const msg = e instanceof Error ? e.message : String(e);
-    fail(`--policy-module ${entry.module}: the policy threw: ${msg.split("\n")[0]} (handlers must return DONE, FAIL or a phase, never throw)`);
+    if (e instanceof PolicyModuleError) fail(e.message);
+    if (entry.module === null || e instanceof DeadlineError || e instanceof UsageError) throw e;
+    // The model failed on what the module's handlers did (say, a Kernel service given nonsense).
+    fail(`policy module ${entry.module}: the model failed running it: ${describeThrown(e)} (handlers must return DONE, FAIL or a phase, never throw)`);
   }
 }
