@@ -11,6 +11,7 @@ import {
   checkCell, checkPolicyExhaustively, type CellResult, type MatrixOptions, type PolicyEntry, type SearchSummary,
 } from "../checker/matrix.ts";
 import { loadPolicyModule } from "../checker/policy-module.ts";
+import { typecheckBeforeLoading } from "./typecheck.ts";
 import { type SearchProgress } from "../checker/exhaustive.ts";
 import { availableParallelism } from "node:os";
 import { defaultWorkers, runCellTasks, type CellTask } from "../checker/cell-pool.ts";
@@ -292,6 +293,7 @@ async function selectPolicies(flags: CheckFlags): Promise<PolicyEntry[]> {
   const out: PolicyEntry[] = selectByName("--policy", "policy", flags.policy, defaults, findAnyPolicy, knownPolicies())
     .map((policy) => ({ policy, module: null }));
   if (flags.policyModule) {
+    await typecheckBeforeLoading(flags.policyModule, "--policy-module");
     const loaded = await loadPolicyModule(flags.policyModule);
     if (!loaded.ok) fail(`--policy-module ${loaded.error}`);
     if (out.some((e) => e.policy.name === loaded.policy.name)) fail(`--policy-module ${flags.policyModule}: its name ${JSON.stringify(loaded.policy.name)} is already taken`);

@@ -37,7 +37,8 @@ export async function guarded(body: () => Promise<number>): Promise<never> {
     code = await body();
   } catch (e) {
     if (e instanceof UsageError) {
-      process.stderr.write(`dmacheck: ${e.message}\n`);
+      // Usually one line; several problems (a policy module's type errors) are one line each.
+      for (const line of e.message.split("\n")) process.stderr.write(`dmacheck: ${line}\n`);
       code = EXIT_USAGE;
     } else {
       const msg = e instanceof Error ? e.message : String(e);
