@@ -11,6 +11,7 @@ import {
   checkCell, checkPolicyExhaustively, type CellResult, type MatrixOptions, type PolicyEntry, type SearchSummary,
 } from "../checker/matrix.ts";
 import { describeThrown, loadPolicyModule, PolicyModuleError } from "../checker/policy-module.ts";
+import { typecheckBeforeLoading } from "./typecheck.ts";
 import { type SearchProgress } from "../checker/exhaustive.ts";
 import { availableParallelism } from "node:os";
 import { defaultWorkers, runCellTasks, type CellTask } from "../checker/cell-pool.ts";
@@ -74,7 +75,7 @@ export interface ResultRow {
 }
 
 export async function runCheck(flags: CheckFlags, io: Io): Promise<number> {
-  const entries = await selectPolicies(flags);
+  const entries = await selectPolicies(flags, io);
   const props = selectProperties(flags.property);
   if (flags.path !== undefined && !/^\d+(:\d+)*$/.test(flags.path)) fail(`--path must look like 12:0:3 (a fast-check path), got ${JSON.stringify(flags.path)}`);
   const useRandom = flags.engine !== "exhaustive";
@@ -299,12 +300,13 @@ function guestMemoryFlag(v: string | undefined): { guestMemory: GuestMemoryKind 
   return { guestMemory: kind };
 }
 
-async function selectPolicies(flags: CheckFlags): Promise<PolicyEntry[]> {
+async function selectPolicies(flags: CheckFlags, io: Io): Promise<PolicyEntry[]> {
   // With only a module given, check just the user's policy.
   const defaults = flags.policyModule ? [] : POLICIES;
   const out: PolicyEntry[] = selectByName("--policy", "policy", flags.policy, defaults, findAnyPolicy, knownPolicies())
     .map((policy) => ({ policy, module: null }));
   if (flags.policyModule) {
+    await typecheckBeforeLoading(flags.policyModule, "--policy-module", io);
     const loaded = await loadPolicyModule(flags.policyModule);
     if (!loaded.ok) fail(`--policy-module ${loaded.error}`);
     if (out.some((e) => e.policy.name === loaded.policy.name)) fail(`--policy-module ${flags.policyModule}: its name ${JSON.stringify(loaded.policy.name)} is already taken`);
