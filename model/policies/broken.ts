@@ -14,6 +14,7 @@ import { fns } from "./fns.ts";
 import { makeBounce } from "./bounce.ts";
 import { makeDamn } from "./damn.ts";
 import { vfio } from "./vfio.ts";
+import { stepwiseMap, vfioStepwise } from "./vfio-stepwise.ts";
 import { makeMorselPolicy } from "./morsel.ts";
 import { makeMorselViewPolicy } from "./morsel-views.ts";
 import { exitToVmm, viommu } from "./viommu.ts";
@@ -156,6 +157,22 @@ function mapLengthPages(k: Kernel, m: number): boolean {
   }
   return true;
 }
+
+/**
+ * vfio-stepwise whose failed map clears what it mapped and frees its tables,
+ * IOVA and pins without invalidating. A translation a device cached between
+ * two of the map's page writes (each ends a step: a preemption point)
+ * survives the failure, and the device reaches the freed buffer through it.
+ * Mapped atomically the same undo would be harmless: nothing could have cached
+ * the half-built mapping. Not in BROKEN_POLICIES: the default scope cannot make
+ * a map fail part-way (docs/policies.md has a scope that does).
+ */
+export const vfioUndoNoInvalidate: Policy = {
+  ...vfioStepwise,
+  name: "vfio-undo-no-invalidate",
+  summary: "BROKEN vfio-stepwise: a map failing part-way clears its entries and unpins without invalidating the IOTLB",
+  map: (k, m, phase) => stepwiseMap(k, m, phase, "no-invalidate"),
+};
 
 /** Strict, but emptied page-table frames are freed before the invalidation is even queued. */
 export const strictFreeTablesEarly: Policy = {
