@@ -10,7 +10,9 @@
  * When a page cannot be mapped (no frame for a new table), what was mapped
  * is undone as vfio_pin_map_dma's error path does (vfio_remove_dma ->
  * vfio_unmap_unpin: iommu_unmap, iotlb sync, then unpin) before the map fails.
- * Unmaps are vfio's.
+ * An unmap clears one page per step the same way (vfio_unmap_unpin unmaps
+ * chunk by chunk, cond_resched() between), then invalidates once for the
+ * whole range, waits, and only then frees the tables and the IOVA and unpins.
  *
  * Not a built-in row of the matrix: the default scope cannot reach a map that
  * fails part-way (its window holds no free run across a table boundary that
@@ -19,7 +21,7 @@
  */
 import { DONE, FAIL, type Policy } from "../policy.ts";
 import { type Kernel } from "../kernel.ts";
-import { MAP_FAIL_WAIT, MAP_START, unmapAndQueueSync } from "./strict.ts";
+import { MAP_FAIL_WAIT, MAP_START, UNMAP_START, UNMAP_WAIT, unmapAndQueueSync } from "./strict.ts";
 import { vfio } from "./vfio.ts";
 
 /** Phase of a stepwise map that writes the mapping's IOVA page (phase - MAP_PAGE). */
@@ -65,9 +67,36 @@ export function stepwiseMap(k: Kernel, m: number, phase: number, undo: UndoRule)
   return FAIL;
 }
 
+/** Phase of a stepwise unmap that clears the mapping's IOVA page (phase - UNMAP_PAGE); UNMAP_SYNC: all cleared, the invalidation waits for room. */
+export const UNMAP_PAGE = 16, UNMAP_SYNC = 2;
+
+/** An unmap that clears one IOVA page per step, then invalidates the range, waits, frees and unpins. */
+export function stepwiseUnmap(k: Kernel, m: number, phase: number): number {
+  const dev = k.dev(m);
+  if (phase === UNMAP_START) k.count("containerLocks");
+  if (phase === UNMAP_START || phase >= UNMAP_PAGE) {
+    const p = phase === UNMAP_START ? 0 : phase - UNMAP_PAGE;
+    k.unmapPages(dev, k.iova(m) + p, 1);
+    if (p + 1 < k.pages(m)) return UNMAP_PAGE + p + 1;
+    phase = UNMAP_SYNC;
+  }
+  if (phase === UNMAP_SYNC) {
+    if (k.cmdSpace() < k.invalidationCommands(dev) + 1) return UNMAP_SYNC;
+    k.invalidatePages(dev, k.iova(m), k.pages(m), true);
+    k.completionWait();
+    return UNMAP_WAIT;
+  }
+  if (!k.completionDone()) return UNMAP_WAIT;
+  k.freeDetachedTables();
+  k.freeIova(dev, k.iova(m), k.pages(m));
+  k.unpinMapping(m);
+  return DONE;
+}
+
 export const vfioStepwise: Policy = {
   ...vfio,
   name: "vfio-stepwise",
-  summary: "VFIO type1 mapping one page per step at the user's IOVA; a map failing part-way is unmapped, invalidated and waited for before unpinning",
+  summary: "VFIO type1 mapping and unmapping one page per step at the user's IOVA; a map failing part-way is unmapped, invalidated and waited for before unpinning",
   map: (k, m, phase) => stepwiseMap(k, m, phase, "sync"),
+  unmap: stepwiseUnmap,
 };

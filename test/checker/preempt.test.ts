@@ -84,6 +84,17 @@ describe("a device access between two page-table writes of a map", () => {
     for (const o of r.outcomes) expect(o.events, o.property.name).toBeNull();
   });
 
+  it("vfio-stepwise's unmap clears one page per step: a device access between the two clears still reaches the buffer", () => {
+    const map = ALPHABET.find((e) => e.t === "map")!;
+    const unmap = ALPHABET.find((e) => e.t === "unmap" && e.free)!;
+    const read1 = ALPHABET.find((e) => e.t === "dma" && e.page === 1 && !e.write)!;
+    const events = [map, { t: "resume", cpu: 0 } as const, unmap, read1];
+    const tr = traceEvents(makeSystem(SCOPE.config, vfioStepwise), SAFETY, events);
+    expect(tr.steps[2].notes.join("\n")).toMatch(/IOVA pages 0x1ff\+1 cleared[^]*unmap blocked \(phase 17\)/);
+    expect(tr.steps[3].notes.join("\n")).not.toMatch(/fault/i);
+    expect(tr.violation).toBeNull();
+  });
+
   it("is no built-in row; --policy finds both by name", () => {
     expect(findPolicy("vfio-stepwise")).toBeUndefined();
     expect(findAnyPolicy("vfio-stepwise")).toBe(vfioStepwise);
