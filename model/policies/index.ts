@@ -21,9 +21,18 @@ export function findPolicy(name: string): Policy | undefined {
 }
 
 export { BROKEN_POLICIES } from "./broken.ts";
-import { BROKEN_POLICIES } from "./broken.ts";
+import { BROKEN_POLICIES, vfioUndoNoInvalidate } from "./broken.ts";
+import { vfioStepwise } from "./vfio-stepwise.ts";
 
-/** A built-in policy or a broken variant, by name. */
+/**
+ * Policies that need a scope beyond the default to show anything (vfio-stepwise
+ * and its broken undo: a map failing part-way): reachable by name, e.g.
+ * `dmacheck check --policy vfio-undo-no-invalidate --scope FILE`, but no
+ * row of the default matrix and no corpus cell.
+ */
+export const SCOPED_POLICIES: readonly Policy[] = [vfioStepwise, vfioUndoNoInvalidate];
+
+/** A built-in policy, a broken variant or a scoped policy, by name. */
 export function findAnyPolicy(name: string): Policy | undefined {
-  return findPolicy(name) ?? BROKEN_POLICIES.find((p) => p.name === name);
+  return findPolicy(name) ?? BROKEN_POLICIES.find((p) => p.name === name) ?? SCOPED_POLICIES.find((p) => p.name === name);
 }
