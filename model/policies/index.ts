@@ -23,7 +23,10 @@ export function findPolicy(name: string): Policy | undefined {
 export { BROKEN_POLICIES } from "./broken.ts";
 import { BROKEN_POLICIES } from "./broken.ts";
 
-/** A built-in policy or a broken variant, by name. */
+export { BROKEN_GUEST_POLICIES, GUEST_POLICIES } from "./guest.ts";
+import { findGuestPolicy } from "./guest.ts";
+
+/** A built-in policy, a guest policy (model/policies/guest.ts) or a broken variant, by name. */
 export function findAnyPolicy(name: string): Policy | undefined {
-  return findPolicy(name) ?? BROKEN_POLICIES.find((p) => p.name === name);
+  return findPolicy(name) ?? findGuestPolicy(name) ?? BROKEN_POLICIES.find((p) => p.name === name);
 }
