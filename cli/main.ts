@@ -49,6 +49,8 @@ program
   .option("--policy <names>", "comma-separated policies (default: every built-in policy)", list)
   .option("--property <names>", "comma-separated properties (default: all)", list)
   .option("--device <attrs>", "device attributes: trusted or untrusted, ats, acs-tb (comma-separated; default trusted)", list)
+  .option("--guest <policies>", "guest policies: the guest's own DMA policy, strict, lazy or passthrough, over each --viommu kind (comma-separated; default all three when --viommu is given)", list)
+  .option("--viommu <kinds>", "vIOMMU kinds for the guest policies: emulated, nested, virtio (comma-separated; default all three when --guest is given)", list)
   .option("--guest-memory <kind>", "add a guest memory region: ordinary (in the direct map), devdax (pageless) or guest-memfd (no direct map)")
   .addOption(new Option("--engine <engine>", "random (fast-check search), exhaustive (breadth-first search of a small scope) or both").default("both").choices(["random", "exhaustive", "both"]))
   .addOption(new Option("--runs <n>", "random event sequences per cell").default(10000).argParser(positiveInt("--runs")))
