@@ -108,7 +108,7 @@ program
   .option("--costs <file>", "a cost table (JSON, dmacheck/costs@1) whose counters replace the defaults")
   .addOption(new Option("--ios <n>", "I/Os per workload (default: 1000 for net-rx and net-tx, 250 for nvme-read)").argParser(positiveInt("--ios")))
   .option("--json", "print one JSON document on stdout")
-  .option("--experiment <name>", "run an experiment instead of the workloads: morsel-vs-vfio (docs/morsels.md), metadata (docs/memory-metadata.md)")
+  .option("--experiment <name>", "run an experiment instead of the workloads: morsel-vs-vfio (docs/morsels.md), metadata (docs/memory-metadata.md), vm (docs/virtualisation.md)")
   .option("--host-size <size>", "--experiment metadata: host memory size, e.g. 1TiB (default), 512GiB, 4096")
   .action((opts) => {
     process.exitCode = runCost(opts);

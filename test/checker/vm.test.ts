@@ -22,6 +22,10 @@ import { ALL_PROPERTIES, findProperty, PROPERTIES } from "../../properties/index
 import { checkPolicyExhaustively } from "../../checker/matrix.ts";
 import { DEFAULT_SCOPE } from "../../checker/scope.ts";
 import { Runner } from "../model/helpers.ts";
+import { vmExperiment } from "../../checker/experiments/vm.ts";
+import { COST_CONFIG, WORKLOADS } from "../../checker/workloads.ts";
+import { defaultCosts } from "../../costs/cost-table.ts";
+import { nestedWalkRefs } from "../../model/nested-walk.ts";
 
 const MAP: Event = { t: "map", cpu: 0, dev: 0, src: "kmalloc", size: 64, dir: "to-device" };
 const UNMAP: Event = { t: "unmap", cpu: 0, k: 0, free: true };
@@ -152,5 +156,35 @@ describe("vm-confinement", () => {
       expect(cells[0].verdict, base.name).toBe("holds");
       expect(cells[0].vacuous, base.name).toBe(false);
     }
+  });
+});
+
+describe("cost --experiment vm", () => {
+  it("has the seed's shape: strict costs far more in a VM, lazy recovers much of it, guest passthrough is cheapest, nested trades map exits for 2-D walks", { timeout: 60_000 }, () => {
+    // Network receive at its default 1000 I/Os (lazy's flushes amortise over them); the other workloads take longer.
+    const rows = vmExperiment(defaultCosts(), undefined, WORKLOADS.filter((w) => w.name === "net-rx"));
+    const row = (w: string, where: string, guest: string) => rows.find((r) => r.workload === w && r.where === where && r.guest === guest)!;
+    for (const w of ["net-rx"]) {
+      const nativeStrict = row(w, "native", "strict");
+      for (const kind of VIOMMU_KINDS) {
+        const s = row(w, kind, "strict");
+        const l = row(w, kind, "lazy");
+        const p = row(w, kind, "passthrough");
+        expect(s.error, `${w} ${kind}`).toBeNull();
+        expect(s.nsPerIo, `${w} ${kind} strict vs native strict`).toBeGreaterThan(2 * nativeStrict.nsPerIo);
+        if (l.error === null) expect(l.nsPerIo, `${w} ${kind} lazy`).toBeLessThan(s.nsPerIo);
+        for (const other of [s, l]) if (other.error === null) expect(p.nsPerIo, `${w} ${kind} passthrough`).toBeLessThan(other.nsPerIo);
+        expect(p.vmExits).toBe(0);
+      }
+      // Nested: no exit on a map (one per I/O, the unmap's invalidation, against two), and every IOTLB miss a 2-D walk.
+      const n = row(w, "nested", "strict");
+      expect(n.vmExits).toBe(1);
+      expect(row(w, "emulated", "strict").vmExits).toBe(2);
+      expect(n.nestedExtraRefs).toBeCloseTo(n.iotlbMisses * (nestedWalkRefs(COST_CONFIG.iommuLevels, COST_CONFIG.iommuLevels) - COST_CONFIG.iommuLevels), 3);
+      expect(n.nestedExtraRefs).toBeGreaterThan(0);
+    }
+    // Network receive: nested lazy recovers most of what strict costs in the VM.
+    const pt = row("net-rx", "native", "passthrough").nsPerIo;
+    expect(row("net-rx", "nested", "lazy").nsPerIo - pt).toBeLessThan(0.5 * (row("net-rx", "nested", "strict").nsPerIo - pt));
   });
 });
