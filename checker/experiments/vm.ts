@@ -68,7 +68,8 @@ export function vmExperiment(costs: CostTable, ios?: number, workloads: readonly
     const settings: { where: VmRow["where"]; guest: string; policy: Policy }[] = [];
     for (const g of GUEST_KINDS) settings.push({ where: "native", guest: g, policy: findAnyPolicy(g)! });
     for (const v of VIOMMU_KINDS) for (const g of GUEST_KINDS) settings.push({ where: v, guest: g, policy: findAnyPolicy(guestPolicyName(g, v))! });
-    let base = 0;
+    // The baseline first: native passthrough.
+    const base = measure(w, findAnyPolicy("passthrough")!, costs, false, ios).ns;
     for (const s of settings) {
       let m: ReturnType<typeof measure>;
       try {
@@ -81,7 +82,6 @@ export function vmExperiment(costs: CostTable, ios?: number, workloads: readonly
         });
         continue;
       }
-      if (s.where === "native" && s.guest === "passthrough") base = m.ns;
       rows.push({
         workload: w.name, where: s.where, guest: s.guest, policy: s.policy.name, error: null,
         vmExits: round(m.c.vmExits, 3), iotlbInvCmds: round(m.c.iotlbInvCmds, 3), iotlbMisses: round(m.c.iotlbMisses, 3),
