@@ -16,7 +16,7 @@ import { pathToFileURL } from "node:url";
 import { types } from "node:util";
 import { type Policy, type StaleBound } from "../model/policy.ts";
 import { type ModelConfig } from "../model/config.ts";
-import { PROPERTIES } from "../properties/index.ts";
+import { ALL_PROPERTIES } from "../properties/index.ts";
 import { MAX_STATE_WORDS } from "./limits.ts";
 
 export type Loaded = { ok: true; policy: Policy } | { ok: false; error: string };
@@ -31,7 +31,7 @@ const FIELDS = [
 ] as const;
 
 /** A policy declares at most one claim per property. */
-const MAX_CLAIMS = PROPERTIES.length;
+const MAX_CLAIMS = ALL_PROPERTIES.length;
 
 /**
  * Resolves `path`: against the directory of `relativeTo` (a counterexample
@@ -146,7 +146,7 @@ export function policyShapeProblem(p: Record<string, unknown> | undefined): stri
   if (typeof p.name !== "string" || !/^[a-z0-9][a-z0-9-]*$/.test(p.name) || p.name.length > 64) return "the default export's name must be a lower-case string like \"my-policy\" (at most 64 characters)";
   if (!Array.isArray(p.claims)) return "the default export has no claims array";
   for (const c of p.claims) {
-    if (!PROPERTIES.some((q) => q.name === c)) return `claims: unknown property ${safeShow(c)} (known: ${PROPERTIES.map((q) => q.name).join(", ")})`;
+    if (!ALL_PROPERTIES.some((q) => q.name === c)) return `claims: unknown property ${safeShow(c)} (known: ${ALL_PROPERTIES.map((q) => q.name).join(", ")})`;
   }
   for (const f of ["attach", "map", "unmap"]) if (typeof p[f] !== "function") return `the default export has no ${f} function`;
   for (const f of ["timer", "boot", "allocBuffer", "freeBuffer", "held"]) if (p[f] !== undefined && typeof p[f] !== "function") return `${f} must be a function`;

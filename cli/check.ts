@@ -4,8 +4,10 @@ import cliProgress from "cli-progress";
 import {
   configProblem, DEFAULT_CONFIG, deviceAttributes, type ModelConfig, deviceList, GUEST_MEMORY_KINDS, parseDeviceList, type GuestMemoryKind,
 } from "../model/config.ts";
-import { findAnyPolicy, POLICIES } from "../model/policies/index.ts";
-import { PROPERTIES, findProperty } from "../properties/index.ts";
+import { BROKEN_GUEST_POLICIES, findAnyPolicy, GUEST_POLICIES, POLICIES } from "../model/policies/index.ts";
+import { type Policy } from "../model/policy.ts";
+import { GUEST_KINDS, guestPolicyName, VIOMMU_KINDS, type GuestKind, type ViommuKind } from "../model/policies/guest.ts";
+import { ALL_PROPERTIES, PROPERTIES, VM_PROPERTIES, findProperty } from "../properties/index.ts";
 import { type Property } from "../properties/property.ts";
 import {
   checkCell, checkPolicyExhaustively, type CellResult, type MatrixOptions, type PolicyEntry, type SearchSummary,
@@ -56,6 +58,9 @@ export interface CheckFlags {
   readonly timing: boolean;
   readonly device?: string[];
   readonly guestMemory?: string;
+  /** Guest policies (model/policies/guest.ts): the guest's own DMA policies (--guest) over vIOMMU kinds (--viommu). */
+  readonly guest?: string[];
+  readonly viommu?: string[];
   /** Worker threads for the cells (default: defaultWorkers of the cores). */
   readonly workers?: number;
   /** False with --no-reduction: no symmetry reduction in the exhaustive engine. */
@@ -76,7 +81,7 @@ export interface ResultRow {
 
 export async function runCheck(flags: CheckFlags, io: Io): Promise<number> {
   const entries = await selectPolicies(flags, io);
-  const props = selectProperties(flags.property);
+  const props = selectProperties(flags.property, entries);
   if (flags.path !== undefined && !/^\d+(:\d+)*$/.test(flags.path)) fail(`--path must look like 12:0:3 (a fast-check path), got ${JSON.stringify(flags.path)}`);
   const useRandom = flags.engine !== "exhaustive";
   const useExhaustive = flags.engine !== "random";
@@ -301,10 +306,12 @@ function guestMemoryFlag(v: string | undefined): { guestMemory: GuestMemoryKind 
 }
 
 async function selectPolicies(flags: CheckFlags, io: Io): Promise<PolicyEntry[]> {
-  // With only a module given, check just the user's policy.
-  const defaults = flags.policyModule ? [] : POLICIES;
+  const guests = selectGuestPolicies(flags);
+  // With only a module, or only --guest/--viommu, given, check just those.
+  const defaults = flags.policyModule || guests.length > 0 ? [] : POLICIES;
   const out: PolicyEntry[] = selectByName("--policy", "policy", flags.policy, defaults, findAnyPolicy, knownPolicies())
     .map((policy) => ({ policy, module: null }));
+  for (const policy of guests) if (!out.some((e) => e.policy === policy)) out.push({ policy, module: null });
   if (flags.policyModule) {
     await typecheckBeforeLoading(flags.policyModule, "--policy-module", io);
     const loaded = await loadPolicyModule(flags.policyModule);
@@ -316,8 +323,23 @@ async function selectPolicies(flags: CheckFlags, io: Io): Promise<PolicyEntry[]>
   return out;
 }
 
-function selectProperties(names: string[] | undefined): Property[] {
-  return selectByName("--property", "property", names, PROPERTIES, findProperty, `known: ${PROPERTIES.map((p) => p.name).join(", ")}`);
+/**
+ * The guest policies --guest and --viommu select: every named guest policy
+ * over every named vIOMMU kind (a missing flag: all of its kinds); none when
+ * both flags are absent.
+ */
+function selectGuestPolicies(flags: CheckFlags): Policy[] {
+  if (flags.guest === undefined && flags.viommu === undefined) return [];
+  const guests = selectByName<GuestKind>("--guest", "guest policy", flags.guest, GUEST_KINDS, (n) => GUEST_KINDS.find((g) => g === n), `known: ${GUEST_KINDS.join(", ")}`);
+  const kinds = selectByName<ViommuKind>("--viommu", "vIOMMU kind", flags.viommu, VIOMMU_KINDS, (n) => VIOMMU_KINDS.find((v) => v === n), `known: ${VIOMMU_KINDS.join(", ")}`);
+  return guests.flatMap((g) => kinds.map((v) => findAnyPolicy(guestPolicyName(g, v))!));
+}
+
+/** The properties --property names; by default every property of the default run, plus vm-confinement when a guest policy is checked. */
+function selectProperties(names: string[] | undefined, entries: readonly PolicyEntry[]): Property[] {
+  const guest = entries.some((e) => GUEST_POLICIES.includes(e.policy) || BROKEN_GUEST_POLICIES.includes(e.policy));
+  const defaults = guest ? [...PROPERTIES, ...VM_PROPERTIES] : PROPERTIES;
+  return selectByName("--property", "property", names, defaults, findProperty, `known: ${ALL_PROPERTIES.map((p) => p.name).join(", ")}`);
 }
 
 /** Runs `f`; an exception from a user's policy module is bad input that names the module. */

@@ -1,6 +1,6 @@
 /** `dmacheck list [policies|properties]`. */
 import { BROKEN_POLICIES, POLICIES } from "../model/policies/index.ts";
-import { PROPERTIES } from "../properties/index.ts";
+import { ALL_PROPERTIES as PROPERTIES } from "../properties/index.ts";
 import { fail } from "./errors.ts";
 import { type Io } from "./io.ts";
 

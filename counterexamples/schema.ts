@@ -93,6 +93,7 @@ const Property = Schema.Literals([
   "no-leak",
   "availability",
   "leftover-data",
+  "vm-confinement",
 ]);
 
 export const CounterexampleSchema = Schema.Struct({

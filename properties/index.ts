@@ -13,6 +13,7 @@ import { staleWindow } from "./stale-window.ts";
 import { noLeak } from "./no-leak.ts";
 import { availability } from "./availability.ts";
 import { leftoverData } from "./leftover-data.ts";
+import { vmConfinement } from "./vm-confinement.ts";
 
 export const PROPERTIES: readonly Property[] = [
   pageConfinement, byteConfinement, iotlbCoherence, ptPageSafety, pinSafety, pteAgreement, viewRefinement, directMapExclusion,
@@ -26,7 +27,17 @@ export const PROPERTIES: readonly Property[] = [
  */
 export const MEMORY_PROPERTIES: readonly PropertyName[] = ["direct-map-exclusion"];
 
+/**
+ * Properties about virtual machines: checked by default only when a guest
+ * policy is selected (cli/check.ts), or when named with --property, so the
+ * default run over the built-in policies keeps its time.
+ */
+export const VM_PROPERTIES: readonly Property[] = [vmConfinement];
+
+/** Every property, in the order reports list it. */
+export const ALL_PROPERTIES: readonly Property[] = [...PROPERTIES, ...VM_PROPERTIES];
+
 export function findProperty(name: string): Property | undefined {
-  return PROPERTIES.find((p) => p.name === name);
+  return ALL_PROPERTIES.find((p) => p.name === name);
 }
 export type { Property, PropertyName };

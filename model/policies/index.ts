@@ -24,6 +24,9 @@ export { BROKEN_POLICIES } from "./broken.ts";
 import { BROKEN_POLICIES, vfioUndoNoInvalidate } from "./broken.ts";
 import { vfioStepwise } from "./vfio-stepwise.ts";
 
+export { BROKEN_GUEST_POLICIES, GUEST_POLICIES } from "./guest.ts";
+import { findGuestPolicy } from "./guest.ts";
+
 /**
  * Policies that need a scope beyond the default to show anything (vfio-stepwise
  * and its broken undo: a map failing part-way): reachable by name, e.g.
@@ -32,7 +35,7 @@ import { vfioStepwise } from "./vfio-stepwise.ts";
  */
 export const SCOPED_POLICIES: readonly Policy[] = [vfioStepwise, vfioUndoNoInvalidate];
 
-/** A built-in policy, a broken variant or a scoped policy, by name. */
+/** A built-in policy, a guest policy (model/policies/guest.ts), a broken variant or a scoped policy, by name. */
 export function findAnyPolicy(name: string): Policy | undefined {
-  return findPolicy(name) ?? BROKEN_POLICIES.find((p) => p.name === name) ?? SCOPED_POLICIES.find((p) => p.name === name);
+  return findPolicy(name) ?? findGuestPolicy(name) ?? BROKEN_POLICIES.find((p) => p.name === name) ?? SCOPED_POLICIES.find((p) => p.name === name);
 }
