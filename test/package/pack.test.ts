@@ -90,6 +90,15 @@ const policy: Policy = {
 export default policy;
 `;
 
+/** The complete example policy of docs/policies.md, which imports from "dmacheck". */
+function docsExample(): string {
+  const text = readFileSync(join(REPO, "docs", "policies.md"), "utf8");
+  const m = /```ts\n(\/\*\*\n \* strict-leaf-only:[\s\S]*?)```/.exec(text);
+  expect(m, "docs/policies.md: the strict-leaf-only example").not.toBeNull();
+  expect(m![1]).toContain(`from "dmacheck"`);
+  return m![1];
+}
+
 const SMALL = ["--engine", "random", "--runs", "30", "--workers", "1", "--no-timing"];
 
 /** The installed command, as npx runs it (node_modules/.bin/dmacheck), without npx's own start-up. */
@@ -108,9 +117,10 @@ describe("the packed package, installed in an empty folder", () => {
     writeFileSync(join(project, "package.json"), JSON.stringify({ name: "user-project", private: true, type: "module" }, null, 2));
     writeFileSync(join(project, "tsconfig.json"), JSON.stringify({
       compilerOptions: { target: "ES2022", module: "NodeNext", moduleResolution: "NodeNext", strict: true, noEmit: true, skipLibCheck: true },
-      files: ["use.ts", "wrong.ts"],
+      files: ["use.ts", "wrong.ts", "strict-leaf-only.ts"],
     }, null, 2));
     writeFileSync(join(project, "use.ts"), USE_TS);
+    writeFileSync(join(project, "strict-leaf-only.ts"), docsExample());
     writeFileSync(join(project, "wrong.ts"), `import { DONE } from "dmacheck";\nexport const s: string = DONE;\n`);
     writeFileSync(join(project, "policy.ts"), POLICY_TS);
     writeFileSync(join(project, "bad-policy.ts"), BAD_TS);
@@ -131,9 +141,10 @@ describe("the packed package, installed in an empty folder", () => {
     expect(r.stderr).toBe("");
   });
 
-  it("a TypeScript file importing { makeSystem, DONE, type Policy, type Kernel } from \"dmacheck\" type-checks", () => {
-    // One compiler run over use.ts and wrong.ts: the only error is the wrong
-    // type in wrong.ts, so use.ts type-checks and the check is real.
+  it("a TypeScript file importing { makeSystem, DONE, type Policy, type Kernel } from \"dmacheck\" type-checks, and so does docs/policies.md's example", () => {
+    // One compiler run over use.ts, docs/policies.md's example module and
+    // wrong.ts: the only error is the wrong type in wrong.ts, so the others
+    // type-check and the check is real.
     const r = run(process.execPath, [join("node_modules", "typescript", "bin", "tsc"), "-p", "."], project);
     expect(r.stdout.trimEnd().split("\n")).toEqual([expect.stringMatching(/^wrong\.ts\(2,14\): error TS2322: Type 'number' is not assignable to type 'string'\.$/)]);
     expect(r.status).not.toBe(0);
