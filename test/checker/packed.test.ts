@@ -75,7 +75,7 @@ function reference(policy: Policy, scope: Scope, depthBound: number, maxStates: 
 
 const twoMappings: Scope = { config: { ...DEFAULT_SCOPE.config, maxMappings: 2 }, alphabet: { ...DEFAULT_SCOPE.alphabet, unmapSlots: 2 } };
 const twoCpus: Scope = { config: { ...DEFAULT_SCOPE.config, cpus: 2 }, alphabet: { ...DEFAULT_SCOPE.alphabet, kernelSizes: [] } };
-const pages: Scope = { ...DEFAULT_SCOPE, alphabet: { ...DEFAULT_SCOPE.alphabet, kmallocSizes: [64], pageSizes: [8192] } };
+const pages: Scope = { ...DEFAULT_SCOPE, alphabet: { ...DEFAULT_SCOPE.alphabet, kmallocSizes: [64], mapRanges: [], pageSizes: [8192] } };
 
 const pick = (names: string[]) => [...POLICIES, ...BROKEN_POLICIES].filter((p) => names.includes(p.name));
 const CASES: { name: string; scope: Scope; depth: number; maxStates: number; policies: readonly Policy[] }[] = [

@@ -29,7 +29,7 @@ function scopes(): { name: string; scope: Scope; depth: number }[] {
     { name: "to-device only", alphabet: { dmaPages: [0, 1], dmaOffsets: [0, 64], kmallocSizes: [64], mapRanges: [], directions: ["to-device"] } },
     { name: "from-device only", alphabet: { dmaPages: [0, 1, 2, 3], dmaOffsets: [0], kmallocSizes: [64], mapRanges: [], directions: ["from-device"] } },
     { name: "kmalloc 64,2048", alphabet: { dmaPages: [0, 1], dmaOffsets: [0], kmallocSizes: [64, 2048], mapRanges: [], directions: ["from-device"] } },
-    { name: "page buffers", alphabet: { dmaPages: [0, 1], dmaOffsets: [0], kmallocSizes: [], pageSizes: [4096] } },
+    { name: "page buffers", alphabet: { dmaPages: [0, 1], dmaOffsets: [0], kmallocSizes: [], mapRanges: [], pageSizes: [4096] } },
     { name: "12 frames", config: { frames: 12 }, alphabet: { dmaPages: [0, 3], dmaOffsets: [0] } },
     { name: "no kernel activity", alphabet: { dmaPages: [0, 1, 2], dmaOffsets: [0], kernelSizes: [] } },
     { name: "two devices", config: { devices: 2 }, alphabet: { dmaPages: [0], dmaOffsets: [0], kmallocSizes: [64], mapRanges: [], directions: ["from-device"] } },

@@ -50,8 +50,11 @@ describe("leftover-data", () => {
   });
 
   it("bounce-no-zero-padding, random engine: a device reads another device's data left in a reused slot's padding", () => {
-    const r = randomCheck(makeSystem(DEFAULT_CONFIG, bounceNoZeroPadding), prop, { runs: 10000, seed: 42, maxEvents: 24 });
+    // Seed 42 finds it no more since a quarter of the random maps became ranges inside their allocation
+    // (of seeds 1-7, 3 and 7 find it); seed 7 in 3 events.
+    const r = randomCheck(makeSystem(DEFAULT_CONFIG, bounceNoZeroPadding), prop, { runs: 10000, seed: 7, maxEvents: 24 });
     expect(r.verdict).toBe("violated");
+    expect(r.events!.length).toBe(3);
     expect(r.violation!.message).toMatch(/data of the driver of dev\d: left there by an earlier user/);
     expect(new Executor(makeSystem(DEFAULT_CONFIG, bounce), [prop]).run(r.events!).violation).toBeNull();
   });
