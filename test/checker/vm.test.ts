@@ -31,7 +31,7 @@ const MAP: Event = { t: "map", cpu: 0, dev: 0, src: "kmalloc", size: 64, dir: "t
 const UNMAP: Event = { t: "unmap", cpu: 0, k: 0, free: true };
 const vmConfinement = findProperty("vm-confinement")!;
 
-function exhaust(policy: Policy, props = ALL_PROPERTIES.filter((p) => policy.claims.includes(p.name)), depth = 9) {
+function exhaust(policy: Policy, props = ALL_PROPERTIES.filter((p) => policy.claims.includes(p.name)), depth = 8) {
   return checkPolicyExhaustively({ policy, module: null }, props, { scope: DEFAULT_SCOPE, depth, maxStates: 60_000, timing: false });
 }
 
@@ -110,7 +110,7 @@ describe("guest policies", () => {
     for (const kind of VIOMMU_KINDS) expect(exits(`guest-passthrough@${kind}`)).toEqual([0, 0]);
   });
 
-  it("hold every claimed property up to depth 9 of the default scope, vm-confinement never vacuously", { timeout: 120_000 }, () => {
+  it("hold every claimed property up to depth 8 of the default scope, vm-confinement never vacuously", { timeout: 120_000 }, () => {
     for (const policy of GUEST_POLICIES) {
       const { cells } = exhaust(policy);
       for (const c of cells) expect(c.verdict, `${policy.name} x ${c.property}`).toBe("holds");
