@@ -6,7 +6,7 @@
  * naming the flag or JSON path. The machine's own ranges (frames, CPUs,
  * devices, mappings, ...) are configProblem's (model/config.ts).
  */
-import { type Alphabet, type Scope } from "./scope.ts";
+import { type Alphabet, mapEvents, type Scope } from "./scope.ts";
 
 /** Flag maxima. Every one is far above any useful run; the point is that none is unbounded. */
 export const FLAG_LIMITS = {
@@ -66,7 +66,8 @@ export function alphabetLimitProblem(a: Alphabet): string | null {
 export function alphabetSize(scope: Scope): number {
   const a = scope.alphabet;
   const c = scope.config;
-  const maps = (a.kmallocSizes.length + a.pageSizes.length + (a.mapRanges?.length ?? 0)) * a.directions.length;
+  // Bounded by the list limits checked before (alphabetProblem), so building one CPU's maps is cheap.
+  const maps = mapEvents(a, 0, 0).length;
   const perCpu = c.devices * maps + 2 * a.unmapSlots;
   const dma = a.dmaPages.length * a.dmaOffsets.length * a.dmaLens.length * 2 * (c.ats === true ? 2 : 1);
   const forged = c.untrusted === true && c.ats === true ? 2 * a.forgedFrames.length : 0;

@@ -65,7 +65,12 @@ export function decodeScope(json: unknown, source: string, base: Scope = DEFAULT
   if (bad !== null) return { ok: false, error: `${source}: $.config: ${bad}` };
   // Unless the file says otherwise, every live mapping can be unmapped.
   const unmapSlots = r.value.alphabet?.unmapSlots ?? Math.max(base.alphabet.unmapSlots, config.maxMappings);
-  const alphabet: Alphabet = { ...base.alphabet, ...r.value.alphabet, unmapSlots };
+  // A file that lists its own buffers (sizes or directions) gets just those: the default
+  // alphabet's interior-pointer ranges are added only when the file leaves buffers alone,
+  // so scope files written before the ranges existed keep their alphabets.
+  const a = r.value.alphabet;
+  const ownBuffers = a !== undefined && a.mapRanges === undefined && (a.kmallocSizes !== undefined || a.pageSizes !== undefined || a.directions !== undefined);
+  const alphabet: Alphabet = { ...base.alphabet, ...a, unmapSlots, ...(ownBuffers ? { mapRanges: [] } : {}) };
   const problem = alphabetProblem(alphabet);
   if (problem !== null) return { ok: false, error: `${source}: $.alphabet.${problem}` };
   const big = scopeLimitProblem({ config, alphabet });

@@ -96,6 +96,23 @@ export const DEFAULT_SCOPE: Scope = {
   },
 };
 
+/** The alphabet's map events for one CPU and device, in order, without duplicates. */
+export function mapEvents(a: Alphabet, cpu: number, dev: number): Event[] {
+  const out: Event[] = [];
+  for (const size of a.kmallocSizes) for (const dir of a.directions) out.push({ t: "map", cpu, dev, src: "kmalloc", size, dir });
+  for (const size of a.pageSizes) for (const dir of a.directions) out.push({ t: "map", cpu, dev, src: "pages", size, dir });
+  for (const r of a.mapRanges ?? []) {
+    for (const dir of r.dir === undefined ? a.directions : [r.dir]) {
+      // A range that is the whole allocation is the plain map (the same event as kmallocSizes/pageSizes list).
+      const e: Event = r.offset === 0 && r.len === r.size
+        ? { t: "map", cpu, dev, src: r.src, size: r.size, dir }
+        : { t: "map", cpu, dev, src: r.src, size: r.size, dir, offset: r.offset, len: r.len };
+      if (!out.some((o) => o.t === "map" && o.src === r.src && o.size === r.size && o.dir === dir && o.offset === e.offset && o.len === e.len)) out.push(e);
+    }
+  }
+  return out;
+}
+
 /**
  * The finite alphabet a scope implies, in a fixed order: maps, unmaps, the
  * IOMMU, resumes, device accesses, kernel allocation, time.
@@ -105,19 +122,7 @@ export function alphabetEvents(scope: Scope): Event[] {
   const c = scope.config;
   const out: Event[] = [];
   for (let cpu = 0; cpu < c.cpus; cpu++) {
-    for (let dev = 0; dev < c.devices; dev++) {
-      for (const size of a.kmallocSizes) for (const dir of a.directions) out.push({ t: "map", cpu, dev, src: "kmalloc", size, dir });
-      for (const size of a.pageSizes) for (const dir of a.directions) out.push({ t: "map", cpu, dev, src: "pages", size, dir });
-      for (const r of a.mapRanges ?? []) {
-        for (const dir of r.dir === undefined ? a.directions : [r.dir]) {
-          // A range that is the whole allocation is the plain map (the same event as kmallocSizes/pageSizes list).
-          const e: Event = r.offset === 0 && r.len === r.size
-            ? { t: "map", cpu, dev, src: r.src, size: r.size, dir }
-            : { t: "map", cpu, dev, src: r.src, size: r.size, dir, offset: r.offset, len: r.len };
-          if (!out.some((o) => o.t === "map" && o.cpu === cpu && o.dev === dev && o.src === r.src && o.size === r.size && o.dir === dir && o.offset === e.offset && o.len === e.len)) out.push(e);
-        }
-      }
-    }
+    for (let dev = 0; dev < c.devices; dev++) out.push(...mapEvents(a, cpu, dev));
     for (let k = 0; k < a.unmapSlots; k++) for (const free of [true, false]) out.push({ t: "unmap", cpu, k, free });
   }
   out.push({ t: "iommu" });

@@ -225,7 +225,11 @@ function resolveScope(flags: CheckFlags): { scope: Scope; depth: number; maxStat
   const config = withMachineFlags(scope.config, flags, "scope");
   // Every live mapping can be unmapped: --max-mappings N raises the unmap slots to N.
   const unmapSlots = flags.maxMappings === undefined ? scope.alphabet.unmapSlots : Math.max(scope.alphabet.unmapSlots, flags.maxMappings);
-  const alphabet = { ...scope.alphabet, unmapSlots, kmallocSizes: flags.kmallocSizes ?? scope.alphabet.kmallocSizes };
+  // --kmalloc-sizes names the kmalloc buffers: the default alphabet's 64-byte ranges give way to them.
+  const ownKmalloc = flags.kmallocSizes !== undefined && scope.alphabet.mapRanges === DEFAULT_SCOPE.alphabet.mapRanges;
+  const alphabet = {
+    ...scope.alphabet, unmapSlots, kmallocSizes: flags.kmallocSizes ?? scope.alphabet.kmallocSizes, ...(ownKmalloc ? { mapRanges: [] } : {}),
+  };
   const ab = alphabetProblem(alphabet);
   if (ab !== null) fail(`scope: alphabet ${ab}`);
   return { scope: { config, alphabet }, depth: flags.depth ?? depth, maxStates: flags.maxStates ?? maxStates };
