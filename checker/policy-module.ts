@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { isAbsolute, resolve, dirname } from "node:path";
 import { pathToFileURL } from "node:url";
 import { type Policy } from "../model/policy.ts";
-import { PROPERTIES } from "../properties/index.ts";
+import { findProperty, PROPERTIES } from "../properties/index.ts";
 
 export type Loaded = { ok: true; policy: Policy } | { ok: false; error: string };
 
@@ -56,7 +56,7 @@ export function policyShapeProblem(p: Record<string, unknown> | undefined): stri
   if (typeof p.name !== "string" || !/^[a-z0-9][a-z0-9-]*$/.test(p.name)) return "the default export's name must be a lower-case string like \"my-policy\"";
   if (!Array.isArray(p.claims)) return "the default export has no claims array";
   for (const c of p.claims) {
-    if (!PROPERTIES.some((q) => q.name === c)) return `claims: unknown property ${JSON.stringify(c)} (known: ${PROPERTIES.map((q) => q.name).join(", ")})`;
+    if (!findProperty(c)) return `claims: unknown property ${JSON.stringify(c)} (known: ${PROPERTIES.map((q) => q.name).join(", ")})`;
   }
   for (const f of ["attach", "map", "unmap"]) if (typeof p[f] !== "function") return `the default export has no ${f} function`;
   for (const f of ["timer", "boot", "allocBuffer", "freeBuffer", "held"]) if (p[f] !== undefined && typeof p[f] !== "function") return `${f} must be a function`;

@@ -4,8 +4,8 @@ import cliProgress from "cli-progress";
 import {
   configProblem, DEFAULT_CONFIG, deviceAttributes, type ModelConfig, deviceList, GUEST_MEMORY_KINDS, parseDeviceList, type GuestMemoryKind,
 } from "../model/config.ts";
-import { findAnyPolicy, POLICIES } from "../model/policies/index.ts";
-import { PROPERTIES, findProperty } from "../properties/index.ts";
+import { findAnyPolicy, NET_POLICIES, POLICIES } from "../model/policies/index.ts";
+import { defaultProperties, NET_PROPERTIES, PROPERTIES, findProperty } from "../properties/index.ts";
 import { type Property } from "../properties/property.ts";
 import {
   checkCell, checkPolicyExhaustively, type CellResult, type MatrixOptions, type PolicyEntry, type SearchSummary,
@@ -75,7 +75,7 @@ export interface ResultRow {
 
 export async function runCheck(flags: CheckFlags, io: Io): Promise<number> {
   const entries = await selectPolicies(flags);
-  const props = selectProperties(flags.property);
+  const props = selectProperties(flags.property, entries.map((e) => e.policy.name));
   if (flags.path !== undefined && !/^\d+(:\d+)*$/.test(flags.path)) fail(`--path must look like 12:0:3 (a fast-check path), got ${JSON.stringify(flags.path)}`);
   const useRandom = flags.engine !== "exhaustive";
   const useExhaustive = flags.engine !== "random";
@@ -314,8 +314,9 @@ async function selectPolicies(flags: CheckFlags): Promise<PolicyEntry[]> {
   return out;
 }
 
-function selectProperties(names: string[] | undefined): Property[] {
-  return selectByName("--property", "property", names, PROPERTIES, findProperty, `known: ${PROPERTIES.map((p) => p.name).join(", ")}`);
+function selectProperties(names: string[] | undefined, policies: readonly string[]): Property[] {
+  const all = [...PROPERTIES, ...NET_PROPERTIES];
+  return selectByName("--property", "property", names, defaultProperties(policies, NET_POLICIES.map((p) => p.name)), findProperty, `known: ${all.map((p) => p.name).join(", ")}`);
 }
 
 /** Runs `f`; an exception from a user's policy module is bad input that names the module. */

@@ -92,7 +92,7 @@ const Property = Schema.Literals([
   "stale-window",
   "no-leak",
   "availability",
-  "leftover-data",
+  "leftover-data", "consumed-data-integrity",
 ]);
 
 export const CounterexampleSchema = Schema.Struct({

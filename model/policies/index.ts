@@ -23,7 +23,16 @@ export function findPolicy(name: string): Policy | undefined {
 export { BROKEN_POLICIES } from "./broken.ts";
 import { BROKEN_POLICIES } from "./broken.ts";
 
-/** A built-in policy or a broken variant, by name. */
+/**
+ * Networking policies (page_pool over an IOMMU policy, model/policies/page-pool.ts)
+ * and their broken variants: selectable by name (`--policy page-pool@strict`),
+ * not in the default run.
+ */
+export { NET_POLICIES, NET_BROKEN_POLICIES } from "./page-pool.ts";
+import { NET_POLICIES, NET_BROKEN_POLICIES } from "./page-pool.ts";
+
+/** A built-in policy, a networking policy or a broken variant, by name. */
 export function findAnyPolicy(name: string): Policy | undefined {
-  return findPolicy(name) ?? BROKEN_POLICIES.find((p) => p.name === name);
+  return findPolicy(name) ?? BROKEN_POLICIES.find((p) => p.name === name) ?? NET_POLICIES.find((p) => p.name === name) ??
+    NET_BROKEN_POLICIES.find((p) => p.name === name);
 }
