@@ -53,7 +53,7 @@ async function importModule(abs: string): Promise<Record<string, unknown>> {
 /** Why `p` is not a Policy, or null. */
 export function policyShapeProblem(p: Record<string, unknown> | undefined): string | null {
   if (p === undefined || p === null || typeof p !== "object") return "the module has no default export (export default { name, claims, attach, map, unmap })";
-  if (typeof p.name !== "string" || !/^[a-z0-9][a-z0-9-]*$/.test(p.name)) return "the default export's name must be a lower-case string like \"my-policy\"";
+  if (typeof p.name !== "string" || !/^[a-z0-9][a-z0-9@-]*$/.test(p.name)) return "the default export's name must be a lower-case string like \"my-policy\"";
   if (!Array.isArray(p.claims)) return "the default export has no claims array";
   for (const c of p.claims) {
     if (!findProperty(c)) return `claims: unknown property ${JSON.stringify(c)} (known: ${PROPERTIES.map((q) => q.name).join(", ")})`;
