@@ -1,6 +1,6 @@
 /** `dmacheck list [policies|properties]`. */
-import { BROKEN_POLICIES, POLICIES } from "../model/policies/index.ts";
-import { PROPERTIES } from "../properties/index.ts";
+import { BROKEN_POLICIES, NET_BROKEN_POLICIES, NET_POLICIES, POLICIES } from "../model/policies/index.ts";
+import { NET_PROPERTIES, PROPERTIES } from "../properties/index.ts";
 import { fail } from "./errors.ts";
 import { type Io } from "./io.ts";
 
@@ -8,17 +8,22 @@ export function runList(what: string, io: Io): number {
   if (!["all", "policies", "properties"].includes(what)) fail(`list: unknown list ${JSON.stringify(what)} (expected policies or properties)`);
   const out: string[] = [];
   if (what !== "properties") {
-    const w = Math.max(...[...POLICIES, ...BROKEN_POLICIES].map((p) => p.name.length)) + 2;
+    const w = Math.max(...[...POLICIES, ...BROKEN_POLICIES, ...NET_POLICIES, ...NET_BROKEN_POLICIES].map((p) => p.name.length)) + 2;
     out.push("policies:");
     for (const p of POLICIES) out.push(`  ${p.name.padEnd(w)}${p.summary}`, `  ${"".padEnd(w)}claims: ${p.claims.join(", ") || "nothing"}`);
     out.push("broken variants (to show the checker catches them):");
     for (const p of BROKEN_POLICIES) out.push(`  ${p.name.padEnd(w)}${p.summary}`);
+    out.push("networking policies (by name only, not in the default run):");
+    for (const p of NET_POLICIES) out.push(`  ${p.name.padEnd(w)}${p.summary}`, `  ${"".padEnd(w)}claims: ${p.claims.join(", ") || "nothing"}`);
+    for (const p of NET_BROKEN_POLICIES) out.push(`  ${p.name.padEnd(w)}${p.summary}`);
   }
   if (what !== "policies") {
     if (out.length > 0) out.push("");
-    const w = Math.max(...PROPERTIES.map((p) => p.name.length)) + 2;
+    const w = Math.max(...[...PROPERTIES, ...NET_PROPERTIES].map((p) => p.name.length)) + 2;
     out.push("properties:");
     for (const p of PROPERTIES) out.push(`  ${p.name.padEnd(w)}${p.summary}`);
+    out.push("networking properties (checked by default only with a networking policy):");
+    for (const p of NET_PROPERTIES) out.push(`  ${p.name.padEnd(w)}${p.summary}`);
   }
   io.out(out.join("\n") + "\n");
   return 0;

@@ -14,7 +14,7 @@ import { COUNTEREXAMPLE_FORMAT, type Counterexample } from "../../counterexample
 import { DEFAULT_CONFIG } from "../../model/config.ts";
 import { DEFAULT_SCOPE } from "../../checker/scope.ts";
 import { runCli, type CliResult } from "./helpers.ts";
-import { PROPERTIES } from "../../properties/index.ts";
+import { NET_PROPERTIES, PROPERTIES } from "../../properties/index.ts";
 
 // ---- helpers ------------------------------------------------------------------
 
@@ -600,6 +600,6 @@ describe("list", () => {
   it("list properties names the properties only", () => {
     const r = runCli(["list", "properties"]);
     expect(r.status, r.stderr).toBe(0);
-    expect(listed(r.stdout)).toEqual(PROPERTY_NAMES);
+    expect(listed(r.stdout)).toEqual([...PROPERTY_NAMES, ...NET_PROPERTIES.map((p) => p.name)]);
   });
 });
