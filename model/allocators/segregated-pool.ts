@@ -238,7 +238,7 @@ export function poolFreePages(k: Kernel, L: PoolLayout, dev: number): number {
 
 /**
  * Page `f` (a whole compound page when order 0) leaves `dev`'s pool for good:
- * its permanent IOVA is forgotten (the caller has unmapped it, or queued its
+ * its permanent IOVA is forgotten (the caller unmaps it next, or queues its
  * unmap) and the pool may grow again. The frames keep role io-pool until the
  * last put frees them (poolRelease).
  */

@@ -129,21 +129,19 @@ export function makePagePool(name: string, summary: string, under: Policy, relea
       return under.map(k, m, phase);
     },
     unmap(k: Kernel, m: number, phase: number): number {
-      const pool = poolMapping(k, m);
-      if (phase === 0 && pool) {
+      if (phase === 0 && poolMapping(k, m)) {
         const L = layout(k, under);
         if (!leaves(k, L, m)) return DONE; // handed to the stack, or recycled: no DMA API work
+        // Out of the pool at once (never handed out again), so a retried phase 0 goes straight to the policy underneath.
+        poolForget(k, L, k.dev(m), k.segFirstFrame(m, 0));
         if (release === "free-mapped") {
           k.note(`BROKEN: pool page ${k.segFirstFrame(m, 0)} leaves the pool of dev${k.dev(m)} without being unmapped`);
-          poolForget(k, L, k.dev(m), k.segFirstFrame(m, 0));
           return DONE;
         }
         k.note(`page_pool: the ring of dev${k.dev(m)} is full, page ${k.segFirstFrame(m, 0)} leaves the pool (page_pool_return_page)`);
       }
-      // The page's own IOVA range is the mapping's (one page): the policy underneath unmaps it.
-      const r = under.unmap(k, m, phase);
-      if (r === DONE && pool) poolForget(k, layout(k, under), k.dev(m), k.segFirstFrame(m, 0));
-      return r;
+      // A leaving page's IOVA range is the mapping's own (one page): the policy underneath unmaps it.
+      return under.unmap(k, m, phase);
     },
   };
 }
