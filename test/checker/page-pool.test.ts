@@ -17,6 +17,8 @@ import { makeSystem } from "../../model/system.ts";
 import { findProperty } from "../../properties/index.ts";
 import { exhaustiveCheck } from "../../checker/exhaustive.ts";
 import { Executor } from "../../checker/execute.ts";
+import { CoverageRecorder } from "../../checker/coverage.ts";
+import { bounce } from "../../model/policies/bounce.ts";
 import { alphabetEvents, DEFAULT_SCOPE, type Scope } from "../../checker/scope.ts";
 import { Runner } from "../model/helpers.ts";
 
@@ -103,5 +105,27 @@ describe("consumed-data-integrity", () => {
     ];
     const ex = new Executor(makeSystem(CONSUME_SCOPE.config, pagePoolStrict), [prop]).run(cx);
     expect(ex.violation).toBeNull();
+  });
+
+  it("its antecedent is reached by a write into a held buffer's frame; under bounce the same events never reach it (vacuous)", () => {
+    const cx: Event[] = [
+      { t: "map", cpu: 0, dev: 0, src: "kmalloc", size: 64, dir: "from-device" },
+      { t: "unmap", cpu: 0, k: 0, free: false },
+      { t: "iommu" }, { t: "iommu" }, { t: "resume", cpu: 0 }, // strict's unmap waits for its invalidation
+      { t: "map", cpu: 0, dev: 0, src: "kmalloc", size: 64, dir: "from-device" },
+      { t: "dma", dev: 0, write: true, page: 0, offset: 0, len: 1 },
+    ];
+    const reached = (policy: typeof strict) => {
+      const sys = makeSystem(DEFAULT_SCOPE.config, policy);
+      const rec = new CoverageRecorder(sys, [prop]);
+      const exec = new Executor(sys, []);
+      exec.observer = rec;
+      exec.run(cx);
+      return rec.result(0).antecedent!;
+    };
+    // strict: the second buffer shares the held one's slab page; page_pool: its pool page.
+    expect(reached(strict)).toMatchObject({ reached: 1, vacuous: null });
+    expect(reached(pagePoolStrict)).toMatchObject({ reached: 1, vacuous: null });
+    expect(reached(bounce)).toMatchObject({ reached: 0, vacuous: expect.stringContaining("never reached") });
   });
 });
