@@ -43,8 +43,6 @@ import { strict } from "./strict.ts";
 import { lazy } from "./lazy.ts";
 import { bounce } from "./bounce.ts";
 
-/** Devices whose pool words are reserved (the model's device count is small). */
-const MAX_DEVICES = 16;
 /** Pages a device's pool may grow to: Linux sizes it by the rx ring (pool_size); scaled to half the scope's IOVA window, at most 4. */
 const MAX_POOL_PAGES = 4;
 /**
@@ -92,7 +90,7 @@ export function makePagePool(name: string, summary: string, under: Policy, relea
     summary,
     // Not byte-confinement nor consumed-data-integrity: a pool page stays mapped while the stack reads a buffer in it (docs/policies/page-pool.md).
     claims: under.claims.filter((p) => p !== "byte-confinement" && p !== "dma-integrity" && p !== "leftover-data"),
-    stateWords: (cfg) => words(under, cfg) + POOL_WORDS * MAX_DEVICES,
+    stateWords: (cfg) => words(under, cfg) + POOL_WORDS * cfg.devices, // one pool per device
     staleBound: under.staleBound,
     ...(under.held === undefined ? {} : { held: under.held }),
     ...(under.timer === undefined ? {} : { timer: under.timer }),
@@ -100,7 +98,7 @@ export function makePagePool(name: string, summary: string, under: Policy, relea
     attach: under.attach,
     allocBuffer(k: Kernel, m: number, bytes: number, pages: boolean): boolean {
       // Only receive buffers come from the pool (drivers use it for their rx rings).
-      if (bytes > PAGE_SIZE || k.deviceReads(m) || !k.deviceWrites(m) || k.dev(m) >= MAX_DEVICES) return k.allocDriverBuffer(m, bytes, pages);
+      if (bytes > PAGE_SIZE || k.deviceReads(m) || !k.deviceWrites(m)) return k.allocDriverBuffer(m, bytes, pages);
       const L = layout(k, under);
       const addr = poolAlloc(k, L, k.dev(m), bytes, pages);
       if (addr < 0) return false;
