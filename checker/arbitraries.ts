@@ -94,6 +94,18 @@ function baseEntries(cfg: ModelConfig, tags: EventTag[], cpus: number, devices: 
   const dev = fc.nat(devices - 1);
   const dir = fc.constantFrom(...DIRECTIONS);
   const kmSize = fc.oneof(fc.constantFrom(...KMALLOC_SIZES), fc.integer({ min: 1, max: 8192 }));
+  const src = fc.constantFrom("kmalloc" as const, "pages" as const);
+  const wholeMap = fc.record({ t: fc.constant("map" as const), cpu, dev, src, size: kmSize, dir });
+  // A quarter of the maps are a range inside the allocation (dma_map_page of a sub-range, dma_map_single
+  // of an interior pointer): often a page-aligned length at an unaligned start, or a range crossing a
+  // page. The step clamps offset and len into the allocation, so every draw is a valid range.
+  const rangeMap = fc.record({
+    t: fc.constant("map" as const), cpu, dev, src,
+    size: fc.oneof(fc.constantFrom(64, 4096, 8192, 16384), kmSize),
+    dir,
+    offset: fc.oneof(fc.constantFrom(32, 2048, 4064, 4096 + 64), fc.nat(16383)),
+    len: fc.oneof(fc.constantFrom(16, 64, 4096), fc.integer({ min: 1, max: 8192 })),
+  });
   // The IOVA allocator hands out the lowest free pages first: aim most device
   // accesses there, the rest anywhere (for passthrough, anywhere in memory).
   const page = fc.oneof(
@@ -102,7 +114,7 @@ function baseEntries(cfg: ModelConfig, tags: EventTag[], cpus: number, devices: 
     { weight: 1, arbitrary: fc.nat(Math.max(cfg.iovaPages, cfg.frames) - 1) },
   );
   return [
-    { weight: w("map", 4), arbitrary: fc.record({ t: fc.constant("map" as const), cpu, dev, src: fc.constantFrom("kmalloc" as const, "pages" as const), size: kmSize, dir }) },
+    { weight: w("map", 4), arbitrary: fc.oneof({ weight: 3, arbitrary: wholeMap }, { weight: 1, arbitrary: rangeMap }) },
     { weight: w("map-sg", 1), arbitrary: fc.record({ t: fc.constant("map-sg" as const), cpu, dev, sizes: fc.array(kmSize, { minLength: 1, maxLength: 3 }), dir }) },
     { weight: w("alloc-coherent", 1), arbitrary: fc.record({ t: fc.constant("alloc-coherent" as const), cpu, dev, order: fc.nat(1) }) },
     { weight: w("unmap", 4), arbitrary: fc.record({ t: fc.constant("unmap" as const), cpu, k: fc.nat(3), free: fc.boolean() }) },

@@ -10,7 +10,7 @@ import { type Property } from "../properties/property.ts";
 import { UsageError } from "../cli/errors.ts";
 import { guardPolicy } from "../cli/check.ts";
 import { checkCell, checkPolicyExhaustively, type PolicyEntry } from "./matrix.ts";
-import { loadPolicyModule } from "./policy-module.ts";
+import { loadPolicyModule, PolicyModuleError } from "./policy-module.ts";
 import { DeadlineError } from "./deadline.ts";
 import { type CellTask, type CellTaskResult } from "./cell-pool.ts";
 
@@ -45,7 +45,7 @@ async function run(task: CellTask): Promise<CellTaskResult> {
     const r = guardPolicy(entry, () => checkPolicyExhaustively(entry, task.properties.map(prop), task.opts));
     return { ok: true, cells: r.cells, summary: r.summary };
   } catch (e) {
-    return { ok: false, usage: e instanceof UsageError || e instanceof DeadlineError, message: e instanceof Error ? e.message : String(e) };
+    return { ok: false, usage: e instanceof UsageError || e instanceof DeadlineError || e instanceof PolicyModuleError, message: e instanceof Error ? e.message : String(e) };
   }
 }
 

@@ -1,14 +1,37 @@
 /**
  * Loads a user's policy: the default export of a JavaScript or TypeScript
  * module (TypeScript through tsx), checked for the Policy shape.
+ *
+ * The module is untrusted code (a counterexample file names the module it was
+ * found with, and files are shared), so it is read defensively: its default
+ * export is copied field by field through property descriptors, never through
+ * getters, and a Proxy anywhere in it is refused; the policy that runs is a
+ * plain object whose handlers call the module's inside a try/catch and check
+ * what they return. Whatever the module throws becomes a PolicyModuleError,
+ * "policy module FILE: handler NAME threw: MESSAGE", one line (docs/limits.md).
  */
 import { existsSync } from "node:fs";
 import { isAbsolute, resolve, dirname } from "node:path";
 import { pathToFileURL } from "node:url";
-import { type Policy } from "../model/policy.ts";
-import { findProperty, PROPERTIES } from "../properties/index.ts";
+import { types } from "node:util";
+import { type Policy, type StaleBound } from "../model/policy.ts";
+import { type ModelConfig } from "../model/config.ts";
+import { ALL_PROPERTIES } from "../properties/index.ts";
+import { MAX_STATE_WORDS } from "./limits.ts";
 
 export type Loaded = { ok: true; policy: Policy } | { ok: false; error: string };
+
+/** Something a user's policy module did wrong while it ran: bad input, not a bug of dmacheck. */
+export class PolicyModuleError extends Error {}
+
+/** The fields of the Policy interface (model/policy.ts); nothing else is read from a module. */
+const FIELDS = [
+  "name", "summary", "claims", "maxMappingBytes", "descriptorPages", "stateWords", "symmetric",
+  "attach", "map", "unmap", "timer", "allocBuffer", "freeBuffer", "staleBound", "held", "boot",
+] as const;
+
+/** A policy declares at most one claim per property. */
+const MAX_CLAIMS = ALL_PROPERTIES.length;
 
 /**
  * Resolves `path`: against the directory of `relativeTo` (a counterexample
@@ -22,16 +45,18 @@ export function resolveModulePath(path: string, relativeTo?: string): string | n
 export async function loadPolicyModule(path: string, relativeTo?: string): Promise<Loaded> {
   const abs = resolveModulePath(path, relativeTo);
   if (abs === null) return { ok: false, error: `${path}: no such file` };
-  let mod: Record<string, unknown>;
+  let def: unknown;
   try {
-    mod = await importModule(abs);
+    const mod = await importModule(abs);
+    def = mod.default;
   } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    return { ok: false, error: `${path}: cannot load: ${msg.split("\n")[0]}` };
+    return { ok: false, error: `${path}: cannot load: ${describeThrown(e)}` };
   }
-  const p = mod.default as Record<string, unknown> | undefined;
-  const problem = policyShapeProblem(p);
-  return problem ? { ok: false, error: `${path}: ${problem}` } : { ok: true, policy: p as unknown as Policy };
+  const copy = readShape(def);
+  if (typeof copy === "string") return { ok: false, error: `${path}: ${copy}` };
+  const problem = policyShapeProblem(copy);
+  if (problem !== null) return { ok: false, error: `${path}: ${problem}` };
+  return { ok: true, policy: guardedPolicy(copy, def as object, path) };
 }
 
 /** TypeScript module file names, which need a loader. */
@@ -50,13 +75,78 @@ async function importModule(abs: string): Promise<Record<string, unknown>> {
   return (await tsImport(url, import.meta.url)) as Record<string, unknown>;
 }
 
-/** Why `p` is not a Policy, or null. */
+/**
+ * The default export's Policy fields as a plain object, read through property
+ * descriptors along the prototype chain (a class instance's methods are on its
+ * prototype); or why it cannot be read safely.
+ */
+function readShape(def: unknown): Record<string, unknown> | string {
+  try {
+    if (def === undefined || def === null || (typeof def !== "object" && typeof def !== "function")) {
+      return "the module has no default export (export default { name, claims, attach, map, unmap })";
+    }
+    if (types.isProxy(def)) return "the default export is a Proxy; export a plain object";
+    const out: Record<string, unknown> = {};
+    for (const f of FIELDS) {
+      const v = field(def, f);
+      if (!v.ok) return `${f}: ${v.why}`;
+      if (v.value !== undefined) out[f] = v.value;
+    }
+    const claims = out.claims;
+    if (Array.isArray(claims)) {
+      if (types.isProxy(claims)) return "claims: a Proxy; give a plain array";
+      const n = claims.length;
+      if (n > MAX_CLAIMS) return `claims: at most ${MAX_CLAIMS} entries, got ${n}`;
+      const copy: unknown[] = [];
+      for (let i = 0; i < n; i++) {
+        const d = Object.getOwnPropertyDescriptor(claims, i);
+        if (d === undefined || !("value" in d)) return `claims[${i}]: a getter or a hole; give a plain array`;
+        copy.push(d.value);
+      }
+      out.claims = copy;
+    }
+    const b = out.staleBound;
+    if (typeof b === "object" && b !== null) {
+      if (types.isProxy(b)) return "staleBound: a Proxy; give a plain object";
+      out.staleBound = { ms: ownValue(b, "ms"), unmaps: ownValue(b, "unmaps") };
+      if (!field(b, "ms").ok || !field(b, "unmaps").ok) return "staleBound: a getter or a Proxy; give { ms, unmaps } as plain numbers";
+    }
+    return out;
+  } catch (e) {
+    return `the default export cannot be read: ${describeThrown(e)}`;
+  }
+}
+
+/** The plain value of field `f` of `o` or its prototypes; not ok if it is a getter or behind a Proxy. */
+function field(o: object, f: string): { ok: true; value: unknown } | { ok: false; why: string } {
+  try {
+    for (let p: object | null = o, depth = 0; p !== null && p !== Object.prototype && p !== Function.prototype; p = Object.getPrototypeOf(p), depth++) {
+      if (types.isProxy(p)) return { ok: false, why: "behind a Proxy; export a plain object" };
+      if (depth > 16) return { ok: false, why: "the prototype chain is too long" };
+      const d = Object.getOwnPropertyDescriptor(p, f);
+      if (d === undefined) continue;
+      if (!("value" in d)) return { ok: false, why: "a getter or setter; give a plain value" };
+      return { ok: true, value: d.value };
+    }
+    return { ok: true, value: undefined };
+  } catch (e) {
+    return { ok: false, why: `cannot be read: ${describeThrown(e)}` };
+  }
+}
+
+/** field's value, or undefined when it cannot be read safely. */
+function ownValue(o: object, f: string): unknown {
+  const v = field(o, f);
+  return v.ok ? v.value : undefined;
+}
+
+/** Why `p` is not a Policy, or null. `p` must be plain data (as readShape makes it). */
 export function policyShapeProblem(p: Record<string, unknown> | undefined): string | null {
   if (p === undefined || p === null || typeof p !== "object") return "the module has no default export (export default { name, claims, attach, map, unmap })";
-  if (typeof p.name !== "string" || !/^[a-z0-9][a-z0-9@-]*$/.test(p.name)) return "the default export's name must be a lower-case string like \"my-policy\"";
+  if (typeof p.name !== "string" || !/^[a-z0-9][a-z0-9@-]*$/.test(p.name) || p.name.length > 64) return "the default export's name must be a lower-case string like \"my-policy\" (at most 64 characters)";
   if (!Array.isArray(p.claims)) return "the default export has no claims array";
   for (const c of p.claims) {
-    if (!findProperty(c)) return `claims: unknown property ${JSON.stringify(c)} (known: ${PROPERTIES.map((q) => q.name).join(", ")})`;
+    if (!ALL_PROPERTIES.some((q) => q.name === c)) return `claims: unknown property ${safeShow(c)} (known: ${ALL_PROPERTIES.map((q) => q.name).join(", ")})`;
   }
   for (const f of ["attach", "map", "unmap"]) if (typeof p[f] !== "function") return `the default export has no ${f} function`;
   for (const f of ["timer", "boot", "allocBuffer", "freeBuffer", "held"]) if (p[f] !== undefined && typeof p[f] !== "function") return `${f} must be a function`;
@@ -65,16 +155,119 @@ export function policyShapeProblem(p: Record<string, unknown> | undefined): stri
     const v = p[f];
     if (v !== undefined && !(Number.isInteger(v) && (v as number) >= 1)) return `${f} must be a positive integer`;
   }
-  if (p.stateWords !== undefined && typeof p.stateWords !== "function" &&
-    !(Number.isInteger(p.stateWords) && (p.stateWords as number) >= 0 && (p.stateWords as number) <= 4096)) {
-    return "stateWords must be an integer in 0..4096, or a function of the configuration";
+  if (p.stateWords !== undefined && typeof p.stateWords !== "function" && stateWordsProblem(p.stateWords) !== null) {
+    return `stateWords must be an integer in 0..${MAX_STATE_WORDS}, or a function of the configuration`;
   }
   if (p.symmetric !== undefined && typeof p.symmetric !== "boolean") return "symmetric must be a boolean";
   const b = p.staleBound as Record<string, unknown> | undefined;
-  if (b !== undefined && typeof b !== "function" &&
-    !(typeof b === "object" && b !== null && Number.isInteger(b.ms) && (b.ms as number) >= 0 && Number.isInteger(b.unmaps) && (b.unmaps as number) >= 0)) {
+  if (b !== undefined && typeof b !== "function" && staleBoundProblem(b) !== null) {
     return "staleBound must be { ms, unmaps } (non-negative integers) or a function of the configuration";
   }
   if (typeof p.summary !== "string") return "the default export has no summary string";
   return null;
+}
+
+function stateWordsProblem(v: unknown): string | null {
+  return Number.isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_STATE_WORDS ? null : `expected an integer in 0..${MAX_STATE_WORDS}`;
+}
+
+function staleBoundProblem(b: unknown): string | null {
+  if (typeof b !== "object" || b === null || types.isProxy(b)) return "expected { ms, unmaps }";
+  const ms = ownValue(b, "ms");
+  const unmaps = ownValue(b, "unmaps");
+  return Number.isInteger(ms) && (ms as number) >= 0 && Number.isInteger(unmaps) && (unmaps as number) >= 0 ? null : "expected { ms, unmaps } (non-negative integers)";
+}
+
+const ATTACH_MODES: readonly unknown[] = ["translate", "passthrough", "blocked"];
+/** Phases are stored in int32 call records. */
+const MAX_PHASE = 0x7fffffff;
+
+const isStep = (r: unknown): string | null =>
+  Number.isInteger(r) && (r as number) >= -2 && (r as number) <= MAX_PHASE ? null : "expected DONE, FAIL or a phase (an integer)";
+
+/**
+ * The policy that runs: the copied data, and each function of the module
+ * called with the module's default export as `this`, inside a try/catch, with
+ * its result checked. The Policy contract says handlers never throw; a module
+ * that does is reported as that module's problem.
+ */
+function guardedPolicy(p: Record<string, unknown>, self: object, file: string): Policy {
+  const wrap = (name: string, check: (r: unknown) => string | null) => {
+    const f = p[name];
+    if (typeof f !== "function") return undefined;
+    return (...args: unknown[]): unknown => {
+      let r: unknown;
+      try {
+        r = Reflect.apply(f, self, args);
+      } catch (e) {
+        if (isModuleError(e)) throw e;
+        throw new PolicyModuleError(`policy module ${file}: handler ${name} threw: ${describeThrown(e)}`);
+      }
+      const bad = check(r);
+      if (bad !== null) throw new PolicyModuleError(`policy module ${file}: handler ${name} returned ${safeShow(r)}, ${bad}`);
+      return r;
+    };
+  };
+  const any = () => null;
+  const policy: Record<string, unknown> = {
+    name: p.name,
+    summary: p.summary,
+    claims: Object.freeze([...(p.claims as unknown[])]),
+    attach: wrap("attach", (r) => (ATTACH_MODES.includes(r) ? null : "expected \"translate\", \"passthrough\" or \"blocked\"")),
+    map: wrap("map", isStep),
+    unmap: wrap("unmap", isStep),
+  };
+  for (const f of ["maxMappingBytes", "descriptorPages", "symmetric"]) if (p[f] !== undefined) policy[f] = p[f];
+  if (p.timer !== undefined) policy.timer = wrap("timer", isStep);
+  if (p.boot !== undefined) policy.boot = wrap("boot", any);
+  if (p.allocBuffer !== undefined) policy.allocBuffer = wrap("allocBuffer", (r) => (typeof r === "boolean" ? null : "expected a boolean"));
+  if (p.freeBuffer !== undefined) policy.freeBuffer = wrap("freeBuffer", any);
+  if (p.held !== undefined) policy.held = wrap("held", (r) => (r === null || (typeof r === "string" && r.length <= 1000) ? null : "expected a string or null"));
+  if (typeof p.stateWords === "function") policy.stateWords = wrap("stateWords", stateWordsProblem) as (cfg: ModelConfig) => number;
+  else if (p.stateWords !== undefined) policy.stateWords = p.stateWords;
+  if (typeof p.staleBound === "function") {
+    const g = wrap("staleBound", staleBoundProblem)!;
+    // A plain copy of what the function returns, so nothing reads a getter of the module's later.
+    policy.staleBound = (cfg: ModelConfig): StaleBound => {
+      const b = g(cfg) as object;
+      return { ms: ownValue(b, "ms") as number, unmaps: ownValue(b, "unmaps") as number };
+    };
+  } else if (p.staleBound !== undefined) policy.staleBound = p.staleBound;
+  return Object.freeze(policy) as unknown as Policy;
+}
+
+/** Whether `e` is our own error (from a nested handler call), asked without running the module's Proxy traps. */
+function isModuleError(e: unknown): boolean {
+  try {
+    return typeof e === "object" && e !== null && !types.isProxy(e) && e instanceof PolicyModuleError;
+  } catch {
+    return false;
+  }
+}
+
+/** What a module threw, on one short line, without trusting it (a Proxy, a throwing getter, a symbol). */
+export function describeThrown(e: unknown): string {
+  try {
+    let msg: string;
+    if (typeof e === "object" && e !== null) {
+      if (types.isProxy(e)) return "a Proxy";
+      const d = Object.getOwnPropertyDescriptor(e, "message");
+      msg = d !== undefined && typeof d.value === "string" ? d.value : "a non-Error value";
+    } else msg = typeof e === "string" ? e : String(e);
+    const line = msg.replace(/\s*[\r\n\u2028\u2029]+\s*/g, " ").trim();
+    return line.length > 300 ? line.slice(0, 297) + "..." : line;
+  } catch {
+    return "an unprintable value";
+  }
+}
+
+function safeShow(v: unknown): string {
+  try {
+    if (typeof v === "object" && v !== null) return types.isProxy(v) ? "a Proxy" : Array.isArray(v) ? "an array" : "an object";
+    if (typeof v === "function") return "a function";
+    const s = typeof v === "string" ? JSON.stringify(v) : String(v);
+    return s.length > 60 ? s.slice(0, 57) + "..." : s;
+  } catch {
+    return "an unprintable value";
+  }
 }

@@ -38,7 +38,7 @@ const AlphabetPart = Schema.Struct({
   kernelSizes: opt(Schema.Array(Pos)),
   tickMs: opt(Schema.Array(Pos)),
   forgedFrames: opt(Schema.Array(Nat)),
-  mapRanges: opt(Schema.Array(Schema.Struct({ src: Schema.Literals(["kmalloc", "pages"]), size: Pos, offset: Nat, len: Pos }))),
+  mapRanges: opt(Schema.Array(Schema.Struct({ src: Schema.Literals(["kmalloc", "pages"]), size: Pos, offset: Nat, len: Pos, dir: opt(Dir) }))),
 });
 
 export const ScopeFileSchema = Schema.Struct({

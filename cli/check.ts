@@ -4,13 +4,16 @@ import cliProgress from "cli-progress";
 import {
   configProblem, DEFAULT_CONFIG, deviceAttributes, type ModelConfig, deviceList, GUEST_MEMORY_KINDS, parseDeviceList, type GuestMemoryKind,
 } from "../model/config.ts";
-import { findAnyPolicy, NET_POLICIES, POLICIES } from "../model/policies/index.ts";
-import { defaultProperties, NET_PROPERTIES, PROPERTIES, findProperty } from "../properties/index.ts";
+import { BROKEN_GUEST_POLICIES, findAnyPolicy, GUEST_POLICIES, NET_BROKEN_POLICIES, NET_POLICIES, POLICIES } from "../model/policies/index.ts";
+import { type Policy } from "../model/policy.ts";
+import { GUEST_KINDS, guestPolicyName, VIOMMU_KINDS, type GuestKind, type ViommuKind } from "../model/policies/guest.ts";
+import { ALL_PROPERTIES, NET_PROPERTIES, PROPERTIES, VM_PROPERTIES, findProperty } from "../properties/index.ts";
 import { type Property } from "../properties/property.ts";
 import {
   checkCell, checkPolicyExhaustively, type CellResult, type MatrixOptions, type PolicyEntry, type SearchSummary,
 } from "../checker/matrix.ts";
-import { loadPolicyModule } from "../checker/policy-module.ts";
+import { describeThrown, loadPolicyModule, PolicyModuleError } from "../checker/policy-module.ts";
+import { typecheckBeforeLoading } from "./typecheck.ts";
 import { type SearchProgress } from "../checker/exhaustive.ts";
 import { availableParallelism } from "node:os";
 import { defaultWorkers, runCellTasks, type CellTask } from "../checker/cell-pool.ts";
@@ -18,7 +21,7 @@ import { DEFAULT_SCOPE, type Scope } from "../checker/scope.ts";
 import { alphabetProblem, readScopeFile } from "../checker/scope-file.ts";
 import { writeCounterexampleFile } from "../counterexamples/file.ts";
 import { counterexampleFileName } from "../counterexamples/build.ts";
-import { EXIT_OK, EXIT_VIOLATION, fail } from "./errors.ts";
+import { EXIT_OK, EXIT_VIOLATION, fail, UsageError } from "./errors.ts";
 import { knownPolicies, selectByName } from "./select.ts";
 import { renderMatrix } from "./render-matrix.ts";
 import { type Io } from "./io.ts";
@@ -55,6 +58,9 @@ export interface CheckFlags {
   readonly timing: boolean;
   readonly device?: string[];
   readonly guestMemory?: string;
+  /** Guest policies (model/policies/guest.ts): the guest's own DMA policies (--guest) over vIOMMU kinds (--viommu). */
+  readonly guest?: string[];
+  readonly viommu?: string[];
   /** Worker threads for the cells (default: defaultWorkers of the cores). */
   readonly workers?: number;
   /** False with --no-reduction: no symmetry reduction in the exhaustive engine. */
@@ -74,8 +80,8 @@ export interface ResultRow {
 }
 
 export async function runCheck(flags: CheckFlags, io: Io): Promise<number> {
-  const entries = await selectPolicies(flags);
-  const props = selectProperties(flags.property, entries.map((e) => e.policy.name));
+  const entries = await selectPolicies(flags, io);
+  const props = selectProperties(flags.property, entries);
   if (flags.path !== undefined && !/^\d+(:\d+)*$/.test(flags.path)) fail(`--path must look like 12:0:3 (a fast-check path), got ${JSON.stringify(flags.path)}`);
   const useRandom = flags.engine !== "exhaustive";
   const useExhaustive = flags.engine !== "random";
@@ -299,12 +305,15 @@ function guestMemoryFlag(v: string | undefined): { guestMemory: GuestMemoryKind 
   return { guestMemory: kind };
 }
 
-async function selectPolicies(flags: CheckFlags): Promise<PolicyEntry[]> {
-  // With only a module given, check just the user's policy.
-  const defaults = flags.policyModule ? [] : POLICIES;
+async function selectPolicies(flags: CheckFlags, io: Io): Promise<PolicyEntry[]> {
+  const guests = selectGuestPolicies(flags);
+  // With only a module, or only --guest/--viommu, given, check just those.
+  const defaults = flags.policyModule || guests.length > 0 ? [] : POLICIES;
   const out: PolicyEntry[] = selectByName("--policy", "policy", flags.policy, defaults, findAnyPolicy, knownPolicies())
     .map((policy) => ({ policy, module: null }));
+  for (const policy of guests) if (!out.some((e) => e.policy === policy)) out.push({ policy, module: null });
   if (flags.policyModule) {
+    await typecheckBeforeLoading(flags.policyModule, "--policy-module", io);
     const loaded = await loadPolicyModule(flags.policyModule);
     if (!loaded.ok) fail(`--policy-module ${loaded.error}`);
     if (out.some((e) => e.policy.name === loaded.policy.name)) fail(`--policy-module ${flags.policyModule}: its name ${JSON.stringify(loaded.policy.name)} is already taken`);
@@ -314,9 +323,25 @@ async function selectPolicies(flags: CheckFlags): Promise<PolicyEntry[]> {
   return out;
 }
 
-function selectProperties(names: string[] | undefined, policies: readonly string[]): Property[] {
-  const all = [...PROPERTIES, ...NET_PROPERTIES];
-  return selectByName("--property", "property", names, defaultProperties(policies, NET_POLICIES.map((p) => p.name)), findProperty, `known: ${all.map((p) => p.name).join(", ")}`);
+/**
+ * The guest policies --guest and --viommu select: every named guest policy
+ * over every named vIOMMU kind (a missing flag: all of its kinds); none when
+ * both flags are absent.
+ */
+function selectGuestPolicies(flags: CheckFlags): Policy[] {
+  if (flags.guest === undefined && flags.viommu === undefined) return [];
+  const guests = selectByName<GuestKind>("--guest", "guest policy", flags.guest, GUEST_KINDS, (n) => GUEST_KINDS.find((g) => g === n), `known: ${GUEST_KINDS.join(", ")}`);
+  const kinds = selectByName<ViommuKind>("--viommu", "vIOMMU kind", flags.viommu, VIOMMU_KINDS, (n) => VIOMMU_KINDS.find((v) => v === n), `known: ${VIOMMU_KINDS.join(", ")}`);
+  return guests.flatMap((g) => kinds.map((v) => findAnyPolicy(guestPolicyName(g, v))!));
+}
+
+/** The properties --property names; by default every property of the default run, plus vm-confinement when a guest policy is checked. */
+function selectProperties(names: string[] | undefined, entries: readonly PolicyEntry[]): Property[] {
+  const guest = entries.some((e) => GUEST_POLICIES.includes(e.policy) || BROKEN_GUEST_POLICIES.includes(e.policy));
+  // Networking policies (page_pool) add the networking properties (consumed-data-integrity).
+  const net = entries.some((e) => NET_POLICIES.includes(e.policy) || NET_BROKEN_POLICIES.includes(e.policy));
+  const defaults = [...PROPERTIES, ...(guest ? VM_PROPERTIES : []), ...(net ? NET_PROPERTIES : [])];
+  return selectByName("--property", "property", names, defaults, findProperty, `known: ${ALL_PROPERTIES.map((p) => p.name).join(", ")}`);
 }
 
 /** Runs `f`; an exception from a user's policy module is bad input that names the module. */
@@ -324,8 +349,9 @@ export function guardPolicy<T>(entry: PolicyEntry, f: () => T): T {
   try {
     return f();
   } catch (e) {
-    if (entry.module === null || e instanceof DeadlineError) throw e;
-    const msg = e instanceof Error ? e.message : String(e);
-    fail(`--policy-module ${entry.module}: the policy threw: ${msg.split("\n")[0]} (handlers must return DONE, FAIL or a phase, never throw)`);
+    if (e instanceof PolicyModuleError) fail(e.message);
+    if (entry.module === null || e instanceof DeadlineError || e instanceof UsageError) throw e;
+    // The model failed on what the module's handlers did (say, a Kernel service given nonsense).
+    fail(`policy module ${entry.module}: the model failed running it: ${describeThrown(e)} (handlers must return DONE, FAIL or a phase, never throw)`);
   }
 }

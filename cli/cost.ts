@@ -10,6 +10,7 @@ import { EXIT_OK, fail } from "./errors.ts";
 import { knownPolicies, selectByName } from "./select.ts";
 import { type Io } from "./io.ts";
 import { DEFAULT_HOST_BYTES, metadataReport, parseHostSize, renderMetadata } from "../checker/experiments/metadata.ts";
+import { renderVmExperiment, vmExperiment, VM_EXPERIMENT } from "../checker/experiments/vm.ts";
 
 export interface CostFlags {
   readonly workload?: string[];
@@ -22,7 +23,7 @@ export interface CostFlags {
 }
 
 /** Experiments `--experiment` runs instead of the workload table. */
-export const EXPERIMENTS = [EXPERIMENT_NAME, "metadata"] as const;
+export const EXPERIMENTS = [EXPERIMENT_NAME, "metadata", VM_EXPERIMENT] as const;
 
 export function runCost(flags: CostFlags, io: Io): number {
   if (flags.experiment !== undefined) return runExperiment(flags, io);
@@ -75,6 +76,15 @@ function runExperiment(flags: CostFlags, io: Io): number {
       if (host === null) fail(`--host-size must be a positive size such as 1TiB, 512GiB or 4096, got ${JSON.stringify(flags.hostSize)}`);
       const r = metadataReport(host);
       io.out(flags.json ? JSON.stringify(r, null, 2) + "\n" : renderMetadata(r));
+      return EXIT_OK;
+    }
+    case VM_EXPERIMENT: {
+      // every workload natively and in a VM, per guest policy and vIOMMU kind (checker/experiments/vm.ts)
+      if (flags.policy !== undefined || flags.hostSize !== undefined) fail("--experiment vm runs its own policies: --policy and --host-size do not apply");
+      const costs = selectCosts(flags);
+      const rows = vmExperiment(costs, flags.ios, selectWorkloads(flags.workload));
+      if (flags.json) process.stdout.write(JSON.stringify({ experiment: VM_EXPERIMENT, costs: costsDocument(costs), rows }, null, 2) + "\n");
+      else process.stdout.write(renderVmExperiment(rows, flags.costs === undefined ? DEFAULT_COSTS_FILE : `${DEFAULT_COSTS_FILE} with ${flags.costs} over it`));
       return EXIT_OK;
     }
     default:

@@ -6,6 +6,13 @@ import { type Io } from "./io.ts";
 
 export class UsageError extends Error {}
 
+/** Several usage problems at once (a policy module's type errors): one line each. */
+export class UsageErrors extends UsageError {
+  constructor(readonly lines: readonly string[]) {
+    super(lines.join("; "));
+  }
+}
+
 export const EXIT_OK = 0;
 export const EXIT_VIOLATION = 1;
 export const EXIT_USAGE = 2;
@@ -34,7 +41,9 @@ export async function guarded(body: () => Promise<number>, io: Io): Promise<numb
     return await body();
   } catch (e) {
     if (e instanceof UsageError) {
-      io.err(`dmacheck: ${oneLine(e.message)}\n`);
+      // Usually one line; several problems (a policy module's type errors) are one line each.
+      const lines = e instanceof UsageErrors ? e.lines : [e.message];
+      for (const line of lines) io.err(`dmacheck: ${oneLine(line)}\n`);
       return EXIT_USAGE;
     }
     const msg = e instanceof Error ? e.message : String(e);

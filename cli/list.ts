@@ -1,6 +1,6 @@
 /** `dmacheck list [policies|properties]`. */
 import { BROKEN_POLICIES, NET_BROKEN_POLICIES, NET_POLICIES, POLICIES } from "../model/policies/index.ts";
-import { NET_PROPERTIES, PROPERTIES } from "../properties/index.ts";
+import { ALL_PROPERTIES as PROPERTIES } from "../properties/index.ts";
 import { fail } from "./errors.ts";
 import { type Io } from "./io.ts";
 
@@ -19,11 +19,9 @@ export function runList(what: string, io: Io): number {
   }
   if (what !== "policies") {
     if (out.length > 0) out.push("");
-    const w = Math.max(...[...PROPERTIES, ...NET_PROPERTIES].map((p) => p.name.length)) + 2;
+    const w = Math.max(...PROPERTIES.map((p) => p.name.length)) + 2;
     out.push("properties:");
     for (const p of PROPERTIES) out.push(`  ${p.name.padEnd(w)}${p.summary}`);
-    out.push("networking properties (checked by default only with a networking policy):");
-    for (const p of NET_PROPERTIES) out.push(`  ${p.name.padEnd(w)}${p.summary}`);
   }
   io.out(out.join("\n") + "\n");
   return 0;

@@ -63,6 +63,8 @@ function buildProgram(io: Io, status: { code: number }): Command {
     .option("--policy <names>", "comma-separated policies (default: every built-in policy)", list)
     .option("--property <names>", "comma-separated properties (default: all)", list)
     .option("--device <attrs>", "device attributes: trusted or untrusted, ats, acs-tb (comma-separated; default trusted)", list)
+    .option("--guest <policies>", "guest policies: the guest's own DMA policy, strict, lazy or passthrough, over each --viommu kind (comma-separated; default all three when --viommu is given)", list)
+    .option("--viommu <kinds>", "vIOMMU kinds for the guest policies: emulated, nested, virtio (comma-separated; default all three when --guest is given)", list)
     .option("--guest-memory <kind>", "add a guest memory region: ordinary (in the direct map), devdax (pageless) or guest-memfd (no direct map)")
     .addOption(new Option("--engine <engine>", "random (fast-check search), exhaustive (breadth-first search of a small scope) or both").default("both").choices(["random", "exhaustive", "both"]))
     .addOption(new Option("--runs <n>", "random event sequences per cell").default(10000).argParser(limited("--runs")))
@@ -124,7 +126,7 @@ function buildProgram(io: Io, status: { code: number }): Command {
     .option("--costs <file>", "a cost table (JSON, dmacheck/costs@1) whose counters replace the defaults")
     .addOption(new Option("--ios <n>", "I/Os per workload (default: 1000 for net-rx and net-tx, 250 for nvme-read)").argParser(limited("--ios")))
     .option("--json", "print one JSON document on stdout")
-    .option("--experiment <name>", "run an experiment instead of the workloads: morsel-vs-vfio (docs/morsels.md), metadata (docs/memory-metadata.md)")
+    .option("--experiment <name>", "run an experiment instead of the workloads: morsel-vs-vfio (docs/morsels.md), metadata (docs/memory-metadata.md), vm (docs/virtualisation.md)")
     .option("--host-size <size>", "--experiment metadata: host memory size, e.g. 1TiB (default), 512GiB, 4096")
     .action(async (opts) => {
       const { runCost } = await import("./cost.ts");

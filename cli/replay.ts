@@ -4,6 +4,7 @@ import { renderStepTable, renderVitest } from "../counterexamples/render.ts";
 import { replayCounterexample } from "../checker/replay.ts";
 import { findAnyPolicy } from "../model/policies/index.ts";
 import { loadPolicyModule } from "../checker/policy-module.ts";
+import { typecheckBeforeLoading } from "./typecheck.ts";
 import { findProperty } from "../properties/index.ts";
 import { EXIT_OK, EXIT_VIOLATION, fail } from "./errors.ts";
 import { guardPolicy } from "./check.ts";
@@ -15,6 +16,7 @@ export async function runReplay(file: string, opts: { json?: boolean; vitest?: b
   const cx = read.value;
   let policy = findAnyPolicy(cx.policy);
   if (cx.policyModule !== null) {
+    await typecheckBeforeLoading(cx.policyModule, `${file}: $.policyModule:`, io, file);
     const loaded = await loadPolicyModule(cx.policyModule, file);
     if (!loaded.ok) fail(`${file}: $.policyModule: ${loaded.error}`);
     policy = loaded.policy;

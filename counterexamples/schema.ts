@@ -92,7 +92,9 @@ const Property = Schema.Literals([
   "stale-window",
   "no-leak",
   "availability",
-  "leftover-data", "consumed-data-integrity",
+  "leftover-data",
+  "vm-confinement",
+  "consumed-data-integrity",
 ]);
 
 export const CounterexampleSchema = Schema.Struct({

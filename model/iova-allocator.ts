@@ -13,12 +13,17 @@ function isFree(bm: Words, base: number, i: number): boolean {
   return (bm[base + (i >>> 5)] & (1 << (i & 31))) === 0;
 }
 
-/** Allocates `pages` IOVA pages for domain `dom`; returns the first page number or -1. */
-export function allocIova(tx: Tx, dom: number, pages: number): number {
+/**
+ * Allocates `pages` IOVA pages for domain `dom`; returns the first page number
+ * or -1. Unless `sizeAligned` is false (an IOVA the caller chooses, as a VFIO
+ * user's VFIO_IOMMU_MAP_DMA does: any page boundary), the range starts at a
+ * multiple of the next power of two of `pages`.
+ */
+export function allocIova(tx: Tx, dom: number, pages: number, sizeAligned = true): number {
   const g = tx.g;
   if (pages <= 0 || pages > g.winPages) return -1;
   let align = 1;
-  while (align < pages) align <<= 1;
+  while (sizeAligned && align < pages) align <<= 1;
   const bm0 = tx.c[IOVA];
   const base = dom * g.bitmapWords;
   // First aligned absolute page number at or above the window base.

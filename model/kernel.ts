@@ -277,8 +277,9 @@ export class Kernel {
   }
 
   // --- IOVA allocator
-  allocIova(dev: number, pages: number): number {
-    const v = allocIova(this.tx, dev, pages);
+  /** `pages` IOVA pages of `dev`'s window, size-aligned (Linux alloc_iova) unless `sizeAligned` is false (a VFIO user's chosen IOVA). */
+  allocIova(dev: number, pages: number, sizeAligned = true): number {
+    const v = allocIova(this.tx, dev, pages, sizeAligned);
     if (v < 0) this.obs.short |= SHORT_IOVA; // for coverage's "missing resource"
     return v;
   }
@@ -304,6 +305,29 @@ export class Kernel {
     }
     if (this.obs.detail) this.obs.note(`IOMMU dom ${dev}: IOVA pages 0x${this.iova(m).toString(16)}+${this.pages(m)} mapped`);
     return true;
+  }
+  /**
+   * Maps the p-th IOVA page of mapping `m` (page iova(m) + p) to the frame
+   * mapSegments would give it (its segment's bounce slot or buffer frame),
+   * with the direction's permissions. A handler that maps one page and
+   * returns a phase ends the step there: that is a preemption point (Linux
+   * vfio_pin_map_dma's cond_resched between chunks), so a device access or an
+   * IOMMU walk can fall between two of its page-table writes. False when a
+   * table frame could not be allocated, or p is beyond the mapping.
+   */
+  mapSegmentPage(m: number, p: number): boolean {
+    let at = 0;
+    for (let i = 0; i < this.segments(m); i++) {
+      const n = this.segPages(m, i);
+      if (p < at + n) {
+        const slot = this.segBounce(m, i);
+        const frame = (slot >= 0 ? slot : this.segFirstFrame(m, i)) + (p - at);
+        const dir = mDir(this.tx.c[MAPS], m);
+        return iommuMapPage(this.tx, this.dev(m), this.iova(m) + p, frame, dirAllowsRead(dir), dirAllowsWrite(dir), this.obs);
+      }
+      at += n;
+    }
+    return false;
   }
   /** Maps one IOVA page to a frame with explicit permissions. */
   mapPage(dev: number, v: number, frame: number, read: boolean, write: boolean): boolean {

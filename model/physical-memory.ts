@@ -35,9 +35,15 @@ export const ROLE_PINNED = 11;
 export const ROLE_MORSEL_PT = 12;
 /** A table of a morsel's secondary view (model/morsel-view.ts): aux = primary table frame | format << 13; w2 = its table key. */
 export const ROLE_MORSEL_VIEW = 13;
+/**
+ * Memory outside the virtual machine whose device is assigned (model/vm-memory.ts):
+ * the host's, or another guest's. aux = HOST_* marker. Only the guest policies
+ * create such frames; properties/vm-confinement.ts forbids a device to reach them.
+ */
+export const ROLE_HOST = 14;
 export const ROLE_NAMES = [
   "free", "kernel", "slab", "user", "iommu-page-table", "mmu-page-table", "io-buffer", "bounce", "shadow", "io-pool", "guest", "pinned",
-  "morsel-page-table", "morsel-view-table",
+  "morsel-page-table", "morsel-view-table", "host",
 ];
 
 /** First frame of an allocated or free block. */
@@ -96,6 +102,7 @@ function zeroedOnAlloc(role: number): boolean {
 export function roleContents(role: number): number {
   if (role === ROLE_IOMMU_PT || role === ROLE_MMU_PT || role === ROLE_MORSEL_PT || role === ROLE_MORSEL_VIEW) return contentsOf(0);
   if (role === ROLE_USER || role === ROLE_GUEST) return contentsOf(1);
+  if (role === ROLE_HOST) return contentsOf(0);
   return -1;
 }
 

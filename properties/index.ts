@@ -13,6 +13,7 @@ import { staleWindow } from "./stale-window.ts";
 import { noLeak } from "./no-leak.ts";
 import { availability } from "./availability.ts";
 import { leftoverData } from "./leftover-data.ts";
+import { vmConfinement } from "./vm-confinement.ts";
 import { consumedDataIntegrity } from "./consumed-data-integrity.ts";
 
 export const PROPERTIES: readonly Property[] = [
@@ -21,26 +22,31 @@ export const PROPERTIES: readonly Property[] = [
 ];
 
 /**
- * Properties of the networking receive path, selectable by name
- * (`--property consumed-data-integrity`) and checked by default only for the
- * networking policies (model/policies/page-pool.ts NET_POLICIES), which keeps
- * the default run, and its test budget, as it was.
- */
-export const NET_PROPERTIES: readonly Property[] = [consumedDataIntegrity];
-
-/** The properties checked by default for `policies`: all of PROPERTIES, and NET_PROPERTIES when a networking policy is among them. */
-export function defaultProperties(policyNames: readonly string[], netPolicyNames: readonly string[]): Property[] {
-  return policyNames.some((n) => netPolicyNames.includes(n)) ? [...PROPERTIES, ...NET_PROPERTIES] : [...PROPERTIES];
-}
-
-/**
  * Properties whose verdict depends on how memory is configured (the guest
  * memory region), not on the DMA policy: no policy claims them, and with the
  * default configuration (no guest memory) they hold trivially.
  */
 export const MEMORY_PROPERTIES: readonly PropertyName[] = ["direct-map-exclusion"];
 
+/**
+ * Properties about virtual machines: checked by default only when a guest
+ * policy is selected (cli/check.ts), or when named with --property, so the
+ * default run over the built-in policies keeps its time.
+ */
+export const VM_PROPERTIES: readonly Property[] = [vmConfinement];
+
+/**
+ * Properties of the networking receive path: checked by default only when a
+ * networking policy (model/policies/page-pool.ts NET_POLICIES) is selected
+ * (cli/check.ts), or when named with --property, so the default run keeps
+ * its time.
+ */
+export const NET_PROPERTIES: readonly Property[] = [consumedDataIntegrity];
+
+/** Every property, in the order reports list it. */
+export const ALL_PROPERTIES: readonly Property[] = [...PROPERTIES, ...VM_PROPERTIES, ...NET_PROPERTIES];
+
 export function findProperty(name: string): Property | undefined {
-  return PROPERTIES.find((p) => p.name === name) ?? NET_PROPERTIES.find((p) => p.name === name);
+  return ALL_PROPERTIES.find((p) => p.name === name);
 }
 export type { Property, PropertyName };

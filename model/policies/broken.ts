@@ -3,16 +3,18 @@
  * that each property can fail and that the checker catches the bug classes
  * real drivers have had; `dmacheck check --policy <name>` accepts them.
  */
-import { DONE, type Policy } from "../policy.ts";
+import { DONE, FAIL, type Policy } from "../policy.ts";
+import { PAGE_SIZE } from "../config.ts";
 import { type Kernel } from "../kernel.ts";
 import { TAG_FQ } from "../iommu-page-table.ts";
 import { lazy, lazyUnmap } from "./lazy.ts";
-import { mapWithIova, strict, UNMAP_START, UNMAP_WAIT, unmapAndQueueSync, unmapStart } from "./strict.ts";
+import { MAP_CLEANUP, MAP_FAIL_WAIT, MAP_START, mapWithIova, strict, UNMAP_START, UNMAP_WAIT, unmapAndQueueSync, unmapStart } from "./strict.ts";
 import { shadow } from "./shadow.ts";
 import { fns } from "./fns.ts";
 import { makeBounce } from "./bounce.ts";
 import { makeDamn } from "./damn.ts";
 import { vfio } from "./vfio.ts";
+import { stepwiseMap, vfioStepwise } from "./vfio-stepwise.ts";
 import { makeMorselPolicy } from "./morsel.ts";
 import { makeMorselViewPolicy } from "./morsel-views.ts";
 import { exitToVmm, viommu } from "./viommu.ts";
@@ -95,6 +97,81 @@ export const strictUnmapOffByOne: Policy = {
     if (phase === UNMAP_START) return unmapAndQueueSync(k, k.dev(m), k.iova(m) + 1, k.pages(m)) ? UNMAP_WAIT : UNMAP_START;
     return strict.unmap(k, m, phase);
   },
+};
+
+/**
+ * Strict that sizes a mapping's IOVA range from the buffer's length alone
+ * (as if Linux __iommu_dma_map computed iova_align(size) without adding
+ * iova_off, the start's offset into its granule). A buffer that starts
+ * inside a page and crosses into the next (a page-aligned length at an
+ * unaligned start, a sub-range of a larger block) gets one page too few:
+ * the device's access to its last bytes faults, and the next mapping is
+ * given that IOVA page. Whole buffers never show it (kmalloc objects do not
+ * cross pages; page blocks start page-aligned): only ranges inside an
+ * allocation do.
+ */
+export const strictRangeNoOffset: Policy = {
+  ...strict,
+  name: "strict-range-no-offset",
+  summary: "BROKEN strict: sizes the IOVA range from the length without the start's offset, so a range crossing a page loses its last page",
+  map(k: Kernel, m: number, phase: number): number {
+    const dev = k.dev(m);
+    const n = lengthPages(k, m);
+    if (phase === MAP_START) {
+      const iova = k.allocIova(dev, n);
+      if (iova < 0) return FAIL;
+      k.setIova(m, iova);
+      if (mapLengthPages(k, m)) return DONE;
+    }
+    // Out of table frames part-way: undone as strict undoes it (clear, invalidate, wait), then the IOVA is freed.
+    if (phase !== MAP_FAIL_WAIT) return unmapAndQueueSync(k, dev, k.iova(m), n) ? MAP_FAIL_WAIT : MAP_CLEANUP;
+    if (!k.completionDone()) return MAP_FAIL_WAIT;
+    k.freeDetachedTables();
+    k.freeIova(dev, k.iova(m), n);
+    return FAIL;
+  },
+  unmap(k: Kernel, m: number, phase: number): number {
+    const n = lengthPages(k, m);
+    if (phase === UNMAP_START) return unmapAndQueueSync(k, k.dev(m), k.iova(m), n) ? UNMAP_WAIT : UNMAP_START;
+    if (!k.completionDone()) return UNMAP_WAIT;
+    k.freeDetachedTables();
+    k.freeIova(k.dev(m), k.iova(m), n);
+    return DONE;
+  },
+};
+
+/** IOVA pages strict-range-no-offset reserves: each segment's length in whole pages, ignoring where it starts. */
+function lengthPages(k: Kernel, m: number): number {
+  let n = 0;
+  for (let i = 0; i < k.segments(m); i++) n += Math.ceil(k.segLen(m, i) / PAGE_SIZE);
+  return n;
+}
+
+/** Maps each segment's length in whole pages from its first frame, contiguously from the mapping's IOVA. */
+function mapLengthPages(k: Kernel, m: number): boolean {
+  let v = k.iova(m);
+  for (let i = 0; i < k.segments(m); i++) {
+    const first = k.segFirstFrame(m, i);
+    const pages = Math.ceil(k.segLen(m, i) / PAGE_SIZE);
+    for (let p = 0; p < pages; p++, v++) if (!k.mapPage(k.dev(m), v, first + p, k.deviceReads(m), k.deviceWrites(m))) return false;
+  }
+  return true;
+}
+
+/**
+ * vfio-stepwise whose failed map clears what it mapped and frees its tables,
+ * IOVA and pins without invalidating. A translation a device cached between
+ * two of the map's page writes (each ends a step: a preemption point)
+ * survives the failure, and the device reaches the freed buffer through it.
+ * Mapped atomically the same undo would be harmless: nothing could have cached
+ * the half-built mapping. Not in BROKEN_POLICIES: the default scope cannot make
+ * a map fail part-way (docs/policies.md has a scope that does).
+ */
+export const vfioUndoNoInvalidate: Policy = {
+  ...vfioStepwise,
+  name: "vfio-undo-no-invalidate",
+  summary: "BROKEN vfio-stepwise: a map failing part-way clears its entries and unpins without invalidating the IOTLB",
+  map: (k, m, phase) => stepwiseMap(k, m, phase, "no-invalidate"),
 };
 
 /** Strict, but emptied page-table frames are freed before the invalidation is even queued. */
@@ -357,7 +434,7 @@ export const coiommuUnpinBeforeInvalidate: Policy = {
 };
 
 export const BROKEN_POLICIES: readonly Policy[] = [
-  strictFreeBeforeWait, strictFreeIovaBeforeWait, strictLeakIova, strictLeakTables, strictUnmapOffByOne, strictFreeTablesEarly, strictWaitBeforeInvalidate, strictNoPde, lazyFreeTablesAtUnmap, lazyNoTimer, shadowZeroCopy, fnsNeverPde,
+  strictFreeBeforeWait, strictFreeIovaBeforeWait, strictLeakIova, strictLeakTables, strictUnmapOffByOne, strictRangeNoOffset, strictFreeTablesEarly, strictWaitBeforeInvalidate, strictNoPde, lazyFreeTablesAtUnmap, lazyNoTimer, shadowZeroCopy, fnsNeverPde,
   bounceMapOriginal, bounceNoZeroPadding, bounceSharedSlot, damnFreeToBuddy, damnUnzeroedPool,
   vfioUnpinBeforeWait, vfioLeakPin, morselLeafOnlyUnmount, morselNaiveSharing, morselViewStale,
   viommuAsyncInvalidate, coiommuUnpinBeforeInvalidate,

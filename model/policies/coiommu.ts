@@ -258,7 +258,7 @@ export function unpinFinish(k: Kernel, unpin: boolean): number {
 export const coiommu: Policy = {
   name: "coiommu",
   summary: "CoIOMMU: DMA tracking table shared with the host, pin on first use, unmap only decrements, LRU unpin by compare-exchange",
-  claims: ["pt-page-safety", "pin-safety", "pte-agreement", "view-refinement", "stale-window", "no-leak", "availability"],
+  claims: ["pt-page-safety", "pin-safety", "pte-agreement", "view-refinement", "stale-window", "no-leak", "availability", "vm-confinement"],
   stateWords: (cfg: ModelConfig) => cfg.frames + 3,
   attach: () => "translate",
   map: coiommuMap,

@@ -21,7 +21,19 @@ export function findPolicy(name: string): Policy | undefined {
 }
 
 export { BROKEN_POLICIES } from "./broken.ts";
-import { BROKEN_POLICIES } from "./broken.ts";
+import { BROKEN_POLICIES, vfioUndoNoInvalidate } from "./broken.ts";
+import { vfioStepwise } from "./vfio-stepwise.ts";
+
+export { BROKEN_GUEST_POLICIES, GUEST_POLICIES } from "./guest.ts";
+import { findGuestPolicy } from "./guest.ts";
+
+/**
+ * Policies that need a scope beyond the default to show anything (vfio-stepwise
+ * and its broken undo: a map failing part-way): reachable by name, e.g.
+ * `dmacheck check --policy vfio-undo-no-invalidate --scope FILE`, but no
+ * row of the default matrix and no corpus cell.
+ */
+export const SCOPED_POLICIES: readonly Policy[] = [vfioStepwise, vfioUndoNoInvalidate];
 
 /**
  * Networking policies (page_pool over an IOMMU policy, model/policies/page-pool.ts)
@@ -31,8 +43,8 @@ import { BROKEN_POLICIES } from "./broken.ts";
 export { NET_POLICIES, NET_BROKEN_POLICIES } from "./page-pool.ts";
 import { NET_POLICIES, NET_BROKEN_POLICIES } from "./page-pool.ts";
 
-/** A built-in policy, a networking policy or a broken variant, by name. */
+/** A built-in policy, a guest policy (model/policies/guest.ts), a broken variant, a scoped or a networking policy, by name. */
 export function findAnyPolicy(name: string): Policy | undefined {
-  return findPolicy(name) ?? BROKEN_POLICIES.find((p) => p.name === name) ?? NET_POLICIES.find((p) => p.name === name) ??
-    NET_BROKEN_POLICIES.find((p) => p.name === name);
+  return findPolicy(name) ?? findGuestPolicy(name) ?? BROKEN_POLICIES.find((p) => p.name === name) ?? SCOPED_POLICIES.find((p) => p.name === name) ??
+    NET_POLICIES.find((p) => p.name === name) ?? NET_BROKEN_POLICIES.find((p) => p.name === name);
 }

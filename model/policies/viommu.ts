@@ -51,7 +51,7 @@ export function exitToVmm(k: Kernel, pages: number, why: string): void {
 export const viommu: Policy = {
   name: "viommu",
   summary: "guest strict through an emulated IOMMU in caching mode: every map and unmap exits to the VMM, which shadows it into the host IOMMU",
-  claims: ["page-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement", "dma-integrity", "stale-window", "no-leak", "availability"],
+  claims: ["page-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement", "dma-integrity", "stale-window", "no-leak", "availability", "vm-confinement"],
   attach: () => "translate",
   map(k: Kernel, m: number, phase: number): number {
     if (phase === MAP_START) {

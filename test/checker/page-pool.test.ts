@@ -30,13 +30,14 @@ const RELEASE_SCOPE: Scope = {
   config: { ...DEFAULT_SCOPE.config, maxMappings: 2 },
   alphabet: {
     ...DEFAULT_SCOPE.alphabet, kmallocSizes: [], pageSizes: [4096], directions: ["from-device"], dmaOffsets: [0], unmapSlots: 2, kernelSizes: [], tickMs: [],
+    mapRanges: [],
   },
 };
 
 /** The default scope's rx buffers, with a device write at the top of a page, where page_frag places a fragment. */
 const CONSUME_SCOPE: Scope = {
   config: DEFAULT_SCOPE.config,
-  alphabet: { ...DEFAULT_SCOPE.alphabet, directions: ["from-device"], dmaOffsets: [0, 4096 - 64] },
+  alphabet: { ...DEFAULT_SCOPE.alphabet, kmallocSizes: [64], directions: ["from-device"], dmaOffsets: [0, 4096 - 64], mapRanges: [] },
 };
 
 describe("page_pool", () => {

@@ -26,13 +26,13 @@ function scopes(): { name: string; scope: Scope; depth: number }[] {
     { name: "plain", alphabet: { dmaPages: [0, 1], dmaOffsets: [0] } },
     { name: "pages 0,2", alphabet: { dmaPages: [0, 2], dmaOffsets: [0] } },
     { name: "offset 64", alphabet: { dmaPages: [0, 1], dmaOffsets: [64] } },
-    { name: "to-device only", alphabet: { dmaPages: [0, 1], dmaOffsets: [0, 64], directions: ["to-device"] } },
-    { name: "from-device only", alphabet: { dmaPages: [0, 1, 2, 3], dmaOffsets: [0], directions: ["from-device"] } },
-    { name: "kmalloc 64,2048", alphabet: { dmaPages: [0, 1], dmaOffsets: [0], kmallocSizes: [64, 2048], directions: ["from-device"] } },
+    { name: "to-device only", alphabet: { dmaPages: [0, 1], dmaOffsets: [0, 64], kmallocSizes: [64], mapRanges: [], directions: ["to-device"] } },
+    { name: "from-device only", alphabet: { dmaPages: [0, 1, 2, 3], dmaOffsets: [0], kmallocSizes: [64], mapRanges: [], directions: ["from-device"] } },
+    { name: "kmalloc 64,2048", alphabet: { dmaPages: [0, 1], dmaOffsets: [0], kmallocSizes: [64, 2048], mapRanges: [], directions: ["from-device"] } },
     { name: "page buffers", alphabet: { dmaPages: [0, 1], dmaOffsets: [0], kmallocSizes: [], pageSizes: [4096] } },
     { name: "12 frames", config: { frames: 12 }, alphabet: { dmaPages: [0, 3], dmaOffsets: [0] } },
     { name: "no kernel activity", alphabet: { dmaPages: [0, 1, 2], dmaOffsets: [0], kernelSizes: [] } },
-    { name: "two devices", config: { devices: 2 }, alphabet: { dmaPages: [0], dmaOffsets: [0], directions: ["from-device"] } },
+    { name: "two devices", config: { devices: 2 }, alphabet: { dmaPages: [0], dmaOffsets: [0], kmallocSizes: [64], mapRanges: [], directions: ["from-device"] } },
   ];
   const out: { name: string; scope: Scope; depth: number }[] = [];
   for (const cpus of [1, 2]) {

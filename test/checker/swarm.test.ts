@@ -77,12 +77,13 @@ describe("the random engine with swarms", () => {
 
   // Issue 11: with one fixed distribution, 4 of 12 seeds missed strict-wait-before-invalidate's
   // stale-IOTLB read (map, dma, unmap, iommu, resume, dma) in the default 10,000 runs.
-  it("finds strict-wait-before-invalidate x iotlb-coherence with each of 12 seeds in the default runs (without swarms, 8)", () => {
+  // Without swarms 9 of 12 since a quarter of the maps became ranges inside their allocation (8 before).
+  it("finds strict-wait-before-invalidate x iotlb-coherence with each of 12 seeds in the default runs (without swarms, 9)", () => {
     const sys = makeSystem(cfg, strictWaitBeforeInvalidate);
     const found = (swarm: boolean) =>
       Array.from({ length: 12 }, (_, i) => randomCheck(sys, prop, { runs: 10000, seed: i + 1, maxEvents: 24, swarm }).verdict === "violated").filter(Boolean).length;
     expect(found(true)).toBe(12);
-    expect(found(false)).toBe(8);
+    expect(found(false)).toBe(9);
   });
 });
 

@@ -43,7 +43,8 @@ describe("the random engine reproduces the expected verdicts (docs/reference/pol
     for (const policy of POLICIES) {
       // Memory properties depend on the memory configuration, not the policy: no policy claims them.
       const holds = PROPERTIES.filter((p) => EXPECTED[policy.name][p.name] === "holds" && !MEMORY_PROPERTIES.includes(p.name)).map((p) => p.name);
-      expect([...policy.claims].sort()).toEqual(holds.sort());
+      // vm-confinement (not in the default run) is checked with memory outside the VM in test/checker/vm.test.ts.
+      expect(policy.claims.filter((c) => PROPERTIES.some((p) => p.name === c)).sort()).toEqual(holds.sort());
     }
   });
 });

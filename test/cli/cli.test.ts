@@ -14,7 +14,7 @@ import { COUNTEREXAMPLE_FORMAT, type Counterexample } from "../../counterexample
 import { DEFAULT_CONFIG } from "../../model/config.ts";
 import { DEFAULT_SCOPE } from "../../checker/scope.ts";
 import { runCli, type CliResult } from "./helpers.ts";
-import { NET_PROPERTIES, PROPERTIES } from "../../properties/index.ts";
+import { ALL_PROPERTIES as PROPERTIES } from "../../properties/index.ts";
 
 // ---- helpers ------------------------------------------------------------------
 
@@ -287,6 +287,18 @@ describe("check --engine exhaustive", () => {
     expect(r.stdout).toMatch(/^reproduced: yes$/m);
   });
 
+  it("--guest and --viommu select guest policies, and then vm-confinement is checked by default", () => {
+    const r = runCli(["check", "--engine", "exhaustive", "--guest", "strict,passthrough", "--viommu", "nested", "--policy", "strict", "--depth", "2", "--json", "--no-timing", "--out", tmp()]);
+    expect(r.status, r.stderr).toBe(0);
+    const results = JSON.parse(r.stdout).results as { policy: string; property: string; claimed: boolean }[];
+    expect([...new Set(results.map((x) => x.policy))]).toEqual(["strict", "guest-strict@nested", "guest-passthrough@nested"]);
+    expect(results.filter((x) => x.property === "vm-confinement").map((x) => [x.policy, x.claimed])).toEqual([
+      ["strict", false], ["guest-strict@nested", true], ["guest-passthrough@nested", true],
+    ]);
+    const plain = runCli(["check", "--engine", "exhaustive", "--policy", "strict", "--depth", "2", "--json", "--no-timing", "--out", tmp()]);
+    expect((JSON.parse(plain.stdout).results as { property: string }[]).some((x) => x.property === "vm-confinement")).toBe(false);
+  });
+
   it("says which bound it stopped at when the scope is not exhausted", () => {
     const r = runCli(["check", "--engine", "exhaustive", "--policy", "strict", "--property", "iotlb-coherence", "--depth", "3", "--json", "--out", tmp()]);
     expect(r.status, r.stderr).toBe(0);
@@ -467,6 +479,8 @@ describe("bad input: one line on stderr, exit 2", () => {
     { name: "--runs 0", args: () => ["check", "--policy", "strict", "--runs", "0"], mentions: () => ["--runs", '"0"'] },
     { name: "--runs abc", args: () => ["check", "--policy", "strict", "--runs", "abc"], mentions: () => ["--runs", '"abc"'] },
     { name: "unknown flag", args: () => ["check", "--frobnicate"], mentions: () => ["--frobnicate"] },
+    { name: "unknown --guest", args: () => ["check", "--guest", "nope", "--runs", "10"], mentions: () => ["--guest", '"nope"'] },
+    { name: "unknown --viommu", args: () => ["check", "--viommu", "nope", "--runs", "10"], mentions: () => ["--viommu", '"nope"'] },
     { name: "replay of a missing file", args: () => ["replay", files().missing], mentions: () => [files().missing, "ENOENT"] },
     { name: "replay of invalid JSON", args: () => ["replay", files().invalid], mentions: () => [files().invalid, "not valid JSON"] },
     { name: "replay of a wrong format tag", args: () => ["replay", files().format], mentions: () => [files().format, "$.format", "dmacheck/counterexample@2"] },
@@ -600,6 +614,6 @@ describe("list", () => {
   it("list properties names the properties only", () => {
     const r = runCli(["list", "properties"]);
     expect(r.status, r.stderr).toBe(0);
-    expect(listed(r.stdout)).toEqual([...PROPERTY_NAMES, ...NET_PROPERTIES.map((p) => p.name)]);
+    expect(listed(r.stdout)).toEqual(PROPERTY_NAMES);
   });
 });

@@ -1,5 +1,5 @@
-// dmacheck counterexample: bounce-map-original violates byte-confinement (2 events).
-// device 1 wrote bytes 0x0..0x40 of frame 6 through a page walk for IOVA 0x1f8000; byte 0x40 is not granted to device 1 for writing: it is a free slot of a kmalloc-64 slab holding a kmalloc-64 object of the driver of dev1 at +0x0 (it may hold a freed object's data); frame 6 has held a kmalloc-64 object of the driver of dev1 at +0x0 since step 1
+// dmacheck counterexample: the test replays the trace below and expects its violation
+// (what was violated and why: counterexample.violation.explanation).
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 

@@ -1,5 +1,5 @@
-// dmacheck counterexample: bounce-no-zero-padding violates byte-confinement (7 events).
-// device 0 read bytes 0x0..0x0 of frame 8 through a page walk for IOVA 0x1f8000; byte 0x0 is not granted to device 0 for reading: it is bounce-slot padding holding leftover data of an earlier mapping (not zeroed), in a slot owned now by mapping #0; frame 8 has held mapping #0's bounce slot since step 6
+// dmacheck counterexample: the test replays the trace below and expects its violation
+// (what was violated and why: counterexample.violation.explanation).
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 

@@ -1,5 +1,5 @@
-// dmacheck counterexample: bounce-shared-slot violates byte-confinement (3 events).
-// device 0 read bytes 0x0..0x0 of frame 8 through a page walk for IOVA 0x1f8000; byte 0x0 is not granted to device 0 for reading: it is a bounce slot owned now by mapping #1; frame 8 has held mapping #1's bounce slot since step 2
+// dmacheck counterexample: the test replays the trace below and expects its violation
+// (what was violated and why: counterexample.violation.explanation).
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 

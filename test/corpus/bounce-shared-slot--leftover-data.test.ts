@@ -1,5 +1,5 @@
-// dmacheck counterexample: bounce-shared-slot violates leftover-data (3 events).
-// device 1 read bytes 0x0..0x0 of frame 8 through a page walk for IOVA 0x1f8000; byte 0x0 of frame 8 holds data of the driver of dev0: mapping #1's bounce copy; frame 8 has held mapping #1's bounce slot since step 2
+// dmacheck counterexample: the test replays the trace below and expects its violation
+// (what was violated and why: counterexample.violation.explanation).
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 

@@ -1,5 +1,5 @@
-// dmacheck counterexample: coiommu violates iotlb-coherence (3 events).
-// device 0 read frame 7 through a stale page walk from a cached directory entry for IOVA 0x1ff000; its unmap had already returned; frame 7 has held page 2 of a kmalloc-8192 object of the driver of dev0 at +0x0 since step 1
+// dmacheck counterexample: the test replays the trace below and expects its violation
+// (what was violated and why: counterexample.violation.explanation).
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 

@@ -1,5 +1,5 @@
-// dmacheck counterexample: coiommu violates leftover-data (2 events).
-// device 0 read bytes 0x0..0x8 of frame 6 through a page walk for IOVA 0x1fe000; byte 0x8 of frame 6 holds the kernel's data: left there by an earlier user of frame 6 and never zeroed (the frame is now a kmalloc-8 slab holding a kmalloc-8 object of the driver of dev0 at +0x0); frame 6 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1
+// dmacheck counterexample: the test replays the trace below and expects its violation
+// (what was violated and why: counterexample.violation.explanation).
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 

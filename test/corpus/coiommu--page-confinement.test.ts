@@ -1,5 +1,5 @@
-// dmacheck counterexample: coiommu violates page-confinement (2 events).
-// device 0 read frame 6 through a page walk for IOVA 0x1fe000; frame 6 holds nothing granted to device 0: it is a kmalloc-8 slab holding a kmalloc-8 object of the driver of dev1 at +0x0; frame 6 has held a kmalloc-8 object of the driver of dev1 at +0x0 since step 1
+// dmacheck counterexample: the test replays the trace below and expects its violation
+// (what was violated and why: counterexample.violation.explanation).
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 

@@ -1,5 +1,5 @@
-// dmacheck counterexample: coiommu-unpin-before-invalidate violates pin-safety (6 events).
-// frame 3: its last pin was dropped and it went back to the page allocator, yet device 0 can still reach it through an IOTLB entry for IOVA 0x201000; frame 3 has been freed by its owner but kept, pinned since step 2
+// dmacheck counterexample: the test replays the trace below and expects its violation
+// (what was violated and why: counterexample.violation.explanation).
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 

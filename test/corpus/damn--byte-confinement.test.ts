@@ -1,5 +1,5 @@
-// dmacheck counterexample: damn violates byte-confinement (2 events).
-// device 0 wrote bytes 0x0..0xfc0 of frame 8 through a page walk for IOVA 0x1f8000; byte 0xfc0 is not granted to device 0 for writing: it is byte +0x0 of a 64-byte I/O pool buffer of the driver of dev0; frame 8 has held a 64-byte I/O pool buffer of the driver of dev0 at +0xfc0 since step 1
+// dmacheck counterexample: the test replays the trace below and expects its violation
+// (what was violated and why: counterexample.violation.explanation).
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 

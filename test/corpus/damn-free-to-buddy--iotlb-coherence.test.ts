@@ -1,5 +1,5 @@
-// dmacheck counterexample: damn-free-to-buddy violates iotlb-coherence (4 events).
-// device 0 read frame 8 through a stale IOTLB entry for IOVA 0x1f8000; its unmap had already returned; frame 8 has been free since step 2
+// dmacheck counterexample: the test replays the trace below and expects its violation
+// (what was violated and why: counterexample.violation.explanation).
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 

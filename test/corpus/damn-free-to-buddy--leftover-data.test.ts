@@ -1,5 +1,5 @@
-// dmacheck counterexample: damn-free-to-buddy violates leftover-data (4 events).
-// device 0 read bytes 0x0..0x0 of frame 8 through a page walk for IOVA 0x1f8000; byte 0x0 of frame 8 holds the kernel's data: a CPU page table; frame 8 has been free since step 2
+// dmacheck counterexample: the test replays the trace below and expects its violation
+// (what was violated and why: counterexample.violation.explanation).
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 

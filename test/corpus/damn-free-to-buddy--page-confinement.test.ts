@@ -1,5 +1,5 @@
-// dmacheck counterexample: damn-free-to-buddy violates page-confinement (3 events).
-// device 0 read frame 8 through a page walk for IOVA 0x1f8000; frame 8 holds nothing granted to device 0: it is free; frame 8 has been free since step 2
+// dmacheck counterexample: the test replays the trace below and expects its violation
+// (what was violated and why: counterexample.violation.explanation).
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 

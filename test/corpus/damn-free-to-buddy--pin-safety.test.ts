@@ -1,5 +1,5 @@
-// dmacheck counterexample: damn-free-to-buddy violates pin-safety (2 events).
-// frame 8: the page allocator reclaimed it (it held io-pool memory and is free now), yet device 0 can still reach it through its domain's page tables for IOVA 0x1f8000; frame 8 has held a 64-byte I/O pool buffer of the driver of dev0 at +0xfc0 since step 1
+// dmacheck counterexample: the test replays the trace below and expects its violation
+// (what was violated and why: counterexample.violation.explanation).
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 

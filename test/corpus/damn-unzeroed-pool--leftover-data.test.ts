@@ -1,5 +1,5 @@
-// dmacheck counterexample: damn-unzeroed-pool violates leftover-data (2 events).
-// device 0 read bytes 0x0..0x0 of frame 8 through a page walk for IOVA 0x1f8000; byte 0x0 of frame 8 holds the kernel's data: left there by an earlier user of frame 8 and never zeroed (the frame is now a 64-byte I/O pool buffer of the driver of dev0 at +0xfc0); frame 8 has held a 64-byte I/O pool buffer of the driver of dev0 at +0xfc0 since step 1
+// dmacheck counterexample: the test replays the trace below and expects its violation
+// (what was violated and why: counterexample.violation.explanation).
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 

@@ -1,5 +1,5 @@
-// dmacheck counterexample: lazy violates iotlb-coherence (4 events).
-// device 0 wrote frame 6 through a stale IOTLB entry for IOVA 0x1f8000; its unmap had already returned; frame 6 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1
+// dmacheck counterexample: the test replays the trace below and expects its violation
+// (what was violated and why: counterexample.violation.explanation).
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 

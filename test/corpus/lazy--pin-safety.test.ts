@@ -1,5 +1,5 @@
-// dmacheck counterexample: lazy violates pin-safety (3 events).
-// frame 6: the page allocator reclaimed it (it held slab memory and is free now), yet device 0 can still reach it through an IOTLB entry for IOVA 0x1f8000; frame 6 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1
+// dmacheck counterexample: the test replays the trace below and expects its violation
+// (what was violated and why: counterexample.violation.explanation).
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 

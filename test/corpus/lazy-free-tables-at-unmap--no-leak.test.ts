@@ -1,5 +1,5 @@
-// dmacheck counterexample: lazy-free-tables-at-unmap violates no-leak (24 events).
-// nothing is mapped, in progress or queued, yet IOVA page 0x1ff of device 0 is still allocated
+// dmacheck counterexample: the test replays the trace below and expects its violation
+// (what was violated and why: counterexample.violation.explanation).
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 

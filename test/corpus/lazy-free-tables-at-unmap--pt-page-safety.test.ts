@@ -1,5 +1,5 @@
-// dmacheck counterexample: lazy-free-tables-at-unmap violates pt-page-safety (3 events).
-// the IOMMU's directory cache for dom 0 still holds the level-2 entry covering IOVAs 0x0..0x1fffff, pointing at frame 8, which is no longer that page table: it is free; frame 8 has held an IOMMU page table (dom 0, level 1) since step 1
+// dmacheck counterexample: the test replays the trace below and expects its violation
+// (what was violated and why: counterexample.violation.explanation).
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 

@@ -1,5 +1,5 @@
-// dmacheck counterexample: morsel violates byte-confinement (3 events).
-// device 0 wrote bytes 0x0..0x1 of frame 6 through a page walk for IOVA 0x1f8000; byte 0x1 is not granted to device 0 for writing: it is byte +0x1 of a kmalloc-8 object of the driver of dev0, beyond the 1-byte buffer mapped there (allocation slack); frame 6 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1
+// dmacheck counterexample: the test replays the trace below and expects its violation
+// (what was violated and why: counterexample.violation.explanation).
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 

@@ -1,5 +1,5 @@
-// dmacheck counterexample: morsel violates no-leak (7 events).
-// nothing is mapped, in progress or queued, yet frame 8, an empty IOMMU page table of device 0's domain, was never freed
+// dmacheck counterexample: the test replays the trace below and expects its violation
+// (what was violated and why: counterexample.violation.explanation).
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 

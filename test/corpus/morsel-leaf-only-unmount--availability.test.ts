@@ -1,5 +1,5 @@
-// dmacheck counterexample: morsel-leaf-only-unmount violates availability (12 events).
-// device 0's write of 1 byte(s) at IOVA 0x1fe000, inside mapping #0 (segment 0, IOVA 0x1fe000..0x1fe040, mapped and not being unmapped), faulted: IO page fault (permission) at IOVA page 0x1fe
+// dmacheck counterexample: the test replays the trace below and expects its violation
+// (what was violated and why: counterexample.violation.explanation).
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 

@@ -1,5 +1,5 @@
-// dmacheck counterexample: morsel-leaf-only-unmount violates pin-safety (9 events).
-// frame 3: the page allocator reclaimed it (it held slab memory and is free now), yet device 0 can still reach it through an IOTLB entry for IOVA 0x1fe000; frame 3 has held a kmalloc-64 object of the driver of dev0 at +0x0 since step 1
+// dmacheck counterexample: the test replays the trace below and expects its violation
+// (what was violated and why: counterexample.violation.explanation).
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 

@@ -1,5 +1,5 @@
-// dmacheck counterexample: morsel-leaf-only-unmount violates pt-page-safety (8 events).
-// the IOMMU's directory cache for dom 0 still holds the level-2 entry covering IOVAs 0x0..0x1fffff, pointing at frame 7, which is no longer that page table: it is free; frame 7 has held a morsel page table (level 1) since step 1
+// dmacheck counterexample: the test replays the trace below and expects its violation
+// (what was violated and why: counterexample.violation.explanation).
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 

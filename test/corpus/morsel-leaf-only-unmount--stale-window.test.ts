@@ -1,5 +1,5 @@
-// dmacheck counterexample: morsel-leaf-only-unmount violates stale-window (10 events).
-// device 0 read frame 3 through a stale IOTLB entry for IOVA 0x1fe000 after its unmap returned; the policy declares no stale window, and no invalidation of it is queued: nothing bounds how long it stays usable; frame 3 has been free since step 9
+// dmacheck counterexample: the test replays the trace below and expects its violation
+// (what was violated and why: counterexample.violation.explanation).
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 

@@ -1,5 +1,5 @@
-// dmacheck counterexample: morsel-naive-sharing violates pte-agreement (1 events).
-// entry 504 of morsel table frame 7 (level 1): the MMU reads a leaf mapping frame 6; the IOMMU reads NextLevel 4 in bits 9..11, set by Linux's soft-dirty (bit 11), as a pointer to a level-4 table at frame 6, which a level-1 table cannot hold (NextLevel must be below the table's level): the IOMMU faults where the CPU translates (since boot)
+// dmacheck counterexample: the test replays the trace below and expects its violation
+// (what was violated and why: counterexample.violation.explanation).
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 

@@ -1,5 +1,5 @@
-// dmacheck counterexample: morsel-view-stale violates view-refinement (3 events).
-// entry 504 of the AMD IOMMU v1 view table in frame 8 (level 1), mirroring morsel table frame 7: the view maps frame 6, but the primary (x86-64) maps nothing there: the view was not invalidated when the primary unmapped; frame 6 has held a kmalloc-64 object of the driver of dev0 at +0x0 since step 1
+// dmacheck counterexample: the test replays the trace below and expects its violation
+// (what was violated and why: counterexample.violation.explanation).
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 

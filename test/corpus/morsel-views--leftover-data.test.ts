@@ -1,5 +1,5 @@
-// dmacheck counterexample: morsel-views violates leftover-data (3 events).
-// device 0 read bytes 0x0..0x40 of frame 6 through a page walk for IOVA 0x1f8000; byte 0x40 of frame 6 holds the kernel's data: left there by an earlier user of frame 6 and never zeroed (the frame is now a kmalloc-64 slab holding a kmalloc-64 object of the driver of dev0 at +0x0); frame 6 has held a kmalloc-64 object of the driver of dev0 at +0x0 since step 1
+// dmacheck counterexample: the test replays the trace below and expects its violation
+// (what was violated and why: counterexample.violation.explanation).
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 

@@ -1,5 +1,5 @@
-// dmacheck counterexample: passthrough violates dma-integrity (2 events).
-// mappings #0 and #1 of device 0 are both live and share IOVA page 0x4: a device access there cannot reach both buffers
+// dmacheck counterexample: the test replays the trace below and expects its violation
+// (what was violated and why: counterexample.violation.explanation).
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 

@@ -1,5 +1,5 @@
-// dmacheck counterexample: passthrough violates leftover-data (1 events).
-// device 0 read bytes 0x0..0x0 of frame 0 through an identity mapping (passthrough) for IOVA 0x0; byte 0x0 of frame 0 holds the kernel's data: a CPU page table (since boot)
+// dmacheck counterexample: the test replays the trace below and expects its violation
+// (what was violated and why: counterexample.violation.explanation).
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 

@@ -1,5 +1,5 @@
-// dmacheck counterexample: passthrough violates page-confinement (1 events).
-// device 0 read frame 0 through an identity mapping (passthrough) for IOVA 0x0; frame 0 holds nothing granted to device 0: it is a CPU page table (since boot)
+// dmacheck counterexample: the test replays the trace below and expects its violation
+// (what was violated and why: counterexample.violation.explanation).
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 

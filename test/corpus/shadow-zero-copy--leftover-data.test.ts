@@ -1,5 +1,5 @@
-// dmacheck counterexample: shadow-zero-copy violates leftover-data (2 events).
-// device 0 read bytes 0x0..0x8 of frame 18 through a page walk from a cached directory entry for IOVA 0x1fc000; byte 0x8 of frame 18 holds the kernel's data: left there by an earlier user of frame 18 and never zeroed (the frame is now a kmalloc-8 slab holding a kmalloc-8 object of the driver of dev0 at +0x0); frame 18 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1
+// dmacheck counterexample: the test replays the trace below and expects its violation
+// (what was violated and why: counterexample.violation.explanation).
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 

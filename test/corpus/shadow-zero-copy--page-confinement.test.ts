@@ -1,5 +1,5 @@
-// dmacheck counterexample: shadow-zero-copy violates page-confinement (3 events).
-// device 0 wrote frame 18 through a page walk from a cached directory entry for IOVA 0x1fc000; frame 18 holds nothing granted to device 0: it is a kmalloc-8 slab holding a kmalloc-8 object of the driver of dev0 at +0x0 (the driver still holds its buffer, but its unmap has returned: the device may no longer touch it); frame 18 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1
+// dmacheck counterexample: the test replays the trace below and expects its violation
+// (what was violated and why: counterexample.violation.explanation).
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 

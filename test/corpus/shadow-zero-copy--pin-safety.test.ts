@@ -1,5 +1,5 @@
-// dmacheck counterexample: shadow-zero-copy violates pin-safety (2 events).
-// frame 18: the page allocator reclaimed it (it held slab memory and is free now), yet device 0 can still reach it through its domain's page tables for IOVA 0x1fc000; frame 18 has held a kmalloc-64 object of the driver of dev0 at +0x0 since step 1
+// dmacheck counterexample: the test replays the trace below and expects its violation
+// (what was violated and why: counterexample.violation.explanation).
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 

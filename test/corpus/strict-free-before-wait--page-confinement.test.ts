@@ -1,5 +1,5 @@
-// dmacheck counterexample: strict-free-before-wait violates page-confinement (4 events).
-// device 0 read frame 6 through an IOTLB entry for IOVA 0x1f8000; frame 6 holds nothing granted to device 0: it is free; frame 6 has been free since step 3
+// dmacheck counterexample: the test replays the trace below and expects its violation
+// (what was violated and why: counterexample.violation.explanation).
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 

@@ -1,5 +1,5 @@
-// dmacheck counterexample: strict-unmap-off-by-one violates availability (4 events).
-// device 0's read of 1 byte(s) at IOVA 0x1fa000, inside mapping #1 (segment 0, IOVA 0x1fa000..0x1fa001, mapped and not being unmapped), faulted: IO page fault (not present) at IOVA page 0x1fa
+// dmacheck counterexample: the test replays the trace below and expects its violation
+// (what was violated and why: counterexample.violation.explanation).
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 

@@ -1,5 +1,5 @@
-// dmacheck counterexample: strict-unmap-off-by-one violates dma-integrity (8 events).
-// device 0 wrote IOVA 0x1f8000 of mapping #0 through an IOTLB entry, but reached frame 6 (a kmalloc-8 slab holding a kmalloc-8 object of the driver of dev0 at +0x0), which holds none of that mapping's buffer; frame 6 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1
+// dmacheck counterexample: the test replays the trace below and expects its violation
+// (what was violated and why: counterexample.violation.explanation).
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 

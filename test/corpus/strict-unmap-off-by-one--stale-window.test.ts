@@ -1,5 +1,5 @@
-// dmacheck counterexample: strict-unmap-off-by-one violates stale-window (8 events).
-// device 0 wrote frame 6 through a stale IOTLB entry for IOVA 0x1f8000 after its unmap returned; the policy declares no stale window, and no invalidation of it is queued: nothing bounds how long it stays usable; frame 6 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1
+// dmacheck counterexample: the test replays the trace below and expects its violation
+// (what was violated and why: counterexample.violation.explanation).
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 

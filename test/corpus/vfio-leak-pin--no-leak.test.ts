@@ -1,5 +1,5 @@
-// dmacheck counterexample: vfio-leak-pin violates no-leak (5 events).
-// nothing is mapped, in progress or queued, yet frame 6 is still pinned (1 pin)
+// dmacheck counterexample: the test replays the trace below and expects its violation
+// (what was violated and why: counterexample.violation.explanation).
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 

@@ -1,5 +1,5 @@
-// dmacheck counterexample: viommu-async-invalidate violates availability (5 events).
-// device 1's read of 1 byte(s) at IOVA 0x1f9000, inside mapping #0 (segment 0, IOVA 0x1f8000..0x1fa000, mapped and not being unmapped), faulted: IO page fault (not present) at IOVA page 0x1f9
+// dmacheck counterexample: the test replays the trace below and expects its violation
+// (what was violated and why: counterexample.violation.explanation).
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 

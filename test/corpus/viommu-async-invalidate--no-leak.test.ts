@@ -1,5 +1,5 @@
-// dmacheck counterexample: viommu-async-invalidate violates no-leak (3 events).
-// nothing is mapped, in progress or queued, yet frame 7, an IOMMU page table of device 0's domain, was unlinked but never freed
+// dmacheck counterexample: the test replays the trace below and expects its violation
+// (what was violated and why: counterexample.violation.explanation).
 import { expect, test } from "vitest";
 import { replayCounterexample } from "../../index.ts";
 

@@ -13,6 +13,7 @@ import { CMDQ, CMD_W, FRAMES } from "../../model/geometry.ts";
 import { Kernel } from "../../model/kernel.ts";
 import { strict } from "../../model/policies/strict.ts";
 import { lazy } from "../../model/policies/lazy.ts";
+import { findAnyPolicy } from "../../model/policies/index.ts";
 import { makeSystem } from "../../model/system.ts";
 import { cmdOpcode, CMD_INV_IOMMU_PAGES, CMD_INV_IOTLB_PAGES, describeCommand } from "../../model/formats/amd-command.ts";
 import { frameRole, ROLE_FREE, ROLE_IO_POOL, ROLE_BOUNCE } from "../../model/physical-memory.ts";
@@ -56,6 +57,28 @@ describe("Kernel services", () => {
     const k = kernelOn();
     expect(k.windowBase).toBe(DEFAULT_CONFIG.iovaBasePfn);
     expect(k.allocIova(0, 1)).toBe(k.windowBase);
+  });
+
+  it("allocIova is size-aligned unless asked not to be (a VFIO user's IOVA): 2 pages after 1 taken", () => {
+    const k = kernelOn(); // window 504..519
+    expect(k.allocIova(0, 1)).toBe(504);
+    expect(k.allocIova(0, 2)).toBe(506); // aligned to 2: 505 stays free
+    expect(k.allocIova(0, 2, false)).toBe(508); // 505 alone is too small; the next free run of 2
+    expect(k.allocIova(1, 1)).toBe(504);
+    expect(k.allocIova(1, 2, false)).toBe(505); // the lowest free run, not aligned
+  });
+
+  it("mapSegmentPage writes one page of a mapping: the step can end between two of its writes", () => {
+    const sys = makeSystem({ ...DEFAULT_CONFIG, iovaBasePfn: 511 }, strict);
+    const tr = traceEvents(sys, [], [{ t: "map", cpu: 0, dev: 0, src: "pages", size: 8192, dir: "to-device" }]);
+    expect(tr.steps[0].notes.join("\n")).toMatch(/map returned dma address 0x200000/); // strict: size-aligned, both pages in one step
+    const stepwise = makeSystem({ ...DEFAULT_CONFIG, iovaBasePfn: 511 }, findAnyPolicy("vfio-stepwise")!);
+    const map: Event = { t: "map", cpu: 0, dev: 0, src: "pages", size: 8192, dir: "to-device" };
+    const t2 = traceEvents(stepwise, [], [map, { t: "dma", dev: 0, write: false, page: 1, offset: 0, len: 1 }, { t: "resume", cpu: 0 }]);
+    expect(t2.steps[0].notes.join("\n")).toMatch(/map blocked \(phase 17\)/);
+    // Between the writes, page 1 (IOVA 0x200) is not mapped yet: the device faults there.
+    expect(t2.steps[1].notes.join("\n")).toMatch(/fault/i);
+    expect(t2.steps[2].notes.join("\n")).toMatch(/map returned dma address 0x1ff000/);
   });
 
   it("frees pool and bounce frames, and only those", () => {

@@ -13,7 +13,7 @@ import { objCount } from "../../model/objects.ts";
 import { strict } from "../../model/policies/strict.ts";
 import { bounce } from "../../model/policies/bounce.ts";
 import { damn } from "../../model/policies/damn.ts";
-import { strictFreeBeforeWait } from "../../model/policies/broken.ts";
+import { strictFreeBeforeWait, strictRangeNoOffset } from "../../model/policies/broken.ts";
 import { segmentLive } from "../../properties/grants.ts";
 import { dmaAddress, makeSystem } from "../../model/system.ts";
 import { findProperty, PROPERTIES } from "../../properties/index.ts";
@@ -40,6 +40,16 @@ describe("a map of a range inside its allocation", () => {
     expect(exec.run([RANGE, { t: "dma", dev: 0, write: false, page: 0, offset: 2048, len: 4096 }]).violation).toBeNull();
     // The allocation's first half-page is mapped (same granule) but not granted.
     expect(exec.run([RANGE, { t: "dma", dev: 0, write: false, page: 0, offset: 0, len: 1 }]).violation?.message).toMatch(/byte 0x0 is not granted/);
+  });
+
+  it("dma-integrity: accesses across a range's two granules reach its own block; a policy that reserves one page too few shares the second", () => {
+    const integ = findProperty("dma-integrity")!;
+    const acrossBoth: Event = { t: "dma", dev: 0, write: false, page: 0, offset: 2048, len: 4096 };
+    const second: Event = { t: "map", cpu: 1, dev: 0, src: "kmalloc", size: 64, dir: "to-device" };
+    expect(new Executor(makeSystem(DEFAULT_CONFIG, strict), [integ]).run([RANGE, acrossBoth, second]).violation).toBeNull();
+    // strict-range-no-offset reserves ceil(4096 / 4096) = 1 IOVA page for a range spanning two: the next map gets the second.
+    const v = new Executor(makeSystem(DEFAULT_CONFIG, strictRangeNoOffset), [integ]).run([RANGE, second]).violation;
+    expect(v?.message).toMatch(/mappings #0 and #1 of device 0 are both live and share IOVA page/);
   });
 
   it("bounce bounces a page-aligned length at an unaligned start, so the rest of the block stays unreachable", () => {
@@ -72,7 +82,30 @@ describe("a map of a range inside its allocation", () => {
     const scope = { ...DEFAULT_SCOPE, alphabet: { ...DEFAULT_SCOPE.alphabet, mapRanges: [{ src: "kmalloc" as const, size: 64, offset: 32, len: 32 }] } };
     const ranged = alphabetEvents(scope).filter((e) => e.t === "map" && e.offset !== undefined);
     expect(ranged.length).toBe(2);
-    expect(alphabetEvents(DEFAULT_SCOPE).some((e) => e.t === "map" && e.offset !== undefined)).toBe(false);
+    // The default alphabet: the 64-byte object whole to the device, and bytes 32..47 of it from the device.
+    const maps = alphabetEvents(DEFAULT_SCOPE).filter((e) => e.t === "map");
+    expect(maps).toEqual([
+      { t: "map", cpu: 0, dev: 0, src: "kmalloc", size: 64, dir: "to-device" },
+      { t: "map", cpu: 0, dev: 0, src: "kmalloc", size: 64, dir: "from-device", offset: 32, len: 16 },
+    ]);
+  });
+
+  it("a scope file's range may name one direction; a range that is the whole allocation is the plain map, listed once", () => {
+    const d = decodeScope({
+      alphabet: {
+        kmallocSizes: [64],
+        mapRanges: [{ src: "kmalloc", size: 64, offset: 0, len: 64, dir: "to-device" }, { src: "pages", size: 8192, offset: 2048, len: 4096, dir: "bidirectional" }],
+      },
+    }, "s.json");
+    if (!d.ok) throw new Error(d.error);
+    const maps = alphabetEvents(d.value.scope).filter((e) => e.t === "map");
+    // The file's ranges replace the default's: kmalloc 64 in both directions (the whole to-device range is the
+    // same event), and the page-crossing range in the one direction it names.
+    expect(maps.map((e) => e.t === "map" && `${e.src} ${e.size} ${e.dir} ${e.offset ?? "-"}`)).toEqual([
+      "kmalloc 64 to-device -", "kmalloc 64 from-device -", "pages 8192 bidirectional 2048",
+    ]);
+    const bad = decodeScope({ alphabet: { mapRanges: [{ src: "pages", size: 8192, offset: 0, len: 1, dir: "sideways" }] } }, "s.json");
+    expect(bad.ok ? "" : bad.error).toMatch(/^s\.json: \$\.alphabet\.mapRanges\[0\]\.dir: /);
   });
 
   it("a scope file adds page-crossing ranges; the exhaustive engine finds strict exposing the block beside the range", () => {
