@@ -143,7 +143,7 @@ function ownValue(o: object, f: string): unknown {
 /** Why `p` is not a Policy, or null. `p` must be plain data (as readShape makes it). */
 export function policyShapeProblem(p: Record<string, unknown> | undefined): string | null {
   if (p === undefined || p === null || typeof p !== "object") return "the module has no default export (export default { name, claims, attach, map, unmap })";
-  if (typeof p.name !== "string" || !/^[a-z0-9][a-z0-9-]*$/.test(p.name) || p.name.length > 64) return "the default export's name must be a lower-case string like \"my-policy\" (at most 64 characters)";
+  if (typeof p.name !== "string" || !/^[a-z0-9][a-z0-9@-]*$/.test(p.name) || p.name.length > 64) return "the default export's name must be a lower-case string like \"my-policy\" (at most 64 characters)";
   if (!Array.isArray(p.claims)) return "the default export has no claims array";
   for (const c of p.claims) {
     if (!ALL_PROPERTIES.some((q) => q.name === c)) return `claims: unknown property ${safeShow(c)} (known: ${ALL_PROPERTIES.map((q) => q.name).join(", ")})`;

@@ -1,5 +1,5 @@
 /** `dmacheck list [policies|properties]`. */
-import { BROKEN_GUEST_POLICIES, BROKEN_POLICIES, GUEST_POLICIES, POLICIES } from "../model/policies/index.ts";
+import { BROKEN_GUEST_POLICIES, BROKEN_POLICIES, GUEST_POLICIES, NET_BROKEN_POLICIES, NET_POLICIES, POLICIES } from "../model/policies/index.ts";
 import { ALL_PROPERTIES as PROPERTIES } from "../properties/index.ts";
 import { fail } from "./errors.ts";
 import { type Io } from "./io.ts";
@@ -8,7 +8,7 @@ export function runList(what: string, io: Io): number {
   if (!["all", "policies", "properties"].includes(what)) fail(`list: unknown list ${JSON.stringify(what)} (expected policies or properties)`);
   const out: string[] = [];
   if (what !== "properties") {
-    const w = Math.max(...[...POLICIES, ...BROKEN_POLICIES].map((p) => p.name.length)) + 2;
+    const w = Math.max(...[...POLICIES, ...BROKEN_POLICIES, ...NET_POLICIES, ...NET_BROKEN_POLICIES].map((p) => p.name.length)) + 2;
     const wg = Math.max(...[...GUEST_POLICIES, ...BROKEN_GUEST_POLICIES].map((p) => p.name.length)) + 2;
     out.push("policies:");
     for (const p of POLICIES) out.push(`  ${p.name.padEnd(w)}${p.summary}`, `  ${"".padEnd(w)}claims: ${p.claims.join(", ") || "nothing"}`);
@@ -18,6 +18,9 @@ export function runList(what: string, io: Io): number {
     for (const p of GUEST_POLICIES) out.push(`  ${p.name.padEnd(wg)}${p.summary}`, `  ${"".padEnd(wg)}claims: ${p.claims.join(", ")}`);
     out.push("broken VMMs (caught by vm-confinement):");
     for (const p of BROKEN_GUEST_POLICIES) out.push(`  ${p.name.padEnd(wg)}${p.summary}`);
+    out.push("networking policies (by name only, not in the default run):");
+    for (const p of NET_POLICIES) out.push(`  ${p.name.padEnd(w)}${p.summary}`, `  ${"".padEnd(w)}claims: ${p.claims.join(", ") || "nothing"}`);
+    for (const p of NET_BROKEN_POLICIES) out.push(`  ${p.name.padEnd(w)}${p.summary}`);
   }
   if (what !== "policies") {
     if (out.length > 0) out.push("");

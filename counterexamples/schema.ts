@@ -94,6 +94,7 @@ const Property = Schema.Literals([
   "availability",
   "leftover-data",
   "vm-confinement",
+  "consumed-data-integrity",
 ]);
 
 export const CounterexampleSchema = Schema.Struct({

@@ -14,6 +14,7 @@ import { noLeak } from "./no-leak.ts";
 import { availability } from "./availability.ts";
 import { leftoverData } from "./leftover-data.ts";
 import { vmConfinement } from "./vm-confinement.ts";
+import { consumedDataIntegrity } from "./consumed-data-integrity.ts";
 
 export const PROPERTIES: readonly Property[] = [
   pageConfinement, byteConfinement, iotlbCoherence, ptPageSafety, pinSafety, pteAgreement, viewRefinement, directMapExclusion,
@@ -34,8 +35,16 @@ export const MEMORY_PROPERTIES: readonly PropertyName[] = ["direct-map-exclusion
  */
 export const VM_PROPERTIES: readonly Property[] = [vmConfinement];
 
+/**
+ * Properties of the networking receive path: checked by default only when a
+ * networking policy (model/policies/page-pool.ts NET_POLICIES) is selected
+ * (cli/check.ts), or when named with --property, so the default run keeps
+ * its time.
+ */
+export const NET_PROPERTIES: readonly Property[] = [consumedDataIntegrity];
+
 /** Every property, in the order reports list it. */
-export const ALL_PROPERTIES: readonly Property[] = [...PROPERTIES, ...VM_PROPERTIES];
+export const ALL_PROPERTIES: readonly Property[] = [...PROPERTIES, ...VM_PROPERTIES, ...NET_PROPERTIES];
 
 export function findProperty(name: string): Property | undefined {
   return ALL_PROPERTIES.find((p) => p.name === name);

@@ -147,14 +147,16 @@ function freeCompound(k: Kernel, L: PoolLayout, dev: number): number {
 
 /**
  * Allocates `bytes` from `dev`'s pool, recorded as an object of `dev`'s
- * driver. Returns the physical byte address of the buffer, or -1 (larger than
+ * driver. With `whole`, even a buffer of a page or less takes a whole free
+ * compound page rather than a page_frag fragment (Linux page_pool_alloc_pages
+ * beside page_pool_alloc_frag). Returns the physical byte address of the buffer, or -1 (larger than
  * a compound page, no memory, IOVA or room to grow, or the model's object
  * table is full).
  */
-export function poolAlloc(k: Kernel, L: PoolLayout, dev: number, bytes: number): number {
+export function poolAlloc(k: Kernel, L: PoolLayout, dev: number, bytes: number, whole = false): number {
   const n = 1 << L.order;
   if (bytes <= 0 || bytes > n * PAGE_SIZE) return -1;
-  if (bytes > PAGE_SIZE) {
+  if (bytes > PAGE_SIZE || whole) {
     let f = freeCompound(k, L, dev);
     if (f < 0) f = grow(k, L, dev);
     if (f < 0) return -1;
@@ -219,4 +221,30 @@ export function poolPut(k: Kernel, L: PoolLayout, dev: number, addr: number, byt
   k.setPol(word(L, dev, PAGES), k.pol(word(L, dev, PAGES)) - 1);
   k.note(`BROKEN: I/O pool page ${head}..${head + n - 1} of dev${dev} returned to the page allocator, still mapped for the device`);
   freeFrames(k.tx, head, L.order, k.obs);
+}
+
+/** The page page_frag currently carves from in `dev`'s pool, or -1. */
+export function poolCurrent(k: Kernel, L: PoolLayout, dev: number): number {
+  return k.pol(word(L, dev, CUR)) - 1;
+}
+
+/** Pages of `dev`'s pool that are mapped, hold no reference and are not page_frag's current page (free for the next buffer). */
+export function poolFreePages(k: Kernel, L: PoolLayout, dev: number): number {
+  const cur = poolCurrent(k, L, dev);
+  let n = 0;
+  for (let f = 0; f < k.tx.g.cfg.frames; f++) if (f !== cur && poolFrame(k, dev, f) && poolRefs(k, f) === 0 && mapped(k, f)) n++;
+  return n;
+}
+
+/**
+ * Page `f` (a whole compound page when order 0) leaves `dev`'s pool for good:
+ * its permanent IOVA is forgotten (the caller unmaps it next, or queues its
+ * unmap) and the pool may grow again. The frames keep role io-pool until the
+ * last put frees them (poolRelease).
+ */
+export function poolForget(k: Kernel, L: PoolLayout, dev: number, f: number): void {
+  const fr = k.tx.w(FRAMES);
+  setFrameData(fr, f, frameData(fr, f) & ~IOVA_MASK);
+  if (poolCurrent(k, L, dev) === f) k.setPol(word(L, dev, CUR), 0);
+  k.setPol(word(L, dev, PAGES), k.pol(word(L, dev, PAGES)) - 1);
 }

@@ -35,7 +35,16 @@ import { findGuestPolicy } from "./guest.ts";
  */
 export const SCOPED_POLICIES: readonly Policy[] = [vfioStepwise, vfioUndoNoInvalidate];
 
-/** A built-in policy, a guest policy (model/policies/guest.ts), a broken variant or a scoped policy, by name. */
+/**
+ * Networking policies (page_pool over an IOMMU policy, model/policies/page-pool.ts)
+ * and their broken variants: selectable by name (`--policy page-pool@strict`),
+ * not in the default run.
+ */
+export { NET_POLICIES, NET_BROKEN_POLICIES } from "./page-pool.ts";
+import { NET_POLICIES, NET_BROKEN_POLICIES } from "./page-pool.ts";
+
+/** A built-in policy, a guest policy (model/policies/guest.ts), a broken variant, a scoped or a networking policy, by name. */
 export function findAnyPolicy(name: string): Policy | undefined {
-  return findPolicy(name) ?? findGuestPolicy(name) ?? BROKEN_POLICIES.find((p) => p.name === name) ?? SCOPED_POLICIES.find((p) => p.name === name);
+  return findPolicy(name) ?? findGuestPolicy(name) ?? BROKEN_POLICIES.find((p) => p.name === name) ?? SCOPED_POLICIES.find((p) => p.name === name) ??
+    NET_POLICIES.find((p) => p.name === name) ?? NET_BROKEN_POLICIES.find((p) => p.name === name);
 }

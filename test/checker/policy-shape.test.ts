@@ -1,13 +1,13 @@
 // The shape check a user's policy module passes before it is run (checker/policy-module.ts).
 import { describe, expect, it } from "vitest";
 import { policyShapeProblem } from "../../checker/policy-module.ts";
-import { POLICIES, BROKEN_POLICIES } from "../../model/policies/index.ts";
+import { POLICIES, BROKEN_POLICIES, NET_BROKEN_POLICIES, NET_POLICIES } from "../../model/policies/index.ts";
 
 const base = { name: "mine", summary: "s", claims: [], attach: () => "translate", map: () => -1, unmap: () => -1 };
 
 describe("policy module shape", () => {
   it("accepts every built-in policy and broken variant, hooks included", () => {
-    for (const p of [...POLICIES, ...BROKEN_POLICIES]) expect(policyShapeProblem(p as unknown as Record<string, unknown>), p.name).toBeNull();
+    for (const p of [...POLICIES, ...BROKEN_POLICIES, ...NET_POLICIES, ...NET_BROKEN_POLICIES]) expect(policyShapeProblem(p as unknown as Record<string, unknown>), p.name).toBeNull();
   });
 
   it("names the field that is wrong", () => {

@@ -7,13 +7,19 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { PROPERTIES } from "../../properties/index.ts";
-import { BROKEN_POLICIES, POLICIES } from "../../model/policies/index.ts";
+import { ALL_PROPERTIES, NET_PROPERTIES, PROPERTIES } from "../../properties/index.ts";
+import {
+  BROKEN_GUEST_POLICIES, BROKEN_POLICIES, GUEST_POLICIES, NET_BROKEN_POLICIES, NET_POLICIES, POLICIES, SCOPED_POLICIES,
+} from "../../model/policies/index.ts";
 import { coiommuUnpinNoCmpxchg } from "../../model/policies/broken.ts";
 import { REPO } from "../cli/helpers.ts";
 
 const read = (rel: string): string => readFileSync(join(REPO, rel), "utf8");
 const propertyNames = PROPERTIES.map((p) => p.name);
+// Networking properties and policies (selected by name, not in the default run) have sections and a page too.
+const allPropertyNames = ALL_PROPERTIES.map((p) => p.name);
+const sectionNames = [...propertyNames, ...NET_PROPERTIES.map((p) => p.name)]; // vm-confinement's section is in virtualisation.md
+const netPolicyNames = [...NET_POLICIES, ...NET_BROKEN_POLICIES, ...GUEST_POLICIES, ...BROKEN_GUEST_POLICIES, ...SCOPED_POLICIES].map((p) => p.name);
 const policyNames = POLICIES.map((p) => p.name);
 // Broken variants, and the one exported outside BROKEN_POLICIES (docs/policies.md says why).
 const brokenNames = [...BROKEN_POLICIES.map((p) => p.name), coiommuUnpinNoCmpxchg.name];
@@ -58,12 +64,12 @@ describe("docs/properties.md", () => {
 
   it("has one section per property, and no section for a property the code lacks", () => {
     const sections = headings(text).filter((h) => !["Contents", "Grants", "Expected verdicts"].includes(h));
-    expect(sections).toEqual(propertyNames);
+    expect(sections).toEqual(sectionNames);
   });
 
   it("lists every property in its summary table, each with its file", () => {
     const rows = tableAfter(text, "| property | file |").slice(2);
-    expect(rows.map((r) => r[0])).toEqual(propertyNames);
+    expect(rows.map((r) => r[0])).toEqual(allPropertyNames);
     for (const r of rows) {
       expect(r[1]).toBe(`\`properties/${r[0]}.ts\``);
       expect(existsSync(join(REPO, "properties", `${r[0]}.ts`)), r[0]).toBe(true);
@@ -85,7 +91,7 @@ describe("docs/policies.md", () => {
     expect(rows.map((r) => ticked(r[0])[0])).toEqual(policyNames);
     for (const r of rows) expect(r[2]).toContain(`(policies/${ticked(r[0])[0]}.md)`);
     const pages = readdirSync(join(REPO, "docs/policies")).filter((f) => f.endsWith(".md")).map((f) => f.slice(0, -3));
-    expect(pages.sort()).toEqual([...policyNames].sort());
+    expect(pages.sort()).toEqual([...policyNames, "page-pool"].sort());
   });
 
   it("its broken-variant table names exactly the broken variants of BROKEN_POLICIES", () => {
@@ -96,13 +102,13 @@ describe("docs/policies.md", () => {
 });
 
 describe("every page", () => {
-  const known = new Set([...propertyNames, ...policyNames, ...brokenNames]);
+  const known = new Set([...allPropertyNames, ...policyNames, ...brokenNames, ...netPolicyNames]);
 
   it("names only policies and properties the code has after --policy and --property", () => {
     const unknown: string[] = [];
     for (const f of docFiles()) {
       const text = read(f);
-      for (const m of text.matchAll(/--(policy|property) ([a-z][a-z0-9-]*(?:,[a-z][a-z0-9-]*)*)/g)) {
+      for (const m of text.matchAll(/--(policy|property) ([a-z][a-z0-9@-]*(?:,[a-z][a-z0-9@-]*)*)/g)) {
         for (const name of m[2].split(",")) {
           // Placeholders of the usage synopsis: --policy a,b, --property x,y.
           if (name.length > 1 && !known.has(name)) unknown.push(`${f}: --${m[1]} ${name}`);

@@ -1,0 +1,163 @@
+/**
+ * page-pool@<iommu>: Linux's network page_pool (net/core/page_pool.c) with
+ * PP_FLAG_DMA_MAP, over an IOMMU policy underneath (strict, lazy, bounce).
+ *
+ * - Each device (one rx queue) has a pool of order-0 pages. A page is
+ *   DMA-mapped once, when it enters the pool (page_pool_dma_map), and stays
+ *   mapped while it recycles: the driver's receive buffers come from the pool
+ *   already mapped, so dma_map of one is a lookup of its page's IOVA and
+ *   "unmap" only hands the buffer to the stack (Linux: dma_sync_single_for_cpu,
+ *   no unmap). The pool reuses the segregated-pool allocator
+ *   (model/allocators/segregated-pool.ts) with order-0 pages.
+ * - A received buffer up to a page is a fragment (page_pool_alloc_frag:
+ *   several fragments share one page, each holding a reference); a
+ *   page-sized driver buffer (`pages`) takes a whole page
+ *   (page_pool_alloc_pages).
+ * - When the stack frees a buffer (unmap +free: the skb is freed,
+ *   page_pool_put_page) and its page is left without references, the page is
+ *   recycled: it stays in the pool, mapped. If the pool already keeps
+ *   POOL_RING free pages (the ptr_ring is full), the page leaves the pool for
+ *   good (page_pool_return_page): it is unmapped through the IOMMU policy
+ *   underneath (strict: clear, invalidate, wait; lazy: flush queue) and then
+ *   given back to the page allocator.
+ * - Buffers that are not receive buffers (to-device, bidirectional) and
+ *   buffers larger than a page are ordinary buffers mapped by the policy
+ *   underneath.
+ *
+ * Pages enter the pool as the page allocator hands them out (page_pool
+ * allocates without __GFP_ZERO) and are mapped for reading and writing, as
+ * drivers with an XDP program map them (DMA_BIDIRECTIONAL, for XDP_TX).
+ *
+ * Everything lives in the state: the pool's words follow the underlying
+ * policy's words; each page's IOVA and references are in its frame record.
+ */
+import { DONE, type Policy } from "../policy.ts";
+import { type Kernel } from "../kernel.ts";
+import { type ModelConfig, PAGE_SIZE } from "../config.ts";
+import { MAPS } from "../geometry.ts";
+import { mFreeAfter } from "../dma-mapping.ts";
+import {
+  type PoolLayout, POOL_WORDS, poolAlloc, poolCurrent, poolForget, poolFrame, poolFreePages, poolIova, poolPut, poolRefs,
+} from "../allocators/segregated-pool.ts";
+import { strict } from "./strict.ts";
+import { lazy } from "./lazy.ts";
+import { bounce } from "./bounce.ts";
+
+/** Pages a device's pool may grow to: Linux sizes it by the rx ring (pool_size); scaled to half the scope's IOVA window, at most 4. */
+const MAX_POOL_PAGES = 4;
+/**
+ * Free pages the pool keeps for recycling before an emptied page leaves it
+ * (Linux: the pool's ptr_ring of pool_size entries; page_pool_recycle_in_ring
+ * fails when it is full and page_pool_return_page unmaps the page). Scaled to
+ * the model's few frames.
+ */
+export const POOL_RING = 1;
+
+/** How a variant treats a page leaving the pool: unmap it first (correct), or give it back still mapped (broken). */
+export type ReleaseRule = "unmap-then-free" | "free-mapped";
+
+function words(under: Policy, cfg: ModelConfig): number {
+  return typeof under.stateWords === "function" ? under.stateWords(cfg) : under.stateWords ?? 0;
+}
+
+function layout(k: Kernel, under: Policy): PoolLayout {
+  const pages = Math.max(1, Math.min(MAX_POOL_PAGES, Math.floor(k.windowPages / 2)));
+  return { base: words(under, k.tx.g.cfg), order: 0, maxCompound: pages, zero: false };
+}
+
+/** Whether mapping `m` is a pool buffer: one segment inside one page of its device's pool, mapped. */
+function poolMapping(k: Kernel, m: number): boolean {
+  if (k.segments(m) !== 1 || k.segPages(m, 0) !== 1) return false;
+  const f = k.segFirstFrame(m, 0);
+  return poolFrame(k, k.dev(m), f) && poolIova(k, f) >= 0;
+}
+
+/**
+ * Whether the unmap of pool mapping `m` ends with its page leaving the pool:
+ * the stack frees the buffer, it holds the page's last reference, the page
+ * is not page_frag's current page, and the pool already keeps POOL_RING free pages.
+ */
+function leaves(k: Kernel, L: PoolLayout, m: number): boolean {
+  const f = k.segFirstFrame(m, 0);
+  const dev = k.dev(m);
+  return mFreeAfter(k.tx.c[MAPS], m) && poolRefs(k, f) === 1 && poolCurrent(k, L, dev) !== f && poolFreePages(k, L, dev) >= POOL_RING;
+}
+
+/** page_pool over the IOMMU policy `under`; `release` says how a page leaves the pool. */
+export function makePagePool(name: string, summary: string, under: Policy, release: ReleaseRule = "unmap-then-free"): Policy {
+  return {
+    name,
+    summary,
+    // Not byte-confinement nor consumed-data-integrity: a pool page stays mapped while the stack reads a buffer in it (docs/policies/page-pool.md).
+    claims: under.claims.filter((p) => p !== "byte-confinement" && p !== "dma-integrity" && p !== "leftover-data"),
+    stateWords: (cfg) => words(under, cfg) + POOL_WORDS * cfg.devices, // one pool per device
+    staleBound: under.staleBound,
+    ...(under.held === undefined ? {} : { held: under.held }),
+    ...(under.timer === undefined ? {} : { timer: under.timer }),
+    ...(under.boot === undefined ? {} : { boot: under.boot }),
+    attach: under.attach,
+    allocBuffer(k: Kernel, m: number, bytes: number, pages: boolean): boolean {
+      // Only receive buffers come from the pool (drivers use it for their rx rings).
+      if (bytes > PAGE_SIZE || k.deviceReads(m) || !k.deviceWrites(m)) return k.allocDriverBuffer(m, bytes, pages);
+      const L = layout(k, under);
+      const addr = poolAlloc(k, L, k.dev(m), bytes, pages);
+      if (addr < 0) return false;
+      if (k.addPoolBuffer(m, addr, bytes)) return true;
+      poolPut(k, L, k.dev(m), addr, bytes, "keep-in-pool");
+      return false;
+    },
+    freeBuffer(k: Kernel, m: number): void {
+      const L = layout(k, under);
+      const dev = k.dev(m);
+      for (let i = 0; i < k.segments(m); i++) {
+        const f = k.segFrame(m, i);
+        if (!k.segLive(m, i) || !poolFrame(k, dev, f)) continue;
+        const [addr, size] = k.segObject(m, i);
+        poolPut(k, L, dev, addr, size, "keep-in-pool"); // page_pool_put_page: recycled, still mapped
+        // A page that left the pool goes back to the page allocator with its last reference.
+        if (poolIova(k, f) < 0 && poolRefs(k, f) === 0) k.freePoolFrames(f, 0);
+      }
+      k.releaseBuffer(m);
+    },
+    map(k: Kernel, m: number, phase: number): number {
+      if (phase === 0 && poolMapping(k, m)) {
+        k.setIova(m, poolIova(k, k.segFirstFrame(m, 0)));
+        return DONE;
+      }
+      return under.map(k, m, phase);
+    },
+    unmap(k: Kernel, m: number, phase: number): number {
+      if (phase === 0 && poolMapping(k, m)) {
+        const L = layout(k, under);
+        if (!leaves(k, L, m)) return DONE; // handed to the stack, or recycled: no DMA API work
+        // Out of the pool at once (never handed out again), so a retried phase 0 goes straight to the policy underneath.
+        poolForget(k, L, k.dev(m), k.segFirstFrame(m, 0));
+        if (release === "free-mapped") {
+          k.note(`BROKEN: pool page ${k.segFirstFrame(m, 0)} leaves the pool of dev${k.dev(m)} without being unmapped`);
+          return DONE;
+        }
+        k.note(`page_pool: the ring of dev${k.dev(m)} is full, page ${k.segFirstFrame(m, 0)} leaves the pool (page_pool_return_page)`);
+      }
+      // A leaving page's IOVA range is the mapping's own (one page): the policy underneath unmaps it.
+      return under.unmap(k, m, phase);
+    },
+  };
+}
+
+export const pagePoolStrict = makePagePool("page-pool@strict", "page_pool: rx pages stay mapped while they recycle; strict underneath", strict);
+export const pagePoolLazy = makePagePool("page-pool@lazy", "page_pool: rx pages stay mapped while they recycle; lazy underneath", lazy);
+export const pagePoolBounce = makePagePool("page-pool@bounce", "page_pool: rx pages stay mapped while they recycle; bounce underneath", bounce);
+
+/** Broken: a page leaving the pool for good goes back to the page allocator without page_pool_return_page's unmap. */
+export const pagePoolReleaseMapped = makePagePool(
+  "page-pool-release-mapped",
+  "BROKEN page_pool: a page leaving the pool is freed while still mapped",
+  strict,
+  "free-mapped",
+);
+
+/** The networking policies: selectable by name, not in the default run. */
+export const NET_POLICIES: readonly Policy[] = [pagePoolStrict, pagePoolLazy, pagePoolBounce];
+
+/** Broken networking variants: selectable by name, not in the default run. */
+export const NET_BROKEN_POLICIES: readonly Policy[] = [pagePoolReleaseMapped];
