@@ -20,8 +20,8 @@ export function findPolicy(name: string): Policy | undefined {
   return POLICIES.find((p) => p.name === name);
 }
 
-export { BROKEN_POLICIES } from "./broken.ts";
-import { BROKEN_POLICIES, vfioUndoNoInvalidate } from "./broken.ts";
+export { BROKEN_POLICIES, VTD_BROKEN_POLICIES } from "./broken.ts";
+import { BROKEN_POLICIES, vfioUndoNoInvalidate, VTD_BROKEN_POLICIES } from "./broken.ts";
 import { vfioStepwise } from "./vfio-stepwise.ts";
 
 export { BROKEN_GUEST_POLICIES, GUEST_POLICIES } from "./guest.ts";
@@ -35,7 +35,8 @@ import { findGuestPolicy } from "./guest.ts";
  */
 export const SCOPED_POLICIES: readonly Policy[] = [vfioStepwise, vfioUndoNoInvalidate];
 
-/** A built-in policy, a guest policy (model/policies/guest.ts), a broken variant or a scoped policy, by name. */
+/** A built-in policy, a guest policy (model/policies/guest.ts), a broken variant (the VT-d-only ones too) or a scoped policy, by name. */
 export function findAnyPolicy(name: string): Policy | undefined {
-  return findPolicy(name) ?? findGuestPolicy(name) ?? BROKEN_POLICIES.find((p) => p.name === name) ?? SCOPED_POLICIES.find((p) => p.name === name);
+  return findPolicy(name) ?? findGuestPolicy(name) ?? BROKEN_POLICIES.find((p) => p.name === name) ?? SCOPED_POLICIES.find((p) => p.name === name) ??
+    VTD_BROKEN_POLICIES.find((p) => p.name === name);
 }
