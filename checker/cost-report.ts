@@ -7,7 +7,8 @@ import { type CounterName } from "../model/counters.ts";
 import { passthrough } from "../model/policies/passthrough.ts";
 import { type Policy } from "../model/policy.ts";
 import { estimateNs, type CostTable } from "../costs/cost-table.ts";
-import { runWorkload, WorkloadError, type Workload } from "./workloads.ts";
+import { COST_CONFIG, runWorkload, WorkloadError, type Workload } from "./workloads.ts";
+import { type ModelConfig } from "../model/config.ts";
 
 export interface CostRow {
   readonly policy: string;
@@ -27,13 +28,13 @@ const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 *
  * baseline of every ratio, measured even when it is not among `policies`.
  * `ios` overrides each workload's default number of I/Os.
  */
-export function costReport(policies: readonly Policy[], workloads: readonly Workload[], costs: CostTable, ios?: number): CostRow[] {
+export function costReport(policies: readonly Policy[], workloads: readonly Workload[], costs: CostTable, ios?: number, cfg: ModelConfig = COST_CONFIG): CostRow[] {
   const rows: CostRow[] = [];
   for (const w of workloads) {
     const n = ios ?? w.ios;
     const measure = (p: Policy) => {
       try {
-        const counters = runWorkload(w, p, n).perIo;
+        const counters = runWorkload(w, p, n, cfg).perIo;
         return { counters, ns: estimateNs(counters, costs) };
       } catch (e) {
         if (e instanceof WorkloadError) throw new WorkloadError(`${p.name} cannot run ${w.name}: ${e.message}`);

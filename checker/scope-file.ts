@@ -12,7 +12,7 @@
  * $.config.frames: expected an integer, got "x"`).
  */
 import { Schema } from "effect";
-import { configProblem } from "../model/config.ts";
+import { configProblem, DEFAULT_IOMMU_LEVELS, iommuOf } from "../model/config.ts";
 import { decodeJson, readJsonFile, type DecodeResult } from "../counterexamples/decode-json.ts";
 import { Dir, Int, Nat, Pos } from "../counterexamples/schema.ts";
 import { type Alphabet, DEFAULT_SCOPE, type Scope } from "./scope.ts";
@@ -25,6 +25,8 @@ const ConfigPart = Schema.Struct({
   fqSize: opt(Int), fqTimeoutMs: opt(Int), maxMappings: opt(Int), maxObjects: opt(Int), cmdQueueEntries: opt(Int),
   maxOrder: opt(Int), userPages: opt(Int), reclaimEmptyTables: opt(Schema.Boolean),
   untrusted: opt(Schema.Boolean), ats: opt(Schema.Boolean), acsTb: opt(Schema.Boolean),
+  // Absent: amd-v1. A file on vtd without iommuLevels gets VT-d's default depth (4 levels, 48-bit AGAW).
+  iommu: opt(Schema.Literals(["amd-v1", "vtd"])), cachingMode: opt(Schema.Boolean),
 });
 
 const AlphabetPart = Schema.Struct({
@@ -60,7 +62,10 @@ export interface ScopeFile {
 export function decodeScope(json: unknown, source: string, base: Scope = DEFAULT_SCOPE): DecodeResult<ScopeFile> {
   const r = decodeJson(ScopeFileSchema, json, source);
   if (!r.ok) return r;
-  const config = { ...base.config, ...r.value.config };
+  const part = r.value.config;
+  const levels = part?.iommu !== undefined && part.iommu !== iommuOf(base.config) && part.iommuLevels === undefined
+    ? { iommuLevels: DEFAULT_IOMMU_LEVELS[part.iommu] } : {};
+  const config = { ...base.config, ...levels, ...part };
   const bad = configProblem(config);
   if (bad !== null) return { ok: false, error: `${source}: $.config: ${bad}` };
   // Unless the file says otherwise, every live mapping can be unmapped.

@@ -99,7 +99,7 @@ export class Driver {
 
   /** Whether device 0 reaches memory untranslated (dma-direct). */
   get passthrough(): boolean {
-    return isPassthrough(this.state[DTE], 0);
+    return isPassthrough(this.state[DTE], 0, this.sys.g.vtd);
   }
 
   /** dma_map_single of a fresh buffer on cpu 0 for dev 0; returns the DMA address. */

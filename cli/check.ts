@@ -3,9 +3,10 @@ import { dirname, join, relative, resolve } from "node:path";
 import cliProgress from "cli-progress";
 import {
   configProblem, DEFAULT_CONFIG, deviceAttributes, type ModelConfig, deviceList, GUEST_MEMORY_KINDS, parseDeviceList, type GuestMemoryKind,
+  IOMMU_KINDS, iommuOf, type IommuKind, withIommu,
 } from "../model/config.ts";
 import { BROKEN_GUEST_POLICIES, findAnyPolicy, GUEST_POLICIES, NET_BROKEN_POLICIES, NET_POLICIES, POLICIES } from "../model/policies/index.ts";
-import { type Policy } from "../model/policy.ts";
+import { type Policy, runsOn } from "../model/policy.ts";
 import { GUEST_KINDS, guestPolicyName, VIOMMU_KINDS, type GuestKind, type ViommuKind } from "../model/policies/guest.ts";
 import { ALL_PROPERTIES, NET_PROPERTIES, PROPERTIES, VM_PROPERTIES, findProperty } from "../properties/index.ts";
 import { type Property } from "../properties/property.ts";
@@ -61,6 +62,8 @@ export interface CheckFlags {
   /** Guest policies (model/policies/guest.ts): the guest's own DMA policies (--guest) over vIOMMU kinds (--viommu). */
   readonly guest?: string[];
   readonly viommu?: string[];
+  /** `--iommu amd-v1|vtd`: both engines' IOMMU (over a scope file's config.iommu). */
+  readonly iommu?: string;
   /** Worker threads for the cells (default: defaultWorkers of the cores). */
   readonly workers?: number;
   /** False with --no-reduction: no symmetry reduction in the exhaustive engine. */
@@ -80,8 +83,9 @@ export interface ResultRow {
 }
 
 export async function runCheck(flags: CheckFlags, io: Io): Promise<number> {
-  const entries = await selectPolicies(flags, io);
-  const props = selectProperties(flags.property, entries);
+  const iommuFlag = parseIommuFlag(flags.iommu);
+  const selected = await selectPolicies(flags, io);
+  const props = selectProperties(flags.property, selected);
   if (flags.path !== undefined && !/^\d+(:\d+)*$/.test(flags.path)) fail(`--path must look like 12:0:3 (a fast-check path), got ${JSON.stringify(flags.path)}`);
   const useRandom = flags.engine !== "exhaustive";
   const useExhaustive = flags.engine !== "random";
@@ -90,7 +94,10 @@ export async function runCheck(flags: CheckFlags, io: Io): Promise<number> {
   const guest = guestMemoryFlag(flags.guestMemory);
   const attrs = devAttrs === undefined && guest === undefined ? undefined : { ...devAttrs, ...guest };
   const resolved = resolveScope(flags);
-  const scope: Scope = attrs === undefined ? resolved.scope : { ...resolved.scope, config: { ...resolved.scope.config, ...attrs } };
+  const scoped: Scope = attrs === undefined ? resolved.scope : { ...resolved.scope, config: { ...resolved.scope.config, ...attrs } };
+  const scope: Scope = iommuFlag === undefined ? scoped : { ...scoped, config: withIommu(scoped.config, iommuFlag) };
+  const iommu = iommuOf(scope.config);
+  const entries = selectForIommu(selected, iommu, flags.policy !== undefined);
   const tooBig = scopeLimitProblem(scope);
   if (tooBig !== null) fail(`scope: ${tooBig}`);
   const { depth, maxStates } = resolved;
@@ -98,7 +105,10 @@ export async function runCheck(flags: CheckFlags, io: Io): Promise<number> {
   // From here on the engines run: --time-limit bounds them (checker/deadline.ts).
   const deadline = deadlineAfter(flags.timeLimit);
   const bitstate = bitstateFlags(flags);
-  const randomConfig = { ...randomMachine(flags, resolved.scope), ...attrs };
+  const randomBase = { ...randomMachine(flags, resolved.scope), ...attrs };
+  const randomConfig = iommuFlag === undefined ? randomBase : withIommu(randomBase, iommuFlag);
+  const cmBad = configProblem(randomConfig);
+  if (cmBad !== null) fail(`--iommu: ${cmBad}`);
   const device = deviceList(deviceAttributes(randomConfig));
   const randomOpts: MatrixOptions = { config: randomConfig, runs: flags.runs, seed: flags.seed, maxEvents: flags.maxEvents, timing: flags.timing, path: flags.path, swarm: flags.swarm, deadline };
   const total = (useRandom ? entries.length * props.length : 0) + (useExhaustive ? entries.length : 0);
@@ -299,6 +309,29 @@ function withMachineFlags(base: ModelConfig, flags: CheckFlags, what: string): M
 /** Whether two configurations describe the same machine size (what the random engine's header names). */
 function sameMachine(a: ModelConfig, b: ModelConfig): boolean {
   return a.frames === b.frames && a.cpus === b.cpus && a.devices === b.devices && a.iovaPages === b.iovaPages && a.maxMappings === b.maxMappings;
+}
+
+/** `--iommu KIND`, or undefined when not given. */
+export function parseIommuFlag(v: string | undefined): IommuKind | undefined {
+  if (v === undefined) return undefined;
+  const kind = IOMMU_KINDS.find((k) => k === v);
+  if (kind === undefined) fail(`--iommu must be one of ${IOMMU_KINDS.join(", ")}, got ${JSON.stringify(v)}`);
+  return kind;
+}
+
+/**
+ * The policies that run on `iommu` (Policy.iommus): a policy named with
+ * --policy that does not is a usage error; from the default set it is left out.
+ */
+function selectForIommu(entries: PolicyEntry[], iommu: IommuKind, named: boolean): PolicyEntry[] {
+  const off = entries.filter((e) => !runsOn(e.policy, iommu));
+  if (named && off.length > 0) {
+    const p = off[0].policy;
+    fail(`--policy: ${p.name} does not run on iommu ${iommu} (it runs on ${(p.iommus ?? []).join(", ")}; see --iommu)`);
+  }
+  const out = entries.filter((e) => runsOn(e.policy, iommu));
+  if (out.length === 0) fail("--policy: no policy selected");
+  return out;
 }
 
 /** `--guest-memory KIND`: a guest memory region in both the random and the exhaustive configuration. */

@@ -5,8 +5,11 @@ import { type Policy } from "../model/policy.ts";
 import { costsDocument, defaultCosts, DEFAULT_COSTS_FILE, readCostsFile, type CostTable } from "../costs/cost-table.ts";
 import { EXPERIMENT_NAME, morselVsVfio, renderExperiment } from "../checker/morsel-vs-vfio.ts";
 import { costReport, type CostRow } from "../checker/cost-report.ts";
-import { findWorkload, WORKLOADS, WorkloadError, type Workload } from "../checker/workloads.ts";
+import { COST_CONFIG, findWorkload, WORKLOADS, WorkloadError, type Workload } from "../checker/workloads.ts";
 import { EXIT_OK, fail } from "./errors.ts";
+import { parseIommuFlag } from "./check.ts";
+import { withIommu } from "../model/config.ts";
+import { runsOn } from "../model/policy.ts";
 import { knownPolicies, selectByName } from "./select.ts";
 import { type Io } from "./io.ts";
 import { DEFAULT_HOST_BYTES, metadataReport, parseHostSize, renderMetadata } from "../checker/experiments/metadata.ts";
@@ -20,20 +23,30 @@ export interface CostFlags {
   readonly json?: boolean;
   readonly experiment?: string;
   readonly hostSize?: string;
+  /** `--iommu amd-v1|vtd`: the IOMMU of the cost machine. */
+  readonly iommu?: string;
 }
 
 /** Experiments `--experiment` runs instead of the workload table. */
 export const EXPERIMENTS = [EXPERIMENT_NAME, "metadata", VM_EXPERIMENT] as const;
 
 export function runCost(flags: CostFlags, io: Io): number {
-  if (flags.experiment !== undefined) return runExperiment(flags, io);
+  if (flags.experiment !== undefined) {
+    if (flags.iommu !== undefined) fail("--iommu applies to the workloads, not to --experiment");
+    return runExperiment(flags, io);
+  }
   if (flags.hostSize !== undefined) fail("--host-size needs --experiment metadata");
-  const policies = selectPolicies(flags.policy);
+  const iommu = parseIommuFlag(flags.iommu) ?? "amd-v1";
+  const policies = selectPolicies(flags.policy).filter((p) => {
+    if (runsOn(p, iommu)) return true;
+    if (flags.policy !== undefined) fail(`--policy: ${p.name} does not run on iommu ${iommu} (see --iommu)`);
+    return false;
+  });
   const workloads = selectWorkloads(flags.workload);
   const costs = selectCosts(flags);
   let rows: CostRow[];
   try {
-    rows = costReport(policies, workloads, costs, flags.ios);
+    rows = costReport(policies, workloads, costs, flags.ios, withIommu(COST_CONFIG, iommu));
   } catch (e) {
     if (e instanceof WorkloadError) fail(e.message);
     throw e;

@@ -1,5 +1,5 @@
 /** `dmacheck list [policies|properties]`. */
-import { BROKEN_GUEST_POLICIES, BROKEN_POLICIES, GUEST_POLICIES, NET_BROKEN_POLICIES, NET_POLICIES, POLICIES } from "../model/policies/index.ts";
+import { BROKEN_GUEST_POLICIES, BROKEN_POLICIES, GUEST_POLICIES, NET_BROKEN_POLICIES, NET_POLICIES, POLICIES, VTD_BROKEN_POLICIES } from "../model/policies/index.ts";
 import { ALL_PROPERTIES as PROPERTIES } from "../properties/index.ts";
 import { fail } from "./errors.ts";
 import { type Io } from "./io.ts";
@@ -14,6 +14,8 @@ export function runList(what: string, io: Io): number {
     for (const p of POLICIES) out.push(`  ${p.name.padEnd(w)}${p.summary}`, `  ${"".padEnd(w)}claims: ${p.claims.join(", ") || "nothing"}`);
     out.push("broken variants (to show the checker catches them):");
     for (const p of BROKEN_POLICIES) out.push(`  ${p.name.padEnd(w)}${p.summary}`);
+    out.push("broken variants on VT-d only (check them with --iommu vtd):");
+    for (const p of VTD_BROKEN_POLICIES) out.push(`  ${p.name.padEnd(w)}${p.summary}`);
     out.push("guest policies (check --guest strict,lazy,passthrough --viommu emulated,nested,virtio):");
     for (const p of GUEST_POLICIES) out.push(`  ${p.name.padEnd(wg)}${p.summary}`, `  ${"".padEnd(wg)}claims: ${p.claims.join(", ")}`);
     out.push("broken VMMs (caught by vm-confinement):");

@@ -72,6 +72,9 @@ export const ConfigSchema = Schema.Struct({
   acsTb: Schema.optional(Schema.Boolean),
   guestMemory: Schema.optional(Schema.Literals(["ordinary", "devdax", "guest-memfd"])),
   guestFrames: Schema.optional(Int),
+  /** Absent: amd-v1 (files written before --iommu). */
+  iommu: Schema.optional(Schema.Literals(["amd-v1", "vtd"])),
+  cachingMode: Schema.optional(Schema.Boolean),
 });
 
 /** A random-engine swarm: a weight factor per event kind, and the CPUs and devices the events used. */

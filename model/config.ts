@@ -57,6 +57,41 @@ export interface ModelConfig {
   readonly guestMemory?: GuestMemoryKind;
   /** Frames of the guest region (1..8); absent = 2. */
   readonly guestFrames?: number;
+  /** Which IOMMU translates DMA (model/iommu-kind.ts): "amd-v1" (absent) or
+   * "vtd" (Intel VT-d, legacy-mode context entries and second-level tables).
+   * `iommuLevels` is the table depth of either: the AMD paging mode, or the
+   * VT-d AGAW's level count (3 = 39-bit, 4 = 48-bit, 5 = 57-bit). */
+  readonly iommu?: IommuKind;
+  /** VT-d caching mode (CAP.CM, bit 7): the IOMMU may cache not-present
+   * entries, so software must invalidate after a map too. Only with iommu
+   * "vtd". Absent = false. */
+  readonly cachingMode?: boolean;
+}
+
+/** The modelled IOMMUs (`--iommu`). */
+export type IommuKind = "amd-v1" | "vtd";
+export const IOMMU_KINDS: readonly IommuKind[] = ["amd-v1", "vtd"];
+/** Default table depth per IOMMU: AMD's PAGE_MODE_3_LEVEL start (Linux
+ * amd_iommu_pgtable v1 grows it on demand), and VT-d's 48-bit AGAW (Linux
+ * DEFAULT_DOMAIN_ADDRESS_WIDTH 48: agaw 2, agaw_to_level 4). */
+export const DEFAULT_IOMMU_LEVELS: Readonly<Record<IommuKind, number>> = { "amd-v1": 3, vtd: 4 };
+
+export function iommuOf(c: ModelConfig): IommuKind {
+  return c.iommu ?? "amd-v1";
+}
+
+/**
+ * `c` on IOMMU `kind`: switching IOMMU also switches to that IOMMU's default
+ * table depth; a configuration already on `kind` is kept (an AMD one without
+ * the field stays without it, so its files and JSON are unchanged).
+ */
+export function withIommu(c: ModelConfig, kind: IommuKind): ModelConfig {
+  if (iommuOf(c) === kind) return c;
+  if (kind === "amd-v1") {
+    const { iommu: _i, cachingMode: _c, ...rest } = c;
+    return { ...rest, iommuLevels: DEFAULT_IOMMU_LEVELS["amd-v1"] };
+  }
+  return { ...c, iommu: kind, iommuLevels: DEFAULT_IOMMU_LEVELS[kind] };
 }
 
 /** How guest memory is backed (model/memory-regions.ts). */
@@ -132,5 +167,9 @@ export function configProblem(c: ModelConfig): string | null {
   if (!int(c.userPages, 0, 64)) return "userPages must be an integer in 0..64";
   if (c.guestMemory !== undefined && !GUEST_MEMORY_KINDS.includes(c.guestMemory)) return `guestMemory must be one of ${GUEST_MEMORY_KINDS.join(", ")}`;
   if (c.guestFrames !== undefined && !int(c.guestFrames, 1, 8)) return "guestFrames must be an integer in 1..8";
+  if (c.iommu !== undefined && !IOMMU_KINDS.includes(c.iommu)) return `iommu must be one of ${IOMMU_KINDS.join(", ")}`;
+  // VT-d AGAW 1..3 (39, 48, 57 bits: Linux agaw_to_level); 2-level (30-bit, AGAW 0) is not used by Linux.
+  if (c.iommu === "vtd" && !int(c.iommuLevels, 3, 5)) return "iommuLevels must be 3, 4 or 5 with iommu vtd (AGAW 39, 48 or 57 bits)";
+  if (c.cachingMode === true && c.iommu !== "vtd") return "cachingMode needs iommu vtd (it is VT-d's CAP.CM)";
   return null;
 }

@@ -35,6 +35,10 @@ export const HDR_WORDS = 5;
 
 export interface Geometry {
   readonly cfg: ModelConfig;
+  /** The IOMMU is Intel VT-d (cfg.iommu "vtd"), read once here so the step never compares strings. */
+  readonly vtd: boolean;
+  /** VT-d caching mode (cfg.cachingMode). */
+  readonly cachingMode: boolean;
   /** Execution contexts: one per CPU, plus the timer (softirq/kworker) context numbered `cpus`. */
   readonly contexts: number;
   readonly timerCtx: number;
@@ -99,7 +103,11 @@ export function makeGeometry(cfg: ModelConfig, polWords = 0): Geometry {
   sizes[FRAMES] = cfg.frames * FRAME_W + cfg.maxOrder + 1;
   sizes[OBJECTS] = 1 + cfg.maxObjects * OBJ_W;
   sizes[PTMEM] = 1 + ptCapacity * PT_W;
-  sizes[DTE] = cfg.devices * DTE_W;
+  // AMD: one device table entry per device. VT-d: one context entry per
+  // device, then the root entry of bus 0, then the context cache (one cached
+  // context entry per device; model/vtd-context.ts).
+  const vtd = cfg.iommu === "vtd";
+  sizes[DTE] = cfg.devices * DTE_W + (vtd ? DTE_W + cfg.devices * DTE_W : 0);
   sizes[IOTLB] = cfg.devices * winPages * IOTLB_W;
   sizes[PDEC] = cfg.devices * perDomain;
   sizes[CMDQ] = 2 + cfg.cmdQueueEntries * CMD_W + contexts;
@@ -112,7 +120,7 @@ export function makeGeometry(cfg: ModelConfig, polWords = 0): Geometry {
   // The devices' own translation caches (PCIe ATS ATC), laid out like the IOTLB.
   sizes[ATC] = cfg.ats === true ? cfg.devices * winPages * IOTLB_W : 0;
   return {
-    cfg, contexts, timerCtx: cfg.cpus, winBase, winPages, bitmapWords, ptCapacity,
+    cfg, vtd, cachingMode: vtd && cfg.cachingMode === true, contexts, timerCtx: cfg.cpus, winBase, winPages, bitmapWords, ptCapacity,
     pdecFirst, pdecCount, pdecOffset, pdecPerDomain: perDomain, fqCapacity, fqRingWords, sizes, polWords,
   };
 }

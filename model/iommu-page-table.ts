@@ -23,6 +23,16 @@ import { PTMEM, PT_W } from "./geometry.ts";
 import {
   AMD_V1_MAX_LEVELS, amdAddrPfn, amdIr, amdIw, amdLargeBasePfn, amdLargePageLog2, amdNextLevel, amdPdeHi, amdPdeLo, amdPresent, amdPteHi, amdPteLo,
 } from "./formats/amd-v1-pte.ts";
+import { slAddrPfn, slPdeHi, slPdeLo, slPresent, slPs, slPteHi, slPteLo } from "./formats/vtd-sl-pte.ts";
+import { walkFromVtd } from "./vtd-page-table.ts";
+
+/** Whether the entry (lo, hi) at `level` points to a table at level - 1: AMD NextLevel, or a present VT-d entry without PS. */
+function isTablePointer(vtd: boolean, lo: number, level: number): boolean {
+  return vtd ? slPresent(lo) && !slPs(lo) : amdNextLevel(lo) === level - 1;
+}
+function entryPfn(vtd: boolean, lo: number, hi: number): number {
+  return vtd ? slAddrPfn(lo, hi) : amdAddrPfn(lo, hi);
+}
 
 const POW2 = Array.from({ length: 64 }, (_, i) => 2 ** i);
 
@@ -59,6 +69,7 @@ function detachedTag(fr: Words, f: number): number {
  */
 export function iommuMapPage(tx: Tx, dom: number, v: number, pfn: number, ir: boolean, iw: boolean, obs: Observation): boolean {
   const levels = tx.g.cfg.iommuLevels;
+  const vtd = tx.g.vtd;
   let table = domainRoot(tx.c[DTE], dom);
   for (let level = levels; level > 1; level--) {
     const idx = tableIndex(v, level);
@@ -66,8 +77,8 @@ export function iommuMapPage(tx: Tx, dom: number, v: number, pfn: number, ir: bo
     if (p >= 0) {
       const lo = tx.c[PTMEM][2 + p * PT_W] >>> 0;
       const hi = tx.c[PTMEM][3 + p * PT_W] >>> 0;
-      if (amdNextLevel(lo) !== level - 1) return false; // a large leaf is in the way
-      table = amdAddrPfn(lo, hi);
+      if (!isTablePointer(vtd, lo, level)) return false; // a large leaf is in the way
+      table = entryPfn(vtd, lo, hi);
       continue;
     }
     const next = allocFrames(tx, 0, ROLE_IOMMU_PT, dom, obs);
@@ -75,11 +86,13 @@ export function iommuMapPage(tx: Tx, dom: number, v: number, pfn: number, ir: bo
     setFrameData(tx.w(FRAMES), next, tableKey(level - 1, v));
     obs.counters[C.ptFramesAllocated]++;
     if (obs.detail) obs.frameNote(next, `held an IOMMU page table (dom ${dom}, level ${level - 1})`);
-    if (!ptWrite(tx, table, idx, amdPdeLo(next, level - 1), amdPdeHi(next))) return false;
+    if (!ptWrite(tx, table, idx, vtd ? slPdeLo(next) : amdPdeLo(next, level - 1), vtd ? slPdeHi(next) : amdPdeHi(next))) return false;
     obs.counters[C.iommuPteWrites]++;
     table = next;
   }
-  if (!ptWrite(tx, table, tableIndex(v, 1), amdPteLo(pfn), amdPteHi(pfn, ir, iw, true))) return false;
+  // AMD: PR | FC | IR/IW (io_pgtable.c); VT-d: R/W (Linux __domain_mapping, no SNP: force_snooping is off).
+  const ok = vtd ? ptWrite(tx, table, tableIndex(v, 1), slPteLo(pfn, ir, iw), slPteHi(pfn)) : ptWrite(tx, table, tableIndex(v, 1), amdPteLo(pfn), amdPteHi(pfn, ir, iw, true));
+  if (!ok) return false;
   obs.counters[C.iommuPteWrites]++;
   return true;
 }
@@ -96,28 +109,34 @@ const path = new Int32Array(8);
  */
 export function iommuUnmapPages(tx: Tx, dom: number, v: number, pages: number, tag: number, obs: Observation): number {
   const levels = tx.g.cfg.iommuLevels;
+  const vtd = tx.g.vtd;
   const root = domainRoot(tx.c[DTE], dom);
   let cleared = 0;
   for (let page = v; page < v + pages; page++) {
     let table = root;
-    let ok = true;
+    // Lowest level whose table is on the page's path; -1 when a large leaf is in the way.
+    let stop = 1;
     for (let level = levels; level > 1; level--) {
       path[level] = table;
       const p = ptFind(tx.c[PTMEM], table, tableIndex(page, level));
-      if (p < 0) { ok = false; break; }
+      if (p < 0) { stop = level; break; }
       const lo = tx.c[PTMEM][2 + p * PT_W] >>> 0;
       const hi = tx.c[PTMEM][3 + p * PT_W] >>> 0;
-      if (amdNextLevel(lo) !== level - 1) { ok = false; break; }
-      table = amdAddrPfn(lo, hi);
+      if (!isTablePointer(vtd, lo, level)) { stop = -1; break; }
+      table = entryPfn(vtd, lo, hi);
     }
-    if (!ok) continue;
-    path[1] = table;
-    if (ptFind(tx.c[PTMEM], table, tableIndex(page, 1)) < 0) continue;
-    ptWrite(tx, table, tableIndex(page, 1), 0, 0);
-    obs.counters[C.iommuPteWrites]++;
-    cleared++;
+    if (stop < 0) continue;
+    if (stop === 1) {
+      path[1] = table;
+      if (ptFind(tx.c[PTMEM], table, tableIndex(page, 1)) < 0) continue;
+      ptWrite(tx, table, tableIndex(page, 1), 0, 0);
+      obs.counters[C.iommuPteWrites]++;
+      cleared++;
+    }
     if (!tx.g.cfg.reclaimEmptyTables) continue;
-    for (let level = 1; level < levels; level++) {
+    // Emptied tables go, and so do tables a failed map left empty on the path (it
+    // allocated them, then ran out of memory before the leaf).
+    for (let level = stop; level < levels; level++) {
       const t = path[level];
       if (ptCount(tx.c[PTMEM], t) !== 0) break;
       ptWrite(tx, path[level + 1], tableIndex(page, level + 1), 0, 0);
@@ -209,8 +228,9 @@ export function walkFrom(
   return out;
 }
 
-/** What is mapped at IOVA page `v` of domain `dom` now, by the tables in memory. */
-export function walkMemory(tx: { g: { cfg: { iommuLevels: number } } }, pt: Words, dte: Words, dom: number, v: number, out: WalkResult): WalkResult {
+/** What is mapped at IOVA page `v` of domain `dom` now, by the tables in memory (in the IOMMU's format). */
+export function walkMemory(tx: { g: { vtd: boolean; cfg: { iommuLevels: number } } }, pt: Words, dte: Words, dom: number, v: number, out: WalkResult): WalkResult {
+  if (tx.g.vtd) return walkFromVtd(pt, domainRoot(dte, dom), tx.g.cfg.iommuLevels, v, true, true, out);
   return walkFrom(pt, domainRoot(dte, dom), tx.g.cfg.iommuLevels, v, true, true, out);
 }
 

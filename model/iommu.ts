@@ -20,18 +20,25 @@ import {
   iotlbFill, iotlbSlot, pdecEncode, pdecFill, pdecFrame, pdecIr, pdecIw, pdecNextLevel, pdecSlot,
 } from "./iotlb.ts";
 import { DTE_D1HI_IOTLB, dteKind, dteUntranslatedPerms } from "./formats/amd-dte.ts";
+import { walkFromVtd } from "./vtd-page-table.ts";
+import { VTD_BLOCKED, VTD_PASSTHROUGH, vtdAtsEnabled, vtdContextLookup, vtdMode, vtdModeOf } from "./vtd-context.ts";
 
 export type AttachMode = "translate" | "passthrough" | "blocked";
 
-/** How device `dev` is attached, read from its device table entry. */
-export function deviceMode(dte: Words, dev: number): AttachMode | "invalid" {
+/** How device `dev` is attached, read from its device table entry (VT-d: its context entry). */
+export function deviceMode(dte: Words, dev: number, vtd = false): AttachMode | "invalid" {
+  if (vtd) {
+    const m = vtdMode(dte, dev);
+    return m === VTD_BLOCKED ? "blocked" : m === VTD_PASSTHROUGH ? "passthrough" : "translate";
+  }
   for (let i = 0; i < DTE_W; i++) dteScratch[i] = dte[dev * DTE_W + i] >>> 0;
   return dteKind(dteScratch);
 }
 const dteScratch = [0, 0, 0, 0];
 
 /** Whether device `dev`'s requests go untranslated with some permission (hot path: no allocation). */
-export function isPassthrough(dte: Words, dev: number): boolean {
+export function isPassthrough(dte: Words, dev: number, vtd = false): boolean {
+  if (vtd) return vtdMode(dte, dev) === VTD_PASSTHROUGH;
   return untranslatedPerms(dte, dev) > 0;
 }
 /** dteUntranslatedPerms on the device table words: -1 translate, else the permission bits (0 = blocked). */
@@ -55,6 +62,7 @@ function fillPde(level: number, next: number, nextLevel: number, ir: boolean, iw
  * `obs.fault` set. `obs.segSource[seg]` gets how it was translated.
  */
 function translate(tx: Tx, dev: number, v: number, write: boolean, seg: number, obs: Observation): number {
+  if (tx.g.vtd) return translateVtd(tx, dev, v, write, seg, obs);
   const perms = untranslatedPerms(tx.c[DTE], dev);
   if (perms === 0) {
     obs.fault = FAULT_BLOCKED;
@@ -128,6 +136,98 @@ function translate(tx: Tx, dev: number, v: number, write: boolean, seg: number, 
   return walk.frame;
 }
 
+const ctxRefs = { n: 0 };
+
+/** IOTLB entry word 0 of a cached not-present translation (VT-d caching mode only). */
+export const IOTLB_NEGATIVE = 8;
+
+/**
+ * VT-d: the context entry (context cache, else root and context entry in
+ * memory), then as AMD: IOTLB, the deepest cached directory entry, the
+ * second-level walk. With caching mode a walk that ends at a not-present
+ * entry is cached too (IOTLB_NEGATIVE), so the device keeps faulting on
+ * that page until an invalidation drops it.
+ */
+function translateVtd(tx: Tx, dev: number, v: number, write: boolean, seg: number, obs: Observation): number {
+  const g = tx.g;
+  const at = vtdContextLookup(tx, dev, ctxRefs);
+  obs.counters[C.walkRefs] += ctxRefs.n;
+  const ctxLo = tx.c[DTE][at];
+  const mode = vtdModeOf(ctxLo);
+  if (mode === VTD_BLOCKED) {
+    obs.fault = FAULT_BLOCKED;
+    return -1;
+  }
+  if (mode === VTD_PASSTHROUGH) {
+    obs.segSource[seg] = SRC_PASSTHROUGH;
+    if (v >= g.cfg.frames) {
+      obs.fault = FAULT_NO_MEMORY;
+      return -1;
+    }
+    return v;
+  }
+  const slot = iotlbSlot(g, dev, v);
+  if (slot >= 0) {
+    const e = tx.c[IOTLB][slot];
+    if (e !== 0) {
+      obs.counters[C.iotlbHits]++;
+      obs.segSource[seg] = SRC_IOTLB;
+      if (e === IOTLB_NEGATIVE) {
+        obs.fault = FAULT_NOT_PRESENT;
+        return -1;
+      }
+      if ((write ? e & 4 : e & 2) === 0) {
+        obs.fault = FAULT_PERMISSION;
+        return -1;
+      }
+      return tx.c[IOTLB][slot + 1];
+    }
+  }
+  obs.counters[C.iotlbMisses]++;
+  let table = domainRoot(tx.c[DTE], at / DTE_W);
+  let level = g.cfg.iommuLevels;
+  let ir = true, iw = true;
+  usedCache = false;
+  for (let l = 2; l <= g.cfg.iommuLevels; l++) {
+    const s = pdecSlot(g, dev, l, v);
+    if (s < 0) continue;
+    const e = tx.c[PDEC][s];
+    if (e === 0) continue;
+    table = pdecFrame(e);
+    level = pdecNextLevel(e);
+    ir = pdecIr(e);
+    iw = pdecIw(e);
+    usedCache = true;
+    break;
+  }
+  fillTx = tx;
+  fillDom = dev;
+  fillV = v;
+  walkFromVtd(tx.c[PTMEM], table, level, v, ir, iw, walk, fillPde);
+  fillTx = null;
+  obs.counters[C.walkRefs] += walk.refs;
+  obs.segSource[seg] = usedCache ? SRC_PDEC_WALK : SRC_WALK;
+  if (walk.frame < 0) {
+    if (g.cachingMode && slot >= 0 && tx.c[IOTLB][slot] !== IOTLB_NEGATIVE) {
+      const t = tx.w(IOTLB);
+      t[slot] = IOTLB_NEGATIVE;
+      t[slot + 1] = 0;
+    }
+    obs.fault = FAULT_NOT_PRESENT;
+    return -1;
+  }
+  if (slot >= 0) iotlbFill(tx, slot, walk.frame, walk.ir, walk.iw);
+  if (!(write ? walk.iw : walk.ir)) {
+    obs.fault = FAULT_PERMISSION;
+    return -1;
+  }
+  if (walk.frame >= g.cfg.frames) {
+    obs.fault = FAULT_NO_MEMORY;
+    return -1;
+  }
+  return walk.frame;
+}
+
 /** How an access reaches memory: untranslated (through the IOMMU), ATS via the device's ATC, or forged. */
 const VIA_IOMMU = 0, VIA_ATC = 1, VIA_FORGED = 2;
 
@@ -174,8 +274,9 @@ export function deviceAccess(tx: Tx, dev: number, write: boolean, iova: number, 
 
 // ---- PCIe ATS: translated requests ---------------------------------------------
 
-/** Whether `dev`'s device table entry enables ATS (data[1] bit 32, IOTLB). */
-export function atsEnabled(dte: Words, dev: number): boolean {
+/** Whether `dev`'s device table entry enables ATS (data[1] bit 32, IOTLB); VT-d: its context entry's TT is CONTEXT_TT_DEV_IOTLB. */
+export function atsEnabled(dte: Words, dev: number, vtd = false): boolean {
+  if (vtd) return vtdAtsEnabled(dte, dev);
   return (dte[dev * DTE_W + 3] & DTE_D1HI_IOTLB) !== 0;
 }
 
@@ -187,7 +288,7 @@ function translatedAllowed(tx: Tx, dev: number, obs: Observation): boolean {
     return false;
   }
   // The IOMMU passes a translated request on untranslated only if the DTE enables ATS.
-  if (!atsEnabled(tx.c[DTE], dev)) {
+  if (!atsEnabled(tx.c[DTE], dev, tx.g.vtd)) {
     obs.fault = FAULT_ATS_DISABLED;
     return false;
   }
@@ -226,7 +327,7 @@ function atcTranslate(tx: Tx, dev: number, v: number, write: boolean, obs: Obser
     translate(tx, dev, v, false, obs.nseg, obs);
     obs.fault = 0;
     e = tx.c[IOTLB][slot];
-    if (e === 0) {
+    if (e === 0 || e === IOTLB_NEGATIVE) {
       obs.fault = FAULT_NOT_PRESENT;
       return -1;
     }

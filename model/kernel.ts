@@ -6,7 +6,7 @@
  */
 import { C } from "./counters.ts";
 import { FRAMES, FRAME_W, HDR, H_TIMER, MAPS, OBJECTS, POL } from "./geometry.ts";
-import { PAGE_SIZE } from "./config.ts";
+import { type IommuKind, PAGE_SIZE } from "./config.ts";
 import { type Observation, SHORT_IOVA } from "./observation.ts";
 import { type Tx } from "./state.ts";
 import { allocIova, freeIova } from "./iova-allocator.ts";
@@ -63,11 +63,19 @@ export class Kernel {
   get fqTimeoutMs(): number {
     return this.tx.g.cfg.fqTimeoutMs;
   }
+  /** The IOMMU behind these services: "amd-v1" or "vtd" (a policy may follow Linux's per-IOMMU choices). */
+  get iommu(): IommuKind {
+    return this.tx.g.vtd ? "vtd" : "amd-v1";
+  }
+  /** VT-d caching mode: not-present entries may be cached, so a map must be followed by an invalidation. */
+  get cachingMode(): boolean {
+    return this.tx.g.cachingMode;
+  }
   get timerCtx(): number {
     return this.tx.g.timerCtx;
   }
   attachMode(dev: number): AttachMode | "invalid" {
-    return deviceMode(this.tx.c[DTE], dev);
+    return deviceMode(this.tx.c[DTE], dev, this.tx.g.vtd);
   }
 
   // --- the mapping being served

@@ -15,7 +15,7 @@
  */
 import { type Kernel } from "./kernel.ts";
 import { type AttachMode } from "./iommu.ts";
-import { type DeviceAttributes, type ModelConfig } from "./config.ts";
+import { type DeviceAttributes, type IommuKind, type ModelConfig } from "./config.ts";
 
 export const DONE = -1;
 export const FAIL = -2;
@@ -97,4 +97,15 @@ export interface Policy {
   held?(k: Kernel): string | null;
   /** Set-up at boot, after the device table: e.g. permanently mapped pools. */
   boot?(k: Kernel): void;
+  /**
+   * The IOMMUs the policy runs on (`--iommu`). Absent: every one, through the
+   * Kernel services. Morsels write AMD v1 entries into tables the CPU shares,
+   * so they are AMD-only; the VT-d broken variants are VT-d-only.
+   */
+  readonly iommus?: readonly IommuKind[];
+}
+
+/** Whether `p` runs on IOMMU `kind`. */
+export function runsOn(p: Policy, kind: IommuKind): boolean {
+  return p.iommus === undefined || p.iommus.includes(kind);
 }

@@ -5,17 +5,18 @@
  * observation says why, and a step that runs out of a resource part-way
  * is rolled back (the state is unchanged) with the reason.
  */
-import { deviceAttributes, KMALLOC_MAX_CACHE_SIZE, PAGE_SIZE, type ModelConfig } from "./config.ts";
+import { deviceAttributes, iommuOf, KMALLOC_MAX_CACHE_SIZE, PAGE_SIZE, type ModelConfig } from "./config.ts";
 import { type Event } from "./events.ts";
 import { ATC, CALLS, CALL_W, DTE, DTE_W, FRAMES, HDR, H_TIMER, MAPS, OBJECTS, SEG_MAX, makeGeometry, type Geometry } from "./geometry.ts";
 import { Observation, SHORT_MAPPINGS } from "./observation.ts";
-import { type Policy, DONE, FAIL } from "./policy.ts";
+import { type Policy, DONE, FAIL, runsOn } from "./policy.ts";
 import { Kernel } from "./kernel.ts";
 import { emptyState, type State, Tx, type Words, zeroWords } from "./state.ts";
 import { allocFrames, initBuddy, ROLE_IOMMU_PT, setFrameData } from "./physical-memory.ts";
 import { tableKey } from "./iommu-page-table.ts";
 import { DTE_D1HI_IOTLB, dteBlocked, dtePassthrough, dteTranslate } from "./formats/amd-dte.ts";
 import { domainId, executeNextCommand } from "./command-queue.ts";
+import { vtdBootRoot, vtdContextWords } from "./vtd-context.ts";
 import { deviceAccess, deviceAtsAccess, deviceForgedAccess, isPassthrough } from "./iommu.ts";
 import {
   clearMapping, dirCode, freeMappingSlot, initMapping, MK_COHERENT, MK_SG, MK_SINGLE, MS_MAPPED, MS_UNMAPPING, mDev,
@@ -44,6 +45,7 @@ export interface System {
 
 /** Builds a system: boots the machine (allocator, device table, IOMMU roots, MMU tables). */
 export function makeSystem(cfg: ModelConfig, policy: Policy): System {
+  if (!runsOn(policy, iommuOf(cfg))) throw new Error(`policy ${policy.name} does not run on iommu ${iommuOf(cfg)}`);
   const g = makeGeometry(cfg, typeof policy.stateWords === "function" ? policy.stateWords(cfg) : policy.stateWords ?? 0);
   const tx = new Tx(g);
   const obs = new Observation();
@@ -53,9 +55,15 @@ export function makeSystem(cfg: ModelConfig, policy: Policy): System {
   for (let dev = 0; dev < cfg.devices; dev++) {
     const mode = policy.attach(dev, attrs);
     let words: readonly number[];
+    let root = -1;
     if (mode === "translate") {
-      const root = allocFrames(tx, 0, ROLE_IOMMU_PT, dev, obs);
+      root = allocFrames(tx, 0, ROLE_IOMMU_PT, dev, obs);
       setFrameData(tx.w(FRAMES), root, tableKey(cfg.iommuLevels, 0));
+    }
+    if (g.vtd) {
+      // The context entry Linux domain_context_mapping_one writes; TT_DEV_IOTLB grants ATS.
+      words = vtdContextWords(mode, domainId(dev), root, cfg.iommuLevels, attrs.ats);
+    } else if (mode === "translate") {
       words = dteTranslate(domainId(dev), root, cfg.iommuLevels);
     } else {
       words = mode === "passthrough" ? dtePassthrough(domainId(dev)) : dteBlocked(domainId(dev));
@@ -63,8 +71,9 @@ export function makeSystem(cfg: ModelConfig, policy: Policy): System {
     const d = tx.w(DTE);
     for (let i = 0; i < DTE_W; i++) d[dev * DTE_W + i] = words[i] | 0;
     // ATS granted: DTE data[1] bit 32, IOTLB enable (Linux DTE_FLAG_IOTLB). Not for passthrough, which translates nothing.
-    if (attrs.ats && mode === "translate") d[dev * DTE_W + 3] |= DTE_D1HI_IOTLB;
+    if (!g.vtd && attrs.ats && mode === "translate") d[dev * DTE_W + 3] |= DTE_D1HI_IOTLB;
   }
+  if (g.vtd) vtdBootRoot(tx);
   bootMmu(tx, obs);
   if (!bootGuestMemory(tx, obs)) throw new Error("out of memory booting the guest memory region (guestFrames)");
   if (policy.boot) {
@@ -144,7 +153,7 @@ export class Stepper {
         const dev = e.dev % cfg.devices;
         const len = Math.max(1, Math.min(MAX_DMA_LEN, e.len | 0));
         const offset = ((e.offset % PAGE_SIZE) + PAGE_SIZE) % PAGE_SIZE;
-        const pt = isPassthrough(tx.c[DTE], dev);
+        const pt = isPassthrough(tx.c[DTE], dev, tx.g.vtd);
         const page = pt ? e.page % cfg.frames : sys.g.winBase + (e.page % sys.g.winPages);
         deviceAccess(tx, dev, e.write, page * PAGE_SIZE + offset, len, obs);
         return true;

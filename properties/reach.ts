@@ -44,10 +44,10 @@ export function deviceReaches(sys: System, s: State, f: number, out: Reach): boo
   const g = sys.g;
   const cfg = sys.cfg;
   for (let dev = 0; dev < cfg.devices; dev++) {
-    const mode = deviceMode(s[DTE], dev);
+    const mode = deviceMode(s[DTE], dev, sys.g.vtd);
     if (mode === "passthrough") return hit(out, dev, REACH_PASSTHROUGH, f);
     if (mode !== "translate") continue;
-    if (cfg.untrusted === true && cfg.acsTb !== true && atsEnabled(s[DTE], dev)) return hit(out, dev, REACH_FORGED, f);
+    if (cfg.untrusted === true && cfg.acsTb !== true && atsEnabled(s[DTE], dev, sys.g.vtd)) return hit(out, dev, REACH_FORGED, f);
     for (let i = 0; i < g.winPages; i++) {
       const slot = (dev * g.winPages + i) * IOTLB_W;
       if ((s[IOTLB][slot] & 1) !== 0 && s[IOTLB][slot + 1] === f) return hit(out, dev, REACH_IOTLB, g.winBase + i);

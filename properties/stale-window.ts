@@ -29,12 +29,11 @@
  * time after it has been unmapped").
  */
 import { type Property, type Violation } from "./property.ts";
-import { CALLS, CALL_W, CMDQ, CMD_W, DTE, FQ, HDR, H_TIMER, MAPS, PTMEM } from "../model/geometry.ts";
+import { CALLS, CALL_W, CMDQ, DTE, FQ, HDR, H_TIMER, MAPS, PTMEM } from "../model/geometry.ts";
 import { mDev } from "../model/dma-mapping.ts";
 import { SRC_ATC, SRC_IOTLB, SRC_PDEC_WALK } from "../model/observation.ts";
 import { walkMemory, WalkResult } from "../model/iommu-page-table.ts";
-import { CMD_INV_IOMMU_PAGES, CMD_INV_IOTLB_PAGES, cmdDomainId, cmdOpcode, invRangeFirstPfn, invRangePages } from "../model/formats/amd-command.ts";
-import { domainId } from "../model/command-queue.ts";
+import { invalidationQueued as queuedInCommandBuffer } from "../model/command-queue.ts";
 import { type StaleBound } from "../model/policy.ts";
 import { type State } from "../model/state.ts";
 import { type System } from "../model/system.ts";
@@ -50,17 +49,8 @@ export function staleBound(sys: System): StaleBound | null {
 }
 
 /** Whether an invalidation of (dev, v) waits in the command buffer: the IOMMU's, or for an ATC hit the device's. */
-export function invalidationQueued(s: State, dev: number, v: number, atc: boolean): boolean {
-  const q = s[CMDQ];
-  for (let i = 0; i < q[1]; i++) {
-    const at = 2 + i * CMD_W;
-    const d0 = q[at] >>> 0, d1 = q[at + 1] >>> 0, d2 = q[at + 2] >>> 0, d3 = q[at + 3] >>> 0;
-    const op = cmdOpcode(d1);
-    if (atc ? op !== CMD_INV_IOTLB_PAGES || (d0 & 0xffff) !== dev : op !== CMD_INV_IOMMU_PAGES || cmdDomainId(d1) !== domainId(dev)) continue;
-    const first = invRangeFirstPfn(d2, d3);
-    if (v >= first && v - first < invRangePages(d2, d3)) return true;
-  }
-  return false;
+export function invalidationQueued(s: State, dev: number, v: number, atc: boolean, vtd = false): boolean {
+  return queuedInCommandBuffer(vtd, s[CMDQ], dev, v, atc);
 }
 
 /** Whether a deferred flush is due within the bound (see the statement, b). */
@@ -109,7 +99,7 @@ export const staleWindow: Property = {
       if (heldByLiveMapping(sys, post, obs.dev, v, f)) continue;
       walkMemory(sys, post[PTMEM], post[DTE], obs.dev, v, walk);
       if (walk.frame === f && (obs.write ? walk.iw : walk.ir)) continue; // the tables agree: not stale
-      if (invalidationQueued(post, obs.dev, v, src === SRC_ATC)) continue;
+      if (invalidationQueued(post, obs.dev, v, src === SRC_ATC, sys.g.vtd)) continue;
       const b = staleBound(sys);
       if (b !== null && flushDue(sys, post, b)) continue;
       const t = post[HDR][H_TIMER];

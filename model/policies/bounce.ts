@@ -37,7 +37,7 @@
 import { DONE, FAIL, type Policy } from "../policy.ts";
 import { type Kernel } from "../kernel.ts";
 import { PAGE_SIZE } from "../config.ts";
-import { mapWithIova, UNMAP_START, UNMAP_WAIT, unmapStart } from "./strict.ts";
+import { linuxPdeRule, mapWithIova, UNMAP_START, UNMAP_WAIT, unmapStart } from "./strict.ts";
 import { pagesOrder } from "../objects.ts";
 import { bitmapWords, findFreePages, firstUsedPage, markPages, poolPages } from "../allocators/page-bitmap.ts";
 
@@ -123,7 +123,7 @@ export function makeBounce(name: string, summary: string, v: BounceVariant): Pol
       return r;
     },
     unmap(k: Kernel, m: number, phase: number): number {
-      if (phase === UNMAP_START) return unmapStart(k, m, "always");
+      if (phase === UNMAP_START) return unmapStart(k, m, linuxPdeRule(k));
       if (!k.completionDone()) return UNMAP_WAIT;
       k.freeDetachedTables();
       k.freeIova(k.dev(m), k.iova(m), k.pages(m));

@@ -8,7 +8,7 @@ import { PAGE_SIZE } from "../config.ts";
 import { type Kernel } from "../kernel.ts";
 import { TAG_FQ } from "../iommu-page-table.ts";
 import { lazy, lazyUnmap } from "./lazy.ts";
-import { MAP_CLEANUP, MAP_FAIL_WAIT, MAP_START, mapWithIova, strict, UNMAP_START, UNMAP_WAIT, unmapAndQueueSync, unmapStart } from "./strict.ts";
+import { linuxPdeRule, MAP_CLEANUP, MAP_FAIL_WAIT, MAP_START, mapWithIova, strict, UNMAP_START, UNMAP_WAIT, unmapAndQueueSync, unmapStart } from "./strict.ts";
 import { shadow } from "./shadow.ts";
 import { fns } from "./fns.ts";
 import { makeBounce } from "./bounce.ts";
@@ -432,6 +432,73 @@ export const coiommuUnpinBeforeInvalidate: Policy = {
     return unpinFinish(k, false);
   },
 };
+
+// ---- VT-d only (Policy.iommus): Linux's per-IOMMU choices, broken ----------------
+
+/**
+ * Strict on VT-d with the invalidation hint the wrong way round: IH is set
+ * exactly when the unmap freed page-table pages (Linux sets it only when the
+ * gather's freelist is empty), so the paging-structure caches keep pointing
+ * into the freed tables.
+ */
+export const strictIhInverted: Policy = {
+  ...strict,
+  name: "strict-ih-inverted",
+  summary: "BROKEN strict (VT-d): sets the invalidation hint IH when tables were freed, keeping cached directory entries to them",
+  iommus: ["vtd"],
+  unmap(k: Kernel, m: number, phase: number): number {
+    if (phase !== UNMAP_START) return strict.unmap(k, m, phase);
+    const dev = k.dev(m);
+    if (k.cmdSpace() < k.invalidationCommands(dev) + 1) return UNMAP_START;
+    k.unmapPages(dev, k.iova(m), k.pages(m));
+    k.invalidatePages(dev, k.iova(m), k.pages(m), !k.hasDetachedTables());
+    k.completionWait();
+    return UNMAP_WAIT;
+  },
+};
+
+/** Strict on VT-d that never invalidates the device TLB: with ATS the device keeps using the unmapped translation. */
+export const strictNoDevtlb: Policy = {
+  ...strict,
+  name: "strict-no-devtlb",
+  summary: "BROKEN strict (VT-d): invalidates the IOTLB but not the device TLB (ATS)",
+  iommus: ["vtd"],
+  unmap(k: Kernel, m: number, phase: number): number {
+    if (phase !== UNMAP_START) return strict.unmap(k, m, phase);
+    const dev = k.dev(m);
+    if (k.cmdSpace() < 2) return UNMAP_START;
+    k.unmapPages(dev, k.iova(m), k.pages(m));
+    k.invalidateIommuPages(dev, k.iova(m), k.pages(m), linuxPdeRule(k) === "always" || k.hasDetachedTables());
+    k.completionWait();
+    return UNMAP_WAIT;
+  },
+};
+
+/**
+ * Strict on VT-d that invalidates the device TLB before the IOTLB (Linux
+ * orders IOTLB cache tags first: cache.c cache_tag_assign). Between the two,
+ * a Translation Request from the device hits the still-valid IOTLB entry and
+ * refills its device TLB, which nothing invalidates afterwards.
+ */
+export const strictDevtlbFirst: Policy = {
+  ...strict,
+  name: "strict-devtlb-first",
+  summary: "BROKEN strict (VT-d): invalidates the device TLB before the IOTLB, so a translation request refills it",
+  iommus: ["vtd"],
+  unmap(k: Kernel, m: number, phase: number): number {
+    if (phase !== UNMAP_START) return strict.unmap(k, m, phase);
+    const dev = k.dev(m);
+    if (k.cmdSpace() < k.invalidationCommands(dev) + 1) return UNMAP_START;
+    k.unmapPages(dev, k.iova(m), k.pages(m));
+    k.invalidateDeviceTlb(dev, k.iova(m), k.pages(m));
+    k.invalidateIommuPages(dev, k.iova(m), k.pages(m), linuxPdeRule(k) === "always" || k.hasDetachedTables());
+    k.completionWait();
+    return UNMAP_WAIT;
+  },
+};
+
+/** The VT-d-only broken variants (not in BROKEN_POLICIES, whose every member runs on the default AMD machine). */
+export const VTD_BROKEN_POLICIES: readonly Policy[] = [strictIhInverted, strictNoDevtlb, strictDevtlbFirst];
 
 export const BROKEN_POLICIES: readonly Policy[] = [
   strictFreeBeforeWait, strictFreeIovaBeforeWait, strictLeakIova, strictLeakTables, strictUnmapOffByOne, strictRangeNoOffset, strictFreeTablesEarly, strictWaitBeforeInvalidate, strictNoPde, lazyFreeTablesAtUnmap, lazyNoTimer, shadowZeroCopy, fnsNeverPde,

@@ -20,8 +20,8 @@ export function findPolicy(name: string): Policy | undefined {
   return POLICIES.find((p) => p.name === name);
 }
 
-export { BROKEN_POLICIES } from "./broken.ts";
-import { BROKEN_POLICIES, vfioUndoNoInvalidate } from "./broken.ts";
+export { BROKEN_POLICIES, VTD_BROKEN_POLICIES } from "./broken.ts";
+import { BROKEN_POLICIES, vfioUndoNoInvalidate, VTD_BROKEN_POLICIES } from "./broken.ts";
 import { vfioStepwise } from "./vfio-stepwise.ts";
 
 export { BROKEN_GUEST_POLICIES, GUEST_POLICIES } from "./guest.ts";
@@ -43,8 +43,8 @@ export const SCOPED_POLICIES: readonly Policy[] = [vfioStepwise, vfioUndoNoInval
 export { NET_POLICIES, NET_BROKEN_POLICIES } from "./page-pool.ts";
 import { NET_POLICIES, NET_BROKEN_POLICIES } from "./page-pool.ts";
 
-/** A built-in policy, a guest policy (model/policies/guest.ts), a broken variant, a scoped or a networking policy, by name. */
+/** A built-in policy, a guest policy (model/policies/guest.ts), a broken variant (the VT-d-only ones too), a scoped or a networking policy, by name. */
 export function findAnyPolicy(name: string): Policy | undefined {
   return findPolicy(name) ?? findGuestPolicy(name) ?? BROKEN_POLICIES.find((p) => p.name === name) ?? SCOPED_POLICIES.find((p) => p.name === name) ??
-    NET_POLICIES.find((p) => p.name === name) ?? NET_BROKEN_POLICIES.find((p) => p.name === name);
+    VTD_BROKEN_POLICIES.find((p) => p.name === name) ?? NET_POLICIES.find((p) => p.name === name) ?? NET_BROKEN_POLICIES.find((p) => p.name === name);
 }

@@ -90,6 +90,7 @@ export function makeMorselPolicy(o: MorselOptions): Policy {
     summary: o.summary,
     claims: ["page-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement", "dma-integrity", "stale-window", "availability"],
     stateWords: MORSEL_SLOTS * MORSEL_W,
+    iommus: ["amd-v1"], // morsels are AMD v1 tables the CPU shares (docs/morsels.md)
     symmetric: false, // morsel records are indexed by mapping slot
     attach: () => "translate",
     map(k: Kernel, m: number, phase: number): number {

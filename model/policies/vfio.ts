@@ -15,7 +15,7 @@
  */
 import { DONE, FAIL, type Policy } from "../policy.ts";
 import { type Kernel } from "../kernel.ts";
-import { MAP_START, mapWithIova, strict, UNMAP_START, unmapStart } from "./strict.ts";
+import { linuxPdeRule, MAP_START, mapWithIova, strict, UNMAP_START, unmapStart } from "./strict.ts";
 
 /**
  * Pin every page of mapping `m`, then map it as strict does
@@ -49,6 +49,6 @@ export const vfio: Policy = {
   unmap(k: Kernel, m: number, phase: number): number {
     if (phase !== UNMAP_START) return finishUnmapAndUnpin(k, m, phase);
     k.count("containerLocks");
-    return unmapStart(k, m, "always");
+    return unmapStart(k, m, linuxPdeRule(k));
   },
 };

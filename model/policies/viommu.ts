@@ -34,7 +34,7 @@
  */
 import { type Policy } from "../policy.ts";
 import { type Kernel } from "../kernel.ts";
-import { MAP_START, UNMAP_START, unmapStart } from "./strict.ts";
+import { linuxPdeRule, MAP_START, UNMAP_START, unmapStart } from "./strict.ts";
 import { finishUnmapAndUnpin, pinAndMap } from "./vfio.ts";
 
 /**
@@ -65,7 +65,7 @@ export const viommu: Policy = {
   },
   unmap(k: Kernel, m: number, phase: number): number {
     if (phase !== UNMAP_START) return finishUnmapAndUnpin(k, m, phase);
-    const r = unmapStart(k, m, "always");
+    const r = unmapStart(k, m, linuxPdeRule(k)); // the host unmap: iommu_unmap, Linux's IH rule on VT-d
     if (r === UNMAP_START) return UNMAP_START; // the host's command buffer is full: the VMM retries
     k.count("iommuPteWrites", k.pages(m));
     exitToVmm(k, k.pages(m), "unmap: invalidation and wait");
