@@ -1,0 +1,49 @@
+// dmacheck counterexample: the test replays the trace below and expects its violation
+// (what was violated and why: counterexample.violation.explanation).
+import { expect, test } from "vitest";
+import { replayCounterexample } from "../../index.ts";
+
+const counterexample = {
+  "format": "dmacheck/counterexample@1",
+  "policy": "passthrough",
+  "policyModule": null,
+  "property": "page-confinement",
+  "config": {
+    "frames": 32,
+    "cpus": 2,
+    "devices": 2,
+    "iovaPages": 16,
+    "iovaBasePfn": 504,
+    "iommuLevels": 3,
+    "fqSize": 256,
+    "fqTimeoutMs": 10,
+    "maxMappings": 8,
+    "maxObjects": 48,
+    "cmdQueueEntries": 16,
+    "maxOrder": 3,
+    "userPages": 4,
+    "reclaimEmptyTables": true
+  },
+  "events": [
+    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1}
+  ],
+  "violation": {
+    "step": 0,
+    "explanation": "device 0 read frame 0 through an identity mapping (passthrough) for IOVA 0x0; frame 0 holds nothing granted to device 0: it is a CPU page table (since boot)"
+  },
+  "found": {
+    "engine": "random",
+    "seed": 42,
+    "path": "2:1:1:0:0:0:2:1:1:1:1:1:1:1:1:1",
+    "runs": 3,
+    "ms": 0,
+    "swarm": {"weights": {"map": 1, "map-sg": 1, "alloc-coherent": 1, "unmap": 1, "resume": 1, "iommu": 1, "dma": 1, "kmalloc": 1, "kfree": 1, "tick": 1, "user-touch": 1, "user-unmap": 1}, "cpus": 2, "devices": 2}
+  }
+} as const;
+
+test("passthrough violates page-confinement at step 1", () => {
+  const result = replayCounterexample(counterexample);
+  expect(result.mismatch).toBeNull();
+  expect(result.trace.violation?.property).toBe("page-confinement");
+  expect(result.trace.violation?.step).toBe(0);
+});

@@ -1,0 +1,50 @@
+// dmacheck counterexample: the test replays the trace below and expects its violation
+// (what was violated and why: counterexample.violation.explanation).
+import { expect, test } from "vitest";
+import { replayCounterexample } from "../../index.ts";
+
+const counterexample = {
+  "format": "dmacheck/counterexample@1",
+  "policy": "strict-range-no-offset",
+  "policyModule": null,
+  "property": "availability",
+  "config": {
+    "frames": 32,
+    "cpus": 2,
+    "devices": 2,
+    "iovaPages": 16,
+    "iovaBasePfn": 504,
+    "iommuLevels": 3,
+    "fqSize": 256,
+    "fqTimeoutMs": 10,
+    "maxMappings": 8,
+    "maxObjects": 48,
+    "cmdQueueEntries": 16,
+    "maxOrder": 3,
+    "userPages": 4,
+    "reclaimEmptyTables": true
+  },
+  "events": [
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 16384, "dir": "to-device", "offset": 1, "len": 4096},
+    {"t": "dma", "dev": 0, "write": false, "page": 1, "offset": 0, "len": 1}
+  ],
+  "violation": {
+    "step": 1,
+    "explanation": "device 0's read of 1 byte(s) at IOVA 0x1f9000, inside mapping #0 (segment 0, IOVA 0x1f8001..0x1f9001, mapped and not being unmapped), faulted: IO page fault (not present) at IOVA page 0x1f9"
+  },
+  "found": {
+    "engine": "random",
+    "seed": 42,
+    "path": "755:16:5:9:6:7:5:7:9:9:3:9:3:5:6:3:5:9:3:4:3:3:3:3:3:3:3:3:3:9:6:6:6:6",
+    "runs": 756,
+    "ms": 0,
+    "swarm": {"weights": {"map": 3, "map-sg": 3, "alloc-coherent": 3, "unmap": 3, "resume": 1, "iommu": 1, "dma": 1, "kmalloc": 3, "kfree": 1, "tick": 3, "user-touch": 3, "user-unmap": 3}, "cpus": 1, "devices": 2}
+  }
+} as const;
+
+test("strict-range-no-offset violates availability at step 2", () => {
+  const result = replayCounterexample(counterexample);
+  expect(result.mismatch).toBeNull();
+  expect(result.trace.violation?.property).toBe("availability");
+  expect(result.trace.violation?.step).toBe(1);
+});

@@ -1,0 +1,56 @@
+// dmacheck counterexample: the test replays the trace below and expects its violation
+// (what was violated and why: counterexample.violation.explanation).
+import { expect, test } from "vitest";
+import { replayCounterexample } from "../../index.ts";
+
+const counterexample = {
+  "format": "dmacheck/counterexample@1",
+  "policy": "strict-unmap-off-by-one",
+  "policyModule": null,
+  "property": "dma-integrity",
+  "config": {
+    "frames": 32,
+    "cpus": 2,
+    "devices": 2,
+    "iovaPages": 16,
+    "iovaBasePfn": 504,
+    "iommuLevels": 3,
+    "fqSize": 256,
+    "fqTimeoutMs": 10,
+    "maxMappings": 8,
+    "maxObjects": 48,
+    "cmdQueueEntries": 16,
+    "maxOrder": 3,
+    "userPages": 4,
+    "reclaimEmptyTables": true
+  },
+  "events": [
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device"},
+    {"t": "unmap", "cpu": 0, "k": 0, "free": false},
+    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1},
+    {"t": "iommu"},
+    {"t": "iommu"},
+    {"t": "resume", "cpu": 0},
+    {"t": "alloc-coherent", "cpu": 0, "dev": 0, "order": 0},
+    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1}
+  ],
+  "violation": {
+    "step": 7,
+    "explanation": "device 0 read IOVA 0x1f8000 of mapping #0 through an IOTLB entry, but reached frame 6 (a kmalloc-64 slab holding a kmalloc-64 object of the driver of dev0 at +0x0), which holds none of that mapping's buffer; frame 6 has held a kmalloc-64 object of the driver of dev0 at +0x0 since step 1"
+  },
+  "found": {
+    "engine": "random",
+    "seed": 42,
+    "path": "4201:12:1:3:7:7:8:7:7:7:10:11:11:11",
+    "runs": 4202,
+    "ms": 0,
+    "swarm": {"weights": {"map": 1, "map-sg": 0, "alloc-coherent": 3, "unmap": 3, "resume": 1, "iommu": 1, "dma": 3, "kmalloc": 1, "kfree": 1, "tick": 0, "user-touch": 3, "user-unmap": 3}, "cpus": 1, "devices": 1}
+  }
+} as const;
+
+test("strict-unmap-off-by-one violates dma-integrity at step 8", () => {
+  const result = replayCounterexample(counterexample);
+  expect(result.mismatch).toBeNull();
+  expect(result.trace.violation?.property).toBe("dma-integrity");
+  expect(result.trace.violation?.step).toBe(7);
+});

@@ -1,0 +1,52 @@
+// dmacheck counterexample: the test replays the trace below and expects its violation
+// (what was violated and why: counterexample.violation.explanation).
+import { expect, test } from "vitest";
+import { replayCounterexample } from "../../index.ts";
+
+const counterexample = {
+  "format": "dmacheck/counterexample@1",
+  "policy": "viommu-async-invalidate",
+  "policyModule": null,
+  "property": "page-confinement",
+  "config": {
+    "frames": 32,
+    "cpus": 2,
+    "devices": 2,
+    "iovaPages": 16,
+    "iovaBasePfn": 504,
+    "iommuLevels": 3,
+    "fqSize": 256,
+    "fqTimeoutMs": 10,
+    "maxMappings": 8,
+    "maxObjects": 48,
+    "cmdQueueEntries": 16,
+    "maxOrder": 3,
+    "userPages": 4,
+    "reclaimEmptyTables": true
+  },
+  "events": [
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device"},
+    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1},
+    {"t": "unmap", "cpu": 0, "k": 0, "free": false},
+    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1}
+  ],
+  "violation": {
+    "step": 3,
+    "explanation": "device 0 read frame 6 through an IOTLB entry for IOVA 0x1f8000; frame 6 holds nothing granted to device 0: it is a kmalloc-8 slab holding a kmalloc-8 object of the driver of dev0 at +0x0 (the driver still holds its buffer, but its unmap has returned: the device may no longer touch it); frame 6 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1"
+  },
+  "found": {
+    "engine": "random",
+    "seed": 42,
+    "path": "324:11:3:3:7:7:7:7:9:8:8:8:8:11:11:11:7",
+    "runs": 325,
+    "ms": 0,
+    "swarm": {"weights": {"map": 3, "map-sg": 1, "alloc-coherent": 0, "unmap": 1, "resume": 1, "iommu": 3, "dma": 1, "kmalloc": 3, "kfree": 3, "tick": 1, "user-touch": 0, "user-unmap": 1}, "cpus": 2, "devices": 1}
+  }
+} as const;
+
+test("viommu-async-invalidate violates page-confinement at step 4", () => {
+  const result = replayCounterexample(counterexample);
+  expect(result.mismatch).toBeNull();
+  expect(result.trace.violation?.property).toBe("page-confinement");
+  expect(result.trace.violation?.step).toBe(3);
+});
