@@ -57,6 +57,63 @@ function fillPde(level: number, next: number, nextLevel: number, ir: boolean, iw
   if (s >= 0) pdecFill(tx, s, pdecEncode(next, nextLevel, ir, iw));
 }
 
+/** IOTLB entry word 0 of a cached not-present translation (VT-d caching mode only). */
+export const IOTLB_NEGATIVE = 8;
+
+/** iotlbLookup's answer when the slot holds no entry: walk. */
+const IOTLB_MISS = -2;
+
+/**
+ * The IOTLB's answer for IOVA page slot `slot`: the frame, -1 with
+ * `obs.fault` set (a cached permission or, VT-d caching mode, a cached
+ * not-present entry refuses it), or IOTLB_MISS. Counts the hit or miss.
+ */
+function iotlbLookup(tx: Tx, slot: number, write: boolean, seg: number, obs: Observation): number {
+  if (slot >= 0) {
+    const e = tx.c[IOTLB][slot];
+    if (e !== 0) {
+      obs.counters[C.iotlbHits]++;
+      obs.segSource[seg] = SRC_IOTLB;
+      if (e === IOTLB_NEGATIVE) {
+        obs.fault = FAULT_NOT_PRESENT;
+        return -1;
+      }
+      if ((write ? e & 4 : e & 2) === 0) {
+        obs.fault = FAULT_PERMISSION;
+        return -1;
+      }
+      return tx.c[IOTLB][slot + 1];
+    }
+  }
+  obs.counters[C.iotlbMisses]++;
+  return IOTLB_MISS;
+}
+
+/** Where a walk starts: set by startFromCachedPde (hot path: one reused record, no allocation). */
+const start = { table: 0, level: 0, ir: true, iw: true };
+
+/** The walk for page `v` starts at the deepest cached directory entry, if any, else at `root`; sets usedCache. */
+function startFromCachedPde(tx: Tx, dev: number, v: number, root: number): void {
+  const g = tx.g;
+  start.table = root;
+  start.level = g.cfg.iommuLevels;
+  start.ir = true;
+  start.iw = true;
+  usedCache = false;
+  for (let l = 2; l <= g.cfg.iommuLevels; l++) {
+    const s = pdecSlot(g, dev, l, v);
+    if (s < 0) continue;
+    const e = tx.c[PDEC][s];
+    if (e === 0) continue;
+    start.table = pdecFrame(e);
+    start.level = pdecNextLevel(e);
+    start.ir = pdecIr(e);
+    start.iw = pdecIw(e);
+    usedCache = true;
+    return;
+  }
+}
+
 /**
  * Translates IOVA page `v` for device `dev`. Returns the frame, or -1 with
  * `obs.fault` set. `obs.segSource[seg]` gets how it was translated.
@@ -83,40 +140,13 @@ function translate(tx: Tx, dev: number, v: number, write: boolean, seg: number, 
   }
   const g = tx.g;
   const slot = iotlbSlot(g, dev, v);
-  if (slot >= 0) {
-    const e = tx.c[IOTLB][slot];
-    if (e !== 0) {
-      obs.counters[C.iotlbHits]++;
-      obs.segSource[seg] = SRC_IOTLB;
-      if ((write ? e & 4 : e & 2) === 0) {
-        obs.fault = FAULT_PERMISSION;
-        return -1;
-      }
-      return tx.c[IOTLB][slot + 1];
-    }
-  }
-  obs.counters[C.iotlbMisses]++;
-  // Start from the deepest cached directory entry, if any.
-  let table = domainRoot(tx.c[DTE], dev);
-  let level = g.cfg.iommuLevels;
-  let ir = true, iw = true;
-  usedCache = false;
-  for (let l = 2; l <= g.cfg.iommuLevels; l++) {
-    const s = pdecSlot(g, dev, l, v);
-    if (s < 0) continue;
-    const e = tx.c[PDEC][s];
-    if (e === 0) continue;
-    table = pdecFrame(e);
-    level = pdecNextLevel(e);
-    ir = pdecIr(e);
-    iw = pdecIw(e);
-    usedCache = true;
-    break;
-  }
+  const hit = iotlbLookup(tx, slot, write, seg, obs);
+  if (hit !== IOTLB_MISS) return hit;
+  startFromCachedPde(tx, dev, v, domainRoot(tx.c[DTE], dev));
   fillTx = tx;
   fillDom = dev;
   fillV = v;
-  walkFrom(tx.c[PTMEM], table, level, v, ir, iw, walk, fillPde);
+  walkFrom(tx.c[PTMEM], start.table, start.level, v, start.ir, start.iw, walk, fillPde);
   fillTx = null;
   obs.counters[C.walkRefs] += walk.refs;
   obs.segSource[seg] = usedCache ? SRC_PDEC_WALK : SRC_WALK;
@@ -138,8 +168,6 @@ function translate(tx: Tx, dev: number, v: number, write: boolean, seg: number, 
 
 const ctxRefs = { n: 0 };
 
-/** IOTLB entry word 0 of a cached not-present translation (VT-d caching mode only). */
-export const IOTLB_NEGATIVE = 8;
 
 /**
  * VT-d: the context entry (context cache, else root and context entry in
@@ -167,43 +195,13 @@ function translateVtd(tx: Tx, dev: number, v: number, write: boolean, seg: numbe
     return v;
   }
   const slot = iotlbSlot(g, dev, v);
-  if (slot >= 0) {
-    const e = tx.c[IOTLB][slot];
-    if (e !== 0) {
-      obs.counters[C.iotlbHits]++;
-      obs.segSource[seg] = SRC_IOTLB;
-      if (e === IOTLB_NEGATIVE) {
-        obs.fault = FAULT_NOT_PRESENT;
-        return -1;
-      }
-      if ((write ? e & 4 : e & 2) === 0) {
-        obs.fault = FAULT_PERMISSION;
-        return -1;
-      }
-      return tx.c[IOTLB][slot + 1];
-    }
-  }
-  obs.counters[C.iotlbMisses]++;
-  let table = domainRoot(tx.c[DTE], at / DTE_W);
-  let level = g.cfg.iommuLevels;
-  let ir = true, iw = true;
-  usedCache = false;
-  for (let l = 2; l <= g.cfg.iommuLevels; l++) {
-    const s = pdecSlot(g, dev, l, v);
-    if (s < 0) continue;
-    const e = tx.c[PDEC][s];
-    if (e === 0) continue;
-    table = pdecFrame(e);
-    level = pdecNextLevel(e);
-    ir = pdecIr(e);
-    iw = pdecIw(e);
-    usedCache = true;
-    break;
-  }
+  const hit = iotlbLookup(tx, slot, write, seg, obs);
+  if (hit !== IOTLB_MISS) return hit;
+  startFromCachedPde(tx, dev, v, domainRoot(tx.c[DTE], at / DTE_W));
   fillTx = tx;
   fillDom = dev;
   fillV = v;
-  walkFromVtd(tx.c[PTMEM], table, level, v, ir, iw, walk, fillPde);
+  walkFromVtd(tx.c[PTMEM], start.table, start.level, v, start.ir, start.iw, walk, fillPde);
   fillTx = null;
   obs.counters[C.walkRefs] += walk.refs;
   obs.segSource[seg] = usedCache ? SRC_PDEC_WALK : SRC_WALK;
