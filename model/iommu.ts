@@ -89,6 +89,36 @@ function iotlbLookup(tx: Tx, slot: number, write: boolean, seg: number, obs: Obs
   return IOTLB_MISS;
 }
 
+/**
+ * After a walk into `walk`: counts its references, records the source, fills
+ * the IOTLB and applies the permissions. With `cacheNotPresent` (VT-d caching
+ * mode) a walk that ends at a not-present entry is cached as IOTLB_NEGATIVE.
+ */
+function walked(tx: Tx, slot: number, write: boolean, seg: number, cacheNotPresent: boolean, obs: Observation): number {
+  fillTx = null;
+  obs.counters[C.walkRefs] += walk.refs;
+  obs.segSource[seg] = usedCache ? SRC_PDEC_WALK : SRC_WALK;
+  if (walk.frame < 0) {
+    if (cacheNotPresent && slot >= 0 && tx.c[IOTLB][slot] !== IOTLB_NEGATIVE) {
+      const t = tx.w(IOTLB);
+      t[slot] = IOTLB_NEGATIVE;
+      t[slot + 1] = 0;
+    }
+    obs.fault = FAULT_NOT_PRESENT;
+    return -1;
+  }
+  if (slot >= 0) iotlbFill(tx, slot, walk.frame, walk.ir, walk.iw);
+  if (!(write ? walk.iw : walk.ir)) {
+    obs.fault = FAULT_PERMISSION;
+    return -1;
+  }
+  if (walk.frame >= tx.g.cfg.frames) {
+    obs.fault = FAULT_NO_MEMORY;
+    return -1;
+  }
+  return walk.frame;
+}
+
 /** Where a walk starts: set by startFromCachedPde (hot path: one reused record, no allocation). */
 const start = { table: 0, level: 0, ir: true, iw: true };
 
@@ -147,27 +177,10 @@ function translate(tx: Tx, dev: number, v: number, write: boolean, seg: number, 
   fillDom = dev;
   fillV = v;
   walkFrom(tx.c[PTMEM], start.table, start.level, v, start.ir, start.iw, walk, fillPde);
-  fillTx = null;
-  obs.counters[C.walkRefs] += walk.refs;
-  obs.segSource[seg] = usedCache ? SRC_PDEC_WALK : SRC_WALK;
-  if (walk.frame < 0) {
-    obs.fault = FAULT_NOT_PRESENT;
-    return -1;
-  }
-  if (slot >= 0) iotlbFill(tx, slot, walk.frame, walk.ir, walk.iw);
-  if (!(write ? walk.iw : walk.ir)) {
-    obs.fault = FAULT_PERMISSION;
-    return -1;
-  }
-  if (walk.frame >= g.cfg.frames) {
-    obs.fault = FAULT_NO_MEMORY;
-    return -1;
-  }
-  return walk.frame;
+  return walked(tx, slot, write, seg, false, obs);
 }
 
 const ctxRefs = { n: 0 };
-
 
 /**
  * VT-d: the context entry (context cache, else root and context entry in
@@ -202,28 +215,7 @@ function translateVtd(tx: Tx, dev: number, v: number, write: boolean, seg: numbe
   fillDom = dev;
   fillV = v;
   walkFromVtd(tx.c[PTMEM], start.table, start.level, v, start.ir, start.iw, walk, fillPde);
-  fillTx = null;
-  obs.counters[C.walkRefs] += walk.refs;
-  obs.segSource[seg] = usedCache ? SRC_PDEC_WALK : SRC_WALK;
-  if (walk.frame < 0) {
-    if (g.cachingMode && slot >= 0 && tx.c[IOTLB][slot] !== IOTLB_NEGATIVE) {
-      const t = tx.w(IOTLB);
-      t[slot] = IOTLB_NEGATIVE;
-      t[slot + 1] = 0;
-    }
-    obs.fault = FAULT_NOT_PRESENT;
-    return -1;
-  }
-  if (slot >= 0) iotlbFill(tx, slot, walk.frame, walk.ir, walk.iw);
-  if (!(write ? walk.iw : walk.ir)) {
-    obs.fault = FAULT_PERMISSION;
-    return -1;
-  }
-  if (walk.frame >= g.cfg.frames) {
-    obs.fault = FAULT_NO_MEMORY;
-    return -1;
-  }
-  return walk.frame;
+  return walked(tx, slot, write, seg, g.cachingMode, obs);
 }
 
 /** How an access reaches memory: untranslated (through the IOMMU), ATS via the device's ATC, or forged. */

@@ -436,6 +436,23 @@ export const coiommuUnpinBeforeInvalidate: Policy = {
 // ---- VT-d only (Policy.iommus): Linux's per-IOMMU choices, broken ----------------
 
 /**
+ * Strict's unmap with its own invalidations: once the queue has `space`
+ * entries, clear the entries, queue `invalidate`'s commands and a wait;
+ * then finish as strict does.
+ */
+function vtdStrictUnmap(space: (k: Kernel, dev: number) => number, invalidate: (k: Kernel, dev: number, m: number) => void): Policy["unmap"] {
+  return (k, m, phase) => {
+    if (phase !== UNMAP_START) return strict.unmap(k, m, phase);
+    const dev = k.dev(m);
+    if (k.cmdSpace() < space(k, dev)) return UNMAP_START;
+    k.unmapPages(dev, k.iova(m), k.pages(m));
+    invalidate(k, dev, m);
+    k.completionWait();
+    return UNMAP_WAIT;
+  };
+}
+
+/**
  * Strict on VT-d with the invalidation hint the wrong way round: IH is set
  * exactly when the unmap freed page-table pages (Linux sets it only when the
  * gather's freelist is empty), so the paging-structure caches keep pointing
@@ -446,15 +463,9 @@ export const strictIhInverted: Policy = {
   name: "strict-ih-inverted",
   summary: "BROKEN strict (VT-d): sets the invalidation hint IH when tables were freed, keeping cached directory entries to them",
   iommus: ["vtd"],
-  unmap(k: Kernel, m: number, phase: number): number {
-    if (phase !== UNMAP_START) return strict.unmap(k, m, phase);
-    const dev = k.dev(m);
-    if (k.cmdSpace() < k.invalidationCommands(dev) + 1) return UNMAP_START;
-    k.unmapPages(dev, k.iova(m), k.pages(m));
+  unmap: vtdStrictUnmap((k, dev) => k.invalidationCommands(dev) + 1, (k, dev, m) => {
     k.invalidatePages(dev, k.iova(m), k.pages(m), !k.hasDetachedTables());
-    k.completionWait();
-    return UNMAP_WAIT;
-  },
+  }),
 };
 
 /** Strict on VT-d that never invalidates the device TLB: with ATS the device keeps using the unmapped translation. */
@@ -463,15 +474,9 @@ export const strictNoDevtlb: Policy = {
   name: "strict-no-devtlb",
   summary: "BROKEN strict (VT-d): invalidates the IOTLB but not the device TLB (ATS)",
   iommus: ["vtd"],
-  unmap(k: Kernel, m: number, phase: number): number {
-    if (phase !== UNMAP_START) return strict.unmap(k, m, phase);
-    const dev = k.dev(m);
-    if (k.cmdSpace() < 2) return UNMAP_START;
-    k.unmapPages(dev, k.iova(m), k.pages(m));
+  unmap: vtdStrictUnmap(() => 2, (k, dev, m) => {
     k.invalidateIommuPages(dev, k.iova(m), k.pages(m), linuxPdeRule(k) === "always" || k.hasDetachedTables());
-    k.completionWait();
-    return UNMAP_WAIT;
-  },
+  }),
 };
 
 /**
@@ -485,16 +490,10 @@ export const strictDevtlbFirst: Policy = {
   name: "strict-devtlb-first",
   summary: "BROKEN strict (VT-d): invalidates the device TLB before the IOTLB, so a translation request refills it",
   iommus: ["vtd"],
-  unmap(k: Kernel, m: number, phase: number): number {
-    if (phase !== UNMAP_START) return strict.unmap(k, m, phase);
-    const dev = k.dev(m);
-    if (k.cmdSpace() < k.invalidationCommands(dev) + 1) return UNMAP_START;
-    k.unmapPages(dev, k.iova(m), k.pages(m));
+  unmap: vtdStrictUnmap((k, dev) => k.invalidationCommands(dev) + 1, (k, dev, m) => {
     k.invalidateDeviceTlb(dev, k.iova(m), k.pages(m));
     k.invalidateIommuPages(dev, k.iova(m), k.pages(m), linuxPdeRule(k) === "always" || k.hasDetachedTables());
-    k.completionWait();
-    return UNMAP_WAIT;
-  },
+  }),
 };
 
 /** The VT-d-only broken variants (not in BROKEN_POLICIES, whose every member runs on the default AMD machine). */
