@@ -14,6 +14,7 @@ export const FLAG_LIMITS = {
   "--max-events": 1000,
   "--depth": 1000,
   "--max-states": 100_000_000,
+  "--race-states": 100_000_000,
   "--max-memory": 1_048_576,
   "--workers": 64,
   "--ios": 100_000,

@@ -11,7 +11,7 @@ import { traceEvents } from "./trace.ts";
 import { buildCounterexample } from "../counterexamples/build.ts";
 import { type Counterexample } from "../counterexamples/schema.ts";
 import { exhaustiveCheck, type SearchProgress, type StopReason } from "./exhaustive.ts";
-import { alphabetEvents, type Scope } from "./scope.ts";
+import { alphabetEvents, raceScopeFor, type Scope } from "./scope.ts";
 import { slotSymmetry } from "./symmetry.ts";
 import { CoverageRecorder, isVacuous, type Coverage } from "./coverage.ts";
 
@@ -54,6 +54,12 @@ export interface CellResult {
   readonly depth: number | null;
   /** Exhaustive engine: the scope's whole reachable space was explored. */
   readonly exhausted: boolean | null;
+  /**
+   * Exhaustive engine: which search decided the cell: "main" (the scope, exhausted or
+   * bounded) or "race" (the race scope searched after it, checker/scope.ts RACE_SCOPE:
+   * the violation needs two CPUs, two live mappings or a multi-page buffer). Null for random.
+   */
+  readonly pass: "main" | "race" | null;
   /** Exhaustive engine, a property that holds: what ended the search. */
   readonly bound: "exhausted" | "depth" | "states" | "decided" | "memory" | "bitstate" | null;
   readonly length: number | null;
@@ -93,7 +99,7 @@ export function checkCell(entry: PolicyEntry, prop: Property, opts: MatrixOption
   };
 }
 
-const NOT_EXHAUSTIVE = { states: null, transitions: null, depth: null, exhausted: null, bound: null } as const;
+const NOT_EXHAUSTIVE = { states: null, transitions: null, depth: null, exhausted: null, bound: null, pass: null } as const;
 
 export interface ExhaustiveMatrixOptions {
   readonly scope: Scope;
@@ -112,6 +118,29 @@ export interface ExhaustiveMatrixOptions {
   readonly reduction?: boolean;
   /** Wall-clock deadline, a Date.now() time (--time-limit; checker/deadline.ts). */
   readonly deadline?: number;
+  /**
+   * The race pass: after the main search, the race scope over `base` (raceScopeFor),
+   * searched up to `maxStates` distinct states for the properties the main search left
+   * undecided. Absent or null: no race pass (--no-race, or a scope of the user's own).
+   */
+  readonly race?: { readonly base: ModelConfig; readonly maxStates: number } | null;
+}
+
+/** The race pass of one policy (checker/scope.ts RACE_SCOPE), for reports. */
+export interface RaceSummary {
+  readonly states: number;
+  readonly transitions: number;
+  /** Deepest level fully checked. */
+  readonly depth: number;
+  readonly stopped: StopReason;
+  readonly exhausted: boolean;
+  readonly symmetry: boolean;
+  /** The race scope's machine for this policy (two devices for a policy with per-device state). */
+  readonly cpus: number;
+  readonly devices: number;
+  readonly frames: number;
+  readonly maxMappings: number;
+  readonly ms: number;
 }
 
 /** Summary of one policy's search, for reports. */
@@ -127,6 +156,8 @@ export interface SearchSummary {
   /** Bitstate mode: estimated probability that some state was omitted; null for an exhaustive search. */
   readonly omission: number | null;
   readonly ms: number;
+  /** The race pass after this search, or null when there was none (or nothing left to decide). */
+  readonly race: RaceSummary | null;
 }
 
 /** One breadth-first search of a policy's scope, checking every property; one cell per property. */
@@ -145,7 +176,7 @@ export function checkPolicyExhaustively(entry: PolicyEntry, props: readonly Prop
     const prop = o.property;
     const coverage = rec.result(p);
     const claimed = entry.policy.claims.includes(prop.name);
-    const base = { engine: "exhaustive" as const, policy: entry.policy.name, property: prop.name, claimed, runs: null, msToFind: null };
+    const base = { engine: "exhaustive" as const, pass: "main" as const, policy: entry.policy.name, property: prop.name, claimed, runs: null, msToFind: null };
     if (o.events === null || o.violation === null) {
       // A bitstate search that ran out of new states is not a proof: some states may have been omitted.
       const bound = r.exhausted ? (r.omission === null ? "exhausted" as const : "bitstate" as const)
@@ -166,11 +197,65 @@ export function checkPolicyExhaustively(entry: PolicyEntry, props: readonly Prop
       length: o.events.length, ms: time(o.ms), counterexample: cx, explanation, coverage, vacuous: false,
     };
   });
+  const race = opts.race === undefined || opts.race === null || opts.bitstate !== undefined ? null : racePass(entry, props, cells, opts, opts.race);
   const summary: SearchSummary = {
     policy: entry.policy.name, states: r.states, transitions: r.transitions, depth: r.depth, stopped: r.stopped,
-    bytesPerState: r.bytesPerState, symmetry: canonical !== null, omission: r.omission, ms: time(r.ms),
+    bytesPerState: r.bytesPerState, symmetry: canonical !== null, omission: r.omission, ms: time(r.ms), race: race?.summary ?? null,
   };
-  return { cells, summary };
+  return { cells: race?.cells ?? cells, summary };
+}
+
+/**
+ * The race pass: the race scope (checker/scope.ts raceScopeFor) searched
+ * breadth-first up to `race.maxStates` states for the properties the main
+ * search did not violate. A violation found there replaces the main cell's
+ * "holds" (its counterexample carries the race scope's machine, so it
+ * replays as it is); a cell that still holds keeps the main search's verdict
+ * and bound. It runs only while a claimed property (every property, when
+ * none is claimed or with --all-properties) is undecided; the search ends
+ * once those are violated, as the main one does.
+ */
+function racePass(
+  entry: PolicyEntry, props: readonly Property[], cells: CellResult[], opts: ExhaustiveMatrixOptions, race: { readonly base: ModelConfig; readonly maxStates: number },
+): { cells: CellResult[]; summary: RaceSummary } | null {
+  const targets = searchTargets(entry, props, opts);
+  const open = props.map((_, p) => cells[p].verdict === "holds");
+  if (!props.some((_, p) => open[p] && (targets?.[p] ?? true))) return null;
+  const scope = raceScopeFor(entry.policy, race.base);
+  const sys = makeSystem(scope.config, entry.policy);
+  const alphabet = alphabetEvents(scope);
+  const canonical = opts.reduction === false ? null : slotSymmetry(sys, alphabet);
+  const idx = props.map((_, p) => p).filter((p) => open[p]);
+  const rprops = idx.map((p) => props[p]);
+  const rtargets = idx.map((p) => targets?.[p] ?? true);
+  const r = exhaustiveCheck(sys, rprops, alphabet, {
+    depth: opts.depth, maxStates: race.maxStates, targets: rtargets, canonical, deadline: opts.deadline,
+    where: `${entry.policy.name} (exhaustive engine, race scope)`,
+  });
+  const time = (ms: number) => (opts.timing ? Math.round(ms) : 0);
+  const out = cells.slice();
+  r.outcomes.forEach((o, i) => {
+    if (o.events === null || o.violation === null) return;
+    const p = idx[i];
+    const trace = traceEvents(sys, [o.property], o.events);
+    const explanation = trace.explanation ?? o.violation.message;
+    const cx = buildCounterexample({
+      policy: entry.policy.name, policyModule: entry.module, property: o.property.name, config: scope.config, events: o.events,
+      step: o.violation.step, explanation, engine: "exhaustive", seed: null, path: null, runs: o.transitions, ms: time(o.ms),
+    });
+    out[p] = {
+      ...cells[p], pass: "race", verdict: "violated", states: o.states, transitions: o.transitions, depth: o.events.length, exhausted: false, bound: null,
+      length: o.events.length, ms: time(o.ms), counterexample: cx, explanation, vacuous: false,
+    };
+  });
+  const c = scope.config;
+  return {
+    cells: out,
+    summary: {
+      states: r.states, transitions: r.transitions, depth: r.depth, stopped: r.stopped, exhausted: r.exhausted, symmetry: canonical !== null,
+      cpus: c.cpus, devices: c.devices, frames: c.frames, maxMappings: c.maxMappings, ms: time(r.ms),
+    },
+  };
 }
 
 /**

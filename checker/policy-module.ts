@@ -26,7 +26,7 @@ export class PolicyModuleError extends Error {}
 
 /** The fields of the Policy interface (model/policy.ts); nothing else is read from a module. */
 const FIELDS = [
-  "name", "summary", "claims", "maxMappingBytes", "descriptorPages", "stateWords", "symmetric",
+  "name", "summary", "claims", "maxMappingBytes", "descriptorPages", "stateWords", "symmetric", "perDeviceState",
   "attach", "map", "unmap", "timer", "allocBuffer", "freeBuffer", "staleBound", "held", "boot",
 ] as const;
 
@@ -159,6 +159,7 @@ export function policyShapeProblem(p: Record<string, unknown> | undefined): stri
     return `stateWords must be an integer in 0..${MAX_STATE_WORDS}, or a function of the configuration`;
   }
   if (p.symmetric !== undefined && typeof p.symmetric !== "boolean") return "symmetric must be a boolean";
+  if (p.perDeviceState !== undefined && typeof p.perDeviceState !== "boolean") return "perDeviceState must be a boolean";
   const b = p.staleBound as Record<string, unknown> | undefined;
   if (b !== undefined && typeof b !== "function" && staleBoundProblem(b) !== null) {
     return "staleBound must be { ms, unmaps } (non-negative integers) or a function of the configuration";
@@ -217,7 +218,7 @@ function guardedPolicy(p: Record<string, unknown>, self: object, file: string): 
     map: wrap("map", isStep),
     unmap: wrap("unmap", isStep),
   };
-  for (const f of ["maxMappingBytes", "descriptorPages", "symmetric"]) if (p[f] !== undefined) policy[f] = p[f];
+  for (const f of ["maxMappingBytes", "descriptorPages", "symmetric", "perDeviceState"]) if (p[f] !== undefined) policy[f] = p[f];
   if (p.timer !== undefined) policy.timer = wrap("timer", isStep);
   if (p.boot !== undefined) policy.boot = wrap("boot", any);
   if (p.allocBuffer !== undefined) policy.allocBuffer = wrap("allocBuffer", (r) => (typeof r === "boolean" ? null : "expected a boolean"));

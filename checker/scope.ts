@@ -9,6 +9,7 @@
  */
 import { type ModelConfig } from "../model/config.ts";
 import { type BufferSource, type Direction, type Event } from "../model/events.ts";
+import { type Policy } from "../model/policy.ts";
 
 /** A buffer mapped as a range inside its allocation (dma_map_page of a sub-range, dma_map_single of an interior pointer). */
 export interface MapRange {
@@ -95,6 +96,53 @@ export const DEFAULT_SCOPE: Scope = {
     forgedFrames: [0],
   },
 };
+
+/**
+ * The race scope (issue 10): what the default scope leaves out, searched
+ * after it by `dmacheck check` up to a state bound (`--race-states`):
+ * two CPUs, two live mappings each of which can be unmapped, and buffers as
+ * drivers make them: a 64-byte kmalloc object's interior bytes 32..47 from
+ * the device, a whole page to the device, and a page-aligned length at an
+ * unaligned start inside a two-page block from the device (it crosses a page
+ * boundary). 12 frames leave room for two buffers and their tables. So a map
+ * racing an unmap on the other CPU, an IOVA reused before its invalidation
+ * completed, a range that loses its last page, and a multi-page map that
+ * fails part-way and unwinds are all within reach. A policy with per-device
+ * state (`perDeviceState`) gets two devices and 16 frames.
+ */
+export const RACE_SCOPE: Scope = {
+  config: { ...DEFAULT_SCOPE.config, frames: 12, cpus: 2, maxMappings: 2 },
+  alphabet: {
+    ...DEFAULT_SCOPE.alphabet,
+    unmapSlots: 2,
+    // One byte offset, granted in every buffer below (inside bytes 32..47 of the object, and
+    // of the page-crossing range's second page): races are about which frame a page reaches;
+    // byte positions are the default scope's job. Half the device accesses reach twice as deep.
+    dmaOffsets: [32],
+    mapRanges: [
+      { src: "kmalloc", size: 64, offset: 32, len: 16, dir: "from-device" },
+      { src: "pages", size: 4096, offset: 0, len: 4096, dir: "to-device" },
+      { src: "pages", size: 8192, offset: 2048, len: 4096, dir: "from-device" },
+    ],
+  },
+};
+
+/**
+ * The race scope for `policy` on the machine `base` (the default scope's
+ * configuration with the run's IOMMU and device attributes): RACE_SCOPE's
+ * CPUs, mappings and frames over it, and two devices for a policy that keeps
+ * per-device state.
+ */
+export function raceScopeFor(policy: Policy, base: ModelConfig): Scope {
+  const perDevice = policy.perDeviceState === true;
+  return {
+    config: {
+      ...base, cpus: RACE_SCOPE.config.cpus, maxMappings: RACE_SCOPE.config.maxMappings,
+      frames: Math.max(base.frames, perDevice ? 16 : RACE_SCOPE.config.frames), devices: perDevice ? 2 : base.devices,
+    },
+    alphabet: RACE_SCOPE.alphabet,
+  };
+}
 
 /** The alphabet's map events for one CPU and device, in order, without duplicates. */
 export function mapEvents(a: Alphabet, cpu: number, dev: number): Event[] {

@@ -72,10 +72,16 @@ export interface CheckFlags {
   readonly swarm?: boolean;
   /** Wall-clock bound on the engines, in seconds (--time-limit). */
   readonly timeLimit?: number;
+  /** The race-scope pass (--race / --no-race); absent: on exactly when the scope is the default one. */
+  readonly race?: boolean;
+  /** Distinct states of each race-scope search (--race-states). */
+  readonly raceStates?: number;
 }
 
 export const DEFAULT_DEPTH = 40;
 export const DEFAULT_MAX_STATES = 2_000_000;
+/** States of each policy's race-scope search: the whole default run stays near a minute on two cores. */
+export const DEFAULT_RACE_STATES = 60_000;
 
 export interface ResultRow {
   readonly cell: CellResult;
@@ -123,7 +129,8 @@ export async function runCheck(flags: CheckFlags, io: Io): Promise<number> {
   const keep = (entry: PolicyEntry, cell: CellResult) => {
     rows.push({ cell, file: writeCell(entry, cell, flags.out, () => bar?.stop()) });
   };
-  const exhaustiveOpts = { scope, depth, maxStates, timing: flags.timing, reduction: flags.reduction !== false, allProperties: flags.allProperties, maxMemoryMiB: flags.maxMemory, bitstate, deadline };
+  const race = raceOption(flags, scope, bitstate !== undefined);
+  const exhaustiveOpts = { scope, depth, maxStates, timing: flags.timing, reduction: flags.reduction !== false, allProperties: flags.allProperties, maxMemoryMiB: flags.maxMemory, bitstate, deadline, race };
   const workers = flags.workers ?? defaultWorkers(availableParallelism());
   try {
     if (workers > 1 && total > 1) {
@@ -186,10 +193,10 @@ export async function runCheck(flags: CheckFlags, io: Io): Promise<number> {
       engine: flags.engine,
       device,
       ...(useRandom ? { random: { seed: flags.seed, runs: flags.runs, maxEvents: flags.maxEvents, swarm: flags.swarm !== false, config: randomConfig } } : {}),
-      ...(useExhaustive ? { exhaustive: { depth, maxStates, maxMemory: flags.maxMemory ?? null, bitstate: bitstate ?? null, scope, searches } } : {}),
+      ...(useExhaustive ? { exhaustive: { depth, maxStates, maxMemory: flags.maxMemory ?? null, bitstate: bitstate ?? null, scope, race: race === null ? null : { maxStates: race.maxStates }, searches } } : {}),
       results: rows.map(({ cell, file }) => ({
         engine: cell.engine, device, policy: cell.policy, property: cell.property, claimed: cell.claimed, verdict: cell.verdict,
-        runs: cell.runs, states: cell.states, depth: cell.depth, exhausted: cell.exhausted, bound: cell.bound,
+        runs: cell.runs, states: cell.states, depth: cell.depth, exhausted: cell.exhausted, bound: cell.bound, pass: cell.pass,
         counterexample: file, length: cell.length, ms: cell.ms, explanation: cell.explanation,
         vacuous: cell.vacuous, coverage: cell.coverage,
       })),
@@ -221,6 +228,20 @@ function writeCell(entry: PolicyEntry, cell: CellResult, out: string, stopBar: (
 }
 
 /** The exhaustive engine's scope: defaults, then --scope FILE, then the scope flags. */
+/**
+ * The race pass (checker/matrix.ts racePass): on by default exactly when the
+ * exhaustive scope is the default one (no --scope, machine flags or
+ * --kmalloc-sizes: a scope of the user's own says what to search), and never
+ * with --bitstate; --race and --no-race decide otherwise.
+ */
+function raceOption(flags: CheckFlags, scope: Scope, bitstate: boolean): { base: ModelConfig; maxStates: number } | null {
+  if (flags.race === false || bitstate) return null;
+  const own = flags.scope !== undefined || flags.kmallocSizes !== undefined || flags.frames !== undefined || flags.cpus !== undefined
+    || flags.devices !== undefined || flags.iovaPages !== undefined || flags.maxMappings !== undefined;
+  if (flags.race !== true && own) return null;
+  return { base: scope.config, maxStates: flags.raceStates ?? DEFAULT_RACE_STATES };
+}
+
 function resolveScope(flags: CheckFlags): { scope: Scope; depth: number; maxStates: number } {
   let scope = DEFAULT_SCOPE;
   let depth = DEFAULT_DEPTH;

@@ -31,6 +31,7 @@ interface Row {
 }
 
 const fmt = (n: number) => n.toLocaleString("en-US");
+const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? "" : "s"}`;
 
 function cellText(c: CellResult): { text: string; paint: (s: string) => string } {
   const mark = c.claimed ? "*" : "";
@@ -40,8 +41,13 @@ function cellText(c: CellResult): { text: string; paint: (s: string) => string }
     .with({ verdict: "holds", engine: "exhaustive", bound: "bitstate" }, () => ({ text: `holds${mark} (bitstate)`, paint: pc.green }))
     .with({ verdict: "holds", engine: "exhaustive" }, (v) => ({ text: `holds${mark} (<=${v.depth})`, paint: pc.green }))
     .with({ verdict: "holds" }, () => ({ text: `holds${mark}`, paint: pc.green }))
-    .with({ verdict: "violated", claimed: true }, (v) => ({ text: `VIOLATED${mark} (${v.length})`, paint: (s: string) => pc.bold(pc.red(s)) }))
-    .otherwise((v) => ({ text: `violated (${v.length})`, paint: pc.yellow }));
+    .with({ verdict: "violated", claimed: true }, (v) => ({ text: `VIOLATED${mark} (${v.length}${raceMark(v)})`, paint: (s: string) => pc.bold(pc.red(s)) }))
+    .otherwise((v) => ({ text: `violated (${v.length}${raceMark(v)})`, paint: pc.yellow }));
+}
+
+/** A violation the race scope found (the main scope had none): ", race". */
+function raceMark(c: CellResult): string {
+  return c.pass === "race" ? ", race" : "";
 }
 
 function table(rows: readonly Row[]): string[] {
@@ -68,7 +74,6 @@ function table(rows: readonly Row[]): string[] {
 
 function scopeLine(s: Scope): string {
   const c = s.config;
-  const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? "" : "s"}`;
   return `${plural(c.frames, "frame")}, ${plural(c.cpus, "CPU")}, ${plural(c.devices, "device")}, ${plural(c.iovaPages, "IOVA page")}, ${plural(c.maxMappings, "live mapping")}`;
 }
 
@@ -118,10 +123,17 @@ export function renderMatrix(rows: readonly Row[], searches: readonly SearchSumm
     } else {
       lines.push("* claimed by the policy. holds (all): no violation in any execution of the scope (its space was exhausted);");
       lines.push("holds (<=k): none up to k events. violated (n): a shortest counterexample, of n events.");
+      if (searches.some((s) => s.race !== null)) lines.push("violated (n, race): none in the scope, a shortest one of n events in the race scope searched after it (docs/exhaustive.md).");
       lines.push(VACUOUS_LEGEND);
       for (const s of searches) {
         const time = info.timing ? `, ${fmt(s.ms)} ms` : "";
         lines.push(`  ${s.policy}: ${fmt(s.states)} states, ${fmt(s.transitions)} transitions, ${stopText(s)}${time}`);
+        if (s.race !== null) {
+          const r = s.race;
+          const rtime = info.timing ? `, ${fmt(r.ms)} ms` : "";
+          const end = r.exhausted ? `exhausted at depth ${r.depth}` : r.stopped === "decided" || r.stopped === "all-violated" ? `every claim decided at depth ${r.depth}` : `${r.stopped === "states" ? "state bound" : "depth bound"}, depth ${r.depth} fully checked`;
+          lines.push(`    race scope (${plural(r.cpus, "CPU")}, ${plural(r.devices, "device")}, ${plural(r.frames, "frame")}, ${plural(r.maxMappings, "live mapping")}): ${fmt(r.states)} states, ${end}${rtime}`);
+        }
       }
     }
     lines.push(...vacuityWarnings(mine));

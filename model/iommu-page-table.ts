@@ -154,6 +154,31 @@ export function isDetachedWithTag(fr: Words, f: number, tag: number): boolean {
   return frameRole(fr, f) === ROLE_IOMMU_PT && (frameFlags(fr, f) & F_DETACHED) !== 0 && detachedTag(fr, f) === tag;
 }
 
+/**
+ * Whether IOVA page `v` of domain `dom` lies under a table that an unmap
+ * emptied and unlinked and that is not freed yet: the IOMMU may still cache
+ * the directory entry to it until the unmap's invalidation completes. The
+ * IOVA allocator keeps such pages reserved (allocIova). Linux frees a table
+ * only when the unmapped range covers it whole (VT-d dma_pte_clear_level:
+ * "If range covers entire pagetable, free it"), so every IOVA under a table
+ * being freed belongs to the unmapping buffer and stays allocated until
+ * iommu_iotlb_sync (strict) or the flush queue (lazy) returns it. The model
+ * frees a table as soon as it is empty, a small-scope stand-in for that
+ * rule; without the reservation a map on another CPU could link a new table
+ * where the IOMMU still caches the old entry, and the device's accesses to
+ * that live mapping would walk the emptied table and fault (docs/state.md,
+ * "Table reclamation").
+ */
+export function underDetachedTable(fr: Words, frames: number, dom: number, v: number): boolean {
+  for (let f = 0; f < frames; f++) {
+    const w = fr[f * FRAME_W];
+    if ((w & 0xf) !== ROLE_IOMMU_PT || (w & F_DETACHED) === 0 || ((w >>> 16) & 0xff) !== dom) continue;
+    const key = fr[f * FRAME_W + 2];
+    if (tableKey(tableKeyLevel(key), v) === key) return true;
+  }
+  return false;
+}
+
 /** Frees detached table frames with `tag` (only those a flush released, when `releasedOnly`). Returns how many. */
 export function freeDetachedTables(tx: Tx, tag: number, releasedOnly: boolean, obs: Observation): number {
   let n = 0;

@@ -4,9 +4,12 @@
  * of n pages starts at a multiple of the next power of two of n. The model
  * takes the lowest free range (Linux searches top-down and keeps per-CPU
  * caches of recently freed ranges; both hand a just-freed range out again
- * soon, which is the behaviour isolation depends on).
+ * soon, which is the behaviour isolation depends on). Pages under a table
+ * an unmap is tearing down stay reserved until the table is freed
+ * (underDetachedTable).
  */
-import { IOVA } from "./geometry.ts";
+import { FRAMES, IOVA } from "./geometry.ts";
+import { underDetachedTable } from "./iommu-page-table.ts";
 import { type Tx, type Words } from "./state.ts";
 
 function isFree(bm: Words, base: number, i: number): boolean {
@@ -26,11 +29,12 @@ export function allocIova(tx: Tx, dom: number, pages: number, sizeAligned = true
   while (sizeAligned && align < pages) align <<= 1;
   const bm0 = tx.c[IOVA];
   const base = dom * g.bitmapWords;
+  const fr = tx.c[FRAMES];
   // First aligned absolute page number at or above the window base.
   let start = Math.ceil(g.winBase / align) * align;
   for (; start + pages <= g.winBase + g.winPages; start += align) {
     let ok = true;
-    for (let p = 0; p < pages && ok; p++) ok = isFree(bm0, base, start - g.winBase + p);
+    for (let p = 0; p < pages && ok; p++) ok = isFree(bm0, base, start - g.winBase + p) && !underDetachedTable(fr, g.cfg.frames, dom, start + p);
     if (!ok) continue;
     const bm = tx.w(IOVA);
     for (let p = 0; p < pages; p++) {

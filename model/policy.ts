@@ -64,6 +64,12 @@ export interface Policy {
    * (checker/symmetry.ts). Absent: slots are interchangeable.
    */
   readonly symmetric?: boolean;
+  /**
+   * True when the policy keeps state per device beyond its domain (pools,
+   * shadow buffers): the race scope (checker/scope.ts raceScopeFor) then has
+   * two devices, so one device's buffers can meet another's. Absent: one.
+   */
+  readonly perDeviceState?: boolean;
   /** How the device table attaches `dev` at boot, given the devices' attributes. */
   attach(dev: number, attrs: DeviceAttributes): AttachMode;
   /** dma_map_*: the mapping `m` (status "mapping") has its buffer segments; assign an IOVA and make it reachable. */

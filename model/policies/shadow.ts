@@ -32,6 +32,7 @@ export const shadow: Policy = {
   summary: "permanently mapped shadow buffers, copy in and out, never unmapped",
   claims: ["page-confinement", "byte-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement", "dma-integrity", "stale-window", "no-leak", "availability", "leftover-data"],
   stateWords: WORDS * 16,
+  perDeviceState: true, // shadow buffers per device: the race scope gives it two devices
   attach: () => "translate",
   held(k: Kernel): string | null {
     for (let dev = 0; dev < k.devices; dev++) {
