@@ -182,8 +182,8 @@ export const pagePoolReleaseMapped = makePagePool(
   "free-mapped",
 );
 
-/** The networking policies: selectable by name, not in the default run. */
-export const NET_POLICIES: readonly Policy[] = [pagePoolStrict, pagePoolLazy, pagePoolBounce, pagePoolDamn];
+/** The page_pool policies (model/policies/index.ts NET_POLICIES): selectable by name, not in the default run. */
+export const PAGE_POOL_POLICIES: readonly Policy[] = [pagePoolStrict, pagePoolLazy, pagePoolBounce, pagePoolDamn];
 
-/** Broken networking variants: selectable by name, not in the default run. */
-export const NET_BROKEN_POLICIES: readonly Policy[] = [pagePoolReleaseMapped];
+/** Broken page_pool variants: selectable by name, not in the default run. */
+export const PAGE_POOL_BROKEN_POLICIES: readonly Policy[] = [pagePoolReleaseMapped];
