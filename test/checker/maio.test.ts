@@ -3,7 +3,12 @@
  * and the NIC, per-page put_page; user-confinement (properties/user-confinement.ts);
  * the broken maio-tail-freed-while-mapped caught with its shortest counterexample.
  */
+import { fc, test } from "@fast-check/vitest";
 import { describe, expect, it } from "vitest";
+import { eventsArbitrary } from "../../checker/arbitraries.ts";
+import { Observation } from "../../model/observation.ts";
+import { pagePoolDamn } from "../../model/policies/page-pool.ts";
+import { Stepper } from "../../model/system.ts";
 import { C } from "../../model/counters.ts";
 import { type Event } from "../../model/events.ts";
 import { FRAMES, FRAME_W } from "../../model/geometry.ts";
@@ -15,7 +20,7 @@ import { ALL_PROPERTIES, findProperty } from "../../properties/index.ts";
 import { exhaustiveCheck } from "../../checker/exhaustive.ts";
 import { Executor } from "../../checker/execute.ts";
 import { alphabetEvents, DEFAULT_SCOPE, type Scope } from "../../checker/scope.ts";
-import { Runner } from "../model/helpers.ts";
+import { checkInvariants, config, copyState, Runner, statesEqual } from "../model/helpers.ts";
 
 /**
  * The MAIO scope (docs/policies/maio.md): the default machine with 16 frames
@@ -122,4 +127,31 @@ describe("maio-tail-freed-while-mapped", () => {
     const r = exhaustiveCheck(makeSystem(MAIO_SCOPE.config, maioTailFreedWhileMapped), names.map((n) => findProperty(n)!), alphabet, search);
     expect(r.outcomes.map((o) => o.events?.length)).toEqual([3, 2, 4]);
   });
+});
+
+describe("maio and page-pool@damn steps", () => {
+  // The random engine's machine (4 user pages: a 4-page shared compound page) and a cramped one.
+  const configs = [config(), config({ frames: 16, maxObjects: 6, cmdQueueEntries: 4, maxMappings: 3, fqSize: 1, iovaPages: 4, maxOrder: 2, userPages: 2 })];
+  for (const cfg of configs) {
+    for (const policy of [maio, pagePoolDamn]) {
+      const sys = makeSystem(cfg, policy);
+      test.prop([eventsArbitrary(cfg, 40)], { numRuns: 60 })(
+        `${policy.name} on ${cfg.frames} frames: total, pure, and keeps the structural invariants`,
+        (evs) => {
+          const stepper = new Stepper(sys, new Observation());
+          let s = sys.init;
+          expect(checkInvariants(sys, s)).toBeNull();
+          for (let i = 0; i < evs.length; i++) {
+            const pre = s;
+            const before = copyState(pre);
+            s = stepper.step(pre, evs[i]);
+            if (!statesEqual(pre, before)) throw new Error(`step ${i} (${JSON.stringify(evs[i])}) mutated its input state`);
+            const bad = checkInvariants(sys, s);
+            if (bad !== null) throw new Error(`after step ${i} (${JSON.stringify(evs[i])}): ${bad}`);
+          }
+          expect(statesEqual(sys.init, makeSystem(cfg, policy).init)).toBe(true);
+        },
+      );
+    }
+  }
 });
