@@ -47,7 +47,7 @@ export function alphabetLimitProblem(a: Alphabet): string | null {
   const lists: [string, readonly unknown[] | undefined][] = [
     ["kmallocSizes", a.kmallocSizes], ["pageSizes", a.pageSizes], ["directions", a.directions], ["dmaPages", a.dmaPages],
     ["dmaOffsets", a.dmaOffsets], ["dmaLens", a.dmaLens], ["kernelSizes", a.kernelSizes], ["tickMs", a.tickMs],
-    ["forgedFrames", a.forgedFrames], ["mapRanges", a.mapRanges],
+    ["forgedFrames", a.forgedFrames], ["mapRanges", a.mapRanges], ["userTouchPages", a.userTouchPages],
   ];
   for (const [name, list] of lists) {
     if (list !== undefined && list.length > MAX_ALPHABET_LIST) return `${name}: at most ${MAX_ALPHABET_LIST} entries, got ${list.length}`;
@@ -60,7 +60,8 @@ export function alphabetLimitProblem(a: Alphabet): string | null {
   return over("pageSizes", a.pageSizes, MAX_BUFFER_BYTES) ?? over("kernelSizes", a.kernelSizes, MAX_BUFFER_BYTES)
     ?? over("tickMs", a.tickMs, MAX_TICK_MS) ?? over("dmaPages", a.dmaPages, MAX_PAGE_NUMBER)
     ?? over("forgedFrames", a.forgedFrames, MAX_PAGE_NUMBER)
-    ?? over("mapRanges", (a.mapRanges ?? []).map((r) => r.size), MAX_BUFFER_BYTES);
+    ?? over("mapRanges", (a.mapRanges ?? []).map((r) => r.size), MAX_BUFFER_BYTES)
+    ?? over("userTouchPages", a.userTouchPages ?? [], MAX_PAGE_NUMBER);
 }
 
 /** How many events alphabetEvents(scope) gives, counted without building them. */
@@ -74,7 +75,8 @@ export function alphabetSize(scope: Scope): number {
   const forged = c.untrusted === true && c.ats === true ? 2 * a.forgedFrames.length : 0;
   const kernel = a.kernelSizes.length + (a.kernelSizes.length > 0 ? 1 : 0);
   const guest = c.guestMemory !== undefined ? c.frames : 0;
-  return c.cpus * perCpu + 1 + (c.cpus + 1) + c.devices * (dma + forged) + kernel + a.tickMs.length + guest;
+  const user = 2 * (a.userTouchPages ?? []).length;
+  return c.cpus * perCpu + 1 + (c.cpus + 1) + c.devices * (dma + forged) + kernel + a.tickMs.length + guest + user;
 }
 
 /** Why the whole scope's alphabet is too large, or null. */

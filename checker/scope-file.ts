@@ -41,6 +41,7 @@ const AlphabetPart = Schema.Struct({
   tickMs: opt(Schema.Array(Pos)),
   forgedFrames: opt(Schema.Array(Nat)),
   mapRanges: opt(Schema.Array(Schema.Struct({ src: Schema.Literals(["kmalloc", "pages"]), size: Pos, offset: Nat, len: Pos, dir: opt(Dir) }))),
+  userTouchPages: opt(Schema.Array(Nat)),
 });
 
 export const ScopeFileSchema = Schema.Struct({

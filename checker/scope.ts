@@ -43,6 +43,8 @@ export interface Alphabet {
   readonly forgedFrames: readonly number[];
   /** Buffers mapped as a range inside their allocation (each in every direction listed). Absent: none. */
   readonly mapRanges?: readonly MapRange[];
+  /** User pages the process reads and writes on CPU 0 (user-touch; MAIO's shared pages are user pages 0..). Absent: none. */
+  readonly userTouchPages?: readonly number[];
 }
 
 export interface Scope {
@@ -193,6 +195,7 @@ export function alphabetEvents(scope: Scope): Event[] {
   for (const size of a.kernelSizes) out.push({ t: "kmalloc", size });
   if (a.kernelSizes.length > 0) out.push({ t: "kfree", k: 0 });
   for (const ms of a.tickMs) out.push({ t: "tick", ms });
+  for (const page of a.userTouchPages ?? []) for (const write of [false, true]) out.push({ t: "user-touch", cpu: 0, page, write });
   // With a guest memory region: the kernel reading each frame through its direct map.
   if (c.guestMemory !== undefined) for (let frame = 0; frame < c.frames; frame++) out.push({ t: "kernel-read", frame });
   return out;

@@ -128,6 +128,12 @@ export class Driver {
     }
   }
 
+  /** The user process reads or writes its user page `page` on cpu 0 (a user-touch: TLB, walk, or page fault). */
+  touchUser(page: number, write: boolean): void {
+    this.step({ t: "user-touch", cpu: 0, page, write });
+    if (this.obs.noop) this.fail(`user-touch: ${this.obs.reason}`);
+  }
+
   /** dma_unmap of the live mapping, the driver freeing the buffer as soon as it returns; runs it to completion. */
   unmapAndFree(): void {
     this.step({ t: "unmap", cpu: 0, k: 0, free: true });

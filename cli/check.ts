@@ -396,7 +396,7 @@ function selectGuestPolicies(flags: CheckFlags): Policy[] {
 /** The properties --property names; by default every property of the default run, plus vm-confinement when a guest policy is checked. */
 function selectProperties(names: string[] | undefined, entries: readonly PolicyEntry[]): Property[] {
   const guest = entries.some((e) => GUEST_POLICIES.includes(e.policy) || BROKEN_GUEST_POLICIES.includes(e.policy));
-  // Networking policies (page_pool) add the networking properties (consumed-data-integrity).
+  // Networking policies (page_pool, MAIO) add the networking properties (consumed-data-integrity, user-confinement).
   const net = entries.some((e) => NET_POLICIES.includes(e.policy) || NET_BROKEN_POLICIES.includes(e.policy));
   const defaults = [...PROPERTIES, ...(guest ? VM_PROPERTIES : []), ...(net ? NET_PROPERTIES : [])];
   return selectByName("--property", "property", names, defaults, findProperty, `known: ${ALL_PROPERTIES.map((p) => p.name).join(", ")}`);

@@ -14,6 +14,7 @@ import { knownPolicies, selectByName } from "./select.ts";
 import { type Io } from "./io.ts";
 import { DEFAULT_HOST_BYTES, metadataReport, parseHostSize, renderMetadata } from "../checker/experiments/metadata.ts";
 import { renderVmExperiment, vmExperiment, VM_EXPERIMENT } from "../checker/experiments/vm.ts";
+import { NET_EXPERIMENT, netExperiment, renderNetExperiment } from "../checker/experiments/net.ts";
 
 export interface CostFlags {
   readonly workload?: string[];
@@ -28,7 +29,7 @@ export interface CostFlags {
 }
 
 /** Experiments `--experiment` runs instead of the workload table. */
-export const EXPERIMENTS = [EXPERIMENT_NAME, "metadata", VM_EXPERIMENT] as const;
+export const EXPERIMENTS = [EXPERIMENT_NAME, "metadata", VM_EXPERIMENT, NET_EXPERIMENT] as const;
 
 export function runCost(flags: CostFlags, io: Io): number {
   if (flags.experiment !== undefined) {
@@ -98,6 +99,17 @@ function runExperiment(flags: CostFlags, io: Io): number {
       const rows = vmExperiment(costs, flags.ios, selectWorkloads(flags.workload));
       if (flags.json) process.stdout.write(JSON.stringify({ experiment: VM_EXPERIMENT, costs: costsDocument(costs), rows }, null, 2) + "\n");
       else process.stdout.write(renderVmExperiment(rows, flags.costs === undefined ? DEFAULT_COSTS_FILE : `${DEFAULT_COSTS_FILE} with ${flags.costs} over it`));
+      return EXIT_OK;
+    }
+    case NET_EXPERIMENT: {
+      // net-rx and net-tx on page_pool beside the kmalloc path and damn; MAIO's zero copy against a copy to user space (checker/experiments/net.ts)
+      if (flags.workload !== undefined || flags.policy !== undefined || flags.hostSize !== undefined) {
+        fail("--experiment net runs its own workloads and policies: --workload, --policy and --host-size do not apply");
+      }
+      const costs = selectCosts(flags);
+      const rows = netExperiment(costs, flags.ios);
+      if (flags.json) io.out(JSON.stringify({ experiment: NET_EXPERIMENT, costs: costsDocument(costs), rows }, null, 2) + "\n");
+      else io.out(renderNetExperiment(rows, flags.costs === undefined ? DEFAULT_COSTS_FILE : `${DEFAULT_COSTS_FILE} with ${flags.costs} over it`));
       return EXIT_OK;
     }
     default:

@@ -131,7 +131,7 @@ function buildProgram(io: Io, status: { code: number }): Command {
     .option("--iommu <kind>", "the IOMMU the workloads run on: amd-v1 (default) or vtd (Intel VT-d)")
     .addOption(new Option("--ios <n>", "I/Os per workload (default: 1000 for net-rx and net-tx, 250 for nvme-read)").argParser(limited("--ios")))
     .option("--json", "print one JSON document on stdout")
-    .option("--experiment <name>", "run an experiment instead of the workloads: morsel-vs-vfio (docs/morsels.md), metadata (docs/memory-metadata.md), vm (docs/virtualisation.md)")
+    .option("--experiment <name>", "run an experiment instead of the workloads: morsel-vs-vfio (docs/morsels.md), metadata (docs/memory-metadata.md), vm (docs/virtualisation.md), net (docs/costs.md)")
     .option("--host-size <size>", "--experiment metadata: host memory size, e.g. 1TiB (default), 512GiB, 4096")
     .action(async (opts) => {
       const { runCost } = await import("./cost.ts");

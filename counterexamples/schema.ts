@@ -97,7 +97,7 @@ const Property = Schema.Literals([
   "availability",
   "leftover-data",
   "vm-confinement",
-  "consumed-data-integrity",
+  "consumed-data-integrity", "user-confinement",
 ]);
 
 export const CounterexampleSchema = Schema.Struct({

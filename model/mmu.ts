@@ -19,9 +19,11 @@ import { FRAMES, HDR, H_KERNEL_PML4, H_USER_PML4, MMU, OBJECTS } from "./geometr
 import { type Observation } from "./observation.ts";
 import { ptFind, ptWrite } from "./page-table-memory.ts";
 import { PTMEM, PT_W } from "./geometry.ts";
-import { allocFrames, ROLE_MMU_PT, ROLE_USER, setFrameData } from "./physical-memory.ts";
+import {
+  allocFrames, F_USER_SHARED, frameContents, frameFlags, mergeFrameContents, ROLE_MMU_PT, ROLE_USER, setFrameData, contentsOf,
+} from "./physical-memory.ts";
 import { type Tx, type Words } from "./state.ts";
-import { allocPagesObject, findObjectAt, freeObject, KIND_USER, OWNER_USER } from "./objects.ts";
+import { allocPagesObject, findObjectAt, freeObject, KIND_USER, objKind, OWNER_USER } from "./objects.ts";
 import {
   X86_LO_ACCESSED, X86_LO_DIRTY, X86_LO_GLOBAL, X86_LO_PRESENT, X86_LO_PSE, X86_LO_RW, X86_LO_USER, x86EncodeHi, x86EncodeLo, x86Index, x86IsHugeLeaf,
   x86LeafPfn, x86Present, x86User, x86Writable, x86Pfn,
@@ -112,7 +114,8 @@ export function userTouch(tx: Tx, cpu: number, page: number, write: boolean, obs
   page %= up;
   cpu %= tx.g.cfg.cpus;
   if (tx.c[MMU][cpumaskOffset(tx, cpu)] === 0) tx.w(MMU)[cpumaskOffset(tx, cpu)] = 1;
-  if (tx.c[MMU][tlbOffset(tx, cpu, page)] !== 0) return;
+  const cached = tx.c[MMU][tlbOffset(tx, cpu, page)];
+  if (cached !== 0) return touched(tx, (cached & 0xffff) - 1, write, obs);
   const vp = USER_VPAGE_BASE + page;
   const root = tx.c[HDR][H_USER_PML4];
   mmuWalk(tx.c[PTMEM], root, vp, walk);
@@ -123,10 +126,24 @@ export function userTouch(tx: Tx, cpu: number, page: number, write: boolean, obs
     if (frame < 0) return obs.skip("page fault: out of memory");
   }
   tx.w(MMU)[tlbOffset(tx, cpu, page)] = (frame + 1) | (1 << 16);
+  touched(tx, frame, write, obs);
   if (obs.detail) obs.note(`cpu${cpu} ${write ? "wrote" : "read"} user page ${page} (frame ${frame})`);
 }
 
-function pageFault(tx: Tx, root: number, vp: number, obs: Observation): number {
+/**
+ * The user reached `frame` (obs.userFrame, for user-confinement). A write
+ * into I/O memory shared with the kernel (F_USER_SHARED: MAIO) leaves user
+ * data there, which stays when the page is recycled (leftover-data). The
+ * process's own pages need no record: their role says they hold user data.
+ */
+function touched(tx: Tx, frame: number, write: boolean, obs: Observation): void {
+  obs.userFrame = frame;
+  if (!write || (frameFlags(tx.c[FRAMES], frame) & F_USER_SHARED) === 0) return;
+  if (frameContents(tx.c[FRAMES], frame) !== contentsOf(OWNER_USER)) mergeFrameContents(tx.w(FRAMES), frame, OWNER_USER);
+}
+
+/** The leaf table for user virtual page `vp`, allocating the missing tables on the way (a page fault's walk), or -1 when out of memory. */
+function leafTable(tx: Tx, root: number, vp: number, obs: Observation): number {
   let table = root;
   for (let level = 4; level > 1; level--) {
     const idx = x86Index(vp, level);
@@ -143,12 +160,34 @@ function pageFault(tx: Tx, root: number, vp: number, obs: Observation): number {
     ptWrite(tx, table, idx, tableLo(next, true), x86EncodeHi(next, false, 0, 0));
     table = next;
   }
+  return table;
+}
+
+function pageFault(tx: Tx, root: number, vp: number, obs: Observation): number {
+  const table = leafTable(tx, root, vp, obs);
+  if (table < 0) return -1;
   const i = allocPagesObject(tx, 0, OWNER_USER, ROLE_USER, KIND_USER, obs);
   if (i < 0) return -1;
   const frame = tx.c[OBJECTS][1 + i * 4] - 1;
   ptWrite(tx, table, x86Index(vp, 1), x86EncodeLo(frame, X86_LO_PRESENT | X86_LO_RW | X86_LO_USER), x86EncodeHi(frame, true, 0, 0));
   obs.counters[C.mmuPteWrites]++;
   return frame;
+}
+
+/**
+ * Maps frame `frame` at user page `page` of the process, read-write (the
+ * kernel's remap_pfn_range / vm_insert_page of memory it shares with the
+ * process: MAIO's I/O pages). Allocates the missing tables. False when the
+ * page is outside the process or out of memory.
+ */
+export function mapUserFrame(tx: Tx, page: number, frame: number, obs: Observation): boolean {
+  if (page < 0 || page >= tx.g.cfg.userPages) return false;
+  const vp = USER_VPAGE_BASE + page;
+  const table = leafTable(tx, tx.c[HDR][H_USER_PML4], vp, obs);
+  if (table < 0) return false;
+  ptWrite(tx, table, x86Index(vp, 1), x86EncodeLo(frame, X86_LO_PRESENT | X86_LO_RW | X86_LO_USER), x86EncodeHi(frame, true, 0, 0));
+  obs.counters[C.mmuPteWrites]++;
+  return true;
 }
 
 /** munmap of user page `page`: clear the PTE, flush this CPU's TLB and shoot down the others, free the page. */
@@ -174,8 +213,9 @@ export function userUnmap(tx: Tx, cpu: number, page: number, obs: Observation): 
     if (tx.c[MMU][tlbOffset(tx, c, page)] !== 0) tx.w(MMU)[tlbOffset(tx, c, page)] = 0;
     if (c !== cpu && tx.c[MMU][cpumaskOffset(tx, c)] !== 0) obs.counters[C.tlbShootdowns]++;
   }
+  // Only the process's own page is freed; memory the kernel shares with it (MAIO's pool) is only unmapped.
   const i = findObjectAt(tx.c[OBJECTS], frame, 0);
-  if (i >= 0) freeObject(tx, i, obs);
+  if (i >= 0 && objKind(tx.c[OBJECTS], i) === KIND_USER) freeObject(tx, i, obs);
   if (obs.detail) obs.note(`user page ${page} unmapped (frame ${frame} freed)`);
 }
 

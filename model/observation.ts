@@ -54,6 +54,8 @@ export class Observation {
   faultIovaPfn = 0;
   /** Frame a kernel-read reached through the direct map this step (-1: none, or the read faulted). */
   kernelFrame = -1;
+  /** Frame the user process reached this step (user-touch, through its TLB or a walk; -1: none). */
+  userFrame = -1;
   /** The DMA API handler run this step (OP_MAP, OP_UNMAP, OP_TIMER of model/system.ts; 0: none), the phase it ran from and what it returned. */
   handlerOp = 0;
   handlerPhase = 0;
@@ -74,6 +76,7 @@ export class Observation {
     this.nseg = 0;
     this.fault = FAULT_NONE;
     this.kernelFrame = -1;
+    this.userFrame = -1;
     this.handlerOp = 0;
     this.short = 0;
     if (this.detail) {

@@ -59,6 +59,14 @@ export const F_RELEASED = 1 << 10;
  * state for byte-confinement: leftover bytes are not granted to anyone.
  */
 export const F_STALE = 1 << 11;
+/**
+ * An I/O pool frame the kernel has granted to the user process: mapped into
+ * its address space as shared I/O memory (MAIO, model/policies/maio.ts).
+ * Ghost state for user-confinement (properties/user-confinement.ts): the
+ * grant lives in the frame's own record, as MAIO keeps its metadata in the
+ * page, and ends with the frame's role when the page allocator gets it back.
+ */
+export const F_USER_SHARED = 1 << 12;
 
 /** w3: the frame holds zeroes where nothing live covers it. */
 export const CONTENTS_ZERO = 0;

@@ -24,7 +24,7 @@ export const FAIL = -2;
 export type PropertyName =
   | "page-confinement" | "byte-confinement" | "iotlb-coherence" | "pt-page-safety" | "pin-safety" | "pte-agreement"
   | "view-refinement" | "direct-map-exclusion" | "dma-integrity" | "stale-window" | "no-leak" | "availability"
-  | "leftover-data" | "vm-confinement" | "consumed-data-integrity";
+  | "leftover-data" | "vm-confinement" | "consumed-data-integrity" | "user-confinement";
 
 /**
  * How long a translation may stay usable after its unmap has returned

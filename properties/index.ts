@@ -15,6 +15,7 @@ import { availability } from "./availability.ts";
 import { leftoverData } from "./leftover-data.ts";
 import { vmConfinement } from "./vm-confinement.ts";
 import { consumedDataIntegrity } from "./consumed-data-integrity.ts";
+import { userConfinement } from "./user-confinement.ts";
 
 export const PROPERTIES: readonly Property[] = [
   pageConfinement, byteConfinement, iotlbCoherence, ptPageSafety, pinSafety, pteAgreement, viewRefinement, directMapExclusion,
@@ -36,12 +37,13 @@ export const MEMORY_PROPERTIES: readonly PropertyName[] = ["direct-map-exclusion
 export const VM_PROPERTIES: readonly Property[] = [vmConfinement];
 
 /**
- * Properties of the networking receive path: checked by default only when a
- * networking policy (model/policies/page-pool.ts NET_POLICIES) is selected
+ * Properties of the networking receive path and of memory shared with a user
+ * process (MAIO): checked by default only when a networking policy
+ * (model/policies/index.ts NET_POLICIES: page_pool, MAIO) is selected
  * (cli/check.ts), or when named with --property, so the default run keeps
  * its time.
  */
-export const NET_PROPERTIES: readonly Property[] = [consumedDataIntegrity];
+export const NET_PROPERTIES: readonly Property[] = [consumedDataIntegrity, userConfinement];
 
 /** Every property, in the order reports list it. */
 export const ALL_PROPERTIES: readonly Property[] = [...PROPERTIES, ...VM_PROPERTIES, ...NET_PROPERTIES];

@@ -117,6 +117,11 @@ function grow(k: Kernel, L: PoolLayout, dev: number): number {
   return f;
 }
 
+/** Grows `dev`'s pool by one compound page now (a pool set up ahead of its first buffer: MAIO's registered memory); the head frame or -1. */
+export function poolGrow(k: Kernel, L: PoolLayout, dev: number): number {
+  return grow(k, L, dev);
+}
+
 /** Lowest free page (no references, not page_frag's current page) of `dev`'s pool, or -1. */
 function freePage(k: Kernel, L: PoolLayout, dev: number): number {
   const cur = k.pol(word(L, dev, CUR)) - 1;
@@ -221,6 +226,19 @@ export function poolPut(k: Kernel, L: PoolLayout, dev: number, addr: number, byt
   k.setPol(word(L, dev, PAGES), k.pol(word(L, dev, PAGES)) - 1);
   k.note(`BROKEN: I/O pool page ${head}..${head + n - 1} of dev${dev} returned to the page allocator, still mapped for the device`);
   freeFrames(k.tx, head, L.order, k.obs);
+}
+
+/**
+ * BROKEN (maio-tail-freed-while-mapped): pool page `f`, a tail page of its
+ * compound page whose last reference was just put, goes back to the page
+ * allocator as an order-0 page (put_page on a tail treated as on a page of
+ * its own) while the compound page's head stays in the pool, mapped for the
+ * device and the user. page_frag forgets it if it was carving from it.
+ */
+export function poolFreeTail(k: Kernel, L: PoolLayout, dev: number, f: number): void {
+  if (poolCurrent(k, L, dev) === f) k.setPol(word(L, dev, CUR), 0);
+  k.note(`BROKEN: tail page ${f} of dev${dev}'s I/O pool returned to the page allocator, still mapped for the device and the user`);
+  freeFrames(k.tx, f, 0, k.obs);
 }
 
 /** The page page_frag currently carves from in `dev`'s pool, or -1. */

@@ -48,7 +48,7 @@ export function damnLayout(k: Kernel, zero = true): PoolLayout {
  * Map and unmap both ask this, and its answer cannot change while the
  * mapping is live (segments and pool IOVAs are fixed).
  */
-function poolMapped(k: Kernel, m: number): boolean {
+export function poolMapped(k: Kernel, m: number): boolean {
   const dev = k.dev(m);
   const n = k.segments(m);
   if (n === 0) return false;

@@ -36,12 +36,15 @@ import { findGuestPolicy } from "./guest.ts";
 export const SCOPED_POLICIES: readonly Policy[] = [vfioStepwise, vfioUndoNoInvalidate];
 
 /**
- * Networking policies (page_pool over an IOMMU policy, model/policies/page-pool.ts)
- * and their broken variants: selectable by name (`--policy page-pool@strict`),
+ * Networking policies (page_pool over an IOMMU policy or DAMN,
+ * model/policies/page-pool.ts; MAIO, model/policies/maio.ts) and their broken
+ * variants: selectable by name (`--policy page-pool@strict`, `--policy maio`),
  * not in the default run.
  */
-export { NET_POLICIES, NET_BROKEN_POLICIES } from "./page-pool.ts";
-import { NET_POLICIES, NET_BROKEN_POLICIES } from "./page-pool.ts";
+import { PAGE_POOL_BROKEN_POLICIES, PAGE_POOL_POLICIES } from "./page-pool.ts";
+import { maio, maioTailFreedWhileMapped } from "./maio.ts";
+export const NET_POLICIES: readonly Policy[] = [...PAGE_POOL_POLICIES, maio];
+export const NET_BROKEN_POLICIES: readonly Policy[] = [...PAGE_POOL_BROKEN_POLICIES, maioTailFreedWhileMapped];
 
 /** A built-in policy, a guest policy (model/policies/guest.ts), a broken variant (the VT-d-only ones too), a scoped or a networking policy, by name. */
 export function findAnyPolicy(name: string): Policy | undefined {

@@ -42,6 +42,7 @@ import {
 import { strict } from "./strict.ts";
 import { lazy } from "./lazy.ts";
 import { bounce } from "./bounce.ts";
+import { damn } from "./damn.ts";
 
 /** Pages a device's pool may grow to: Linux sizes it by the rx ring (pool_size); scaled to half the scope's IOVA window, at most 4. */
 const MAX_POOL_PAGES = 4;
@@ -148,6 +149,31 @@ export const pagePoolStrict = makePagePool("page-pool@strict", "page_pool: rx pa
 export const pagePoolLazy = makePagePool("page-pool@lazy", "page_pool: rx pages stay mapped while they recycle; lazy underneath", lazy);
 export const pagePoolBounce = makePagePool("page-pool@bounce", "page_pool: rx pages stay mapped while they recycle; bounce underneath", bounce);
 
+/**
+ * page_pool over DAMN's segregated allocator. The page provider underneath
+ * page_pool is DAMN (model/policies/damn.ts) rather than the page allocator:
+ * - page_pool_alloc_pages / page_pool_alloc_frag take pages from DAMN's
+ *   per-device pool, which are already mapped for good, so PP_FLAG_DMA_MAP's
+ *   page_pool_dma_map is DAMN's lookup of the page's permanent IOVA (nothing
+ *   written);
+ * - page_pool_return_page (the ptr_ring is full) hands the page back to
+ *   DAMN's pool with put_page: DAMN never unmaps, so the page stays mapped
+ *   for the same device and never reaches the page allocator;
+ * - DAMN zeroes a compound page as it joins its pool, so page_pool's pages
+ *   (allocated without __GFP_ZERO) come zeroed.
+ * A free page in page_pool's ring and a free page in DAMN's pool are both
+ * mapped read-write for the same device only and hold only its I/O data:
+ * no property, counter or device access tells them apart, so the model keeps
+ * one free set (DAMN's) and the policy's steps are DAMN's. That is the
+ * finding: over DAMN, page_pool's "mapped while recycling" is what DAMN
+ * already does for every buffer (docs/policies/page-pool.md).
+ */
+export const pagePoolDamn: Policy = {
+  ...damn,
+  name: "page-pool@damn",
+  summary: "page_pool over DAMN's allocator: pages come from DAMN's pool, mapped for good, and go back to it mapped",
+};
+
 /** Broken: a page leaving the pool for good goes back to the page allocator without page_pool_return_page's unmap. */
 export const pagePoolReleaseMapped = makePagePool(
   "page-pool-release-mapped",
@@ -156,8 +182,8 @@ export const pagePoolReleaseMapped = makePagePool(
   "free-mapped",
 );
 
-/** The networking policies: selectable by name, not in the default run. */
-export const NET_POLICIES: readonly Policy[] = [pagePoolStrict, pagePoolLazy, pagePoolBounce];
+/** The page_pool policies (model/policies/index.ts NET_POLICIES): selectable by name, not in the default run. */
+export const PAGE_POOL_POLICIES: readonly Policy[] = [pagePoolStrict, pagePoolLazy, pagePoolBounce, pagePoolDamn];
 
-/** Broken networking variants: selectable by name, not in the default run. */
-export const NET_BROKEN_POLICIES: readonly Policy[] = [pagePoolReleaseMapped];
+/** Broken page_pool variants: selectable by name, not in the default run. */
+export const PAGE_POOL_BROKEN_POLICIES: readonly Policy[] = [pagePoolReleaseMapped];

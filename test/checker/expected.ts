@@ -6,7 +6,7 @@ import { type PropertyName } from "../../model/policy.ts";
 
 type Verdict = "holds" | "violated";
 /** The networking properties (properties/index.ts NET_PROPERTIES) are not in the default run: no cell for them here. */
-type NetPropertyName = "consumed-data-integrity";
+type NetPropertyName = "consumed-data-integrity" | "user-confinement";
 export const EXPECTED: Record<string, Record<Exclude<PropertyName, NetPropertyName>, Verdict> & Partial<Record<NetPropertyName, Verdict>>> = {
   passthrough: { "page-confinement": "violated", "byte-confinement": "violated", "iotlb-coherence": "holds", "pt-page-safety": "holds", "pin-safety": "violated", "pte-agreement": "holds", "view-refinement": "holds", "direct-map-exclusion": "holds", "dma-integrity": "violated", "stale-window": "holds", "no-leak": "holds", "availability": "holds", "leftover-data": "violated", "vm-confinement": "holds" },
   strict: { "page-confinement": "holds", "byte-confinement": "violated", "iotlb-coherence": "holds", "pt-page-safety": "holds", "pin-safety": "holds", "pte-agreement": "holds", "view-refinement": "holds", "direct-map-exclusion": "holds", "dma-integrity": "holds", "stale-window": "holds", "no-leak": "holds", "availability": "holds", "leftover-data": "violated", "vm-confinement": "holds" },

@@ -10,11 +10,12 @@ import { type Event } from "../../model/events.ts";
 import { FRAMES } from "../../model/geometry.ts";
 import { frameRole, ROLE_IO_POOL } from "../../model/physical-memory.ts";
 import { FAULT_NONE } from "../../model/observation.ts";
-import { pagePoolLazy, pagePoolReleaseMapped, pagePoolStrict } from "../../model/policies/page-pool.ts";
+import { pagePoolDamn, pagePoolLazy, pagePoolReleaseMapped, pagePoolStrict } from "../../model/policies/page-pool.ts";
+import { damn } from "../../model/policies/damn.ts";
 import { findAnyPolicy, POLICIES } from "../../model/policies/index.ts";
 import { strict } from "../../model/policies/strict.ts";
 import { makeSystem } from "../../model/system.ts";
-import { findProperty } from "../../properties/index.ts";
+import { ALL_PROPERTIES, findProperty } from "../../properties/index.ts";
 import { exhaustiveCheck } from "../../checker/exhaustive.ts";
 import { Executor } from "../../checker/execute.ts";
 import { CoverageRecorder } from "../../checker/coverage.ts";
@@ -128,5 +129,32 @@ describe("consumed-data-integrity", () => {
     expect(reached(strict)).toMatchObject({ reached: 1, vacuous: null });
     expect(reached(pagePoolStrict)).toMatchObject({ reached: 1, vacuous: null });
     expect(reached(bounce)).toMatchObject({ reached: 0, vacuous: expect.stringContaining("never reached") });
+  });
+});
+
+describe("page-pool@damn", () => {
+  /** Verdict per property of an exhaustive run: "holds" or "violated (n)". */
+  const verdicts = (scope: Scope): Record<string, string> => {
+    const r = exhaustiveCheck(makeSystem(scope.config, pagePoolDamn), ALL_PROPERTIES, alphabetEvents(scope), { depth: 40, maxStates: 2_000_000 });
+    expect(r.exhausted).toBe(true);
+    return Object.fromEntries(r.outcomes.map((o, i) => [ALL_PROPERTIES[i].name, o.events === null ? "holds" : `violated (${o.events.length})`]));
+  };
+
+  it("is selectable by name; its steps are DAMN's (page_pool's pages come from DAMN's pool and go back to it mapped)", () => {
+    expect(findAnyPolicy("page-pool@damn")).toBe(pagePoolDamn);
+    expect(pagePoolDamn.claims).toEqual(damn.claims);
+    const r = Runner.of(pagePoolDamn);
+    r.step({ t: "map", cpu: 0, dev: 0, src: "kmalloc", size: 64, dir: "from-device" });
+    for (const e of [free0, { t: "map", cpu: 0, dev: 0, src: "kmalloc", size: 64, dir: "from-device" } as Event, free0]) {
+      const s = r.step(e);
+      for (const c of ["iommuPteWrites", "iotlbInvCmds", "completionWaits"] as const) expect(s.counters[C[c]], `${e.t} ${c}`).toBe(0);
+    }
+  });
+
+  it("verdicts on every property: the default scope, the fragment scope and the release scope (docs/policies/page-pool.md)", () => {
+    const held = Object.fromEntries(ALL_PROPERTIES.map((p) => [p.name, "holds"]));
+    expect(verdicts(DEFAULT_SCOPE)).toEqual(held);
+    expect(verdicts(CONSUME_SCOPE)).toEqual({ ...held, "byte-confinement": "violated (2)", "consumed-data-integrity": "violated (3)" });
+    expect(verdicts(RELEASE_SCOPE)).toEqual({ ...held, "byte-confinement": "violated (2)", "consumed-data-integrity": "violated (3)" });
   });
 });

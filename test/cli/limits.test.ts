@@ -58,6 +58,7 @@ describe("limits", () => {
       DEFAULT_SCOPE,
       { config: { ...DEFAULT_SCOPE.config, cpus: 2, devices: 3, untrusted: true, ats: true }, alphabet: { ...DEFAULT_SCOPE.alphabet, unmapSlots: 3, pageSizes: [8192], mapRanges: [{ src: "pages", size: 8192, offset: 0, len: 64 }] } },
       { config: { ...DEFAULT_SCOPE.config, guestMemory: "devdax" }, alphabet: { ...DEFAULT_SCOPE.alphabet, kernelSizes: [], tickMs: [1, 2] } },
+      { config: { ...DEFAULT_SCOPE.config, userPages: 2 }, alphabet: { ...DEFAULT_SCOPE.alphabet, userTouchPages: [0, 1] } },
     ];
     for (const s of scopes) expect(alphabetSize(s)).toBe(alphabetEvents(s).length);
   });

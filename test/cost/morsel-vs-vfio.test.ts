@@ -97,6 +97,6 @@ describe("morsel-vs-vfio", () => {
     expect(text.stdout).toMatch(/vfio +map +~1 GiB +72089650/);
     const bad = runCli(["cost", "--experiment", "nope"]);
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toMatch(/^dmacheck: --experiment: unknown experiment "nope" \(known: morsel-vs-vfio, metadata, vm\)\n$/);
+    expect(bad.stderr).toMatch(/^dmacheck: --experiment: unknown experiment "nope" \(known: morsel-vs-vfio, metadata, vm, net\)\n$/);
   });
 });
