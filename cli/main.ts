@@ -105,6 +105,7 @@ function buildProgram(io: Io, status: { code: number }): Command {
     .argument("<file>", "counterexample file (dmacheck/counterexample@1)")
     .option("--json", "print the trace as JSON")
     .addOption(new Option("--vitest", "print a vitest test that replays it").conflicts("json"))
+    .option("--itf <out>", "also write the trace, a decoded state per step, to OUT in the Informal Trace Format (Apalache/Quint ITF JSON)")
     .action(async (file: string, opts) => {
       const { runReplay } = await import("./replay.ts");
       status.code = await runReplay(file, opts, io);
