@@ -22,6 +22,7 @@ import { DEFAULT_SCOPE, type Scope } from "../checker/scope.ts";
 import { alphabetProblem, readScopeFile } from "../checker/scope-file.ts";
 import { writeCounterexampleFile } from "../counterexamples/file.ts";
 import { counterexampleFileName } from "../counterexamples/build.ts";
+import { type Counterexample } from "../counterexamples/schema.ts";
 import { EXIT_OK, EXIT_VIOLATION, fail, UsageError } from "./errors.ts";
 import { knownPolicies, selectByName } from "./select.ts";
 import { renderMatrix } from "./render-matrix.ts";
@@ -72,6 +73,8 @@ export interface CheckFlags {
   readonly swarm?: boolean;
   /** Wall-clock bound on the engines, in seconds (--time-limit). */
   readonly timeLimit?: number;
+  /** Counterexamples kept per cell, distinct by their sequence of event kinds (--counterexamples N; absent: 1). */
+  readonly counterexamples?: number;
 }
 
 export const DEFAULT_DEPTH = 40;
@@ -80,6 +83,8 @@ export const DEFAULT_MAX_STATES = 2_000_000;
 export interface ResultRow {
   readonly cell: CellResult;
   readonly file: string | null;
+  /** Files of the cell's further counterexamples (--counterexamples N > 1), in cell.more's order. */
+  readonly more: readonly string[];
 }
 
 export async function runCheck(flags: CheckFlags, io: Io): Promise<number> {
@@ -110,7 +115,10 @@ export async function runCheck(flags: CheckFlags, io: Io): Promise<number> {
   const cmBad = configProblem(randomConfig);
   if (cmBad !== null) fail(`--iommu: ${cmBad}`);
   const device = deviceList(deviceAttributes(randomConfig));
-  const randomOpts: MatrixOptions = { config: randomConfig, runs: flags.runs, seed: flags.seed, maxEvents: flags.maxEvents, timing: flags.timing, path: flags.path, swarm: flags.swarm, deadline };
+  const randomOpts: MatrixOptions = {
+    config: randomConfig, runs: flags.runs, seed: flags.seed, maxEvents: flags.maxEvents, timing: flags.timing, path: flags.path, swarm: flags.swarm, deadline,
+    counterexamples: flags.counterexamples,
+  };
   const total = (useRandom ? entries.length * props.length : 0) + (useExhaustive ? entries.length : 0);
   const bar = io.progress !== null
     ? new cliProgress.SingleBar({ stream: io.progress, format: "checking {cell} [{bar}] {value}/{total}{detail}", clearOnComplete: true, hideCursor: true }, cliProgress.Presets.shades_classic)
@@ -121,9 +129,13 @@ export async function runCheck(flags: CheckFlags, io: Io): Promise<number> {
   const rows: ResultRow[] = [];
   const searches: SearchSummary[] = [];
   const keep = (entry: PolicyEntry, cell: CellResult) => {
-    rows.push({ cell, file: writeCell(entry, cell, flags.out, () => bar?.stop()) });
+    const file = writeCell(entry, cell, flags.out, () => bar?.stop());
+    rows.push({ cell, file, more: cell.more.map((cx, i) => writeCounterexample(entry, cell, cx, i + 2, flags.out, () => bar?.stop())) });
   };
-  const exhaustiveOpts = { scope, depth, maxStates, timing: flags.timing, reduction: flags.reduction !== false, allProperties: flags.allProperties, maxMemoryMiB: flags.maxMemory, bitstate, deadline };
+  const exhaustiveOpts = {
+    scope, depth, maxStates, timing: flags.timing, reduction: flags.reduction !== false, allProperties: flags.allProperties, maxMemoryMiB: flags.maxMemory, bitstate, deadline,
+    counterexamples: flags.counterexamples,
+  };
   const workers = flags.workers ?? defaultWorkers(availableParallelism());
   try {
     if (workers > 1 && total > 1) {
@@ -187,11 +199,13 @@ export async function runCheck(flags: CheckFlags, io: Io): Promise<number> {
       device,
       ...(useRandom ? { random: { seed: flags.seed, runs: flags.runs, maxEvents: flags.maxEvents, swarm: flags.swarm !== false, config: randomConfig } } : {}),
       ...(useExhaustive ? { exhaustive: { depth, maxStates, maxMemory: flags.maxMemory ?? null, bitstate: bitstate ?? null, scope, searches } } : {}),
-      results: rows.map(({ cell, file }) => ({
+      results: rows.map(({ cell, file, more }) => ({
         engine: cell.engine, device, policy: cell.policy, property: cell.property, claimed: cell.claimed, verdict: cell.verdict,
         runs: cell.runs, states: cell.states, depth: cell.depth, exhausted: cell.exhausted, bound: cell.bound,
         counterexample: file, length: cell.length, ms: cell.ms, explanation: cell.explanation,
         vacuous: cell.vacuous, coverage: cell.coverage,
+        // Only with --counterexamples (so that the default document is unchanged): every counterexample kept, the first one included.
+        ...(flags.counterexamples === undefined ? {} : { counterexamples: counterexampleList(cell, file, more) }),
       })),
     };
     io.out(JSON.stringify(doc, null, 2) + "\n");
@@ -205,13 +219,29 @@ export async function runCheck(flags: CheckFlags, io: Io): Promise<number> {
   return rows.some((r) => r.cell.claimed && r.cell.verdict === "violated") ? EXIT_VIOLATION : EXIT_OK;
 }
 
+/** `--counterexamples`' list for a result: file, length, kinds and explanation of each counterexample kept. */
+function counterexampleList(cell: CellResult, file: string | null, more: readonly string[]) {
+  const all = cell.counterexample === null || file === null ? [] : [{ cx: cell.counterexample, file }, ...cell.more.map((cx, i) => ({ cx, file: more[i] }))];
+  return all.map(({ cx, file }) => ({ file, length: cx.events.length, kinds: cx.events.map((e) => e.t), explanation: cx.violation.explanation }));
+}
+
 /** Writes a violated cell's counterexample; returns its path or null. */
 function writeCell(entry: PolicyEntry, cell: CellResult, out: string, stopBar: () => void): string | null {
   if (!cell.counterexample) return null;
+  return writeCounterexample(entry, cell, cell.counterexample, 1, out, stopBar);
+}
+
+/**
+ * Writes the `n`-th counterexample of a cell: `<policy>--<property>.json`
+ * (random engine) or `<policy>--<property>.exhaustive.json` for the first,
+ * and `.N.json` in place of `.json` for the N-th (--counterexamples).
+ */
+function writeCounterexample(entry: PolicyEntry, cell: CellResult, counterexample: Counterexample, n: number, out: string, stopBar: () => void): string {
   const name = counterexampleFileName(cell.policy, cell.property);
-  const file = join(out, cell.engine === "random" ? name : name.replace(/\.json$/, ".exhaustive.json"));
+  const first = join(out, cell.engine === "random" ? name : name.replace(/\.json$/, ".exhaustive.json"));
+  const file = n === 1 ? first : first.replace(/\.json$/, `.${n}.json`);
   // A user's module is recorded relative to the counterexample file, so the two can move together.
-  const cx = entry.module === null ? cell.counterexample : { ...cell.counterexample, policyModule: relative(dirname(file), resolve(entry.module)) };
+  const cx = entry.module === null ? counterexample : { ...counterexample, policyModule: relative(dirname(file), resolve(entry.module)) };
   const w = writeCounterexampleFile(file, cx);
   if (!w.ok) {
     stopBar();

@@ -94,6 +94,7 @@ function buildProgram(io: Io, status: { code: number }): Command {
     .addOption(new Option("--workers <n>", "worker threads for the cells (default: the cores, at most 2; 1: no worker threads)").argParser(limited("--workers")))
     .addOption(new Option("--time-limit <seconds>", "stop with an error once the engines have run this long (wall clock; default: no limit)").argParser(seconds("--time-limit")))
     .option("--no-reduction", "exhaustive: no symmetry reduction (interchangeable mapping slots; see docs/exhaustive.md)")
+    .addOption(new Option("--counterexamples <n>", "keep up to N counterexamples per violated cell, distinct by their sequence of event kinds (default 1); the N-th is written as <name>.N.json").argParser(limited("--counterexamples")))
     .action(async (opts) => {
       const { runCheck } = await import("./check.ts");
       status.code = await runCheck(opts, io);
