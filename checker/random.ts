@@ -123,21 +123,33 @@ export function randomCheck(sys: System, prop: Property, opts: RandomOptions): R
  * kinds neither `first` nor an earlier one has. The same seed's runs are
  * scanned for failing ones (at most FAILING_PER_COUNTEREXAMPLE per wanted
  * counterexample, so a property whose failures all shrink to one sequence
- * costs a bounded search); each failing run i is then found again exactly as
+ * costs a bounded search; and at most twice as many candidates with new
+ * kinds as wanted); each candidate run i is then found again exactly as
  * `check --seed S --path i` finds it (fast-check replays run i and shrinks
  * it, then minimize), so every counterexample kept is reproducible from its
  * recorded seed and path. Deterministic for a seed.
  */
 function moreCounterexamples(sys: System, prop: Property, opts: RandomOptions, first: readonly Event[], wanted: number, where: string): MoreRandomCounterexample[] {
   const exec = new Executor(sys, [prop]);
-  const failing: number[] = [];
+  // Candidates: failing runs whose sequence, minimised as it is (cheap: no
+  // fast-check shrinking), has kinds not met before; shrinking them as
+  // `--path` would is what costs, so only these are.
+  const candidates: number[] = [];
+  const seen = new Set([kindKey(first)]);
   const limit = FAILING_PER_COUNTEREXAMPLE * (wanted - 1);
-  let run = 0;
+  let run = 0, failing = 0;
   // The scan never reports a failure; it ends early (endOnFailure, no shrinking) once it has enough candidates.
   const scan = (events: Event[]): boolean => {
-    if (exec.run(events).violation !== null) failing.push(run);
+    if (exec.run(events).violation !== null) {
+      failing++;
+      const key = kindKey(minimize(exec, events));
+      if (!seen.has(key)) {
+        seen.add(key);
+        candidates.push(run);
+      }
+    }
     run++;
-    return failing.length < limit;
+    return failing < limit && candidates.length < 2 * (wanted - 1);
   };
   const params = { seed: opts.seed, numRuns: opts.runs, endOnFailure: true, interruptAfterTimeLimit: msLeft(opts.deadline) };
   const d = opts.swarm === false
@@ -147,7 +159,7 @@ function moreCounterexamples(sys: System, prop: Property, opts: RandomOptions, f
   const kinds = new Set([kindKey(first)]);
   const out: MoreRandomCounterexample[] = [];
   const holds = (events: Event[]) => exec.run(events).violation === null;
-  for (const i of failing) {
+  for (const i of candidates) {
     if (out.length + 1 >= wanted) break;
     checkDeadline(opts.deadline, where);
     const replay = { seed: opts.seed, numRuns: opts.runs, path: String(i), interruptAfterTimeLimit: msLeft(opts.deadline) };
