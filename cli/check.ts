@@ -5,7 +5,7 @@ import {
   configProblem, DEFAULT_CONFIG, deviceAttributes, type ModelConfig, deviceList, GUEST_MEMORY_KINDS, parseDeviceList, type GuestMemoryKind,
   IOMMU_KINDS, iommuOf, type IommuKind, withIommu,
 } from "../model/config.ts";
-import { BROKEN_GUEST_POLICIES, findAnyPolicy, GUEST_POLICIES, NET_BROKEN_POLICIES, NET_POLICIES, POLICIES } from "../model/policies/index.ts";
+import { BROKEN_GUEST_POLICIES, findAnyPolicy, GUEST_POLICIES, NET_BROKEN_POLICIES, NET_POLICIES, POLICIES, VM_MORSEL_POLICIES } from "../model/policies/index.ts";
 import { type Policy, runsOn } from "../model/policy.ts";
 import { GUEST_KINDS, guestPolicyName, VIOMMU_KINDS, type GuestKind, type ViommuKind } from "../model/policies/guest.ts";
 import { ALL_PROPERTIES, NET_PROPERTIES, PROPERTIES, VM_PROPERTIES, findProperty } from "../properties/index.ts";
@@ -404,7 +404,7 @@ function selectGuestPolicies(flags: CheckFlags): Policy[] {
 
 /** The properties --property names; by default every property of the default run, plus vm-confinement when a guest policy is checked. */
 function selectProperties(names: string[] | undefined, entries: readonly PolicyEntry[]): Property[] {
-  const guest = entries.some((e) => GUEST_POLICIES.includes(e.policy) || BROKEN_GUEST_POLICIES.includes(e.policy));
+  const guest = entries.some((e) => GUEST_POLICIES.includes(e.policy) || BROKEN_GUEST_POLICIES.includes(e.policy) || VM_MORSEL_POLICIES.includes(e.policy));
   // Networking policies (page_pool) add the networking properties (consumed-data-integrity).
   const net = entries.some((e) => NET_POLICIES.includes(e.policy) || NET_BROKEN_POLICIES.includes(e.policy));
   const defaults = [...PROPERTIES, ...(guest ? VM_PROPERTIES : []), ...(net ? NET_PROPERTIES : [])];

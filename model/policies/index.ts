@@ -43,8 +43,13 @@ export const SCOPED_POLICIES: readonly Policy[] = [vfioStepwise, vfioUndoNoInval
 export { NET_POLICIES, NET_BROKEN_POLICIES } from "./page-pool.ts";
 import { NET_POLICIES, NET_BROKEN_POLICIES } from "./page-pool.ts";
 
+/** Morsels in a virtual machine (model/policies/vm-morsel.ts): selectable by name (`--policy vm-morsel`), not in the default run. */
+export { VM_MORSEL_POLICIES } from "./vm-morsel.ts";
+import { VM_MORSEL_POLICIES } from "./vm-morsel.ts";
+
 /** A built-in policy, a guest policy (model/policies/guest.ts), a broken variant (the VT-d-only ones too), a scoped or a networking policy, by name. */
 export function findAnyPolicy(name: string): Policy | undefined {
   return findPolicy(name) ?? findGuestPolicy(name) ?? BROKEN_POLICIES.find((p) => p.name === name) ?? SCOPED_POLICIES.find((p) => p.name === name) ??
-    VTD_BROKEN_POLICIES.find((p) => p.name === name) ?? NET_POLICIES.find((p) => p.name === name) ?? NET_BROKEN_POLICIES.find((p) => p.name === name);
+    VTD_BROKEN_POLICIES.find((p) => p.name === name) ?? NET_POLICIES.find((p) => p.name === name) ?? NET_BROKEN_POLICIES.find((p) => p.name === name) ??
+    VM_MORSEL_POLICIES.find((p) => p.name === name);
 }
