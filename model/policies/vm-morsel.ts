@@ -27,14 +27,19 @@
  *
  * `vm-morsel-stale-ept-view` forgets the EPT view's invalidation: the guest
  * keeps translating to a page the primary no longer maps.
+ * `vm-morsel-mounts-host-page` mounts an object one page of which is the
+ * host's (say, the object's own metadata page, kept outside the VM): the
+ * views mirror the primary faithfully, so view-refinement holds, but the
+ * VM's device reaches host memory, which vm-confinement catches.
  */
 import { DONE, FAIL, type Policy } from "../policy.ts";
 import { type Kernel } from "../kernel.ts";
 import {
-  linkIntoDomain, MORSEL_SLOTS, MORSEL_W, morselBasePage, morselLevel, morselPut, morselRoot, morselSpanPages, morselZap, unlinkFromDomain,
+  linkIntoDomain, MORSEL_SLOTS, MORSEL_W, morselBasePage, morselFault, morselLevel, morselPut, morselRoot, morselSpanPages, morselZap, unlinkFromDomain,
 } from "../morsel.ts";
 import { VIEW_AMD_V1, VIEW_EPT, viewDrop, viewFill, viewInvalidatePage, viewTable } from "../morsel-view.ts";
-import { HOST_OWNED, takeHostFrame } from "../vm-memory.ts";
+import { HOST_OWNED, isHostFrame, takeHostFrame } from "../vm-memory.ts";
+import { FRAMES } from "../geometry.ts";
 import { MORSEL_POPULATE, MORSEL_UNMOUNT, MORSEL_UNMOUNT_WAIT, morselPopulate } from "./morsel.ts";
 
 /** Policy words: the morsel records, then per slot its AMD view's root + 1, then per slot its EPT view's root + 1. */
@@ -46,10 +51,25 @@ export interface VmMorselOptions {
   readonly summary: string;
   /** Whether the unmap invalidates the EPT view's entries when the primary zaps the pages (false: the bug). */
   readonly invalidateEptView: boolean;
+  /** The bug: the mounted object has one more page, right after the buffer, and that page is the host's frame. */
+  readonly mountsHostPage?: boolean;
+}
+
+/** The host's frame (outside the VM), or -1. */
+function hostFrame(k: Kernel): number {
+  for (let f = 0; f < k.tx.g.cfg.frames; f++) if (isHostFrame(k.tx.c[FRAMES], f)) return f;
+  return -1;
 }
 
 export function makeVmMorselPolicy(o: VmMorselOptions): Policy {
   const level = 1;
+  /** The object's pages: the buffer's, plus (the bug) the host page after it when it fits in the window and the span. */
+  const objectEnd = (k: Kernel, m: number): number => {
+    const end = k.iova(m) + k.pages(m);
+    if (o.mountsHostPage !== true) return end;
+    const base = morselBasePage(k.tx, 0, m);
+    return end < k.windowBase + k.windowPages && end < base + morselSpanPages(level) ? end + 1 : end;
+  };
   return {
     name: o.name,
     summary: o.summary,
@@ -68,10 +88,18 @@ export function makeVmMorselPolicy(o: VmMorselOptions): Policy {
       if (phase === MORSEL_POPULATE) return morselPopulate(k, m, level, "native", false);
       const base = morselBasePage(k.tx, 0, m);
       const root = morselRoot(k.tx, 0, m);
+      const end = objectEnd(k, m);
+      if (end > k.iova(m) + k.pages(m)) {
+        const f = hostFrame(k);
+        if (f < 0 || !morselFault(k.tx, 0, m, end - 1 - base, f, false, true, false, "native", k.obs)) {
+          morselPut(k.tx, 0, m, k.obs);
+          return FAIL;
+        }
+      }
       const amd = viewTable(k.tx, root, VIEW_AMD_V1, level, base, k.obs);
       const ept = amd < 0 ? -1 : viewTable(k.tx, root, VIEW_EPT, level, base, k.obs);
       let ok = ept >= 0;
-      for (let v = k.iova(m); ok && v < k.iova(m) + k.pages(m); v++) {
+      for (let v = k.iova(m); ok && v < end; v++) {
         // The device gets its DMA direction; the guest's CPUs what the primary allows.
         ok = viewFill(k.tx, amd, level, v, k.obs, k.deviceReads(m), k.deviceWrites(m)) && viewFill(k.tx, ept, level, v, k.obs);
       }
@@ -94,7 +122,7 @@ export function makeVmMorselPolicy(o: VmMorselOptions): Policy {
       const ept = k.pol(EPT_VIEW + m) - 1;
       if (phase === MORSEL_UNMOUNT) {
         if (k.cmdSpace() < k.invalidationCommands(dev) + 1) return MORSEL_UNMOUNT;
-        for (let v = k.iova(m); v < k.iova(m) + k.pages(m); v++) {
+        for (let v = k.iova(m); v < objectEnd(k, m); v++) {
           morselZap(k.tx, 0, m, v - base, k.obs); // the primary changes
           viewInvalidatePage(k.tx, amd, level, v, k.obs);
           if (o.invalidateEptView) viewInvalidatePage(k.tx, ept, level, v, k.obs);
@@ -129,5 +157,13 @@ export const vmMorselStaleEptView: Policy = makeVmMorselPolicy({
   invalidateEptView: false,
 });
 
+/** Broken: the VMM mounts an object whose last page is the host's; the device reaches host memory. */
+export const vmMorselMountsHostPage: Policy = makeVmMorselPolicy({
+  name: "vm-morsel-mounts-host-page",
+  summary: "BROKEN vm-morsel: the mounted object's page after the buffer is a host frame outside the VM",
+  invalidateEptView: true,
+  mountsHostPage: true,
+});
+
 /** The morsel-in-a-VM policies: selectable by name (`--policy vm-morsel`), not in the default run. */
-export const VM_MORSEL_POLICIES: readonly Policy[] = [vmMorsel, vmMorselStaleEptView];
+export const VM_MORSEL_POLICIES: readonly Policy[] = [vmMorsel, vmMorselStaleEptView, vmMorselMountsHostPage];

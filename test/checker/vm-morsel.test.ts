@@ -4,8 +4,9 @@
  * to the VM's assigned device through an AMD IOMMU v1 view, checked with
  * view-refinement and vm-confinement. vm-morsel holds every claim over the
  * whole default scope plus one frame (the frame the VMM keeps for the host);
- * the broken variant that forgets the EPT view is caught with its expected
- * counterexample by both engines.
+ * the broken variant that forgets the EPT view is caught by view-refinement,
+ * and the one that mounts a host page by vm-confinement, each with its
+ * expected counterexample by both engines.
  */
 import { describe, expect, it } from "vitest";
 import { DEFAULT_CONFIG } from "../../model/config.ts";
@@ -13,7 +14,7 @@ import { FRAMES } from "../../model/geometry.ts";
 import { makeSystem } from "../../model/system.ts";
 import { frameRole, ROLE_HOST } from "../../model/physical-memory.ts";
 import { findAnyPolicy } from "../../model/policies/index.ts";
-import { VM_MORSEL_POLICIES, vmMorsel, vmMorselStaleEptView } from "../../model/policies/vm-morsel.ts";
+import { VM_MORSEL_POLICIES, vmMorsel, vmMorselMountsHostPage, vmMorselStaleEptView } from "../../model/policies/vm-morsel.ts";
 import { morselViews } from "../../model/policies/morsel-views.ts";
 import { findProperty, PROPERTIES, VM_PROPERTIES } from "../../properties/index.ts";
 import { checkPolicyExhaustively, checkCell, type CellResult } from "../../checker/matrix.ts";
@@ -84,5 +85,24 @@ describe("vm-morsel-stale-ept-view", () => {
     expect(c.verdict).toBe("violated");
     expect(c.counterexample!.events.map((e) => e.t)).toEqual(["map", "resume", "unmap"]);
     expect(c.explanation).toContain("Intel EPT view");
+  });
+});
+
+describe("vm-morsel-mounts-host-page", () => {
+  it("exhaustive: vm-confinement violated by the device's first access to the host page (map, resume, dma); the views stay faithful", () => {
+    const cells = exhaust(vmMorselMountsHostPage);
+    const v = cell(cells, "vm-confinement");
+    expect(v.verdict).toBe("violated");
+    expect(v.counterexample!.events.map((e) => e.t)).toEqual(["map", "resume", "dma"]);
+    expect(v.explanation).toMatch(/^device 0, assigned to the VM, read frame \d+ through a page walk .* outside the VM's memory: it is a host frame/);
+    expect(replayCounterexample(v.counterexample!).reproduced).toBe(true);
+    expect(cell(cells, "view-refinement").verdict).toBe("holds");
+    expect(cell(cells, "view-refinement").vacuous).toBe(false);
+  });
+
+  it("random engine (default machine, seed 42): caught with 3 events", () => {
+    const c = checkCell({ policy: vmMorselMountsHostPage, module: null }, findProperty("vm-confinement")!, { config: DEFAULT_CONFIG, runs: 200, seed: 42, maxEvents: 24, timing: false });
+    expect(c.verdict).toBe("violated");
+    expect(c.counterexample!.events.map((e) => e.t)).toEqual(["map", "resume", "dma"]);
   });
 });
