@@ -200,7 +200,7 @@ export function exhaustiveCheck(sys: System, props: readonly Property[], alphabe
   const kinds: Set<string>[] = props.map(() => new Set<string>());
   const collectUntil: number[] = props.map(() => -1);
   let collecting = 0;
-  let frozen: { stopped: StopReason; depth: number; states: number; transitions: number; bytes: number } | null = null;
+  let frozen: { stopped: StopReason; depth: number; states: number; transitions: number; bytes: number; omission: number | null } | null = null;
   const kindKey = (events: readonly Event[]) => events.map((x) => x.t).join(" ");
   /** Keeps the violation of p at (node, ei) if its kinds are new; true once p has N counterexamples. */
   const collect = (node: number, ei: number, p: number, v: Violation): boolean => {
@@ -217,7 +217,7 @@ export function exhaustiveCheck(sys: System, props: readonly Property[], alphabe
   /** Where N = 1 stops: true to stop now; else keep the figures and go on collecting only. */
   const stopOrFreeze = (reason: StopReason, d: number): boolean => {
     if (collecting === 0) return true;
-    frozen = { stopped: reason, depth: d, states: visited.size, transitions, bytes: visited.bytes + tree.bytes };
+    frozen = { stopped: reason, depth: d, states: visited.size, transitions, bytes: visited.bytes + tree.bytes, omission: bitstate === null ? null : bitstate.omissionProbability() };
     for (let a = nActive - 1; a >= 0; a--) if (found[active[a]] === null) removeActive(a);
     observer = null;
     return false;
@@ -330,12 +330,12 @@ export function exhaustiveCheck(sys: System, props: readonly Property[], alphabe
   }
   const ms = performance.now() - t0;
   // With --counterexamples N > 1, the figures of the moment N = 1 would have stopped.
-  const fin = frozen ?? { stopped, depth, states: visited.size, transitions, bytes: visited.bytes + tree.bytes };
+  const fin = frozen ?? { stopped, depth, states: visited.size, transitions, bytes: visited.bytes + tree.bytes, omission: bitstate === null ? null : bitstate.omissionProbability() };
   const outcomes = props.map((property, p) => found[p] ?? { property, events: null, violation: null, states: fin.states, transitions: fin.transitions, ms, more: [] });
   const bytes = fin.bytes;
   return {
     outcomes, transitions: fin.transitions, states: fin.states, depth: fin.depth,
     exhausted: fin.stopped === "exhausted", stopped: fin.stopped, bytesPerState: bytes / Math.max(1, fin.states), bytes,
-    omission: bitstate === null ? null : bitstate.omissionProbability(), ms,
+    omission: fin.omission, ms,
   };
 }

@@ -34,7 +34,7 @@ afterAll(() => {
 /** Every figure of a search that N must not change (not the times). */
 function figures(r: ExhaustiveResult) {
   return {
-    states: r.states, transitions: r.transitions, depth: r.depth, exhausted: r.exhausted, stopped: r.stopped, bytes: r.bytes,
+    states: r.states, transitions: r.transitions, depth: r.depth, exhausted: r.exhausted, stopped: r.stopped, bytes: r.bytes, omission: r.omission,
     outcomes: r.outcomes.map((o) => ({ property: o.property.name, events: o.events, violation: o.violation, states: o.states, transitions: o.transitions })),
   };
 }
@@ -75,6 +75,10 @@ describe("exhaustive engine, --counterexamples N", () => {
     const one = exhaustiveCheck(sys, props, ALPHABET, { depth: 6, maxStates: 2_000_000 });
     const two = exhaustiveCheck(sys, props, ALPHABET, { depth: 6, maxStates: 2_000_000, counterexamples: 2 });
     expect(figures(two)).toEqual(figures(one));
+    // The same with bitstate hashing: the omission estimate too is N = 1's.
+    const bitstate = { bits: 20, hashes: 3 };
+    expect(figures(exhaustiveCheck(sys, [prop("iotlb-coherence")], ALPHABET, { depth: 40, maxStates: 2_000_000, bitstate, counterexamples: 3 })))
+      .toEqual(figures(exhaustiveCheck(sys, [prop("iotlb-coherence")], ALPHABET, { depth: 40, maxStates: 2_000_000, bitstate })));
     for (const o of two.outcomes) {
       if (o.events === null) continue;
       expect(o.more.length).toBeLessThanOrEqual(1);
