@@ -27,7 +27,8 @@ import { Observation } from "../model/observation.ts";
 import { type Policy } from "../model/policy.ts";
 import { type State, type Words } from "../model/state.ts";
 import { makeSystem, Stepper, dmaAddress, type System } from "../model/system.ts";
-import { ATC, FRAMES, IOTLB, IOTLB_W, MAPS, OBJECTS } from "../model/geometry.ts";
+import { ATC, FRAMES, IOTLB, IOTLB_W, levelShift, MAPS, OBJECTS, PDEC } from "../model/geometry.ts";
+import { pdecFrame, pdecIr, pdecIw, pdecNextLevel } from "../model/iotlb.ts";
 import { frameRole, ROLE_FREE, ROLE_NAMES } from "../model/physical-memory.ts";
 import { pinCount } from "../model/pinning.ts";
 import { objCount, objFrame, objKind, objOffset, objOwner, objSize, ownerName } from "../model/objects.ts";
@@ -64,7 +65,7 @@ export interface ItfTrace {
 }
 
 /** The variables of every state, in this order. */
-export const ITF_VARS = ["step", "event", "noop", "frames", "objects", "mappings", "iotlb", "atc", "violation"] as const;
+export const ITF_VARS = ["step", "event", "noop", "frames", "objects", "mappings", "iotlb", "pdec", "atc", "violation"] as const;
 
 /** ADR-015's address, which tools put in `#meta["format-description"]`. */
 const FORMAT_DESCRIPTION = "https://apalache-mc.org/docs/adr/015adr-trace.html";
@@ -120,6 +121,7 @@ function decodeState(sys: System, s: State, step: number, e: Event | null, noop:
     objects: objects(s[OBJECTS]),
     mappings: mappings(sys, s[MAPS]),
     iotlb: translations(sys, s[IOTLB]),
+    pdec: directoryCache(sys, s[PDEC]),
     atc: translations(sys, s[ATC]),
     violation: violation === null ? [] : [violation],
   };
@@ -197,6 +199,27 @@ function translations(sys: System, c: Words): ItfValue {
     const dev = Math.floor(i / g.winPages);
     const iova = (g.winBase + (i % g.winPages)) * PAGE_SIZE;
     kvs.push([tup([big(dev), big(iova)]), { frame: big(c[i * IOTLB_W + 1]), read: (w0 & 2) !== 0, write: (w0 & 4) !== 0 }]);
+  }
+  return map(kvs);
+}
+
+/**
+ * (device, table level, first IOVA the entry spans) -> the cached directory
+ * entry: the next table's frame and level, and the permissions accumulated
+ * down to it (model/iotlb.ts PDE-cache layout).
+ */
+function directoryCache(sys: System, c: Words): ItfValue {
+  const kvs: [ItfValue, ItfValue][] = [];
+  const g = sys.g;
+  for (let dev = 0; dev < sys.cfg.devices; dev++) {
+    for (let level = 2; level <= sys.cfg.iommuLevels; level++) {
+      for (let p = 0; p < g.pdecCount[level]; p++) {
+        const e = c[dev * g.pdecPerDomain + g.pdecOffset[level] + p];
+        if (e === 0) continue;
+        const iova = (g.pdecFirst[level] + p) * 2 ** levelShift(level) * PAGE_SIZE;
+        kvs.push([tup([big(dev), big(level), big(iova)]), { frame: big(pdecFrame(e)), nextLevel: big(pdecNextLevel(e)), read: pdecIr(e), write: pdecIw(e) }]);
+      }
+    }
   }
   return map(kvs);
 }

@@ -134,6 +134,11 @@ describe("replay --itf", () => {
     // Step 2: the device's read through a page walk fills the IOTLB.
     const entry = { frame: big(6), read: true, write: false };
     expect(at(s[2].iotlb, { "#tup": [big(0), big(0x1f8000)] })).toEqual(entry);
+    // The walk also filled the directory cache: the root's entry (level 3) and the level-2 one, covering IOVA 0..2 MiB.
+    expect(s[2].pdec).toEqual({ "#map": [
+      [{ "#tup": [big(0), big(2), big(0)] }, { frame: big(8), nextLevel: big(1), read: true, write: true }],
+      [{ "#tup": [big(0), big(3), big(0)] }, { frame: big(7), nextLevel: big(2), read: true, write: true }],
+    ] });
     // Step 3: the unmap has returned (no mapping), yet lazy has not flushed: the entry stays.
     expect(s[3].mappings).toEqual({ "#map": [] });
     expect(at(s[3].iotlb, { "#tup": [big(0), big(0x1f8000)] })).toEqual(entry);
@@ -145,6 +150,16 @@ describe("replay --itf", () => {
     }]);
     expect(s.every((x) => x.noop === "")).toBe(true);
     expect(s[0].atc).toEqual({ "#map": [] });
+  });
+
+  it("known answer: fns-never-pde x pt-page-safety, a cached directory entry outliving its table", () => {
+    const doc = JSON.parse(encodeItf(traceOf(join(CORPUS, "fns-never-pde--pt-page-safety.json")))) as { states: Rec[] };
+    const last = doc.states[doc.states.length - 1];
+    const entry = at(last.pdec, { "#tup": [big(0), big(2), big(0)] }) as Rec;
+    expect(entry).toMatchObject({ nextLevel: big(1) });
+    // The table frame the cached entry points at is free now.
+    expect(at(last.frames, entry.frame)).toMatchObject({ role: "free" });
+    expect((last.violation as Rec[])[0]).toMatchObject({ property: "pt-page-safety" });
   });
 
   it("every corpus counterexample gives a well-formed ITF trace ending in its violation", () => {
