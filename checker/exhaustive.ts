@@ -58,6 +58,15 @@ export interface ExhaustiveOptions {
   /** Wall-clock deadline (checker/deadline.ts): past it the search throws a DeadlineError naming `where`. */
   readonly deadline?: number;
   readonly where?: string;
+  /**
+   * Counterexamples to keep per property (--counterexamples N; default 1).
+   * With N > 1, after a property's first (shortest) violation the search
+   * keeps collecting violations of it whose sequence of event kinds differs,
+   * on the same level and the next, until it has N. Where N = 1 would have
+   * stopped, only that collection goes on: the verdicts and the figures
+   * reported (depth, states, stop reason, coverage) are those of N = 1.
+   */
+  readonly counterexamples?: number;
 }
 
 export interface SearchProgress {
@@ -83,6 +92,16 @@ export interface PropertyOutcome {
   readonly events: Event[] | null;
   readonly violation: FoundViolation | null;
   /** Transitions checked and distinct states known when the violation was found (or at the end). */
+  readonly states: number;
+  readonly transitions: number;
+  readonly ms: number;
+  /** Further counterexamples (--counterexamples N > 1), each with another sequence of event kinds, in the order found. */
+  readonly more: readonly MoreCounterexample[];
+}
+
+export interface MoreCounterexample {
+  readonly events: Event[];
+  readonly violation: FoundViolation;
   readonly states: number;
   readonly transitions: number;
   readonly ms: number;
@@ -172,7 +191,37 @@ export function exhaustiveCheck(sys: System, props: readonly Property[], alphabe
   // The current level is tree[levelStart, levelEnd).
   let levelStart = 0;
   let levelEnd = 1;
-  const observer = opts.observer ?? null;
+  let observer = opts.observer ?? null;
+
+  // --counterexamples N > 1: the kind sequences kept per property, the last
+  // level each collects on, and the figures of the moment N = 1 would stop.
+  const wanted = Math.max(1, opts.counterexamples ?? 1);
+  const more: MoreCounterexample[][] = props.map(() => []);
+  const kinds: Set<string>[] = props.map(() => new Set<string>());
+  const collectUntil: number[] = props.map(() => -1);
+  let collecting = 0;
+  let frozen: { stopped: StopReason; depth: number; states: number; transitions: number; bytes: number; omission: number | null } | null = null;
+  const kindKey = (events: readonly Event[]) => events.map((x) => x.t).join(" ");
+  /** Keeps the violation of p at (node, ei) if its kinds are new; true once p has N counterexamples. */
+  const collect = (node: number, ei: number, p: number, v: Violation): boolean => {
+    const path = tree.path(node);
+    path.push(ei);
+    const events = path.map((i) => alphabet[i]);
+    const key = kindKey(events);
+    if (!kinds[p].has(key)) {
+      kinds[p].add(key);
+      more[p].push({ events, violation: { ...v, step: events.length - 1 }, states: visited.size, transitions, ms: performance.now() - t0 });
+    }
+    return more[p].length + 1 >= wanted;
+  };
+  /** Where N = 1 stops: true to stop now; else keep the figures and go on collecting only. */
+  const stopOrFreeze = (reason: StopReason, d: number): boolean => {
+    if (collecting === 0) return true;
+    frozen = { stopped: reason, depth: d, states: visited.size, transitions, bytes: visited.bytes + tree.bytes, omission: bitstate === null ? null : bitstate.omissionProbability() };
+    for (let a = nActive - 1; a >= 0; a--) if (found[active[a]] === null) removeActive(a);
+    observer = null;
+    return false;
+  };
 
   const record = (node: number, ei: number, p: number, v: Violation) => {
     const path = tree.path(node);
@@ -180,7 +229,7 @@ export function exhaustiveCheck(sys: System, props: readonly Property[], alphabe
     const events = path.map((i) => alphabet[i]);
     found[p] = {
       property: props[p], events, violation: { ...v, step: events.length - 1 },
-      states: visited.size, transitions, ms: performance.now() - t0,
+      states: visited.size, transitions, ms: performance.now() - t0, more: more[p],
     };
     open--;
     if (opts.targets?.[p] ?? true) openTargets--;
@@ -206,16 +255,34 @@ export function exhaustiveCheck(sys: System, props: readonly Property[], alphabe
           const p = active[a];
           const v = props[p].check(sys, s, e, obs, t);
           if (v !== null) {
+            if (found[p] !== null) {
+              // Collecting (--counterexamples N > 1).
+              if (collect(node, ei, p, v)) {
+                removeActive(a--);
+                if (--collecting === 0 && frozen !== null) break search;
+              }
+              continue;
+            }
             record(node, ei, p, v);
-            removeActive(a--);
+            if (wanted > 1) {
+              kinds[p].add(kindKey(found[p]!.events!));
+              collectUntil[p] = depth + 1;
+              collecting++;
+            } else removeActive(a--);
             if (open === 0) {
-              stopped = "all-violated";
-              depth++;
-              break search;
+              if (stopOrFreeze("all-violated", depth + 1)) {
+                stopped = "all-violated";
+                depth++;
+                break search;
+              }
+              break;
             }
             if (openTargets === 0) {
-              stopped = "decided"; // depth stays the last fully checked level: the open properties hold up to it
-              break search;
+              if (stopOrFreeze("decided", depth)) {
+                stopped = "decided"; // depth stays the last fully checked level: the open properties hold up to it
+                break search;
+              }
+              break;
             }
           }
         }
@@ -243,6 +310,17 @@ export function exhaustiveCheck(sys: System, props: readonly Property[], alphabe
       }
     }
     depth++;
+    if (collecting > 0) {
+      // Properties whose collection window (their first violation's level and the next) has closed.
+      for (let a = nActive - 1; a >= 0; a--) {
+        const p = active[a];
+        if (found[p] !== null && collectUntil[p] < depth) {
+          removeActive(a);
+          collecting--;
+        }
+      }
+      if (collecting === 0 && frozen !== null) break;
+    }
     if (tree.size === levelEnd) {
       stopped = "exhausted";
       break;
@@ -251,11 +329,13 @@ export function exhaustiveCheck(sys: System, props: readonly Property[], alphabe
     levelEnd = tree.size;
   }
   const ms = performance.now() - t0;
-  const outcomes = props.map((property, p) => found[p] ?? { property, events: null, violation: null, states: visited.size, transitions, ms });
-  const bytes = visited.bytes + tree.bytes;
+  // With --counterexamples N > 1, the figures of the moment N = 1 would have stopped.
+  const fin = frozen ?? { stopped, depth, states: visited.size, transitions, bytes: visited.bytes + tree.bytes, omission: bitstate === null ? null : bitstate.omissionProbability() };
+  const outcomes = props.map((property, p) => found[p] ?? { property, events: null, violation: null, states: fin.states, transitions: fin.transitions, ms, more: [] });
+  const bytes = fin.bytes;
   return {
-    outcomes, transitions, states: visited.size, depth,
-    exhausted: stopped === "exhausted", stopped, bytesPerState: bytes / Math.max(1, visited.size), bytes,
-    omission: bitstate === null ? null : bitstate.omissionProbability(), ms,
+    outcomes, transitions: fin.transitions, states: fin.states, depth: fin.depth,
+    exhausted: fin.stopped === "exhausted", stopped: fin.stopped, bytesPerState: bytes / Math.max(1, fin.states), bytes,
+    omission: fin.omission, ms,
   };
 }

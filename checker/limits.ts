@@ -17,6 +17,8 @@ export const FLAG_LIMITS = {
   "--race-states": 100_000_000,
   "--max-memory": 1_048_576,
   "--workers": 64,
+  /** Counterexamples kept per cell: each further one is one more file and a longer search. */
+  "--counterexamples": 100,
   "--ios": 100_000,
   /** Seconds: a week. */
   "--time-limit": 604_800,

@@ -28,6 +28,8 @@ export interface MatrixOptions {
   readonly swarm?: boolean;
   /** Wall-clock deadline, a Date.now() time (--time-limit; checker/deadline.ts). */
   readonly deadline?: number;
+  /** Counterexamples to keep per cell (--counterexamples N; default 1; checker/random.ts). */
+  readonly counterexamples?: number;
 }
 
 export interface PolicyEntry {
@@ -71,20 +73,24 @@ export interface CellResult {
   readonly coverage: Coverage | null;
   /** Holds, but its antecedent was never reached: nothing in the search could have violated it. */
   readonly vacuous: boolean;
+  /** Further counterexamples (--counterexamples N > 1), each with another sequence of event kinds; empty otherwise. */
+  readonly more: readonly Counterexample[];
 }
 
 export function checkCell(entry: PolicyEntry, prop: Property, opts: MatrixOptions): CellResult {
   const sys = makeSystem(opts.config, entry.policy);
   const seed = opts.seed;
   const rec = new CoverageRecorder(sys, [prop]);
-  const r = randomCheck(sys, prop, { runs: opts.runs, seed, maxEvents: opts.maxEvents, path: opts.path, observer: rec, swarm: opts.swarm, deadline: opts.deadline });
+  const r = randomCheck(sys, prop, {
+    runs: opts.runs, seed, maxEvents: opts.maxEvents, path: opts.path, observer: rec, swarm: opts.swarm, deadline: opts.deadline, counterexamples: opts.counterexamples,
+  });
   const coverage = rec.result(0);
   const time = (ms: number) => (opts.timing ? Math.round(ms) : 0);
   const claimed = entry.policy.claims.includes(prop.name);
   if (r.verdict === "holds" || r.events === null || r.violation === null) {
     return {
       engine: "random", policy: entry.policy.name, property: prop.name, claimed, verdict: "holds", runs: r.runs, ...NOT_EXHAUSTIVE,
-      length: null, ms: time(r.ms), msToFind: null, counterexample: null, explanation: null, coverage, vacuous: isVacuous(coverage),
+      length: null, ms: time(r.ms), msToFind: null, counterexample: null, explanation: null, coverage, vacuous: isVacuous(coverage), more: [],
     };
   }
   const trace = traceEvents(sys, [prop], r.events);
@@ -96,6 +102,10 @@ export function checkCell(entry: PolicyEntry, prop: Property, opts: MatrixOption
   return {
     engine: "random", policy: entry.policy.name, property: prop.name, claimed, verdict: "violated", runs: r.runs, ...NOT_EXHAUSTIVE,
     length: r.events.length, ms: time(r.ms), msToFind: time(r.msToFind), counterexample: cx, explanation, coverage, vacuous: false,
+    more: r.more.map((m) => buildCounterexample({
+      policy: entry.policy.name, policyModule: entry.module, property: prop.name, config: opts.config, events: m.events, step: m.violation.step,
+      explanation: traceEvents(sys, [prop], m.events).explanation ?? m.violation.message, engine: "random", seed, path: m.path, runs: m.runs, ms: time(r.ms), swarm: m.swarm,
+    })),
   };
 }
 
@@ -118,6 +128,8 @@ export interface ExhaustiveMatrixOptions {
   readonly reduction?: boolean;
   /** Wall-clock deadline, a Date.now() time (--time-limit; checker/deadline.ts). */
   readonly deadline?: number;
+  /** Counterexamples to keep per cell (--counterexamples N; default 1; checker/exhaustive.ts). */
+  readonly counterexamples?: number;
   /**
    * The race pass: after the main search, the race scope over `base` (raceScopeFor),
    * searched up to `maxStates` distinct states for the properties the main search left
@@ -169,7 +181,7 @@ export function checkPolicyExhaustively(entry: PolicyEntry, props: readonly Prop
   const r = exhaustiveCheck(sys, props, alphabet, {
     depth: opts.depth, maxStates: opts.maxStates, targets: searchTargets(entry, props, opts),
     maxMemoryBytes: opts.maxMemoryMiB === undefined ? undefined : opts.maxMemoryMiB * 1024 * 1024,
-    bitstate: opts.bitstate, onProgress: opts.onProgress, canonical, observer: rec, deadline: opts.deadline,
+    bitstate: opts.bitstate, onProgress: opts.onProgress, canonical, observer: rec, deadline: opts.deadline, counterexamples: opts.counterexamples,
   });
   const time = (ms: number) => (opts.timing ? Math.round(ms) : 0);
   const cells = r.outcomes.map((o, p): CellResult => {
@@ -183,7 +195,7 @@ export function checkPolicyExhaustively(entry: PolicyEntry, props: readonly Prop
         : r.stopped === "states" || r.stopped === "decided" || r.stopped === "memory" ? r.stopped : "depth" as const;
       return {
         ...base, verdict: "holds", states: r.states, transitions: r.transitions, depth: r.depth, exhausted: r.exhausted && r.omission === null, bound,
-        length: null, ms: time(r.ms), counterexample: null, explanation: null, coverage, vacuous: isVacuous(coverage),
+        length: null, ms: time(r.ms), counterexample: null, explanation: null, coverage, vacuous: isVacuous(coverage), more: [],
       };
     }
     const trace = traceEvents(sys, [prop], o.events);
@@ -195,6 +207,11 @@ export function checkPolicyExhaustively(entry: PolicyEntry, props: readonly Prop
     return {
       ...base, verdict: "violated", states: o.states, transitions: o.transitions, depth: o.events.length, exhausted: false, bound: null,
       length: o.events.length, ms: time(o.ms), counterexample: cx, explanation, coverage, vacuous: false,
+      more: o.more.map((m) => buildCounterexample({
+        policy: entry.policy.name, policyModule: entry.module, property: prop.name, config: opts.scope.config, events: m.events, step: m.violation.step,
+        explanation: traceEvents(sys, [prop], m.events).explanation ?? m.violation.message, engine: "exhaustive", seed: null, path: null,
+        runs: m.transitions, ms: time(m.ms),
+      })),
     };
   });
   const race = opts.race === undefined || opts.race === null || opts.bitstate !== undefined ? null : racePass(entry, props, cells, opts, opts.race);

@@ -30,6 +30,18 @@ export interface RandomOptions {
   /** Wall-clock deadline (checker/deadline.ts): past it the search throws a DeadlineError naming `where`. */
   readonly deadline?: number;
   readonly where?: string;
+  /** Counterexamples to keep (--counterexamples N; default 1): see moreCounterexamples. */
+  readonly counterexamples?: number;
+}
+
+/** A further counterexample (--counterexamples N > 1): what `--seed S --path P` finds, P being `path`. */
+export interface MoreRandomCounterexample {
+  readonly events: Event[];
+  readonly violation: FoundViolation;
+  readonly path: string | null;
+  readonly swarm: Swarm | null;
+  /** Sequences the scan had run when it met this one's failing run (its run number, 1-based). */
+  readonly runs: number;
 }
 
 export interface RandomResult {
@@ -48,6 +60,8 @@ export interface RandomResult {
   readonly shrinks: number;
   /** The event weights' factors the counterexample was drawn with; null when it held or swarm was off. */
   readonly swarm: Swarm | null;
+  /** Further counterexamples (--counterexamples N > 1), each with another sequence of event kinds. */
+  readonly more: readonly MoreRandomCounterexample[];
 }
 
 export const DEFAULT_MAX_EVENTS = 24;
@@ -84,10 +98,11 @@ export function randomCheck(sys: System, prop: Property, opts: RandomOptions): R
   if (details.interrupted) throw new DeadlineError(where);
   const ms = performance.now() - t0;
   if (found === null) {
-    return { verdict: "holds", runs: details.numRuns, events: null, violation: null, seed: opts.seed, path: null, msToFind: 0, ms, shrinks: 0, swarm: null };
+    return { verdict: "holds", runs: details.numRuns, events: null, violation: null, seed: opts.seed, path: null, msToFind: 0, ms, shrinks: 0, swarm: null, more: [] };
   }
   const events = minimize(exec, found);
   const r = exec.run(events);
+  const wanted = opts.counterexamples ?? 1;
   return {
     verdict: "violated",
     runs: details.numRuns,
@@ -99,7 +114,84 @@ export function randomCheck(sys: System, prop: Property, opts: RandomOptions): R
     ms,
     shrinks: details.numShrinks,
     swarm,
+    more: wanted > 1 ? moreCounterexamples(sys, prop, opts, events, wanted, where) : [],
   };
+}
+
+/**
+ * Up to `wanted - 1` further counterexamples, each with a sequence of event
+ * kinds neither `first` nor an earlier one has. The same seed's runs are
+ * scanned for failing ones (at most FAILING_PER_COUNTEREXAMPLE per wanted
+ * counterexample, so a property whose failures all shrink to one sequence
+ * costs a bounded search; and at most twice as many candidates with new
+ * kinds as wanted); each candidate run i is then found again exactly as
+ * `check --seed S --path i` finds it (fast-check replays run i and shrinks
+ * it, then minimize), so every counterexample kept is reproducible from its
+ * recorded seed and path. Deterministic for a seed.
+ */
+function moreCounterexamples(sys: System, prop: Property, opts: RandomOptions, first: readonly Event[], wanted: number, where: string): MoreRandomCounterexample[] {
+  const exec = new Executor(sys, [prop]);
+  // Candidates: failing runs whose sequence, minimised as it is (cheap: no
+  // fast-check shrinking), has kinds not met before; shrinking them as
+  // `--path` would is what costs, so only these are.
+  const candidates: number[] = [];
+  const seen = new Set([kindKey(first)]);
+  const limit = FAILING_PER_COUNTEREXAMPLE * (wanted - 1);
+  let run = 0, failing = 0;
+  // The scan never reports a failure; it ends early (endOnFailure, no shrinking) once it has enough candidates.
+  const scan = (events: Event[]): boolean => {
+    if (exec.run(events).violation !== null) {
+      failing++;
+      const key = kindKey(minimize(exec, events));
+      if (!seen.has(key)) {
+        seen.add(key);
+        candidates.push(run);
+      }
+    }
+    run++;
+    return failing < limit && candidates.length < 2 * (wanted - 1);
+  };
+  const params = { seed: opts.seed, numRuns: opts.runs, endOnFailure: true, interruptAfterTimeLimit: msLeft(opts.deadline) };
+  const d = opts.swarm === false
+    ? fc.check(fc.property(eventsArbitrary(sys.cfg, opts.maxEvents), scan), params)
+    : fc.check(fc.property(swarmEventsArbitrary(sys.cfg, opts.maxEvents), (x) => scan(x.events)), params);
+  if (d.interrupted) throw new DeadlineError(where);
+  const kinds = new Set([kindKey(first)]);
+  const out: MoreRandomCounterexample[] = [];
+  const holds = (events: Event[]) => exec.run(events).violation === null;
+  for (const i of candidates) {
+    if (out.length + 1 >= wanted) break;
+    checkDeadline(opts.deadline, where);
+    const replay = { seed: opts.seed, numRuns: opts.runs, path: String(i), interruptAfterTimeLimit: msLeft(opts.deadline) };
+    let found: Event[] | null = null;
+    let swarm: Swarm | null = null;
+    let path: string | null = null;
+    if (opts.swarm === false) {
+      const r = fc.check(fc.property(eventsArbitrary(sys.cfg, opts.maxEvents), holds), replay);
+      if (r.interrupted) throw new DeadlineError(where);
+      if (r.failed && r.counterexample !== null) [found, path] = [r.counterexample[0], r.counterexamplePath];
+    } else {
+      const r = fc.check(fc.property(swarmEventsArbitrary(sys.cfg, opts.maxEvents), (x) => holds(x.events)), replay);
+      if (r.interrupted) throw new DeadlineError(where);
+      if (r.failed && r.counterexample !== null) [{ events: found, swarm }, path] = [r.counterexample[0], r.counterexamplePath];
+    }
+    if (found === null) continue;
+    const events = minimize(exec, found);
+    const key = kindKey(events);
+    if (kinds.has(key)) continue;
+    kinds.add(key);
+    const v = exec.run(events).violation;
+    if (v !== null) out.push({ events, violation: v, path, swarm, runs: i + 1 });
+  }
+  return out;
+}
+
+/** Failing runs examined per further counterexample wanted, at most. */
+export const FAILING_PER_COUNTEREXAMPLE = 20;
+
+/** The sequence of event kinds, the key by which counterexamples are distinct. */
+function kindKey(events: readonly Event[]): string {
+  return events.map((e) => e.t).join(" ");
 }
 
 /**

@@ -5,7 +5,7 @@ import {
   configProblem, DEFAULT_CONFIG, deviceAttributes, type ModelConfig, deviceList, GUEST_MEMORY_KINDS, parseDeviceList, type GuestMemoryKind,
   IOMMU_KINDS, iommuOf, type IommuKind, withIommu,
 } from "../model/config.ts";
-import { BROKEN_GUEST_POLICIES, findAnyPolicy, GUEST_POLICIES, NET_BROKEN_POLICIES, NET_POLICIES, POLICIES } from "../model/policies/index.ts";
+import { BROKEN_GUEST_POLICIES, findAnyPolicy, GUEST_POLICIES, NET_BROKEN_POLICIES, NET_POLICIES, POLICIES, VM_MORSEL_POLICIES } from "../model/policies/index.ts";
 import { type Policy, runsOn } from "../model/policy.ts";
 import { GUEST_KINDS, guestPolicyName, VIOMMU_KINDS, type GuestKind, type ViommuKind } from "../model/policies/guest.ts";
 import { ALL_PROPERTIES, NET_PROPERTIES, PROPERTIES, VM_PROPERTIES, findProperty } from "../properties/index.ts";
@@ -22,6 +22,7 @@ import { DEFAULT_SCOPE, type Scope } from "../checker/scope.ts";
 import { alphabetProblem, readScopeFile } from "../checker/scope-file.ts";
 import { writeCounterexampleFile } from "../counterexamples/file.ts";
 import { counterexampleFileName } from "../counterexamples/build.ts";
+import { type Counterexample } from "../counterexamples/schema.ts";
 import { EXIT_OK, EXIT_VIOLATION, fail, UsageError } from "./errors.ts";
 import { knownPolicies, selectByName } from "./select.ts";
 import { renderMatrix } from "./render-matrix.ts";
@@ -76,6 +77,8 @@ export interface CheckFlags {
   readonly race?: boolean;
   /** Distinct states of each race-scope search (--race-states). */
   readonly raceStates?: number;
+  /** Counterexamples kept per cell, distinct by their sequence of event kinds (--counterexamples N; absent: 1). */
+  readonly counterexamples?: number;
 }
 
 export const DEFAULT_DEPTH = 40;
@@ -86,6 +89,8 @@ export const DEFAULT_RACE_STATES = 60_000;
 export interface ResultRow {
   readonly cell: CellResult;
   readonly file: string | null;
+  /** Files of the cell's further counterexamples (--counterexamples N > 1), in cell.more's order. */
+  readonly more: readonly string[];
 }
 
 export async function runCheck(flags: CheckFlags, io: Io): Promise<number> {
@@ -116,7 +121,10 @@ export async function runCheck(flags: CheckFlags, io: Io): Promise<number> {
   const cmBad = configProblem(randomConfig);
   if (cmBad !== null) fail(`--iommu: ${cmBad}`);
   const device = deviceList(deviceAttributes(randomConfig));
-  const randomOpts: MatrixOptions = { config: randomConfig, runs: flags.runs, seed: flags.seed, maxEvents: flags.maxEvents, timing: flags.timing, path: flags.path, swarm: flags.swarm, deadline };
+  const randomOpts: MatrixOptions = {
+    config: randomConfig, runs: flags.runs, seed: flags.seed, maxEvents: flags.maxEvents, timing: flags.timing, path: flags.path, swarm: flags.swarm, deadline,
+    counterexamples: flags.counterexamples,
+  };
   const total = (useRandom ? entries.length * props.length : 0) + (useExhaustive ? entries.length : 0);
   const bar = io.progress !== null
     ? new cliProgress.SingleBar({ stream: io.progress, format: "checking {cell} [{bar}] {value}/{total}{detail}", clearOnComplete: true, hideCursor: true }, cliProgress.Presets.shades_classic)
@@ -127,10 +135,14 @@ export async function runCheck(flags: CheckFlags, io: Io): Promise<number> {
   const rows: ResultRow[] = [];
   const searches: SearchSummary[] = [];
   const keep = (entry: PolicyEntry, cell: CellResult) => {
-    rows.push({ cell, file: writeCell(entry, cell, flags.out, () => bar?.stop()) });
+    const file = writeCell(entry, cell, flags.out, () => bar?.stop());
+    rows.push({ cell, file, more: cell.more.map((cx, i) => writeCounterexample(entry, cell, cx, i + 2, flags.out, () => bar?.stop())) });
   };
   const race = raceOption(flags, scope, bitstate !== undefined);
-  const exhaustiveOpts = { scope, depth, maxStates, timing: flags.timing, reduction: flags.reduction !== false, allProperties: flags.allProperties, maxMemoryMiB: flags.maxMemory, bitstate, deadline, race };
+  const exhaustiveOpts = {
+    scope, depth, maxStates, timing: flags.timing, reduction: flags.reduction !== false, allProperties: flags.allProperties, maxMemoryMiB: flags.maxMemory, bitstate, deadline,
+    counterexamples: flags.counterexamples, race,
+  };
   const workers = flags.workers ?? defaultWorkers(availableParallelism());
   try {
     if (workers > 1 && total > 1) {
@@ -194,11 +206,13 @@ export async function runCheck(flags: CheckFlags, io: Io): Promise<number> {
       device,
       ...(useRandom ? { random: { seed: flags.seed, runs: flags.runs, maxEvents: flags.maxEvents, swarm: flags.swarm !== false, config: randomConfig } } : {}),
       ...(useExhaustive ? { exhaustive: { depth, maxStates, maxMemory: flags.maxMemory ?? null, bitstate: bitstate ?? null, scope, race: race === null ? null : { maxStates: race.maxStates }, searches } } : {}),
-      results: rows.map(({ cell, file }) => ({
+      results: rows.map(({ cell, file, more }) => ({
         engine: cell.engine, device, policy: cell.policy, property: cell.property, claimed: cell.claimed, verdict: cell.verdict,
         runs: cell.runs, states: cell.states, depth: cell.depth, exhausted: cell.exhausted, bound: cell.bound, pass: cell.pass,
         counterexample: file, length: cell.length, ms: cell.ms, explanation: cell.explanation,
         vacuous: cell.vacuous, coverage: cell.coverage,
+        // Only with --counterexamples (so that the default document is unchanged): every counterexample kept, the first one included.
+        ...(flags.counterexamples === undefined ? {} : { counterexamples: counterexampleList(cell, file, more) }),
       })),
     };
     io.out(JSON.stringify(doc, null, 2) + "\n");
@@ -212,13 +226,29 @@ export async function runCheck(flags: CheckFlags, io: Io): Promise<number> {
   return rows.some((r) => r.cell.claimed && r.cell.verdict === "violated") ? EXIT_VIOLATION : EXIT_OK;
 }
 
+/** `--counterexamples`' list for a result: file, length, kinds and explanation of each counterexample kept. */
+function counterexampleList(cell: CellResult, file: string | null, more: readonly string[]) {
+  const all = cell.counterexample === null || file === null ? [] : [{ cx: cell.counterexample, file }, ...cell.more.map((cx, i) => ({ cx, file: more[i] }))];
+  return all.map(({ cx, file }) => ({ file, length: cx.events.length, kinds: cx.events.map((e) => e.t), explanation: cx.violation.explanation }));
+}
+
 /** Writes a violated cell's counterexample; returns its path or null. */
 function writeCell(entry: PolicyEntry, cell: CellResult, out: string, stopBar: () => void): string | null {
   if (!cell.counterexample) return null;
+  return writeCounterexample(entry, cell, cell.counterexample, 1, out, stopBar);
+}
+
+/**
+ * Writes the `n`-th counterexample of a cell: `<policy>--<property>.json`
+ * (random engine) or `<policy>--<property>.exhaustive.json` for the first,
+ * and `.N.json` in place of `.json` for the N-th (--counterexamples).
+ */
+function writeCounterexample(entry: PolicyEntry, cell: CellResult, counterexample: Counterexample, n: number, out: string, stopBar: () => void): string {
   const name = counterexampleFileName(cell.policy, cell.property);
-  const file = join(out, cell.engine === "random" ? name : name.replace(/\.json$/, ".exhaustive.json"));
+  const first = join(out, cell.engine === "random" ? name : name.replace(/\.json$/, ".exhaustive.json"));
+  const file = n === 1 ? first : first.replace(/\.json$/, `.${n}.json`);
   // A user's module is recorded relative to the counterexample file, so the two can move together.
-  const cx = entry.module === null ? cell.counterexample : { ...cell.counterexample, policyModule: relative(dirname(file), resolve(entry.module)) };
+  const cx = entry.module === null ? counterexample : { ...counterexample, policyModule: relative(dirname(file), resolve(entry.module)) };
   const w = writeCounterexampleFile(file, cx);
   if (!w.ok) {
     stopBar();
@@ -395,7 +425,7 @@ function selectGuestPolicies(flags: CheckFlags): Policy[] {
 
 /** The properties --property names; by default every property of the default run, plus vm-confinement when a guest policy is checked. */
 function selectProperties(names: string[] | undefined, entries: readonly PolicyEntry[]): Property[] {
-  const guest = entries.some((e) => GUEST_POLICIES.includes(e.policy) || BROKEN_GUEST_POLICIES.includes(e.policy));
+  const guest = entries.some((e) => GUEST_POLICIES.includes(e.policy) || BROKEN_GUEST_POLICIES.includes(e.policy) || VM_MORSEL_POLICIES.includes(e.policy));
   // Networking policies (page_pool, MAIO) add the networking properties (consumed-data-integrity, user-confinement).
   const net = entries.some((e) => NET_POLICIES.includes(e.policy) || NET_BROKEN_POLICIES.includes(e.policy));
   const defaults = [...PROPERTIES, ...(guest ? VM_PROPERTIES : []), ...(net ? NET_PROPERTIES : [])];

@@ -1,5 +1,5 @@
 /** `dmacheck list [policies|properties]`. */
-import { BROKEN_GUEST_POLICIES, BROKEN_POLICIES, GUEST_POLICIES, NET_BROKEN_POLICIES, NET_POLICIES, POLICIES, VTD_BROKEN_POLICIES } from "../model/policies/index.ts";
+import { BROKEN_GUEST_POLICIES, BROKEN_POLICIES, GUEST_POLICIES, NET_BROKEN_POLICIES, NET_POLICIES, POLICIES, VM_MORSEL_POLICIES, VTD_BROKEN_POLICIES } from "../model/policies/index.ts";
 import { ALL_PROPERTIES as PROPERTIES } from "../properties/index.ts";
 import { fail } from "./errors.ts";
 import { type Io } from "./io.ts";
@@ -23,6 +23,8 @@ export function runList(what: string, io: Io): number {
     out.push("networking policies (by name only, not in the default run):");
     for (const p of NET_POLICIES) out.push(`  ${p.name.padEnd(w)}${p.summary}`, `  ${"".padEnd(w)}claims: ${p.claims.join(", ") || "nothing"}`);
     for (const p of NET_BROKEN_POLICIES) out.push(`  ${p.name.padEnd(w)}${p.summary}`);
+    out.push("morsels in a VM (by name only, not in the default run; docs/virtualisation.md):");
+    for (const p of VM_MORSEL_POLICIES) out.push(`  ${p.name.padEnd(w)}${p.summary}`, `  ${"".padEnd(w)}claims: ${p.claims.join(", ")}`);
   }
   if (what !== "policies") {
     if (out.length > 0) out.push("");

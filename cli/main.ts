@@ -97,6 +97,7 @@ function buildProgram(io: Io, status: { code: number }): Command {
     .option("--race", "exhaustive: also search the race scope (2 CPUs, 2 unmappable mappings, multi-page buffers) after a scope of your own; on by default with the default scope")
     .option("--no-race", "exhaustive: no race-scope pass after the main search")
     .addOption(new Option("--race-states <n>", `exhaustive: distinct states of each policy's race-scope search (default ${"60000"})`).argParser(limited("--race-states")))
+    .addOption(new Option("--counterexamples <n>", "keep up to N counterexamples per violated cell, distinct by their sequence of event kinds (default 1); the N-th is written as <name>.N.json").argParser(limited("--counterexamples")))
     .action(async (opts) => {
       const { runCheck } = await import("./check.ts");
       status.code = await runCheck(opts, io);
@@ -108,6 +109,7 @@ function buildProgram(io: Io, status: { code: number }): Command {
     .argument("<file>", "counterexample file (dmacheck/counterexample@1)")
     .option("--json", "print the trace as JSON")
     .addOption(new Option("--vitest", "print a vitest test that replays it").conflicts("json"))
+    .option("--itf <out>", "also write the trace, a decoded state per step, to OUT in the Informal Trace Format (Apalache/Quint ITF JSON)")
     .action(async (file: string, opts) => {
       const { runReplay } = await import("./replay.ts");
       status.code = await runReplay(file, opts, io);

@@ -28,6 +28,8 @@ export interface MatrixInfo {
 interface Row {
   readonly cell: CellResult;
   readonly file: string | null;
+  /** Files of the further counterexamples (--counterexamples N > 1). */
+  readonly more?: readonly string[];
 }
 
 const fmt = (n: number) => n.toLocaleString("en-US");
@@ -142,13 +144,18 @@ export function renderMatrix(rows: readonly Row[], searches: readonly SearchSumm
     if (violated.length > 0) {
       lines.push("");
       lines.push(`Counterexamples (replay with: dmacheck replay FILE):`);
-      for (const { cell, file } of violated) {
+      for (const { cell, file, more } of violated) {
         const when = engine === "exhaustive"
           ? `, shortest, found after ${fmt(cell.states ?? 0)} states${info.timing ? ` in ${cell.ms} ms` : ""}`
           : info.timing ? `, found in run ${cell.runs} after ${cell.msToFind} ms (${cell.ms} ms with shrinking)` : `, found in run ${cell.runs}`;
         lines.push(`  ${cell.policy} x ${cell.property}${cell.claimed ? pc.bold(pc.red(" (CLAIMED)")) : ""}: ${cell.length} event${cell.length === 1 ? "" : "s"}${when}`);
         lines.push(`    ${file ?? ""}`);
         lines.push(`    ${cell.explanation}`);
+        // --counterexamples N > 1: each further one, with another sequence of event kinds.
+        (more ?? []).forEach((f, i) => {
+          const m = cell.more[i];
+          lines.push(`    also (${m.events.length} event${m.events.length === 1 ? "" : "s"}: ${m.events.map((e) => e.t).join(", ")}): ${f}`);
+        });
       }
     }
     lines.push("");

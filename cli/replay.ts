@@ -9,8 +9,11 @@ import { findProperty } from "../properties/index.ts";
 import { EXIT_OK, EXIT_VIOLATION, fail } from "./errors.ts";
 import { guardPolicy } from "./check.ts";
 import { type Io } from "./io.ts";
+import { writeFileSync, renameSync, rmSync } from "node:fs";
+import { encodeItf, itfTrace } from "../counterexamples/itf.ts";
+import { fsReason } from "../counterexamples/decode-json.ts";
 
-export async function runReplay(file: string, opts: { json?: boolean; vitest?: boolean }, io: Io): Promise<number> {
+export async function runReplay(file: string, opts: { json?: boolean; vitest?: boolean; itf?: string }, io: Io): Promise<number> {
   const read = readCounterexampleFile(file);
   if (!read.ok) fail(read.error);
   const cx = read.value;
@@ -24,6 +27,10 @@ export async function runReplay(file: string, opts: { json?: boolean; vitest?: b
   if (!policy) fail(`${file}: $.policy: unknown policy ${JSON.stringify(cx.policy)}`);
   if (!findProperty(cx.property)) fail(`${file}: $.property: unknown property ${JSON.stringify(cx.property)}`);
   const r = guardPolicy({ policy, module: cx.policyModule }, () => replayCounterexample(cx, policy));
+  if (opts.itf !== undefined) {
+    const pol = policy;
+    writeItf(opts.itf, encodeItf(guardPolicy({ policy, module: cx.policyModule }, () => itfTrace(cx, pol, r, file))));
+  }
   if (opts.vitest) {
     io.out(renderVitest(cx));
   } else if (opts.json) {
@@ -37,4 +44,20 @@ export async function runReplay(file: string, opts: { json?: boolean; vitest?: b
     io.out(renderStepTable(cx, r));
   }
   return r.reproduced ? EXIT_OK : EXIT_VIOLATION;
+}
+
+/** `--itf OUT`: the trace in the Informal Trace Format (counterexamples/itf.ts), written aside and renamed so a crash leaves no half file. */
+function writeItf(out: string, text: string): void {
+  const tmp = `${out}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, text);
+    renameSync(tmp, out);
+  } catch (e) {
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // Nothing was written (the directory itself is missing or not one).
+    }
+    fail(`--itf ${out}: cannot write: ${fsReason(e)}`);
+  }
 }

@@ -1,6 +1,6 @@
 /** Selecting named things from a flag's comma-separated list: one-line errors, no duplicates. */
 import { fail } from "./errors.ts";
-import { BROKEN_GUEST_POLICIES, BROKEN_POLICIES, GUEST_POLICIES, NET_BROKEN_POLICIES, NET_POLICIES, POLICIES, SCOPED_POLICIES, VTD_BROKEN_POLICIES } from "../model/policies/index.ts";
+import { BROKEN_GUEST_POLICIES, BROKEN_POLICIES, GUEST_POLICIES, NET_BROKEN_POLICIES, NET_POLICIES, POLICIES, SCOPED_POLICIES, VM_MORSEL_POLICIES, VTD_BROKEN_POLICIES } from "../model/policies/index.ts";
 
 /**
  * The things named by `names` (all of `defaults` when the flag is absent).
@@ -23,5 +23,6 @@ export function knownPolicies(): string {
     `broken variants: ${[...BROKEN_POLICIES, ...BROKEN_GUEST_POLICIES].map((q) => q.name).join(", ")}; ` +
     `needing a larger scope: ${SCOPED_POLICIES.map((q) => q.name).join(", ")}; ` +
     `on VT-d only (--iommu vtd): ${VTD_BROKEN_POLICIES.map((q) => q.name).join(", ")}; ` +
-    `networking: ${[...NET_POLICIES, ...NET_BROKEN_POLICIES].map((q) => q.name).join(", ")}`;
+    `networking: ${[...NET_POLICIES, ...NET_BROKEN_POLICIES].map((q) => q.name).join(", ")}; ` +
+    `morsels in a VM: ${VM_MORSEL_POLICIES.map((q) => q.name).join(", ")}`;
 }

@@ -46,8 +46,13 @@ import { maio, maioTailFreedWhileMapped } from "./maio.ts";
 export const NET_POLICIES: readonly Policy[] = [...PAGE_POOL_POLICIES, maio];
 export const NET_BROKEN_POLICIES: readonly Policy[] = [...PAGE_POOL_BROKEN_POLICIES, maioTailFreedWhileMapped];
 
+/** Morsels in a virtual machine (model/policies/vm-morsel.ts): selectable by name (`--policy vm-morsel`), not in the default run. */
+export { VM_MORSEL_POLICIES } from "./vm-morsel.ts";
+import { VM_MORSEL_POLICIES } from "./vm-morsel.ts";
+
 /** A built-in policy, a guest policy (model/policies/guest.ts), a broken variant (the VT-d-only ones too), a scoped or a networking policy, by name. */
 export function findAnyPolicy(name: string): Policy | undefined {
   return findPolicy(name) ?? findGuestPolicy(name) ?? BROKEN_POLICIES.find((p) => p.name === name) ?? SCOPED_POLICIES.find((p) => p.name === name) ??
-    VTD_BROKEN_POLICIES.find((p) => p.name === name) ?? NET_POLICIES.find((p) => p.name === name) ?? NET_BROKEN_POLICIES.find((p) => p.name === name);
+    VTD_BROKEN_POLICIES.find((p) => p.name === name) ?? NET_POLICIES.find((p) => p.name === name) ?? NET_BROKEN_POLICIES.find((p) => p.name === name) ??
+    VM_MORSEL_POLICIES.find((p) => p.name === name);
 }

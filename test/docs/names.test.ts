@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ALL_PROPERTIES, NET_PROPERTIES, PROPERTIES } from "../../properties/index.ts";
 import {
-  BROKEN_GUEST_POLICIES, BROKEN_POLICIES, GUEST_POLICIES, NET_BROKEN_POLICIES, NET_POLICIES, POLICIES, SCOPED_POLICIES,
+  BROKEN_GUEST_POLICIES, BROKEN_POLICIES, GUEST_POLICIES, NET_BROKEN_POLICIES, NET_POLICIES, POLICIES, SCOPED_POLICIES, VM_MORSEL_POLICIES,
 } from "../../model/policies/index.ts";
 import { coiommuUnpinNoCmpxchg } from "../../model/policies/broken.ts";
 import { REPO } from "../cli/helpers.ts";
@@ -19,7 +19,7 @@ const propertyNames = PROPERTIES.map((p) => p.name);
 // Networking properties and policies (selected by name, not in the default run) have sections and a page too.
 const allPropertyNames = ALL_PROPERTIES.map((p) => p.name);
 const sectionNames = [...propertyNames, ...NET_PROPERTIES.map((p) => p.name)]; // vm-confinement's section is in virtualisation.md
-const netPolicyNames = [...NET_POLICIES, ...NET_BROKEN_POLICIES, ...GUEST_POLICIES, ...BROKEN_GUEST_POLICIES, ...SCOPED_POLICIES].map((p) => p.name);
+const netPolicyNames = [...NET_POLICIES, ...NET_BROKEN_POLICIES, ...GUEST_POLICIES, ...BROKEN_GUEST_POLICIES, ...SCOPED_POLICIES, ...VM_MORSEL_POLICIES].map((p) => p.name);
 const policyNames = POLICIES.map((p) => p.name);
 // Broken variants, and the one exported outside BROKEN_POLICIES (docs/policies.md says why).
 const brokenNames = [...BROKEN_POLICIES.map((p) => p.name), coiommuUnpinNoCmpxchg.name];
