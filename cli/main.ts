@@ -103,7 +103,8 @@ function buildProgram(io: Io, status: { code: number }): Command {
     .command("replay")
     .description("re-execute a counterexample file and explain it; exit 0 if the violation reproduces, 1 if not")
     .argument("<file>", "counterexample file (dmacheck/counterexample@1)")
-    .option("--json", "print the trace as JSON")
+    .option("--json", "print the trace as JSON (with --diff: each step's changes, and the state at boot, as records)")
+    .addOption(new Option("--diff", "print what each step changed in the decoded state: records added (+), removed (-) and changed (~), one line each (docs/state.md)").conflicts("vitest"))
     .addOption(new Option("--vitest", "print a vitest test that replays it").conflicts("json"))
     .action(async (file: string, opts) => {
       const { runReplay } = await import("./replay.ts");
