@@ -42,6 +42,10 @@ function sizeList(flag: string) {
     return parts.map(Number);
   };
 }
+/** A repeatable option's values, in the order given. */
+function collect(v: string, prev: string[] | undefined): string[] {
+  return [...(prev ?? []), v];
+}
 function list(v: string): string[] {
   return v.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
 }
@@ -94,6 +98,9 @@ function buildProgram(io: Io, status: { code: number }): Command {
     .addOption(new Option("--workers <n>", "worker threads for the cells (default: the cores, at most 2; 1: no worker threads)").argParser(limited("--workers")))
     .addOption(new Option("--time-limit <seconds>", "stop with an error once the engines have run this long (wall clock; default: no limit)").argParser(seconds("--time-limit")))
     .option("--no-reduction", "exhaustive: no symmetry reduction (interchangeable mapping slots; see docs/exhaustive.md)")
+    .option("--html <file>", "also write a self-contained HTML report: matrix, step-through counterexamples, cost charts (docs/report.md)")
+    .option("--cost <file>", "with --html: chart this `dmacheck cost --json` document (workloads, --experiment morsel-vs-vfio or metadata; repeatable) instead of computing the default tables", collect)
+    .option("--skip-costs", "with --html: no cost charts")
     .action(async (opts) => {
       const { runCheck } = await import("./check.ts");
       status.code = await runCheck(opts, io);
@@ -109,6 +116,18 @@ function buildProgram(io: Io, status: { code: number }): Command {
     .action(async (file: string, opts) => {
       const { runReplay } = await import("./replay.ts");
       status.code = await runReplay(file, opts, io);
+    });
+
+  program
+    .command("report")
+    .description("write the HTML report of a `dmacheck check --json` document (docs/report.md)")
+    .argument("<result>", "the JSON document `dmacheck check --json` printed")
+    .option("--html <file>", "where to write the page (one self-contained file, works offline)")
+    .option("--cost <file>", "chart this `dmacheck cost --json` document (workloads, --experiment morsel-vs-vfio or metadata; repeatable) instead of computing the default tables", collect)
+    .option("--skip-costs", "no cost charts")
+    .action(async (file: string, opts) => {
+      const { runReport } = await import("./report.ts");
+      status.code = await runReport(file, opts, io);
     });
 
   program
@@ -141,7 +160,7 @@ function buildProgram(io: Io, status: { code: number }): Command {
 /** Runs `dmacheck ARGV...` (the arguments after the program name); returns the exit status. */
 export async function main(argv: readonly string[], io: Io): Promise<number> {
   return guarded(async () => {
-    if (argv.length === 0) throw new UsageError("missing command: check, replay, cost or list (see dmacheck --help)");
+    if (argv.length === 0) throw new UsageError("missing command: check, replay, report, cost or list (see dmacheck --help)");
     const status = { code: 0 };
     try {
       await buildProgram(io, status).parseAsync([...argv], { from: "user" });
