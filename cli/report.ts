@@ -40,7 +40,8 @@ export async function writeHtmlReport(doc: CheckResult, docPath: string, flags: 
   } catch (e) {
     fail(`--html ${flags.html}: cannot write: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`);
   }
-  return `HTML report: ${flags.html} (${data.cells.length} cells, ${data.traces.length} counterexample${data.traces.length === 1 ? "" : "s"})`;
+  const n = data.cells.length, t = data.traces.length;
+  return `HTML report: ${flags.html} (${n} cell${n === 1 ? "" : "s"}, ${t} counterexample${t === 1 ? "" : "s"})`;
 }
 
 /** `check --html`: the document check --json prints, validated like a file so the report reads one format. */
