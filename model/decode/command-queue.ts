@@ -11,13 +11,14 @@ import { contextName } from "./mappings.ts";
 export type CommandRecord = {
   readonly kind: "command";
   /**
-   * The command's text and, for equal commands, which one ("#2"): a command
+   * The command in the IOMMU's own terms ("INVALIDATE_IOMMU_PAGES DomainID 1
+   * iova 0x1f8000 +1 page PDE") and, for equal commands, which one ("#2"): a command
    * keeps its key while older ones execute, so a diff shows the one that
    * ran as removed rather than every later one as moved.
    */
   readonly key: string;
-  /** In the IOMMU's own terms: "INVALIDATE_IOMMU_PAGES DomainID 1 iova 0x1f8000 +1 page PDE". */
-  readonly command: string;
+  /** The command's name: COMPLETION_WAIT, INVALIDATE_IOMMU_PAGES, IOTLB_INV... (the key has the whole command). */
+  readonly op: string;
 }
 
 export type SemaphoreRecord = {
@@ -38,7 +39,7 @@ export function decodeCommands(g: Geometry, s: State): CommandRecord[] {
     const n = (seen.get(command) ?? 0) + 1;
     seen.set(command, n);
     // The list is oldest first; the position is not a field, since it changes for every pending command each time the oldest runs.
-    out.push({ kind: "command", key: n === 1 ? command : `${command} #${n}`, command });
+    out.push({ kind: "command", key: n === 1 ? command : `${command} #${n}`, op: command.split(" ")[0] });
   }
   return out;
 }
