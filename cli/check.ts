@@ -79,6 +79,10 @@ export interface CheckFlags {
   readonly raceStates?: number;
   /** Counterexamples kept per cell, distinct by their sequence of event kinds (--counterexamples N; absent: 1). */
   readonly counterexamples?: number;
+  /** --html FILE, --cost FILE..., --skip-costs: the HTML report (cli/report.ts). */
+  readonly html?: string;
+  readonly cost?: string[];
+  readonly skipCosts?: boolean;
 }
 
 export const DEFAULT_DEPTH = 40;
@@ -94,6 +98,7 @@ export interface ResultRow {
 }
 
 export async function runCheck(flags: CheckFlags, io: Io): Promise<number> {
+  if (flags.html === undefined && (flags.cost !== undefined || flags.skipCosts === true)) fail("--cost and --skip-costs need --html FILE");
   const iommuFlag = parseIommuFlag(flags.iommu);
   const selected = await selectPolicies(flags, io);
   const props = selectProperties(flags.property, selected);
@@ -199,8 +204,7 @@ export async function runCheck(flags: CheckFlags, io: Io): Promise<number> {
   } finally {
     bar?.stop();
   }
-  if (flags.json) {
-    const doc = {
+  const doc = flags.json || flags.html !== undefined ? {
       tool: "dmacheck",
       engine: flags.engine,
       device,
@@ -214,7 +218,8 @@ export async function runCheck(flags: CheckFlags, io: Io): Promise<number> {
         // Only with --counterexamples (so that the default document is unchanged): every counterexample kept, the first one included.
         ...(flags.counterexamples === undefined ? {} : { counterexamples: counterexampleList(cell, file, more) }),
       })),
-    };
+  } : null;
+  if (flags.json) {
     io.out(JSON.stringify(doc, null, 2) + "\n");
   } else {
     io.out(renderMatrix(rows, searches, {
@@ -222,6 +227,11 @@ export async function runCheck(flags: CheckFlags, io: Io): Promise<number> {
       coverage: flags.coverage,
       randomMachine: sameMachine(randomConfig, DEFAULT_CONFIG) ? undefined : randomConfig, swarm: flags.swarm !== false,
     }));
+  }
+  if (flags.html !== undefined) {
+    // The page is built from the very document --json prints (cli/report.ts), so `check --html` and `report` agree.
+    const { writeCheckHtml } = await import("./report.ts");
+    io.err(`${await writeCheckHtml(doc, { html: flags.html, cost: flags.cost, skipCosts: flags.skipCosts })}\n`);
   }
   return rows.some((r) => r.cell.claimed && r.cell.verdict === "violated") ? EXIT_VIOLATION : EXIT_OK;
 }

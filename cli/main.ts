@@ -42,6 +42,10 @@ function sizeList(flag: string) {
     return parts.map(Number);
   };
 }
+/** A repeatable option's values, in the order given. */
+function collect(v: string, prev: string[] | undefined): string[] {
+  return [...(prev ?? []), v];
+}
 function list(v: string): string[] {
   return v.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
 }
@@ -98,6 +102,9 @@ function buildProgram(io: Io, status: { code: number }): Command {
     .option("--no-race", "exhaustive: no race-scope pass after the main search")
     .addOption(new Option("--race-states <n>", `exhaustive: distinct states of each policy's race-scope search (default ${"60000"})`).argParser(limited("--race-states")))
     .addOption(new Option("--counterexamples <n>", "keep up to N counterexamples per violated cell, distinct by their sequence of event kinds (default 1); the N-th is written as <name>.N.json").argParser(limited("--counterexamples")))
+    .option("--html <file>", "also write a self-contained HTML report: matrix, step-through counterexamples, cost charts (docs/report.md)")
+    .option("--cost <file>", "with --html: chart this `dmacheck cost --json` document (workloads, --experiment morsel-vs-vfio or metadata; repeatable) instead of computing the default tables", collect)
+    .option("--skip-costs", "with --html: no cost charts")
     .action(async (opts) => {
       const { runCheck } = await import("./check.ts");
       status.code = await runCheck(opts, io);
@@ -107,12 +114,25 @@ function buildProgram(io: Io, status: { code: number }): Command {
     .command("replay")
     .description("re-execute a counterexample file and explain it; exit 0 if the violation reproduces, 1 if not")
     .argument("<file>", "counterexample file (dmacheck/counterexample@1)")
-    .option("--json", "print the trace as JSON")
+    .option("--json", "print the trace as JSON (with --diff: each step's changes, and the state at boot, as records)")
+    .addOption(new Option("--diff", "print what each step changed in the decoded state: records added (+), removed (-) and changed (~), one line each (docs/state.md)").conflicts("vitest"))
     .addOption(new Option("--vitest", "print a vitest test that replays it").conflicts("json"))
     .option("--itf <out>", "also write the trace, a decoded state per step, to OUT in the Informal Trace Format (Apalache/Quint ITF JSON)")
     .action(async (file: string, opts) => {
       const { runReplay } = await import("./replay.ts");
       status.code = await runReplay(file, opts, io);
+    });
+
+  program
+    .command("report")
+    .description("write the HTML report of a `dmacheck check --json` document (docs/report.md)")
+    .argument("<result>", "the JSON document `dmacheck check --json` printed")
+    .option("--html <file>", "where to write the page (one self-contained file, works offline)")
+    .option("--cost <file>", "chart this `dmacheck cost --json` document (workloads, --experiment morsel-vs-vfio or metadata; repeatable) instead of computing the default tables", collect)
+    .option("--skip-costs", "no cost charts")
+    .action(async (file: string, opts) => {
+      const { runReport } = await import("./report.ts");
+      status.code = await runReport(file, opts, io);
     });
 
   program
@@ -145,7 +165,7 @@ function buildProgram(io: Io, status: { code: number }): Command {
 /** Runs `dmacheck ARGV...` (the arguments after the program name); returns the exit status. */
 export async function main(argv: readonly string[], io: Io): Promise<number> {
   return guarded(async () => {
-    if (argv.length === 0) throw new UsageError("missing command: check, replay, cost or list (see dmacheck --help)");
+    if (argv.length === 0) throw new UsageError("missing command: check, replay, report, cost or list (see dmacheck --help)");
     const status = { code: 0 };
     try {
       await buildProgram(io, status).parseAsync([...argv], { from: "user" });

@@ -9,9 +9,13 @@ import { Result, Schema, SchemaAST, SchemaIssue } from "effect";
 
 export type DecodeResult<T> = { ok: true; value: T } | { ok: false; error: string };
 
-/** Decodes `json` with `schema`, rejecting unknown fields. */
-export function decodeJson<S extends Schema.Top>(schema: S, json: unknown, source: string): DecodeResult<S["Type"]> {
-  const r = Schema.decodeUnknownResult(schema as never, { onExcessProperty: "error", reportInput: true })(json);
+/**
+ * Decodes `json` with `schema`, rejecting unknown fields; with `excess`
+ * "ignore", fields the schema does not name are dropped instead (for another
+ * command's output, which may grow fields this reader does not use).
+ */
+export function decodeJson<S extends Schema.Top>(schema: S, json: unknown, source: string, excess: "error" | "ignore" = "error"): DecodeResult<S["Type"]> {
+  const r = Schema.decodeUnknownResult(schema as never, { onExcessProperty: excess, reportInput: true })(json);
   if (Result.isFailure(r)) {
     const p = firstProblem((r.failure as { issue: SchemaIssue.Issue }).issue, []);
     return { ok: false, error: `${source}: ${jsonPath(p.path)}: ${p.message}` };

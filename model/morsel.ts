@@ -62,6 +62,13 @@ export function morselSpanPages(level: number): number {
   return POW2[9 * level];
 }
 
+/** Names of the MORSEL_SLOTS records' words (Policy.stateWordNames), from the records' base word. */
+export function morselWordNames(): string[] {
+  return Array.from({ length: MORSEL_SLOTS }, (_, i) => [
+    `morsel ${i} root frame + 1`, `morsel ${i} level | refs << 4 | dev << 16`, `morsel ${i} span`, `morsel ${i} mounts (domains | process << 16)`,
+  ]).flat();
+}
+
 function at(base: number, i: number): number {
   return base + i * MORSEL_W;
 }

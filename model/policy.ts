@@ -58,6 +58,12 @@ export interface Policy {
   /** Words of policy-private state (part of the model state, hashed with it). */
   readonly stateWords?: number | ((cfg: ModelConfig) => number);
   /**
+   * A name for each policy-private word ("pool frame + 1", "bitmap[0]"), in
+   * word order, for decoded states (model/decode/; `dmacheck replay --diff`).
+   * Off the hot path. Absent or short: the rest are named "word N".
+   */
+  readonly stateWordNames?: (cfg: ModelConfig) => readonly string[];
+  /**
    * False when the policy's behaviour or private words depend on which slot
    * of the mapping table a mapping occupies (e.g. state indexed by slot), so
    * the exhaustive engine must not treat slots as interchangeable

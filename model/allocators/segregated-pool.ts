@@ -43,6 +43,11 @@ import { F_HEAD, freeFrames, frameAux, frameData, frameRole, ROLE_IO_POOL, setFr
 export const POOL_WORDS = 2;
 const CUR = 0, PAGES = 1;
 
+/** Names of the pool words of `devices` devices (Policy.stateWordNames), from the pools' base word. */
+export function poolWordNames(devices: number): string[] {
+  return Array.from({ length: devices }, (_, d) => [`dev${d} pool current page_frag frame + 1`, `dev${d} pool compound pages`]).flat();
+}
+
 const IOVA_BITS = 13; // window pages + 1: the window is at most 4096 pages (model/config.ts)
 const IOVA_MASK = (1 << IOVA_BITS) - 1;
 

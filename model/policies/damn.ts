@@ -22,7 +22,7 @@
 import { DONE, type Policy } from "../policy.ts";
 import { type Kernel } from "../kernel.ts";
 import { PAGE_SIZE } from "../config.ts";
-import { type PoolLayout, POOL_WORDS, poolAlloc, poolFrame, poolIova, poolPut, type PutRule } from "../allocators/segregated-pool.ts";
+import { type PoolLayout, POOL_WORDS, poolWordNames, poolAlloc, poolFrame, poolIova, poolPut, type PutRule } from "../allocators/segregated-pool.ts";
 import { mapWithIova, strict } from "./strict.ts";
 
 /** DAMN's compound pages: 64 KiB (order 4), scaled down to the scope's IOVA window and buddy blocks. */
@@ -76,6 +76,7 @@ export function makeDamn(name: string, summary: string, put: PutRule, zero = tru
     claims: ["page-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement", "stale-window", "no-leak", "availability", "leftover-data"],
     stateWords: POOL_WORDS * 16,
     perDeviceState: true, // a pool per device: the race scope gives it two devices
+    stateWordNames: () => poolWordNames(16),
     attach: () => "translate",
     allocBuffer(k: Kernel, m: number, bytes: number): boolean {
       const L = damnLayout(k, zero);

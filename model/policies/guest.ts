@@ -352,6 +352,11 @@ export function makeGuestPolicy(guest: GuestKind, viommu: ViommuKind, faults: Vm
     }`,
     claims: guestClaims(guest, viommu),
     stateWords: guestStateWords,
+    stateWordNames: (cfg: ModelConfig) => {
+      const table = (what: string) => Array.from({ length: cfg.devices * cfg.iovaPages }, (_, j) =>
+        `${what} dev${Math.floor(j / cfg.iovaPages)} IOVA page 0x${(cfg.iovaBasePfn + (j % cfg.iovaPages)).toString(16)}`);
+      return [...table("guest entry (frame + 1)"), ...table("unpin after flush"), "unplug state", "guest window first frame + 1", "VFIO lock holder context + 1"];
+    },
     attach: () => "translate",
     // Linux dma-iommu.c in the guest: IOVA_DEFAULT_FQ_TIMEOUT, IOVA_DEFAULT_FQ_SIZE.
     ...(guest === "lazy" ? { staleBound: (cfg: ModelConfig) => ({ ms: cfg.fqTimeoutMs, unmaps: cfg.fqSize }) } : {}),

@@ -17,7 +17,7 @@
 import { DONE, FAIL, type Policy } from "../policy.ts";
 import { type Kernel } from "../kernel.ts";
 import {
-  linkIntoDomain, MORSEL_SLOTS, MORSEL_W, morselBasePage, morselLevel, morselPut, morselRoot, morselSpanPages, morselZap, unlinkFromDomain,
+  linkIntoDomain, MORSEL_SLOTS, MORSEL_W, morselWordNames, morselBasePage, morselLevel, morselPut, morselRoot, morselSpanPages, morselZap, unlinkFromDomain,
 } from "../morsel.ts";
 import { VIEW_AMD_V1, viewDrop, viewFill, viewInvalidatePage, viewTable } from "../morsel-view.ts";
 import { MORSEL_POPULATE, MORSEL_UNMOUNT, MORSEL_UNMOUNT_WAIT, morselPopulate } from "./morsel.ts";
@@ -39,6 +39,7 @@ export function makeMorselViewPolicy(o: MorselViewOptions): Policy {
     summary: o.summary,
     claims: ["page-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement", "dma-integrity", "stale-window", "availability"],
     stateWords: VIEW_BASE + MORSEL_SLOTS,
+    stateWordNames: () => [...morselWordNames(), ...Array.from({ length: MORSEL_SLOTS }, (_, i) => `morsel ${i} AMD view root frame + 1`)],
     iommus: ["amd-v1"], // morsels are AMD v1 tables the CPU shares (docs/morsels.md)
     symmetric: false, // morsel records are indexed by mapping slot
     attach: () => "translate",

@@ -24,7 +24,7 @@
 import { DONE, FAIL, type Policy } from "../policy.ts";
 import { type Kernel } from "../kernel.ts";
 import {
-  MORSEL_SLOTS, MORSEL_W, morselBasePage, morselCreate, morselDev, morselFault, morselLevel, morselMount, morselPut, morselRoot,
+  MORSEL_SLOTS, MORSEL_W, morselWordNames, morselBasePage, morselCreate, morselDev, morselFault, morselLevel, morselMount, morselPut, morselRoot,
   morselSpanPages, morselUnmount,
 } from "../morsel.ts";
 import { type SharingEncoding } from "../shared-pte.ts";
@@ -90,6 +90,7 @@ export function makeMorselPolicy(o: MorselOptions): Policy {
     summary: o.summary,
     claims: ["page-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement", "dma-integrity", "stale-window", "availability"],
     stateWords: MORSEL_SLOTS * MORSEL_W,
+    stateWordNames: () => morselWordNames(),
     iommus: ["amd-v1"], // morsels are AMD v1 tables the CPU shares (docs/morsels.md)
     symmetric: false, // morsel records are indexed by mapping slot
     attach: () => "translate",

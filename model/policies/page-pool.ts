@@ -37,7 +37,7 @@ import { type ModelConfig, PAGE_SIZE } from "../config.ts";
 import { MAPS } from "../geometry.ts";
 import { mFreeAfter } from "../dma-mapping.ts";
 import {
-  type PoolLayout, POOL_WORDS, poolAlloc, poolCurrent, poolForget, poolFrame, poolFreePages, poolIova, poolPut, poolRefs,
+  type PoolLayout, POOL_WORDS, poolWordNames, poolAlloc, poolCurrent, poolForget, poolFrame, poolFreePages, poolIova, poolPut, poolRefs,
 } from "../allocators/segregated-pool.ts";
 import { strict } from "./strict.ts";
 import { lazy } from "./lazy.ts";
@@ -92,6 +92,10 @@ export function makePagePool(name: string, summary: string, under: Policy, relea
     // Not byte-confinement nor consumed-data-integrity: a pool page stays mapped while the stack reads a buffer in it (docs/policies/page-pool.md).
     claims: under.claims.filter((p) => p !== "byte-confinement" && p !== "dma-integrity" && p !== "leftover-data"),
     stateWords: (cfg) => words(under, cfg) + POOL_WORDS * cfg.devices, // one pool per device
+    stateWordNames: (cfg) => {
+      const own = under.stateWordNames?.(cfg) ?? [];
+      return [...Array.from({ length: words(under, cfg) }, (_, i) => own[i] ?? `${under.name} word ${i}`), ...poolWordNames(cfg.devices)];
+    },
     staleBound: under.staleBound,
     ...(under.held === undefined ? {} : { held: under.held }),
     ...(under.timer === undefined ? {} : { timer: under.timer }),

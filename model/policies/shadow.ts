@@ -33,6 +33,10 @@ export const shadow: Policy = {
   claims: ["page-confinement", "byte-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement", "dma-integrity", "stale-window", "no-leak", "availability", "leftover-data"],
   stateWords: WORDS * 16,
   perDeviceState: true, // shadow buffers per device: the race scope gives it two devices
+  stateWordNames: () => Array.from({ length: 16 }, (_, d) => [
+    `dev${d} shadow pool first IOVA page`, `dev${d} shadow pool first frame`,
+    ...Array.from({ length: WORDS - BITMAP }, (_, i) => `dev${d} shadow pages in use [${32 * i}..${32 * i + 31}]`),
+  ]).flat(),
   attach: () => "translate",
   held(k: Kernel): string | null {
     for (let dev = 0; dev < k.devices; dev++) {

@@ -45,7 +45,7 @@ describe("main(argv, io)", () => {
     const fifo = join(dir, "fifo.json");
     execFileSync("mkfifo", [fifo]);
     for (const f of [deep, fifo, "/dev/zero", dir]) {
-      for (const args of [["replay", f], ["check", "--engine", "exhaustive", "--policy", "strict", "--scope", f], ["cost", "--costs", f]]) {
+      for (const args of [["replay", f], ["check", "--engine", "exhaustive", "--policy", "strict", "--scope", f], ["cost", "--costs", f], ["report", f, "--html", join(dir, "r.html")]]) {
         const r = await runMain(args);
         expectUsageError(r, f);
         expect(r.stderr).toMatch(/nested deeper than 32|not a regular file/);

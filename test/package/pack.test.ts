@@ -178,6 +178,16 @@ describe("the packed package, installed in an empty folder", () => {
     }
   });
 
+  it("check --html writes the report, Chart.js inlined from the package's own dependency", () => {
+    const page = join(dir, "report.html");
+    const r = dmacheck(project, ["check", ...SMALL, "--policy", "strict", "--property", "byte-confinement", "--out", join(dir, "out"), "--html", page, "--skip-costs"]);
+    ok(r);
+    expect(r.stderr).toBe(`HTML report: ${page} (1 cell, 1 counterexample)\n`);
+    const html = readFileSync(page, "utf8");
+    expect(html).toContain("Chart.js v4.6.1");
+    expect(html).toContain('<article class="trace" id="trace-0"');
+  });
+
   it("dmacheck/vitest's helpers work from the package", () => {
     const script = `import { POLICIES } from "dmacheck";
 import { expectHolds, expectViolates } from "dmacheck/vitest";
