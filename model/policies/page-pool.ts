@@ -92,6 +92,7 @@ export function makePagePool(name: string, summary: string, under: Policy, relea
     // Not byte-confinement nor consumed-data-integrity: a pool page stays mapped while the stack reads a buffer in it (docs/policies/page-pool.md).
     claims: under.claims.filter((p) => p !== "byte-confinement" && p !== "dma-integrity" && p !== "leftover-data"),
     stateWords: (cfg) => words(under, cfg) + POOL_WORDS * cfg.devices, // one pool per device
+    perDeviceState: true, // a page_pool per device (rx queue): the race scope gives it two devices
     stateWordNames: (cfg) => {
       const own = under.stateWordNames?.(cfg) ?? [];
       return [...Array.from({ length: words(under, cfg) }, (_, i) => own[i] ?? `${under.name} word ${i}`), ...poolWordNames(cfg.devices)];
