@@ -106,14 +106,15 @@ export const DEFAULT_SCOPE: Scope = {
  * drivers make them: a 64-byte kmalloc object's interior bytes 32..47 from
  * the device, a whole page to the device, and a page-aligned length at an
  * unaligned start inside a two-page block from the device (it crosses a page
- * boundary). 12 frames leave room for two buffers and their tables. So a map
+ * boundary). The default scope's 10 frames (5 free after boot) run out with
+ * two buffers and their tables, so maps fail part-way and unwind. So a map
  * racing an unmap on the other CPU, an IOVA reused before its invalidation
  * completed, a range that loses its last page, and a multi-page map that
  * fails part-way and unwinds are all within reach. A policy with per-device
  * state (`perDeviceState`) gets two devices and 16 frames.
  */
 export const RACE_SCOPE: Scope = {
-  config: { ...DEFAULT_SCOPE.config, frames: 12, cpus: 2, maxMappings: 2 },
+  config: { ...DEFAULT_SCOPE.config, cpus: 2, maxMappings: 2 },
   alphabet: {
     ...DEFAULT_SCOPE.alphabet,
     unmapSlots: 2,
@@ -140,7 +141,7 @@ export function raceScopeFor(policy: Policy, base: ModelConfig): Scope {
   return {
     config: {
       ...base, cpus: RACE_SCOPE.config.cpus, maxMappings: RACE_SCOPE.config.maxMappings,
-      frames: Math.max(base.frames, perDevice ? 16 : RACE_SCOPE.config.frames), devices: perDevice ? 2 : base.devices,
+      frames: perDevice ? Math.max(base.frames, 16) : base.frames, devices: perDevice ? 2 : base.devices,
     },
     alphabet: RACE_SCOPE.alphabet,
   };

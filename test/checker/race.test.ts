@@ -14,7 +14,7 @@ import { makeSystem } from "../../model/system.ts";
 import { strict } from "../../model/policies/strict.ts";
 import { lazy } from "../../model/policies/lazy.ts";
 import { damn } from "../../model/policies/damn.ts";
-import { strictRangeNoOffset } from "../../model/policies/broken.ts";
+import { strictRangeNoOffset, vfioUndoNoInvalidate } from "../../model/policies/broken.ts";
 import { PROPERTIES, findProperty } from "../../properties/index.ts";
 import { Executor } from "../../checker/execute.ts";
 import { checkPolicyExhaustively } from "../../checker/matrix.ts";
@@ -44,6 +44,7 @@ describe("the race scope", () => {
     expect(raceScopeFor(strict, DEFAULT_SCOPE.config).config.devices).toBe(1);
     const d = raceScopeFor(damn, DEFAULT_SCOPE.config).config;
     expect([d.devices, d.frames]).toEqual([2, 16]);
+    expect(raceScopeFor(strict, DEFAULT_SCOPE.config).config.frames).toBe(10);
   });
 });
 
@@ -60,6 +61,16 @@ describe("the race pass", () => {
     for (const c of main) if (c.verdict === "violated") expect(cells.find((x) => x.property === c.property)!.length).toBe(c.length);
     expect(summary.race).not.toBeNull();
     expect(summary.race!.cpus).toBe(2);
+  });
+
+  it("drives maps into their error paths: an undo that does not invalidate is caught (pin-safety, 4 events)", () => {
+    const main = checkPolicyExhaustively({ policy: vfioUndoNoInvalidate, module: null }, PROPERTIES, { ...opts(5_000), race: null }).cells;
+    const { cells } = checkPolicyExhaustively({ policy: vfioUndoNoInvalidate, module: null }, PROPERTIES, opts(5_000));
+    const ps = cells.find((c) => c.property === "pin-safety")!;
+    expect(main.find((c) => c.property === "pin-safety")!.verdict).toBe("holds");
+    expect([ps.verdict, ps.pass, ps.length]).toEqual(["violated", "race", 4]);
+    expect(ps.counterexample!.events.map((e) => e.t)).toContain("map");
+    expect(replayCounterexample(ps.counterexample!, vfioUndoNoInvalidate).reproduced).toBe(true);
   });
 
   it("leaves every claim of strict holding, up to its bound, and reports the bound", () => {
@@ -89,7 +100,7 @@ describe("a map racing an unmap that tears a table down (underDetachedTable)", (
     { t: "dma", dev: 0, write: false, page: 1, offset: 0x40, len: 1 },
     { t: "dma", dev: 0, write: false, page: 2, offset: 0x40, len: 1 },
   ];
-  const config = { ...DEFAULT_SCOPE.config, frames: 12, cpus: 2, maxMappings: 2 };
+  const config = { ...DEFAULT_SCOPE.config, cpus: 2, maxMappings: 2 };
 
   for (const policy of [strict, lazy]) {
     it(`${policy.name}: the map gets no IOVA under the tables being torn down, so no live mapping walks them`, () => {
