@@ -8,13 +8,15 @@ import { findPolicy } from "../model/policies/index.ts";
 import { makeSystem } from "../model/system.ts";
 import { PROPERTIES } from "../properties/index.ts";
 import { exhaustiveCheck } from "../checker/exhaustive.ts";
-import { alphabetEvents } from "../checker/scope.ts";
+import { alphabetEvents, DEFAULT_SCOPE, raceScopeFor } from "../checker/scope.ts";
 import { slotSymmetry } from "../checker/symmetry.ts";
 import { BENCH_SCOPES } from "./scopes.ts";
 
 const [name, scopeName, max] = process.argv.slice(2);
 const policy = findPolicy(name);
-const scope = BENCH_SCOPES[scopeName];
+const named = BENCH_SCOPES[scopeName];
+// The race scope as the race pass uses it: two devices for a policy with per-device state.
+const scope = named !== undefined && policy !== undefined && scopeName === "race" ? raceScopeFor(policy, DEFAULT_SCOPE.config) : named;
 if (policy === undefined || scope === undefined) {
   process.stderr.write(`usage: exhaustive-row.ts POLICY ${Object.keys(BENCH_SCOPES).join("|")} [MAX_STATES]\n`);
   process.exit(2);

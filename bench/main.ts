@@ -122,7 +122,7 @@ function row(policy: string, scope: string, max?: number): RowResult {
 interface RowResult { states: number; transitions: number; depth: number; stopped: string; ms: number; cpuMs: number; peakBytes: number; symmetry: boolean }
 console.log("");
 console.log(`exhaustive engine, one search per policy and scope, each in its own process (one core); ${PROPERTIES.length} properties checked`);
-console.log(`default scope: ${alphabetEvents(OLD_DEFAULT_SCOPE).length}-event alphabet; race scope: 2 CPUs, 2 unmappable mappings, kmalloc 64 and one-page buffers (${alphabetEvents(RACE_BENCH_SCOPE).length}-event alphabet), at most ${fmt(RACE_MAX_STATES)} states`);
+console.log(`default scope: ${alphabetEvents(OLD_DEFAULT_SCOPE).length}-event alphabet; race scope (the race pass's): 2 CPUs, 2 unmappable mappings, sub-page, one-page and page-crossing buffers (${alphabetEvents(RACE_BENCH_SCOPE).length}-event alphabet), at most ${fmt(RACE_MAX_STATES)} states`);
 // Rates per second of wall-clock time and per second of the process's CPU time
 // (the same on an idle machine; on a loaded one the CPU rate is the engine's).
 console.log("policy        scope     distinct states   depth   distinct/s   distinct/cpu-s   transitions/s   peak B/state   end");

@@ -4,10 +4,11 @@
  * - "default": the exhaustive engine's default scope before the race scope
  *   (1 CPU, 1 device, 10 frames, one live mapping, 26 events), on which the
  *   issue's per-state speed and memory targets are stated;
- * - "race": 2 CPUs, 2 live mappings both unmappable, a sub-page kmalloc
- *   buffer and a one-page buffer; searched up to a state bound.
+ * - "race": the race pass's scope (2 CPUs, 2 live mappings both
+ *   unmappable, a sub-page, a one-page and a page-crossing two-page buffer);
+ *   searched up to a state bound.
  */
-import { type Scope } from "../checker/scope.ts";
+import { RACE_SCOPE, type Scope } from "../checker/scope.ts";
 
 export const OLD_DEFAULT_SCOPE: Scope = {
   config: {
@@ -20,9 +21,7 @@ export const OLD_DEFAULT_SCOPE: Scope = {
   },
 };
 
-export const RACE_BENCH_SCOPE: Scope = {
-  config: { ...OLD_DEFAULT_SCOPE.config, cpus: 2, maxMappings: 2 },
-  alphabet: { ...OLD_DEFAULT_SCOPE.alphabet, unmapSlots: 2, pageSizes: [4096] },
-};
+/** The race pass's scope of `dmacheck check` (checker/scope.ts RACE_SCOPE). */
+export const RACE_BENCH_SCOPE: Scope = RACE_SCOPE;
 
 export const BENCH_SCOPES: Record<string, Scope> = { default: OLD_DEFAULT_SCOPE, race: RACE_BENCH_SCOPE };
