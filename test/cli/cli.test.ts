@@ -66,8 +66,8 @@ function expectUsageError(r: CliResult, mentions: readonly (string | RegExp)[]):
 }
 
 const RESULT_FIELDS = [
-  "engine", "device", "policy", "property", "claimed", "verdict", "runs", "states", "depth", "exhausted", "bound", "counterexample", "length", "ms", "explanation",
-  "vacuous", "coverage",
+  "engine", "device", "policy", "property", "claimed", "verdict", "runs", "states", "depth", "exhausted", "bound", "pass", "counterexample", "length", "ms",
+  "explanation", "vacuous", "coverage",
 ];
 
 // lazy does not claim page-confinement, so finding its violation is exit 0.
@@ -369,10 +369,38 @@ describe("check --max-mappings", () => {
   });
 });
 
+describe("check: the race pass", () => {
+  it("runs after the default scope, marks what it found, and stays off for a scope of your own unless --race", () => {
+    const dir = tmp();
+    const base = ["check", "--engine", "exhaustive", "--policy", "strict-range-no-offset", "--property", "dma-integrity", "--race-states", "2000", "--no-timing"];
+    const on = runCli([...base, "--json", "--out", dir]);
+    expect(on.status, on.stderr).toBe(1); // a claimed property is violated
+    const d = JSON.parse(on.stdout);
+    expect(d.exhaustive.race).toEqual({ maxStates: 2000 });
+    expect(d.exhaustive.searches[0].race).toMatchObject({ cpus: 2, maxMappings: 2, devices: 1 });
+    expect(d.results[0]).toMatchObject({ verdict: "violated", pass: "race", length: 2 });
+    const replay = runCli(["replay", d.results[0].counterexample]);
+    expect(replay.status, replay.stderr).toBe(0);
+    const text = runCli([...base, "--out", dir]);
+    expect(text.stdout).toContain("VIOLATED* (2, race)");
+    expect(text.stdout).toMatch(/race scope \(2 CPUs, 1 device, 10 frames, 2 live mappings\): [\d,]+ states/);
+    const off = JSON.parse(runCli([...base, "--no-race", "--json", "--out", dir]).stdout);
+    expect([off.exhaustive.race, off.results[0].verdict, off.results[0].pass]).toEqual([null, "holds", "main"]);
+    const scope = join(dir, "scope.json");
+    writeFileSync(scope, JSON.stringify({ config: { frames: 10 } }));
+    const own = JSON.parse(runCli([...base, "--scope", scope, "--json", "--out", dir]).stdout);
+    expect(own.exhaustive.race).toBeNull();
+    const forced = JSON.parse(runCli([...base, "--scope", scope, "--race", "--json", "--out", dir]).stdout);
+    expect(forced.results[0]).toMatchObject({ verdict: "violated", pass: "race" });
+    expectUsageError(runCli(["check", "--race-states", "0"]), ["--race-states"]);
+  });
+});
+
 describe("check --max-memory and --bitstate", () => {
   it("say where the search stopped and how likely an omission is, in JSON", () => {
     const dir = tmp();
-    const mem = runCli(["check", "--engine", "exhaustive", "--policy", "lazy", "--property", "pt-page-safety", "--max-memory", "1", "--json", "--no-timing", "--out", dir]);
+    // Two live mappings: lazy's space is far larger than 1 MiB of fingerprints and tree.
+    const mem = runCli(["check", "--engine", "exhaustive", "--policy", "lazy", "--property", "pt-page-safety", "--max-mappings", "2", "--max-memory", "1", "--json", "--no-timing", "--out", dir]);
     expect(mem.status, mem.stderr).toBe(0);
     const m = JSON.parse(mem.stdout);
     expect(m.exhaustive.maxMemory).toBe(1);
