@@ -1,0 +1,63 @@
+// pt-page-safety's early exit (issue 16): the check is skipped only when
+// neither the directory cache nor the frame table changed. A step that
+// changes the directory cache alone (a walk filling an entry) is checked, and
+// a step that changes neither is not re-examined.
+import { describe, expect, it } from "vitest";
+import { mIova, mSegFrame } from "../../model/dma-mapping.ts";
+import { FRAMES, MAPS, PDEC } from "../../model/geometry.ts";
+import { pdecEncode, pdecFill, pdecFrame, pdecNextLevel } from "../../model/iotlb.ts";
+import { freeFrames } from "../../model/physical-memory.ts";
+import { strict } from "../../model/policies/strict.ts";
+import { ptPageSafety } from "../../properties/pt-page-safety.ts";
+import { Runner, txOn } from "../model/helpers.ts";
+
+/** strict: a mapping on dev0 whose walk filled the directory cache; the slot of its deepest cached entry. */
+function cached(): { r: Runner; slot: number; data: number } {
+  const r = Runner.of(strict);
+  r.step({ t: "map", cpu: 0, dev: 0, src: "pages", size: 4096, dir: "bidirectional" });
+  r.step({ t: "dma", dev: 0, write: false, page: 0, offset: 0, len: 1 });
+  const pd = r.state[PDEC];
+  let slot = -1;
+  for (let i = 0; i < pd.length; i++) if (pd[i] !== 0 && (slot < 0 || pdecNextLevel(pd[i]) < pdecNextLevel(pd[slot]))) slot = i;
+  expect(slot).toBeGreaterThanOrEqual(0);
+  expect(mIova(r.state[MAPS], 0)).toBeGreaterThan(0);
+  return { r, slot, data: mSegFrame(r.state[MAPS], 0, 0) };
+}
+
+describe("pt-page-safety's early exit", () => {
+  it("a step that fills the directory cache alone, with an entry pointing at a data page, is checked and caught", () => {
+    const { r, slot, data } = cached();
+    const pre = r.state;
+    expect(ptPageSafety.check(r.sys, pre, { t: "iommu" }, r.obs, pre)).toBeNull();
+    const { tx, obs } = txOn(r.sys, pre);
+    const e = pre[PDEC][slot];
+    pdecFill(tx, slot, pdecEncode(data, pdecNextLevel(e), true, true));
+    const post = tx.commit();
+    expect(post[FRAMES]).toBe(pre[FRAMES]); // only the directory cache changed
+    expect(post[PDEC]).not.toBe(pre[PDEC]);
+    const v = ptPageSafety.check(r.sys, pre, { t: "iommu" }, obs, post);
+    expect(v?.message).toMatch(new RegExp(`directory cache for dom 0 still holds the level-\\d entry .* pointing at frame ${data}, which is no longer that page table`));
+    // The unchanged cached entry is fine.
+    expect(pdecFrame(e)).not.toBe(data);
+  });
+
+  it("a step that changes neither the directory cache nor the frames is not re-examined", () => {
+    const { r, slot, data } = cached();
+    const { tx } = txOn(r.sys, r.state);
+    pdecFill(tx, slot, pdecEncode(data, pdecNextLevel(r.state[PDEC][slot]), true, true));
+    const bad = tx.commit();
+    // The state is bad, but an earlier step already reported it: nothing changed since.
+    expect(ptPageSafety.check(r.sys, bad, { t: "iommu" }, r.obs, bad)).toBeNull();
+  });
+
+  it("a step that frees the table a cached entry points at, leaving the cache alone, is checked and caught", () => {
+    const { r, slot } = cached();
+    const pre = r.state;
+    const table = pdecFrame(pre[PDEC][slot]);
+    const { tx, obs } = txOn(r.sys, pre);
+    freeFrames(tx, table, 0, obs);
+    const post = tx.commit();
+    expect(post[PDEC]).toBe(pre[PDEC]); // only the frames changed
+    expect(ptPageSafety.check(r.sys, pre, { t: "iommu" }, obs, post)?.message).toMatch(new RegExp(`pointing at frame ${table}, which is no longer that page table: it is free`));
+  });
+});
