@@ -1,0 +1,117 @@
+// view-refinement's rules no policy scenario reaches (issue 16): the primary
+// destroyed under a view, a view that allows execute where the primary is NX,
+// and a view's directory entries (a level-2 morsel, whose view has a level-2
+// root pointing at a level-1 view table), in both view formats.
+import { describe, expect, it } from "vitest";
+import { FRAMES, PTMEM } from "../../model/geometry.ts";
+import { morselBasePage, morselCreate, morselFault, morselPut, morselRoot } from "../../model/morsel.ts";
+import { VIEW_AMD_V1, VIEW_EPT, viewFill, viewTable, type ViewFormat } from "../../model/morsel-view.ts";
+import { ptFind, ptHi, ptLo, ptWrite } from "../../model/page-table-memory.ts";
+import { frameAux, frameRole, ROLE_IOMMU_PT, ROLE_MORSEL_VIEW, setFrame } from "../../model/physical-memory.ts";
+import { EPT_LO_EXEC } from "../../model/formats/ept-pte.ts";
+import { X86_LO_PRESENT, X86_LO_PSE, X86_LO_RW, X86_LO_USER, x86EncodeHi, x86EncodeLo, x86Pfn } from "../../model/formats/x86-pte.ts";
+import { tableIndex } from "../../model/iommu-page-table.ts";
+import { morselViews } from "../../model/policies/morsel-views.ts";
+import { makeSystem } from "../../model/system.ts";
+import { type State } from "../../model/state.ts";
+import { viewRefinement } from "../../properties/view-refinement.ts";
+import { config, txOn } from "../model/helpers.ts";
+
+const sys = makeSystem(config(), morselViews);
+const FORMATS = [[VIEW_AMD_V1, "AMD IOMMU v1"], [VIEW_EPT, "Intel EPT"]] as const;
+
+/**
+ * A level-`level` morsel at span 1 with page 0 entered (frame 20, read-only,
+ * NX unless `exec`), and a view of `fmt` filled for it.
+ */
+function viewed(fmt: ViewFormat, level: 1 | 2, exec = false) {
+  const { tx, obs } = txOn(sys);
+  morselCreate(tx, 0, 0, level, level === 1 ? 1 : 0, 0, obs, false);
+  const base = morselBasePage(tx, 0, 0);
+  morselFault(tx, 0, 0, 0, 20, false, true, false, "native", obs);
+  const primary = morselRoot(tx, 0, 0);
+  if (exec) {
+    // The same leaf without NX (an executable page: text, a JIT buffer).
+    let table = primary;
+    if (level === 2) table = x86Pfn(ptLo(tx.c[PTMEM], primary, tableIndex(base, 2)) >>> 0, ptHi(tx.c[PTMEM], primary, tableIndex(base, 2)) >>> 0);
+    const i = tableIndex(base, 1);
+    ptWrite(tx, table, i, ptLo(tx.c[PTMEM], table, i) >>> 0, x86EncodeHi(20, false, 0, 0));
+  }
+  const view = viewTable(tx, primary, fmt, level, base, obs);
+  expect(viewFill(tx, view, level, base, obs)).toBe(true);
+  return { s: tx.commit(), base, primary, view };
+}
+
+function check(pre: State, post: State): string | null {
+  return viewRefinement.check(sys, pre, { t: "iommu" }, txOn(sys, pre).obs, post)?.message ?? null;
+}
+
+/** `s` changed by `f` in one transaction. */
+function changed(s: State, f: (tx: ReturnType<typeof txOn>["tx"], obs: ReturnType<typeof txOn>["obs"]) => void): State {
+  const { tx, obs } = txOn(sys, s);
+  f(tx, obs);
+  return tx.commit();
+}
+
+describe("view-refinement", () => {
+  for (const [fmt, name] of FORMATS) {
+    it(`${name}: the primary destroyed under the view`, () => {
+      const { s, primary, view } = viewed(fmt, 1);
+      expect(check(sys.init, s)).toBeNull();
+      const post = changed(s, (tx, obs) => morselPut(tx, 0, 0, obs));
+      expect(frameRole(post[FRAMES], view)).toBe(ROLE_MORSEL_VIEW);
+      expect(check(s, post)).toMatch(new RegExp(`${name} view table in frame ${view} \\(level 1\\), mirroring morsel table frame ${primary}: frame ${primary} is no longer a morsel table, yet the view still translates through this entry`));
+    });
+
+    it(`${name}: a view's directory entry mirrors the primary's; one that does not is caught`, () => {
+      const { s, base, primary, view } = viewed(fmt, 2);
+      expect(check(sys.init, s)).toBeNull();
+      const j = tableIndex(base, 2);
+      expect(ptFind(s[PTMEM], view, j)).toBeGreaterThanOrEqual(0);
+      const child = x86Pfn(ptLo(s[PTMEM], view, j) >>> 0, ptHi(s[PTMEM], view, j) >>> 0);
+      const primChild = x86Pfn(ptLo(s[PTMEM], primary, j) >>> 0, ptHi(s[PTMEM], primary, j) >>> 0);
+      const says = new RegExp(`entry ${j} of the ${name} view table in frame ${view} \\(level 2\\), mirroring morsel table frame ${primary}: the view points at table frame ${child}, which does not mirror what the primary has there`);
+      // The primary's directory entry cleared (its level-1 table kept: nothing else changes for the leaf below).
+      expect(check(s, changed(s, (tx) => ptWrite(tx, primary, j, 0, 0)))).toMatch(says);
+      // The primary now has a 2 MiB leaf there.
+      expect(check(s, changed(s, (tx) => ptWrite(tx, primary, j, x86EncodeLo(512, X86_LO_PRESENT | X86_LO_RW | X86_LO_USER | X86_LO_PSE), x86EncodeHi(512, true, 0, 0))))).toMatch(says);
+      // The primary points at another level-1 table.
+      expect(check(s, changed(s, (tx) => ptWrite(tx, primary, j, x86EncodeLo(primChild + 1, X86_LO_PRESENT | X86_LO_RW | X86_LO_USER), x86EncodeHi(primChild + 1, false, 0, 0))))).toMatch(says);
+      // Not present, the address left in place (as pmdp_invalidate leaves a PMD while it splits a huge page).
+      const pointer = ptLo(s[PTMEM], primary, j) >>> 0;
+      expect(check(s, changed(s, (tx) => ptWrite(tx, primary, j, (pointer & ~X86_LO_PRESENT) >>> 0, ptHi(s[PTMEM], primary, j) >>> 0)))).toMatch(says);
+      // A 2 MiB leaf whose address field is the level-1 table's frame: the primary maps that region as data.
+      expect(check(s, changed(s, (tx) => ptWrite(tx, primary, j, (pointer | X86_LO_PSE) >>> 0, ptHi(s[PTMEM], primary, j) >>> 0)))).toMatch(says);
+      // The view table the entry points at was reused (as an IOMMU table) while the entry stayed.
+      const reused = changed(s, (tx) => setFrame(tx.w(FRAMES), child, ROLE_IOMMU_PT, 0, 0, frameAux(s[FRAMES], child)));
+      expect(check(s, reused)).toMatch(says);
+    });
+
+    it(`${name}: a step that changed neither the entries nor the frames is not re-examined`, () => {
+      const { s, primary } = viewed(fmt, 1);
+      const bad = changed(s, (tx) => ptWrite(tx, primary, 0, 0, 0));
+      expect(check(s, bad)).not.toBeNull();
+      expect(check(bad, bad)).toBeNull();
+    });
+  }
+
+  it("Intel EPT: a view that allows execute where the primary is NX", () => {
+    const { s, view } = viewed(VIEW_EPT, 1);
+    const lo = ptLo(s[PTMEM], view, 0) >>> 0;
+    expect(lo & EPT_LO_EXEC).toBe(0); // filled from an NX primary: no X
+    const post = changed(s, (tx) => ptWrite(tx, view, 0, (lo | EPT_LO_EXEC) >>> 0, ptHi(s[PTMEM], view, 0) >>> 0));
+    expect(check(s, post)).toMatch(/Intel EPT view table .*: the view lets frame 20 be executed, the primary maps it NX$/);
+  });
+
+  it("AMD IOMMU v1 has no execute right: bit 2 of a view leaf (EPT's X) is ignored there", () => {
+    const { s, view } = viewed(VIEW_AMD_V1, 1);
+    const post = changed(s, (tx) => ptWrite(tx, view, 0, (ptLo(s[PTMEM], view, 0) | EPT_LO_EXEC) >>> 0, ptHi(s[PTMEM], view, 0) >>> 0));
+    expect(check(s, post)).toBeNull();
+  });
+
+  it("Intel EPT: an executable primary page is executable in the view", () => {
+    const { s, view } = viewed(VIEW_EPT, 1, true);
+    expect(ptLo(s[PTMEM], view, 0) & EPT_LO_EXEC).toBe(EPT_LO_EXEC);
+    expect(check(sys.init, s)).toBeNull();
+  });
+});
