@@ -391,16 +391,42 @@ export const strictNarrowNoInvalidate: Policy = {
   },
 };
 
-/** Maps every segment of mapping m contiguously from its IOVA into domain `dom`, with rights `read` and `write`. */
-function mapInto(k: Kernel, m: number, dom: number, read: boolean, write: boolean): boolean {
+/**
+ * Maps every segment of mapping m contiguously from its IOVA into domain
+ * `dom`, with rights `read` and `write`; with `pfnUp`, a segment that starts
+ * inside a page is mapped from the frame after it.
+ */
+function mapInto(k: Kernel, m: number, dom: number, read: boolean, write: boolean, pfnUp = false): boolean {
   let v = k.iova(m);
   for (let i = 0; i < k.segments(m); i++) {
-    const first = k.segFirstFrame(m, i);
+    const first = k.segFirstFrame(m, i) + (pfnUp && k.segOffset(m, i) % PAGE_SIZE !== 0 ? 1 : 0);
     for (let p = 0; p < k.segPages(m, i); p++) if (!k.mapPage(dom, v + p, first + p, read, write)) return false;
     v += k.segPages(m, i);
   }
   return true;
 }
+
+/**
+ * Strict that finds a buffer's first frame with PFN_UP(phys) instead of
+ * PFN_DOWN(phys) (Linux __iommu_dma_map maps phys - iova_offset(phys)): a
+ * buffer that starts inside a page (a kmalloc object after the first of its
+ * slab, a range inside an allocation) is mapped from the frame above it.
+ * The device reaches the frame just above its buffer's, which holds nothing
+ * granted to it; its own buffer's page is not reachable.
+ */
+export const strictPfnUp: Policy = {
+  ...strict,
+  name: "strict-pfn-up",
+  summary: "BROKEN strict: maps a buffer that starts inside a page from the frame above it (PFN_UP instead of PFN_DOWN)",
+  map(k: Kernel, m: number, phase: number): number {
+    if (phase !== MAP_START) return mapWithIova(k, m, phase);
+    const iova = k.allocIova(k.dev(m), k.pages(m));
+    if (iova < 0) return FAIL;
+    k.setIova(m, iova);
+    if (!mapInto(k, m, k.dev(m), k.deviceReads(m), k.deviceWrites(m), true)) return mapWithIova(k, m, MAP_CLEANUP);
+    return k.cachingMode ? flushAfterMap(k, m, MAP_NP_FLUSH) : DONE;
+  },
+};
 
 /** The domain strict-wrong-device maps every buffer in. */
 const WRONG_DOM = 0;
@@ -583,5 +609,5 @@ export const BROKEN_POLICIES: readonly Policy[] = [
   strictFreeBeforeWait, strictFreeIovaBeforeWait, strictLeakIova, strictLeakTables, strictUnmapOffByOne, strictRangeNoOffset, strictFreeTablesEarly, strictWaitBeforeInvalidate, strictNoPde, lazyFreeTablesAtUnmap, lazyNoTimer, shadowZeroCopy, fnsNeverPde,
   bounceMapOriginal, bounceNoZeroPadding, bounceSharedSlot, damnFreeToBuddy, damnUnzeroedPool,
   vfioUnpinBeforeWait, vfioLeakPin, morselLeafOnlyUnmount, morselNaiveSharing, morselViewStale,
-  viommuAsyncInvalidate, coiommuUnpinBeforeInvalidate, strictNarrowNoInvalidate, strictWrongDevice,
+  viommuAsyncInvalidate, coiommuUnpinBeforeInvalidate, strictNarrowNoInvalidate, strictWrongDevice, strictPfnUp,
 ];

@@ -11,7 +11,7 @@ import { lazyNoTimer, strictRangeNoOffset, strictUnmapOffByOne, strictLeakIova, 
 import { strict } from "../../model/policies/strict.ts";
 import {
   bounceMapOriginal, bounceNoZeroPadding, damnFreeToBuddy, damnUnzeroedPool, fnsNeverPde, lazyFreeTablesAtUnmap, vfioUnpinBeforeWait, morselLeafOnlyUnmount,
-  morselNaiveSharing, morselViewStale, strictFreeBeforeWait, strictFreeIovaBeforeWait, strictFreeTablesEarly, strictNarrowNoInvalidate, strictNoPde,
+  morselNaiveSharing, morselViewStale, strictFreeBeforeWait, strictFreeIovaBeforeWait, strictFreeTablesEarly, strictNarrowNoInvalidate, strictNoPde, strictPfnUp,
   strictWaitBeforeInvalidate, strictWrongDevice, viommuAsyncInvalidate,
 } from "../../model/policies/broken.ts";
 import { viommu } from "../../model/policies/viommu.ts";
@@ -147,6 +147,11 @@ const CASES: Case[] = [
     // Device 0 reaches device 1's buffer (issue 16: a grant of one device is not another's).
     broken: strictWrongDevice, correct: strict, property: "page-confinement",
     shape: [MAP, "dma"], says: /device 0 read frame \d+ through a page walk .*holds nothing granted to device 0: .*of the driver of dev1/, runs: 10000,
+  },
+  {
+    // The device reaches the frame just above its buffer's (issue 16: a grant covers its own frames only).
+    broken: strictPfnUp, correct: strict, property: "page-confinement",
+    shape: [MAP, "dma"], says: /frame \d+ holds nothing granted to device \d/, runs: 10000,
   },
 ];
 
