@@ -60,4 +60,24 @@ describe("pt-page-safety's early exit", () => {
     expect(post[PDEC]).toBe(pre[PDEC]); // only the frames changed
     expect(ptPageSafety.check(r.sys, pre, { t: "iommu" }, obs, post)?.message).toMatch(new RegExp(`pointing at frame ${table}, which is no longer that page table: it is free`));
   });
+
+  it("its antecedent counts each kind of step that puts a cached entry to the test, and nothing else", () => {
+    const { r, slot, data } = cached();
+    const count = (pre: typeof r.state, post: typeof r.state): number[] => {
+      const counts = [0, 0, 0];
+      ptPageSafety.antecedent!.count(r.sys, pre, { t: "iommu" }, r.obs, post, counts, 0);
+      return counts;
+    };
+    const s = r.state;
+    const step = (f: (tx: ReturnType<typeof txOn>["tx"], obs: ReturnType<typeof txOn>["obs"]) => void) => {
+      const { tx, obs } = txOn(r.sys, s);
+      f(tx, obs);
+      return tx.commit();
+    };
+    expect(count(s, s)).toEqual([0, 0, 0]); // nothing changed
+    expect(count(r.log[0].pre, r.log[0].post)).toEqual([0, 0, 0]); // the map: frames changed, but nothing cached yet
+    expect(count(s, step((tx) => pdecFill(tx, slot, pdecEncode(data, 1, true, true))))).toEqual([0, 1, 0]);
+    expect(count(s, step((tx, obs) => freeFrames(tx, pdecFrame(s[PDEC][slot]), 0, obs)))).toEqual([1, 0, 0]);
+    expect(count(s, step((tx, obs) => freeFrames(tx, data, 0, obs)))).toEqual([0, 0, 1]); // a data page freed: no table
+  });
 });

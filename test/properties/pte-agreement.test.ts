@@ -8,6 +8,7 @@ import { makeSystem } from "../../model/system.ts";
 import { morsel } from "../../model/policies/morsel.ts";
 import { morselCreate, morselFault, morselRoot } from "../../model/morsel.ts";
 import { ptWrite } from "../../model/page-table-memory.ts";
+import { type State } from "../../model/state.ts";
 import { X86_LO_ACCESSED, X86_LO_PAT_LARGE, X86_LO_PRESENT, X86_LO_PSE, X86_LO_RW, X86_LO_USER, x86EncodeHi, x86EncodeLo } from "../../model/formats/x86-pte.ts";
 import { findProperty } from "../../properties/index.ts";
 import { config, txOn } from "../model/helpers.ts";
@@ -108,5 +109,27 @@ describe("pte-agreement's leaf-frame and directory rules", () => {
     ptWrite(tx, morselRoot(tx, 0, 0), 3, x86EncodeLo(512, LEAF | (7 << 9)), x86EncodeHi(512, true, 0, 0));
     const bad = tx.commit();
     expect(pteAgreement.check(sys, bad, { t: "iommu" }, obs, bad)).toBeNull();
+  });
+});
+
+describe("pte-agreement's antecedent", () => {
+  const count = (pre: State, post: State): number => {
+    const counts = [0];
+    pteAgreement.antecedent!.count(sys, pre, { t: "iommu" }, txOn(sys).obs, post, counts, 0);
+    return counts[0];
+  };
+
+  it("counts a change after which a shared morsel table holds a present entry, and nothing else", () => {
+    const made = (shared: boolean, fault: boolean) => {
+      const { tx, obs } = txOn(sys);
+      morselCreate(tx, 0, 0, 1, 1, 0, obs, shared);
+      if (fault) morselFault(tx, 0, 0, 0, 20, false, true, false, "safe", obs);
+      return tx.commit();
+    };
+    expect(count(sys.init, made(true, true))).toBe(1);
+    expect(count(sys.init, made(true, false))).toBe(0); // an empty shared table
+    expect(count(sys.init, made(false, true))).toBe(0); // the CPU's own table: not shared
+    const s = made(true, true);
+    expect(count(s, s)).toBe(0); // nothing changed
   });
 });

@@ -115,3 +115,28 @@ describe("view-refinement", () => {
     expect(check(sys.init, s)).toBeNull();
   });
 });
+
+describe("view-refinement's antecedent", () => {
+  const count = (pre: State, post: State): number => {
+    const counts = [0];
+    viewRefinement.antecedent!.count(sys, pre, { t: "iommu" }, txOn(sys).obs, post, counts, 0);
+    return counts[0];
+  };
+
+  for (const [fmt, name] of FORMATS) {
+    it(`${name}: counts a change after which a view table holds a present entry, and nothing else`, () => {
+      const { s, view } = viewed(fmt, 1);
+      expect(count(sys.init, s)).toBe(1);
+      expect(count(s, s)).toBe(0); // nothing changed
+      // The view's only entry cleared: the tables changed, but no view entry is present.
+      expect(count(s, changed(s, (tx) => ptWrite(tx, view, 0, 0, 0)))).toBe(0);
+    });
+  }
+
+  it("an EPT entry with none of R, W, X is not present, whatever its address", () => {
+    const { s, view } = viewed(VIEW_EPT, 1);
+    const post = changed(s, (tx) => ptWrite(tx, view, 0, (ptLo(s[PTMEM], view, 0) & ~7) >>> 0, ptHi(s[PTMEM], view, 0) >>> 0));
+    expect(count(s, post)).toBe(0);
+    expect(check(s, post)).toBeNull();
+  });
+});
