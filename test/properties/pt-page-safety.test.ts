@@ -64,9 +64,9 @@ describe("pt-page-safety's early exit", () => {
   it("its antecedent counts each kind of step that puts a cached entry to the test, and nothing else", () => {
     const { r, slot, data } = cached();
     const count = (pre: typeof r.state, post: typeof r.state): number[] => {
-      const counts = [0, 0, 0];
+      const counts = new Float64Array(3);
       ptPageSafety.antecedent!.count(r.sys, pre, { t: "iommu" }, r.obs, post, counts, 0);
-      return counts;
+      return Array.from(counts);
     };
     const s = r.state;
     const step = (f: (tx: ReturnType<typeof txOn>["tx"], obs: ReturnType<typeof txOn>["obs"]) => void) => {

@@ -114,7 +114,7 @@ describe("pte-agreement's leaf-frame and directory rules", () => {
 
 describe("pte-agreement's antecedent", () => {
   const count = (pre: State, post: State): number => {
-    const counts = [0];
+    const counts = new Float64Array(1);
     pteAgreement.antecedent!.count(sys, pre, { t: "iommu" }, txOn(sys).obs, post, counts, 0);
     return counts[0];
   };

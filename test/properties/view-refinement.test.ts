@@ -118,7 +118,7 @@ describe("view-refinement", () => {
 
 describe("view-refinement's antecedent", () => {
   const count = (pre: State, post: State): number => {
-    const counts = [0];
+    const counts = new Float64Array(1);
     viewRefinement.antecedent!.count(sys, pre, { t: "iommu" }, txOn(sys).obs, post, counts, 0);
     return counts[0];
   };
