@@ -4,11 +4,12 @@
 // root pointing at a level-1 view table), in both view formats.
 import { describe, expect, it } from "vitest";
 import { FRAMES, PTMEM } from "../../model/geometry.ts";
-import { morselBasePage, morselCreate, morselFault, morselPut, morselRoot } from "../../model/morsel.ts";
+import { morselBasePage, morselCreate, morselFault, morselPut, morselRoot, morselZap } from "../../model/morsel.ts";
 import { VIEW_AMD_V1, VIEW_EPT, viewFill, viewTable, type ViewFormat } from "../../model/morsel-view.ts";
 import { ptFind, ptHi, ptLo, ptWrite } from "../../model/page-table-memory.ts";
 import { frameAux, frameRole, ROLE_IOMMU_PT, ROLE_MORSEL_VIEW, setFrame } from "../../model/physical-memory.ts";
-import { EPT_LO_EXEC } from "../../model/formats/ept-pte.ts";
+import { EPT_LO_EXEC, EPT_LO_WRITE } from "../../model/formats/ept-pte.ts";
+import { AMD_HI_IW } from "../../model/formats/amd-v1-pte.ts";
 import { X86_LO_PRESENT, X86_LO_PSE, X86_LO_RW, X86_LO_USER, x86EncodeHi, x86EncodeLo, x86Pfn } from "../../model/formats/x86-pte.ts";
 import { tableIndex } from "../../model/iommu-page-table.ts";
 import { morselViews } from "../../model/policies/morsel-views.ts";
@@ -87,6 +88,24 @@ describe("view-refinement", () => {
       expect(check(s, reused)).toMatch(says);
     });
 
+    it(`${name}: a leaf the primary no longer has, one that maps another frame, one that grants write over a read-only page`, () => {
+      const { s, view } = viewed(fmt, 1);
+      const lo = ptLo(s[PTMEM], view, 0) >>> 0, hi = ptHi(s[PTMEM], view, 0) >>> 0;
+      const head = `entry 0 of the ${name} view table in frame ${view} \\(level 1\\), mirroring morsel table frame \\d+: the view`;
+      expect(check(s, changed(s, (tx, obs) => morselZap(tx, 0, 0, 0, obs)))).toMatch(new RegExp(`${head} maps frame 20, but the primary \\(x86-64\\) maps nothing there: the view was not invalidated when the primary unmapped$`));
+      expect(check(s, changed(s, (tx) => ptWrite(tx, view, 0, ((lo & 0xfff) | (23 << 12)) >>> 0, hi)))).toMatch(new RegExp(`${head} maps frame 23, the primary frame 20$`));
+      const writable = fmt === VIEW_EPT ? [(lo | EPT_LO_WRITE) >>> 0, hi] : [lo, (hi | AMD_HI_IW) >>> 0];
+      expect(check(s, changed(s, (tx) => ptWrite(tx, view, 0, writable[0], writable[1])))).toMatch(new RegExp(`${head} lets frame 20 be written, the primary maps it read-only$`));
+      // A stored entry that is not present (AMD PR clear, EPT no R/W/X) is neither checked nor counted, whatever else it holds.
+      const absent = fmt === VIEW_EPT ? [(lo & ~7) >>> 0, hi] : [(lo & ~1) >>> 0, (hi | AMD_HI_IW) >>> 0];
+      const post = changed(s, (tx, obs) => {
+        morselZap(tx, 0, 0, 0, obs);
+        ptWrite(tx, view, 0, absent[0], absent[1]);
+      });
+      expect(ptFind(post[PTMEM], view, 0)).toBeGreaterThanOrEqual(0);
+      expect(check(s, post)).toBeNull();
+    });
+
     it(`${name}: a step that changed neither the entries nor the frames is not re-examined`, () => {
       const { s, primary } = viewed(fmt, 1);
       const bad = changed(s, (tx) => ptWrite(tx, primary, 0, 0, 0));
@@ -130,6 +149,16 @@ describe("view-refinement's antecedent", () => {
       expect(count(s, s)).toBe(0); // nothing changed
       // The view's only entry cleared: the tables changed, but no view entry is present.
       expect(count(s, changed(s, (tx) => ptWrite(tx, view, 0, 0, 0)))).toBe(0);
+      // Only the entries changed (no frame): a present view entry is counted.
+      const lo = ptLo(s[PTMEM], view, 0) >>> 0, hi = ptHi(s[PTMEM], view, 0) >>> 0;
+      const entriesOnly = changed(s, (tx) => ptWrite(tx, view, 1, lo, hi));
+      expect(entriesOnly[FRAMES]).toBe(s[FRAMES]);
+      expect(count(s, entriesOnly)).toBe(1);
+      // A stored entry that is not present in this format is not counted, though the other format would take it as present:
+      // AMD PR clear with bit 1 (ignored by AMD, EPT's W) set; EPT with X only (execute-only) is present, PR clear for AMD.
+      const absent = fmt === VIEW_EPT ? [(lo & ~7) >>> 0, hi] : [((lo & ~1) | 2) >>> 0, hi];
+      expect(count(s, changed(s, (tx) => ptWrite(tx, view, 0, absent[0], absent[1])))).toBe(0);
+      if (fmt === VIEW_EPT) expect(count(s, changed(s, (tx) => ptWrite(tx, view, 0, ((lo & ~7) | EPT_LO_EXEC) >>> 0, hi)))).toBe(1);
     });
   }
 
