@@ -50,19 +50,23 @@ describe("pt-page-safety's early exit", () => {
     expect(ptPageSafety.check(r.sys, r.log[0].pre, r.log[0].event, r.obs, r.log[0].post)).toBeNull();
   });
 
-  it("the violation names the entry's level and IOVA span", () => {
-    const { r, slot, data } = cached();
-    const e = r.state[PDEC][slot];
-    const { tx, obs } = txOn(r.sys, r.state);
-    pdecFill(tx, slot, pdecEncode(data, pdecNextLevel(e), true, true));
-    const v = ptPageSafety.check(r.sys, r.state, { t: "iommu" }, obs, tx.commit())!;
-    const level = pdecNextLevel(e) + 1;
-    const span = 2 ** (9 * (level - 1)) * 4096;
-    const first = Math.floor((v.iovaPfn! * 4096) / span) * span;
-    expect(v.iovaPfn! * 4096).toBe(first);
-    expect(v.message).toContain(`the level-${level} entry covering IOVAs 0x${first.toString(16)}..0x${(first + span - 1).toString(16)}, pointing at frame ${data}`);
-    expect(v.dev).toBe(0);
-    expect(v.frame).toBe(data);
+  it("the violation names the entry's level and IOVA span, at every level the walk cached", () => {
+    const { r, data } = cached();
+    const slots = [...r.state[PDEC].keys()].filter((i) => r.state[PDEC][i] !== 0);
+    expect(slots.length).toBe(r.sys.cfg.iommuLevels - 1); // one directory entry per level above the leaves
+    for (const slot of slots) {
+      const e = r.state[PDEC][slot];
+      const { tx, obs } = txOn(r.sys, r.state);
+      pdecFill(tx, slot, pdecEncode(data, pdecNextLevel(e), true, true));
+      const v = ptPageSafety.check(r.sys, r.state, { t: "iommu" }, obs, tx.commit())!;
+      const level = pdecNextLevel(e) + 1;
+      const span = 2 ** (9 * (level - 1)) * 4096;
+      const first = Math.floor((v.iovaPfn! * 4096) / span) * span;
+      expect(v.iovaPfn! * 4096).toBe(first);
+      expect(v.message).toContain(`the level-${level} entry covering IOVAs 0x${first.toString(16)}..0x${(first + span - 1).toString(16)}, pointing at frame ${data}`);
+      expect(v.dev).toBe(0);
+      expect(v.frame).toBe(data);
+    }
   });
 
   it("a step that changes neither the directory cache nor the frames is not re-examined", () => {
