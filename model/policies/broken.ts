@@ -367,8 +367,9 @@ const MAP_NARROW = 40;
  * a preemption point (as vfio_pin_map_dma's cond_resched between chunks),
  * narrows each one to the DMA direction, without an invalidation: a
  * translation a device cached in between keeps the right the tables no
- * longer give (AMD IOMMU spec 2.2.7 and VT-d 6.5: software invalidates after
- * changing any present entry). Once the map has returned, the device still
+ * longer give (Linux drivers/iommu/amd/io_pgtable.c iommu_v1_map_pages
+ * flushes the domain's pages whenever it overwrote a present entry,
+ * `updated`). Once the map has returned, the device still
  * writes a to-device buffer (or reads a from-device one) through its IOTLB.
  * Caught only by iotlb-coherence's rule that a cached translation of a
  * mapping no call is working on agrees with the tables now.
