@@ -23,5 +23,16 @@ export default defineConfig({
     maxWorkers: 2,
     reporters: ["default", "./test/summary-reporter.ts"],
     setupFiles: ["./test/setup-seed.ts"],
+    // `npm run coverage` (docs/testing.md): V8 coverage of the property
+    // checks, the policies and the IOMMU core; the report goes to coverage/.
+    coverage: {
+      provider: "v8",
+      include: [
+        "properties/**/*.ts", "model/policies/**/*.ts", "model/iommu*.ts", "model/iotlb.ts", "model/command-queue.ts", "model/flush-queue.ts",
+      ],
+      reporter: ["text", "json-summary"],
+      reportsDirectory: "coverage",
+      reportOnFailure: true,
+    },
   },
 });

@@ -8,7 +8,7 @@ import { PAGE_SIZE } from "../config.ts";
 import { type Kernel } from "../kernel.ts";
 import { TAG_FQ } from "../iommu-page-table.ts";
 import { lazy, lazyUnmap } from "./lazy.ts";
-import { linuxPdeRule, MAP_CLEANUP, MAP_FAIL_WAIT, MAP_START, mapWithIova, strict, UNMAP_START, UNMAP_WAIT, unmapAndQueueSync, unmapStart } from "./strict.ts";
+import { flushAfterMap, linuxPdeRule, MAP_CLEANUP, MAP_FAIL_WAIT, MAP_NP_FLUSH, MAP_START, mapWithIova, strict, UNMAP_START, UNMAP_WAIT, unmapAndQueueSync, unmapStart } from "./strict.ts";
 import { shadow } from "./shadow.ts";
 import { fns } from "./fns.ts";
 import { makeBounce } from "./bounce.ts";
@@ -359,6 +359,113 @@ export const viommuAsyncInvalidate: Policy = {
   },
 };
 
+/** A phase of strict-narrow-no-invalidate's map (numbered apart from strict's). */
+const MAP_NARROW = 40;
+
+/**
+ * Strict whose map first makes every entry readable and writable and, after
+ * a preemption point (as vfio_pin_map_dma's cond_resched between chunks),
+ * narrows each one to the DMA direction, without an invalidation: a
+ * translation a device cached in between keeps the right the tables no
+ * longer give (Linux drivers/iommu/amd/io_pgtable.c iommu_v1_map_pages
+ * flushes the domain's pages whenever it overwrote a present entry,
+ * `updated`). Once the map has returned, the device still
+ * writes a to-device buffer (or reads a from-device one) through its IOTLB.
+ * Caught only by iotlb-coherence's rule that a cached translation of a
+ * mapping no call is working on agrees with the tables now.
+ */
+export const strictNarrowNoInvalidate: Policy = {
+  ...strict,
+  name: "strict-narrow-no-invalidate",
+  summary: "BROKEN strict: maps read/write, then narrows the entries to the DMA direction after a preemption point, without invalidating",
+  map(k: Kernel, m: number, phase: number): number {
+    if (phase === MAP_NARROW) {
+      // The bug: the rights are lowered in place (same frames, so no table frame is needed) and nothing is invalidated.
+      if (!k.mapSegments(m)) return mapWithIova(k, m, MAP_CLEANUP);
+      return k.cachingMode ? flushAfterMap(k, m, MAP_NP_FLUSH) : DONE;
+    }
+    if (phase !== MAP_START) return mapWithIova(k, m, phase);
+    const iova = k.allocIova(k.dev(m), k.pages(m));
+    if (iova < 0) return FAIL;
+    k.setIova(m, iova);
+    return mapInto(k, m, k.dev(m), true, true) ? MAP_NARROW : mapWithIova(k, m, MAP_CLEANUP);
+  },
+};
+
+/**
+ * Maps every segment of mapping m contiguously from its IOVA into domain
+ * `dom`, with rights `read` and `write`; with `pfnUp`, a segment that starts
+ * inside a page is mapped from the frame after it.
+ */
+function mapInto(k: Kernel, m: number, dom: number, read: boolean, write: boolean, pfnUp = false): boolean {
+  let v = k.iova(m);
+  for (let i = 0; i < k.segments(m); i++) {
+    const first = k.segFirstFrame(m, i) + (pfnUp && k.segOffset(m, i) % PAGE_SIZE !== 0 ? 1 : 0);
+    for (let p = 0; p < k.segPages(m, i); p++) if (!k.mapPage(dom, v + p, first + p, read, write)) return false;
+    v += k.segPages(m, i);
+  }
+  return true;
+}
+
+/**
+ * Strict that finds a buffer's first frame with PFN_UP(phys) instead of
+ * PFN_DOWN(phys) (Linux __iommu_dma_map maps phys - iova_offset(phys)): a
+ * buffer that starts inside a page (a kmalloc object after the first of its
+ * slab, a range inside an allocation) is mapped from the frame above it.
+ * The device reaches the frame just above its buffer's, which holds nothing
+ * granted to it; its own buffer's page is not reachable.
+ */
+export const strictPfnUp: Policy = {
+  ...strict,
+  name: "strict-pfn-up",
+  summary: "BROKEN strict: maps a buffer that starts inside a page from the frame above it (PFN_UP instead of PFN_DOWN)",
+  map(k: Kernel, m: number, phase: number): number {
+    if (phase !== MAP_START) return mapWithIova(k, m, phase);
+    const iova = k.allocIova(k.dev(m), k.pages(m));
+    if (iova < 0) return FAIL;
+    k.setIova(m, iova);
+    if (!mapInto(k, m, k.dev(m), k.deviceReads(m), k.deviceWrites(m), true)) return mapWithIova(k, m, MAP_CLEANUP);
+    return k.cachingMode ? flushAfterMap(k, m, MAP_NP_FLUSH) : DONE;
+  },
+};
+
+/** The domain strict-wrong-device maps every buffer in. */
+const WRONG_DOM = 0;
+
+/**
+ * Strict called with the wrong device: every buffer is mapped in device 0's
+ * domain (IOVA from its allocator, entries, invalidations), whichever device
+ * it is for, as a driver that passes its parent's struct device to
+ * dma_map_*() would (the DMA API maps in that device's domain). Device 0
+ * reaches other devices' buffers (a grant of device 1 is not device 0's),
+ * and the device the buffer is for faults.
+ */
+export const strictWrongDevice: Policy = {
+  ...strict,
+  name: "strict-wrong-device",
+  summary: "BROKEN strict: maps every device's buffers in device 0's domain (the wrong struct device passed to the DMA API)",
+  map(k: Kernel, m: number, phase: number): number {
+    if (phase === MAP_START) {
+      const iova = k.allocIova(WRONG_DOM, k.pages(m));
+      if (iova < 0) return FAIL;
+      k.setIova(m, iova);
+      if (mapInto(k, m, WRONG_DOM, k.deviceReads(m), k.deviceWrites(m))) return DONE;
+    }
+    if (phase !== MAP_FAIL_WAIT) return unmapAndQueueSync(k, WRONG_DOM, k.iova(m), k.pages(m)) ? MAP_FAIL_WAIT : MAP_CLEANUP;
+    if (!k.completionDone()) return MAP_FAIL_WAIT;
+    k.freeDetachedTables();
+    k.freeIova(WRONG_DOM, k.iova(m), k.pages(m));
+    return FAIL;
+  },
+  unmap(k: Kernel, m: number, phase: number): number {
+    if (phase === UNMAP_START) return unmapAndQueueSync(k, WRONG_DOM, k.iova(m), k.pages(m)) ? UNMAP_WAIT : UNMAP_START;
+    if (!k.completionDone()) return UNMAP_WAIT;
+    k.freeDetachedTables();
+    k.freeIova(WRONG_DOM, k.iova(m), k.pages(m));
+    return DONE;
+  },
+};
+
 /** Morsel whose unmount invalidates leaves only (PDE = 0): the cached entry that linked the morsel outlives its tables. */
 export const morselLeafOnlyUnmount: Policy = makeMorselPolicy({
   name: "morsel-leaf-only-unmount",
@@ -503,5 +610,5 @@ export const BROKEN_POLICIES: readonly Policy[] = [
   strictFreeBeforeWait, strictFreeIovaBeforeWait, strictLeakIova, strictLeakTables, strictUnmapOffByOne, strictRangeNoOffset, strictFreeTablesEarly, strictWaitBeforeInvalidate, strictNoPde, lazyFreeTablesAtUnmap, lazyNoTimer, shadowZeroCopy, fnsNeverPde,
   bounceMapOriginal, bounceNoZeroPadding, bounceSharedSlot, damnFreeToBuddy, damnUnzeroedPool,
   vfioUnpinBeforeWait, vfioLeakPin, morselLeafOnlyUnmount, morselNaiveSharing, morselViewStale,
-  viommuAsyncInvalidate, coiommuUnpinBeforeInvalidate,
+  viommuAsyncInvalidate, coiommuUnpinBeforeInvalidate, strictNarrowNoInvalidate, strictWrongDevice, strictPfnUp,
 ];

@@ -11,8 +11,8 @@ import { lazyNoTimer, strictRangeNoOffset, strictUnmapOffByOne, strictLeakIova, 
 import { strict } from "../../model/policies/strict.ts";
 import {
   bounceMapOriginal, bounceNoZeroPadding, damnFreeToBuddy, damnUnzeroedPool, fnsNeverPde, lazyFreeTablesAtUnmap, vfioUnpinBeforeWait, morselLeafOnlyUnmount,
-  morselNaiveSharing, morselViewStale, strictFreeBeforeWait, strictFreeIovaBeforeWait, strictFreeTablesEarly, strictNoPde, strictWaitBeforeInvalidate,
-  viommuAsyncInvalidate,
+  morselNaiveSharing, morselViewStale, strictFreeBeforeWait, strictFreeIovaBeforeWait, strictFreeTablesEarly, strictNarrowNoInvalidate, strictNoPde, strictPfnUp,
+  strictWaitBeforeInvalidate, strictWrongDevice, viommuAsyncInvalidate,
 } from "../../model/policies/broken.ts";
 import { viommu } from "../../model/policies/viommu.ts";
 import { fns } from "../../model/policies/fns.ts";
@@ -136,6 +136,22 @@ const CASES: Case[] = [
   {
     broken: viommuAsyncInvalidate, correct: viommu, property: "iotlb-coherence",
     shape: [MAP, "dma", "unmap", "dma"], says: /stale IOTLB entry .* its unmap had already returned/, runs: 10000,
+  },
+  {
+    // A translation cached while the map had every entry read/write outlives the narrowing (issue 16:
+    // iotlb-coherence's rule that a cached translation agrees with the tables now, under a returned map).
+    broken: strictNarrowNoInvalidate, correct: strict, property: "iotlb-coherence",
+    shape: [MAP, "dma", "resume", "dma"], says: /through a stale IOTLB entry .*; the tables now map it to frame \d+ without that permission/, runs: 10000,
+  },
+  {
+    // Device 0 reaches device 1's buffer (issue 16: a grant of one device is not another's).
+    broken: strictWrongDevice, correct: strict, property: "page-confinement",
+    shape: [MAP, "dma"], says: /device 0 read frame \d+ through a page walk .*holds nothing granted to device 0: .*of the driver of dev1/, runs: 10000,
+  },
+  {
+    // The device reaches the frame just above its buffer's (issue 16: a grant covers its own frames only).
+    broken: strictPfnUp, correct: strict, property: "page-confinement",
+    shape: [MAP, "dma"], says: /frame \d+ holds nothing granted to device \d/, runs: 10000,
   },
 ];
 

@@ -3,7 +3,10 @@
 // tables under a live mapping without an invalidation, as a policy that
 // remaps an IOVA to another frame, or lowers its permission, in place would.
 import { describe, expect, it } from "vitest";
-import { mIova } from "../../model/dma-mapping.ts";
+import { MS_UNMAPPING, mDev, mIova, mSegFrame, mStatus } from "../../model/dma-mapping.ts";
+import { lazy } from "../../model/policies/lazy.ts";
+import { shadow } from "../../model/policies/shadow.ts";
+import { strictFreeIovaBeforeWait } from "../../model/policies/broken.ts";
 import { MAPS } from "../../model/geometry.ts";
 import { iommuMapPage, iommuUnmapPages } from "../../model/iommu-page-table.ts";
 import { SRC_IOTLB } from "../../model/observation.ts";
@@ -47,5 +50,84 @@ describe("iotlb-coherence on a live mapping", () => {
   it("an unchanged entry is coherent", () => {
     const { r } = rewritten((f) => f, true);
     expect(check(r, true)).toBeNull();
+  });
+});
+
+// The rest of the rule, through the policies' own steps: a stale entry after
+// the unmap returned, an unmap in progress (exempt), an IOVA reused by another
+// buffer while the first unmap is still in progress (not exempt), another
+// device's mapping at the same IOVA number (not a cover), and a permanent pool
+// frame (never stale).
+describe("iotlb-coherence through the policies", () => {
+  const map = { t: "map", cpu: 0, dev: 0, src: "kmalloc", size: 64, dir: "bidirectional" } as const;
+  const read = { t: "dma", dev: 0, write: false, page: 0, offset: 0, len: 1 } as const;
+
+  function verdict(r: Runner, s: ReturnType<Runner["step"]>): string | null {
+    return iotlbCoherence.check(r.sys, s.pre, s.event, r.obs, s.post)?.message ?? null;
+  }
+
+  it("lazy: an access through the IOTLB after the unmap returned is stale", () => {
+    const r = Runner.of(lazy);
+    r.steps([map, read, { t: "unmap", cpu: 0, k: 0, free: false }]);
+    const s = r.step(read);
+    expect(s.segSource[0]).toBe(SRC_IOTLB);
+    expect(verdict(r, s)).toMatch(/^device 0 read frame \d+ through a stale IOTLB entry for IOVA 0x[0-9a-f]+000; its unmap had already returned$/);
+  });
+
+  it("lazy: another device's mapping at the same IOVA number does not cover the stale access", () => {
+    const r = Runner.of(lazy);
+    r.steps([map, read]);
+    const v = mIova(r.state[MAPS], 0);
+    r.steps([{ t: "unmap", cpu: 0, k: 0, free: false }, { ...map, dev: 1 }]);
+    expect([mDev(r.state[MAPS], 0), mIova(r.state[MAPS], 0)]).toEqual([1, v]); // slot 0 again: the same IOVA number, in device 1's space
+    expect(verdict(r, r.step(read))).toMatch(/its unmap had already returned$/);
+  });
+
+  it("lazy: a live mapping just below the stale IOVA page does not cover it", () => {
+    const r = Runner.of(lazy);
+    r.steps([map, map]);
+    const [a, b] = [mIova(r.state[MAPS], 0), mIova(r.state[MAPS], 1)];
+    expect(Math.abs(a - b)).toBe(1); // two neighbouring one-page IOVA ranges
+    const upper = a > b ? 0 : 1; // the slot whose page is just above the other's range
+    const page = Math.max(a, b) - r.sys.g.winBase;
+    r.steps([{ ...read, page }, { t: "unmap", cpu: 0, k: upper, free: false }]);
+    const s = r.step({ ...read, page });
+    expect(s.segSource[0]).toBe(SRC_IOTLB);
+    expect(verdict(r, s)).toMatch(/its unmap had already returned$/);
+  });
+
+  it("strict: an access while the unmap waits for its invalidation is exempt", () => {
+    const r = Runner.of(strict);
+    r.steps([map, read, { t: "unmap", cpu: 0, k: 0, free: false }]);
+    expect(mStatus(r.state[MAPS], 0)).toBe(MS_UNMAPPING);
+    const s = r.step(read);
+    expect(s.segSource[0]).toBe(SRC_IOTLB);
+    expect(verdict(r, s)).toBeNull();
+  });
+
+  it("strict-free-iova-before-wait: the IOVA reused by another buffer during the first unmap: not exempt", () => {
+    const r = Runner.of(strictFreeIovaBeforeWait);
+    r.steps([map, read, { t: "unmap", cpu: 0, k: 0, free: false }, { ...map, cpu: 1, size: 4096, src: "pages" }]);
+    expect(mStatus(r.state[MAPS], 0)).toBe(MS_UNMAPPING);
+    expect(mIova(r.state[MAPS], 1)).toBe(mIova(r.state[MAPS], 0));
+    const s = r.step(read);
+    expect(s.segSource[0]).toBe(SRC_IOTLB);
+    expect(verdict(r, s)).toMatch(new RegExp(`read frame ${s.segFrame[0]} through a stale IOTLB entry .*; the tables now map it to frame ${mSegFrame(r.state[MAPS], 1, 0)}$`));
+  });
+
+  it("an entry cleared without invalidation under a live mapping: nothing is mapped there now", () => {
+    const { r } = rewritten((f) => f, true);
+    const { tx, obs } = txOn(r.sys, r.state);
+    iommuUnmapPages(tx, 0, mIova(r.state[MAPS], 0), 1, 0, obs);
+    r.state = tx.commit();
+    expect(check(r, false)?.message).toMatch(/; nothing is mapped there now$/);
+  });
+
+  it("shadow: a pool frame stays the device's after the unmap: a cached access to it is not stale", () => {
+    const r = Runner.of(shadow);
+    r.steps([map, read, { t: "unmap", cpu: 0, k: 0, free: false }]);
+    const s = r.step(read);
+    expect(s.segSource[0]).toBe(SRC_IOTLB);
+    expect(verdict(r, s)).toBeNull();
   });
 });

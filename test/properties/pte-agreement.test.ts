@@ -8,7 +8,8 @@ import { makeSystem } from "../../model/system.ts";
 import { morsel } from "../../model/policies/morsel.ts";
 import { morselCreate, morselFault, morselRoot } from "../../model/morsel.ts";
 import { ptWrite } from "../../model/page-table-memory.ts";
-import { X86_LO_ACCESSED, X86_LO_PRESENT, X86_LO_PSE, X86_LO_RW, X86_LO_USER, x86EncodeHi, x86EncodeLo } from "../../model/formats/x86-pte.ts";
+import { type State } from "../../model/state.ts";
+import { X86_LO_ACCESSED, X86_LO_PAT_LARGE, X86_LO_PRESENT, X86_LO_PSE, X86_LO_RW, X86_LO_USER, x86EncodeHi, x86EncodeLo } from "../../model/formats/x86-pte.ts";
 import { findProperty } from "../../properties/index.ts";
 import { config, txOn } from "../model/helpers.ts";
 
@@ -54,5 +55,81 @@ describe("pte-agreement and the shared-entry encodings", () => {
     morselCreate(tx, 0, 0, 2, 0, 0, obs);
     ptWrite(tx, morselRoot(tx, 0, 0), 0, x86EncodeLo(21, X86_LO_PRESENT | X86_LO_RW | X86_LO_USER), x86EncodeHi(21, false, 0, 0));
     expect(pteAgreement.check(sys, sys.init, { t: "iommu" }, obs, tx.commit())?.message).toMatch(/pointer to the table at frame 21; the IOMMU reads NextLevel 0, a 2 MiB leaf/);
+  });
+});
+
+// The rules no encoding test reaches (issue 16): a leaf both walkers read as a
+// leaf but of different frames, and a directory entry the IOMMU reads with
+// another NextLevel than the one below the table's level.
+describe("pte-agreement's leaf-frame and directory rules", () => {
+  /** pte-agreement's verdict on a level-2 morsel whose root entry 3 is written as given. */
+  function rootEntry(lo: number, hi: number): string | null {
+    const { tx, obs } = txOn(sys);
+    morselCreate(tx, 0, 0, 2, 0, 0, obs);
+    ptWrite(tx, morselRoot(tx, 0, 0), 3, lo, hi);
+    return pteAgreement.check(sys, sys.init, { t: "iommu" }, obs, tx.commit())?.message ?? null;
+  }
+  const LEAF = X86_LO_PRESENT | X86_LO_RW | X86_LO_USER | X86_LO_ACCESSED | X86_LO_PSE;
+
+  it("a 2 MiB leaf with the PAT bit (bit 12, _PAGE_PAT_LARGE): the MMU maps frame 512, the IOMMU frame 513", () => {
+    // The MMU clears bits 20..12 of a 2 MiB leaf's address; the IOMMU (NextLevel 0) takes them as address.
+    expect(rootEntry((x86EncodeLo(512, LEAF) | X86_LO_PAT_LARGE) >>> 0, x86EncodeHi(512, true, 0, 0))).toMatch(
+      /entry 3 of morsel table frame \d+ \(level 2\): the MMU maps frame 512, the IOMMU frame 513$/,
+    );
+    // Without it both read frame 512 (and the IOMMU grants no write: pkey 0).
+    expect(rootEntry(x86EncodeLo(512, LEAF), x86EncodeHi(512, true, 0, 0))).toBeNull();
+  });
+
+  it("a leaf whose software bits read as NextLevel 7: a leaf of non-default size for the IOMMU", () => {
+    expect(rootEntry(x86EncodeLo(512, LEAF | (7 << 9)), x86EncodeHi(512, true, 0, 0))).toMatch(
+      /the MMU reads a leaf mapping frame 512; the IOMMU reads NextLevel 7 .* as a leaf of non-default size \(NextLevel 7\)$/,
+    );
+  });
+
+  it("a 4 KiB leaf with Linux's special bit (bit 9) reads as NextLevel 1, which a level-1 table cannot hold", () => {
+    const { tx, obs } = txOn(sys);
+    morselCreate(tx, 0, 0, 1, 1, 0, obs);
+    ptWrite(tx, morselRoot(tx, 0, 0), 0, x86EncodeLo(20, X86_LO_PRESENT | X86_LO_USER | (1 << 9)), x86EncodeHi(20, true, 0, 0));
+    expect(pteAgreement.check(sys, sys.init, { t: "iommu" }, obs, tx.commit())?.message).toMatch(
+      /\(level 1\): the MMU reads a leaf mapping frame 20; the IOMMU reads NextLevel 1 .* special \(bit 9\), as a pointer to a level-1 table at frame 20, which a level-1 table cannot hold/,
+    );
+  });
+
+  it("a directory entry the IOMMU reads with NextLevel 1 agrees; NextLevel 3 (software bits 9 and 10) does not", () => {
+    const table = 21;
+    expect(rootEntry(x86EncodeLo(table, X86_LO_PRESENT | X86_LO_RW | X86_LO_USER | (1 << 9)), x86EncodeHi(table, false, 0, 0))).toBeNull();
+    expect(rootEntry(x86EncodeLo(table, X86_LO_PRESENT | X86_LO_RW | X86_LO_USER | (3 << 9)), x86EncodeHi(table, false, 0, 0))).toMatch(
+      /entry 3 of morsel table frame \d+ \(level 2\): the MMU reads a pointer to the table at frame 21; the IOMMU reads NextLevel 3$/,
+    );
+  });
+
+  it("a step that changed neither the entries nor the frames is not re-examined", () => {
+    const { tx, obs } = txOn(sys);
+    morselCreate(tx, 0, 0, 2, 0, 0, obs);
+    ptWrite(tx, morselRoot(tx, 0, 0), 3, x86EncodeLo(512, LEAF | (7 << 9)), x86EncodeHi(512, true, 0, 0));
+    const bad = tx.commit();
+    expect(pteAgreement.check(sys, bad, { t: "iommu" }, obs, bad)).toBeNull();
+  });
+});
+
+describe("pte-agreement's antecedent", () => {
+  const count = (pre: State, post: State): number => {
+    const counts = new Float64Array(1);
+    pteAgreement.antecedent!.count(sys, pre, { t: "iommu" }, txOn(sys).obs, post, counts, 0);
+    return counts[0];
+  };
+
+  it("counts a change after which a shared morsel table holds a present entry, and nothing else", () => {
+    const made = (shared: boolean, fault: boolean) => {
+      const { tx, obs } = txOn(sys);
+      morselCreate(tx, 0, 0, 1, 1, 0, obs, shared);
+      if (fault) morselFault(tx, 0, 0, 0, 20, false, true, false, "safe", obs);
+      return tx.commit();
+    };
+    expect(count(sys.init, made(true, true))).toBe(1);
+    expect(count(sys.init, made(true, false))).toBe(0); // an empty shared table
+    expect(count(sys.init, made(false, true))).toBe(0); // the CPU's own table: not shared
+    const s = made(true, true);
+    expect(count(s, s)).toBe(0); // nothing changed
   });
 });

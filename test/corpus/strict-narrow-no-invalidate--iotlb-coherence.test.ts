@@ -1,0 +1,52 @@
+// dmacheck counterexample: the test replays the trace below and expects its violation
+// (what was violated and why: counterexample.violation.explanation).
+import { expect, test } from "vitest";
+import { replayCounterexample } from "../../index.ts";
+
+const counterexample = {
+  "format": "dmacheck/counterexample@1",
+  "policy": "strict-narrow-no-invalidate",
+  "policyModule": null,
+  "property": "iotlb-coherence",
+  "config": {
+    "frames": 32,
+    "cpus": 2,
+    "devices": 2,
+    "iovaPages": 16,
+    "iovaBasePfn": 504,
+    "iommuLevels": 3,
+    "fqSize": 256,
+    "fqTimeoutMs": 10,
+    "maxMappings": 8,
+    "maxObjects": 48,
+    "cmdQueueEntries": 16,
+    "maxOrder": 3,
+    "userPages": 4,
+    "reclaimEmptyTables": true
+  },
+  "events": [
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device"},
+    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1},
+    {"t": "resume", "cpu": 0},
+    {"t": "dma", "dev": 0, "write": true, "page": 0, "offset": 0, "len": 1}
+  ],
+  "violation": {
+    "step": 3,
+    "explanation": "device 0 wrote frame 6 through a stale IOTLB entry for IOVA 0x1f8000; the tables now map it to frame 6 without that permission; frame 6 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1"
+  },
+  "found": {
+    "engine": "random",
+    "seed": 42,
+    "path": "468:12:1:3:5:4:5:5:6:5:4:5:5:5",
+    "runs": 469,
+    "ms": 0,
+    "swarm": {"weights": {"map": 3, "map-sg": 1, "alloc-coherent": 0, "unmap": 3, "resume": 1, "iommu": 1, "dma": 3, "kmalloc": 0, "kfree": 3, "tick": 1, "user-touch": 0, "user-unmap": 3}, "cpus": 1, "devices": 1}
+  }
+} as const;
+
+test("strict-narrow-no-invalidate violates iotlb-coherence at step 4", () => {
+  const result = replayCounterexample(counterexample);
+  expect(result.mismatch).toBeNull();
+  expect(result.trace.violation?.property).toBe("iotlb-coherence");
+  expect(result.trace.violation?.step).toBe(3);
+});

@@ -1,0 +1,51 @@
+// dmacheck counterexample: the test replays the trace below and expects its violation
+// (what was violated and why: counterexample.violation.explanation).
+import { expect, test } from "vitest";
+import { replayCounterexample } from "../../index.ts";
+
+const counterexample = {
+  "format": "dmacheck/counterexample@1",
+  "policy": "strict-wrong-device",
+  "policyModule": null,
+  "property": "availability",
+  "config": {
+    "frames": 32,
+    "cpus": 2,
+    "devices": 2,
+    "iovaPages": 16,
+    "iovaBasePfn": 504,
+    "iommuLevels": 3,
+    "fqSize": 256,
+    "fqTimeoutMs": 10,
+    "maxMappings": 8,
+    "maxObjects": 48,
+    "cmdQueueEntries": 16,
+    "maxOrder": 3,
+    "userPages": 4,
+    "reclaimEmptyTables": true
+  },
+  "events": [
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device", "offset": 32, "len": 16},
+    {"t": "map", "cpu": 0, "dev": 1, "src": "kmalloc", "size": 1, "dir": "from-device"},
+    {"t": "dma", "dev": 1, "write": true, "page": 1, "offset": 0, "len": 1}
+  ],
+  "violation": {
+    "step": 2,
+    "explanation": "device 1's write of 1 byte(s) at IOVA 0x1f9000, inside mapping #1 (segment 0, IOVA 0x1f9000..0x1f9001, mapped and not being unmapped), faulted: IO page fault (not present) at IOVA page 0x1f9"
+  },
+  "found": {
+    "engine": "random",
+    "seed": 42,
+    "path": "290:7:1:3:3:3:3:8:11:10:14:14:6:13:13:9:9",
+    "runs": 291,
+    "ms": 0,
+    "swarm": {"weights": {"map": 3, "map-sg": 1, "alloc-coherent": 3, "unmap": 1, "resume": 3, "iommu": 1, "dma": 1, "kmalloc": 3, "kfree": 3, "tick": 1, "user-touch": 1, "user-unmap": 1}, "cpus": 2, "devices": 2}
+  }
+} as const;
+
+test("strict-wrong-device violates availability at step 3", () => {
+  const result = replayCounterexample(counterexample);
+  expect(result.mismatch).toBeNull();
+  expect(result.trace.violation?.property).toBe("availability");
+  expect(result.trace.violation?.step).toBe(2);
+});
