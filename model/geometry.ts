@@ -114,7 +114,9 @@ export function makeGeometry(cfg: ModelConfig, polWords = 0): Geometry {
   sizes[CALLS] = contexts * CALL_W;
   sizes[MAPS] = cfg.maxMappings * MAP_W;
   sizes[FQ] = cfg.cpus * fqRingWords;
-  sizes[IOVA] = cfg.devices * bitmapWords;
+  // Per domain: the allocated pages, then (after every domain's) the pages held back under a
+  // table being torn down (iova-allocator.ts reserveUnderTable).
+  sizes[IOVA] = 2 * cfg.devices * bitmapWords;
   sizes[MMU] = cfg.cpus * cfg.userPages + cfg.cpus;
   sizes[POL] = polWords;
   // The devices' own translation caches (PCIe ATS ATC), laid out like the IOTLB.

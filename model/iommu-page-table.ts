@@ -19,6 +19,7 @@ import {
   allocFrames, F_RELEASED, F_DETACHED, frameAux, frameData, frameFlags, frameRole, freeFrames, ROLE_IOMMU_PT, ROLE_MORSEL_PT, ROLE_MORSEL_VIEW, setFrame, setFrameData,
 } from "./physical-memory.ts";
 import { type Tx, type Words } from "./state.ts";
+import { releaseUnderTable, reserveUnderTable } from "./iova-allocator.ts";
 import { PTMEM, PT_W } from "./geometry.ts";
 import {
   AMD_V1_MAX_LEVELS, amdAddrPfn, amdIr, amdIw, amdLargeBasePfn, amdLargePageLog2, amdNextLevel, amdPdeHi, amdPdeLo, amdPresent, amdPteHi, amdPteLo,
@@ -143,6 +144,9 @@ export function iommuUnmapPages(tx: Tx, dom: number, v: number, pages: number, t
       obs.counters[C.iommuPteWrites]++;
       const fr = tx.w(FRAMES);
       setFrame(fr, t, ROLE_IOMMU_PT, 0, (fr[t * FRAME_W] & 0xff00) | F_DETACHED, dom | (tag << 8));
+      // The IOMMU may cache the entry to it until the invalidation: no new table may go there before it is freed.
+      const { first, span } = tableSpan(fr[t * FRAME_W + 2]);
+      reserveUnderTable(tx, dom, first, span);
       if (obs.detail) obs.note(`table frame ${t} (dom ${dom}, level ${level}) is empty: unlinked, to be freed`);
     }
   }
@@ -154,22 +158,8 @@ export function isDetachedWithTag(fr: Words, f: number, tag: number): boolean {
   return frameRole(fr, f) === ROLE_IOMMU_PT && (frameFlags(fr, f) & F_DETACHED) !== 0 && detachedTag(fr, f) === tag;
 }
 
-/**
- * Whether IOVA page `v` of domain `dom` lies under a table that an unmap
- * emptied and unlinked and that is not freed yet: the IOMMU may still cache
- * the directory entry to it until the unmap's invalidation completes. The
- * IOVA allocator keeps such pages reserved (allocIova). Linux frees a table
- * only when the unmapped range covers it whole (VT-d dma_pte_clear_level:
- * "If range covers entire pagetable, free it"), so every IOVA under a table
- * being freed belongs to the unmapping buffer and stays allocated until
- * iommu_iotlb_sync (strict) or the flush queue (lazy) returns it. The model
- * frees a table as soon as it is empty, a small-scope stand-in for that
- * rule; without the reservation a map on another CPU could link a new table
- * where the IOMMU still caches the old entry, and the device's accesses to
- * that live mapping would walk the emptied table and fault (docs/state.md,
- * "Table reclamation").
- */
-export function underDetachedTable(fr: Words, frames: number, dom: number, v: number): boolean {
+/** Whether IOVA page `v` of domain `dom` lies under a table an unmap unlinked and that is not freed yet. */
+function underDetachedTable(fr: Words, frames: number, dom: number, v: number): boolean {
   for (let f = 0; f < frames; f++) {
     const w = fr[f * FRAME_W];
     if ((w & 0xf) !== ROLE_IOMMU_PT || (w & F_DETACHED) === 0 || ((w >>> 16) & 0xff) !== dom) continue;
@@ -179,16 +169,26 @@ export function underDetachedTable(fr: Words, frames: number, dom: number, v: nu
   return false;
 }
 
+/** The IOVA pages a table with key `key` spans: [first, first + span). */
+function tableSpan(key: number): { first: number; span: number } {
+  const span = POW2[9 * tableKeyLevel(key)];
+  return { first: (key >>> 4) * span, span };
+}
+
 /** Frees detached table frames with `tag` (only those a flush released, when `releasedOnly`). Returns how many. */
 export function freeDetachedTables(tx: Tx, tag: number, releasedOnly: boolean, obs: Observation): number {
   let n = 0;
   for (let f = 0; f < tx.g.cfg.frames; f++) {
     if (!isDetachedWithTag(tx.c[FRAMES], f, tag)) continue;
     if (releasedOnly && (frameFlags(tx.c[FRAMES], f) & F_RELEASED) === 0) continue;
+    const key = tx.c[FRAMES][f * FRAME_W + 2];
+    const dom = frameAux(tx.c[FRAMES], f) & 0xff;
     ptClearFrame(tx, f);
     freeFrames(tx, f, 0, obs);
     obs.counters[C.ptFramesFreed]++;
     n++;
+    const { first, span } = tableSpan(key);
+    releaseUnderTable(tx, dom, first, span, (v) => underDetachedTable(tx.c[FRAMES], tx.g.cfg.frames, dom, v));
   }
   return n;
 }

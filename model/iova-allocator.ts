@@ -4,12 +4,12 @@
  * of n pages starts at a multiple of the next power of two of n. The model
  * takes the lowest free range (Linux searches top-down and keeps per-CPU
  * caches of recently freed ranges; both hand a just-freed range out again
- * soon, which is the behaviour isolation depends on). Pages under a table
- * an unmap is tearing down stay reserved until the table is freed
- * (underDetachedTable).
+ * soon, which is the behaviour isolation depends on). Pages that were free
+ * when an unmap unlinked the table above them are held back until that table
+ * is freed (reserveUnderTable): a second bitmap per domain, after every
+ * domain's allocation bitmap.
  */
-import { FRAMES, IOVA } from "./geometry.ts";
-import { underDetachedTable } from "./iommu-page-table.ts";
+import { IOVA } from "./geometry.ts";
 import { type Tx, type Words } from "./state.ts";
 
 function isFree(bm: Words, base: number, i: number): boolean {
@@ -29,12 +29,12 @@ export function allocIova(tx: Tx, dom: number, pages: number, sizeAligned = true
   while (sizeAligned && align < pages) align <<= 1;
   const bm0 = tx.c[IOVA];
   const base = dom * g.bitmapWords;
-  const fr = tx.c[FRAMES];
+  const held = heldBase(g, dom);
   // First aligned absolute page number at or above the window base.
   let start = Math.ceil(g.winBase / align) * align;
   for (; start + pages <= g.winBase + g.winPages; start += align) {
     let ok = true;
-    for (let p = 0; p < pages && ok; p++) ok = isFree(bm0, base, start - g.winBase + p) && !underDetachedTable(fr, g.cfg.frames, dom, start + p);
+    for (let p = 0; p < pages && ok; p++) ok = isFree(bm0, base, start - g.winBase + p) && isFree(bm0, held, start - g.winBase + p);
     if (!ok) continue;
     const bm = tx.w(IOVA);
     for (let p = 0; p < pages; p++) {
@@ -63,4 +63,48 @@ export function iovaAllocated(tx: { g: { winBase: number; winPages: number; bitm
   const i = v - tx.g.winBase;
   if (i < 0 || i >= tx.g.winPages) return false;
   return !isFree(bm, dom * tx.g.bitmapWords, i);
+}
+
+function heldBase(g: { cfg: { devices: number }; bitmapWords: number }, dom: number): number {
+  return (g.cfg.devices + dom) * g.bitmapWords;
+}
+
+/**
+ * An unmap unlinked a table of domain `dom` spanning IOVA pages
+ * [first, first+span): the pages of the window in it that are free now are
+ * held back from the allocator until the table is freed
+ * (releaseUnderTable). Linux frees a table only when the unmapped range
+ * covers it whole (VT-d dma_pte_clear_level, "If range covers entire
+ * pagetable, free it"), so no page under a table being freed can be handed
+ * out before the invalidation has completed; the model frees a table as soon
+ * as it is empty, and holding back the pages that were free keeps that
+ * guarantee. Pages still allocated (the unmapping buffer's own) are not held:
+ * a policy that frees them before its invalidation completes lets them be
+ * reused, which is its bug to show.
+ */
+export function reserveUnderTable(tx: Tx, dom: number, first: number, span: number): void {
+  const g = tx.g;
+  const lo = Math.max(first, g.winBase), hi = Math.min(first + span, g.winBase + g.winPages);
+  if (lo >= hi) return;
+  const base = dom * g.bitmapWords, held = heldBase(g, dom);
+  const bm0 = tx.c[IOVA];
+  let bm: Words | null = null;
+  for (let v = lo; v < hi; v++) {
+    const i = v - g.winBase;
+    if (!isFree(bm0, base, i) || !isFree(bm0, held, i)) continue;
+    bm ??= tx.w(IOVA);
+    bm[held + (i >>> 5)] |= 1 << (i & 31);
+  }
+}
+
+/** The table spanning [first, first+span) was freed: its held-back pages return, except those `stillHeld` says another unlinked table covers. */
+export function releaseUnderTable(tx: Tx, dom: number, first: number, span: number, stillHeld: (v: number) => boolean): void {
+  const g = tx.g;
+  const lo = Math.max(first, g.winBase), hi = Math.min(first + span, g.winBase + g.winPages);
+  const held = heldBase(g, dom);
+  for (let v = lo; v < hi; v++) {
+    const i = v - g.winBase;
+    if (isFree(tx.c[IOVA], held, i) || stillHeld(v)) continue;
+    tx.w(IOVA)[held + (i >>> 5)] &= ~(1 << (i & 31));
+  }
 }

@@ -46,7 +46,7 @@ import { FRAMES, FRAME_W } from "../geometry.ts";
 import { F_USER_SHARED } from "../physical-memory.ts";
 import { mapUserFrame } from "../mmu.ts";
 import {
-  type PoolLayout, POOL_WORDS, poolAlloc, poolFrame, poolFreeTail, poolGrow, poolIova, poolPut, poolRefs,
+  type PoolLayout, POOL_WORDS, poolAlloc, poolFrame, poolFreeTail, poolGrow, poolIova, poolPut, poolRefs, poolWordNames,
 } from "../allocators/segregated-pool.ts";
 import { mapWithIova, strict } from "./strict.ts";
 import { poolMapped } from "./damn.ts";
@@ -75,6 +75,7 @@ export function makeMaio(name: string, summary: string, tail: TailRule): Policy 
     // not leftover-data: a recycled page keeps what the process wrote in it (docs/policies/maio.md).
     claims: ["page-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement", "stale-window", "no-leak", "availability", "user-confinement"],
     stateWords: POOL_WORDS, // device 0's pool only
+    stateWordNames: () => poolWordNames(1),
     attach: () => "translate",
     boot(k: Kernel): void {
       const L = maioLayout(k);

@@ -168,17 +168,20 @@ describe("overlapping flushes", () => {
   // fq_flush_finish_cnt), else the cached directory entry points at a free
   // frame: a pt-page-safety violation, which lazy claims.
   it("a completing flush releases only what it covered, not what a later flush covered", () => {
-    const r = Runner.of(lazy, { fqSize: 2, reclaimEmptyTables: false }); // no table teardown: its IOVAs would stay reserved (underDetachedTable)
+    // Table reclamation on: Y's tables are detached by Y's own unmap, under flush B only.
+    // (Y is mapped before X's unmap: a map under a table being torn down gets no IOVA there,
+    // iova-allocator.ts reserveUnderTable.)
+    const r = Runner.of(lazy, { fqSize: 2 });
     const events: Event[] = [
-      map(0, 0), // X: dom 0, IOVA 504
+      map(0, 0), // X: dom 0, IOVA 504, new tables
+      map(0, 0), // Y: dom 0, IOVA 505, the same tables
       map(0, 1), // Z: dom 1
-      unmap(0, 0), // X queued on cpu0, timer armed
-      map(0, 0), // Y: dom 0, IOVA 505, new tables
+      unmap(0, 0), // X queued on cpu0, timer armed; the tables still hold Y
       { t: "tick", ms: 10 }, // flush A on the timer context
       IOMMU, IOMMU, // A's invalidations execute
       { t: "dma", dev: 0, write: false, page: 1, offset: 0, len: 8 }, // caches Y's directory entries
       unmap(0, 1), // Z queued (cpu0 ring now full)
-      unmap(0, 0), // Y: ring full -> flush B starts, covers Y's tables; cpu0 blocks
+      unmap(0, 0), // Y: its tables empty, detached; ring full -> flush B starts, covers them; cpu0 blocks
       IOMMU, // A's COMPLETION_WAIT
       { t: "resume", cpu: 2 }, // A completes on the timer context
     ];
