@@ -4,7 +4,7 @@
  * searched for what the main search left undecided. And the model fix it
  * brought to light: a map on one CPU must not link a new table where the
  * IOMMU may still cache the directory entry of a table another CPU's unmap is
- * tearing down (model/iommu-page-table.ts underDetachedTable).
+ * tearing down (model/iova-allocator.ts reserveUnderTable).
  */
 import { describe, expect, it } from "vitest";
 import { type Event } from "../../model/events.ts";

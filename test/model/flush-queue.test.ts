@@ -31,7 +31,7 @@ function allocated(r: Runner, dom: number, v: number): boolean {
 
 describe("lazy unmap with a flush queue of 2", () => {
   it("the third unmap on one CPU flushes synchronously and blocks until the IOMMU has run the flush", () => {
-    const r = Runner.of(lazy, { fqSize: 2, reclaimEmptyTables: false }); // no table teardown: its IOVAs would stay reserved (underDetachedTable)
+    const r = Runner.of(lazy, { fqSize: 2 });
     r.steps([map(), map(), map()]); // IOVA pages 504, 505, 506
     const g = r.sys.g;
     const u1 = r.step(unmap(0, 0));
@@ -80,7 +80,7 @@ describe("lazy unmap with a flush queue of 2", () => {
   });
 
   it("the timer fires 10 ms after the first unmap and flushes on the timer context", () => {
-    const r = Runner.of(lazy, { fqSize: 2, reclaimEmptyTables: false }); // no table teardown: its IOVAs would stay reserved (underDetachedTable)
+    const r = Runner.of(lazy, { fqSize: 2 });
     const g = r.sys.g;
     r.steps([map(), unmap(0, 0)]);
     expect(r.state[HDR][H_TIMER]).toBe(10);
@@ -101,7 +101,7 @@ describe("lazy unmap with a flush queue of 2", () => {
   });
 
   it("a tick with no timer armed is a no-op, and a timer that expires while the timer context is busy stays pending", () => {
-    const r = Runner.of(lazy, { fqSize: 2, reclaimEmptyTables: false }); // no table teardown: its IOVAs would stay reserved (underDetachedTable)
+    const r = Runner.of(lazy, { fqSize: 2 });
     const g = r.sys.g;
     const idle = r.step({ t: "tick", ms: 50 });
     expect(idle.post).toBe(idle.pre);
@@ -120,7 +120,7 @@ describe("lazy unmap with a flush queue of 2", () => {
 
 describe("IOVA reuse under lazy", () => {
   it("a lazily unmapped IOVA is not handed out again until the flush completes, and is afterwards", () => {
-    const r = Runner.of(lazy, { fqSize: 2, reclaimEmptyTables: false }); // no table teardown: its IOVAs would stay reserved (underDetachedTable)
+    const r = Runner.of(lazy, { fqSize: 2, reclaimEmptyTables: false }); // no table teardown: the pages under it would be held back (reserveUnderTable)
     const g = r.sys.g;
     r.steps([map(), unmap(0, 0)]);
     r.step(map(1));
@@ -131,7 +131,7 @@ describe("IOVA reuse under lazy", () => {
   });
 
   it("entries queued after a flush started are not released by it", () => {
-    const r = Runner.of(lazy, { fqSize: 2, reclaimEmptyTables: false }); // no table teardown: its IOVAs would stay reserved (underDetachedTable)
+    const r = Runner.of(lazy, { fqSize: 2, reclaimEmptyTables: false }); // no table teardown: the pages under it would be held back (reserveUnderTable)
     const g = r.sys.g;
     r.steps([map(0), map(1), unmap(0, 0), { t: "tick", ms: 10 }]); // flush covers 504
     r.step(unmap(1, 0)); // 505 queued on cpu1 after the flush started
@@ -210,7 +210,7 @@ describe("overlapping flushes", () => {
   // Same for IOVAs: Z (dom 1, IOVA 504) is queued after flush A started, so
   // only flush B covers it; A's completion must not free its IOVA.
   it("an IOVA covered only by a later flush stays allocated until that flush completes", () => {
-    const r = Runner.of(lazy, { fqSize: 2, reclaimEmptyTables: false }); // no table teardown: its IOVAs would stay reserved (underDetachedTable)
+    const r = Runner.of(lazy, { fqSize: 2, reclaimEmptyTables: false }); // no table teardown: the pages under it would be held back (reserveUnderTable)
     r.steps([
       map(0, 0), map(0, 1), unmap(0, 0), map(0, 0),
       { t: "tick", ms: 10 }, IOMMU, IOMMU,

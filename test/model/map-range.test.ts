@@ -69,7 +69,7 @@ describe("a map of a range inside its allocation", () => {
 
   it("a grant to a range never transfers to a later allocation there (generations count segments starting inside it)", () => {
     // strict-free-before-wait frees the block while its unmap still waits; the next map gets the same frames.
-    // No table teardown: the IOVAs under a table being torn down would stay reserved (underDetachedTable).
+    // No table teardown: the free IOVAs under a table being torn down would be held back (reserveUnderTable).
     const r = Runner.of(strictFreeBeforeWait, { reclaimEmptyTables: false });
     r.step(RANGE);
     r.step({ t: "unmap", cpu: 0, k: 0, free: false });
