@@ -53,7 +53,7 @@ export function lazyUnmap(k: Kernel, m: number, phase: number, arm: boolean): nu
 export const lazy: Policy = {
   name: "lazy",
   summary: "Linux flush queue: per-CPU ring of 256, flush on full or after 10 ms; data pages return at once",
-  claims: ["pt-page-safety", "pte-agreement", "view-refinement", "dma-integrity", "stale-window", "no-leak"],
+  claims: ["pt-page-safety", "pte-agreement", "view-refinement", "dma-integrity", "stale-window", "no-leak", "availability"],
   attach: () => "translate",
   map: mapWithIova,
   // Linux dma-iommu.c: fq_timer is armed for IOVA_DEFAULT_FQ_TIMEOUT, the ring holds IOVA_DEFAULT_FQ_SIZE.
