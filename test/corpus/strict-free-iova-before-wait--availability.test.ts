@@ -25,7 +25,7 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map-sg", "cpu": 0, "dev": 0, "sizes": [64], "dir": "to-device"},
+    {"t": "map-sg", "cpu": 0, "dev": 0, "sizes": [8192], "dir": "to-device"},
     {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1},
     {"t": "unmap", "cpu": 0, "k": 0, "free": false},
     {"t": "map", "cpu": 1, "dev": 0, "src": "kmalloc", "size": 16384, "dir": "to-device", "offset": 32, "len": 4065},
@@ -38,7 +38,7 @@ const counterexample = {
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "9141:13:3:3:6:7:7:7:7:7:11:11:13:14:19:17:17:18:21:21:14:21:14:14:14:14:17:16:16:14:15:14:19:14:16:18:14:14:14:14:14:14:19:19:14",
+    "path": "9141:13:4:7:8:8:8:8:8:12:12:14:15:20:18:18:19:22:22:15:22:15:15:15:15:18:17:17:15:16:15:20:15:17:19:15:15:15:15:15:15:20:20:15",
     "runs": 9142,
     "ms": 0,
     "swarm": {"weights": {"map": 3, "map-sg": 3, "alloc-coherent": 0, "unmap": 3, "resume": 1, "iommu": 1, "dma": 1, "kmalloc": 0, "kfree": 3, "tick": 3, "user-touch": 1, "user-unmap": 3}, "cpus": 2, "devices": 1}

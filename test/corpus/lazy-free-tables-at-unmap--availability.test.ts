@@ -5,7 +5,7 @@ import { replayCounterexample } from "../../index.ts";
 
 const counterexample = {
   "format": "dmacheck/counterexample@1",
-  "policy": "lazy",
+  "policy": "lazy-free-tables-at-unmap",
   "policyModule": null,
   "property": "availability",
   "config": {
@@ -28,24 +28,24 @@ const counterexample = {
     {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device"},
     {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1},
     {"t": "unmap", "cpu": 0, "k": 0, "free": false},
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device"},
-    {"t": "dma", "dev": 0, "write": false, "page": 1, "offset": 0, "len": 1}
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "from-device"},
+    {"t": "dma", "dev": 0, "write": true, "page": 1, "offset": 0, "len": 1}
   ],
   "violation": {
     "step": 4,
-    "explanation": "device 0's read of 1 byte(s) at IOVA 0x1f9000, inside mapping #0 (segment 0, IOVA 0x1f9000..0x1f9040, mapped and not being unmapped), faulted: IO page fault (not present) at IOVA page 0x1f9"
+    "explanation": "device 0's write of 1 byte(s) at IOVA 0x1f9000, inside mapping #0 (segment 0, IOVA 0x1f9000..0x1f9040, mapped and not being unmapped), faulted: IO page fault (not present) at IOVA page 0x1f9"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "8:14:3:3:6:7:7:7:7:11:11:11:11:14:14:14:15:12:11:11:11:11:11",
-    "runs": 9,
+    "path": "2913:14:3:5:7:7:7:9:9:9:15:16:16:10:15:15:13:13:13",
+    "runs": 2914,
     "ms": 0,
-    "swarm": {"weights": {"map": 1, "map-sg": 3, "alloc-coherent": 0, "unmap": 3, "resume": 1, "iommu": 1, "dma": 3, "kmalloc": 0, "kfree": 0, "tick": 3, "user-touch": 0, "user-unmap": 0}, "cpus": 2, "devices": 1}
+    "swarm": {"weights": {"map": 3, "map-sg": 3, "alloc-coherent": 1, "unmap": 3, "resume": 1, "iommu": 3, "dma": 3, "kmalloc": 0, "kfree": 1, "tick": 3, "user-touch": 1, "user-unmap": 3}, "cpus": 1, "devices": 1}
   }
 } as const;
 
-test("lazy violates availability at step 5", () => {
+test("lazy-free-tables-at-unmap violates availability at step 5", () => {
   const result = replayCounterexample(counterexample);
   expect(result.mismatch).toBeNull();
   expect(result.trace.violation?.property).toBe("availability");
