@@ -196,7 +196,7 @@ describe("check", () => {
     expect(Object.keys(res).sort()).toEqual([...RESULT_FIELDS].sort());
     expect(res).toEqual({
       engine: "random", device: ["trusted"], policy: "strict", property: "iotlb-coherence", claimed: true, verdict: "holds", runs: 200,
-      states: null, depth: null, exhausted: null, bound: null, counterexample: null, length: null, ms: res.ms, explanation: null,
+      states: null, depth: null, exhausted: null, bound: null, pass: null, counterexample: null, length: null, ms: res.ms, explanation: null,
       vacuous: false, coverage: res.coverage,
     });
     expect(typeof res.ms).toBe("number");

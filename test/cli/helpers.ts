@@ -19,7 +19,19 @@ export interface CliResult {
  * colours, and with DMACHECK_DEBUG cleared so that internal errors stay one
  * line whatever the caller's environment is.
  */
-export function runCli(args: readonly string[], opts: { cwd?: string } = {}): CliResult {
+/**
+ * A `check` that does not say how far to take the race pass gets a small one
+ * (`--race-states 2000`): the default 60,000 states per policy, run by every
+ * CLI test, would take minutes of the suite. The race pass itself is tested
+ * with its own bounds (cli.test.ts "the race pass", test/checker/race.test.ts).
+ */
+export function withTestRaceBound(args: readonly string[]): readonly string[] {
+  if (args[0] !== "check" || args.some((a) => a === "--race-states" || a === "--no-race" || a === "--race")) return args;
+  return [...args, "--race-states", "2000"];
+}
+
+export function runCli(rawArgs: readonly string[], opts: { cwd?: string } = {}): CliResult {
+  const args = withTestRaceBound(rawArgs);
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };
   delete env.DMACHECK_DEBUG;
   delete env.FORCE_COLOR;

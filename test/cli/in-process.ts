@@ -1,6 +1,7 @@
 // Runs the dmacheck command line in-process through `main(argv, io)` with
 // captured output: no tsx start-up per run, so tests (and the fuzz test) can
 // afford hundreds of runs.
+import { withTestRaceBound } from "./helpers.ts";
 import { main } from "../../cli/main.ts";
 import { captureIo } from "../../cli/io.ts";
 
@@ -14,6 +15,6 @@ export interface MainResult {
 export async function runMain(args: readonly string[]): Promise<MainResult> {
   const io = captureIo();
   const t = performance.now();
-  const status = await main(args, io);
+  const status = await main(withTestRaceBound(args), io);
   return { status, stdout: io.stdout(), stderr: io.stderr(), ms: performance.now() - t };
 }
