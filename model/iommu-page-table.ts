@@ -145,8 +145,8 @@ export function iommuUnmapPages(tx: Tx, dom: number, v: number, pages: number, t
       const fr = tx.w(FRAMES);
       setFrame(fr, t, ROLE_IOMMU_PT, 0, (fr[t * FRAME_W] & 0xff00) | F_DETACHED, dom | (tag << 8));
       // The IOMMU may cache the entry to it until the invalidation: no new table may go there before it is freed.
-      const { first, span } = tableSpan(fr[t * FRAME_W + 2]);
-      reserveUnderTable(tx, dom, first, span);
+      const key = fr[t * FRAME_W + 2];
+      reserveUnderTable(tx, dom, tableFirstPage(key), tableSpanPages(key));
       if (obs.detail) obs.note(`table frame ${t} (dom ${dom}, level ${level}) is empty: unlinked, to be freed`);
     }
   }
@@ -169,10 +169,12 @@ function underDetachedTable(fr: Words, frames: number, dom: number, v: number): 
   return false;
 }
 
-/** The IOVA pages a table with key `key` spans: [first, first + span). */
-function tableSpan(key: number): { first: number; span: number } {
-  const span = POW2[9 * tableKeyLevel(key)];
-  return { first: (key >>> 4) * span, span };
+/** The IOVA pages a table with key `key` spans: [tableFirstPage, tableFirstPage + tableSpanPages). */
+function tableSpanPages(key: number): number {
+  return POW2[9 * tableKeyLevel(key)];
+}
+function tableFirstPage(key: number): number {
+  return (key >>> 4) * tableSpanPages(key);
 }
 
 /** Frees detached table frames with `tag` (only those a flush released, when `releasedOnly`). Returns how many. */
@@ -187,8 +189,7 @@ export function freeDetachedTables(tx: Tx, tag: number, releasedOnly: boolean, o
     freeFrames(tx, f, 0, obs);
     obs.counters[C.ptFramesFreed]++;
     n++;
-    const { first, span } = tableSpan(key);
-    releaseUnderTable(tx, dom, first, span, (v) => underDetachedTable(tx.c[FRAMES], tx.g.cfg.frames, dom, v));
+    releaseUnderTable(tx, dom, tableFirstPage(key), tableSpanPages(key), underDetachedTable);
   }
   return n;
 }

@@ -9,7 +9,7 @@
  * is freed (reserveUnderTable): a second bitmap per domain, after every
  * domain's allocation bitmap.
  */
-import { IOVA } from "./geometry.ts";
+import { FRAMES, IOVA } from "./geometry.ts";
 import { type Tx, type Words } from "./state.ts";
 
 function isFree(bm: Words, base: number, i: number): boolean {
@@ -97,14 +97,21 @@ export function reserveUnderTable(tx: Tx, dom: number, first: number, span: numb
   }
 }
 
-/** The table spanning [first, first+span) was freed: its held-back pages return, except those `stillHeld` says another unlinked table covers. */
-export function releaseUnderTable(tx: Tx, dom: number, first: number, span: number, stillHeld: (v: number) => boolean): void {
+/**
+ * The table spanning [first, first+span) was freed: its held-back pages
+ * return, except those `stillHeld` (frames, frame count, domain, page) says
+ * another unlinked table covers. A plain function, not a closure: this runs
+ * inside unmap and flush steps.
+ */
+export function releaseUnderTable(
+  tx: Tx, dom: number, first: number, span: number, stillHeld: (fr: Words, frames: number, dom: number, v: number) => boolean,
+): void {
   const g = tx.g;
   const lo = Math.max(first, g.winBase), hi = Math.min(first + span, g.winBase + g.winPages);
   const held = heldBase(g, dom);
   for (let v = lo; v < hi; v++) {
     const i = v - g.winBase;
-    if (isFree(tx.c[IOVA], held, i) || stillHeld(v)) continue;
+    if (isFree(tx.c[IOVA], held, i) || stillHeld(tx.c[FRAMES], g.cfg.frames, dom, v)) continue;
     tx.w(IOVA)[held + (i >>> 5)] &= ~(1 << (i & 31));
   }
 }
