@@ -4,7 +4,9 @@
  */
 import { type ModelConfig } from "../model/config.ts";
 import { type Policy, type PropertyName } from "../model/policy.ts";
-import { makeSystem } from "../model/system.ts";
+import { makeSystem, type System } from "../model/system.ts";
+import { type Event } from "../model/events.ts";
+import { type FoundViolation } from "./execute.ts";
 import { type Property } from "../properties/property.ts";
 import { randomCheck } from "./random.ts";
 import { traceEvents } from "./trace.ts";
@@ -198,20 +200,11 @@ export function checkPolicyExhaustively(entry: PolicyEntry, props: readonly Prop
         length: null, ms: time(r.ms), counterexample: null, explanation: null, coverage, vacuous: isVacuous(coverage), more: [],
       };
     }
-    const trace = traceEvents(sys, [prop], o.events);
-    const explanation = trace.explanation ?? o.violation.message;
-    const cx = buildCounterexample({
-      policy: entry.policy.name, policyModule: entry.module, property: prop.name, config: opts.scope.config, events: o.events,
-      step: o.violation.step, explanation, engine: "exhaustive", seed: null, path: null, runs: o.transitions, ms: time(o.ms),
-    });
+    const { cx, explanation } = exhaustiveCounterexample(entry, sys, prop, opts.scope.config, { events: o.events, violation: o.violation, transitions: o.transitions, ms: time(o.ms) });
     return {
       ...base, verdict: "violated", states: o.states, transitions: o.transitions, depth: o.events.length, exhausted: false, bound: null,
       length: o.events.length, ms: time(o.ms), counterexample: cx, explanation, coverage, vacuous: false,
-      more: o.more.map((m) => buildCounterexample({
-        policy: entry.policy.name, policyModule: entry.module, property: prop.name, config: opts.scope.config, events: m.events, step: m.violation.step,
-        explanation: traceEvents(sys, [prop], m.events).explanation ?? m.violation.message, engine: "exhaustive", seed: null, path: null,
-        runs: m.transitions, ms: time(m.ms),
-      })),
+      more: o.more.map((m) => exhaustiveCounterexample(entry, sys, prop, opts.scope.config, { ...m, ms: time(m.ms) }).cx),
     };
   });
   const race = opts.race === undefined || opts.race === null || opts.bitstate !== undefined ? null : racePass(entry, props, cells, opts, opts.race);
@@ -220,6 +213,19 @@ export function checkPolicyExhaustively(entry: PolicyEntry, props: readonly Prop
     bytesPerState: r.bytesPerState, symmetry: canonical !== null, omission: r.omission, ms: time(r.ms), race: race?.summary ?? null,
   };
   return { cells: race?.cells ?? cells, summary };
+}
+
+/** A shortest counterexample of the exhaustive engine, explained by replaying it (`ms` already rounded or zeroed). */
+function exhaustiveCounterexample(
+  entry: PolicyEntry, sys: System, prop: Property, config: ModelConfig,
+  found: { readonly events: Event[]; readonly violation: FoundViolation; readonly transitions: number; readonly ms: number },
+): { cx: Counterexample; explanation: string } {
+  const explanation = traceEvents(sys, [prop], found.events).explanation ?? found.violation.message;
+  const cx = buildCounterexample({
+    policy: entry.policy.name, policyModule: entry.module, property: prop.name, config, events: found.events, step: found.violation.step,
+    explanation, engine: "exhaustive", seed: null, path: null, runs: found.transitions, ms: found.ms,
+  });
+  return { cx, explanation };
 }
 
 /**
@@ -254,12 +260,7 @@ function racePass(
   r.outcomes.forEach((o, i) => {
     if (o.events === null || o.violation === null) return;
     const p = idx[i];
-    const trace = traceEvents(sys, [o.property], o.events);
-    const explanation = trace.explanation ?? o.violation.message;
-    const cx = buildCounterexample({
-      policy: entry.policy.name, policyModule: entry.module, property: o.property.name, config: scope.config, events: o.events,
-      step: o.violation.step, explanation, engine: "exhaustive", seed: null, path: null, runs: o.transitions, ms: time(o.ms),
-    });
+    const { cx, explanation } = exhaustiveCounterexample(entry, sys, o.property, scope.config, { events: o.events, violation: o.violation, transitions: o.transitions, ms: time(o.ms) });
     out[p] = {
       ...cells[p], pass: "race", verdict: "violated", states: o.states, transitions: o.transitions, depth: o.events.length, exhausted: false, bound: null,
       length: o.events.length, ms: time(o.ms), counterexample: cx, explanation, vacuous: false,
