@@ -146,7 +146,7 @@ export function iommuUnmapPages(tx: Tx, dom: number, v: number, pages: number, t
       setFrame(fr, t, ROLE_IOMMU_PT, 0, (fr[t * FRAME_W] & 0xff00) | F_DETACHED, dom | (tag << 8));
       // The IOMMU may cache the entry to it until the invalidation: no new table may go there before it is freed.
       const key = fr[t * FRAME_W + 2];
-      reserveUnderTable(tx, dom, tableFirstPage(key), tableSpanPages(key));
+      reserveUnderTable(tx, dom, tableFirstPage(key), tableSpanPages(key), v, pages);
       if (obs.detail) obs.note(`table frame ${t} (dom ${dom}, level ${level}) is empty: unlinked, to be freed`);
     }
   }

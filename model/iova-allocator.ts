@@ -4,10 +4,10 @@
  * of n pages starts at a multiple of the next power of two of n. The model
  * takes the lowest free range (Linux searches top-down and keeps per-CPU
  * caches of recently freed ranges; both hand a just-freed range out again
- * soon, which is the behaviour isolation depends on). Pages that were free
- * when an unmap unlinked the table above them are held back until that table
- * is freed (reserveUnderTable): a second bitmap per domain, after every
- * domain's allocation bitmap.
+ * soon, which is the behaviour isolation depends on). When an unmap unlinks
+ * a table, the other pages under it are held back until that table is freed
+ * (reserveUnderTable): a second bitmap per domain, after every domain's
+ * allocation bitmap.
  */
 import { FRAMES, IOVA } from "./geometry.ts";
 import { type Tx, type Words } from "./state.ts";
@@ -70,28 +70,29 @@ function heldBase(g: { cfg: { devices: number }; bitmapWords: number }, dom: num
 }
 
 /**
- * An unmap unlinked a table of domain `dom` spanning IOVA pages
- * [first, first+span): the pages of the window in it that are free now are
- * held back from the allocator until the table is freed
- * (releaseUnderTable). Linux frees a table only when the unmapped range
- * covers it whole (VT-d dma_pte_clear_level, "If range covers entire
- * pagetable, free it"), so no page under a table being freed can be handed
- * out before the invalidation has completed; the model frees a table as soon
- * as it is empty, and holding back the pages that were free keeps that
- * guarantee. Pages still allocated (the unmapping buffer's own) are not held:
- * a policy that frees them before its invalidation completes lets them be
- * reused, which is its bug to show.
+ * An unmap of IOVA pages [own, own+ownPages) unlinked a table of domain `dom`
+ * spanning IOVA pages [first, first+span): every other page of the window in
+ * it is held back from the allocator until the table is freed
+ * (releaseUnderTable), whether it is free now or still allocated to a
+ * mapping another CPU is unmapping (its entries already cleared, its IOVA not
+ * yet freed). Linux frees a table only when the unmapped range covers it
+ * whole (VT-d dma_pte_clear_level, "If range covers entire pagetable, free
+ * it"), so no page under a table being freed can be handed out before the
+ * invalidation has completed; the model frees a table as soon as it is empty,
+ * and holding back the other pages keeps that guarantee. The unmapping
+ * range's own pages are not held: a policy that frees them before its
+ * invalidation completes lets them be reused, which is its bug to show.
  */
-export function reserveUnderTable(tx: Tx, dom: number, first: number, span: number): void {
+export function reserveUnderTable(tx: Tx, dom: number, first: number, span: number, own: number, ownPages: number): void {
   const g = tx.g;
   const lo = Math.max(first, g.winBase), hi = Math.min(first + span, g.winBase + g.winPages);
   if (lo >= hi) return;
-  const base = dom * g.bitmapWords, held = heldBase(g, dom);
+  const held = heldBase(g, dom);
   const bm0 = tx.c[IOVA];
   let bm: Words | null = null;
   for (let v = lo; v < hi; v++) {
     const i = v - g.winBase;
-    if (!isFree(bm0, base, i) || !isFree(bm0, held, i)) continue;
+    if ((v >= own && v < own + ownPages) || !isFree(bm0, held, i)) continue;
     bm ??= tx.w(IOVA);
     bm[held + (i >>> 5)] |= 1 << (i & 31);
   }

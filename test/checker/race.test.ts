@@ -114,6 +114,26 @@ describe("a map racing an unmap that tears a table down (underDetachedTable)", (
       expect(ex.violation).toBeNull();
     });
   }
+  // Found by the race pass at 300,000 states: a page another CPU was still unmapping when the
+  // table above it was unlinked (its entries cleared, its IOVA not yet freed) was freed by that
+  // CPU afterwards and handed to a new map, which linked new tables under the directory entry
+  // the IOMMU still cached: availability (claimed) "violated" by strict in 10 events.
+  it("strict: a page another CPU frees after the table above it was unlinked is held back too", () => {
+    const cfg = { ...config, maxMappings: 2 };
+    const buf = { t: "map", cpu: 0, dev: 0, src: "kmalloc", size: 64, dir: "from-device", offset: 32, len: 16 } as const;
+    const trace: Event[] = [
+      buf, buf, { t: "unmap", cpu: 0, k: 0, free: true }, { t: "iommu" }, { t: "iommu" },
+      { t: "unmap", cpu: 1, k: 0, free: true }, { t: "resume", cpu: 0 }, buf,
+      { t: "dma", dev: 0, write: true, page: 0, offset: 32, len: 1 },
+    ];
+    const r = Runner.of(strict, cfg);
+    r.steps(trace.slice(0, 7));
+    const rec = r.step(trace[7]);
+    // IOVA 0x1fe, freed by cpu0 after cpu1 unlinked the tables above it, stays held: the map fails.
+    expect(rec.notes.join("; ")).toContain("map failed (DMA_MAPPING_ERROR)");
+    const ex = new Executor(makeSystem(cfg, strict), [findProperty("availability")!]).run(trace);
+    expect(ex.violation).toBeNull();
+  });
   it("without table reclamation nothing is torn down, and the map takes the next IOVA", () => {
     const r = Runner.of(strict, { ...config, reclaimEmptyTables: false });
     r.steps(events.slice(0, 4));
