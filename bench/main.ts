@@ -3,7 +3,7 @@
  * standard random workload, and time to first violation and shrink time for
  * each violated cell of the default matrix; the exhaustive engine's states,
  * states/s and peak memory per state per policy, and the speed-up of 2 cell
- * workers over 1. Figures only; nothing asserted.
+ * workers over 1 (with and without the race pass). Figures only; nothing asserted.
  */
 import fc from "fast-check";
 import { DEFAULT_CONFIG } from "../model/config.ts";
@@ -136,18 +136,22 @@ for (const policy of POLICIES) {
 }
 
 // Cells on worker threads (dmacheck check --workers): the exhaustive matrix of
-// the default scope (one task per policy), wall time with 1 and 2 workers,
-// worker start-up included.
+// the default scope (one task per policy), then the same with each policy's
+// race pass (the race scope up to RACE_MAX_STATES states, as `dmacheck check`
+// runs it), wall time with 1 and 2 workers, worker start-up included.
 console.log("");
-const tasks: CellTask[] = POLICIES.map((p) => ({
-  kind: "exhaustive", policy: p.name, module: null, properties: PROPERTIES.map((q) => q.name),
-  opts: { scope: OLD_DEFAULT_SCOPE, depth: 40, maxStates: 2_000_000, timing: true },
-}));
-const wall: number[] = [];
-for (const n of [1, 2]) {
-  const t0 = performance.now();
-  const res = await runCellTasks(tasks, n);
-  if (res.some((x) => !x.ok)) throw new Error("a cell failed in a worker");
-  wall.push(performance.now() - t0);
+for (const race of [false, true]) {
+  const tasks: CellTask[] = POLICIES.map((p) => ({
+    kind: "exhaustive", policy: p.name, module: null, properties: PROPERTIES.map((q) => q.name),
+    opts: { scope: OLD_DEFAULT_SCOPE, depth: 40, maxStates: 2_000_000, timing: true, race: race ? { base: OLD_DEFAULT_SCOPE.config, maxStates: RACE_MAX_STATES } : null },
+  }));
+  const wall: number[] = [];
+  for (const n of [1, 2]) {
+    const t0 = performance.now();
+    const res = await runCellTasks(tasks, n);
+    if (res.some((x) => !x.ok)) throw new Error("a cell failed in a worker");
+    wall.push(performance.now() - t0);
+  }
+  const what = race ? `default scope and race pass up to ${fmt(RACE_MAX_STATES)} states` : "default scope";
+  console.log(`workers (exhaustive matrix, ${what}, ${tasks.length} cells, ${availableParallelism()} cores): 1 worker ${(wall[0] / 1000).toFixed(1)} s, 2 workers ${(wall[1] / 1000).toFixed(1)} s, speed-up ${(wall[0] / wall[1]).toFixed(2)}x`);
 }
-console.log(`workers (exhaustive matrix, default scope, ${tasks.length} cells, ${availableParallelism()} cores): 1 worker ${(wall[0] / 1000).toFixed(1)} s, 2 workers ${(wall[1] / 1000).toFixed(1)} s, speed-up ${(wall[0] / wall[1]).toFixed(2)}x`);

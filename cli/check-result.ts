@@ -40,6 +40,19 @@ export const CheckResultRowSchema = Schema.Struct({
   explanation: Schema.NullOr(Schema.String),
   vacuous: Schema.Boolean,
   coverage: Schema.NullOr(CoverageSchema),
+  /** "main", "race" (found by the race pass) or null (random engine); absent in documents from before the race pass. */
+  pass: Schema.optional(Schema.NullOr(Schema.Literals(["main", "race"]))),
+});
+
+const RaceSchema = Schema.Struct({
+  states: Nat,
+  depth: Nat,
+  stopped: Schema.String,
+  exhausted: Schema.Boolean,
+  cpus: Nat,
+  devices: Nat,
+  frames: Nat,
+  maxMappings: Nat,
 });
 
 const SearchSchema = Schema.Struct({
@@ -51,6 +64,8 @@ const SearchSchema = Schema.Struct({
   symmetry: Schema.Boolean,
   omission: Schema.NullOr(NonNegative),
   ms: NonNegative,
+  /** The race pass after this search (absent in documents from before it). */
+  race: Schema.optional(Schema.NullOr(RaceSchema)),
 });
 
 export const CheckResultSchema = Schema.Struct({

@@ -90,7 +90,8 @@ const fmt = (n: number) => n.toLocaleString("en-US");
 /** The matrix cell text, as cli/render-matrix.ts prints it. */
 export function cellLabel(c: CheckResultRow): string {
   const mark = c.claimed ? "*" : "";
-  if (c.verdict === "violated") return c.claimed ? `VIOLATED${mark} (${c.length})` : `violated (${c.length})`;
+  const race = c.pass === "race" ? ", race" : "";
+  if (c.verdict === "violated") return c.claimed ? `VIOLATED${mark} (${c.length}${race})` : `violated (${c.length}${race})`;
   if (c.vacuous) return `holds${mark} (vacuous)`;
   if (c.engine === "exhaustive") return c.exhausted === true ? `holds${mark} (all)` : c.bound === "bitstate" ? `holds${mark} (bitstate)` : `holds${mark} (<=${c.depth})`;
   return `holds${mark}`;
@@ -99,7 +100,7 @@ export function cellLabel(c: CheckResultRow): string {
 function effort(c: CheckResultRow): string {
   if (c.engine === "random") return c.runs === null ? "" : `${fmt(c.runs)} runs`;
   const states = c.states === null ? "" : `${fmt(c.states)} states`;
-  if (c.verdict === "violated") return `${states}, a shortest counterexample`;
+  if (c.verdict === "violated") return `${states}, a shortest counterexample${c.pass === "race" ? " in the race scope (2 CPUs, 2 live mappings)" : ""}`;
   if (c.exhausted === true) return `${states}, exhausted at depth ${c.depth}`;
   return `${states}, stopped (${c.bound ?? "bound"}) at depth ${c.depth}`;
 }
@@ -123,7 +124,12 @@ function searchText(s: CheckSearch): string {
     decided: `every claimed property violated; stopped after depth ${s.depth}`, depth: `depth bound ${s.depth} reached`,
     states: `state bound reached at depth ${s.depth}`, memory: `memory bound reached at depth ${s.depth}`,
   } as Record<string, string>)[s.stopped] ?? `stopped (${s.stopped}) at depth ${s.depth}`;
-  return `${s.policy}: ${fmt(s.states)} states, ${fmt(s.transitions)} transitions, ${stop}${s.symmetry ? ", slot symmetry" : ""}`;
+  const main = `${s.policy}: ${fmt(s.states)} states, ${fmt(s.transitions)} transitions, ${stop}${s.symmetry ? ", slot symmetry" : ""}`;
+  const r = s.race;
+  if (r === null || r === undefined) return main;
+  const n = (k: number, what: string) => `${k} ${what}${k === 1 ? "" : "s"}`;
+  const end = r.exhausted ? `exhausted at depth ${r.depth}` : r.stopped === "decided" || r.stopped === "all-violated" ? `every claim decided at depth ${r.depth}` : `${r.stopped === "states" ? "state bound" : "depth bound"}, depth ${r.depth} fully checked`;
+  return `${main}; race scope (${n(r.cpus, "CPU")}, ${n(r.devices, "device")}, ${n(r.frames, "frame")}, ${n(r.maxMappings, "live mapping")}): ${fmt(r.states)} states, ${end}`;
 }
 
 /** Where a counterexample path in the document is: as written (relative to the working directory), else beside the document. */

@@ -108,7 +108,7 @@ export function renderReportPage(d: ReportData, chartLibrary: string): string {
 </header>
 <section id="matrix">
 <h2>Verdict matrix</h2>
-<p class="muted">* claimed by the policy. holds (all): no violation in any execution of the scope; holds (&lt;=k): none up to k events; holds (vacuous): the property's antecedent was never reached; VIOLATED / violated (n): a counterexample of n events (click it). Under each verdict: the search's effort and exhaustion, then the antecedent and how often it was reached (docs/coverage.md).</p>
+<p class="muted">* claimed by the policy. holds (all): no violation in any execution of the scope; holds (&lt;=k): none up to k events; holds (vacuous): the property's antecedent was never reached; VIOLATED / violated (n): a counterexample of n events (click it); (n, race): found by the race pass, in the race scope searched after the main one (docs/exhaustive.md). Under each verdict: the search's effort and exhaustion, then the antecedent and how often it was reached (docs/coverage.md).</p>
 ${d.engines.map((e) => matrix(d, e)).join("\n")}
 </section>
 <section id="counterexamples">
