@@ -1,7 +1,7 @@
 /**
  * Cells of the policy x property matrix on several worker threads
- * (`dmacheck check --workers N`). A task is one random-engine cell or one
- * policy's exhaustive search; workers take the next task as they finish one,
+ * (`dmacheck check --workers N`). A task is one policy's random-engine row
+ * (checker/matrix.ts checkPolicyRandom) or one policy's exhaustive search; workers take the next task as they finish one,
  * and results are put back in task order, so the output is the same as a
  * single-threaded run's whatever the scheduling (byte for byte under
  * --no-timing). Each worker loads the model itself: built-in policies by
@@ -11,7 +11,7 @@ import { Worker } from "node:worker_threads";
 import { type CellResult, type ExhaustiveMatrixOptions, type MatrixOptions, type SearchSummary } from "./matrix.ts";
 
 export type CellTask =
-  | { readonly kind: "random"; readonly policy: string; readonly module: string | null; readonly property: string; readonly opts: MatrixOptions }
+  | { readonly kind: "random"; readonly policy: string; readonly module: string | null; readonly properties: readonly string[]; readonly opts: MatrixOptions }
   | { readonly kind: "exhaustive"; readonly policy: string; readonly module: string | null; readonly properties: readonly string[]; readonly opts: ExhaustiveMatrixOptions };
 
 export type CellTaskResult =

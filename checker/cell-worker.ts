@@ -9,7 +9,7 @@ import { findProperty } from "../properties/index.ts";
 import { type Property } from "../properties/property.ts";
 import { UsageError } from "../cli/errors.ts";
 import { guardPolicy } from "../cli/check.ts";
-import { checkCell, checkPolicyExhaustively, type PolicyEntry } from "./matrix.ts";
+import { checkPolicyRandom, checkPolicyExhaustively, type PolicyEntry } from "./matrix.ts";
 import { loadPolicyModule, PolicyModuleError } from "./policy-module.ts";
 import { DeadlineError } from "./deadline.ts";
 import { type CellTask, type CellTaskResult } from "./cell-pool.ts";
@@ -41,7 +41,7 @@ function prop(name: string): Property {
 async function run(task: CellTask): Promise<CellTaskResult> {
   try {
     const entry = await entryOf(task);
-    if (task.kind === "random") return { ok: true, cells: [guardPolicy(entry, () => checkCell(entry, prop(task.property), task.opts))], summary: null };
+    if (task.kind === "random") return { ok: true, cells: guardPolicy(entry, () => checkPolicyRandom(entry, task.properties.map(prop), task.opts)), summary: null };
     const r = guardPolicy(entry, () => checkPolicyExhaustively(entry, task.properties.map(prop), task.opts));
     return { ok: true, cells: r.cells, summary: r.summary };
   } catch (e) {

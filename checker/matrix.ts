@@ -8,7 +8,7 @@ import { makeSystem, type System } from "../model/system.ts";
 import { type Event } from "../model/events.ts";
 import { type FoundViolation } from "./execute.ts";
 import { type Property } from "../properties/property.ts";
-import { randomCheck } from "./random.ts";
+import { randomCheck, randomCheckAll, type RandomResult } from "./random.ts";
 import { traceEvents } from "./trace.ts";
 import { buildCounterexample } from "../counterexamples/build.ts";
 import { type Counterexample } from "../counterexamples/schema.ts";
@@ -81,12 +81,35 @@ export interface CellResult {
 
 export function checkCell(entry: PolicyEntry, prop: Property, opts: MatrixOptions): CellResult {
   const sys = makeSystem(opts.config, entry.policy);
-  const seed = opts.seed;
   const rec = new CoverageRecorder(sys, [prop]);
   const r = randomCheck(sys, prop, {
-    runs: opts.runs, seed, maxEvents: opts.maxEvents, path: opts.path, observer: rec, swarm: opts.swarm, deadline: opts.deadline, counterexamples: opts.counterexamples,
+    runs: opts.runs, seed: opts.seed, maxEvents: opts.maxEvents, path: opts.path, observer: rec, swarm: opts.swarm, deadline: opts.deadline, counterexamples: opts.counterexamples,
   });
-  const coverage = rec.result(0);
+  return randomCell(entry, sys, prop, r, rec.result(0), opts);
+}
+
+/**
+ * The random engine's row of a policy: the cells checkCell gives one
+ * property at a time, the same to the byte, from one pass over the seed's
+ * sequences (checker/random.ts randomCheckAll). With `opts.path` (a replay
+ * of one run) each cell is its own search, as before.
+ */
+export function checkPolicyRandom(entry: PolicyEntry, props: readonly Property[], opts: MatrixOptions): CellResult[] {
+  if (opts.path !== undefined) return props.map((p) => checkCell(entry, p, opts));
+  const sys = makeSystem(opts.config, entry.policy);
+  const rec = new CoverageRecorder(sys, props);
+  // A property's coverage stops at its first violating step, as its own search's does.
+  const coverage: (Coverage | null)[] = props.map(() => null);
+  const rs = randomCheckAll(sys, props, {
+    runs: opts.runs, seed: opts.seed, maxEvents: opts.maxEvents, observer: rec, swarm: opts.swarm, deadline: opts.deadline, counterexamples: opts.counterexamples,
+  }, (p) => {
+    coverage[p] = rec.result(p);
+  });
+  return props.map((prop, p) => randomCell(entry, sys, prop, rs[p], coverage[p] ?? rec.result(p), opts));
+}
+
+function randomCell(entry: PolicyEntry, sys: System, prop: Property, r: RandomResult, coverage: Coverage, opts: MatrixOptions): CellResult {
+  const seed = opts.seed;
   const time = (ms: number) => (opts.timing ? Math.round(ms) : 0);
   const claimed = entry.policy.claims.includes(prop.name);
   if (r.verdict === "holds" || r.events === null || r.violation === null) {

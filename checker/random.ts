@@ -8,7 +8,8 @@
  */
 import fc from "fast-check";
 import { type Event } from "../model/events.ts";
-import { type System } from "../model/system.ts";
+import { Observation } from "../model/observation.ts";
+import { Stepper, type System } from "../model/system.ts";
 import { type Property } from "../properties/property.ts";
 import { eventsArbitrary, swarmEventsArbitrary, type Swarm } from "./arbitraries.ts";
 import { Executor, type FoundViolation } from "./execute.ts";
@@ -116,6 +117,72 @@ export function randomCheck(sys: System, prop: Property, opts: RandomOptions): R
     swarm,
     more: wanted > 1 ? moreCounterexamples(sys, prop, opts, events, wanted, where) : [],
   };
+}
+
+/**
+ * Every property of `props` against one stream of sequences: the random
+ * engine of a whole policy row. The cells are exactly those randomCheck
+ * gives one property at a time with the same options (same verdict, runs,
+ * counterexample, fast-check path and swarm; checked by
+ * test/checker/random-row.test.ts), because every property is checked on
+ * the same seed's sequences and the model does not depend on what is
+ * checked: one pass runs each sequence to its end checking every property
+ * not yet violated, noting each property's first failing run; then each
+ * violated property's run is replayed and shrunk as `--path RUN` would
+ * (fast-check jumps to that run and shrinks it as a search that failed
+ * there does). The pass steps the model once per sequence instead of once
+ * per property and sequence. `onFirstFailure(p)` is called at property p's
+ * first violating step, after the observer saw it and before any later
+ * step: where the per-property search stops observing (coverage).
+ * Not for `opts.path` (a replay of one cell): use randomCheck.
+ */
+export function randomCheckAll(sys: System, props: readonly Property[], opts: RandomOptions, onFirstFailure: (p: number) => void = () => {}): RandomResult[] {
+  const t0 = performance.now();
+  const obs = new Observation();
+  const stepper = new Stepper(sys, obs);
+  const observer = opts.observer ?? null;
+  const open: number[] = props.map((_, p) => p);
+  const firstRun = props.map(() => -1);
+  const msToFind = props.map(() => 0);
+  let run = 0;
+  const where = opts.where ?? (props.length === 1 ? `${sys.policy.name} x ${props[0].name} (random engine)` : `${sys.policy.name} (random engine)`);
+  const scan = (events: readonly Event[]): boolean => {
+    if ((run & 63) === 0) checkDeadline(opts.deadline, where);
+    if (open.length > 0) {
+      let s = sys.init;
+      for (let i = 0; i < events.length && open.length > 0; i++) {
+        const e = events[i];
+        const pre = s;
+        s = stepper.step(s, e);
+        if (observer !== null) observer.step(pre, e, obs, s);
+        for (let a = 0; a < open.length; a++) {
+          const p = open[a];
+          if (props[p].check(sys, pre, e, obs, s) === null) continue;
+          firstRun[p] = run;
+          msToFind[p] = performance.now() - t0;
+          onFirstFailure(p);
+          open.splice(a--, 1);
+        }
+      }
+    }
+    run++;
+    return true;
+  };
+  checkDeadline(opts.deadline, where);
+  const params = { seed: opts.seed, numRuns: opts.runs, interruptAfterTimeLimit: msLeft(opts.deadline) };
+  const d = opts.swarm === false
+    ? fc.check(fc.property(eventsArbitrary(sys.cfg, opts.maxEvents), scan), params)
+    : fc.check(fc.property(swarmEventsArbitrary(sys.cfg, opts.maxEvents), (x) => scan(x.events)), params);
+  if (d.interrupted) throw new DeadlineError(where);
+  return props.map((prop, p) => {
+    if (firstRun[p] < 0) {
+      return { verdict: "holds", runs: d.numRuns, events: null, violation: null, seed: opts.seed, path: null, msToFind: 0, ms: performance.now() - t0, shrinks: 0, swarm: null, more: [] };
+    }
+    // The failing run, shrunk exactly as a search of this property alone that failed there.
+    const one = randomCheck(sys, prop, { ...opts, observer: undefined, path: String(firstRun[p]), where: opts.where ?? `${sys.policy.name} x ${prop.name} (random engine)` });
+    if (one.verdict !== "violated") throw new Error(`random engine: run ${firstRun[p]} of seed ${opts.seed} violated ${prop.name} in the pass but not on replay`);
+    return { ...one, runs: firstRun[p] + 1, msToFind: msToFind[p], ms: performance.now() - t0 };
+  });
 }
 
 /**

@@ -11,7 +11,7 @@ import { GUEST_KINDS, guestPolicyName, VIOMMU_KINDS, type GuestKind, type Viommu
 import { ALL_PROPERTIES, NET_PROPERTIES, PROPERTIES, VM_PROPERTIES, findProperty } from "../properties/index.ts";
 import { type Property } from "../properties/property.ts";
 import {
-  checkCell, checkPolicyExhaustively, type CellResult, type MatrixOptions, type PolicyEntry, type SearchSummary,
+  checkPolicyRandom, checkPolicyExhaustively, type CellResult, type MatrixOptions, type PolicyEntry, type SearchSummary,
 } from "../checker/matrix.ts";
 import { describeThrown, loadPolicyModule, PolicyModuleError } from "../checker/policy-module.ts";
 import { typecheckBeforeLoading } from "./typecheck.ts";
@@ -156,10 +156,8 @@ export async function runCheck(flags: CheckFlags, io: Io): Promise<number> {
       const owners: PolicyEntry[] = [];
       if (useRandom) {
         for (const entry of entries) {
-          for (const prop of props) {
-            tasks.push({ kind: "random", policy: entry.policy.name, module: entry.module, property: prop.name, opts: randomOpts });
-            owners.push(entry);
-          }
+          tasks.push({ kind: "random", policy: entry.policy.name, module: entry.module, properties: props.map((p) => p.name), opts: randomOpts });
+          owners.push(entry);
         }
       }
       if (useExhaustive) {
@@ -169,7 +167,7 @@ export async function runCheck(flags: CheckFlags, io: Io): Promise<number> {
         }
       }
       bar?.update({ cell: `${tasks.length} cells on ${Math.min(workers, tasks.length)} workers` });
-      const results = await runCellTasks(tasks, workers, () => bar?.increment());
+      const results = await runCellTasks(tasks, workers, (i) => bar?.increment(tasks[i].kind === "random" ? props.length : 1));
       results.forEach((r, i) => {
         if (!r.ok) {
           if (r.usage) fail(withSeconds(r.message));
@@ -181,11 +179,9 @@ export async function runCheck(flags: CheckFlags, io: Io): Promise<number> {
     } else {
       if (useRandom) {
         for (const entry of entries) {
-          for (const prop of props) {
-            bar?.update({ cell: `${entry.policy.name} x ${prop.name} (random)` });
-            keep(entry, guardPolicy(entry, () => checkCell(entry, prop, randomOpts)));
-            bar?.increment();
-          }
+          bar?.update({ cell: `${entry.policy.name} (random)` });
+          for (const cell of guardPolicy(entry, () => checkPolicyRandom(entry, props, randomOpts))) keep(entry, cell);
+          bar?.increment(props.length);
         }
       }
       if (useExhaustive) {
