@@ -50,10 +50,10 @@ import { DONE, FAIL, type Policy } from "../policy.ts";
 import { type Kernel } from "../kernel.ts";
 import { type ModelConfig, PAGE_SIZE } from "../config.ts";
 import {
-  linkIntoDomain, MORSEL_SLOTS, MORSEL_W, morselBasePage, morselLevel, morselPut, morselRoot, morselSpanPages, morselZap, unlinkFromDomain,
+  linkIntoDomain, MORSEL_SLOTS, MORSEL_W, morselBasePage, morselWordNames, morselLevel, morselPut, morselRoot, morselSpanPages, morselZap, unlinkFromDomain,
 } from "../morsel.ts";
 import { VIEW_AMD_V1, VIEW_EPT, viewDrop, viewFill, viewInvalidatePage, viewTable } from "../morsel-view.ts";
-import { giveBackToHost, HOST_LENT, HOST_OWNED, isHostFrame, lendToVm, takeHostFrame } from "../vm-memory.ts";
+import { giveBackToHost, HOST_LENT, HOST_OWNED, lendToVm, takeHostFrame } from "../vm-memory.ts";
 import { eptTlbWords } from "../vm-ept.ts";
 import { FRAMES } from "../geometry.ts";
 import { frameAux, frameRole, ROLE_HOST } from "../physical-memory.ts";
@@ -107,6 +107,12 @@ export function makeVmMorselPolicy(o: VmMorselOptions): Policy {
     ],
     stateWords: (cfg: ModelConfig) => EPT_TLB + eptTlbWords(cfg.cpus, cfg.iovaPages),
     eptTlbWord: EPT_TLB,
+    stateWordNames: (cfg: ModelConfig) => [
+      ...morselWordNames(),
+      ...Array.from({ length: MORSEL_SLOTS }, (_, m) => `slot ${m} AMD view root + 1`),
+      ...Array.from({ length: MORSEL_SLOTS }, (_, m) => `slot ${m} EPT view root + 1`),
+      ...Array.from({ length: eptTlbWords(cfg.cpus, cfg.iovaPages) }, (_, i) => `vcpu${Math.floor(i / cfg.iovaPages)} EPT TLB, page ${i % cfg.iovaPages}`),
+    ],
     iommus: ["amd-v1"], // morsels are AMD v1 tables the CPU shares (docs/morsels.md)
     symmetric: false, // morsel records are indexed by mapping slot
     attach: () => "translate",
