@@ -46,7 +46,7 @@ function tlbWord(tx: Tx, first: number, cpu: number, page: number): number {
 
 /** INVEPT (single-context: every guest-physical mapping of the VM, on every vCPU). */
 export function invept(tx: Tx, first: number): void {
-  const n = eptTlbWords(tx.g.cfg.cpus, tx.g.winPages);
+  const n = Math.min(eptTlbWords(tx.g.cfg.cpus, tx.g.winPages), tx.g.polWords - first);
   const pol = tx.c[POL];
   for (let i = first; i < first + n; i++) {
     if (pol[i] !== 0) {
@@ -61,6 +61,7 @@ export function guestAccess(tx: Tx, policy: Policy, k: Kernel, cpu: number, page
   if (policy.eptTable === undefined || policy.eptTlbWord === undefined) return obs.skip("the policy mounts nothing into a VM's EPT");
   cpu %= tx.g.cfg.cpus;
   page %= tx.g.winPages;
+  if (policy.eptTlbWord + eptTlbWords(tx.g.cfg.cpus, tx.g.winPages) > tx.g.polWords) return obs.skip("the policy's EPT TLB words lie beyond its stateWords");
   const w = tlbWord(tx, policy.eptTlbWord, cpu, page);
   const cached = tx.c[POL][w];
   if (cached !== 0) {
@@ -69,7 +70,7 @@ export function guestAccess(tx: Tx, policy: Policy, k: Kernel, cpu: number, page
   }
   k.ctx = cpu;
   const table = policy.eptTable(k, page);
-  if (table < 0) return obs.skip("EPT violation: the VM's EPT maps nothing there");
+  if (table < 0 || table >= tx.g.cfg.frames) return obs.skip("EPT violation: the VM's EPT maps nothing there");
   const fr = tx.c[FRAMES];
   if (frameRole(fr, table) !== ROLE_MORSEL_VIEW || viewFormat(fr, table) !== VIEW_EPT) return obs.skip("EPT violation: no EPT table there");
   const v = tx.g.winBase + page;

@@ -67,6 +67,11 @@ describe("vm-morsel", () => {
     }
     const sys = makeSystem(DEFAULT_SCOPE.config, vmMorsel);
     expect(lentFrames(sys.init, HOST_OWNED)).toHaveLength(1);
+    // A policy module may declare the EPT hooks too, both or neither.
+    const shape = { ...(vmMorsel as unknown as Record<string, unknown>) };
+    delete shape.eptTlbWord;
+    expect(policyShapeProblem(shape)).toBe("eptTable and eptTlbWord go together: give both or neither");
+    expect(policyShapeProblem({ ...(vmMorsel as unknown as Record<string, unknown>), eptTlbWord: -1 })).toMatch(/^eptTlbWord must be an integer/);
   });
 
   it("guest-access events are in vm-morsel's alphabet only (the default policies' spaces do not change)", () => {
