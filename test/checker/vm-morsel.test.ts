@@ -217,7 +217,7 @@ describe("random engine, the CLI's default 10,000 runs (default machine, seed 42
 
 describe("cost --experiment vm: the morsel row", () => {
   it("net-rx: no VM exit, no pin, no nested walk, one INVEPT per I/O; cheaper than guest strict over every vIOMMU kind, dearer than native strict", { timeout: 30_000 }, () => {
-    const rows = vmExperiment(defaultCosts(), 200, WORKLOADS.filter((w) => w.name === "net-rx"));
+    const rows = vmExperiment(defaultCosts(), 100, WORKLOADS.filter((w) => w.name === "net-rx"));
     const row = (where: string, guest: string) => rows.find((r) => r.where === where && r.guest === guest)!;
     const m = row("morsel", "vm-morsel");
     expect(rows.at(-1)).toBe(m); // the last row of the workload
