@@ -50,6 +50,7 @@ export function alphabetLimitProblem(a: Alphabet): string | null {
     ["kmallocSizes", a.kmallocSizes], ["pageSizes", a.pageSizes], ["directions", a.directions], ["dmaPages", a.dmaPages],
     ["dmaOffsets", a.dmaOffsets], ["dmaLens", a.dmaLens], ["kernelSizes", a.kernelSizes], ["tickMs", a.tickMs],
     ["forgedFrames", a.forgedFrames], ["mapRanges", a.mapRanges], ["userTouchPages", a.userTouchPages],
+    ["guestAccessPages", a.guestAccessPages],
   ];
   for (const [name, list] of lists) {
     if (list !== undefined && list.length > MAX_ALPHABET_LIST) return `${name}: at most ${MAX_ALPHABET_LIST} entries, got ${list.length}`;
@@ -63,7 +64,8 @@ export function alphabetLimitProblem(a: Alphabet): string | null {
     ?? over("tickMs", a.tickMs, MAX_TICK_MS) ?? over("dmaPages", a.dmaPages, MAX_PAGE_NUMBER)
     ?? over("forgedFrames", a.forgedFrames, MAX_PAGE_NUMBER)
     ?? over("mapRanges", (a.mapRanges ?? []).map((r) => r.size), MAX_BUFFER_BYTES)
-    ?? over("userTouchPages", a.userTouchPages ?? [], MAX_PAGE_NUMBER);
+    ?? over("userTouchPages", a.userTouchPages ?? [], MAX_PAGE_NUMBER)
+    ?? over("guestAccessPages", a.guestAccessPages ?? [], MAX_PAGE_NUMBER);
 }
 
 /** How many events alphabetEvents(scope) gives, counted without building them. */
@@ -77,7 +79,7 @@ export function alphabetSize(scope: Scope): number {
   const forged = c.untrusted === true && c.ats === true ? 2 * a.forgedFrames.length : 0;
   const kernel = a.kernelSizes.length + (a.kernelSizes.length > 0 ? 1 : 0);
   const guest = c.guestMemory !== undefined ? c.frames : 0;
-  const user = 2 * (a.userTouchPages ?? []).length;
+  const user = 2 * (a.userTouchPages ?? []).length + 2 * (a.guestAccessPages ?? []).length;
   return c.cpus * perCpu + 1 + (c.cpus + 1) + c.devices * (dma + forged) + kernel + a.tickMs.length + guest + user;
 }
 

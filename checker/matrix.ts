@@ -13,7 +13,7 @@ import { traceEvents } from "./trace.ts";
 import { buildCounterexample } from "../counterexamples/build.ts";
 import { type Counterexample } from "../counterexamples/schema.ts";
 import { exhaustiveCheck, type SearchProgress, type StopReason } from "./exhaustive.ts";
-import { alphabetEvents, raceScopeFor, type Scope } from "./scope.ts";
+import { alphabetEvents, policyScope, raceScopeFor, type Scope } from "./scope.ts";
 import { slotSymmetry } from "./symmetry.ts";
 import { CoverageRecorder, isVacuous, type Coverage } from "./coverage.ts";
 
@@ -200,7 +200,7 @@ export interface SearchSummary {
 /** One breadth-first search of a policy's scope, checking every property; one cell per property. */
 export function checkPolicyExhaustively(entry: PolicyEntry, props: readonly Property[], opts: ExhaustiveMatrixOptions): { cells: CellResult[]; summary: SearchSummary } {
   const sys = makeSystem(opts.scope.config, entry.policy);
-  const alphabet = alphabetEvents(opts.scope);
+  const alphabet = alphabetEvents(policyScope(entry.policy, opts.scope));
   const canonical = opts.reduction === false ? null : slotSymmetry(sys, alphabet);
   const rec = new CoverageRecorder(sys, props);
   const r = exhaustiveCheck(sys, props, alphabet, {
@@ -267,7 +267,7 @@ function racePass(
   const targets = searchTargets(entry, props, opts);
   const open = props.map((_, p) => cells[p].verdict === "holds");
   if (!props.some((_, p) => open[p] && (targets?.[p] ?? true))) return null;
-  const scope = raceScopeFor(entry.policy, race.base);
+  const scope = policyScope(entry.policy, raceScopeFor(entry.policy, race.base));
   const sys = makeSystem(scope.config, entry.policy);
   const alphabet = alphabetEvents(scope);
   const canonical = opts.reduction === false ? null : slotSymmetry(sys, alphabet);

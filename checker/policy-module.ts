@@ -27,7 +27,7 @@ export class PolicyModuleError extends Error {}
 /** The fields of the Policy interface (model/policy.ts); nothing else is read from a module. */
 const FIELDS = [
   "name", "summary", "claims", "maxMappingBytes", "descriptorPages", "stateWords", "symmetric", "perDeviceState",
-  "attach", "map", "unmap", "timer", "allocBuffer", "freeBuffer", "staleBound", "held", "boot",
+  "attach", "map", "unmap", "timer", "allocBuffer", "freeBuffer", "staleBound", "held", "boot", "eptTable", "eptTlbWord",
 ] as const;
 
 /** A policy declares at most one claim per property. */
@@ -149,8 +149,12 @@ export function policyShapeProblem(p: Record<string, unknown> | undefined): stri
     if (!ALL_PROPERTIES.some((q) => q.name === c)) return `claims: unknown property ${safeShow(c)} (known: ${ALL_PROPERTIES.map((q) => q.name).join(", ")})`;
   }
   for (const f of ["attach", "map", "unmap"]) if (typeof p[f] !== "function") return `the default export has no ${f} function`;
-  for (const f of ["timer", "boot", "allocBuffer", "freeBuffer", "held"]) if (p[f] !== undefined && typeof p[f] !== "function") return `${f} must be a function`;
+  for (const f of ["timer", "boot", "allocBuffer", "freeBuffer", "held", "eptTable"]) if (p[f] !== undefined && typeof p[f] !== "function") return `${f} must be a function`;
   if ((p.allocBuffer === undefined) !== (p.freeBuffer === undefined)) return "allocBuffer and freeBuffer go together: give both or neither";
+  if ((p.eptTable === undefined) !== (p.eptTlbWord === undefined)) return "eptTable and eptTlbWord go together: give both or neither";
+  if (p.eptTlbWord !== undefined && !(Number.isInteger(p.eptTlbWord) && (p.eptTlbWord as number) >= 0 && (p.eptTlbWord as number) < MAX_STATE_WORDS)) {
+    return `eptTlbWord must be an integer in 0..${MAX_STATE_WORDS - 1}`;
+  }
   for (const f of ["maxMappingBytes", "descriptorPages"]) {
     const v = p[f];
     if (v !== undefined && !(Number.isInteger(v) && (v as number) >= 1)) return `${f} must be a positive integer`;
@@ -223,6 +227,8 @@ function guardedPolicy(p: Record<string, unknown>, self: object, file: string): 
   if (p.boot !== undefined) policy.boot = wrap("boot", any);
   if (p.allocBuffer !== undefined) policy.allocBuffer = wrap("allocBuffer", (r) => (typeof r === "boolean" ? null : "expected a boolean"));
   if (p.freeBuffer !== undefined) policy.freeBuffer = wrap("freeBuffer", any);
+  if (p.eptTable !== undefined) policy.eptTable = wrap("eptTable", (r) => (Number.isInteger(r) && (r as number) >= -1 ? null : "expected a frame number or -1"));
+  if (p.eptTlbWord !== undefined) policy.eptTlbWord = p.eptTlbWord;
   if (p.held !== undefined) policy.held = wrap("held", (r) => (r === null || (typeof r === "string" && r.length <= 1000) ? null : "expected a string or null"));
   if (typeof p.stateWords === "function") policy.stateWords = wrap("stateWords", stateWordsProblem) as (cfg: ModelConfig) => number;
   else if (p.stateWords !== undefined) policy.stateWords = p.stateWords;

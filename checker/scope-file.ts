@@ -42,6 +42,7 @@ const AlphabetPart = Schema.Struct({
   forgedFrames: opt(Schema.Array(Nat)),
   mapRanges: opt(Schema.Array(Schema.Struct({ src: Schema.Literals(["kmalloc", "pages"]), size: Pos, offset: Nat, len: Pos, dir: opt(Dir) }))),
   userTouchPages: opt(Schema.Array(Nat)),
+  guestAccessPages: opt(Schema.Array(Nat)),
 });
 
 export const ScopeFileSchema = Schema.Struct({

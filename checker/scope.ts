@@ -45,6 +45,13 @@ export interface Alphabet {
   readonly mapRanges?: readonly MapRange[];
   /** User pages the process reads and writes on CPU 0 (user-touch; MAIO's shared pages are user pages 0..). Absent: none. */
   readonly userTouchPages?: readonly number[];
+  /**
+   * Guest-physical window pages a vCPU of the VM reads and writes on CPU 0
+   * through the VM's EPT (guest-access, model/vm-ept.ts). Absent: none, or,
+   * for a policy that mounts memory into a VM's EPT (Policy.eptTable,
+   * vm-morsel), the dmaPages (policyScope).
+   */
+  readonly guestAccessPages?: readonly number[];
 }
 
 export interface Scope {
@@ -147,6 +154,18 @@ export function raceScopeFor(policy: Policy, base: ModelConfig): Scope {
   };
 }
 
+/**
+ * The scope `policy` is searched in: `scope` itself, except that a policy
+ * that mounts memory into a VM's EPT (Policy.eptTable: vm-morsel) gets
+ * guest-access events on the dmaPages when the alphabet names no
+ * guestAccessPages (no other policy can serve them, so they stay out of
+ * every other policy's alphabet and state space).
+ */
+export function policyScope(policy: Policy, scope: Scope): Scope {
+  if (policy.eptTable === undefined || scope.alphabet.guestAccessPages !== undefined) return scope;
+  return { ...scope, alphabet: { ...scope.alphabet, guestAccessPages: scope.alphabet.dmaPages } };
+}
+
 /** The alphabet's map events for one CPU and device, in order, without duplicates. */
 export function mapEvents(a: Alphabet, cpu: number, dev: number): Event[] {
   const out: Event[] = [];
@@ -197,6 +216,7 @@ export function alphabetEvents(scope: Scope): Event[] {
   if (a.kernelSizes.length > 0) out.push({ t: "kfree", k: 0 });
   for (const ms of a.tickMs) out.push({ t: "tick", ms });
   for (const page of a.userTouchPages ?? []) for (const write of [false, true]) out.push({ t: "user-touch", cpu: 0, page, write });
+  for (const page of a.guestAccessPages ?? []) for (const write of [false, true]) out.push({ t: "guest-access", cpu: 0, page, write });
   // With a guest memory region: the kernel reading each frame through its direct map.
   if (c.guestMemory !== undefined) for (let frame = 0; frame < c.frames; frame++) out.push({ t: "kernel-read", frame });
   return out;

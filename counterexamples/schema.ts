@@ -49,6 +49,7 @@ export const EventSchema = Schema.Union([
   ev("user-touch", { cpu: Nat, page: Nat, write: Schema.Boolean }),
   ev("user-unmap", { cpu: Nat, page: Nat }),
   ev("kernel-read", { frame: Nat }),
+  ev("guest-access", { cpu: Nat, page: Nat, write: Schema.Boolean }),
 ]).annotate({ title: "event" }); // file.ts says `unknown event "x"` using this title
 
 /** Integers here; the ranges are checked by configProblem (model/config.ts), the one place that knows them. */

@@ -55,12 +55,16 @@ export type Event =
   | { readonly t: "user-unmap"; readonly cpu: number; readonly page: number }
   /** The kernel loads from physical frame `frame` through its direct map (any kernel access by
    * physical address: a read gadget, a speculative load, /proc/kcore). */
-  | { readonly t: "kernel-read"; readonly frame: number };
+  | { readonly t: "kernel-read"; readonly frame: number }
+  /** A vCPU of the virtual machine (on `cpu`) reads or writes guest-physical page `page` of the
+   * window through the VM's EPT: its EPT TLB entry, else a walk of the EPT tables the VMM linked
+   * there (model/vm-ept.ts; only under a policy that mounts memory into a VM, e.g. vm-morsel). */
+  | { readonly t: "guest-access"; readonly cpu: number; readonly page: number; readonly write: boolean };
 
 export type EventTag = Event["t"];
 export const EVENT_TAGS: readonly EventTag[] = [
   "map", "map-sg", "alloc-coherent", "unmap", "resume", "iommu", "dma", "ats-dma", "dma-translated", "kmalloc", "kfree", "tick",
-  "user-touch", "user-unmap", "kernel-read",
+  "user-touch", "user-unmap", "kernel-read", "guest-access",
 ];
 
 /** " [+0x800 len 4096]" for a map of a range inside its allocation, "" for the whole buffer. */
@@ -87,5 +91,6 @@ export function formatEvent(e: Event): string {
     case "user-touch": return `user ${e.write ? "write" : "read"} vpage ${e.page} (cpu${e.cpu})`;
     case "user-unmap": return `user munmap vpage ${e.page} (cpu${e.cpu})`;
     case "kernel-read": return `kernel reads frame ${e.frame} through the direct map`;
+    case "guest-access": return `guest ${e.write ? "write" : "read"} guest-physical page ${e.page} (vcpu${e.cpu}, through the EPT)`;
   }
 }

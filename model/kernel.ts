@@ -35,6 +35,7 @@ function blockAt(fr: Words, f: number, order: number): boolean {
 }
 import { DTE } from "./geometry.ts";
 import { pinCount, pinFrame, unpinFrame } from "./pinning.ts";
+import { invept } from "./vm-ept.ts";
 
 export class Kernel {
   /** The context (CPU number, or the timer context) the call runs on. */
@@ -426,6 +427,16 @@ export class Kernel {
   }
   setPol(i: number, v: number): void {
     if (this.tx.c[POL][i] !== v) this.tx.w(POL)[i] = v;
+  }
+
+  /**
+   * INVEPT (single-context) for the VM's EPT TLB in the policy words from
+   * `first` (model/vm-ept.ts): every vCPU forgets every guest-physical
+   * translation. Counted as a TLB shootdown.
+   */
+  invept(first: number): void {
+    invept(this.tx, first);
+    this.obs.counters[C.tlbShootdowns]++;
   }
 
   count(counter: keyof typeof C, n = 1): void {

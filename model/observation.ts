@@ -56,6 +56,17 @@ export class Observation {
   kernelFrame = -1;
   /** Frame the user process reached this step (user-touch, through its TLB or a walk; -1: none). */
   userFrame = -1;
+  /**
+   * Frame a vCPU of the VM reached this step (guest-access through the EPT,
+   * model/vm-ept.ts; -1: none, or an EPT violation), the guest-physical
+   * window page, whether it wrote, the morsel (primary, x86-64) table whose
+   * entry the EPT translation mirrors, and whether it came from the EPT TLB.
+   */
+  guestFrame = -1;
+  guestPage = 0;
+  guestWrite = false;
+  guestPrimary = -1;
+  guestViaTlb = false;
   /** The DMA API handler run this step (OP_MAP, OP_UNMAP, OP_TIMER of model/system.ts; 0: none), the phase it ran from and what it returned. */
   handlerOp = 0;
   handlerPhase = 0;
@@ -77,6 +88,7 @@ export class Observation {
     this.fault = FAULT_NONE;
     this.kernelFrame = -1;
     this.userFrame = -1;
+    this.guestFrame = -1;
     this.handlerOp = 0;
     this.short = 0;
     if (this.detail) {

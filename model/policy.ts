@@ -115,6 +115,20 @@ export interface Policy {
    * so they are AMD-only; the VT-d broken variants are VT-d-only.
    */
   readonly iommus?: readonly IommuKind[];
+  /**
+   * Morsels in a VM (model/vm-ept.ts): the level-1 EPT table (a morsel view
+   * table in EPT format) the VMM has linked into the VM's EPT for
+   * guest-physical window page `page`, or -1 when the VM's EPT maps nothing
+   * there. Read-only. Absent: the policy mounts nothing into a VM's CPUs, and
+   * a `guest-access` event is a no-op.
+   */
+  eptTable?(k: Kernel, page: number): number;
+  /**
+   * With eptTable: the first of the policy words that hold the vCPUs' EPT TLB
+   * (model/vm-ept.ts eptTlbWords: one per CPU per window page). The hardware
+   * fills them on an EPT walk; only Kernel.invept clears them.
+   */
+  readonly eptTlbWord?: number;
 }
 
 /** Whether `p` runs on IOMMU `kind`. */

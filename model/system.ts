@@ -27,6 +27,7 @@ import { freeObject, kmalloc, nthObjectOf, OWNER_KERNEL, pagesOrder } from "./ob
 import { ROLE_KERNEL } from "./physical-memory.ts";
 import { bootMmu, directMapRead, userTouch, userUnmap } from "./mmu.ts";
 import { bootGuestMemory } from "./memory-regions.ts";
+import { guestAccess } from "./vm-ept.ts";
 
 export const OP_IDLE = 0, OP_MAP = 1, OP_UNMAP = 2, OP_TIMER = 3;
 export const OP_NAMES = ["idle", "map", "unmap", "timer work"];
@@ -196,6 +197,9 @@ export class Stepper {
       case "kernel-read":
         directMapRead(tx, e.frame % cfg.frames, obs);
         return true;
+      case "guest-access":
+        guestAccess(tx, this.sys.policy, this.kernel, e.cpu, e.page, e.write, obs);
+        return !obs.noop;
     }
   }
 

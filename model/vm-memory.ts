@@ -23,6 +23,14 @@ export const HOST_OWNED = 0;
  */
 export const HOST_UNPLUGGING = 1;
 
+/**
+ * aux of a ROLE_HOST frame the host has lent to the VM (vm-morsel: host
+ * memory mounted into the VM, model/policies/vm-morsel.ts): the VM's until
+ * the VMM gives it back, which it may do only once neither the VM's device
+ * nor its vCPUs can reach it any more.
+ */
+export const HOST_LENT = 2;
+
 /** Whether frame `f` is memory outside the VM. */
 export function isHostFrame(fr: Words, f: number): boolean {
   return frameRole(fr, f) === ROLE_HOST && frameAux(fr, f) === HOST_OWNED;
@@ -32,6 +40,24 @@ export function isHostFrame(fr: Words, f: number): boolean {
 export function anyHostFrame(fr: Words, frames: number): boolean {
   for (let f = 0; f < frames; f++) if (isHostFrame(fr, f)) return true;
   return false;
+}
+
+/** Whether any frame is the host's: outside the VM, or lent to it for now (vm-confinement's antecedent). */
+export function anyHostOrLentFrame(fr: Words, frames: number): boolean {
+  for (let f = 0; f < frames; f++) if (frameRole(fr, f) === ROLE_HOST && (frameAux(fr, f) === HOST_OWNED || frameAux(fr, f) === HOST_LENT)) return true;
+  return false;
+}
+
+/** The host lends its frame `f` (HOST_OWNED) to the VM. */
+export function lendToVm(tx: Tx, f: number, obs: Observation): void {
+  setFrame(tx.w(FRAMES), f, ROLE_HOST, 0, F_HEAD, HOST_LENT);
+  if (obs.detail) obs.note(`frame ${f}: host memory lent to the VM`);
+}
+
+/** The VMM gives the lent frame `f` back to the host: outside the VM again. */
+export function giveBackToHost(tx: Tx, f: number, obs: Observation): void {
+  setFrame(tx.w(FRAMES), f, ROLE_HOST, 0, F_HEAD, HOST_OWNED);
+  if (obs.detail) obs.note(`frame ${f}: lent memory given back to the host`);
 }
 
 /** The lowest frame free at this point of boot, or -1: where the VM's guest-physical window starts. */

@@ -18,6 +18,15 @@
  *
  * Checked only on transitions that changed the entries or the frame table.
  *
+ * What a vCPU of the VM reaches through an EPT view (the `guest-access`
+ * event, model/vm-ept.ts: an EPT walk, or the EPT TLB's cached copy of an
+ * entry) must also be what the primary grants now: the vCPU reached frame F
+ * at guest-physical page v, writing or not, through a translation mirroring
+ * primary table P; then P is still a morsel table and its entry for v is a
+ * present leaf mapping F, writable if the vCPU wrote. A cached EPT
+ * translation the VMM did not flush (no INVEPT) after the primary unmapped
+ * fails this, though every view table is faithful.
+ *
  * Source: the thesis topic "Multi-Target Virtual-Memory Objects" (LUH SRA;
  * docs/reference/morsels.md: primary = authoritative truth; secondary views follow the
  * object layout, restored on first use, populated lazily).
@@ -26,6 +35,9 @@ import { type Property, type Violation } from "./property.ts";
 import { FRAMES, PTMEM, PT_W } from "../model/geometry.ts";
 import { frameData, frameRole, ROLE_MORSEL_PT, ROLE_MORSEL_VIEW } from "../model/physical-memory.ts";
 import { ptFind, ptFirst } from "../model/page-table-memory.ts";
+import { type Observation } from "../model/observation.ts";
+import { type State } from "../model/state.ts";
+import { tableIndex } from "../model/iommu-page-table.ts";
 import { VIEW_AMD_V1, VIEW_FORMAT_NAMES, viewFormat, viewPrimary } from "../model/morsel-view.ts";
 import { amdAddrPfn, amdIw, amdNextLevel } from "../model/formats/amd-v1-pte.ts";
 import { EPT_LO_EXEC, EPT_LO_RWX, EPT_LO_WRITE, eptIsLeaf, eptLeafPfn, eptPfn } from "../model/formats/ept-pte.ts";
@@ -36,13 +48,35 @@ function entryName(j: number, fmt: number, f: number, level: number, prim: numbe
   return `entry ${j} of the ${VIEW_FORMAT_NAMES[fmt]} view table in frame ${f} (level ${level}), mirroring morsel table frame ${prim}`;
 }
 
+/** A vCPU's access through an EPT view (or its cached copy) that the primary does not grant now, or null. */
+function guestAccessViolation(winBase: number, obs: Observation, post: State): Violation | null {
+  const pt = post[PTMEM];
+  const f = obs.guestFrame, prim = obs.guestPrimary;
+  const how = obs.guestViaTlb ? "through its EPT TLB (a translation cached earlier)" : "through an EPT walk";
+  const what = `a vCPU of the VM ${obs.guestWrite ? "wrote" : "read"} frame ${f} at guest-physical window page ${obs.guestPage} ${how}`;
+  if (prim < 0 || frameRole(post[FRAMES], prim) !== ROLE_MORSEL_PT) {
+    return { property: "view-refinement", frame: f, message: `${what}, mirroring morsel table frame ${prim}, which is no longer a morsel table: the EPT translation outlived the morsel (no INVEPT at the unmount)` };
+  }
+  const pp = ptFind(pt, prim, tableIndex(winBase + obs.guestPage, 1));
+  const plo = pp < 0 ? 0 : pt[2 + pp * PT_W] >>> 0;
+  const phi = pp < 0 ? 0 : pt[3 + pp * PT_W] >>> 0;
+  if (!x86Present(plo)) {
+    return { property: "view-refinement", frame: f, message: `${what}; the primary (x86-64) maps nothing there now: the EPT translation was not invalidated (INVEPT) when the primary unmapped` };
+  }
+  const pf = x86LeafPfn(plo, phi, 1);
+  if (pf !== f) return { property: "view-refinement", frame: f, message: `${what}; the primary maps frame ${pf} there` };
+  if (obs.guestWrite && !x86Writable(plo)) return { property: "view-refinement", frame: f, message: `${what}; the primary maps it read-only` };
+  return null;
+}
+
 export const viewRefinement: Property = {
   name: "view-refinement",
   summary: "a secondary morsel view never translates differently from, or more permissively than, the primary",
   antecedent: {
     summary: "a present entry of a morsel view table, after the entries or the frames changed",
-    cases: ["view entry checked"],
-    count(_sys, pre, _e, _obs, post, counts, at): void {
+    cases: ["view entry checked", "guest CPU access through an EPT view"],
+    count(_sys, pre, _e, obs, post, counts, at): void {
+      if (obs.guestFrame >= 0) counts[at + 1]++;
       if (pre[PTMEM] === post[PTMEM] && pre[FRAMES] === post[FRAMES]) return;
       const pt = post[PTMEM];
       const fr = post[FRAMES];
@@ -59,7 +93,11 @@ export const viewRefinement: Property = {
       }
     },
   },
-  check(_sys, pre, _e, _obs, post): Violation | null {
+  check(sys, pre, _e, obs, post): Violation | null {
+    if (obs.guestFrame >= 0) {
+      const v = guestAccessViolation(sys.cfg.iovaBasePfn, obs, post);
+      if (v !== null) return v;
+    }
     if (pre[PTMEM] === post[PTMEM] && pre[FRAMES] === post[FRAMES]) return null;
     const pt = post[PTMEM];
     const fr = post[FRAMES];

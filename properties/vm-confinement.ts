@@ -17,17 +17,22 @@ import { type Antecedent, type Property, type Violation } from "./property.ts";
 import { describeFrame, hex, sourceName } from "./describe.ts";
 import { FRAMES } from "../model/geometry.ts";
 import { SRC_FORGED, SRC_PASSTHROUGH } from "../model/observation.ts";
-import { anyHostFrame, isHostFrame } from "../model/vm-memory.ts";
+import { anyHostOrLentFrame, isHostFrame } from "../model/vm-memory.ts";
 
 const CASES = ["passthrough", "walk", "IOTLB hit", "cached-directory walk", "ATC", "forged"];
 
-/** A device access that reached memory while some memory lies outside the VM; without such memory there is nothing to confine to. */
+/**
+ * A device access that reached memory while some memory lies outside the VM
+ * or is only lent to it; without such memory there is nothing to confine to.
+ * A vCPU's access through the EPT counts as its own case.
+ */
 const antecedent: Antecedent = {
   summary: "a device access that reached memory while memory outside the VM exists",
   afterMap: false,
-  cases: CASES,
+  cases: [...CASES, "vCPU through the EPT"],
   count(sys, _pre, _e, obs, post, counts, at): void {
-    if (obs.dev < 0 || obs.nseg === 0 || !anyHostFrame(post[FRAMES], sys.cfg.frames)) return;
+    if (obs.guestFrame >= 0 && anyHostOrLentFrame(post[FRAMES], sys.cfg.frames)) counts[at + CASES.length]++;
+    if (obs.dev < 0 || obs.nseg === 0 || !anyHostOrLentFrame(post[FRAMES], sys.cfg.frames)) return;
     for (let i = 0; i < obs.nseg; i++) {
       const src = obs.segSource[i];
       if (src >= SRC_PASSTHROUGH && src <= SRC_FORGED) counts[at + src - 1]++;
@@ -40,6 +45,15 @@ export const vmConfinement: Property = {
   summary: "a device assigned to a VM never touches a frame outside that VM's memory (the host's or another guest's)",
   antecedent,
   check(_sys, _pre, _e, obs, post): Violation | null {
+    if (obs.guestFrame >= 0 && isHostFrame(post[FRAMES], obs.guestFrame)) {
+      const f = obs.guestFrame;
+      return {
+        property: "vm-confinement",
+        frame: f,
+        message: `a vCPU of the VM ${obs.guestWrite ? "wrote" : "read"} frame ${f} at guest-physical window page ${obs.guestPage} through ${obs.guestViaTlb ? "its EPT TLB" : "an EPT walk"}; ` +
+          `frame ${f} is outside the VM's memory: it is ${describeFrame(post, f)}`,
+      };
+    }
     if (obs.dev < 0) return null;
     const fr = post[FRAMES];
     for (let i = 0; i < obs.nseg; i++) {

@@ -12,12 +12,23 @@
  * one-dimensional walk counted, with n = m = the cost machine's IOMMU levels.
  * Costs are the cost table's (costs/default-costs.json: walkRefs and vmExits
  * are marked there as assumptions).
+ *
+ * After the guest policies, one row per workload for morsels in a VM
+ * (where "morsel", guest "vm-morsel", model/policies/vm-morsel.ts): each
+ * I/O lends a host page to the VM, mounts it into the VM's EPT and to its
+ * device through an AMD v1 view (the VM's host stage: no guest IOMMU, so no
+ * exit and no nested walk), and unmounts it with an IOTLB invalidation and
+ * INVEPT (counted in tlbShootdowns and costed as one: KVM flushes a VM's EPT
+ * TLBs by kicking its vCPUs, Linux virt/kvm/kvm_main.c
+ * kvm_flush_remote_tlbs). The model lends one host page at a time, so a
+ * workload whose buffers are larger than a page reports the error.
  */
 import { type CounterName } from "../../model/counters.ts";
 import { nestedWalkRefs } from "../../model/nested-walk.ts";
 import { findAnyPolicy } from "../../model/policies/index.ts";
 import { GUEST_KINDS, guestPolicyName, VIOMMU_KINDS } from "../../model/policies/guest.ts";
 import { type Policy } from "../../model/policy.ts";
+import { vmMorsel } from "../../model/policies/vm-morsel.ts";
 import { estimateNs, type CostTable } from "../../costs/cost-table.ts";
 import { COST_CONFIG, runWorkload, WorkloadError, WORKLOADS, type Workload } from "../workloads.ts";
 
@@ -25,8 +36,8 @@ export const VM_EXPERIMENT = "vm";
 
 export interface VmRow {
   readonly workload: string;
-  /** "native" or the vIOMMU kind. */
-  readonly where: "native" | "emulated" | "nested" | "virtio";
+  /** "native", the vIOMMU kind, or "morsel" (vm-morsel: a morsel of host memory mounted into the VM, no vIOMMU). */
+  readonly where: "native" | "emulated" | "nested" | "virtio" | "morsel";
   /** The guest's (or the native kernel's) policy: strict, lazy, passthrough. */
   readonly guest: string;
   readonly policy: string;
@@ -46,6 +57,8 @@ export interface VmRow {
   /** Of walkRefs, the extra references of nested walks (the adjustment above). */
   readonly nestedExtraRefs: number;
   readonly pins: number;
+  /** CPU TLB flushes per I/O: for vm-morsel, the unmount's INVEPT. */
+  readonly tlbShootdowns: number;
   readonly nsPerIo: number;
   /** nsPerIo / native passthrough's on the same workload. */
   readonly vsNativePassthrough: number | null;
@@ -68,6 +81,7 @@ export function vmExperiment(costs: CostTable, ios?: number, workloads: readonly
     const settings: { where: VmRow["where"]; guest: string; policy: Policy }[] = [];
     for (const g of GUEST_KINDS) settings.push({ where: "native", guest: g, policy: findAnyPolicy(g)! });
     for (const v of VIOMMU_KINDS) for (const g of GUEST_KINDS) settings.push({ where: v, guest: g, policy: findAnyPolicy(guestPolicyName(g, v))! });
+    settings.push({ where: "morsel", guest: vmMorsel.name, policy: vmMorsel });
     // The baseline first: native passthrough.
     const base = measure(w, findAnyPolicy("passthrough")!, costs, false, ios).ns;
     for (const s of settings) {
@@ -78,14 +92,14 @@ export function vmExperiment(costs: CostTable, ios?: number, workloads: readonly
         if (!(e instanceof WorkloadError)) throw e;
         rows.push({
           workload: w.name, where: s.where, guest: s.guest, policy: s.policy.name, error: e.message,
-          vmExits: 0, iotlbInvCmds: 0, iotlbMisses: 0, walkRefs: 0, nestedExtraRefs: 0, pins: 0, nsPerIo: 0, vsNativePassthrough: null,
+          vmExits: 0, iotlbInvCmds: 0, iotlbMisses: 0, walkRefs: 0, nestedExtraRefs: 0, pins: 0, tlbShootdowns: 0, nsPerIo: 0, vsNativePassthrough: null,
         });
         continue;
       }
       rows.push({
         workload: w.name, where: s.where, guest: s.guest, policy: s.policy.name, error: null,
         vmExits: round(m.c.vmExits, 3), iotlbInvCmds: round(m.c.iotlbInvCmds, 3), iotlbMisses: round(m.c.iotlbMisses, 3),
-        walkRefs: round(m.c.walkRefs, 3), nestedExtraRefs: round(m.extra, 3), pins: round(m.c.pins, 3),
+        walkRefs: round(m.c.walkRefs, 3), nestedExtraRefs: round(m.extra, 3), pins: round(m.c.pins, 3), tlbShootdowns: round(m.c.tlbShootdowns, 3),
         nsPerIo: round(m.ns, 3), vsNativePassthrough: base > 0 ? round(m.ns / base, 4) : null,
       });
     }
