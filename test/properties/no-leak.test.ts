@@ -9,7 +9,8 @@ import { DEFAULT_CONFIG } from "../../model/config.ts";
 import { type Event } from "../../model/events.ts";
 import { POLICIES } from "../../model/policies/index.ts";
 import { bounce } from "../../model/policies/bounce.ts";
-import { DONE, type Policy } from "../../model/policy.ts";
+import { DONE, FAIL, type Policy } from "../../model/policy.ts";
+import { strict } from "../../model/policies/strict.ts";
 import { makeSystem, Stepper } from "../../model/system.ts";
 import { Observation } from "../../model/observation.ts";
 import { findProperty } from "../../properties/index.ts";
@@ -61,5 +62,24 @@ describe("no-leak", () => {
     const r = new Executor(makeSystem(DEFAULT_CONFIG, keepSlot), [noLeak]).run(ROUND);
     expect(r.violation?.step).toBe(5);
     expect(r.violation?.message).toMatch(/bounce slot frame \d+ is still marked in use/);
+    // Without Policy.held, the slot's frames still name the mapping (Kernel.setSegBounce) and no-leak sees it.
+    const noHeld: Policy = { ...keepSlot, name: "test-bounce-keep-slot-no-held", held: undefined };
+    const r2 = new Executor(makeSystem(DEFAULT_CONFIG, noHeld), [noLeak]).run(ROUND);
+    expect(r2.violation?.step).toBe(5);
+    expect(r2.violation?.message).toMatch(/frame \d+, mapping #0's bounce slot, was never released/);
+  });
+
+  it("a bounce pool block a handler took and never gave back is a leak", () => {
+    const poolPerMap: Policy = {
+      ...strict,
+      name: "test-bounce-pool-per-map",
+      map(k, m, phase) {
+        if (phase === 0 && k.allocBouncePool(0) < 0) return FAIL; // the leak: never freeBouncePool
+        return strict.map(k, m, phase);
+      },
+    };
+    const r = new Executor(makeSystem(DEFAULT_CONFIG, poolPerMap), [noLeak]).run(ROUND);
+    expect(r.violation?.step).toBe(5);
+    expect(r.violation?.message).toMatch(/a bounce-pool frame taken after boot, was never given back/);
   });
 });
