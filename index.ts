@@ -10,6 +10,9 @@ export { type State } from "./model/state.ts";
 export { fingerprint } from "./model/fingerprint.ts";
 export { DONE, FAIL, type Policy, type PropertyName } from "./model/policy.ts";
 export { Kernel } from "./model/kernel.ts";
+// Constants the Kernel services take (docs/policies.md): pool roles for allocPoolFrames, the flush queue's table tag.
+export { ROLE_IO_POOL, ROLE_SHADOW } from "./model/physical-memory.ts";
+export { TAG_FQ } from "./model/iommu-page-table.ts";
 export { POLICIES, BROKEN_POLICIES, findPolicy, findAnyPolicy } from "./model/policies/index.ts";
 export { PROPERTIES, findProperty, type Property } from "./properties/index.ts";
 export { type Antecedent } from "./properties/property.ts";

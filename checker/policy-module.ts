@@ -27,8 +27,11 @@ export class PolicyModuleError extends Error {}
 /** The fields of the Policy interface (model/policy.ts); nothing else is read from a module. */
 const FIELDS = [
   "name", "summary", "claims", "maxMappingBytes", "descriptorPages", "stateWords", "symmetric", "perDeviceState",
-  "attach", "map", "unmap", "timer", "allocBuffer", "freeBuffer", "staleBound", "held", "boot", "eptTable", "eptTlbWord",
+  "attach", "map", "unmap", "timer", "allocBuffer", "freeBuffer", "staleBound", "held", "boot", "eptTable", "eptTlbWord", "iommus", "stateWordNames",
 ] as const;
+
+/** The IOMMUs a module may name in `iommus` (model/config.ts IommuKind). */
+const IOMMU_KINDS: readonly unknown[] = ["amd-v1", "vtd"];
 
 /** A policy declares at most one claim per property. */
 const MAX_CLAIMS = ALL_PROPERTIES.length;
@@ -105,6 +108,18 @@ function readShape(def: unknown): Record<string, unknown> | string {
       }
       out.claims = copy;
     }
+    const io = out.iommus;
+    if (Array.isArray(io)) {
+      if (types.isProxy(io)) return "iommus: a Proxy; give a plain array";
+      if (io.length > IOMMU_KINDS.length) return `iommus: at most ${IOMMU_KINDS.length} entries, got ${io.length}`;
+      const copy: unknown[] = [];
+      for (let i = 0; i < io.length; i++) {
+        const d = Object.getOwnPropertyDescriptor(io, i);
+        if (d === undefined || !("value" in d)) return `iommus[${i}]: a getter or a hole; give a plain array`;
+        copy.push(d.value);
+      }
+      out.iommus = copy;
+    }
     const b = out.staleBound;
     if (typeof b === "object" && b !== null) {
       if (types.isProxy(b)) return "staleBound: a Proxy; give a plain object";
@@ -149,7 +164,10 @@ export function policyShapeProblem(p: Record<string, unknown> | undefined): stri
     if (!ALL_PROPERTIES.some((q) => q.name === c)) return `claims: unknown property ${safeShow(c)} (known: ${ALL_PROPERTIES.map((q) => q.name).join(", ")})`;
   }
   for (const f of ["attach", "map", "unmap"]) if (typeof p[f] !== "function") return `the default export has no ${f} function`;
-  for (const f of ["timer", "boot", "allocBuffer", "freeBuffer", "held", "eptTable"]) if (p[f] !== undefined && typeof p[f] !== "function") return `${f} must be a function`;
+  for (const f of ["timer", "boot", "allocBuffer", "freeBuffer", "held", "eptTable", "stateWordNames"]) if (p[f] !== undefined && typeof p[f] !== "function") return `${f} must be a function`;
+  if (p.iommus !== undefined && (!Array.isArray(p.iommus) || p.iommus.length === 0 || !p.iommus.every((x) => IOMMU_KINDS.includes(x)))) {
+    return "iommus must be a non-empty array of \"amd-v1\" and \"vtd\"";
+  }
   if ((p.allocBuffer === undefined) !== (p.freeBuffer === undefined)) return "allocBuffer and freeBuffer go together: give both or neither";
   if ((p.eptTable === undefined) !== (p.eptTlbWord === undefined)) return "eptTable and eptTlbWord go together: give both or neither";
   if (p.eptTlbWord !== undefined && !(Number.isInteger(p.eptTlbWord) && (p.eptTlbWord as number) >= 0 && (p.eptTlbWord as number) < MAX_STATE_WORDS)) {
@@ -229,6 +247,11 @@ function guardedPolicy(p: Record<string, unknown>, self: object, file: string): 
   if (p.freeBuffer !== undefined) policy.freeBuffer = wrap("freeBuffer", any);
   if (p.eptTable !== undefined) policy.eptTable = wrap("eptTable", (r) => (Number.isInteger(r) && (r as number) >= -1 ? null : "expected a frame number or -1"));
   if (p.eptTlbWord !== undefined) policy.eptTlbWord = p.eptTlbWord;
+  if (p.iommus !== undefined) policy.iommus = Object.freeze([...(p.iommus as unknown[])]);
+  if (p.stateWordNames !== undefined) {
+    const names = wrap("stateWordNames", (r) => (Array.isArray(r) && !types.isProxy(r) && r.length <= MAX_STATE_WORDS && r.every((x) => typeof x === "string") ? null : "expected an array of strings"))!;
+    policy.stateWordNames = (cfg: ModelConfig): readonly string[] => Object.freeze([...(names(cfg) as string[])]);
+  }
   if (p.held !== undefined) policy.held = wrap("held", (r) => (r === null || (typeof r === "string" && r.length <= 1000) ? null : "expected a string or null"));
   if (typeof p.stateWords === "function") policy.stateWords = wrap("stateWords", stateWordsProblem) as (cfg: ModelConfig) => number;
   else if (p.stateWords !== undefined) policy.stateWords = p.stateWords;

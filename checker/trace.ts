@@ -10,6 +10,17 @@ import { Stepper, type System } from "../model/system.ts";
 import { type Property } from "../properties/property.ts";
 import { countersToRecord, type CounterName } from "../model/counters.ts";
 import { type FoundViolation } from "./execute.ts";
+import { MAPS } from "../model/geometry.ts";
+import { MS_FREE, MS_MAPPING, mDev, mIova, mPages, mStatus } from "../model/dma-mapping.ts";
+
+/** A mapping that ended during the trace: its device and IOVA range, how it ended, and at which (1-based) step. */
+interface Ended {
+  readonly dev: number;
+  readonly first: number;
+  readonly pages: number;
+  readonly failedMap: boolean;
+  readonly step: number;
+}
 
 export interface TraceStep {
   /** 1-based step number. */
@@ -33,6 +44,7 @@ export function traceEvents(sys: System, props: readonly Property[], events: rea
   obs.detail = true;
   const stepper = new Stepper(sys, obs);
   const history = new Map<number, { text: string; step: number }>();
+  const ended: Ended[] = [];
   const steps: TraceStep[] = [];
   let s = sys.init;
   for (let i = 0; i < events.length; i++) {
@@ -47,9 +59,14 @@ export function traceEvents(sys: System, props: readonly Property[], events: rea
       const found = v.check(sys, pre, e, obs, s);
       if (found === null) continue;
       const violation = { ...found, step: i };
-      return { steps, violation, explanation: explain(violation, history) };
+      return { steps, violation, explanation: explain(endedBy(violation, ended), history) };
     }
     for (const n of obs.frameNotes) history.set(n.frame, { text: n.text, step: i + 1 });
+    for (let m = 0; m < sys.cfg.maxMappings; m++) {
+      const st = mStatus(pre[MAPS], m);
+      if (st === MS_FREE || mStatus(s[MAPS], m) !== MS_FREE || mIova(pre[MAPS], m) === 0) continue;
+      ended.push({ dev: mDev(pre[MAPS], m), first: mIova(pre[MAPS], m), pages: mPages(pre[MAPS], m), failedMap: st === MS_MAPPING, step: i + 1 });
+    }
   }
   return { steps, violation: null, explanation: null };
 }
@@ -65,6 +82,24 @@ function accessNotes(obs: Observation): string[] {
   }
   if (obs.fault !== FAULT_NONE) out.push(`dev${obs.dev} access faulted at page 0x${obs.faultIovaPfn.toString(16)}: ${FAULT_NAMES[obs.fault]}`);
   return out;
+}
+
+/**
+ * iotlb-coherence says a stale translation's "unmap had already returned"
+ * (its check sees only the state, where an ended mapping leaves no trace);
+ * when the mapping last covering that IOVA page of the device ended in a
+ * failed map (the map's undo, DMA_MAPPING_ERROR), the trace says so instead.
+ */
+function endedBy(v: FoundViolation, ended: readonly Ended[]): FoundViolation {
+  if (v.property !== "iotlb-coherence" || v.dev === undefined || v.iovaPfn === undefined || !v.message.endsWith("; its unmap had already returned")) return v;
+  for (let j = ended.length - 1; j >= 0; j--) {
+    const x = ended[j];
+    if (x.dev !== v.dev || v.iovaPfn < x.first || v.iovaPfn >= x.first + x.pages) continue;
+    if (!x.failedMap) return v;
+    const message = `${v.message.slice(0, -"its unmap had already returned".length)}the map it was made for had already failed (DMA_MAPPING_ERROR at step ${x.step})`;
+    return { ...v, message };
+  }
+  return v;
 }
 
 function explain(v: FoundViolation, history: Map<number, { text: string; step: number }>): string {

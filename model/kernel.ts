@@ -20,10 +20,10 @@ import {
   setIova, setSegBounce,
 } from "./dma-mapping.ts";
 import { allocBuffer, releaseBuffer } from "./buffers.ts";
-import { findSegmentObject, findObjectAt, objSize, objFrame, objGen, objOffset, pagesOrder } from "./objects.ts";
+import { allocPoolObject, findSegmentObject, findObjectAt, objCount, objSize, objFrame, objGen, objOffset, pagesOrder } from "./objects.ts";
 import { deviceMode, type AttachMode } from "./iommu.ts";
 import {
-  allocFrames, F_HEAD, F_STALE, frameFlags, frameOrder, frameRole, freeFrames, mergeFrameContents, ROLE_BOUNCE, ROLE_IO_POOL, ROLE_NAMES, ROLE_SHADOW,
+  allocFrames, F_HEAD, F_STALE, frameAux, frameFlags, frameOrder, frameRole, freeFrames, mergeFrameContents, ROLE_BOUNCE, ROLE_IO_POOL, ROLE_NAMES, ROLE_SHADOW,
   zeroFrames,
 } from "./physical-memory.ts";
 import { ownerDriver } from "./objects.ts";
@@ -130,11 +130,42 @@ export class Kernel {
   allocDriverBuffer(m: number, bytes: number, pages: boolean): boolean {
     return allocBuffer(this.tx, m, this.dev(m), pages, bytes, pagesOrder(bytes), this.obs);
   }
-  /** Adds the `bytes`-byte buffer a pool allocated at physical address `addr` (an object already) as a segment of mapping `m`. */
+  /**
+   * Adds the `bytes`-byte buffer a pool allocated at physical address `addr`
+   * as a segment of mapping `m`: an object already (a built-in pool records
+   * its buffers itself), or, when none starts there, a new pool buffer of the
+   * mapping's driver recorded now, provided [addr, addr + bytes) lies in
+   * frames of the device's own pool (allocPoolFrames, role shadow or io-pool,
+   * aux = the device) and overlaps no other object. The driver's free
+   * (releaseBuffer) removes the record; the frames stay the pool's.
+   */
   addPoolBuffer(m: number, addr: number, bytes: number): boolean {
-    const ob = this.tx.c[OBJECTS];
-    const i = findObjectAt(ob, Math.floor(addr / PAGE_SIZE), addr % PAGE_SIZE);
+    let ob = this.tx.c[OBJECTS];
+    let i = findObjectAt(ob, Math.floor(addr / PAGE_SIZE), addr % PAGE_SIZE);
+    if (i < 0) {
+      if (!this.ownPoolRange(this.dev(m), addr, bytes)) return false;
+      if (allocPoolObject(this.tx, Math.floor(addr / PAGE_SIZE), addr % PAGE_SIZE, bytes, ownerDriver(this.dev(m)), this.obs) < 0) return false;
+      ob = this.tx.c[OBJECTS];
+      i = findObjectAt(ob, Math.floor(addr / PAGE_SIZE), addr % PAGE_SIZE);
+    }
     return i >= 0 && addSegment(this.tx, m, objFrame(ob, i), objOffset(ob, i), bytes, objGen(ob, i));
+  }
+  /** Whether [addr, addr + bytes) lies in pool frames device `dev` owns (role shadow or io-pool) and overlaps no object. */
+  private ownPoolRange(dev: number, addr: number, bytes: number): boolean {
+    if (!Number.isSafeInteger(addr) || !Number.isSafeInteger(bytes) || addr < 0 || bytes < 1) return false;
+    const fr = this.tx.c[FRAMES];
+    const last = Math.floor((addr + bytes - 1) / PAGE_SIZE);
+    if (last >= this.tx.g.cfg.frames) return false;
+    for (let f = Math.floor(addr / PAGE_SIZE); f <= last; f++) {
+      const role = frameRole(fr, f);
+      if ((role !== ROLE_SHADOW && role !== ROLE_IO_POOL) || frameAux(fr, f) !== dev) return false;
+    }
+    const ob = this.tx.c[OBJECTS];
+    for (let j = 0; j < objCount(ob); j++) {
+      const start = objFrame(ob, j) * PAGE_SIZE + objOffset(ob, j);
+      if (start < addr + bytes && addr < start + objSize(ob, j)) return false;
+    }
+    return true;
   }
   /** Frees the driver's buffer now (normally the model does it after the unmap returns). */
   releaseBuffer(m: number): void {

@@ -17,10 +17,15 @@
  * still in progress is not stale: the DMA API grants the buffer until the
  * call returns, and the invalidation that call waits for is what removes it.
  * That exemption holds only for the mapping the cached translation was made
- * for (the frame it leads to holds that mapping's buffer), and not when a
- * mapping of another buffer whose map has returned covers the page too: a
- * translation left over from a mapping whose IOVA was freed early and reused
- * by another one is stale even while the first unmap is still in progress.
+ * for: the frame it leads to holds that mapping's buffer, and no other
+ * mapping of the device whose map has returned covers the page (another
+ * buffer, even one in the same frame: a kmalloc neighbour in the same slab
+ * page). With such a mapping the translation is checked against the tables
+ * as for any returned mapping, so a translation left over from a mapping
+ * whose IOVA was freed early and reused by another buffer is stale even
+ * while the first unmap is still in progress, whether or not the new buffer
+ * shares the old one's frame; the new mapping's own translation agrees with
+ * the tables and passes.
  *
  * Source: the lazy window of Linux dma-iommu.c; the
  * temporal class of Thunderclap (NDSS'19); docs/reference/policies.md
@@ -59,10 +64,10 @@ export const iotlbCoherence: Property = {
         const first = mIova(mp, m);
         if (first === 0 || v < first || v >= first + mPages(mp, m)) continue; // 0: no IOVA assigned yet
         covered = true;
-        // Exempt: a call in progress whose own translation this is, unless a returned map of another buffer covers v too.
-        const own = mappingHoldsFrame(post, m, f);
-        if (st === MS_UNMAPPING || st === MS_MAPPING) unmapping ||= own;
-        else if (!own) otherMapped = true;
+        // Exempt: a call in progress whose own translation this is, unless a returned map of another buffer
+        // (any other mapping, whatever frame it holds) covers v too.
+        if (st === MS_UNMAPPING || st === MS_MAPPING) unmapping ||= mappingHoldsFrame(post, m, f);
+        else otherMapped = true;
       }
       if (otherMapped) unmapping = false;
       const what = `device ${obs.dev} ${obs.write ? "wrote" : "read"} frame ${f} through a stale ${sourceName(src, false)} for IOVA ${hex(v * 4096 + obs.segOffset[i])}`;

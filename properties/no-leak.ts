@@ -12,6 +12,9 @@
  *     freed), and, when emptied tables are reclaimed (reclaimEmptyTables),
  *     every one that was not there at boot holds at least one entry; no
  *     morsel table or view table is left;
+ *   - no bounce slot is still marked as a mapping's (Kernel.setSegBounce
+ *     without Kernel.releaseBounceSlot), and every bounce-pool frame was
+ *     one at boot (a pool block a handler took is given back);
  *   - the policy reports nothing still held in its private state
  *     (Policy.held: a bounce slot, a shadow page marked in use).
  * Checked only on transitions into a quiescent state or that changed the
@@ -30,7 +33,7 @@ import { pinCount } from "../model/pinning.ts";
 import { iovaAllocated } from "../model/iova-allocator.ts";
 import { walkMemory, WalkResult } from "../model/iommu-page-table.ts";
 import { ptCount } from "../model/page-table-memory.ts";
-import { F_DETACHED, frameAux, frameFlags, frameRole, ROLE_IOMMU_PT, ROLE_MORSEL_PT, ROLE_MORSEL_VIEW } from "../model/physical-memory.ts";
+import { F_DETACHED, frameAux, frameFlags, frameRole, ROLE_BOUNCE, ROLE_IOMMU_PT, ROLE_MORSEL_PT, ROLE_MORSEL_VIEW } from "../model/physical-memory.ts";
 import { Kernel } from "../model/kernel.ts";
 import { Observation } from "../model/observation.ts";
 import { type State, Tx } from "../model/state.ts";
@@ -65,6 +68,7 @@ function reader(sys: System, s: State): Kernel {
 export function leak(sys: System, s: State): string | null {
   const fr = s[FRAMES];
   const init = sys.init;
+  let bounceLeak: string | null = null; // reported after Policy.held, which names the policy's own bookkeeping
   for (let f = 0; f < sys.cfg.frames; f++) {
     const pins = pinCount(fr, f);
     if (pins > 0) return `frame ${f} is still pinned (${pins} pin${pins > 1 ? "s" : ""})`;
@@ -76,6 +80,14 @@ export function leak(sys: System, s: State): string | null {
       if (!atBoot && sys.cfg.reclaimEmptyTables && ptCount(s[PTMEM], f) === 0) return `frame ${f}, an empty IOMMU page table of device ${dom}'s domain, was never freed`;
     }
     if ((role === ROLE_MORSEL_PT || role === ROLE_MORSEL_VIEW) && frameRole(init[FRAMES], f) !== role) return `frame ${f} still holds a morsel ${role === ROLE_MORSEL_PT ? "page table" : "view table"}`;
+    if (role === ROLE_BOUNCE) {
+      // Kernel.setSegBounce marks a slot's frames with the mapping (aux = m + 1); releaseBounceSlot clears it
+      // (Linux swiotlb_release_slots). No mapping is live, so a marked frame is a slot never released.
+      const owner = frameAux(fr, f);
+      if (owner !== 0) bounceLeak ??= `frame ${f}, mapping #${owner - 1}'s bounce slot, was never released`;
+      // A bounce pool taken after boot (Kernel.allocBouncePool in a handler) and never given back (freeBouncePool).
+      else if (frameRole(init[FRAMES], f) !== ROLE_BOUNCE) bounceLeak ??= `frame ${f}, a bounce-pool frame taken after boot, was never given back`;
+    }
   }
   const g = sys.g;
   for (let dev = 0; dev < sys.cfg.devices; dev++) {
@@ -87,8 +99,8 @@ export function leak(sys: System, s: State): string | null {
       return `IOVA page ${hex(v)} of device ${dev} is still allocated`;
     }
   }
-  if (sys.policy.held !== undefined) return sys.policy.held(reader(sys, s));
-  return null;
+  const held = sys.policy.held === undefined ? null : sys.policy.held(reader(sys, s));
+  return held ?? bounceLeak;
 }
 
 export const noLeak: Property = {

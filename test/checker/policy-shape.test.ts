@@ -1,6 +1,10 @@
 // The shape check a user's policy module passes before it is run (checker/policy-module.ts).
 import { describe, expect, it } from "vitest";
-import { policyShapeProblem } from "../../checker/policy-module.ts";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadPolicyModule, policyShapeProblem } from "../../checker/policy-module.ts";
+import { DEFAULT_CONFIG } from "../../model/config.ts";
 import { POLICIES, BROKEN_POLICIES, NET_BROKEN_POLICIES, NET_POLICIES } from "../../model/policies/index.ts";
 
 const base = { name: "mine", summary: "s", claims: [], attach: () => "translate", map: () => -1, unmap: () => -1 };
@@ -19,5 +23,20 @@ describe("policy module shape", () => {
     expect(policyShapeProblem({ ...base, symmetric: "no" })).toBe("symmetric must be a boolean");
     expect(policyShapeProblem({ ...base, symmetric: false })).toBeNull();
     expect(policyShapeProblem(base)).toBeNull();
+  });
+
+  it("checks and keeps iommus and stateWordNames, which the documented Policy interface has", async () => {
+    expect(policyShapeProblem({ ...base, iommus: ["vtd"] })).toBeNull();
+    expect(policyShapeProblem({ ...base, iommus: [] })).toMatch(/iommus must be a non-empty array/);
+    expect(policyShapeProblem({ ...base, iommus: ["arm-smmu"] })).toMatch(/iommus must be a non-empty array/);
+    expect(policyShapeProblem({ ...base, stateWordNames: ["a"] })).toBe("stateWordNames must be a function");
+    const dir = mkdtempSync(join(tmpdir(), "dmacheck-shape-"));
+    const file = join(dir, "vtd-only.js");
+    writeFileSync(file, `export default { name: "vtd-only", summary: "s", claims: [], iommus: ["vtd"], stateWords: 1,
+      stateWordNames: () => ["my counter"], attach: () => "translate", map: () => -1, unmap: () => -1 };\n`);
+    const r = await loadPolicyModule(file);
+    if (!r.ok) throw new Error(r.error);
+    expect(r.policy.iommus).toEqual(["vtd"]);
+    expect(r.policy.stateWordNames?.(DEFAULT_CONFIG)).toEqual(["my counter"]);
   });
 });

@@ -55,6 +55,16 @@ describe("a device access between two page-table writes of a map", () => {
     expect(undo).toMatch(/IOVA pages 0x1ff\+2 cleared[^]*queued INVALIDATE_IOMMU_PAGES[^]*queued COMPLETION_WAIT[^]*map blocked \(phase 1\)/);
   });
 
+  it("iotlb-coherence's explanation says the stale translation's mapping ended in a failed map, not an unmap", () => {
+    const prop = findProperty("iotlb-coherence")!;
+    const r = search(vfioUndoNoInvalidate, [prop]);
+    const events = r.outcomes[0].events!;
+    expect(events.map((e) => e.t)).toEqual(["map", "dma", "kmalloc", "resume", "dma"]);
+    const tr = traceEvents(makeSystem(SCOPE.config, vfioUndoNoInvalidate), [prop], events);
+    expect(tr.explanation).toMatch(/through a stale IOTLB entry for IOVA 0x1ff000; the map it was made for had already failed \(DMA_MAPPING_ERROR at step 4\)/);
+    expect(tr.explanation).not.toMatch(/unmap had already returned/);
+  });
+
   it("vfio-stepwise holds every safety property vfio claims on that scope, with maps failing part-way", () => {
     const r = search(vfioStepwise);
     expect(r.exhausted).toBe(true);

@@ -12,6 +12,7 @@ import { DEFAULT_CONFIG } from "../../model/config.ts";
 import { CMDQ, CMD_W, FRAMES } from "../../model/geometry.ts";
 import { Kernel } from "../../model/kernel.ts";
 import { strict } from "../../model/policies/strict.ts";
+import { type Policy } from "../../model/policy.ts";
 import { lazy } from "../../model/policies/lazy.ts";
 import { findAnyPolicy } from "../../model/policies/index.ts";
 import { makeSystem } from "../../model/system.ts";
@@ -92,6 +93,45 @@ describe("Kernel services", () => {
     expect(k.freePoolFrames(pool, 1)).toBe(true);
     expect(k.freeBouncePool(bounce, 0)).toBe(true);
     for (const f of [pool, pool + 1, bounce]) expect(frameRole(k.tx.c[FRAMES], f)).toBe(ROLE_FREE);
+  });
+
+  it("addPoolBuffer records a buffer in the device's own pool frames, and refuses other memory and overlaps", () => {
+    // A user's pool: one io-pool page for device 0 at boot; every buffer at +0x0 of it.
+    const at = (off: number, step = 0): Policy => ({
+      ...strict,
+      name: "test-user-pool",
+      stateWords: 1,
+      boot(k: Kernel): void {
+        k.setPol(0, k.allocPoolFrames(0, 0, ROLE_IO_POOL, true) + 1);
+      },
+      allocBuffer: (k: Kernel, m: number, bytes: number) => k.addPoolBuffer(m, off < 0 ? 0 : (k.pol(0) - 1) * 4096 + off + m * step, bytes),
+      freeBuffer: (k: Kernel, m: number) => k.releaseBuffer(m),
+    });
+    const run = (p: Policy, events: Event[]): string[] => {
+      const sys = makeSystem(DEFAULT_CONFIG, p);
+      const obs = new Observation();
+      const st = new Stepper(sys, obs);
+      let s = sys.init;
+      const out: string[] = [];
+      for (const e of events) {
+        s = st.step(s, e);
+        out.push(obs.noop ? `noop: ${obs.reason}` : "applied");
+      }
+      return out;
+    };
+    const map: Event = { t: "map", cpu: 0, dev: 0, src: "kmalloc", size: 64, dir: "to-device" };
+    const map1: Event = { ...map, cpu: 1 };
+    expect(run(at(0x800), [map])).toEqual(["applied"]);
+    // Frame 0 is the kernel's, not device 0's pool: refused.
+    expect(run(at(-1), [map])[0]).toMatch(/^noop: out of memory/);
+    // A second buffer 32 bytes on overlaps the first, still live: refused; 64 bytes on it fits.
+    expect(run(at(0x800, 0x20), [map, map1])).toEqual(["applied", expect.stringMatching(/^noop: out of memory/)]);
+    expect(run(at(0x800, 0x40), [map, map1])).toEqual(["applied", "applied"]);
+    // Device 1 has no pool: its buffer cannot go in device 0's.
+    expect(run(at(0x800), [{ ...map, dev: 1 }])[0]).toMatch(/^noop: out of memory/);
+    // Once the first buffer is unmapped and freed, its bytes can be a new buffer.
+    expect(run(at(0x800, 0x20), [map, { t: "unmap", cpu: 0, k: 0, free: true }, { t: "iommu" }, { t: "iommu" }, { t: "resume", cpu: 0 }, map1]))
+      .toEqual(["applied", "applied", "applied", "applied", "applied", "applied"]);
   });
 
   it("waits on another context's completion", () => {

@@ -115,6 +115,25 @@ describe("iotlb-coherence through the policies", () => {
     expect(verdict(r, s)).toMatch(new RegExp(`read frame ${s.segFrame[0]} through a stale IOTLB entry .*; the tables now map it to frame ${mSegFrame(r.state[MAPS], 1, 0)}$`));
   });
 
+  it("strict-free-iova-before-wait: the IOVA reused by another buffer in the same slab frame: not exempt either", () => {
+    // A bidirectional 64-byte buffer's write translation is cached; its unmap frees the IOVA before the wait, and a
+    // to-device 64-byte buffer, the next object of the same kmalloc-64 slab frame, takes the IOVA. The write through
+    // the first mapping's cached entry reaches that frame, which the tables now map read-only for the new buffer.
+    const r = Runner.of(strictFreeIovaBeforeWait);
+    const write = { ...read, write: true };
+    r.steps([map, write, { t: "unmap", cpu: 0, k: 0, free: false }, { ...map, cpu: 1, dir: "to-device" }]);
+    expect(mStatus(r.state[MAPS], 0)).toBe(MS_UNMAPPING);
+    expect(mIova(r.state[MAPS], 1)).toBe(mIova(r.state[MAPS], 0));
+    expect(mSegFrame(r.state[MAPS], 1, 0)).toBe(mSegFrame(r.state[MAPS], 0, 0)); // another buffer, the same frame
+    const s = r.step(write);
+    expect(s.segSource[0]).toBe(SRC_IOTLB);
+    expect(verdict(r, s)).toMatch(new RegExp(`wrote frame ${s.segFrame[0]} through a stale IOTLB entry .*; the tables now map it to frame ${s.segFrame[0]} without that permission$`));
+    // The new buffer's own read, through the tables' translation, is fine.
+    const r2 = Runner.of(strictFreeIovaBeforeWait);
+    r2.steps([map, write, { t: "unmap", cpu: 0, k: 0, free: false }, { ...map, cpu: 1, dir: "to-device" }]);
+    expect(verdict(r2, r2.step(read))).toBeNull();
+  });
+
   it("an entry cleared without invalidation under a live mapping: nothing is mapped there now", () => {
     const { r } = rewritten((f) => f, true);
     const { tx, obs } = txOn(r.sys, r.state);
