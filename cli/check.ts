@@ -88,7 +88,7 @@ export interface CheckFlags {
 export const DEFAULT_DEPTH = 40;
 export const DEFAULT_MAX_STATES = 2_000_000;
 /** States of each policy's race-scope search: the whole default run stays near a minute on two cores. */
-export const DEFAULT_RACE_STATES = 60_000;
+export const DEFAULT_RACE_STATES = 100_000;
 
 export interface ResultRow {
   readonly cell: CellResult;

@@ -100,7 +100,7 @@ function buildProgram(io: Io, status: { code: number }): Command {
     .option("--no-reduction", "exhaustive: no symmetry reduction (interchangeable mapping slots; see docs/exhaustive.md)")
     .option("--race", "exhaustive: also search the race scope (2 CPUs, 2 unmappable mappings, multi-page buffers) after a scope of your own; on by default with the default scope")
     .option("--no-race", "exhaustive: no race-scope pass after the main search")
-    .addOption(new Option("--race-states <n>", `exhaustive: distinct states of each policy's race-scope search (default ${"60000"})`).argParser(limited("--race-states")))
+    .addOption(new Option("--race-states <n>", `exhaustive: distinct states of each policy's race-scope search (default ${"100000"})`).argParser(limited("--race-states")))
     .addOption(new Option("--counterexamples <n>", "keep up to N counterexamples per violated cell, distinct by their sequence of event kinds (default 1); the N-th is written as <name>.N.json").argParser(limited("--counterexamples")))
     .option("--html <file>", "also write a self-contained HTML report: matrix, step-through counterexamples, cost charts (docs/report.md)")
     .option("--cost <file>", "with --html: chart this `dmacheck cost --json` document (workloads, --experiment morsel-vs-vfio or metadata; repeatable) instead of computing the default tables", collect)

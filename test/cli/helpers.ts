@@ -21,7 +21,7 @@ export interface CliResult {
  */
 /**
  * A `check` that does not say how far to take the race pass gets a small one
- * (`--race-states 2000`): the default 60,000 states per policy, run by every
+ * (`--race-states 2000`): the default 100,000 states per policy, run by every
  * CLI test, would take minutes of the suite. The race pass itself is tested
  * with its own bounds (cli.test.ts "the race pass", test/checker/race.test.ts).
  */
