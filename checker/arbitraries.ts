@@ -37,18 +37,25 @@ export const DRIVING_KINDS: readonly EventTag[] = ["map", "unmap", "resume", "io
 
 const KMALLOC_SIZES = [64, 256, 1500, 2048, 4096, 8192];
 
-/** The events of `cfg`; with a swarm, each kind's weight times its factor, over the swarm's CPUs and devices. */
-export function eventArbitrary(cfg: ModelConfig, swarm?: Swarm): fc.Arbitrary<Event> {
-  if (swarm === undefined) return fc.oneof(...kindEntries(cfg, cfg.cpus, cfg.devices));
-  const kinds = kindEntries(cfg, swarm.cpus, swarm.devices);
+/**
+ * Event kinds drawn only for a policy that asks for them (Policy.events: the
+ * networking policies' user-get, user-put and xdp-tx), so the other policies'
+ * sequences, seed for seed, stay what they were.
+ */
+export const OPT_IN_KINDS: readonly EventTag[] = ["user-get", "user-put", "xdp-tx"];
+
+/** The events of `cfg`; with a swarm, each kind's weight times its factor, over the swarm's CPUs and devices; `extra`: opt-in kinds to draw. */
+export function eventArbitrary(cfg: ModelConfig, swarm?: Swarm, extra: readonly EventTag[] = []): fc.Arbitrary<Event> {
+  if (swarm === undefined) return fc.oneof(...kindEntries(cfg, cfg.cpus, cfg.devices, extra));
+  const kinds = kindEntries(cfg, swarm.cpus, swarm.devices, extra);
   const entries = kinds.map((e) => ({ weight: e.weight * (swarm.weights[e.t] ?? 1), arbitrary: e.arbitrary }));
   // A swarm that left out every kind this configuration offers: the plain weights.
   return fc.oneof(...(entries.some((e) => e.weight > 0) ? entries : kinds));
 }
 
 /** Kinds whose base weight in `cfg` is positive, in generator order: those a swarm varies. */
-export function swarmKinds(cfg: ModelConfig): EventTag[] {
-  return kindEntries(cfg, cfg.cpus, cfg.devices).filter((e) => e.weight > 0).map((e) => e.t);
+export function swarmKinds(cfg: ModelConfig, extra: readonly EventTag[] = []): EventTag[] {
+  return kindEntries(cfg, cfg.cpus, cfg.devices, extra).filter((e) => e.weight > 0).map((e) => e.t);
 }
 
 interface KindEntry {
@@ -60,14 +67,16 @@ interface KindEntry {
 /** Built once per configuration, CPUs and devices: a swarm only reweighs them (one swarm per sequence). */
 const KINDS = new WeakMap<ModelConfig, Map<number, KindEntry[]>>();
 
-function kindEntries(cfg: ModelConfig, cpus: number, devices: number): KindEntry[] {
+function kindEntries(cfg: ModelConfig, cpus: number, devices: number, extra: readonly EventTag[]): KindEntry[] {
   let byUse = KINDS.get(cfg);
   if (byUse === undefined) KINDS.set(cfg, (byUse = new Map()));
-  const key = cpus * 64 + devices;
+  let mask = 0;
+  OPT_IN_KINDS.forEach((t, i) => (mask |= extra.includes(t) ? 1 << i : 0));
+  const key = (mask * 64 + cpus) * 64 + devices;
   let k = byUse.get(key);
   if (k === undefined) {
     const tags: EventTag[] = [];
-    k = baseEntries(cfg, tags, cpus, devices).map((e, i) => ({ t: tags[i], weight: e.weight, arbitrary: e.arbitrary }));
+    k = baseEntries(cfg, tags, cpus, devices, extra).map((e, i) => ({ t: tags[i], weight: e.weight, arbitrary: e.arbitrary }));
     byUse.set(key, k);
   }
   return k;
@@ -84,7 +93,8 @@ function contextArbitrary(cfg: ModelConfig, cpus: number): fc.Arbitrary<number> 
  * the first `cpus` CPUs and accesses by the first `devices` devices; `tags`
  * receives the kinds in order.
  */
-function baseEntries(cfg: ModelConfig, tags: EventTag[], cpus: number, devices: number): fc.WeightedArbitrary<Event>[] {
+function baseEntries(cfg: ModelConfig, tags: EventTag[], cpus: number, devices: number, extra: readonly EventTag[]): fc.WeightedArbitrary<Event>[] {
+  const optIn = (t: EventTag, base: number) => (extra.includes(t) ? base : 0);
   const w = (t: EventTag, base: number) => {
     tags.push(t);
     return base;
@@ -137,6 +147,10 @@ function baseEntries(cfg: ModelConfig, tags: EventTag[], cpus: number, devices: 
     { weight: w("user-unmap", 1), arbitrary: fc.record({ t: fc.constant("user-unmap" as const), cpu, page: fc.nat(Math.max(0, cfg.userPages - 1)) }) },
     // Kernel loads by physical address, when there is guest memory to keep out of the direct map.
     { weight: w("kernel-read", cfg.guestMemory !== undefined ? 2 : 0), arbitrary: fc.record({ t: fc.constant("kernel-read" as const), frame: fc.nat(cfg.frames - 1) }) },
+    // Opt-in kinds (Policy.events), last and of weight 0 otherwise, so every other draw is unchanged.
+    { weight: w("user-get", optIn("user-get", 1)), arbitrary: fc.record({ t: fc.constant("user-get" as const), cpu, page: fc.nat(Math.max(0, cfg.userPages - 1)) }) },
+    { weight: w("user-put", optIn("user-put", 1)), arbitrary: fc.record({ t: fc.constant("user-put" as const), cpu, page: fc.nat(Math.max(0, cfg.userPages - 1)) }) },
+    { weight: w("xdp-tx", optIn("xdp-tx", 1)), arbitrary: fc.record({ t: fc.constant("xdp-tx" as const), cpu, k: fc.nat(3) }) },
   ];
 }
 
@@ -154,9 +168,9 @@ function burstArbitrary(cfg: ModelConfig, cpus = cfg.cpus): fc.Arbitrary<Event[]
   });
 }
 
-export function eventsArbitrary(cfg: ModelConfig, maxEvents: number, swarm?: Swarm): fc.Arbitrary<Event[]> {
+export function eventsArbitrary(cfg: ModelConfig, maxEvents: number, swarm?: Swarm, extra: readonly EventTag[] = []): fc.Arbitrary<Event[]> {
   const chunk = fc.oneof(
-    { weight: 8, arbitrary: eventArbitrary(cfg, swarm).map((e) => [e]) },
+    { weight: 8, arbitrary: eventArbitrary(cfg, swarm, extra).map((e) => [e]) },
     { weight: 2, arbitrary: burstArbitrary(cfg, swarm?.cpus) },
   );
   return fc
@@ -169,8 +183,8 @@ export function eventsArbitrary(cfg: ModelConfig, maxEvents: number, swarm?: Swa
  * (swarmKinds; never 0 for DRIVING_KINDS), and one CPU or all, one device or
  * all, each half the time.
  */
-export function swarmArbitrary(cfg: ModelConfig): fc.Arbitrary<Swarm> {
-  const kinds = swarmKinds(cfg);
+export function swarmArbitrary(cfg: ModelConfig, extra: readonly EventTag[] = []): fc.Arbitrary<Swarm> {
+  const kinds = swarmKinds(cfg, extra);
   const kept = SWARM_FACTORS.filter((f) => f > 0);
   const factors = kinds.map((t) => fc.constantFrom(...(DRIVING_KINDS.includes(t) ? kept : SWARM_FACTORS)));
   const some = (n: number) => (n > 1 ? fc.constantFrom(n, 1) : fc.constant(n));
@@ -182,13 +196,13 @@ export function swarmArbitrary(cfg: ModelConfig): fc.Arbitrary<Swarm> {
 }
 
 /** A swarm, then a sequence of up to `maxEvents` events drawn with it. */
-export function swarmEventsArbitrary(cfg: ModelConfig, maxEvents: number): fc.Arbitrary<{ swarm: Swarm; events: Event[] }> {
-  return swarmArbitrary(cfg).chain((swarm) => eventsArbitrary(cfg, maxEvents, swarm).map((events) => ({ swarm, events })));
+export function swarmEventsArbitrary(cfg: ModelConfig, maxEvents: number, extra: readonly EventTag[] = []): fc.Arbitrary<{ swarm: Swarm; events: Event[] }> {
+  return swarmArbitrary(cfg, extra).chain((swarm) => eventsArbitrary(cfg, maxEvents, swarm, extra).map((events) => ({ swarm, events })));
 }
 
 /** Whether `swarm` fits `cfg`: known kinds, factors from SWARM_FACTORS, CPUs and devices within the machine. */
-export function swarmProblem(cfg: ModelConfig, swarm: Swarm): string | null {
-  const kinds = swarmKinds(cfg);
+export function swarmProblem(cfg: ModelConfig, swarm: Swarm, extra: readonly EventTag[] = []): string | null {
+  const kinds = swarmKinds(cfg, extra);
   for (const [t, f] of Object.entries(swarm.weights)) {
     if (!kinds.includes(t as EventTag)) return `weights: ${JSON.stringify(t)} is not an event kind of this configuration (${kinds.join(", ")})`;
     if (!Number.isSafeInteger(f) || (f as number) < 0) return `weights.${t}: expected a non-negative integer, got ${JSON.stringify(f)}`;

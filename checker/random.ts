@@ -87,11 +87,11 @@ export function randomCheck(sys: System, prop: Property, opts: RandomOptions): R
   let swarm: Swarm | null = null;
   let details: { numRuns: number; counterexamplePath: string | null; numShrinks: number; interrupted: boolean };
   if (opts.swarm === false) {
-    const d = fc.check(fc.property(eventsArbitrary(sys.cfg, opts.maxEvents), holds), params);
+    const d = fc.check(fc.property(eventsArbitrary(sys.cfg, opts.maxEvents, undefined, sys.policy.events), holds), params);
     if (d.failed && d.counterexample !== null) found = d.counterexample[0];
     details = d;
   } else {
-    const d = fc.check(fc.property(swarmEventsArbitrary(sys.cfg, opts.maxEvents), (x) => holds(x.events)), params);
+    const d = fc.check(fc.property(swarmEventsArbitrary(sys.cfg, opts.maxEvents, sys.policy.events), (x) => holds(x.events)), params);
     if (d.failed && d.counterexample !== null) ({ events: found, swarm } = d.counterexample[0]);
     details = d;
   }
@@ -153,8 +153,8 @@ function moreCounterexamples(sys: System, prop: Property, opts: RandomOptions, f
   };
   const params = { seed: opts.seed, numRuns: opts.runs, endOnFailure: true, interruptAfterTimeLimit: msLeft(opts.deadline) };
   const d = opts.swarm === false
-    ? fc.check(fc.property(eventsArbitrary(sys.cfg, opts.maxEvents), scan), params)
-    : fc.check(fc.property(swarmEventsArbitrary(sys.cfg, opts.maxEvents), (x) => scan(x.events)), params);
+    ? fc.check(fc.property(eventsArbitrary(sys.cfg, opts.maxEvents, undefined, sys.policy.events), scan), params)
+    : fc.check(fc.property(swarmEventsArbitrary(sys.cfg, opts.maxEvents, sys.policy.events), (x) => scan(x.events)), params);
   if (d.interrupted) throw new DeadlineError(where);
   const kinds = new Set([kindKey(first)]);
   const out: MoreRandomCounterexample[] = [];
@@ -167,11 +167,11 @@ function moreCounterexamples(sys: System, prop: Property, opts: RandomOptions, f
     let swarm: Swarm | null = null;
     let path: string | null = null;
     if (opts.swarm === false) {
-      const r = fc.check(fc.property(eventsArbitrary(sys.cfg, opts.maxEvents), holds), replay);
+      const r = fc.check(fc.property(eventsArbitrary(sys.cfg, opts.maxEvents, undefined, sys.policy.events), holds), replay);
       if (r.interrupted) throw new DeadlineError(where);
       if (r.failed && r.counterexample !== null) [found, path] = [r.counterexample[0], r.counterexamplePath];
     } else {
-      const r = fc.check(fc.property(swarmEventsArbitrary(sys.cfg, opts.maxEvents), (x) => holds(x.events)), replay);
+      const r = fc.check(fc.property(swarmEventsArbitrary(sys.cfg, opts.maxEvents, sys.policy.events), (x) => holds(x.events)), replay);
       if (r.interrupted) throw new DeadlineError(where);
       if (r.failed && r.counterexample !== null) [{ events: found, swarm }, path] = [r.counterexample[0], r.counterexamplePath];
     }

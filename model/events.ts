@@ -55,12 +55,22 @@ export type Event =
   | { readonly t: "user-unmap"; readonly cpu: number; readonly page: number }
   /** The kernel loads from physical frame `frame` through its direct map (any kernel access by
    * physical address: a read gadget, a speculative load, /proc/kcore). */
-  | { readonly t: "kernel-read"; readonly frame: number };
+  | { readonly t: "kernel-read"; readonly frame: number }
+  /** The user process owning virtual page `page` asks the kernel for the I/O page behind it
+   * (MAIO: a received buffer delivered to it, or a free pool page to send from); the policy's userGet. */
+  | { readonly t: "user-get"; readonly cpu: number; readonly page: number }
+  /** The user process owning virtual page `page` returns the I/O page behind it (MAIO's put_page
+   * by the process: the received data is consumed, or the page is given back); the policy's userPut. */
+  | { readonly t: "user-put"; readonly cpu: number; readonly page: number }
+  /** XDP_TX: the driver on `cpu` retransmits the k-th received buffer the kernel holds (its unmap
+   * returned, not yet freed) on the device that received it: a to-device mapping of that buffer,
+   * through the policy's map; its unmap with `free` is the transmit completion. */
+  | { readonly t: "xdp-tx"; readonly cpu: number; readonly k: number };
 
 export type EventTag = Event["t"];
 export const EVENT_TAGS: readonly EventTag[] = [
   "map", "map-sg", "alloc-coherent", "unmap", "resume", "iommu", "dma", "ats-dma", "dma-translated", "kmalloc", "kfree", "tick",
-  "user-touch", "user-unmap", "kernel-read",
+  "user-touch", "user-unmap", "kernel-read", "user-get", "user-put", "xdp-tx",
 ];
 
 /** " [+0x800 len 4096]" for a map of a range inside its allocation, "" for the whole buffer. */
@@ -87,5 +97,8 @@ export function formatEvent(e: Event): string {
     case "user-touch": return `user ${e.write ? "write" : "read"} vpage ${e.page} (cpu${e.cpu})`;
     case "user-unmap": return `user munmap vpage ${e.page} (cpu${e.cpu})`;
     case "kernel-read": return `kernel reads frame ${e.frame} through the direct map`;
+    case "user-get": return `user gets the I/O page at vpage ${e.page} (cpu${e.cpu})`;
+    case "user-put": return `user puts the I/O page at vpage ${e.page} (cpu${e.cpu})`;
+    case "xdp-tx": return `xdp-tx cpu${e.cpu} held buffer#${e.k}`;
   }
 }

@@ -56,6 +56,8 @@ export class Observation {
   kernelFrame = -1;
   /** Frame the user process reached this step (user-touch, through its TLB or a walk; -1: none). */
   userFrame = -1;
+  /** The process of that user access (model/mmu.ts processOf; 0 with one process). */
+  userProc = 0;
   /** The DMA API handler run this step (OP_MAP, OP_UNMAP, OP_TIMER of model/system.ts; 0: none), the phase it ran from and what it returned. */
   handlerOp = 0;
   handlerPhase = 0;
@@ -77,6 +79,7 @@ export class Observation {
     this.fault = FAULT_NONE;
     this.kernelFrame = -1;
     this.userFrame = -1;
+    this.userProc = 0;
     this.handlerOp = 0;
     this.short = 0;
     if (this.detail) {

@@ -56,6 +56,9 @@ const eventArbs: { [K in EventTag]: fc.Arbitrary<Extract<Event, { t: K }>> } = {
   "user-touch": fc.record({ t: fc.constant("user-touch"), cpu: nat, page: nat, write: fc.boolean() }),
   "user-unmap": fc.record({ t: fc.constant("user-unmap"), cpu: nat, page: nat }),
   "kernel-read": fc.record({ t: fc.constant("kernel-read"), frame: nat }),
+  "user-get": fc.record({ t: fc.constant("user-get"), cpu: nat, page: nat }),
+  "user-put": fc.record({ t: fc.constant("user-put"), cpu: nat, page: nat }),
+  "xdp-tx": fc.record({ t: fc.constant("xdp-tx"), cpu: nat, k: nat }),
 };
 const eventArb: fc.Arbitrary<Event> = fc.oneof(...EVENT_TAGS.map((t) => eventArbs[t] as fc.Arbitrary<Event>));
 
