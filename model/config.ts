@@ -73,7 +73,7 @@ export interface ModelConfig {
 }
 
 /** User processes of `c` (absent: 1). */
-export function processesOf(c: ModelConfig): number {
+export function processesOf(c: { readonly processes?: number }): number {
   return c.processes ?? 1;
 }
 

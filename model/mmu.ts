@@ -44,14 +44,14 @@ export const USER_VPAGE_BASE = 0x10000; // user virtual address 0x10000000
  * spaces give; only the TLB shootdown count (one mm_cpumask) is shared.
  */
 export function processOf(cfg: { readonly userPages: number; readonly processes?: number }, page: number): number {
-  const P = processesOf(cfg as never);
+  const P = processesOf(cfg);
   if (P <= 1) return 0;
   return Math.min(P - 1, Math.floor(page / Math.floor(cfg.userPages / P)));
 }
 
 /** User pages each process owns (floor(userPages / processes)). */
 export function pagesPerProcess(cfg: { readonly userPages: number; readonly processes?: number }): number {
-  return Math.floor(cfg.userPages / processesOf(cfg as never));
+  return Math.floor(cfg.userPages / processesOf(cfg));
 }
 
 /**

@@ -118,15 +118,14 @@ function nicUses(k: Kernel, f: number): boolean {
   return false;
 }
 
-/** The pool frame behind user page `page` and its process, or a reason it has none. */
-function behind(k: Kernel, L: PoolLayout | null, page: number): { f: number; proc: number } | string {
-  if (L === null) return "the process registered no MAIO memory (no user pages)";
-  const proc = processOf(k.tx.g.cfg, page);
-  const i = page - proc * pagesPerProcess(k.tx.g.cfg);
+/** The pool frame behind user page `page` (its process is processOf(page)), or -1 when there is none. */
+function behind(k: Kernel, L: PoolLayout | null, page: number): number {
+  if (L === null) return -1;
+  const i = page - processOf(k.tx.g.cfg, page) * pagesPerProcess(k.tx.g.cfg);
   const head = poolHead(k, MAIO_DEV);
-  if (head < 0 || i >= 1 << L.order) return "not MAIO memory";
-  return { f: head + i, proc };
+  return head < 0 || i >= 1 << L.order ? -1 : head + i;
 }
+const NOT_MAIO = "not MAIO memory";
 
 /** MAIO with the given put_page rule for tail pages and grant rule for several processes. */
 export function makeMaio(name: string, summary: string, tail: TailRule, grant: GrantRule = "exclusive"): Policy {
@@ -162,39 +161,41 @@ export function makeMaio(name: string, summary: string, tail: TailRule, grant: G
     },
     userGet(k: Kernel, page: number): string | null {
       const L = maioLayout(k);
-      const b = behind(k, L, page);
-      if (typeof b === "string") return b;
+      const f = behind(k, L, page);
+      if (f < 0) return NOT_MAIO;
       if (processesOf(k.tx.g.cfg) === 1) return "MAIO maps its whole pool into its one process for good";
+      const proc = processOf(k.tx.g.cfg, page);
       const fr = k.tx.c[FRAMES];
-      if ((frameFlags(fr, b.f) & F_USER_SHARED) !== 0) {
-        const q = userSharedProcess(fr, b.f);
-        if (q === b.proc) return "the page is already granted to this process";
+      if ((frameFlags(fr, f) & F_USER_SHARED) !== 0) {
+        const q = userSharedProcess(fr, f);
+        if (q === proc) return "the page is already granted to this process";
         if (grant === "exclusive") return `the page is granted to process ${q}`;
-        k.note(`BROKEN: page ${b.f}, granted to process ${q}, is granted to process ${b.proc} too; process ${q} keeps its mapping`);
-      } else if (nicUses(k, b.f)) return "the NIC may still use a buffer in the page";
-      poolTake(k, L!, MAIO_DEV, b.f); // get_page for the process
+        k.note(`BROKEN: page ${f}, granted to process ${q}, is granted to process ${proc} too; process ${q} keeps its mapping`);
+      } else if (nicUses(k, f)) return "the NIC may still use a buffer in the page";
+      poolTake(k, L!, MAIO_DEV, f); // get_page for the process
       const w = k.tx.w(FRAMES);
-      w[b.f * FRAME_W] = (w[b.f * FRAME_W] & ~F_USER_PROC_MASK) | F_USER_SHARED | (b.proc << F_USER_PROC_SHIFT);
-      if (!mapUserFrame(k.tx, page, b.f, k.obs)) return "out of memory for the process's page tables";
-      k.note(`MAIO: page ${b.f} granted to process ${b.proc} at its user page ${page}`);
+      w[f * FRAME_W] = (w[f * FRAME_W] & ~F_USER_PROC_MASK) | F_USER_SHARED | (proc << F_USER_PROC_SHIFT);
+      if (!mapUserFrame(k.tx, page, f, k.obs)) return "out of memory for the process's page tables";
+      k.note(`MAIO: page ${f} granted to process ${proc} at its user page ${page}`);
       return null;
     },
     userPut(k: Kernel, page: number): string | null {
       const L = maioLayout(k);
-      const b = behind(k, L, page);
-      if (typeof b === "string") return b;
+      const f = behind(k, L, page);
+      if (f < 0) return NOT_MAIO;
       if (processesOf(k.tx.g.cfg) === 1) {
         // One process, mapped for good: put_page on the received buffers the kernel holds there.
-        return putHeld(k, L!, b.f) > 0 ? null : "the process holds no received buffer in that page";
+        return putHeld(k, L!, f) > 0 ? null : "the process holds no received buffer in that page";
       }
+      const proc = processOf(k.tx.g.cfg, page);
       const fr = k.tx.c[FRAMES];
-      if ((frameFlags(fr, b.f) & F_USER_SHARED) === 0 || userSharedProcess(fr, b.f) !== b.proc) return "the page is not granted to this process";
+      if ((frameFlags(fr, f) & F_USER_SHARED) === 0 || userSharedProcess(fr, f) !== proc) return "the page is not granted to this process";
       unmapUserFrame(k.tx, k.ctx, page, PTE_IO_WINDOW, k.obs); // zap the PTE, shoot down the TLBs
       const w = k.tx.w(FRAMES);
-      w[b.f * FRAME_W] &= ~(F_USER_SHARED | F_USER_PROC_MASK);
-      putHeld(k, L!, b.f);
-      poolDrop(k, b.f); // the process's own reference: the page is back in the pool, not zeroed
-      k.note(`MAIO: process ${b.proc} put page ${b.f} back in the pool`);
+      w[f * FRAME_W] &= ~(F_USER_SHARED | F_USER_PROC_MASK);
+      putHeld(k, L!, f);
+      poolDrop(k, f); // the process's own reference: the page is back in the pool, not zeroed
+      k.note(`MAIO: process ${proc} put page ${f} back in the pool`);
       return null;
     },
     allocBuffer(k: Kernel, m: number, bytes: number, pages: boolean): boolean {
