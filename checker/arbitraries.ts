@@ -143,14 +143,15 @@ function baseEntries(cfg: ModelConfig, tags: EventTag[], cpus: number, devices: 
     { weight: w("kmalloc", 2), arbitrary: fc.record({ t: fc.constant("kmalloc" as const), size: kmSize }) },
     { weight: w("kfree", 1), arbitrary: fc.record({ t: fc.constant("kfree" as const), k: fc.nat(7) }) },
     { weight: w("tick", 2), arbitrary: fc.record({ t: fc.constant("tick" as const), ms: fc.integer({ min: 1, max: 20 }) }) },
-    { weight: w("user-touch", 1), arbitrary: fc.record({ t: fc.constant("user-touch" as const), cpu, page: fc.nat(Math.max(0, cfg.userPages - 1)), write: fc.boolean() }) },
+    // A policy sharing pages with the process (opt-in user-get) gets its touches three times as often; others as before.
+    { weight: w("user-touch", extra.includes("user-get") ? 3 : 1), arbitrary: fc.record({ t: fc.constant("user-touch" as const), cpu, page: fc.nat(Math.max(0, cfg.userPages - 1)), write: fc.boolean() }) },
     { weight: w("user-unmap", 1), arbitrary: fc.record({ t: fc.constant("user-unmap" as const), cpu, page: fc.nat(Math.max(0, cfg.userPages - 1)) }) },
     // Kernel loads by physical address, when there is guest memory to keep out of the direct map.
     { weight: w("kernel-read", cfg.guestMemory !== undefined ? 2 : 0), arbitrary: fc.record({ t: fc.constant("kernel-read" as const), frame: fc.nat(cfg.frames - 1) }) },
     // Opt-in kinds (Policy.events), last and of weight 0 otherwise, so every other draw is unchanged.
-    { weight: w("user-get", optIn("user-get", 1)), arbitrary: fc.record({ t: fc.constant("user-get" as const), cpu, page: fc.nat(Math.max(0, cfg.userPages - 1)) }) },
-    { weight: w("user-put", optIn("user-put", 1)), arbitrary: fc.record({ t: fc.constant("user-put" as const), cpu, page: fc.nat(Math.max(0, cfg.userPages - 1)) }) },
-    { weight: w("xdp-tx", optIn("xdp-tx", 1)), arbitrary: fc.record({ t: fc.constant("xdp-tx" as const), cpu, k: fc.nat(3) }) },
+    { weight: w("user-get", optIn("user-get", 4)), arbitrary: fc.record({ t: fc.constant("user-get" as const), cpu, page: fc.nat(Math.max(0, cfg.userPages - 1)) }) },
+    { weight: w("user-put", optIn("user-put", 3)), arbitrary: fc.record({ t: fc.constant("user-put" as const), cpu, page: fc.nat(Math.max(0, cfg.userPages - 1)) }) },
+    { weight: w("xdp-tx", optIn("xdp-tx", 3)), arbitrary: fc.record({ t: fc.constant("xdp-tx" as const), cpu, k: fc.nat(3) }) },
   ];
 }
 

@@ -9,6 +9,7 @@ import { fc, test } from "@fast-check/vitest";
 import { describe, expect, it } from "vitest";
 import { eventsArbitrary, OPT_IN_KINDS, swarmKinds } from "../../checker/arbitraries.ts";
 import { exhaustiveCheck } from "../../checker/exhaustive.ts";
+import { randomCheck } from "../../checker/random.ts";
 import { Executor } from "../../checker/execute.ts";
 import { alphabetEvents, DEFAULT_SCOPE, type Scope } from "../../checker/scope.ts";
 import { decodeScope } from "../../checker/scope-file.ts";
@@ -111,6 +112,19 @@ describe("maio-grant-granted", () => {
     const good = exhaustiveCheck(makeSystem(PROCS_SCOPE.config, maio), [prop], alphabetEvents(PROCS_SCOPE), { depth: 40, maxStates: 200_000 });
     expect(good.exhausted).toBe(true);
     expect(good.outcomes[0].events).toBeNull();
+  });
+});
+
+describe("the random engine on the two-process scope", () => {
+  it("draws user-get and user-put for maio and finds maio-grant-granted's user-confinement violation and maio's leftover-data", () => {
+    const uc = findProperty("user-confinement")!;
+    const bad = randomCheck(makeSystem(PROCS_SCOPE.config, maioGrantGranted), uc, { runs: 2000, seed: 42, maxEvents: 24 });
+    expect(bad.verdict).toBe("violated");
+    expect(bad.events!.some((e) => e.t === "user-get")).toBe(true);
+    const good = randomCheck(makeSystem(PROCS_SCOPE.config, maio), uc, { runs: 300, seed: 42, maxEvents: 24 });
+    expect(good.verdict).toBe("holds");
+    const lo = randomCheck(makeSystem(PROCS_SCOPE.config, maio), findProperty("leftover-data")!, { runs: 2000, seed: 42, maxEvents: 24 });
+    expect(lo.verdict).toBe("violated");
   });
 });
 
