@@ -22,6 +22,7 @@ import { F_USER_SHARED, frameFlags, userSharedProcess } from "../../model/physic
 import { findAnyPolicy, NET_BROKEN_POLICIES } from "../../model/policies/index.ts";
 import { maio, maioGrantGranted } from "../../model/policies/maio.ts";
 import { processOf } from "../../model/mmu.ts";
+import { decodeFrames } from "../../model/decode/frames.ts";
 import { makeSystem, Stepper } from "../../model/system.ts";
 import { ALL_PROPERTIES, findProperty } from "../../properties/index.ts";
 import { checkInvariants, config, Runner } from "../model/helpers.ts";
@@ -63,6 +64,15 @@ describe("several processes on one MAIO pool", () => {
     expect(r.step(touch(0)).reason).toMatch(/SIGBUS/); // the PTE and every TLB entry are gone
     expect(r.step(get(1)).noop).toBe(false);
     expect(userSharedProcess(r.step(touch(1)).post[FRAMES], frame)).toBe(1);
+  });
+
+  it("decoded states name the process a pool page is granted to and the process an anonymous page belongs to", () => {
+    // Three pages each, a two-page pool: process 1's window is pages 3 and 4, page 5 its own.
+    const r = Runner.of(maio, { ...PROCS_SCOPE.config, userPages: 6 });
+    expect(r.steps([get(3), touch(5)]).map((x) => x.noop)).toEqual([false, false]);
+    const frames = decodeFrames(r.sys.g, r.state);
+    expect(frames.some((x) => x.role === "io-pool" && x.detail.includes("granted to user process 1"))).toBe(true);
+    expect(frames.some((x) => x.role === "user" && x.owner === "user process 1")).toBe(true);
   });
 
   it("the NIC's buffer is delivered to a process only after its unmap; user-put frees it (put_page by the process)", () => {
