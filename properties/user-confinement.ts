@@ -84,7 +84,7 @@ const antecedent: Antecedent = {
 
 export const userConfinement: Property = {
   name: "user-confinement",
-  summary: "a user process reaches only its own pages and I/O memory shared with it, never the kernel's data there",
+  summary: "a user process reaches only its own pages and I/O memory granted to it (not another process's), never the kernel's data there",
   antecedent,
   check(sys, _pre, _e, obs, post): Violation | null {
     const f = obs.userFrame;
