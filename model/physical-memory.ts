@@ -283,7 +283,8 @@ export function freeFrames(tx: Tx, f: number, order: number, obs: Observation): 
   // What the frames held stays in them: the page allocator does not clear freed pages.
   for (let i = 0; i < 1 << order; i++) {
     const w = fr[(f + i) * FRAME_W];
-    const rc = roleContents(w & 0xf);
+    // A user page of process p >= 1 (aux OWNER_USER + p, model/mmu.ts) holds p's data.
+    const rc = (w & 0xf) === ROLE_USER && w >>> 16 > 1 ? processContents((w >>> 16) - 1) : roleContents(w & 0xf);
     if (rc >= 0) fr[(f + i) * FRAME_W + 3] = rc;
     else if ((w & 0xf) === ROLE_SHADOW) mergeFrameContents(fr, f + i, 2 + (w >>> 16)); // the device's copies
   }

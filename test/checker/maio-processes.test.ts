@@ -18,7 +18,7 @@ import { type Event } from "../../model/events.ts";
 import { FRAMES, OBJECTS } from "../../model/geometry.ts";
 import { objCount } from "../../model/objects.ts";
 import { Observation } from "../../model/observation.ts";
-import { F_USER_SHARED, frameFlags, userSharedProcess } from "../../model/physical-memory.ts";
+import { contentsName, F_USER_SHARED, frameContents, frameFlags, userSharedProcess } from "../../model/physical-memory.ts";
 import { findAnyPolicy, NET_BROKEN_POLICIES } from "../../model/policies/index.ts";
 import { maio, maioGrantGranted } from "../../model/policies/maio.ts";
 import { processOf } from "../../model/mmu.ts";
@@ -73,6 +73,10 @@ describe("several processes on one MAIO pool", () => {
     const frames = decodeFrames(r.sys.g, r.state);
     expect(frames.some((x) => x.role === "io-pool" && x.detail.includes("granted to user process 1"))).toBe(true);
     expect(frames.some((x) => x.role === "user" && x.owner === "user process 1")).toBe(true);
+    // munmap frees process 1's page with its data in it: the frame's leftovers are process 1's.
+    const user = frames.find((x) => x.role === "user")!;
+    const after = r.step({ t: "user-unmap", cpu: 0, page: 5 }).post;
+    expect(contentsName(frameContents(after[FRAMES], Number(user.key)))).toBe("data of user process 1");
   });
 
   it("the NIC's buffer is delivered to a process only after its unmap; user-put frees it (put_page by the process)", () => {
