@@ -37,18 +37,25 @@ export const DRIVING_KINDS: readonly EventTag[] = ["map", "unmap", "resume", "io
 
 const KMALLOC_SIZES = [64, 256, 1500, 2048, 4096, 8192];
 
-/** The events of `cfg`; with a swarm, each kind's weight times its factor, over the swarm's CPUs and devices. */
-export function eventArbitrary(cfg: ModelConfig, swarm?: Swarm, guest = false): fc.Arbitrary<Event> {
-  if (swarm === undefined) return fc.oneof(...kindEntries(cfg, cfg.cpus, cfg.devices, guest));
-  const kinds = kindEntries(cfg, swarm.cpus, swarm.devices, guest);
+/**
+ * Event kinds drawn only for a policy that asks for them (Policy.events: the
+ * networking policies' user-get, user-put and xdp-tx), so the other policies'
+ * sequences, seed for seed, stay what they were.
+ */
+export const OPT_IN_KINDS: readonly EventTag[] = ["user-get", "user-put", "xdp-tx"];
+
+/** The events of `cfg`; with a swarm, each kind's weight times its factor, over the swarm's CPUs and devices; `extra`: opt-in kinds to draw. */
+export function eventArbitrary(cfg: ModelConfig, swarm?: Swarm, extra: readonly EventTag[] = []): fc.Arbitrary<Event> {
+  if (swarm === undefined) return fc.oneof(...kindEntries(cfg, cfg.cpus, cfg.devices, extra));
+  const kinds = kindEntries(cfg, swarm.cpus, swarm.devices, extra);
   const entries = kinds.map((e) => ({ weight: e.weight * (swarm.weights[e.t] ?? 1), arbitrary: e.arbitrary }));
   // A swarm that left out every kind this configuration offers: the plain weights.
   return fc.oneof(...(entries.some((e) => e.weight > 0) ? entries : kinds));
 }
 
 /** Kinds whose base weight in `cfg` is positive, in generator order: those a swarm varies. */
-export function swarmKinds(cfg: ModelConfig, guest = false): EventTag[] {
-  return kindEntries(cfg, cfg.cpus, cfg.devices, guest).filter((e) => e.weight > 0).map((e) => e.t);
+export function swarmKinds(cfg: ModelConfig, extra: readonly EventTag[] = []): EventTag[] {
+  return kindEntries(cfg, cfg.cpus, cfg.devices, extra).filter((e) => e.weight > 0).map((e) => e.t);
 }
 
 interface KindEntry {
@@ -60,14 +67,17 @@ interface KindEntry {
 /** Built once per configuration, CPUs and devices: a swarm only reweighs them (one swarm per sequence). */
 const KINDS = new WeakMap<ModelConfig, Map<number, KindEntry[]>>();
 
-function kindEntries(cfg: ModelConfig, cpus: number, devices: number, guest: boolean): KindEntry[] {
+function kindEntries(cfg: ModelConfig, cpus: number, devices: number, extra: readonly EventTag[]): KindEntry[] {
   let byUse = KINDS.get(cfg);
   if (byUse === undefined) KINDS.set(cfg, (byUse = new Map()));
-  const key = cpus * 64 + devices + (guest ? 1 << 20 : 0);
+  let mask = 0;
+  OPT_IN_KINDS.forEach((t, i) => (mask |= extra.includes(t) ? 1 << i : 0));
+  if (extra.includes("guest-access")) mask |= 1 << OPT_IN_KINDS.length;
+  const key = (mask * 64 + cpus) * 64 + devices;
   let k = byUse.get(key);
   if (k === undefined) {
     const tags: EventTag[] = [];
-    k = baseEntries(cfg, tags, cpus, devices, guest).map((e, i) => ({ t: tags[i], weight: e.weight, arbitrary: e.arbitrary }));
+    k = baseEntries(cfg, tags, cpus, devices, extra).map((e, i) => ({ t: tags[i], weight: e.weight, arbitrary: e.arbitrary }));
     byUse.set(key, k);
   }
   return k;
@@ -84,7 +94,8 @@ function contextArbitrary(cfg: ModelConfig, cpus: number): fc.Arbitrary<number> 
  * the first `cpus` CPUs and accesses by the first `devices` devices; `tags`
  * receives the kinds in order.
  */
-function baseEntries(cfg: ModelConfig, tags: EventTag[], cpus: number, devices: number, guest: boolean): fc.WeightedArbitrary<Event>[] {
+function baseEntries(cfg: ModelConfig, tags: EventTag[], cpus: number, devices: number, extra: readonly EventTag[]): fc.WeightedArbitrary<Event>[] {
+  const optIn = (t: EventTag, base: number) => (extra.includes(t) ? base : 0);
   const w = (t: EventTag, base: number) => {
     tags.push(t);
     return base;
@@ -133,13 +144,18 @@ function baseEntries(cfg: ModelConfig, tags: EventTag[], cpus: number, devices: 
     { weight: w("kmalloc", 2), arbitrary: fc.record({ t: fc.constant("kmalloc" as const), size: kmSize }) },
     { weight: w("kfree", 1), arbitrary: fc.record({ t: fc.constant("kfree" as const), k: fc.nat(7) }) },
     { weight: w("tick", 2), arbitrary: fc.record({ t: fc.constant("tick" as const), ms: fc.integer({ min: 1, max: 20 }) }) },
-    { weight: w("user-touch", 1), arbitrary: fc.record({ t: fc.constant("user-touch" as const), cpu, page: fc.nat(Math.max(0, cfg.userPages - 1)), write: fc.boolean() }) },
+    // A policy sharing pages with the process (opt-in user-get) gets its touches three times as often; others as before.
+    { weight: w("user-touch", extra.includes("user-get") ? 3 : 1), arbitrary: fc.record({ t: fc.constant("user-touch" as const), cpu, page: fc.nat(Math.max(0, cfg.userPages - 1)), write: fc.boolean() }) },
     { weight: w("user-unmap", 1), arbitrary: fc.record({ t: fc.constant("user-unmap" as const), cpu, page: fc.nat(Math.max(0, cfg.userPages - 1)) }) },
     // Kernel loads by physical address, when there is guest memory to keep out of the direct map.
     { weight: w("kernel-read", cfg.guestMemory !== undefined ? 2 : 0), arbitrary: fc.record({ t: fc.constant("kernel-read" as const), frame: fc.nat(cfg.frames - 1) }) },
-    // A vCPU's access through the VM's EPT: only for a policy that mounts memory into it (Policy.eptTable),
-    // so every other policy's entries, and its random stream, are unchanged.
-    ...(guest ? [{ weight: w("guest-access", 6), arbitrary: fc.record({ t: fc.constant("guest-access" as const), cpu, page, write: fc.boolean() }) }] : []),
+    // A vCPU's access through the VM's EPT: only for a policy that mounts memory into it (Policy.eptTable,
+    // drawn as the opt-in kind "guest-access"), so every other policy's entries, and its random stream, are unchanged.
+    ...(extra.includes("guest-access") ? [{ weight: w("guest-access", 6), arbitrary: fc.record({ t: fc.constant("guest-access" as const), cpu, page, write: fc.boolean() }) }] : []),
+    // Opt-in kinds (Policy.events), last and of weight 0 otherwise, so every other draw is unchanged.
+    { weight: w("user-get", optIn("user-get", 4)), arbitrary: fc.record({ t: fc.constant("user-get" as const), cpu, page: fc.nat(Math.max(0, cfg.userPages - 1)) }) },
+    { weight: w("user-put", optIn("user-put", 3)), arbitrary: fc.record({ t: fc.constant("user-put" as const), cpu, page: fc.nat(Math.max(0, cfg.userPages - 1)) }) },
+    { weight: w("xdp-tx", optIn("xdp-tx", 3)), arbitrary: fc.record({ t: fc.constant("xdp-tx" as const), cpu, k: fc.nat(3) }) },
   ];
 }
 
@@ -157,9 +173,9 @@ function burstArbitrary(cfg: ModelConfig, cpus = cfg.cpus): fc.Arbitrary<Event[]
   });
 }
 
-export function eventsArbitrary(cfg: ModelConfig, maxEvents: number, swarm?: Swarm, guest = false): fc.Arbitrary<Event[]> {
+export function eventsArbitrary(cfg: ModelConfig, maxEvents: number, swarm?: Swarm, extra: readonly EventTag[] = []): fc.Arbitrary<Event[]> {
   const chunk = fc.oneof(
-    { weight: 8, arbitrary: eventArbitrary(cfg, swarm, guest).map((e) => [e]) },
+    { weight: 8, arbitrary: eventArbitrary(cfg, swarm, extra).map((e) => [e]) },
     { weight: 2, arbitrary: burstArbitrary(cfg, swarm?.cpus) },
   );
   return fc
@@ -172,8 +188,8 @@ export function eventsArbitrary(cfg: ModelConfig, maxEvents: number, swarm?: Swa
  * (swarmKinds; never 0 for DRIVING_KINDS), and one CPU or all, one device or
  * all, each half the time.
  */
-export function swarmArbitrary(cfg: ModelConfig, guest = false): fc.Arbitrary<Swarm> {
-  const kinds = swarmKinds(cfg, guest);
+export function swarmArbitrary(cfg: ModelConfig, extra: readonly EventTag[] = []): fc.Arbitrary<Swarm> {
+  const kinds = swarmKinds(cfg, extra);
   const kept = SWARM_FACTORS.filter((f) => f > 0);
   const factors = kinds.map((t) => fc.constantFrom(...(DRIVING_KINDS.includes(t) ? kept : SWARM_FACTORS)));
   const some = (n: number) => (n > 1 ? fc.constantFrom(n, 1) : fc.constant(n));
@@ -185,13 +201,13 @@ export function swarmArbitrary(cfg: ModelConfig, guest = false): fc.Arbitrary<Sw
 }
 
 /** A swarm, then a sequence of up to `maxEvents` events drawn with it. */
-export function swarmEventsArbitrary(cfg: ModelConfig, maxEvents: number, guest = false): fc.Arbitrary<{ swarm: Swarm; events: Event[] }> {
-  return swarmArbitrary(cfg, guest).chain((swarm) => eventsArbitrary(cfg, maxEvents, swarm, guest).map((events) => ({ swarm, events })));
+export function swarmEventsArbitrary(cfg: ModelConfig, maxEvents: number, extra: readonly EventTag[] = []): fc.Arbitrary<{ swarm: Swarm; events: Event[] }> {
+  return swarmArbitrary(cfg, extra).chain((swarm) => eventsArbitrary(cfg, maxEvents, swarm, extra).map((events) => ({ swarm, events })));
 }
 
 /** Whether `swarm` fits `cfg`: known kinds, factors from SWARM_FACTORS, CPUs and devices within the machine. */
-export function swarmProblem(cfg: ModelConfig, swarm: Swarm, guest = false): string | null {
-  const kinds = swarmKinds(cfg, guest);
+export function swarmProblem(cfg: ModelConfig, swarm: Swarm, extra: readonly EventTag[] = []): string | null {
+  const kinds = swarmKinds(cfg, extra);
   for (const [t, f] of Object.entries(swarm.weights)) {
     if (!kinds.includes(t as EventTag)) return `weights: ${JSON.stringify(t)} is not an event kind of this configuration (${kinds.join(", ")})`;
     if (!Number.isSafeInteger(f) || (f as number) < 0) return `weights.${t}: expected a non-negative integer, got ${JSON.stringify(f)}`;

@@ -51,11 +51,13 @@ export function alphabetLimitProblem(a: Alphabet): string | null {
     ["dmaOffsets", a.dmaOffsets], ["dmaLens", a.dmaLens], ["kernelSizes", a.kernelSizes], ["tickMs", a.tickMs],
     ["forgedFrames", a.forgedFrames], ["mapRanges", a.mapRanges], ["userTouchPages", a.userTouchPages],
     ["guestAccessPages", a.guestAccessPages],
+    ["userGetPages", a.userGetPages], ["userPutPages", a.userPutPages],
   ];
   for (const [name, list] of lists) {
     if (list !== undefined && list.length > MAX_ALPHABET_LIST) return `${name}: at most ${MAX_ALPHABET_LIST} entries, got ${list.length}`;
   }
   if (a.unmapSlots > MAX_UNMAP_SLOTS) return `unmapSlots: must be at most ${MAX_UNMAP_SLOTS}, got ${a.unmapSlots}`;
+  if ((a.xdpTxSlots ?? 0) > MAX_UNMAP_SLOTS) return `xdpTxSlots: must be at most ${MAX_UNMAP_SLOTS}, got ${a.xdpTxSlots}`;
   const over = (name: string, values: readonly number[], max: number): string | null => {
     const i = values.findIndex((v) => v > max);
     return i < 0 ? null : `${name}[${i}]: must be at most ${max}, got ${values[i]}`;
@@ -65,7 +67,8 @@ export function alphabetLimitProblem(a: Alphabet): string | null {
     ?? over("forgedFrames", a.forgedFrames, MAX_PAGE_NUMBER)
     ?? over("mapRanges", (a.mapRanges ?? []).map((r) => r.size), MAX_BUFFER_BYTES)
     ?? over("userTouchPages", a.userTouchPages ?? [], MAX_PAGE_NUMBER)
-    ?? over("guestAccessPages", a.guestAccessPages ?? [], MAX_PAGE_NUMBER);
+    ?? over("guestAccessPages", a.guestAccessPages ?? [], MAX_PAGE_NUMBER)
+    ?? over("userGetPages", a.userGetPages ?? [], MAX_PAGE_NUMBER) ?? over("userPutPages", a.userPutPages ?? [], MAX_PAGE_NUMBER);
 }
 
 /** How many events alphabetEvents(scope) gives, counted without building them. */
@@ -79,7 +82,7 @@ export function alphabetSize(scope: Scope): number {
   const forged = c.untrusted === true && c.ats === true ? 2 * a.forgedFrames.length : 0;
   const kernel = a.kernelSizes.length + (a.kernelSizes.length > 0 ? 1 : 0);
   const guest = c.guestMemory !== undefined ? c.frames : 0;
-  const user = 2 * (a.userTouchPages ?? []).length + 2 * (a.guestAccessPages ?? []).length;
+  const user = 2 * (a.userTouchPages ?? []).length + 2 * (a.guestAccessPages ?? []).length + (a.userGetPages ?? []).length + (a.userPutPages ?? []).length + (a.xdpTxSlots ?? 0);
   return c.cpus * perCpu + 1 + (c.cpus + 1) + c.devices * (dma + forged) + kernel + a.tickMs.length + guest + user;
 }
 

@@ -18,6 +18,7 @@ import { type Policy, type StaleBound } from "../model/policy.ts";
 import { type ModelConfig } from "../model/config.ts";
 import { ALL_PROPERTIES } from "../properties/index.ts";
 import { MAX_STATE_WORDS } from "./limits.ts";
+import { OPT_IN_KINDS } from "./arbitraries.ts";
 
 export type Loaded = { ok: true; policy: Policy } | { ok: false; error: string };
 
@@ -28,6 +29,7 @@ export class PolicyModuleError extends Error {}
 const FIELDS = [
   "name", "summary", "claims", "maxMappingBytes", "descriptorPages", "stateWords", "symmetric", "perDeviceState",
   "attach", "map", "unmap", "timer", "allocBuffer", "freeBuffer", "staleBound", "held", "boot", "eptTable", "eptTlbWord", "iommus", "stateWordNames",
+  "userGet", "userPut", "events",
 ] as const;
 
 /** The IOMMUs a module may name in `iommus` (model/config.ts IommuKind). */
@@ -120,6 +122,18 @@ function readShape(def: unknown): Record<string, unknown> | string {
       }
       out.iommus = copy;
     }
+    const ev = out.events;
+    if (Array.isArray(ev)) {
+      if (types.isProxy(ev)) return "events: a Proxy; give a plain array";
+      if (ev.length > OPT_IN_KINDS.length) return `events: at most ${OPT_IN_KINDS.length} entries, got ${ev.length}`;
+      const copy: unknown[] = [];
+      for (let i = 0; i < ev.length; i++) {
+        const d = Object.getOwnPropertyDescriptor(ev, i);
+        if (d === undefined || !("value" in d)) return `events[${i}]: a getter or a hole; give a plain array`;
+        copy.push(d.value);
+      }
+      out.events = copy;
+    }
     const b = out.staleBound;
     if (typeof b === "object" && b !== null) {
       if (types.isProxy(b)) return "staleBound: a Proxy; give a plain object";
@@ -164,9 +178,12 @@ export function policyShapeProblem(p: Record<string, unknown> | undefined): stri
     if (!ALL_PROPERTIES.some((q) => q.name === c)) return `claims: unknown property ${safeShow(c)} (known: ${ALL_PROPERTIES.map((q) => q.name).join(", ")})`;
   }
   for (const f of ["attach", "map", "unmap"]) if (typeof p[f] !== "function") return `the default export has no ${f} function`;
-  for (const f of ["timer", "boot", "allocBuffer", "freeBuffer", "held", "eptTable", "stateWordNames"]) if (p[f] !== undefined && typeof p[f] !== "function") return `${f} must be a function`;
+  for (const f of ["timer", "boot", "allocBuffer", "freeBuffer", "held", "eptTable", "stateWordNames", "userGet", "userPut"]) if (p[f] !== undefined && typeof p[f] !== "function") return `${f} must be a function`;
   if (p.iommus !== undefined && (!Array.isArray(p.iommus) || p.iommus.length === 0 || !p.iommus.every((x) => IOMMU_KINDS.includes(x)))) {
     return "iommus must be a non-empty array of \"amd-v1\" and \"vtd\"";
+  }
+  if (p.events !== undefined && !(Array.isArray(p.events) && p.events.length <= OPT_IN_KINDS.length && p.events.every((t) => (OPT_IN_KINDS as readonly unknown[]).includes(t)))) {
+    return `events must be an array of opt-in event kinds (${OPT_IN_KINDS.join(", ")})`;
   }
   if ((p.allocBuffer === undefined) !== (p.freeBuffer === undefined)) return "allocBuffer and freeBuffer go together: give both or neither";
   if ((p.eptTable === undefined) !== (p.eptTlbWord === undefined)) return "eptTable and eptTlbWord go together: give both or neither";
@@ -253,6 +270,10 @@ function guardedPolicy(p: Record<string, unknown>, self: object, file: string): 
     policy.stateWordNames = (cfg: ModelConfig): readonly string[] => Object.freeze([...(names(cfg) as string[])]);
   }
   if (p.held !== undefined) policy.held = wrap("held", (r) => (r === null || (typeof r === "string" && r.length <= 1000) ? null : "expected a string or null"));
+  const reason = (r: unknown) => (r === null || (typeof r === "string" && r.length <= 1000) ? null : "expected a string (why the event does not apply) or null");
+  if (p.userGet !== undefined) policy.userGet = wrap("userGet", reason);
+  if (p.userPut !== undefined) policy.userPut = wrap("userPut", reason);
+  if (p.events !== undefined) policy.events = Object.freeze([...(p.events as unknown[])]);
   if (typeof p.stateWords === "function") policy.stateWords = wrap("stateWords", stateWordsProblem) as (cfg: ModelConfig) => number;
   else if (p.stateWords !== undefined) policy.stateWords = p.stateWords;
   if (typeof p.staleBound === "function") {

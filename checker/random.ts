@@ -7,7 +7,7 @@
  * with fast-check's seed and path.
  */
 import fc from "fast-check";
-import { type Event } from "../model/events.ts";
+import { type Event, type EventTag } from "../model/events.ts";
 import { Observation } from "../model/observation.ts";
 import { Stepper, type System } from "../model/system.ts";
 import { type Property } from "../properties/property.ts";
@@ -67,6 +67,13 @@ export interface RandomResult {
 
 export const DEFAULT_MAX_EVENTS = 24;
 
+/** The kinds drawn for `policy` beyond the common ones: its opt-in events, and guest-access for a policy that mounts memory into a VM's EPT. */
+export function drawn(policy: System["policy"]): readonly EventTag[] {
+  const extra: EventTag[] = [...(policy.events ?? [])];
+  if (policy.eptTable !== undefined) extra.push("guest-access");
+  return extra;
+}
+
 export function randomCheck(sys: System, prop: Property, opts: RandomOptions): RandomResult {
   const exec = new Executor(sys, [prop]);
   exec.observer = opts.observer ?? null;
@@ -88,11 +95,11 @@ export function randomCheck(sys: System, prop: Property, opts: RandomOptions): R
   let swarm: Swarm | null = null;
   let details: { numRuns: number; counterexamplePath: string | null; numShrinks: number; interrupted: boolean };
   if (opts.swarm === false) {
-    const d = fc.check(fc.property(eventsArbitrary(sys.cfg, opts.maxEvents, undefined, sys.policy.eptTable !== undefined), holds), params);
+    const d = fc.check(fc.property(eventsArbitrary(sys.cfg, opts.maxEvents, undefined, drawn(sys.policy)), holds), params);
     if (d.failed && d.counterexample !== null) found = d.counterexample[0];
     details = d;
   } else {
-    const d = fc.check(fc.property(swarmEventsArbitrary(sys.cfg, opts.maxEvents, sys.policy.eptTable !== undefined), (x) => holds(x.events)), params);
+    const d = fc.check(fc.property(swarmEventsArbitrary(sys.cfg, opts.maxEvents, drawn(sys.policy)), (x) => holds(x.events)), params);
     if (d.failed && d.counterexample !== null) ({ events: found, swarm } = d.counterexample[0]);
     details = d;
   }
@@ -220,8 +227,8 @@ function moreCounterexamples(sys: System, prop: Property, opts: RandomOptions, f
   };
   const params = { seed: opts.seed, numRuns: opts.runs, endOnFailure: true, interruptAfterTimeLimit: msLeft(opts.deadline) };
   const d = opts.swarm === false
-    ? fc.check(fc.property(eventsArbitrary(sys.cfg, opts.maxEvents, undefined, sys.policy.eptTable !== undefined), scan), params)
-    : fc.check(fc.property(swarmEventsArbitrary(sys.cfg, opts.maxEvents, sys.policy.eptTable !== undefined), (x) => scan(x.events)), params);
+    ? fc.check(fc.property(eventsArbitrary(sys.cfg, opts.maxEvents, undefined, drawn(sys.policy)), scan), params)
+    : fc.check(fc.property(swarmEventsArbitrary(sys.cfg, opts.maxEvents, drawn(sys.policy)), (x) => scan(x.events)), params);
   if (d.interrupted) throw new DeadlineError(where);
   const kinds = new Set([kindKey(first)]);
   const out: MoreRandomCounterexample[] = [];
@@ -234,11 +241,11 @@ function moreCounterexamples(sys: System, prop: Property, opts: RandomOptions, f
     let swarm: Swarm | null = null;
     let path: string | null = null;
     if (opts.swarm === false) {
-      const r = fc.check(fc.property(eventsArbitrary(sys.cfg, opts.maxEvents, undefined, sys.policy.eptTable !== undefined), holds), replay);
+      const r = fc.check(fc.property(eventsArbitrary(sys.cfg, opts.maxEvents, undefined, drawn(sys.policy)), holds), replay);
       if (r.interrupted) throw new DeadlineError(where);
       if (r.failed && r.counterexample !== null) [found, path] = [r.counterexample[0], r.counterexamplePath];
     } else {
-      const r = fc.check(fc.property(swarmEventsArbitrary(sys.cfg, opts.maxEvents, sys.policy.eptTable !== undefined), (x) => holds(x.events)), replay);
+      const r = fc.check(fc.property(swarmEventsArbitrary(sys.cfg, opts.maxEvents, drawn(sys.policy)), (x) => holds(x.events)), replay);
       if (r.interrupted) throw new DeadlineError(where);
       if (r.failed && r.counterexample !== null) [{ events: found, swarm }, path] = [r.counterexample[0], r.counterexamplePath];
     }

@@ -27,6 +27,7 @@ const ConfigPart = Schema.Struct({
   untrusted: opt(Schema.Boolean), ats: opt(Schema.Boolean), acsTb: opt(Schema.Boolean),
   // Absent: amd-v1. A file on vtd without iommuLevels gets VT-d's default depth (4 levels, 48-bit AGAW).
   iommu: opt(Schema.Literals(["amd-v1", "vtd"])), cachingMode: opt(Schema.Boolean),
+  processes: opt(Int),
 });
 
 const AlphabetPart = Schema.Struct({
@@ -43,6 +44,9 @@ const AlphabetPart = Schema.Struct({
   mapRanges: opt(Schema.Array(Schema.Struct({ src: Schema.Literals(["kmalloc", "pages"]), size: Pos, offset: Nat, len: Pos, dir: opt(Dir) }))),
   userTouchPages: opt(Schema.Array(Nat)),
   guestAccessPages: opt(Schema.Array(Nat)),
+  userGetPages: opt(Schema.Array(Nat)),
+  userPutPages: opt(Schema.Array(Nat)),
+  xdpTxSlots: opt(Nat),
 });
 
 export const ScopeFileSchema = Schema.Struct({

@@ -52,6 +52,11 @@ export interface Alphabet {
    * vm-morsel), the dmaPages (policyScope).
    */
   readonly guestAccessPages?: readonly number[];
+  /** User pages whose I/O page the process owning them gets (user-get) and puts back (user-put) on CPU 0: MAIO. Absent: none. */
+  readonly userGetPages?: readonly number[];
+  readonly userPutPages?: readonly number[];
+  /** XDP_TX of the k-th held received buffer on CPU 0, for k in 0..xdpTxSlots-1 (xdp-tx). Absent: none. */
+  readonly xdpTxSlots?: number;
 }
 
 export interface Scope {
@@ -217,6 +222,9 @@ export function alphabetEvents(scope: Scope): Event[] {
   for (const ms of a.tickMs) out.push({ t: "tick", ms });
   for (const page of a.userTouchPages ?? []) for (const write of [false, true]) out.push({ t: "user-touch", cpu: 0, page, write });
   for (const page of a.guestAccessPages ?? []) for (const write of [false, true]) out.push({ t: "guest-access", cpu: 0, page, write });
+  for (const page of a.userGetPages ?? []) out.push({ t: "user-get", cpu: 0, page });
+  for (const page of a.userPutPages ?? []) out.push({ t: "user-put", cpu: 0, page });
+  for (let k = 0; k < (a.xdpTxSlots ?? 0); k++) out.push({ t: "xdp-tx", cpu: 0, k });
   // With a guest memory region: the kernel reading each frame through its direct map.
   if (c.guestMemory !== undefined) for (let frame = 0; frame < c.frames; frame++) out.push({ t: "kernel-read", frame });
   return out;

@@ -141,6 +141,23 @@ export class Driver {
     this.settle();
   }
 
+  /** dma_unmap of the live mapping, the driver keeping the buffer (handed to the stack or an XDP program); runs it to completion. */
+  unmapAndHold(): void {
+    this.step({ t: "unmap", cpu: 0, k: 0, free: false });
+    if (this.obs.noop) this.fail(`unmap: ${this.obs.reason}`);
+    this.settle();
+  }
+
+  /** XDP_TX of the (first) buffer the kernel holds, on cpu 0: its to-device mapping; returns the DMA address. */
+  xdpTx(): number {
+    this.step({ t: "xdp-tx", cpu: 0, k: 0 });
+    if (this.obs.noop) this.fail(`xdp-tx: ${this.obs.reason}`);
+    this.settle();
+    const m = nthMapped(this.state[MAPS], this.sys.cfg.maxMappings, 0);
+    if (m < 0) this.fail("xdp-tx: map failed (DMA_MAPPING_ERROR)");
+    return dmaAddress(this.state[MAPS], m);
+  }
+
   /**
    * One I/O of `size` bytes in page buffers: map, the device moves every
    * byte (writes for from-device, reads for to-device), unmap and free. A

@@ -50,6 +50,9 @@ export const EventSchema = Schema.Union([
   ev("user-unmap", { cpu: Nat, page: Nat }),
   ev("kernel-read", { frame: Nat }),
   ev("guest-access", { cpu: Nat, page: Nat, write: Schema.Boolean }),
+  ev("user-get", { cpu: Nat, page: Nat }),
+  ev("user-put", { cpu: Nat, page: Nat }),
+  ev("xdp-tx", { cpu: Nat, k: Nat }),
 ]).annotate({ title: "event" }); // file.ts says `unknown event "x"` using this title
 
 /** Integers here; the ranges are checked by configProblem (model/config.ts), the one place that knows them. */
@@ -76,6 +79,8 @@ export const ConfigSchema = Schema.Struct({
   /** Absent: amd-v1 (files written before --iommu). */
   iommu: Schema.optional(Schema.Literals(["amd-v1", "vtd"])),
   cachingMode: Schema.optional(Schema.Boolean),
+  /** User processes sharing the user pages (absent: 1). */
+  processes: Schema.optional(Int),
 });
 
 /** A random-engine swarm: a weight factor per event kind, and the CPUs and devices the events used. */

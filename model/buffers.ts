@@ -7,9 +7,10 @@ import { MAPS } from "./geometry.ts";
 import { type Observation } from "./observation.ts";
 import { type Tx, type Words } from "./state.ts";
 import {
-  allocPagesObject, findSegmentObject, freeObject, KIND_PAGES, kmalloc, objFrame, objGen, objOffset, objSize, ownerDriver,
+  allocPagesObject, findSegmentObject, freeObject, KIND_PAGES, kmalloc, objCount, objFrame, objGen, objOffset, objOwner, objSize, ownerDriver,
+  OWNER_USER,
 } from "./objects.ts";
-import { addSegment, mReleased, mSegFrame, mSegGen, mSegOffset, mSegs, setReleased, mSegLen } from "./dma-mapping.ts";
+import { addSegment, mReleased, mSegFrame, mSegGen, mSegOffset, mSegs, setReleased, mSegLen, MS_FREE, mStatus } from "./dma-mapping.ts";
 import { OBJECTS } from "./geometry.ts";
 import { ROLE_IO_BUFFER, ROLE_KERNEL } from "./physical-memory.ts";
 
@@ -46,3 +47,31 @@ function totalLen(mp: Words, m: number): number {
   for (let s = 0; s < mSegs(mp, m); s++) t += mSegLen(mp, m, s);
   return t;
 }
+
+/** Whether object `i` is named by a segment of a mapping in progress or live. */
+export function namedByMapping(ob: Words, mp: Words, maxMappings: number, i: number): boolean {
+  for (let m = 0; m < maxMappings; m++) {
+    if (mStatus(mp, m) === MS_FREE) continue;
+    for (let seg = 0; seg < mSegs(mp, m); seg++) {
+      if (findSegmentObject(ob, mSegFrame(mp, m, seg), mSegOffset(mp, m, seg), mSegLen(mp, m, seg), mSegGen(mp, m, seg)) === i) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * The (k mod n)-th, in object-table order, of the n buffers the kernel holds
+ * (drivers' objects no mapping names: received data being consumed, as
+ * consumed-data-integrity defines it), or -1 when there is none.
+ */
+export function nthHeldBuffer(ob: Words, mp: Words, maxMappings: number, k: number): number {
+  let n = 0;
+  for (let i = 0; i < objCount(ob); i++) if (objOwner(ob, i) > OWNER_USER && !namedByMapping(ob, mp, maxMappings, i)) n++;
+  if (n === 0) return -1;
+  let want = k % n;
+  for (let i = 0; i < objCount(ob); i++) {
+    if (objOwner(ob, i) > OWNER_USER && !namedByMapping(ob, mp, maxMappings, i) && want-- === 0) return i;
+  }
+  return -1;
+}
+

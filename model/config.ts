@@ -66,6 +66,15 @@ export interface ModelConfig {
    * entries, so software must invalidate after a map too. Only with iommu
    * "vtd". Absent = false. */
   readonly cachingMode?: boolean;
+  /** User processes (1..4; absent = 1). With more than one, the user pages are split
+   * evenly: process p owns virtual pages p*w..(p+1)*w-1, w = floor(userPages / processes)
+   * (model/mmu.ts processOf), and MAIO grants its pool page by page (model/policies/maio.ts). */
+  readonly processes?: number;
+}
+
+/** User processes of `c` (absent: 1). */
+export function processesOf(c: { readonly processes?: number }): number {
+  return c.processes ?? 1;
 }
 
 /** The modelled IOMMUs (`--iommu`). */
@@ -171,5 +180,7 @@ export function configProblem(c: ModelConfig): string | null {
   // VT-d AGAW 1..3 (39, 48, 57 bits: Linux agaw_to_level); 2-level (30-bit, AGAW 0) is not used by Linux.
   if (c.iommu === "vtd" && !int(c.iommuLevels, 3, 5)) return "iommuLevels must be 3, 4 or 5 with iommu vtd (AGAW 39, 48 or 57 bits)";
   if (c.cachingMode === true && c.iommu !== "vtd") return "cachingMode needs iommu vtd (it is VT-d's CAP.CM)";
+  if (c.processes !== undefined && !int(c.processes, 1, 4)) return "processes must be an integer in 1..4";
+  if (c.processes !== undefined && c.processes > 1 && c.userPages < c.processes) return "processes: each process needs at least one user page (userPages >= processes)";
   return null;
 }

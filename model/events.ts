@@ -59,12 +59,22 @@ export type Event =
   /** A vCPU of the virtual machine (on `cpu`) reads or writes guest-physical page `page` of the
    * window through the VM's EPT: its EPT TLB entry, else a walk of the EPT tables the VMM linked
    * there (model/vm-ept.ts; only under a policy that mounts memory into a VM, e.g. vm-morsel). */
-  | { readonly t: "guest-access"; readonly cpu: number; readonly page: number; readonly write: boolean };
+  | { readonly t: "guest-access"; readonly cpu: number; readonly page: number; readonly write: boolean }
+  /** The user process owning virtual page `page` asks the kernel for the I/O page behind it
+   * (MAIO: a received buffer delivered to it, or a free pool page to send from); the policy's userGet. */
+  | { readonly t: "user-get"; readonly cpu: number; readonly page: number }
+  /** The user process owning virtual page `page` returns the I/O page behind it (MAIO's put_page
+   * by the process: the received data is consumed, or the page is given back); the policy's userPut. */
+  | { readonly t: "user-put"; readonly cpu: number; readonly page: number }
+  /** XDP_TX: the driver on `cpu` retransmits the k-th received buffer the kernel holds (its unmap
+   * returned, not yet freed) on the device that received it: a to-device mapping of that buffer,
+   * through the policy's map; its unmap with `free` is the transmit completion. */
+  | { readonly t: "xdp-tx"; readonly cpu: number; readonly k: number };
 
 export type EventTag = Event["t"];
 export const EVENT_TAGS: readonly EventTag[] = [
   "map", "map-sg", "alloc-coherent", "unmap", "resume", "iommu", "dma", "ats-dma", "dma-translated", "kmalloc", "kfree", "tick",
-  "user-touch", "user-unmap", "kernel-read", "guest-access",
+  "user-touch", "user-unmap", "kernel-read", "guest-access", "user-get", "user-put", "xdp-tx",
 ];
 
 /** " [+0x800 len 4096]" for a map of a range inside its allocation, "" for the whole buffer. */
@@ -92,5 +102,8 @@ export function formatEvent(e: Event): string {
     case "user-unmap": return `user munmap vpage ${e.page} (cpu${e.cpu})`;
     case "kernel-read": return `kernel reads frame ${e.frame} through the direct map`;
     case "guest-access": return `guest ${e.write ? "write" : "read"} guest-physical page ${e.page} (vcpu${e.cpu}, through the EPT)`;
+    case "user-get": return `user gets the I/O page at vpage ${e.page} (cpu${e.cpu})`;
+    case "user-put": return `user puts the I/O page at vpage ${e.page} (cpu${e.cpu})`;
+    case "xdp-tx": return `xdp-tx cpu${e.cpu} held buffer#${e.k}`;
   }
 }

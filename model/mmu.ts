@@ -15,13 +15,16 @@
  * (mm_cpumask).
  */
 import { C } from "./counters.ts";
+import { processesOf } from "./config.ts";
 import { FRAMES, HDR, H_KERNEL_PML4, H_USER_PML4, MMU, OBJECTS } from "./geometry.ts";
 import { type Observation } from "./observation.ts";
-import { ptFind, ptWrite } from "./page-table-memory.ts";
+import { ptFind, ptLo, ptWrite } from "./page-table-memory.ts";
 import { PTMEM, PT_W } from "./geometry.ts";
 import {
   allocFrames, F_USER_SHARED, frameContents, frameFlags, mergeFrameContents, ROLE_MMU_PT, ROLE_USER, setFrameData, contentsOf,
+  processContents,
 } from "./physical-memory.ts";
+import { FRAME_W } from "./geometry.ts";
 import { type Tx, type Words } from "./state.ts";
 import { allocPagesObject, findObjectAt, freeObject, KIND_USER, objKind, OWNER_USER } from "./objects.ts";
 import {
@@ -31,6 +34,34 @@ import {
 
 export const PAGE_OFFSET_VPAGE = 0xffff888000000; // 0xffff888000000000 >> 12 (exact in a double)
 export const USER_VPAGE_BASE = 0x10000; // user virtual address 0x10000000
+
+/**
+ * The process that owns user page `page` (already reduced mod userPages).
+ * With `processes` P > 1 the model's user pages are split evenly: process p
+ * owns pages p*w..(p+1)*w-1, w = floor(userPages / P), the last process also
+ * the remainder. One set of user tables holds them all: no process can name
+ * another's virtual pages, so what each reaches is what separate address
+ * spaces give; only the TLB shootdown count (one mm_cpumask) is shared.
+ */
+export function processOf(cfg: { readonly userPages: number; readonly processes?: number }, page: number): number {
+  const P = processesOf(cfg);
+  if (P <= 1) return 0;
+  return Math.min(P - 1, Math.floor(page / Math.floor(cfg.userPages / P)));
+}
+
+/** User pages each process owns (floor(userPages / processes)). */
+export function pagesPerProcess(cfg: { readonly userPages: number; readonly processes?: number }): number {
+  return Math.floor(cfg.userPages / processesOf(cfg));
+}
+
+/**
+ * A not-present user PTE with this software bit (x86 PTE bit 9, available to
+ * software, ignored by the MMU) marks a page of I/O memory the kernel shares
+ * page by page (MAIO with several processes): a touch there while the page is
+ * not granted faults without allocating anything (the VMA is VM_PFNMAP-like:
+ * SIGBUS), instead of faulting in an anonymous page.
+ */
+export const PTE_IO_WINDOW = 0x200;
 
 /** Scratch result of an MMU walk. */
 export class MmuWalk {
@@ -115,6 +146,7 @@ export function userTouch(tx: Tx, cpu: number, page: number, write: boolean, obs
   cpu %= tx.g.cfg.cpus;
   if (tx.c[MMU][cpumaskOffset(tx, cpu)] === 0) tx.w(MMU)[cpumaskOffset(tx, cpu)] = 1;
   const cached = tx.c[MMU][tlbOffset(tx, cpu, page)];
+  obs.userProc = processOf(tx.g.cfg, page);
   if (cached !== 0) return touched(tx, (cached & 0xffff) - 1, write, obs);
   const vp = USER_VPAGE_BASE + page;
   const root = tx.c[HDR][H_USER_PML4];
@@ -122,7 +154,8 @@ export function userTouch(tx: Tx, cpu: number, page: number, write: boolean, obs
   obs.counters[C.walkRefs] += walk.refs;
   let frame = walk.frame;
   if (frame < 0) {
-    frame = pageFault(tx, root, vp, obs);
+    frame = pageFault(tx, root, vp, processOf(tx.g.cfg, page), obs);
+    if (frame === -2) return obs.skip("page fault: I/O memory not granted to this process (SIGBUS)");
     if (frame < 0) return obs.skip("page fault: out of memory");
   }
   tx.w(MMU)[tlbOffset(tx, cpu, page)] = (frame + 1) | (1 << 16);
@@ -139,7 +172,11 @@ export function userTouch(tx: Tx, cpu: number, page: number, write: boolean, obs
 function touched(tx: Tx, frame: number, write: boolean, obs: Observation): void {
   obs.userFrame = frame;
   if (!write || (frameFlags(tx.c[FRAMES], frame) & F_USER_SHARED) === 0) return;
-  if (frameContents(tx.c[FRAMES], frame) !== contentsOf(OWNER_USER)) mergeFrameContents(tx.w(FRAMES), frame, OWNER_USER);
+  // Process 0's data is "user data" (OWNER_USER); another process's has its own code (processContents).
+  const code = processContents(obs.userProc);
+  if (frameContents(tx.c[FRAMES], frame) === code) return;
+  if (obs.userProc === 0) mergeFrameContents(tx.w(FRAMES), frame, OWNER_USER);
+  else tx.w(FRAMES)[frame * FRAME_W + 3] = code; // a whole-page write by the one process granted the page
 }
 
 /** The leaf table for user virtual page `vp`, allocating the missing tables on the way (a page fault's walk), or -1 when out of memory. */
@@ -163,12 +200,16 @@ function leafTable(tx: Tx, root: number, vp: number, obs: Observation): number {
   return table;
 }
 
-function pageFault(tx: Tx, root: number, vp: number, obs: Observation): number {
+/** Faults in an anonymous page for process `proc` at `vp`: its frame, -1 out of memory, -2 a not-granted page of shared I/O memory (PTE_IO_WINDOW). */
+function pageFault(tx: Tx, root: number, vp: number, proc: number, obs: Observation): number {
   const table = leafTable(tx, root, vp, obs);
   if (table < 0) return -1;
+  if ((ptLo(tx.c[PTMEM], table, x86Index(vp, 1)) & PTE_IO_WINDOW) !== 0) return -2;
   const i = allocPagesObject(tx, 0, OWNER_USER, ROLE_USER, KIND_USER, obs);
   if (i < 0) return -1;
   const frame = tx.c[OBJECTS][1 + i * 4] - 1;
+  // The owning process in the frame's aux (user-confinement), when there are several.
+  if (proc !== 0) tx.w(FRAMES)[frame * FRAME_W] = (tx.c[FRAMES][frame * FRAME_W] & 0xffff) | ((OWNER_USER + proc) << 16);
   ptWrite(tx, table, x86Index(vp, 1), x86EncodeLo(frame, X86_LO_PRESENT | X86_LO_RW | X86_LO_USER), x86EncodeHi(frame, true, 0, 0));
   obs.counters[C.mmuPteWrites]++;
   return frame;
@@ -188,6 +229,40 @@ export function mapUserFrame(tx: Tx, page: number, frame: number, obs: Observati
   ptWrite(tx, table, x86Index(vp, 1), x86EncodeLo(frame, X86_LO_PRESENT | X86_LO_RW | X86_LO_USER), x86EncodeHi(frame, true, 0, 0));
   obs.counters[C.mmuPteWrites]++;
   return true;
+}
+
+/**
+ * The kernel takes back user page `page` (zap_page_range of shared I/O
+ * memory: MAIO revoking a page it granted): the PTE becomes `leave` (0, or
+ * PTE_IO_WINDOW to keep the page a not-granted window page), every CPU's TLB
+ * entry goes (a shootdown per other CPU in mm_cpumask, run from `cpu`).
+ * Nothing is freed. False when the page is not mapped.
+ */
+export function unmapUserFrame(tx: Tx, cpu: number, page: number, leave: number, obs: Observation): boolean {
+  const vp = USER_VPAGE_BASE + page;
+  const table = leafTable(tx, tx.c[HDR][H_USER_PML4], vp, obs);
+  if (table < 0) return false;
+  ptWrite(tx, table, x86Index(vp, 1), leave, 0);
+  obs.counters[C.mmuPteWrites]++;
+  for (let c = 0; c < tx.g.cfg.cpus; c++) {
+    if (tx.c[MMU][tlbOffset(tx, c, page)] !== 0) tx.w(MMU)[tlbOffset(tx, c, page)] = 0;
+    if (c !== cpu % tx.g.cfg.cpus && tx.c[MMU][cpumaskOffset(tx, c)] !== 0) obs.counters[C.tlbShootdowns]++;
+  }
+  return true;
+}
+
+/** Marks user page `page` as a not-granted page of shared I/O memory (PTE_IO_WINDOW); false when out of table memory. */
+export function markUserWindow(tx: Tx, page: number, obs: Observation): boolean {
+  const vp = USER_VPAGE_BASE + page;
+  const table = leafTable(tx, tx.c[HDR][H_USER_PML4], vp, obs);
+  if (table < 0) return false;
+  ptWrite(tx, table, x86Index(vp, 1), PTE_IO_WINDOW, 0);
+  return true;
+}
+
+/** The frame user page `page` maps now (a walk of the process's tables, no TLB), or -1. */
+export function userFrameOf(tx: Tx, page: number): number {
+  return mmuWalk(tx.c[PTMEM], tx.c[HDR][H_USER_PML4], USER_VPAGE_BASE + page, walk).frame;
 }
 
 /** munmap of user page `page`: clear the PTE, flush this CPU's TLB and shoot down the others, free the page. */

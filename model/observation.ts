@@ -67,6 +67,8 @@ export class Observation {
   guestWrite = false;
   guestPrimary = -1;
   guestViaTlb = false;
+  /** The process of that user access (model/mmu.ts processOf; 0 with one process). */
+  userProc = 0;
   /** The DMA API handler run this step (OP_MAP, OP_UNMAP, OP_TIMER of model/system.ts; 0: none), the phase it ran from and what it returned. */
   handlerOp = 0;
   handlerPhase = 0;
@@ -89,6 +91,7 @@ export class Observation {
     this.kernelFrame = -1;
     this.userFrame = -1;
     this.guestFrame = -1;
+    this.userProc = 0;
     this.handlerOp = 0;
     this.short = 0;
     if (this.detail) {

@@ -67,6 +67,24 @@ export const F_STALE = 1 << 11;
  * page, and ends with the frame's role when the page allocator gets it back.
  */
 export const F_USER_SHARED = 1 << 12;
+/**
+ * With several user processes (ModelConfig.processes), the process an
+ * F_USER_SHARED frame is granted to, in flag bits 13..14 (0 with one process).
+ */
+export const F_USER_PROC_SHIFT = 13;
+export const F_USER_PROC_MASK = 3 << F_USER_PROC_SHIFT;
+/**
+ * The process whose anonymous page (role user) frame `f` is: its aux is the
+ * owner code (objects.ts OWNER_USER = 1) plus the process (model/mmu.ts), so
+ * process 0's pages keep aux 1 as with one process.
+ */
+export function userPageProcess(fr: Words, f: number): number {
+  return frameAux(fr, f) - 1;
+}
+/** The process F_USER_SHARED frame `f` is granted to (0 with one process). */
+export function userSharedProcess(fr: Words, f: number): number {
+  return (fr[f * FRAME_W] & F_USER_PROC_MASK) >>> F_USER_PROC_SHIFT;
+}
 
 /** w3: the frame holds zeroes where nothing live covers it. */
 export const CONTENTS_ZERO = 0;
@@ -88,10 +106,25 @@ export function mergeFrameContents(fr: Words, f: number, owner: number): void {
   const c = contentsOf(owner);
   fr[f * FRAME_W + 3] = w === CONTENTS_ZERO || w === c ? c : CONTENTS_MIXED;
 }
+/**
+ * w3 code of user process `proc`'s data: process 0's is "user data"
+ * (contentsOf(OWNER_USER) = 2, as with one process); process p >= 1 has
+ * PROCESS_CONTENTS + p, above every owner code.
+ */
+export const PROCESS_CONTENTS = 0x1000;
+export function processContents(proc: number): number {
+  return proc === 0 ? 2 : PROCESS_CONTENTS + proc;
+}
+/** The process whose data w3 code `c` is, or -1 (zeroes, the kernel, a driver, mixed). */
+export function contentsProcess(c: number): number {
+  if (c === 2) return 0;
+  return c > PROCESS_CONTENTS && c < PROCESS_CONTENTS + 16 ? c - PROCESS_CONTENTS : -1;
+}
 /** Describes a w3 code. */
 export function contentsName(c: number): string {
   if (c === CONTENTS_ZERO) return "zeroes";
   if (c === CONTENTS_MIXED) return "leftovers of several owners";
+  if (c > PROCESS_CONTENTS && c < PROCESS_CONTENTS + 16) return `data of user process ${c - PROCESS_CONTENTS}`;
   const owner = c - 1;
   return owner === 0 ? "the kernel's data" : owner === 1 ? "user data" : `data of the driver of dev${owner - 2}`;
 }
@@ -250,7 +283,8 @@ export function freeFrames(tx: Tx, f: number, order: number, obs: Observation): 
   // What the frames held stays in them: the page allocator does not clear freed pages.
   for (let i = 0; i < 1 << order; i++) {
     const w = fr[(f + i) * FRAME_W];
-    const rc = roleContents(w & 0xf);
+    // A user page of process p >= 1 (aux OWNER_USER + p, model/mmu.ts) holds p's data.
+    const rc = (w & 0xf) === ROLE_USER && w >>> 16 > 1 ? processContents((w >>> 16) - 1) : roleContents(w & 0xf);
     if (rc >= 0) fr[(f + i) * FRAME_W + 3] = rc;
     else if ((w & 0xf) === ROLE_SHADOW) mergeFrameContents(fr, f + i, 2 + (w >>> 16)); // the device's copies
   }

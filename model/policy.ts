@@ -16,6 +16,7 @@
 import { type Kernel } from "./kernel.ts";
 import { type AttachMode } from "./iommu.ts";
 import { type DeviceAttributes, type IommuKind, type ModelConfig } from "./config.ts";
+import { type EventTag } from "./events.ts";
 
 export const DONE = -1;
 export const FAIL = -2;
@@ -107,6 +108,23 @@ export interface Policy {
    * at every quiescent state. Read-only: it must not change the state.
    */
   held?(k: Kernel): string | null;
+  /**
+   * The user process owning user page `page` (model/mmu.ts processOf) asks
+   * for the I/O page behind it (a `user-get` event: MAIO delivering a
+   * received buffer, or a free pool page to send from). Returns null when
+   * done, or the reason the event does not apply (a no-op, rolled back).
+   * Absent: every user-get is a no-op.
+   */
+  userGet?(k: Kernel, page: number): string | null;
+  /** The process returns the I/O page behind user page `page` (a `user-put` event: put_page by the process); as userGet. */
+  userPut?(k: Kernel, page: number): string | null;
+  /**
+   * Opt-in event kinds the random engine draws for this policy besides the
+   * default ones (checker/arbitraries.ts OPT_IN_KINDS: "user-get",
+   * "user-put", "xdp-tx"). Absent: none, so other policies' random runs are
+   * unchanged. The exhaustive engine takes them from the scope's alphabet.
+   */
+  readonly events?: readonly EventTag[];
   /** Set-up at boot, after the device table: e.g. permanently mapped pools. */
   boot?(k: Kernel): void;
   /**

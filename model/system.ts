@@ -20,10 +20,12 @@ import { vtdBootRoot, vtdContextWords } from "./vtd-context.ts";
 import { deviceAccess, deviceAtsAccess, deviceForgedAccess, isPassthrough } from "./iommu.ts";
 import {
   clearMapping, dirCode, freeMappingSlot, initMapping, MK_COHERENT, MK_SG, MK_SINGLE, MS_MAPPED, MS_UNMAPPING, mDev,
-  mFreeAfter, mKind, nthMapped, setFreeAfter, setStatus, mIova, mSegOffset, mSegLen, narrowSegment,
+  mFreeAfter, mKind, nthMapped, setFreeAfter, setStatus, mIova, mSegOffset, mSegLen, narrowSegment, addSegment,
 } from "./dma-mapping.ts";
-import { allocBuffer, releaseBuffer } from "./buffers.ts";
-import { freeObject, kmalloc, nthObjectOf, OWNER_KERNEL, pagesOrder } from "./objects.ts";
+import { allocBuffer, nthHeldBuffer, releaseBuffer } from "./buffers.ts";
+import {
+  describeObject, freeObject, kmalloc, nthObjectOf, objFrame, objGen, objOffset, objOwner, objSize, OWNER_KERNEL, ownerDriver, pagesOrder,
+} from "./objects.ts";
 import { ROLE_KERNEL } from "./physical-memory.ts";
 import { bootMmu, directMapRead, userTouch, userUnmap } from "./mmu.ts";
 import { bootGuestMemory } from "./memory-regions.ts";
@@ -200,7 +202,53 @@ export class Stepper {
       case "guest-access":
         guestAccess(tx, this.sys.policy, this.kernel, e.cpu, e.page, e.write, obs);
         return !obs.noop;
+      case "user-get":
+      case "user-put": {
+        if (cfg.userPages === 0) return skip(obs, "the model has no user pages");
+        const policy = sys.policy;
+        const hook = e.t === "user-get" ? policy.userGet : policy.userPut;
+        if (hook === undefined) return skip(obs, "the policy shares no I/O memory with user processes");
+        this.kernel.ctx = e.cpu % cfg.cpus;
+        const why = hook.call(policy, this.kernel, e.page % cfg.userPages);
+        return why === null ? true : skip(obs, why);
+      }
+      case "xdp-tx":
+        return this.xdpTx(e.cpu % cfg.cpus, e.k);
     }
+  }
+
+  /**
+   * XDP_TX: the driver on `ctx` retransmits the k-th buffer the kernel holds
+   * (a driver's buffer no mapping names: its unmap returned, it was not
+   * freed) on the device that received it. The buffer becomes one segment of
+   * a new to-device mapping and the policy's map runs: page_pool finds the
+   * page already mapped DMA_BIDIRECTIONAL and only looks up its address
+   * (Linux mlx5e_xmit_xdp_buff: page_pool_get_dma_addr and
+   * dma_sync_single_for_device; net/core/page_pool.c page_pool_init accepts
+   * DMA_BIDIRECTIONAL "for allowing page used for DMA sending, which is the
+   * XDP_TX use-case"); another policy maps it as any to-device buffer. The
+   * transmit completion is that mapping's `unmap` with `free`: the buffer
+   * goes back to its allocator (page_pool_put_page from the driver's tx
+   * completion, mlx5e_free_xdpsq_desc).
+   */
+  private xdpTx(ctx: number, k: number): boolean {
+    const { tx, obs, sys } = this;
+    if (tx.c[CALLS][ctx * CALL_W] !== OP_IDLE) return skip(obs, "the CPU is busy with another DMA API call");
+    const i = nthHeldBuffer(tx.c[OBJECTS], tx.c[MAPS], sys.cfg.maxMappings, k);
+    if (i < 0) return skip(obs, "the kernel holds no received buffer");
+    const m = freeMappingSlot(tx);
+    if (m < 0) {
+      obs.short |= SHORT_MAPPINGS;
+      return skip(obs, "the model's mapping table is full");
+    }
+    const ob = tx.c[OBJECTS];
+    const dev = objOwner(ob, i) - ownerDriver(0);
+    initMapping(tx, m, MK_SINGLE, dirCode("to-device"), dev);
+    if (!addSegment(tx, m, objFrame(ob, i), objOffset(ob, i), objSize(ob, i), objGen(ob, i))) return skip(obs, "the model's mapping table is full");
+    this.setCall(ctx, OP_MAP, 0, m);
+    if (obs.detail) obs.note(`cpu${ctx}: XDP_TX of the held ${describeObject(ob, i)} on dev${dev} (mapping #${m})`);
+    this.run(ctx);
+    return true;
   }
 
   private startMap(e: Extract<Event, { t: "map" | "map-sg" | "alloc-coherent" }>): boolean {

@@ -30,7 +30,7 @@ import { FRAMES, MAPS, OBJECTS } from "../model/geometry.ts";
 import { MS_FREE, mDev, mSegBounce, mSegLen, mSegOffset, mSegs, mStatus } from "../model/dma-mapping.ts";
 import { describeObject, objCount, objFrame, objOffset, objOwner, objSize, ownerDriver } from "../model/objects.ts";
 import {
-  CONTENTS_ZERO, contentsName, contentsOf, frameAux, frameContents, frameRole, ROLE_BOUNCE, roleContents,
+  CONTENTS_ZERO, contentsName, contentsOf, contentsProcess, frameAux, frameContents, frameRole, processContents, ROLE_BOUNCE, ROLE_USER, roleContents, userPageProcess,
 } from "../model/physical-memory.ts";
 import { type State } from "../model/state.ts";
 import { type Property, type Violation } from "./property.ts";
@@ -78,7 +78,8 @@ export function contentsAt(s: State, maxMappings: number, pos: number, out: Cont
     if (a <= pos && pos < b) return set(out, contentsOf(objOwner(ob, i)), Math.min(b, (f + 1) * PAGE_SIZE), FROM_OBJECT, i);
     if (a > pos && a < next) next = a;
   }
-  const rc = roleContents(frameRole(fr, f));
+  // Another process's anonymous page (aux: its process, model/mmu.ts) holds that process's data.
+  const rc = frameRole(fr, f) === ROLE_USER ? processContents(userPageProcess(fr, f)) : roleContents(frameRole(fr, f));
   if (rc >= 0) return set(out, rc, (f + 1) * PAGE_SIZE, FROM_ROLE, -1);
   return set(out, frameContents(fr, f), next, FROM_LEFTOVER, -1);
 }
@@ -112,11 +113,38 @@ function origin(s: State, c: Contents, f: number): string {
   return `left there by an earlier user of frame ${f} and never zeroed (the frame is now ${describeFrame(s, f)})`;
 }
 
+/**
+ * The user clause (several processes, ModelConfig.processes): a user read by
+ * process p of frame f finds no byte holding another process's data (what a
+ * pool page carries from one process to the next when it is not zeroed
+ * between them: MAIO). The kernel's data in a frame a process reaches is
+ * user-confinement's; device data is what the process receives. With one
+ * process there is no other process's data, so the clause never fires.
+ */
+function otherProcessByte(s: State, maxMappings: number, proc: number, f: number, out: Contents): number {
+  for (let pos = f * PAGE_SIZE; pos < (f + 1) * PAGE_SIZE; pos = out.end) {
+    contentsAt(s, maxMappings, pos, out);
+    const p = contentsProcess(out.code);
+    if (p >= 0 && p !== proc) return pos;
+  }
+  return -1;
+}
+
 export const leftoverData: Property = {
   name: "leftover-data",
   antecedent: deviceReadAntecedent,
-  summary: "a device never reads bytes holding another owner's data, granted or not (leftovers of reused memory)",
-  check(sys, _pre, _e, obs, post): Violation | null {
+  summary: "a device never reads bytes holding another owner's data, granted or not (leftovers of reused memory); nor a process another process's",
+  check(sys, _pre, e, obs, post): Violation | null {
+    if (obs.userFrame >= 0 && e.t === "user-touch" && !e.write) {
+      const f = obs.userFrame;
+      const bad = otherProcessByte(post, sys.cfg.maxMappings, obs.userProc, f, scratch);
+      if (bad < 0) return null;
+      return {
+        property: "leftover-data",
+        frame: f,
+        message: `user process ${obs.userProc} read frame ${f}; byte ${hex(bad - f * PAGE_SIZE)} holds data of user process ${contentsProcess(scratch.code)}: ${origin(post, scratch, f)}`,
+      };
+    }
     if (obs.dev < 0 || obs.write) return null;
     for (let i = 0; i < obs.nseg; i++) {
       const f = obs.segFrame[i];

@@ -27,18 +27,34 @@
  */
 import { PAGE_SIZE } from "../model/config.ts";
 import { FRAMES } from "../model/geometry.ts";
-import { contentsName, contentsOf, F_USER_SHARED, frameFlags, frameRole, ROLE_IO_POOL, ROLE_USER } from "../model/physical-memory.ts";
+import {
+  contentsName, contentsOf, F_USER_SHARED, frameFlags, frameRole, ROLE_IO_POOL, ROLE_USER, userPageProcess, userSharedProcess,
+} from "../model/physical-memory.ts";
 import { OWNER_KERNEL } from "../model/objects.ts";
 import { type State } from "../model/state.ts";
 import { type Antecedent, type Property, type Violation } from "./property.ts";
 import { describeFrame, hex } from "./describe.ts";
 import { Contents, contentsAt } from "./leftover-data.ts";
 
-/** Whether frame `f` is granted to the user process in `s`: its own page, or I/O memory the kernel shares with it. */
-export function userGranted(s: State, f: number): boolean {
+/**
+ * Whether frame `f` is granted to user process `proc` (0 with one process) in
+ * `s`: its own page (role user, aux its process), or I/O memory the kernel
+ * shares with it (F_USER_SHARED, granted to `proc`: userSharedProcess).
+ */
+export function userGranted(s: State, f: number, proc = 0): boolean {
   const fr = s[FRAMES];
   const role = frameRole(fr, f);
-  return role === ROLE_USER || (role === ROLE_IO_POOL && (frameFlags(fr, f) & F_USER_SHARED) !== 0);
+  if (role === ROLE_USER) return userPageProcess(fr, f) === proc;
+  return role === ROLE_IO_POOL && (frameFlags(fr, f) & F_USER_SHARED) !== 0 && userSharedProcess(fr, f) === proc;
+}
+
+/** Who frame `f` is granted to instead, for messages: "granted to process q", or the frame's description. */
+function grantedTo(s: State, f: number): string | null {
+  const fr = s[FRAMES];
+  const role = frameRole(fr, f);
+  if (role === ROLE_USER) return `the anonymous page of user process ${userPageProcess(fr, f)}`;
+  if (role === ROLE_IO_POOL && (frameFlags(fr, f) & F_USER_SHARED) !== 0) return `I/O memory granted to user process ${userSharedProcess(fr, f)}`;
+  return null;
 }
 
 const scratch = new Contents();
@@ -61,23 +77,26 @@ const antecedent: Antecedent = {
   context: ["user access to its own page"],
   count(_sys, _pre, _e, obs, post, counts, at): void {
     if (obs.userFrame < 0) return;
-    if (frameRole(post[FRAMES], obs.userFrame) === ROLE_USER) counts[at + 1]++;
+    if (frameRole(post[FRAMES], obs.userFrame) === ROLE_USER && userPageProcess(post[FRAMES], obs.userFrame) === obs.userProc) counts[at + 1]++;
     else counts[at]++;
   },
 };
 
 export const userConfinement: Property = {
   name: "user-confinement",
-  summary: "a user process reaches only its own pages and I/O memory shared with it, never the kernel's data there",
+  summary: "a user process reaches only its own pages and I/O memory granted to it (not another process's), never the kernel's data there",
   antecedent,
   check(sys, _pre, _e, obs, post): Violation | null {
     const f = obs.userFrame;
     if (f < 0) return null;
-    if (!userGranted(post, f)) {
+    if (!userGranted(post, f, obs.userProc)) {
+      const other = sys.cfg.processes !== undefined && sys.cfg.processes > 1 ? grantedTo(post, f) : null;
       return {
         property: "user-confinement",
         frame: f,
-        message: `the user process reached frame ${f}, which is not granted to it: it is ${describeFrame(post, f)}`,
+        message: other !== null
+          ? `user process ${obs.userProc} reached frame ${f}, which is not granted to it: it is ${other}`
+          : `the user process reached frame ${f}, which is not granted to it: it is ${describeFrame(post, f)}`,
       };
     }
     const bad = firstKernelByte(post, sys.cfg.maxMappings, f);

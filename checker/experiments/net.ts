@@ -23,6 +23,17 @@
  *    65536 per sent one), which the cost table prices at 0.1 ns a byte (an
  *    assumption in costs/default-costs.json: memcpy at about 10 GB/s).
  *
+ * 3. XDP_TX: `net-xdp-tx` receives a 1500-byte packet, an XDP program sends
+ *    it back out of the same NIC (an `xdp-tx` event: the held rx buffer
+ *    becomes a to-device mapping), the NIC reads it, and the transmit
+ *    completion frees it. On the map-per-packet path the tx mapping is a
+ *    second map and unmap; on page_pool the page is already mapped
+ *    DMA_BIDIRECTIONAL (net/core/page_pool.c page_pool_init: "for allowing
+ *    page used for DMA sending, which is the XDP_TX use-case"), so the
+ *    driver only looks its address up (mlx5e_xmit_xdp_buff:
+ *    page_pool_get_dma_addr, dma_sync_single_for_device) and the completion
+ *    recycles the page (mlx5e_free_xdpsq_desc).
+ *
  * Every other count is the model's, from running the workload on
  * NET_COST_CONFIG (the cost machine with 16 user pages, so MAIO's pool is a
  * 64 KiB compound page, DAMN's size); ns are the cost table's estimate.
@@ -70,6 +81,22 @@ export const NET_TX_USER: Workload = {
   },
 };
 
+/** XDP_TX: a packet received and sent back out by an XDP program; the transmit completion frees it. */
+export const NET_XDP_TX: Workload = {
+  name: "net-xdp-tx",
+  summary: "net-rx's packet, held by an XDP program (unmap, not freed), sent back with XDP_TX (the NIC reads 1500 bytes), freed at the tx completion",
+  ios: 1000,
+  usPerIo: 10,
+  io(d) {
+    const addr = d.map("kmalloc", 2 * KiB, "from-device");
+    d.dma(true, addr, RX_PACKET);
+    d.unmapAndHold();
+    const tx = d.xdpTx();
+    d.dma(false, tx, RX_PACKET);
+    d.unmapAndFree();
+  },
+};
+
 /** How a packet's memory is handled; "copy": copied between the skb and the process (to it on receive, from it on send). */
 export type NetPath = "kmalloc" | "damn" | "page_pool" | "copy" | "zero copy (MAIO)";
 
@@ -82,7 +109,7 @@ export interface NetRow {
   /** Every counter per packet, the user copy included in bytesCopied. */
   readonly counters: Readonly<Record<CounterName, number>>;
   readonly nsPerPacket: number;
-  /** nsPerPacket / passthrough's on the same workload (net-rx, net-tx; null for the user workloads). */
+  /** nsPerPacket / passthrough's on the same workload (net-rx, net-tx, net-xdp-tx; null for the user workloads). */
   readonly vsPassthrough: number | null;
 }
 
@@ -102,6 +129,10 @@ function settings(): Setting[] {
     out.push({ workload: w, path: "damn", policy: "damn", copy: 0 });
     for (const p of ["page-pool@strict", "page-pool@lazy", "page-pool@bounce", "page-pool@damn"]) out.push({ workload: w, path: "page_pool", policy: p, copy: 0 });
   }
+  out.push({ workload: NET_XDP_TX, path: "kmalloc", policy: "passthrough", copy: 0 });
+  for (const p of ["strict", "lazy", "bounce"]) out.push({ workload: NET_XDP_TX, path: "kmalloc", policy: p, copy: 0 });
+  out.push({ workload: NET_XDP_TX, path: "damn", policy: "damn", copy: 0 });
+  for (const p of ["page-pool@strict", "page-pool@lazy", "page-pool@bounce", "page-pool@damn"]) out.push({ workload: NET_XDP_TX, path: "page_pool", policy: p, copy: 0 });
   for (const [w, bytes] of [[NET_RX_USER, RX_PACKET], [NET_TX_USER, TX_SEGMENT]] as const) {
     for (const p of ["strict", "page-pool@strict", "damn"]) out.push({ workload: w, path: "copy", policy: p, copy: bytes });
     out.push({ workload: w, path: "zero copy (MAIO)", policy: "maio", copy: 0 });

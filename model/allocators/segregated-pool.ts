@@ -271,3 +271,25 @@ export function poolForget(k: Kernel, L: PoolLayout, dev: number, f: number): vo
   if (poolCurrent(k, L, dev) === f) k.setPol(word(L, dev, CUR), 0);
   k.setPol(word(L, dev, PAGES), k.pol(word(L, dev, PAGES)) - 1);
 }
+
+/**
+ * A user process takes pool page `f` of `dev` (MAIO: get_page for a page
+ * granted to it): one more reference, so the pool does not hand the page to
+ * the device while the process holds it, and page_frag stops carving from it.
+ */
+export function poolTake(k: Kernel, L: PoolLayout, dev: number, f: number): void {
+  if (poolCurrent(k, L, dev) === f) k.setPol(word(L, dev, CUR), 0);
+  setRefs(k, f, poolRefs(k, f) + 1);
+}
+
+/** Drops the reference a user process held on pool page `f` (put_page): the page is back in the pool when none is left. */
+export function poolDrop(k: Kernel, f: number): void {
+  if (poolRefs(k, f) > 0) setRefs(k, f, poolRefs(k, f) - 1);
+}
+
+/** Head frame of `dev`'s first compound page, or -1 (MAIO's pool has one). */
+export function poolHead(k: Kernel, dev: number): number {
+  const fr = k.tx.c[FRAMES];
+  for (let f = 0; f < k.tx.g.cfg.frames; f++) if (poolFrame(k, dev, f) && (fr[f * FRAME_W] & F_HEAD) !== 0) return f;
+  return -1;
+}

@@ -3,11 +3,12 @@
  * free lists; the pin counts (docs/state.md "Physical frames and the buddy
  * allocator"; physical-memory.ts, pinning.ts).
  */
+import { processesOf } from "../config.ts";
 import { FRAMES, FRAME_W, type Geometry } from "../geometry.ts";
 import { KMALLOC_CLASSES } from "../config.ts";
 import { ownerName } from "../objects.ts";
 import {
-  contentsName, F_DETACHED, F_HEAD, F_RELEASED, F_STALE, frameAux, frameData, frameFlags, frameOrder, frameRole, ROLE_BOUNCE, ROLE_GUEST,
+  contentsName, F_DETACHED, F_HEAD, F_RELEASED, F_STALE, F_USER_SHARED, userSharedProcess, frameAux, frameData, frameFlags, frameOrder, frameRole, ROLE_BOUNCE, ROLE_GUEST,
   ROLE_HOST, ROLE_IO_BUFFER, ROLE_IO_POOL, ROLE_IOMMU_PT, ROLE_KERNEL, ROLE_MMU_PT, ROLE_MORSEL_PT, ROLE_MORSEL_VIEW, ROLE_NAMES, ROLE_SHADOW,
   ROLE_SLAB, ROLE_USER,
 } from "../physical-memory.ts";
@@ -60,10 +61,13 @@ function tableText(key: number, what: string): string {
   return `${what} level ${level} table, pages ${hex(first)}..${hex(first + 2 ** (9 * level) - 1)}`;
 }
 
-function ownerAndDetail(fr: Words, f: number): [string, string] {
+function ownerAndDetail(fr: Words, f: number, processes: number): [string, string] {
   const role = frameRole(fr, f), aux = frameAux(fr, f), data = frameData(fr, f);
   switch (role) {
-    case ROLE_KERNEL: case ROLE_USER: case ROLE_IO_BUFFER:
+    case ROLE_USER:
+      // aux: OWNER_USER + the process (model/mmu.ts); process 0's pages are "user", as with one process.
+      return [aux <= 1 ? ownerName(aux) : `user process ${aux - 1}`, ""];
+    case ROLE_KERNEL: case ROLE_IO_BUFFER:
       return [ownerName(aux), ""];
     case ROLE_SLAB:
       return ["-", `kmalloc-${KMALLOC_CLASSES[aux]} slab`];
@@ -83,7 +87,8 @@ function ownerAndDetail(fr: Words, f: number): [string, string] {
       return [`dev${aux}`, "shadow page"];
     case ROLE_IO_POOL: {
       const v = data & 0x1fff;
-      return [`dev${aux}`, `pool page${v === 0 ? ", not mapped" : `, IOVA page window+${v - 1}`}, ${data >>> 13} reference(s)`];
+      const grant = processes > 1 && (frameFlags(fr, f) & F_USER_SHARED) !== 0 ? `, granted to user process ${userSharedProcess(fr, f)}` : "";
+      return [`dev${aux}`, `pool page${v === 0 ? ", not mapped" : `, IOVA page window+${v - 1}`}, ${data >>> 13} reference(s)${grant}`];
     }
     case ROLE_GUEST:
       return ["guest", `${GUEST_BACKING[aux] ?? aux} backing`];
@@ -110,7 +115,7 @@ export function decodeFrames(g: Geometry, s: State): FrameRecord[] {
   const fr = s[FRAMES];
   const out: FrameRecord[] = [];
   for (let f = 0; f < g.cfg.frames; f++) {
-    const [owner, detail] = ownerAndDetail(fr, f);
+    const [owner, detail] = ownerAndDetail(fr, f, processesOf(g.cfg));
     out.push({
       kind: "frame", key: String(f), role: ROLE_NAMES[frameRole(fr, f)] ?? `role ${frameRole(fr, f)}`, owner,
       order: frameOrder(fr, f), head: (frameFlags(fr, f) & F_HEAD) !== 0, flags: flagNames(frameFlags(fr, f)), detail,

@@ -42,9 +42,9 @@ export const SCOPED_POLICIES: readonly Policy[] = [vfioStepwise, vfioUndoNoInval
  * not in the default run.
  */
 import { PAGE_POOL_BROKEN_POLICIES, PAGE_POOL_POLICIES } from "./page-pool.ts";
-import { maio, maioTailFreedWhileMapped } from "./maio.ts";
+import { maio, maioGrantGranted, maioTailFreedWhileMapped } from "./maio.ts";
 export const NET_POLICIES: readonly Policy[] = [...PAGE_POOL_POLICIES, maio];
-export const NET_BROKEN_POLICIES: readonly Policy[] = [...PAGE_POOL_BROKEN_POLICIES, maioTailFreedWhileMapped];
+export const NET_BROKEN_POLICIES: readonly Policy[] = [...PAGE_POOL_BROKEN_POLICIES, maioTailFreedWhileMapped, maioGrantGranted];
 
 /** Morsels in a virtual machine (model/policies/vm-morsel.ts): selectable by name (`--policy vm-morsel`), not in the default run. */
 export { VM_MORSEL_POLICIES } from "./vm-morsel.ts";

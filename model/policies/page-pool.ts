@@ -57,6 +57,14 @@ export const POOL_RING = 1;
 /** How a variant treats a page leaving the pool: unmap it first (correct), or give it back still mapped (broken). */
 export type ReleaseRule = "unmap-then-free" | "free-mapped";
 
+/**
+ * When an XDP_TX'd pool buffer goes back to the pool: at the transmit
+ * completion, the tx mapping's unmap +free (correct: Linux mlx5e_free_xdpsq_desc
+ * returns the page to its pool from the tx completion queue), or as soon as
+ * it is queued for transmit, while the NIC still reads it (broken).
+ */
+export type XdpTxRule = "at-completion" | "at-submit";
+
 function words(under: Policy, cfg: ModelConfig): number {
   return typeof under.stateWords === "function" ? under.stateWords(cfg) : under.stateWords ?? 0;
 }
@@ -85,7 +93,7 @@ function leaves(k: Kernel, L: PoolLayout, m: number): boolean {
 }
 
 /** page_pool over the IOMMU policy `under`; `release` says how a page leaves the pool. */
-export function makePagePool(name: string, summary: string, under: Policy, release: ReleaseRule = "unmap-then-free"): Policy {
+export function makePagePool(name: string, summary: string, under: Policy, release: ReleaseRule = "unmap-then-free", xdpTx: XdpTxRule = "at-completion"): Policy {
   return {
     name,
     summary,
@@ -102,6 +110,7 @@ export function makePagePool(name: string, summary: string, under: Policy, relea
     ...(under.timer === undefined ? {} : { timer: under.timer }),
     ...(under.boot === undefined ? {} : { boot: under.boot }),
     attach: under.attach,
+    events: ["xdp-tx"], // a received page retransmitted (random engine)
     allocBuffer(k: Kernel, m: number, bytes: number, pages: boolean): boolean {
       // Only receive buffers come from the pool (drivers use it for their rx rings).
       if (bytes > PAGE_SIZE || k.deviceReads(m) || !k.deviceWrites(m)) return k.allocDriverBuffer(m, bytes, pages);
@@ -127,7 +136,15 @@ export function makePagePool(name: string, summary: string, under: Policy, relea
     },
     map(k: Kernel, m: number, phase: number): number {
       if (phase === 0 && poolMapping(k, m)) {
-        k.setIova(m, poolIova(k, k.segFirstFrame(m, 0)));
+        // A pool buffer: an rx buffer, or (to-device: only an xdp-tx makes one) a received page retransmitted
+        // (XDP_TX). Either way the page is mapped DMA_BIDIRECTIONAL already: a lookup, no map work.
+        const f = k.segFirstFrame(m, 0);
+        k.setIova(m, poolIova(k, f));
+        if (xdpTx === "at-submit" && !k.deviceWrites(m)) {
+          const [addr, size] = k.segObject(m, 0);
+          if (addr >= 0) poolPut(k, layout(k, under), k.dev(m), addr, size, "keep-in-pool");
+          k.note(`BROKEN: XDP_TX buffer in page ${f} back in the pool of dev${k.dev(m)} while the NIC still transmits it`);
+        }
         return DONE;
       }
       return under.map(k, m, phase);
@@ -175,6 +192,7 @@ export const pagePoolBounce = makePagePool("page-pool@bounce", "page_pool: rx pa
  */
 export const pagePoolDamn: Policy = {
   ...damn,
+  events: ["xdp-tx"],
   name: "page-pool@damn",
   summary: "page_pool over DAMN's allocator: pages come from DAMN's pool, mapped for good, and go back to it mapped",
 };
@@ -187,8 +205,17 @@ export const pagePoolReleaseMapped = makePagePool(
   "free-mapped",
 );
 
+/** Broken: an XDP_TX'd page goes back to the pool when it is queued for transmit, not at the transmit completion. */
+export const pagePoolXdpRecycleEarly = makePagePool(
+  "page-pool-xdp-recycle-early",
+  "BROKEN page_pool: an XDP_TX page is recycled while the NIC still transmits it",
+  strict,
+  "unmap-then-free",
+  "at-submit",
+);
+
 /** The page_pool policies (model/policies/index.ts NET_POLICIES): selectable by name, not in the default run. */
 export const PAGE_POOL_POLICIES: readonly Policy[] = [pagePoolStrict, pagePoolLazy, pagePoolBounce, pagePoolDamn];
 
 /** Broken page_pool variants: selectable by name, not in the default run. */
-export const PAGE_POOL_BROKEN_POLICIES: readonly Policy[] = [pagePoolReleaseMapped];
+export const PAGE_POOL_BROKEN_POLICIES: readonly Policy[] = [pagePoolReleaseMapped, pagePoolXdpRecycleEarly];

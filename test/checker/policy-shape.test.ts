@@ -39,4 +39,11 @@ describe("policy module shape", () => {
     expect(r.policy.iommus).toEqual(["vtd"]);
     expect(r.policy.stateWordNames?.(DEFAULT_CONFIG)).toEqual(["my counter"]);
   });
+
+  it("the networking hooks: userGet and userPut are functions, events lists opt-in kinds only", () => {
+    expect(policyShapeProblem({ ...base, userGet: () => null, userPut: () => "no", events: ["user-get", "xdp-tx"] })).toBeNull();
+    expect(policyShapeProblem({ ...base, userPut: 1 })).toBe("userPut must be a function");
+    expect(policyShapeProblem({ ...base, events: ["map"] })).toMatch(/^events must be an array of opt-in event kinds \(user-get, user-put, xdp-tx\)$/);
+    expect(policyShapeProblem({ ...base, events: "xdp-tx" })).toMatch(/^events must be/);
+  });
 });

@@ -44,6 +44,22 @@ describe("--experiment net", () => {
     }
   });
 
+  it("net-xdp-tx: a received page_pool page retransmitted needs no map or unmap (mapped DMA_BIDIRECTIONAL); the map-per-packet path maps twice", () => {
+    for (const p of ["page-pool@strict", "page-pool@lazy", "page-pool@bounce", "page-pool@damn"]) {
+      const c = row("net-xdp-tx", p).counters;
+      expect(c.iotlbInvCmds, p).toBe(0);
+      expect(c.completionWaits, p).toBe(0);
+      expect(c.bytesCopied, p).toBe(0);
+      expect(c.iommuPteWrites, p).toBeLessThan(0.1);
+    }
+    // strict's path: the rx map and unmap, then the tx map and unmap: two invalidations and two waits per packet.
+    expect(row("net-xdp-tx", "strict").counters.iotlbInvCmds).toBe(2);
+    expect(row("net-xdp-tx", "strict").counters.completionWaits).toBe(2);
+    const pp = row("net-xdp-tx", "page-pool@strict").nsPerPacket;
+    expect(Math.abs(pp - row("net-xdp-tx", "damn").nsPerPacket) / pp).toBeLessThan(0.05);
+    expect(row("net-xdp-tx", "strict").nsPerPacket).toBeGreaterThan(5 * pp);
+  });
+
   it("copying to and from user space costs more than MAIO's zero copy, on every path that copies", () => {
     for (const w of ["net-rx-user", "net-tx-user"]) {
       const maio = row(w, "maio", "zero copy (MAIO)");

@@ -57,6 +57,9 @@ const eventArbs: { [K in EventTag]: fc.Arbitrary<Extract<Event, { t: K }>> } = {
   "user-unmap": fc.record({ t: fc.constant("user-unmap"), cpu: nat, page: nat }),
   "kernel-read": fc.record({ t: fc.constant("kernel-read"), frame: nat }),
   "guest-access": fc.record({ t: fc.constant("guest-access"), cpu: nat, page: nat, write: fc.boolean() }),
+  "user-get": fc.record({ t: fc.constant("user-get"), cpu: nat, page: nat }),
+  "user-put": fc.record({ t: fc.constant("user-put"), cpu: nat, page: nat }),
+  "xdp-tx": fc.record({ t: fc.constant("xdp-tx"), cpu: nat, k: nat }),
 };
 const eventArb: fc.Arbitrary<Event> = fc.oneof(...EVENT_TAGS.map((t) => eventArbs[t] as fc.Arbitrary<Event>));
 
@@ -164,9 +167,9 @@ describe("malformed counterexamples give one line naming the JSON path", () => {
     [
       "unknown event tag",
       (j) => (j.events[2].t = "frobnicate"),
-      'bad.json: $.events[2].t: unknown event "frobnicate" (expected one of map, map-sg, alloc-coherent, unmap, resume, iommu, dma, ats-dma, dma-translated, kmalloc, kfree, tick, user-touch, user-unmap, kernel-read, guest-access)',
+      'bad.json: $.events[2].t: unknown event "frobnicate" (expected one of map, map-sg, alloc-coherent, unmap, resume, iommu, dma, ats-dma, dma-translated, kmalloc, kfree, tick, user-touch, user-unmap, kernel-read, guest-access, user-get, user-put, xdp-tx)',
     ],
-    ["extra event with an unknown tag", (j) => j.events.push({ t: "reboot", cpu: 0 }), 'bad.json: $.events[4].t: unknown event "reboot" (expected one of map, map-sg, alloc-coherent, unmap, resume, iommu, dma, ats-dma, dma-translated, kmalloc, kfree, tick, user-touch, user-unmap, kernel-read, guest-access)'],
+    ["extra event with an unknown tag", (j) => j.events.push({ t: "reboot", cpu: 0 }), 'bad.json: $.events[4].t: unknown event "reboot" (expected one of map, map-sg, alloc-coherent, unmap, resume, iommu, dma, ats-dma, dma-translated, kmalloc, kfree, tick, user-touch, user-unmap, kernel-read, guest-access, user-get, user-put, xdp-tx)'],
     ["event without a tag", (j) => delete j.events[1].t, "bad.json: $.events[1].t: missing field"],
     ["event that is not an object", (j) => (j.events[1] = 7), "bad.json: $.events[1]: expected an event, got 7"],
     ["string where a number is expected", (j) => (j.events[3].len = "x"), 'bad.json: $.events[3].len: expected a positive integer, got "x"'],
