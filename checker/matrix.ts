@@ -32,6 +32,13 @@ export interface MatrixOptions {
   readonly deadline?: number;
   /** Counterexamples to keep per cell (--counterexamples N; default 1; checker/random.ts). */
   readonly counterexamples?: number;
+  /**
+   * The random engine's race pass: the same runs again on the race scope's
+   * machine over `base` (raceScopeFor: 2 CPUs, 2 live mappings, the default
+   * scope's 10 frames) for the properties the main runs did not violate.
+   * Absent or null: none.
+   */
+  readonly race?: { readonly base: ModelConfig } | null;
 }
 
 export interface PolicyEntry {
@@ -91,11 +98,31 @@ export function checkCell(entry: PolicyEntry, prop: Property, opts: MatrixOption
 /**
  * The random engine's row of a policy: the cells checkCell gives one
  * property at a time, the same to the byte, from one pass over the seed's
- * sequences (checker/random.ts randomCheckAll). With `opts.path` (a replay
- * of one run) each cell is its own search, as before.
+ * sequences (checker/random.ts randomCheckAll); then, with `opts.race`,
+ * the race pass on the race scope's machine for the cells still holding.
+ * With `opts.path` (a replay of one run) each cell is its own search, as
+ * before, and there is no race pass.
  */
 export function checkPolicyRandom(entry: PolicyEntry, props: readonly Property[], opts: MatrixOptions): CellResult[] {
   if (opts.path !== undefined) return props.map((p) => checkCell(entry, p, opts));
+  const main = randomRow(entry, props, opts);
+  if (opts.race === undefined || opts.race === null) return main;
+  // The race pass: what the main runs left holding, on the race scope's machine. A cell it
+  // violates is replaced (pass "race"); its counterexample carries that machine.
+  const open = props.filter((_, p) => main[p].verdict === "holds");
+  if (open.length === 0) return main;
+  const config = raceScopeFor(entry.policy, opts.race.base).config;
+  const race = randomRow(entry, open, { ...opts, config, race: null });
+  let j = 0;
+  return main.map((cell) => {
+    if (cell.verdict !== "holds") return cell;
+    const r = race[j++];
+    return r.verdict === "violated" ? { ...r, pass: "race" } : cell;
+  });
+}
+
+/** One pass of the random engine over a policy's row (randomCheckAll). */
+function randomRow(entry: PolicyEntry, props: readonly Property[], opts: MatrixOptions): CellResult[] {
   const sys = makeSystem(opts.config, entry.policy);
   const rec = new CoverageRecorder(sys, props);
   // A property's coverage stops at its first violating step, as its own search's does.

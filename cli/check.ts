@@ -126,9 +126,10 @@ export async function runCheck(flags: CheckFlags, io: Io): Promise<number> {
   const cmBad = configProblem(randomConfig);
   if (cmBad !== null) fail(`--iommu: ${cmBad}`);
   const device = deviceList(deviceAttributes(randomConfig));
+  const race = raceOption(flags, scope, bitstate !== undefined);
   const randomOpts: MatrixOptions = {
     config: randomConfig, runs: flags.runs, seed: flags.seed, maxEvents: flags.maxEvents, timing: flags.timing, path: flags.path, swarm: flags.swarm, deadline,
-    counterexamples: flags.counterexamples,
+    counterexamples: flags.counterexamples, race: race === null || flags.path !== undefined ? null : { base: race.base },
   };
   const total = (useRandom ? entries.length * props.length : 0) + (useExhaustive ? entries.length : 0);
   const bar = io.progress !== null
@@ -143,7 +144,6 @@ export async function runCheck(flags: CheckFlags, io: Io): Promise<number> {
     const file = writeCell(entry, cell, flags.out, () => bar?.stop());
     rows.push({ cell, file, more: cell.more.map((cx, i) => writeCounterexample(entry, cell, cx, i + 2, flags.out, () => bar?.stop())) });
   };
-  const race = raceOption(flags, scope, bitstate !== undefined);
   const exhaustiveOpts = {
     scope, depth, maxStates, timing: flags.timing, reduction: flags.reduction !== false, allProperties: flags.allProperties, maxMemoryMiB: flags.maxMemory, bitstate, deadline,
     counterexamples: flags.counterexamples, race,
@@ -204,7 +204,7 @@ export async function runCheck(flags: CheckFlags, io: Io): Promise<number> {
       tool: "dmacheck",
       engine: flags.engine,
       device,
-      ...(useRandom ? { random: { seed: flags.seed, runs: flags.runs, maxEvents: flags.maxEvents, swarm: flags.swarm !== false, config: randomConfig } } : {}),
+      ...(useRandom ? { random: { seed: flags.seed, runs: flags.runs, maxEvents: flags.maxEvents, swarm: flags.swarm !== false, config: randomConfig, race: randomOpts.race === null || randomOpts.race === undefined ? null : { runs: flags.runs } } } : {}),
       ...(useExhaustive ? { exhaustive: { depth, maxStates, maxMemory: flags.maxMemory ?? null, bitstate: bitstate ?? null, scope, race: race === null ? null : { maxStates: race.maxStates }, searches } } : {}),
       results: rows.map(({ cell, file, more }) => ({
         engine: cell.engine, device, policy: cell.policy, property: cell.property, claimed: cell.claimed, verdict: cell.verdict,

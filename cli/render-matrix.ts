@@ -121,6 +121,7 @@ export function renderMatrix(rows: readonly Row[], searches: readonly SearchSumm
     lines.push("");
     if (engine === "random") {
       lines.push(`* claimed by the policy. holds: no violation in ${info.runs} runs. violated (n): counterexample of n events.`);
+      if (mine.some((r) => r.cell.pass === "race")) lines.push(`violated (n, race): none in those runs; found when the same runs were made again on the race scope's machine (2 CPUs, 2 live mappings, 10 frames; docs/exhaustive.md).`);
       lines.push(VACUOUS_LEGEND);
     } else {
       lines.push("* claimed by the policy. holds (all): no violation in any execution of the scope (its space was exhausted);");
