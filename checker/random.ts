@@ -153,7 +153,19 @@ export function randomCheckAll(sys: System, props: readonly Property[], opts: Ra
   const msToFind = props.map(() => 0);
   let run = 0;
   const where = opts.where ?? (props.length === 1 ? `${sys.policy.name} x ${props[0].name} (random engine)` : `${sys.policy.name} (random engine)`);
+  // What a step throws (a user policy module's handler, checker/policy-module.ts) is rethrown after
+  // the pass, as a per-property search's replay would: fast-check would take it for a failed run.
+  let thrown: { error: unknown } | null = null;
   const scan = (events: readonly Event[]): boolean => {
+    if (thrown !== null) return true;
+    try {
+      return scanRun(events);
+    } catch (error) {
+      thrown = { error };
+      return true;
+    }
+  };
+  const scanRun = (events: readonly Event[]): boolean => {
     if ((run & 63) === 0) checkDeadline(opts.deadline, where);
     if (open.length > 0) {
       let s = sys.init;
@@ -180,6 +192,7 @@ export function randomCheckAll(sys: System, props: readonly Property[], opts: Ra
   const d = opts.swarm === false
     ? fc.check(fc.property(eventsArbitrary(sys.cfg, opts.maxEvents), scan), params)
     : fc.check(fc.property(swarmEventsArbitrary(sys.cfg, opts.maxEvents), (x) => scan(x.events)), params);
+  if (thrown !== null) throw (thrown as { error: unknown }).error;
   if (d.interrupted) throw new DeadlineError(where);
   return props.map((prop, p) => {
     if (firstRun[p] < 0) {
