@@ -149,7 +149,7 @@ export function policyShapeProblem(p: Record<string, unknown> | undefined): stri
     if (!ALL_PROPERTIES.some((q) => q.name === c)) return `claims: unknown property ${safeShow(c)} (known: ${ALL_PROPERTIES.map((q) => q.name).join(", ")})`;
   }
   for (const f of ["attach", "map", "unmap"]) if (typeof p[f] !== "function") return `the default export has no ${f} function`;
-  for (const f of ["timer", "boot", "allocBuffer", "freeBuffer", "held"]) if (p[f] !== undefined && typeof p[f] !== "function") return `${f} must be a function`;
+  for (const f of ["timer", "fqTimer", "boot", "allocBuffer", "freeBuffer", "held"]) if (p[f] !== undefined && typeof p[f] !== "function") return `${f} must be a function`;
   if ((p.allocBuffer === undefined) !== (p.freeBuffer === undefined)) return "allocBuffer and freeBuffer go together: give both or neither";
   for (const f of ["maxMappingBytes", "descriptorPages"]) {
     const v = p[f];
@@ -220,6 +220,7 @@ function guardedPolicy(p: Record<string, unknown>, self: object, file: string): 
   };
   for (const f of ["maxMappingBytes", "descriptorPages", "symmetric", "perDeviceState"]) if (p[f] !== undefined) policy[f] = p[f];
   if (p.timer !== undefined) policy.timer = wrap("timer", isStep);
+  if (p.fqTimer !== undefined) policy.fqTimer = wrap("fqTimer", isStep);
   if (p.boot !== undefined) policy.boot = wrap("boot", any);
   if (p.allocBuffer !== undefined) policy.allocBuffer = wrap("allocBuffer", (r) => (typeof r === "boolean" ? null : "expected a boolean"));
   if (p.freeBuffer !== undefined) policy.freeBuffer = wrap("freeBuffer", any);

@@ -5,7 +5,7 @@
  * transaction and counts its costs.
  */
 import { C } from "./counters.ts";
-import { FRAMES, FRAME_W, HDR, H_TIMER, MAPS, OBJECTS, POL } from "./geometry.ts";
+import { FQ, FRAMES, FRAME_W, HDR, H_TIMER, MAPS, OBJECTS, POL } from "./geometry.ts";
 import { type IommuKind, PAGE_SIZE } from "./config.ts";
 import { type Observation, SHORT_IOVA } from "./observation.ts";
 import { type Tx } from "./state.ts";
@@ -14,7 +14,7 @@ import { freeDetachedTables, iommuMapPage, iommuUnmapPages, isDetachedWithTag } 
 import {
   cmdSpace, completionDone, invalidationCommands, queueCompletionWait, queueDeviceTlbInvalidation, queueInvalidateAll, queueInvalidatePages,
 } from "./command-queue.ts";
-import { fqFinishFlush, fqFull, fqPush, fqStartFlush } from "./flush-queue.ts";
+import { armFqTimer, fqFinishFlush, fqFull, fqPush, fqRingFree, fqStartFlush, fqTimer } from "./flush-queue.ts";
 import {
   addSegment, dirAllowsRead, dirAllowsWrite, mDev, mDir, mIova, mPages, mReleased, mSegBounce, mSegGen, mSegFrame, mSegLen, mSegOffset, mSegs, segPages,
   setIova, setSegBounce,
@@ -394,22 +394,50 @@ export class Kernel {
     return completionDone(this.tx, ctx);
   }
 
-  // --- flush queue (per CPU; the timer context has none)
-  fqFull(): boolean {
-    return fqFull(this.tx, this.ctx);
+  // --- flush queue (per domain and CPU, Linux struct iommu_dma_cookie; the timer context has no ring)
+  /**
+   * Whether this CPU's ring of domain `dom` is full (Linux fq_full). Without
+   * `dom` (the form before rings were per domain): whether any of this CPU's
+   * rings is full, so a policy that flushes everything then pushes still finds room.
+   */
+  fqFull(dom = -1): boolean {
+    return fqFull(this.tx, this.ctx, dom);
   }
-  fqPush(dev: number, first: number, pages: number): boolean {
-    const ok = fqPush(this.tx, this.ctx, dev, first, pages);
-    if (ok && this.obs.detail) this.obs.note(`flush queue of cpu${this.ctx}: IOVA pages 0x${first.toString(16)}+${pages} queued`);
+  /**
+   * Queues [first, first+pages) of `dev`'s domain on this CPU's ring (Linux
+   * queue_iova's fq_ring_add). False, queueing nothing, when the ring is full,
+   * unless `wrap`: then, as Linux's fq_ring_add, the full ring wraps and its
+   * entries are lost (their IOVAs and table pages leak) before this one is queued.
+   */
+  fqPush(dev: number, first: number, pages: number, wrap = false): boolean {
+    const ok = fqPush(this.tx, this.ctx, dev, first, pages, wrap, this.obs);
+    if (ok && this.obs.detail) this.obs.note(`flush queue of cpu${this.ctx}, dom ${dev}: IOVA pages 0x${first.toString(16)}+${pages} queued`);
     return ok;
   }
-  /** A flush of the flush queues starts: queue its invalidations in the same step. */
-  fqStartFlush(): void {
-    fqStartFlush(this.tx);
+  /** Releases what finished flushes already cover on this CPU's ring of domain `dom` (Linux fq_ring_free, as queue_iova does first). */
+  fqRingFree(dom: number): void {
+    if (this.ctx < this.tx.g.cfg.cpus) fqRingFree(this.tx, dom, this.ctx, this.obs);
   }
-  /** A flush completed: release the entries and table frames it makes safe. */
-  fqFinishFlush(): void {
-    fqFinishFlush(this.tx, this.obs);
+  /** A flush of domain `dom` starts (fq_flush_start_cnt++); without `dom`, of every domain. Queue its invalidations in the same step. */
+  fqStartFlush(dom = -1): void {
+    fqStartFlush(this.tx, dom);
+  }
+  /**
+   * A flush of domain `dom` completed (fq_flush_finish_cnt++): release what
+   * it covers on this CPU's ring only with `ownRing` (a ring-full flush,
+   * queue_iova), else on every CPU's ring of the domain (the timer's,
+   * fq_flush_timeout). Without `dom`, a flush of every domain, every ring.
+   */
+  fqFinishFlush(dom = -1, ownRing = false): void {
+    fqFinishFlush(this.tx, this.obs, dom, ownRing ? this.ctx : -1);
+  }
+  /** Arms domain `dom`'s flush timer for fqTimeoutMs unless it is on (Linux fq_timer_on, mod_timer); its expiry runs the policy's fqTimer. */
+  armFqTimer(dom: number): void {
+    armFqTimer(this.tx, dom, this.tx.g.cfg.fqTimeoutMs);
+  }
+  /** Whether domain `dom`'s flush timer is armed, or expired and pending. */
+  fqTimerArmed(dom: number): boolean {
+    return fqTimer(this.tx.c[FQ], this.tx.g, dom) !== 0;
   }
 
   // --- the one-shot timer (model time in ms)

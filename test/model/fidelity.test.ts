@@ -4,7 +4,8 @@ import { describe, expect, it } from "vitest";
 import { decodeDte, dteKind, encodeDte, dteTranslate, type DteWords } from "../../model/formats/amd-dte.ts";
 import { amdLargeLeafHi, amdLargeLeafLo, amdPteHi, amdPteLo } from "../../model/formats/amd-v1-pte.ts";
 import { x86Index, x86Pfn } from "../../model/formats/x86-pte.ts";
-import { DTE, DTE_W, H_KERNEL_PML4, HDR, makeGeometry, PT_W, PTMEM } from "../../model/geometry.ts";
+import { DTE, DTE_W, H_KERNEL_PML4, HDR, IOVA, makeGeometry, PT_W, PTMEM } from "../../model/geometry.ts";
+import { allocIova, freeIova, iovaAllocated, iovaAllocPages, IOVA_RCACHE_LIMIT_PAGES } from "../../model/iova-allocator.ts";
 import { tableIndex, walkFrom, WalkResult } from "../../model/iommu-page-table.ts";
 import { KERNEL_LARGE_LO_FLAGS, PAGE_OFFSET_VPAGE } from "../../model/mmu.ts";
 import { ptFind, ptWrite } from "../../model/page-table-memory.ts";
@@ -13,7 +14,7 @@ import { deviceAccess, deviceMode, isPassthrough } from "../../model/iommu.ts";
 import { FAULT_BLOCKED, FAULT_NONE, FAULT_PERMISSION, Observation, SRC_PASSTHROUGH } from "../../model/observation.ts";
 import { strict } from "../../model/policies/strict.ts";
 import { makeSystem } from "../../model/system.ts";
-import { config, txOn } from "./helpers.ts";
+import { config, freshTx, txOn } from "./helpers.ts";
 
 /** Device 0 of a strict system with its DTE replaced by `words`; one access of 8 bytes at physical page 5. */
 function accessWith(words: DteWords, write: boolean): Observation {
@@ -134,5 +135,51 @@ describe("kernel page-table entries carry A and D as Linux writes them", () => {
     expect(e2.lo & 0xfff).toBe(0x1e3);
     expect(e2.hi >>> 31).toBe(1);
     expect(KERNEL_LARGE_LO_FLAGS).toBe(0x1e3);
+  });
+});
+
+describe("IOVA allocation as Linux alloc_iova_fast", () => {
+  // Linux drivers/iommu/iova.c alloc_iova_fast: a size below
+  // 1 << (IOVA_RANGE_CACHE_MAX_SIZE - 1) = 32 pages is rounded up to a power
+  // of two; alloc_iova(..., size_aligned) then places it at
+  // (limit - size) & ~(2^fls(size - 1) - 1), the highest aligned fit below the limit.
+  function iovaTx(over: Partial<Parameters<typeof config>[0]> = {}): Tx {
+    return freshTx(config(over)).tx;
+  }
+  const taken = (tx: Tx, v: number) => iovaAllocated(tx, tx.c[IOVA], 0, v);
+
+  it("3 pages take 4, size-aligned, at the top of the window; freeing the 3 frees the 4", () => {
+    const tx = iovaTx(); // window 504..519
+    expect(IOVA_RCACHE_LIMIT_PAGES).toBe(32);
+    expect(allocIova(tx, 0, 3)).toBe(516);
+    for (const v of [516, 517, 518, 519]) expect(taken(tx, v)).toBe(true);
+    expect(allocIova(tx, 0, 1)).toBe(515); // top-down: the next page below
+    expect(allocIova(tx, 0, 2)).toBe(512);
+    freeIova(tx, 0, 516, 3);
+    for (const v of [516, 517, 518, 519]) expect(taken(tx, v)).toBe(false);
+    expect(taken(tx, 515)).toBe(true);
+    expect(allocIova(tx, 0, 4)).toBe(516); // the freed range is the highest fit again
+  });
+
+  it("at or above the rcache limit the size is not rounded (only aligned)", () => {
+    const tx = iovaTx({ iovaBasePfn: 512, iovaPages: 64, iommuLevels: 3 }); // window 512..575
+    expect(iovaAllocPages(31)).toBe(32);
+    expect(iovaAllocPages(32)).toBe(32);
+    expect(iovaAllocPages(33)).toBe(33);
+    expect(allocIova(tx, 0, 33)).toBe(512); // (576 - 33) & ~63
+    expect(taken(tx, 544)).toBe(true);
+    expect(taken(tx, 545)).toBe(false);
+    expect(allocIova(tx, 0, 1)).toBe(575);
+  });
+
+  it("a caller-chosen IOVA (VFIO user, sizeAligned false) takes exactly its pages, lowest first", () => {
+    const tx = iovaTx();
+    expect(allocIova(tx, 0, 3, false)).toBe(504);
+    expect(taken(tx, 506)).toBe(true);
+    expect(taken(tx, 507)).toBe(false);
+    expect(allocIova(tx, 0, 3, false)).toBe(507);
+    freeIova(tx, 0, 504, 3);
+    expect(taken(tx, 504) || taken(tx, 506)).toBe(false);
+    expect(taken(tx, 507)).toBe(true);
   });
 });
