@@ -51,7 +51,7 @@ export const EXPERIMENT_CONFIG: ModelConfig = {
   iovaPages: 4096,
   iovaBasePfn: 2 ** 18,
   iommuLevels: 3,
-  fqSize: 256,
+  fqSize: 255, // Linux IOVA_FQ_SIZE 256 slots, full at 255 entries (dma-iommu.c fq_full)
   fqTimeoutMs: 10,
   maxMappings: 2,
   maxObjects: 16,

@@ -40,7 +40,7 @@ export const COST_CONFIG: ModelConfig = {
   iovaPages: 4096,
   iovaBasePfn: 4096,
   iommuLevels: 3,
-  fqSize: 256,
+  fqSize: 255, // Linux IOVA_FQ_SIZE 256 slots, full at 255 entries (dma-iommu.c fq_full)
   fqTimeoutMs: 10,
   maxMappings: 4,
   maxObjects: 64,
