@@ -24,12 +24,19 @@
  * The model holds at most 4096 frames and buddy blocks of 2^10 pages, so
  * buffers up to 4 MiB are run; the rows for 16 MiB to 1 GiB are
  * extrapolated (measured: false) with the affine function of the page count
- * through the two largest measured sizes. Every counter of both policies is
- * affine in the page count over the measured sizes (tested), so the
- * extrapolation adds no shape of its own.
+ * through the two largest measured sizes. Every counter of vfio-4k and morsel
+ * is affine in the page count over the measured sizes (tested), so the
+ * extrapolation adds no shape of its own. vfio maps with the largest aligned
+ * IOMMU pages (a pages buffer is a naturally aligned buddy block, as
+ * huge-page memory is, and the IOVA is size-aligned): its PTE writes are the
+ * AMD v1 encoding's PAGE_SIZE_PTE_COUNT for the one page of the buffer's
+ * size (2^((log2 bytes - 12) mod 9): 4 KiB to 1 MiB one per 4 KiB page, 4 MiB
+ * 2, 16 MiB 8, 1 GiB 1), computed for the extrapolated rows; its other
+ * counters are affine.
  */
 import { type ModelConfig } from "../model/config.ts";
-import { COUNTERS, NUM_COUNTERS, type CounterName, countersToRecord } from "../model/counters.ts";
+import { C, COUNTERS, NUM_COUNTERS, type CounterName, countersToRecord } from "../model/counters.ts";
+import { amdReplicaCount } from "../model/formats/amd-v1-pte.ts";
 import { type Event } from "../model/events.ts";
 import { CALLS, CMDQ } from "../model/geometry.ts";
 import { cmdCount } from "../model/command-queue.ts";
@@ -37,7 +44,7 @@ import { Observation } from "../model/observation.ts";
 import { type Policy } from "../model/policy.ts";
 import { type State } from "../model/state.ts";
 import { makeSystem, OP_IDLE, Stepper } from "../model/system.ts";
-import { vfio } from "../model/policies/vfio.ts";
+import { vfio, vfio4k } from "../model/policies/vfio.ts";
 import { makeMorselPolicy } from "../model/policies/morsel.ts";
 import { estimateNs, type CostTable } from "../costs/cost-table.ts";
 
@@ -81,9 +88,12 @@ interface Subject {
   /** Leading map steps and trailing unmap steps that create and destroy the object rather than map it (see above). */
   readonly mapObjectSteps: number;
   readonly unmapObjectSteps: number;
+  /** Maps with the largest aligned IOMMU pages (vfio): the extrapolated rows' PTE writes follow AMD's page encoding, not a line. */
+  readonly largePages?: boolean;
 }
 export const SUBJECTS: readonly Subject[] = [
-  { policy: vfio, mapObjectSteps: 0, unmapObjectSteps: 0 },
+  { policy: vfio, mapObjectSteps: 0, unmapObjectSteps: 0, largePages: true },
+  { policy: vfio4k, mapObjectSteps: 0, unmapObjectSteps: 0 },
   { policy: morselGiB, mapObjectSteps: 1, unmapObjectSteps: 1 },
 ];
 
@@ -153,6 +163,9 @@ export function morselVsVfio(costs: CostTable): ExperimentRow[] {
           const c1 = measured.get(b1)![op], c2 = measured.get(b2)![op];
           const t = (bytes - b1) / (b2 - b1);
           c = c1.map((x, i) => round3(x + (c2[i] - x) * t));
+          // A naturally aligned, physically contiguous buffer of 2^n bytes is one IOMMU page (iommu_pgsize),
+          // written as PAGE_SIZE_PTE_COUNT entries (AMD io_pgtable.c): 8 for 16 MiB, 1 for 1 GiB.
+          if (subject.largePages === true) c[C.iommuPteWrites] = amdReplicaCount(Math.log2(bytes));
         }
         const counters = countersToRecord(c);
         rows.push({ policy: subject.policy.name, bytes, op, counters, nsEstimate: round3(estimateNs(counters, costs)), measured: got !== undefined });

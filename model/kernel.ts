@@ -10,7 +10,7 @@ import { type IommuKind, PAGE_SIZE } from "./config.ts";
 import { type Observation, SHORT_IOVA } from "./observation.ts";
 import { type Tx } from "./state.ts";
 import { allocIova, freeIova } from "./iova-allocator.ts";
-import { freeDetachedTables, iommuMapPage, iommuUnmapPages, isDetachedWithTag } from "./iommu-page-table.ts";
+import { freeDetachedTables, iommuMapLarge, iommuMapPage, iommuPageSizeOffered, iommuUnmapPages, isDetachedWithTag } from "./iommu-page-table.ts";
 import {
   cmdSpace, completionDone, invalidationCommands, queueCompletionWait, queueDeviceTlbInvalidation, queueInvalidateAll, queueInvalidatePages,
 } from "./command-queue.ts";
@@ -297,22 +297,47 @@ export class Kernel {
   }
 
   // --- IOMMU page tables
-  /** Maps every segment of mapping `m` (its bounce slot, if it has one) contiguously from its IOVA, with the direction's permissions. */
-  mapSegments(m: number): boolean {
+  /**
+   * Maps every segment of mapping `m` (its bounce slot, if it has one)
+   * contiguously from its IOVA, with the direction's permissions: 4 KiB pages,
+   * or with `largePages` each segment's run in the largest pages the IOMMU
+   * offers that the IOVA and the frame are both aligned to (Linux
+   * __iommu_map -> iommu_pgsize, drivers/iommu/iommu.c; iommuPageSizeOffered).
+   */
+  mapSegments(m: number, largePages = false): boolean {
     const dev = this.dev(m);
     const dir = mDir(this.tx.c[MAPS], m);
+    const ir = dirAllowsRead(dir), iw = dirAllowsWrite(dir);
     let v = this.iova(m);
     for (let i = 0; i < this.segments(m); i++) {
       const slot = this.segBounce(m, i);
       const first = slot >= 0 ? slot : this.segFirstFrame(m, i);
       const n = this.segPages(m, i);
-      for (let p = 0; p < n; p++) {
-        if (!iommuMapPage(this.tx, dev, v + p, first + p, dirAllowsRead(dir), dirAllowsWrite(dir), this.obs)) return false;
+      for (let p = 0; p < n;) {
+        const log2 = largePages ? this.pageSizeFor(v + p, first + p, n - p) : 12;
+        if (!iommuMapLarge(this.tx, dev, v + p, first + p, log2, ir, iw, this.obs)) {
+          // A table in the way of a large page (Linux would replace it): map these pages one by one.
+          if (log2 === 12) return false;
+          for (let q = 0; q < 2 ** (log2 - 12); q++) if (!iommuMapPage(this.tx, dev, v + p + q, first + p + q, ir, iw, this.obs)) return false;
+        }
+        p += 2 ** (log2 - 12);
       }
       v += n;
     }
     if (this.obs.detail) this.obs.note(`IOMMU dom ${dev}: IOVA pages 0x${this.iova(m).toString(16)}+${this.pages(m)} mapped`);
     return true;
+  }
+  /**
+   * Linux iommu_pgsize: the largest page size the IOMMU offers that is no
+   * larger than `pages` pages and to which both IOVA page `v` and frame `f`
+   * are aligned, as log2 of its bytes.
+   */
+  pageSizeFor(v: number, f: number, pages: number): number {
+    let log2 = 12;
+    for (let k = 1; 2 ** k <= pages && v % 2 ** k === 0 && f % 2 ** k === 0; k++) {
+      if (iommuPageSizeOffered(this.tx.g.vtd, this.tx.g.cfg.iommuLevels, 12 + k)) log2 = 12 + k;
+    }
+    return log2;
   }
   /**
    * Maps the p-th IOVA page of mapping `m` (page iova(m) + p) to the frame

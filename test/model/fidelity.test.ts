@@ -14,7 +14,16 @@ import { deviceAccess, deviceMode, isPassthrough } from "../../model/iommu.ts";
 import { FAULT_BLOCKED, FAULT_NONE, FAULT_PERMISSION, Observation, SRC_PASSTHROUGH } from "../../model/observation.ts";
 import { strict } from "../../model/policies/strict.ts";
 import { makeSystem } from "../../model/system.ts";
-import { config, freshTx, txOn } from "./helpers.ts";
+import { config, freshTx, Runner, txOn } from "./helpers.ts";
+import { type Event } from "../../model/events.ts";
+import { C } from "../../model/counters.ts";
+import { MAPS } from "../../model/geometry.ts";
+import { mIova, mSegFrame } from "../../model/dma-mapping.ts";
+import { decodeState } from "../../model/decode/state.ts";
+import { amdNextLevel } from "../../model/formats/amd-v1-pte.ts";
+import { iommuPageSizeOffered, walkMemory } from "../../model/iommu-page-table.ts";
+import { Kernel } from "../../model/kernel.ts";
+import { vfio, vfio4k } from "../../model/policies/vfio.ts";
 
 /** Device 0 of a strict system with its DTE replaced by `words`; one access of 8 bytes at physical page 5. */
 function accessWith(words: DteWords, write: boolean): Observation {
@@ -181,5 +190,52 @@ describe("IOVA allocation as Linux alloc_iova_fast", () => {
     freeIova(tx, 0, 504, 3);
     expect(taken(tx, 504) || taken(tx, 506)).toBe(false);
     expect(taken(tx, 507)).toBe(true);
+  });
+});
+
+describe("VFIO maps contiguous pinned runs with the largest aligned IOMMU pages", () => {
+  // Linux drivers/iommu/iommu.c iommu_pgsize: the largest size in the domain's
+  // pgsize_bitmap (AMD_IOMMU_PGSIZES: every power of two from 4 KiB but
+  // 512 GiB) that (iova | paddr) is aligned to and the run covers;
+  // drivers/iommu/amd/io_pgtable.c iommu_v1_map_pages writes it in the table
+  // at PAGE_SIZE_LEVEL + 1 as PAGE_SIZE_PTE_COUNT = 2^((log2 - 12) % 9)
+  // copies of a NextLevel-7 leaf (one NextLevel-0 leaf for 4 KiB, 2 MiB, 1 GiB).
+  const cfg = { iovaBasePfn: 512, iovaPages: 16, frames: 64, maxOrder: 4, reclaimEmptyTables: true };
+  const map16k: Event = { t: "map", cpu: 0, dev: 0, src: "pages", size: 16384, dir: "bidirectional" };
+
+  it("a 16 KiB pinned block at a 16 KiB-aligned IOVA is one 16 KiB page: 4 NextLevel-7 copies; vfio-4k writes 4 plain leaves", () => {
+    for (const [policy, nl] of [[vfio, 7], [vfio4k, 0]] as const) {
+      const r = Runner.of(policy, cfg);
+      const s = r.step(map16k);
+      const v = mIova(r.state[MAPS], 0);
+      expect(v % 4).toBe(0);
+      const leaves = decodeState(r.sys, r.state).pageTableEntries.filter((e) => e.table === "IOMMU dom 0 L1");
+      expect(leaves.length).toBe(4);
+      for (const e of leaves) expect(amdNextLevel(Number(BigInt(e.raw as string) & 0xffffffffn))).toBe(nl);
+      expect(s.counters[C.iommuPteWrites] - s.counters[C.ptFramesAllocated]).toBe(4);
+      // Every 4 KiB page of it translates to its own frame.
+      const f0 = mSegFrame(r.state[MAPS], 0, 0);
+      for (let p = 0; p < 4; p++) {
+        const w = new WalkResult();
+        walkMemory(r.sys, r.state[PTMEM], r.state[DTE], 0, v + p, w);
+        expect(w.frame).toBe(f0 + p);
+      }
+      // The unmap clears every copy (iommu_v1_unmap_pages) and the emptied tables go.
+      r.steps([{ t: "unmap", cpu: 0, k: 0, free: false }, { t: "iommu" }, { t: "iommu" }, { t: "resume", cpu: 0 }]);
+      expect(decodeState(r.sys, r.state).pageTableEntries.filter((e) => e.table.startsWith("IOMMU dom 0")).length).toBe(0);
+    }
+  });
+
+  it("the page size follows the alignment: a 2 MiB run is one NextLevel-0 leaf at level 2; VT-d offers 4 KiB, 2 MiB, 1 GiB only", () => {
+    const k = new Kernel(freshTx(config()).tx, new Observation());
+    expect(k.pageSizeFor(512, 512, 512)).toBe(21);
+    expect(k.pageSizeFor(512, 1024, 8)).toBe(15);
+    expect(k.pageSizeFor(513, 1024, 8)).toBe(12); // the IOVA is not aligned
+    expect(k.pageSizeFor(512, 1026, 8)).toBe(13); // the frame is 8 KiB-aligned only
+    expect(iommuPageSizeOffered(false, 3, 39)).toBe(false); // "512GB Pages are not supported"
+    expect(iommuPageSizeOffered(true, 4, 15)).toBe(false);
+    expect(iommuPageSizeOffered(true, 4, 21)).toBe(true);
+    const kv = new Kernel(freshTx(config({ iommu: "vtd", iommuLevels: 4 })).tx, new Observation());
+    expect(kv.pageSizeFor(512, 1024, 8)).toBe(12);
   });
 });
