@@ -34,7 +34,8 @@
  * 2, 16 MiB 8, 1 GiB 1), computed for the extrapolated rows; its other
  * counters are affine.
  */
-import { type ModelConfig } from "../model/config.ts";
+import { type IommuKind, type ModelConfig, withIommu } from "../model/config.ts";
+import { runsOn } from "../model/policy.ts";
 import { C, COUNTERS, NUM_COUNTERS, type CounterName, countersToRecord } from "../model/counters.ts";
 import { amdReplicaCount } from "../model/formats/amd-v1-pte.ts";
 import { type Event } from "../model/events.ts";
@@ -128,9 +129,9 @@ function sum(steps: readonly number[][]): number[] {
   return out;
 }
 
-/** Map and unmap counters of one buffer size under one subject, measured. */
-export function measure(subject: Subject, bytes: number): { map: number[]; unmap: number[] } {
-  const sys = makeSystem(EXPERIMENT_CONFIG, subject.policy);
+/** Map and unmap counters of one buffer size under one subject, measured (on `cfg`, the experiment's machine with the chosen IOMMU). */
+export function measure(subject: Subject, bytes: number, cfg: ModelConfig = EXPERIMENT_CONFIG): { map: number[]; unmap: number[] } {
+  const sys = makeSystem(cfg, subject.policy);
   const st = new Stepper(sys, new Observation());
   const map: Event = { t: "map", cpu: 0, dev: 0, src: "pages", size: bytes, dir: "bidirectional" };
   const unmap: Event = { t: "unmap", cpu: 0, k: 0, free: true };
@@ -146,12 +147,29 @@ export function measure(subject: Subject, bytes: number): { map: number[]; unmap
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
-/** Every row: per subject, per size, map then unmap. */
-export function morselVsVfio(costs: CostTable): ExperimentRow[] {
+/**
+ * Entries one naturally aligned IOMMU page of 2^log2 bytes takes (the
+ * largest page iommu_pgsize gives a size-aligned, physically contiguous
+ * buffer): AMD v1 PAGE_SIZE_PTE_COUNT; VT-d, which offers 4 KiB, 2 MiB and
+ * 1 GiB, one entry per page of the largest of those that fits.
+ */
+export function largePageEntries(vtd: boolean, log2: number): number {
+  if (!vtd) return amdReplicaCount(log2);
+  const page = log2 >= 30 ? 30 : log2 >= 21 ? 21 : 12;
+  return 2 ** (log2 - page);
+}
+
+/**
+ * Every row: per subject that runs on `iommu` (morsel is AMD v1 only), per
+ * size, map then unmap.
+ */
+export function morselVsVfio(costs: CostTable, iommu: IommuKind = "amd-v1"): ExperimentRow[] {
   const rows: ExperimentRow[] = [];
+  const cfg = withIommu(EXPERIMENT_CONFIG, iommu);
   for (const subject of SUBJECTS) {
+    if (!runsOn(subject.policy, iommu)) continue;
     const measured = new Map<number, { map: number[]; unmap: number[] }>();
-    for (const bytes of EXPERIMENT_SIZES) if (bytes <= LARGEST_MEASURED) measured.set(bytes, measure(subject, bytes));
+    for (const bytes of EXPERIMENT_SIZES) if (bytes <= LARGEST_MEASURED) measured.set(bytes, measure(subject, bytes, cfg));
     const sizes = [...measured.keys()];
     const [b1, b2] = sizes.slice(-2);
     for (const bytes of EXPERIMENT_SIZES) {
@@ -165,7 +183,7 @@ export function morselVsVfio(costs: CostTable): ExperimentRow[] {
           c = c1.map((x, i) => round3(x + (c2[i] - x) * t));
           // A naturally aligned, physically contiguous buffer of 2^n bytes is one IOMMU page (iommu_pgsize),
           // written as PAGE_SIZE_PTE_COUNT entries (AMD io_pgtable.c): 8 for 16 MiB, 1 for 1 GiB.
-          if (subject.largePages === true) c[C.iommuPteWrites] = amdReplicaCount(Math.log2(bytes));
+          if (subject.largePages === true) c[C.iommuPteWrites] = largePageEntries(iommu === "vtd", Math.log2(bytes));
         }
         const counters = countersToRecord(c);
         rows.push({ policy: subject.policy.name, bytes, op, counters, nsEstimate: round3(estimateNs(counters, costs)), measured: got !== undefined });
@@ -183,9 +201,10 @@ export function sizeName(bytes: number): string {
 }
 
 /** The table `dmacheck cost --experiment morsel-vs-vfio` prints. */
-export function renderExperiment(rows: readonly ExperimentRow[], costsLabel: string): string {
+export function renderExperiment(rows: readonly ExperimentRow[], costsLabel: string, iommu: IommuKind = "amd-v1"): string {
   const out = [
     "morsel-vs-vfio: mapping a buffer for a device and unmapping it (Morsel seeds vs VFIO type1).",
+    ...(iommu === "vtd" ? ["IOMMU: Intel VT-d (4-level second-level tables; 4 KiB, 2 MiB and 1 GiB pages). Morsels are AMD v1 only: no morsel rows."] : []),
     `Counters are model counts; ns is an estimate: counters x the cost table (${costsLabel}).`,
     "Rows marked ~ are beyond the model's memory (4 MiB) and extrapolated from the two largest measured sizes.",
     "",
