@@ -117,11 +117,12 @@ function baseEntries(cfg: ModelConfig, tags: EventTag[], cpus: number, devices: 
     offset: fc.oneof(fc.constantFrom(32, 2048, 4064, 4096 + 64), fc.nat(16383)),
     len: fc.oneof(fc.constantFrom(16, 64, 4096), fc.integer({ min: 1, max: 8192 })),
   });
-  // The IOVA allocator hands out the lowest free pages first: aim most device
-  // accesses there, the rest anywhere (for passthrough, anywhere in memory).
+  // The IOVA allocator hands out the highest free pages first (top-down, Linux alloc_iova): aim
+  // most device accesses at the window's top pages, the rest anywhere (for passthrough, anywhere in memory).
+  const top = (n: number) => fc.nat(Math.min(n, cfg.iovaPages - 1)).map((i) => cfg.iovaPages - 1 - i);
   const page = fc.oneof(
-    { weight: 6, arbitrary: fc.nat(Math.min(1, cfg.iovaPages - 1)) },
-    { weight: 2, arbitrary: fc.nat(Math.min(3, cfg.iovaPages - 1)) },
+    { weight: 6, arbitrary: top(1) },
+    { weight: 2, arbitrary: top(3) },
     { weight: 1, arbitrary: fc.nat(Math.max(cfg.iovaPages, cfg.frames) - 1) },
   );
   return [

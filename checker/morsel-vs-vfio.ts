@@ -24,12 +24,20 @@
  * The model holds at most 4096 frames and buddy blocks of 2^10 pages, so
  * buffers up to 4 MiB are run; the rows for 16 MiB to 1 GiB are
  * extrapolated (measured: false) with the affine function of the page count
- * through the two largest measured sizes. Every counter of both policies is
- * affine in the page count over the measured sizes (tested), so the
- * extrapolation adds no shape of its own.
+ * through the two largest measured sizes. Every counter of vfio-4k and morsel
+ * is affine in the page count over the measured sizes (tested), so the
+ * extrapolation adds no shape of its own. vfio maps with the largest aligned
+ * IOMMU pages (a pages buffer is a naturally aligned buddy block, as
+ * huge-page memory is, and the IOVA is size-aligned): its PTE writes are the
+ * AMD v1 encoding's PAGE_SIZE_PTE_COUNT for the one page of the buffer's
+ * size (2^((log2 bytes - 12) mod 9): 4 KiB to 1 MiB one per 4 KiB page, 4 MiB
+ * 2, 16 MiB 8, 1 GiB 1), computed for the extrapolated rows; its other
+ * counters are affine.
  */
-import { type ModelConfig } from "../model/config.ts";
-import { COUNTERS, NUM_COUNTERS, type CounterName, countersToRecord } from "../model/counters.ts";
+import { type IommuKind, type ModelConfig, withIommu } from "../model/config.ts";
+import { runsOn } from "../model/policy.ts";
+import { C, COUNTERS, NUM_COUNTERS, type CounterName, countersToRecord } from "../model/counters.ts";
+import { amdReplicaCount } from "../model/formats/amd-v1-pte.ts";
 import { type Event } from "../model/events.ts";
 import { CALLS, CMDQ } from "../model/geometry.ts";
 import { cmdCount } from "../model/command-queue.ts";
@@ -37,7 +45,7 @@ import { Observation } from "../model/observation.ts";
 import { type Policy } from "../model/policy.ts";
 import { type State } from "../model/state.ts";
 import { makeSystem, OP_IDLE, Stepper } from "../model/system.ts";
-import { vfio } from "../model/policies/vfio.ts";
+import { vfio, vfio4k } from "../model/policies/vfio.ts";
 import { makeMorselPolicy } from "../model/policies/morsel.ts";
 import { estimateNs, type CostTable } from "../costs/cost-table.ts";
 
@@ -51,7 +59,7 @@ export const EXPERIMENT_CONFIG: ModelConfig = {
   iovaPages: 4096,
   iovaBasePfn: 2 ** 18,
   iommuLevels: 3,
-  fqSize: 256,
+  fqSize: 255, // Linux IOVA_FQ_SIZE 256 slots, full at 255 entries (dma-iommu.c fq_full)
   fqTimeoutMs: 10,
   maxMappings: 2,
   maxObjects: 16,
@@ -81,9 +89,12 @@ interface Subject {
   /** Leading map steps and trailing unmap steps that create and destroy the object rather than map it (see above). */
   readonly mapObjectSteps: number;
   readonly unmapObjectSteps: number;
+  /** Maps with the largest aligned IOMMU pages (vfio): the extrapolated rows' PTE writes follow AMD's page encoding, not a line. */
+  readonly largePages?: boolean;
 }
 export const SUBJECTS: readonly Subject[] = [
-  { policy: vfio, mapObjectSteps: 0, unmapObjectSteps: 0 },
+  { policy: vfio, mapObjectSteps: 0, unmapObjectSteps: 0, largePages: true },
+  { policy: vfio4k, mapObjectSteps: 0, unmapObjectSteps: 0 },
   { policy: morselGiB, mapObjectSteps: 1, unmapObjectSteps: 1 },
 ];
 
@@ -118,9 +129,9 @@ function sum(steps: readonly number[][]): number[] {
   return out;
 }
 
-/** Map and unmap counters of one buffer size under one subject, measured. */
-export function measure(subject: Subject, bytes: number): { map: number[]; unmap: number[] } {
-  const sys = makeSystem(EXPERIMENT_CONFIG, subject.policy);
+/** Map and unmap counters of one buffer size under one subject, measured (on `cfg`, the experiment's machine with the chosen IOMMU). */
+export function measure(subject: Subject, bytes: number, cfg: ModelConfig = EXPERIMENT_CONFIG): { map: number[]; unmap: number[] } {
+  const sys = makeSystem(cfg, subject.policy);
   const st = new Stepper(sys, new Observation());
   const map: Event = { t: "map", cpu: 0, dev: 0, src: "pages", size: bytes, dir: "bidirectional" };
   const unmap: Event = { t: "unmap", cpu: 0, k: 0, free: true };
@@ -136,12 +147,29 @@ export function measure(subject: Subject, bytes: number): { map: number[]; unmap
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
-/** Every row: per subject, per size, map then unmap. */
-export function morselVsVfio(costs: CostTable): ExperimentRow[] {
+/**
+ * Entries one naturally aligned IOMMU page of 2^log2 bytes takes (the
+ * largest page iommu_pgsize gives a size-aligned, physically contiguous
+ * buffer): AMD v1 PAGE_SIZE_PTE_COUNT; VT-d, which offers 4 KiB, 2 MiB and
+ * 1 GiB, one entry per page of the largest of those that fits.
+ */
+export function largePageEntries(vtd: boolean, log2: number): number {
+  if (!vtd) return amdReplicaCount(log2);
+  const page = log2 >= 30 ? 30 : log2 >= 21 ? 21 : 12;
+  return 2 ** (log2 - page);
+}
+
+/**
+ * Every row: per subject that runs on `iommu` (morsel is AMD v1 only), per
+ * size, map then unmap.
+ */
+export function morselVsVfio(costs: CostTable, iommu: IommuKind = "amd-v1"): ExperimentRow[] {
   const rows: ExperimentRow[] = [];
+  const cfg = withIommu(EXPERIMENT_CONFIG, iommu);
   for (const subject of SUBJECTS) {
+    if (!runsOn(subject.policy, iommu)) continue;
     const measured = new Map<number, { map: number[]; unmap: number[] }>();
-    for (const bytes of EXPERIMENT_SIZES) if (bytes <= LARGEST_MEASURED) measured.set(bytes, measure(subject, bytes));
+    for (const bytes of EXPERIMENT_SIZES) if (bytes <= LARGEST_MEASURED) measured.set(bytes, measure(subject, bytes, cfg));
     const sizes = [...measured.keys()];
     const [b1, b2] = sizes.slice(-2);
     for (const bytes of EXPERIMENT_SIZES) {
@@ -153,6 +181,9 @@ export function morselVsVfio(costs: CostTable): ExperimentRow[] {
           const c1 = measured.get(b1)![op], c2 = measured.get(b2)![op];
           const t = (bytes - b1) / (b2 - b1);
           c = c1.map((x, i) => round3(x + (c2[i] - x) * t));
+          // A naturally aligned, physically contiguous buffer of 2^n bytes is one IOMMU page (iommu_pgsize),
+          // written as PAGE_SIZE_PTE_COUNT entries (AMD io_pgtable.c): 8 for 16 MiB, 1 for 1 GiB.
+          if (subject.largePages === true) c[C.iommuPteWrites] = largePageEntries(iommu === "vtd", Math.log2(bytes));
         }
         const counters = countersToRecord(c);
         rows.push({ policy: subject.policy.name, bytes, op, counters, nsEstimate: round3(estimateNs(counters, costs)), measured: got !== undefined });
@@ -170,9 +201,10 @@ export function sizeName(bytes: number): string {
 }
 
 /** The table `dmacheck cost --experiment morsel-vs-vfio` prints. */
-export function renderExperiment(rows: readonly ExperimentRow[], costsLabel: string): string {
+export function renderExperiment(rows: readonly ExperimentRow[], costsLabel: string, iommu: IommuKind = "amd-v1"): string {
   const out = [
     "morsel-vs-vfio: mapping a buffer for a device and unmapping it (Morsel seeds vs VFIO type1).",
+    ...(iommu === "vtd" ? ["IOMMU: Intel VT-d (4-level second-level tables; 4 KiB, 2 MiB and 1 GiB pages). Morsels are AMD v1 only: no morsel rows."] : []),
     `Counters are model counts; ns is an estimate: counters x the cost table (${costsLabel}).`,
     "Rows marked ~ are beyond the model's memory (4 MiB) and extrapolated from the two largest measured sizes.",
     "",

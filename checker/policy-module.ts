@@ -29,7 +29,7 @@ export class PolicyModuleError extends Error {}
 const FIELDS = [
   "name", "summary", "claims", "maxMappingBytes", "descriptorPages", "stateWords", "symmetric", "perDeviceState",
   "attach", "map", "unmap", "timer", "allocBuffer", "freeBuffer", "staleBound", "held", "boot", "eptTable", "eptTlbWord", "iommus", "stateWordNames",
-  "userGet", "userPut", "events",
+  "userGet", "userPut", "events", "fqTimer",
 ] as const;
 
 /** The IOMMUs a module may name in `iommus` (model/config.ts IommuKind). */
@@ -178,7 +178,7 @@ export function policyShapeProblem(p: Record<string, unknown> | undefined): stri
     if (!ALL_PROPERTIES.some((q) => q.name === c)) return `claims: unknown property ${safeShow(c)} (known: ${ALL_PROPERTIES.map((q) => q.name).join(", ")})`;
   }
   for (const f of ["attach", "map", "unmap"]) if (typeof p[f] !== "function") return `the default export has no ${f} function`;
-  for (const f of ["timer", "boot", "allocBuffer", "freeBuffer", "held", "eptTable", "stateWordNames", "userGet", "userPut"]) if (p[f] !== undefined && typeof p[f] !== "function") return `${f} must be a function`;
+  for (const f of ["timer", "fqTimer", "boot", "allocBuffer", "freeBuffer", "held", "eptTable", "stateWordNames", "userGet", "userPut"]) if (p[f] !== undefined && typeof p[f] !== "function") return `${f} must be a function`;
   if (p.iommus !== undefined && (!Array.isArray(p.iommus) || p.iommus.length === 0 || !p.iommus.every((x) => IOMMU_KINDS.includes(x)))) {
     return "iommus must be a non-empty array of \"amd-v1\" and \"vtd\"";
   }
@@ -259,6 +259,7 @@ function guardedPolicy(p: Record<string, unknown>, self: object, file: string): 
   };
   for (const f of ["maxMappingBytes", "descriptorPages", "symmetric", "perDeviceState"]) if (p[f] !== undefined) policy[f] = p[f];
   if (p.timer !== undefined) policy.timer = wrap("timer", isStep);
+  if (p.fqTimer !== undefined) policy.fqTimer = wrap("fqTimer", isStep);
   if (p.boot !== undefined) policy.boot = wrap("boot", any);
   if (p.allocBuffer !== undefined) policy.allocBuffer = wrap("allocBuffer", (r) => (typeof r === "boolean" ? null : "expected a boolean"));
   if (p.freeBuffer !== undefined) policy.freeBuffer = wrap("freeBuffer", any);

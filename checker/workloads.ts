@@ -12,6 +12,7 @@ import { COUNTERS, C, NUM_COUNTERS, type CounterName } from "../model/counters.t
 import { type BufferSource, type Direction, type Event, formatEvent } from "../model/events.ts";
 import { CALLS, CALL_W, CMDQ, DTE, HDR, H_TIMER, MAPS } from "../model/geometry.ts";
 import { cmdCount } from "../model/command-queue.ts";
+import { anyFqTimer } from "../model/flush-queue.ts";
 import { nthMapped } from "../model/dma-mapping.ts";
 import { isPassthrough } from "../model/iommu.ts";
 import { FAULT_NAMES, FAULT_NONE, Observation } from "../model/observation.ts";
@@ -39,7 +40,7 @@ export const COST_CONFIG: ModelConfig = {
   iovaPages: 4096,
   iovaBasePfn: 4096,
   iommuLevels: 3,
-  fqSize: 256,
+  fqSize: 255, // Linux IOVA_FQ_SIZE 256 slots, full at 255 entries (dma-iommu.c fq_full)
   fqTimeoutMs: 10,
   maxMappings: 4,
   maxObjects: 64,
@@ -186,7 +187,7 @@ export class Driver {
 
   /** After the last I/O: time passes until no policy timer is armed, so deferred work (lazy's flush) is counted. */
   drainTimers(): void {
-    for (let ms = 0; this.state[HDR][H_TIMER] !== 0; ms++) {
+    for (let ms = 0; this.state[HDR][H_TIMER] !== 0 || anyFqTimer(this.state, this.sys.g); ms++) {
       if (ms > 100_000) this.fail("the policy timer never fired");
       this.step({ t: "tick", ms: 1 });
       this.settle();

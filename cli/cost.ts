@@ -32,10 +32,7 @@ export interface CostFlags {
 export const EXPERIMENTS = [EXPERIMENT_NAME, "metadata", VM_EXPERIMENT, NET_EXPERIMENT] as const;
 
 export function runCost(flags: CostFlags, io: Io): number {
-  if (flags.experiment !== undefined) {
-    if (flags.iommu !== undefined) fail("--iommu applies to the workloads, not to --experiment");
-    return runExperiment(flags, io);
-  }
+  if (flags.experiment !== undefined) return runExperiment(flags, io);
   if (flags.hostSize !== undefined) fail("--host-size needs --experiment metadata");
   const iommu = parseIommuFlag(flags.iommu) ?? "amd-v1";
   const policies = selectPolicies(flags.policy).filter((p) => {
@@ -68,6 +65,8 @@ function selectCosts(flags: CostFlags): CostTable {
 }
 
 function runExperiment(flags: CostFlags, io: Io): number {
+  // --iommu: the experiment's machines boot with that IOMMU; policies that do not run on it are left out.
+  const iommu = flags.experiment === "metadata" ? "amd-v1" : parseIommuFlag(flags.iommu) ?? "amd-v1";
   switch (flags.experiment) {
     case EXPERIMENT_NAME: {
       // map and unmap costs by buffer size (checker/morsel-vs-vfio.ts)
@@ -76,15 +75,15 @@ function runExperiment(flags: CostFlags, io: Io): number {
       }
       if (flags.hostSize !== undefined) fail("--host-size needs --experiment metadata");
       const costs = selectCosts(flags);
-      const rows = morselVsVfio(costs);
-      if (flags.json) io.out(JSON.stringify({ experiment: EXPERIMENT_NAME, costs: costsDocument(costs), rows }, null, 2) + "\n");
-      else io.out(renderExperiment(rows, flags.costs === undefined ? DEFAULT_COSTS_FILE : `${DEFAULT_COSTS_FILE} with ${flags.costs} over it`));
+      const rows = morselVsVfio(costs, iommu);
+      if (flags.json) io.out(JSON.stringify({ experiment: EXPERIMENT_NAME, iommu, costs: costsDocument(costs), rows }, null, 2) + "\n");
+      else io.out(renderExperiment(rows, flags.costs === undefined ? DEFAULT_COSTS_FILE : `${DEFAULT_COSTS_FILE} with ${flags.costs} over it`, iommu));
       return EXIT_OK;
     }
     case "metadata": {
       // struct-page bytes per backing scheme (checker/experiments/metadata.ts)
-      if (flags.workload !== undefined || flags.policy !== undefined || flags.ios !== undefined || flags.costs !== undefined) {
-        fail("--experiment metadata takes no --workload, --policy, --ios or --costs");
+      if (flags.workload !== undefined || flags.policy !== undefined || flags.ios !== undefined || flags.costs !== undefined || flags.iommu !== undefined) {
+        fail("--experiment metadata takes no --workload, --policy, --ios, --costs or --iommu");
       }
       const host = flags.hostSize === undefined ? DEFAULT_HOST_BYTES : parseHostSize(flags.hostSize);
       if (host === null) fail(`--host-size must be a positive size such as 1TiB, 512GiB or 4096, got ${JSON.stringify(flags.hostSize)}`);
@@ -96,8 +95,8 @@ function runExperiment(flags: CostFlags, io: Io): number {
       // every workload natively and in a VM, per guest policy and vIOMMU kind (checker/experiments/vm.ts)
       if (flags.policy !== undefined || flags.hostSize !== undefined) fail("--experiment vm runs its own policies: --policy and --host-size do not apply");
       const costs = selectCosts(flags);
-      const rows = vmExperiment(costs, flags.ios, selectWorkloads(flags.workload));
-      if (flags.json) process.stdout.write(JSON.stringify({ experiment: VM_EXPERIMENT, costs: costsDocument(costs), rows }, null, 2) + "\n");
+      const rows = vmExperiment(costs, flags.ios, selectWorkloads(flags.workload), iommu);
+      if (flags.json) process.stdout.write(JSON.stringify({ experiment: VM_EXPERIMENT, iommu, costs: costsDocument(costs), rows }, null, 2) + "\n");
       else process.stdout.write(renderVmExperiment(rows, flags.costs === undefined ? DEFAULT_COSTS_FILE : `${DEFAULT_COSTS_FILE} with ${flags.costs} over it`));
       return EXIT_OK;
     }
@@ -107,8 +106,8 @@ function runExperiment(flags: CostFlags, io: Io): number {
         fail("--experiment net runs its own workloads and policies: --workload, --policy and --host-size do not apply");
       }
       const costs = selectCosts(flags);
-      const rows = netExperiment(costs, flags.ios);
-      if (flags.json) io.out(JSON.stringify({ experiment: NET_EXPERIMENT, costs: costsDocument(costs), rows }, null, 2) + "\n");
+      const rows = netExperiment(costs, flags.ios, iommu);
+      if (flags.json) io.out(JSON.stringify({ experiment: NET_EXPERIMENT, iommu, costs: costsDocument(costs), rows }, null, 2) + "\n");
       else io.out(renderNetExperiment(rows, flags.costs === undefined ? DEFAULT_COSTS_FILE : `${DEFAULT_COSTS_FILE} with ${flags.costs} over it`));
       return EXIT_OK;
     }

@@ -150,7 +150,7 @@ function buildProgram(io: Io, status: { code: number }): Command {
     .option("--workload <names>", "comma-separated workloads: net-rx, net-tx, nvme-read (default: all)", list)
     .option("--policy <names>", "comma-separated policies (default: every built-in policy)", list)
     .option("--costs <file>", "a cost table (JSON, dmacheck/costs@1) whose counters replace the defaults")
-    .option("--iommu <kind>", "the IOMMU the workloads run on: amd-v1 (default) or vtd (Intel VT-d)")
+    .option("--iommu <kind>", "the IOMMU the workloads and the morsel-vs-vfio, net and vm experiments run on: amd-v1 (default) or vtd (Intel VT-d)")
     .addOption(new Option("--ios <n>", "I/Os per workload (default: 1000 for net-rx and net-tx, 250 for nvme-read)").argParser(limited("--ios")))
     .option("--json", "print one JSON document on stdout")
     .option("--experiment <name>", "run an experiment instead of the workloads: morsel-vs-vfio (docs/morsels.md), metadata (docs/memory-metadata.md), vm (docs/virtualisation.md), net (docs/costs.md)")

@@ -29,9 +29,13 @@ export const FQ_W = 3;
 export const H_TIMER = 0;        // remaining ms of the policy timer; 0 = not armed; -1 = expired, pending
 export const H_KERNEL_PML4 = 1;  // frame of the kernel's top-level page table
 export const H_USER_PML4 = 2;    // frame of the user process's top-level page table
-export const H_FQ_STARTED = 3;   // flush-queue flushes started (Linux fq_flush_start_cnt), normalised
-export const H_FQ_FINISHED = 4;  // flush-queue flushes finished (Linux fq_flush_finish_cnt), normalised
-export const HDR_WORDS = 5;
+export const HDR_WORDS = 3;
+
+/** Words of each domain's flush-queue block before its rings (flush-queue.ts; Linux struct iommu_dma_cookie). */
+export const FQD_STARTED = 0;   // flushes started (Linux fq_flush_start_cnt), normalised
+export const FQD_FINISHED = 1;  // flushes finished (Linux fq_flush_finish_cnt), normalised
+export const FQD_TIMER = 2;     // the domain's flush timer (Linux fq_timer): 0 off, > 0 ms left, -1 expired, pending
+export const FQD_HDR = 3;
 
 export interface Geometry {
   readonly cfg: ModelConfig;
@@ -57,6 +61,8 @@ export interface Geometry {
   readonly pdecPerDomain: number;
   readonly fqCapacity: number;
   readonly fqRingWords: number;
+  /** Words of one domain's flush-queue block: FQD_HDR, then one ring per CPU. */
+  readonly fqDomainWords: number;
   /** Initial sizes of each component, in words. */
   readonly sizes: readonly number[];
   /** Policy-private words. */
@@ -95,8 +101,10 @@ export function makeGeometry(cfg: ModelConfig, polWords = 0): Geometry {
     // Guest memory kept out of the direct map splits its 2 MiB entries into 4 KiB ones (memory-regions.ts).
     (cfg.guestMemory !== undefined && cfg.guestMemory !== "ordinary" ? cfg.frames : 0);
   const ptCapacity = iommuEntries + mmuEntries + 8;
-  const fqCapacity = Math.min(cfg.fqSize, cfg.devices * winPages);
+  // A ring is per domain, and each entry holds at least one of its window pages until released.
+  const fqCapacity = Math.min(cfg.fqSize, winPages);
   const fqRingWords = 1 + fqCapacity * FQ_W;
+  const fqDomainWords = FQD_HDR + cfg.cpus * fqRingWords;
   const bitmapWords = Math.ceil(winPages / 32);
   const sizes = new Array<number>(NUM_COMPONENTS).fill(0);
   sizes[HDR] = HDR_WORDS;
@@ -113,16 +121,17 @@ export function makeGeometry(cfg: ModelConfig, polWords = 0): Geometry {
   sizes[CMDQ] = 2 + cfg.cmdQueueEntries * CMD_W + contexts;
   sizes[CALLS] = contexts * CALL_W;
   sizes[MAPS] = cfg.maxMappings * MAP_W;
-  sizes[FQ] = cfg.cpus * fqRingWords;
+  sizes[FQ] = cfg.devices * fqDomainWords;
   // Per domain: the allocated pages, then (after every domain's) the pages held back under a
-  // table being torn down (iova-allocator.ts reserveUnderTable).
-  sizes[IOVA] = 2 * cfg.devices * bitmapWords;
+  // table being torn down (iova-allocator.ts reserveUnderTable); then, per domain, the rounding
+  // tails of size-aligned allocations (alloc_iova_fast's roundup_pow_of_two).
+  sizes[IOVA] = 3 * cfg.devices * bitmapWords;
   sizes[MMU] = cfg.cpus * cfg.userPages + cfg.cpus;
   sizes[POL] = polWords;
   // The devices' own translation caches (PCIe ATS ATC), laid out like the IOTLB.
   sizes[ATC] = cfg.ats === true ? cfg.devices * winPages * IOTLB_W : 0;
   return {
     cfg, vtd, cachingMode: vtd && cfg.cachingMode === true, contexts, timerCtx: cfg.cpus, winBase, winPages, bitmapWords, ptCapacity,
-    pdecFirst, pdecCount, pdecOffset, pdecPerDomain: perDomain, fqCapacity, fqRingWords, sizes, polWords,
+    pdecFirst, pdecCount, pdecOffset, pdecPerDomain: perDomain, fqCapacity, fqRingWords, fqDomainWords, sizes, polWords,
   };
 }

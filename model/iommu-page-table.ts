@@ -22,7 +22,8 @@ import { type Tx, type Words } from "./state.ts";
 import { releaseUnderTable, reserveUnderTable } from "./iova-allocator.ts";
 import { PTMEM, PT_W } from "./geometry.ts";
 import {
-  AMD_V1_MAX_LEVELS, amdAddrPfn, amdIr, amdIw, amdLargeBasePfn, amdLargePageLog2, amdNextLevel, amdPdeHi, amdPdeLo, amdPresent, amdPteHi, amdPteLo,
+  AMD_V1_MAX_LEVELS, amdAddrPfn, amdIr, amdIw, amdLargeBasePfn, amdLargeLeafHi, amdLargeLeafLo, amdLargePageLog2, amdNextLevel, amdPageSizeSupported,
+  amdPdeHi, amdPdeLo, amdPresent, amdPteHi, amdPteLo, amdReplicaCount,
 } from "./formats/amd-v1-pte.ts";
 import { slAddrPfn, slPdeHi, slPdeLo, slPresent, slPs, slPteHi, slPteLo } from "./formats/vtd-sl-pte.ts";
 import { walkFromVtd } from "./vtd-page-table.ts";
@@ -98,6 +99,71 @@ export function iommuMapPage(tx: Tx, dom: number, v: number, pfn: number, ir: bo
   return true;
 }
 
+/**
+ * Whether the IOMMU offers pages of 2^log2 bytes in a table of `levels`
+ * levels: AMD v1 AMD_IOMMU_PGSIZES (every power of two from 4 KiB to 2^51
+ * but 512 GiB: drivers/iommu/amd/amd_iommu_types.h); VT-d second level 4 KiB,
+ * 2 MiB and 1 GiB (Linux intel/iommu.c pgsize_bitmap with super pages:
+ * SZ_4K | SZ_2M | SZ_1G). The page must fit below the root table.
+ */
+export function iommuPageSizeOffered(vtd: boolean, levels: number, log2: number): boolean {
+  if (log2 >= 12 + 9 * levels) return false;
+  return vtd ? log2 === 12 || log2 === 21 || log2 === 30 : amdPageSizeSupported(log2);
+}
+
+/**
+ * Maps 2^(log2 - 12) IOVA pages from `v` (aligned to that size) to the
+ * frames from `pfn` (aligned likewise) with one IOMMU page, as Linux's
+ * map_pages does for a page size iommu_pgsize chose. AMD v1
+ * (io_pgtable.c iommu_v1_map_pages): the page lives in the table at level
+ * PAGE_SIZE_LEVEL + 1; a default-size page (4 KiB, 2 MiB, 1 GiB...) is one
+ * NextLevel-0 leaf, any other size PAGE_SIZE_PTE_COUNT copies of a
+ * NextLevel-7 leaf with the size in its address bits. VT-d: a PS leaf at
+ * level 2 or 3 (or a plain 4 KiB leaf). False, writing no leaf, when a table
+ * frame could not be allocated or a table already occupies a slot (Linux
+ * would free it; the caller maps those pages 4 KiB at a time instead).
+ */
+export function iommuMapLarge(tx: Tx, dom: number, v: number, pfn: number, log2: number, ir: boolean, iw: boolean, obs: Observation): boolean {
+  if (log2 === 12) return iommuMapPage(tx, dom, v, pfn, ir, iw, obs);
+  const levels = tx.g.cfg.iommuLevels;
+  const vtd = tx.g.vtd;
+  const leafLevel = Math.floor((log2 - 12) / 9) + 1;
+  const count = vtd ? 1 : amdReplicaCount(log2);
+  let table = domainRoot(tx.c[DTE], dom);
+  for (let level = levels; level > leafLevel; level--) {
+    const idx = tableIndex(v, level);
+    const p = ptFind(tx.c[PTMEM], table, idx);
+    if (p >= 0) {
+      const lo = tx.c[PTMEM][2 + p * PT_W] >>> 0;
+      const hi = tx.c[PTMEM][3 + p * PT_W] >>> 0;
+      if (!isTablePointer(vtd, lo, level)) return false;
+      table = entryPfn(vtd, lo, hi);
+      continue;
+    }
+    const next = allocFrames(tx, 0, ROLE_IOMMU_PT, dom, obs);
+    if (next < 0) return false;
+    setFrameData(tx.w(FRAMES), next, tableKey(level - 1, v));
+    obs.counters[C.ptFramesAllocated]++;
+    if (obs.detail) obs.frameNote(next, `held an IOMMU page table (dom ${dom}, level ${level - 1})`);
+    if (!ptWrite(tx, table, idx, vtd ? slPdeLo(next) : amdPdeLo(next, level - 1), vtd ? slPdeHi(next) : amdPdeHi(next))) return false;
+    obs.counters[C.iommuPteWrites]++;
+    table = next;
+  }
+  const first = tableIndex(v, leafLevel);
+  for (let i = 0; i < count; i++) if (ptFind(tx.c[PTMEM], table, first + i) >= 0) return false;
+  const dflt = log2 === 12 + 9 * (leafLevel - 1);
+  for (let i = 0; i < count; i++) {
+    const ok = vtd
+      ? ptWrite(tx, table, first, slPteLo(pfn, ir, iw, true), slPteHi(pfn))
+      : dflt
+        ? ptWrite(tx, table, first, amdPteLo(pfn), amdPteHi(pfn, ir, iw, true))
+        : ptWrite(tx, table, first + i, amdLargeLeafLo(pfn, log2), amdLargeLeafHi(pfn, log2, ir, iw));
+    if (!ok) return false;
+    obs.counters[C.iommuPteWrites]++;
+  }
+  return true;
+}
+
 /** Scratch: table frames on the path of the last unmap walk, by level. */
 const path = new Int32Array(8);
 
@@ -123,10 +189,27 @@ export function iommuUnmapPages(tx: Tx, dom: number, v: number, pages: number, t
       if (p < 0) { stop = level; break; }
       const lo = tx.c[PTMEM][2 + p * PT_W] >>> 0;
       const hi = tx.c[PTMEM][3 + p * PT_W] >>> 0;
-      if (!isTablePointer(vtd, lo, level)) { stop = -1; break; }
+      if (!isTablePointer(vtd, lo, level)) {
+        // A large leaf (iommuMapLarge): clear it, every copy of an AMD NextLevel-7 leaf
+        // (io_pgtable.c iommu_v1_unmap_pages clears PAGE_SIZE_PTE_COUNT entries).
+        const copies = vtd || amdNextLevel(lo) !== 7 ? 1 : amdReplicaCount(amdLargePageLog2(lo, hi));
+        const first = tableIndex(page, level) - (tableIndex(page, level) % copies);
+        for (let i = 0; i < copies; i++) {
+          if (ptFind(tx.c[PTMEM], table, first + i) < 0) continue;
+          ptWrite(tx, table, first + i, 0, 0);
+          obs.counters[C.iommuPteWrites]++;
+        }
+        cleared++;
+        path[level] = table;
+        stop = -level; // reclaim from this level up
+        break;
+      }
       table = entryPfn(vtd, lo, hi);
     }
-    if (stop < 0) continue;
+    if (stop < 0) {
+      stop = -stop;
+      if (!tx.g.cfg.reclaimEmptyTables) continue;
+    }
     if (stop === 1) {
       path[1] = table;
       if (ptFind(tx.c[PTMEM], table, tableIndex(page, 1)) < 0) continue;

@@ -1,13 +1,24 @@
 /**
- * The IOVA allocator of each domain: a bitmap over the modelled IOVA window.
- * Like Linux's alloc_iova with size_aligned (drivers/iommu/iova.c), a range
- * of n pages starts at a multiple of the next power of two of n. The model
- * takes the lowest free range (Linux searches top-down and keeps per-CPU
- * caches of recently freed ranges; both hand a just-freed range out again
- * soon, which is the behaviour isolation depends on). When an unmap unlinks
- * a table, the other pages under it are held back until that table is freed
- * (reserveUnderTable): a second bitmap per domain, after every domain's
- * allocation bitmap.
+ * The IOVA allocator of each domain: a bitmap over the modelled IOVA window,
+ * after Linux's alloc_iova_fast and alloc_iova (drivers/iommu/iova.c):
+ * - a request below the rcache limit (1 << (IOVA_RANGE_CACHE_MAX_SIZE - 1) =
+ *   32 pages, IOVA_RANGE_CACHE_MAX_SIZE 6) is rounded up to a power of two
+ *   and the whole rounded range is allocated (alloc_iova_fast: "waste a bit
+ *   of space rounding up anything cacheable"); the pages past the request
+ *   are marked in a third bitmap (the rounding tail) so freeIova, which is
+ *   given the request's size, frees them too (free_iova frees the node);
+ * - a range of n pages starts at a multiple of the next power of two of n
+ *   (alloc_iova with size_aligned);
+ * - the search is top-down from the window's limit
+ *   (__alloc_and_insert_iova_range takes the highest free aligned range at
+ *   or below limit_pfn). Linux starts below its last allocation (cached_node)
+ *   and keeps per-CPU caches of recently freed ranges; the model takes the
+ *   highest free range, which likewise hands a just-freed range out again
+ *   soon (the behaviour isolation depends on).
+ * When an unmap unlinks a table, the other pages under it are held back
+ * until that table is freed (reserveUnderTable): a second bitmap per domain,
+ * after every domain's allocation bitmap. Layout of IOVA: allocation bitmaps,
+ * held-back bitmaps, rounding-tail bitmaps, each one per domain.
  */
 import { FRAMES, IOVA } from "./geometry.ts";
 import { type Tx, type Words } from "./state.ts";
@@ -16,45 +27,76 @@ function isFree(bm: Words, base: number, i: number): boolean {
   return (bm[base + (i >>> 5)] & (1 << (i & 31))) === 0;
 }
 
+/** Linux drivers/iommu/iova.c IOVA_RANGE_CACHE_MAX_SIZE: alloc_iova_fast rounds requests below 1 << (6 - 1) pages up to a power of two. */
+export const IOVA_RANGE_CACHE_MAX_SIZE = 6;
+export const IOVA_RCACHE_LIMIT_PAGES = 1 << (IOVA_RANGE_CACHE_MAX_SIZE - 1);
+
+/** The pages a size-aligned request of `pages` takes (alloc_iova_fast's roundup_pow_of_two below the rcache limit). */
+export function iovaAllocPages(pages: number): number {
+  if (pages >= IOVA_RCACHE_LIMIT_PAGES) return pages;
+  let n = 1;
+  while (n < pages) n <<= 1;
+  return n;
+}
+
 /**
  * Allocates `pages` IOVA pages for domain `dom`; returns the first page number
  * or -1. Unless `sizeAligned` is false (an IOVA the caller chooses, as a VFIO
- * user's VFIO_IOMMU_MAP_DMA does: any page boundary), the range starts at a
- * multiple of the next power of two of `pages`.
+ * user's VFIO_IOMMU_MAP_DMA does: any page boundary, exactly `pages`), the
+ * request is rounded up below the rcache limit, the range starts at a
+ * multiple of the next power of two of `pages`, and the highest such free
+ * range in the window is taken (Linux alloc_iova_fast). A caller-chosen
+ * range is the lowest free run (a VFIO user's choice; any rule would do).
  */
 export function allocIova(tx: Tx, dom: number, pages: number, sizeAligned = true): number {
   const g = tx.g;
   if (pages <= 0 || pages > g.winPages) return -1;
+  const take = sizeAligned ? iovaAllocPages(pages) : pages;
+  if (take > g.winPages) return -1;
   let align = 1;
   while (sizeAligned && align < pages) align <<= 1;
   const bm0 = tx.c[IOVA];
   const base = dom * g.bitmapWords;
   const held = heldBase(g, dom);
-  // First aligned absolute page number at or above the window base.
-  let start = Math.ceil(g.winBase / align) * align;
-  for (; start + pages <= g.winBase + g.winPages; start += align) {
+  const top = g.winBase + g.winPages;
+  // Top-down: the highest aligned start whose range ends at or below the window's limit (Linux
+  // __alloc_and_insert_iova_range: new_pfn = (high_pfn - size) & align_mask). Caller-chosen: lowest first.
+  let start = sizeAligned ? Math.floor((top - take) / align) * align : g.winBase;
+  const step = sizeAligned ? -align : 1;
+  for (; start >= g.winBase && start + take <= top; start += step) {
     let ok = true;
-    for (let p = 0; p < pages && ok; p++) ok = isFree(bm0, base, start - g.winBase + p) && isFree(bm0, held, start - g.winBase + p);
+    for (let p = 0; p < take && ok; p++) ok = isFree(bm0, base, start - g.winBase + p) && isFree(bm0, held, start - g.winBase + p);
     if (!ok) continue;
     const bm = tx.w(IOVA);
-    for (let p = 0; p < pages; p++) {
+    const tail = tailBase(g, dom);
+    for (let p = 0; p < take; p++) {
       const i = start - g.winBase + p;
       bm[base + (i >>> 5)] |= 1 << (i & 31);
+      if (p >= pages) bm[tail + (i >>> 5)] |= 1 << (i & 31);
     }
     return start;
   }
   return -1;
 }
 
-/** Returns pages [first, first+pages) of domain `dom` to the allocator. */
+/**
+ * Returns pages [first, first+pages) of domain `dom` to the allocator, with
+ * the rounding tail allocIova added after them (Linux free_iova_fast frees
+ * the whole rounded node).
+ */
 export function freeIova(tx: Tx, dom: number, first: number, pages: number): void {
   const g = tx.g;
   const bm = tx.w(IOVA);
   const base = dom * g.bitmapWords;
+  const tail = tailBase(g, dom);
   for (let p = 0; p < pages; p++) {
     const i = first - g.winBase + p;
     if (i < 0 || i >= g.winPages) continue;
     bm[base + (i >>> 5)] &= ~(1 << (i & 31));
+  }
+  for (let i = first - g.winBase + pages; i >= 0 && i < g.winPages && !isFree(bm, tail, i); i++) {
+    bm[base + (i >>> 5)] &= ~(1 << (i & 31));
+    bm[tail + (i >>> 5)] &= ~(1 << (i & 31));
   }
 }
 
@@ -69,6 +111,10 @@ function heldBase(g: { cfg: { devices: number }; bitmapWords: number }, dom: num
   return (g.cfg.devices + dom) * g.bitmapWords;
 }
 
+function tailBase(g: { cfg: { devices: number }; bitmapWords: number }, dom: number): number {
+  return (2 * g.cfg.devices + dom) * g.bitmapWords;
+}
+
 /**
  * An unmap of IOVA pages [own, own+ownPages) unlinked a table of domain `dom`
  * spanning IOVA pages [first, first+span): every other page of the window in
@@ -80,7 +126,7 @@ function heldBase(g: { cfg: { devices: number }; bitmapWords: number }, dom: num
  * it"), so no page under a table being freed can be handed out before the
  * invalidation has completed; the model frees a table as soon as it is empty,
  * and holding back the other pages keeps that guarantee. The unmapping
- * range's own pages are not held: a policy that frees them before its
+ * range's own pages (with its rounding tail) are not held: a policy that frees them before its
  * invalidation completes lets them be reused, which is its bug to show.
  */
 export function reserveUnderTable(tx: Tx, dom: number, first: number, span: number, own: number, ownPages: number): void {
@@ -89,10 +135,14 @@ export function reserveUnderTable(tx: Tx, dom: number, first: number, span: numb
   if (lo >= hi) return;
   const held = heldBase(g, dom);
   const bm0 = tx.c[IOVA];
+  // The range's own allocation includes its rounding tail (allocIova).
+  const tail = tailBase(g, dom);
+  let ownEnd = own + ownPages;
+  while (ownEnd < g.winBase + g.winPages && ownEnd >= g.winBase && !isFree(bm0, tail, ownEnd - g.winBase)) ownEnd++;
   let bm: Words | null = null;
   for (let v = lo; v < hi; v++) {
     const i = v - g.winBase;
-    if ((v >= own && v < own + ownPages) || !isFree(bm0, held, i)) continue;
+    if ((v >= own && v < ownEnd) || !isFree(bm0, held, i)) continue;
     bm ??= tx.w(IOVA);
     bm[held + (i >>> 5)] |= 1 << (i & 31);
   }

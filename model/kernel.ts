@@ -5,16 +5,16 @@
  * transaction and counts its costs.
  */
 import { C } from "./counters.ts";
-import { FRAMES, FRAME_W, HDR, H_TIMER, MAPS, OBJECTS, POL } from "./geometry.ts";
+import { FQ, FRAMES, FRAME_W, HDR, H_TIMER, MAPS, OBJECTS, POL } from "./geometry.ts";
 import { type IommuKind, PAGE_SIZE } from "./config.ts";
 import { type Observation, SHORT_IOVA } from "./observation.ts";
 import { type Tx } from "./state.ts";
 import { allocIova, freeIova } from "./iova-allocator.ts";
-import { freeDetachedTables, iommuMapPage, iommuUnmapPages, isDetachedWithTag } from "./iommu-page-table.ts";
+import { freeDetachedTables, iommuMapLarge, iommuMapPage, iommuPageSizeOffered, iommuUnmapPages, isDetachedWithTag } from "./iommu-page-table.ts";
 import {
   cmdSpace, completionDone, invalidationCommands, queueCompletionWait, queueDeviceTlbInvalidation, queueInvalidateAll, queueInvalidatePages,
 } from "./command-queue.ts";
-import { fqFinishFlush, fqFull, fqPush, fqStartFlush } from "./flush-queue.ts";
+import { armFqTimer, fqFinishFlush, fqFull, fqPush, fqRingFree, fqStartFlush, fqTimer } from "./flush-queue.ts";
 import {
   addSegment, dirAllowsRead, dirAllowsWrite, mDev, mDir, mIova, mPages, mReleased, mSegBounce, mSegGen, mSegFrame, mSegLen, mSegOffset, mSegs, segPages,
   setIova, setSegBounce,
@@ -329,22 +329,47 @@ export class Kernel {
   }
 
   // --- IOMMU page tables
-  /** Maps every segment of mapping `m` (its bounce slot, if it has one) contiguously from its IOVA, with the direction's permissions. */
-  mapSegments(m: number): boolean {
+  /**
+   * Maps every segment of mapping `m` (its bounce slot, if it has one)
+   * contiguously from its IOVA, with the direction's permissions: 4 KiB pages,
+   * or with `largePages` each segment's run in the largest pages the IOMMU
+   * offers that the IOVA and the frame are both aligned to (Linux
+   * __iommu_map -> iommu_pgsize, drivers/iommu/iommu.c; iommuPageSizeOffered).
+   */
+  mapSegments(m: number, largePages = false): boolean {
     const dev = this.dev(m);
     const dir = mDir(this.tx.c[MAPS], m);
+    const ir = dirAllowsRead(dir), iw = dirAllowsWrite(dir);
     let v = this.iova(m);
     for (let i = 0; i < this.segments(m); i++) {
       const slot = this.segBounce(m, i);
       const first = slot >= 0 ? slot : this.segFirstFrame(m, i);
       const n = this.segPages(m, i);
-      for (let p = 0; p < n; p++) {
-        if (!iommuMapPage(this.tx, dev, v + p, first + p, dirAllowsRead(dir), dirAllowsWrite(dir), this.obs)) return false;
+      for (let p = 0; p < n;) {
+        const log2 = largePages ? this.pageSizeFor(v + p, first + p, n - p) : 12;
+        if (!iommuMapLarge(this.tx, dev, v + p, first + p, log2, ir, iw, this.obs)) {
+          // A table in the way of a large page (Linux would replace it): map these pages one by one.
+          if (log2 === 12) return false;
+          for (let q = 0; q < 2 ** (log2 - 12); q++) if (!iommuMapPage(this.tx, dev, v + p + q, first + p + q, ir, iw, this.obs)) return false;
+        }
+        p += 2 ** (log2 - 12);
       }
       v += n;
     }
     if (this.obs.detail) this.obs.note(`IOMMU dom ${dev}: IOVA pages 0x${this.iova(m).toString(16)}+${this.pages(m)} mapped`);
     return true;
+  }
+  /**
+   * Linux iommu_pgsize: the largest page size the IOMMU offers that is no
+   * larger than `pages` pages and to which both IOVA page `v` and frame `f`
+   * are aligned, as log2 of its bytes.
+   */
+  pageSizeFor(v: number, f: number, pages: number): number {
+    let log2 = 12;
+    for (let k = 1; 2 ** k <= pages && v % 2 ** k === 0 && f % 2 ** k === 0; k++) {
+      if (iommuPageSizeOffered(this.tx.g.vtd, this.tx.g.cfg.iommuLevels, 12 + k)) log2 = 12 + k;
+    }
+    return log2;
   }
   /**
    * Maps the p-th IOVA page of mapping `m` (page iova(m) + p) to the frame
@@ -426,22 +451,50 @@ export class Kernel {
     return completionDone(this.tx, ctx);
   }
 
-  // --- flush queue (per CPU; the timer context has none)
-  fqFull(): boolean {
-    return fqFull(this.tx, this.ctx);
+  // --- flush queue (per domain and CPU, Linux struct iommu_dma_cookie; the timer context has no ring)
+  /**
+   * Whether this CPU's ring of domain `dom` is full (Linux fq_full). Without
+   * `dom` (the form before rings were per domain): whether any of this CPU's
+   * rings is full, so a policy that flushes everything then pushes still finds room.
+   */
+  fqFull(dom = -1): boolean {
+    return fqFull(this.tx, this.ctx, dom);
   }
-  fqPush(dev: number, first: number, pages: number): boolean {
-    const ok = fqPush(this.tx, this.ctx, dev, first, pages);
-    if (ok && this.obs.detail) this.obs.note(`flush queue of cpu${this.ctx}: IOVA pages 0x${first.toString(16)}+${pages} queued`);
+  /**
+   * Queues [first, first+pages) of `dev`'s domain on this CPU's ring (Linux
+   * queue_iova's fq_ring_add). False, queueing nothing, when the ring is full,
+   * unless `wrap`: then, as Linux's fq_ring_add, the full ring wraps and its
+   * entries are lost (their IOVAs and table pages leak) before this one is queued.
+   */
+  fqPush(dev: number, first: number, pages: number, wrap = false): boolean {
+    const ok = fqPush(this.tx, this.ctx, dev, first, pages, wrap, this.obs);
+    if (ok && this.obs.detail) this.obs.note(`flush queue of cpu${this.ctx}, dom ${dev}: IOVA pages 0x${first.toString(16)}+${pages} queued`);
     return ok;
   }
-  /** A flush of the flush queues starts: queue its invalidations in the same step. */
-  fqStartFlush(): void {
-    fqStartFlush(this.tx);
+  /** Releases what finished flushes already cover on this CPU's ring of domain `dom` (Linux fq_ring_free, as queue_iova does first). */
+  fqRingFree(dom: number): void {
+    if (this.ctx < this.tx.g.cfg.cpus) fqRingFree(this.tx, dom, this.ctx, this.obs);
   }
-  /** A flush completed: release the entries and table frames it makes safe. */
-  fqFinishFlush(): void {
-    fqFinishFlush(this.tx, this.obs);
+  /** A flush of domain `dom` starts (fq_flush_start_cnt++); without `dom`, of every domain. Queue its invalidations in the same step. */
+  fqStartFlush(dom = -1): void {
+    fqStartFlush(this.tx, dom);
+  }
+  /**
+   * A flush of domain `dom` completed (fq_flush_finish_cnt++): release what
+   * it covers on this CPU's ring only with `ownRing` (a ring-full flush,
+   * queue_iova), else on every CPU's ring of the domain (the timer's,
+   * fq_flush_timeout). Without `dom`, a flush of every domain, every ring.
+   */
+  fqFinishFlush(dom = -1, ownRing = false): void {
+    fqFinishFlush(this.tx, this.obs, dom, ownRing ? this.ctx : -1);
+  }
+  /** Arms domain `dom`'s flush timer for fqTimeoutMs unless it is on (Linux fq_timer_on, mod_timer); its expiry runs the policy's fqTimer. */
+  armFqTimer(dom: number): void {
+    armFqTimer(this.tx, dom, this.tx.g.cfg.fqTimeoutMs);
+  }
+  /** Whether domain `dom`'s flush timer is armed, or expired and pending. */
+  fqTimerArmed(dom: number): boolean {
+    return fqTimer(this.tx.c[FQ], this.tx.g, dom) !== 0;
   }
 
   // --- the one-shot timer (model time in ms)

@@ -86,6 +86,12 @@ export interface Policy {
   /** Work on the timer context when the timer armed with Kernel.armTimer expires. */
   timer?(k: Kernel, phase: number): number;
   /**
+   * Work on the timer context when domain `dom`'s flush timer, armed with
+   * Kernel.armFqTimer, expires (Linux fq_flush_timeout). Without it, such an
+   * expiry does nothing.
+   */
+  fqTimer?(k: Kernel, dom: number, phase: number): number;
+  /**
    * The driver allocates the `bytes`-byte buffer for mapping `m` (dma_map_single
    * and each dma_map_sg entry) and adds it as a segment (Kernel.addPoolBuffer,
    * Kernel.allocDriverBuffer). For DMA-aware allocators whose buffers come from

@@ -7,7 +7,8 @@
  */
 import { deviceAttributes, iommuOf, KMALLOC_MAX_CACHE_SIZE, PAGE_SIZE, type ModelConfig } from "./config.ts";
 import { type Event } from "./events.ts";
-import { ATC, CALLS, CALL_W, DTE, DTE_W, FRAMES, HDR, H_TIMER, MAPS, OBJECTS, SEG_MAX, makeGeometry, type Geometry } from "./geometry.ts";
+import { ATC, CALLS, CALL_W, DTE, DTE_W, FQ, FQD_TIMER, FRAMES, HDR, H_TIMER, MAPS, OBJECTS, SEG_MAX, makeGeometry, type Geometry } from "./geometry.ts";
+import { fqDomBase } from "./flush-queue.ts";
 import { Observation, SHORT_MAPPINGS } from "./observation.ts";
 import { type Policy, DONE, FAIL, runsOn } from "./policy.ts";
 import { Kernel } from "./kernel.ts";
@@ -323,7 +324,9 @@ export class Stepper {
     let r: number;
     if (op === OP_MAP) r = policy.map(kernel, m, phase);
     else if (op === OP_UNMAP) r = policy.unmap(kernel, m, phase);
-    else r = policy.timer ? policy.timer(kernel, phase) : DONE;
+    // Timer work: m = 0 for the policy timer, dom + 1 for domain dom's flush timer.
+    else if (m === 0) r = policy.timer ? policy.timer(kernel, phase) : DONE;
+    else r = policy.fqTimer ? policy.fqTimer(kernel, m - 1, phase) : DONE;
     obs.handlerOp = op;
     obs.handlerPhase = phase;
     obs.handlerResult = r;
@@ -357,21 +360,33 @@ export class Stepper {
 
   private tick(ms: number): void {
     const { tx, sys } = this;
-    const t = tx.c[HDR][H_TIMER];
+    this.tickTimer(ms, -1);
+    // Each domain's flush timer (Linux fq_timer), in domain order after the policy timer; the
+    // timer context runs one at a time, so those expiring while it is busy wait as pending.
+    for (let dom = 0; dom < sys.g.cfg.devices; dom++) if (tx.c[FQ][fqDomBase(sys.g, dom) + FQD_TIMER] !== 0) this.tickTimer(ms, dom);
+  }
+
+  /** Advances the policy timer (dom < 0) or domain dom's flush timer by `ms`; an expiry starts timer work if the context is idle. */
+  private tickTimer(ms: number, dom: number): void {
+    const { tx, sys } = this;
+    const comp = dom < 0 ? HDR : FQ;
+    const at = dom < 0 ? H_TIMER : fqDomBase(sys.g, dom) + FQD_TIMER;
+    const t = tx.c[comp][at];
     if (t === 0) return;
     const left = t > 0 ? t - ms : -1;
     if (left > 0) {
-      tx.w(HDR)[H_TIMER] = left;
+      tx.w(comp)[at] = left;
       return;
     }
     const ctx = sys.g.timerCtx;
     if (tx.c[CALLS][ctx * CALL_W] !== OP_IDLE) {
-      if (t !== -1) tx.w(HDR)[H_TIMER] = -1;
+      if (t !== -1) tx.w(comp)[at] = -1;
       return;
     }
-    tx.w(HDR)[H_TIMER] = 0;
-    if (this.obs.detail) this.obs.note("the policy timer expired");
-    this.setCall(ctx, OP_TIMER, 0, 0);
+    // Linux fq_flush_timeout clears fq_timer_on before it flushes, so an unmap meanwhile re-arms it.
+    tx.w(comp)[at] = 0;
+    if (this.obs.detail) this.obs.note(dom < 0 ? "the policy timer expired" : `the flush timer of dom ${dom} expired`);
+    this.setCall(ctx, OP_TIMER, 0, dom + 1);
     this.run(ctx);
   }
 }

@@ -31,6 +31,7 @@ import { CALLS, CALL_W, CMDQ, DTE, FQ, FRAMES, HDR, H_TIMER, IOVA, MAPS, POL, PT
 import { MS_FREE, mStatus } from "../model/dma-mapping.ts";
 import { pinCount } from "../model/pinning.ts";
 import { iovaAllocated } from "../model/iova-allocator.ts";
+import { anyFqTimer, fqRingBase } from "../model/flush-queue.ts";
 import { walkMemory, WalkResult } from "../model/iommu-page-table.ts";
 import { ptCount } from "../model/page-table-memory.ts";
 import { F_DETACHED, frameAux, frameFlags, frameRole, ROLE_BOUNCE, ROLE_IOMMU_PT, ROLE_MORSEL_PT, ROLE_MORSEL_VIEW } from "../model/physical-memory.ts";
@@ -48,7 +49,8 @@ export function quiescent(sys: System, s: State): boolean {
   if (s[HDR][H_TIMER] !== 0 || s[CMDQ][1] !== 0) return false;
   for (let m = 0; m < sys.cfg.maxMappings; m++) if (mStatus(s[MAPS], m) !== MS_FREE) return false;
   for (let c = 0; c < sys.g.contexts; c++) if (s[CALLS][c * CALL_W] !== 0) return false;
-  for (let cpu = 0; cpu < sys.cfg.cpus; cpu++) if (s[FQ][cpu * sys.g.fqRingWords] !== 0) return false;
+  if (anyFqTimer(s, sys.g)) return false;
+  for (let d = 0; d < sys.cfg.devices; d++) for (let cpu = 0; cpu < sys.cfg.cpus; cpu++) if (s[FQ][fqRingBase(sys.g, d, cpu)] !== 0) return false;
   return true;
 }
 

@@ -38,6 +38,7 @@ import { type StaleBound } from "../model/policy.ts";
 import { type State } from "../model/state.ts";
 import { type System } from "../model/system.ts";
 import { coversPage, mappingHoldsFrame } from "./mapping-frames.ts";
+import { fqRingBase, fqTimer } from "../model/flush-queue.ts";
 import { hex, sourceName } from "./describe.ts";
 
 const walk = new WalkResult();
@@ -53,13 +54,13 @@ export function invalidationQueued(s: State, dev: number, v: number, atc: boolea
   return queuedInCommandBuffer(vtd, s[CMDQ], dev, v, atc);
 }
 
-/** Whether a deferred flush is due within the bound (see the statement, b). */
-function flushDue(sys: System, s: State, b: StaleBound): boolean {
-  const t = s[HDR][H_TIMER];
+/** Whether a deferred flush of `dom` is due within the bound (see the statement, b): the policy timer's or the domain's flush timer. */
+function flushDue(sys: System, s: State, b: StaleBound, dom: number): boolean {
+  const due = (t: number) => t === -1 || (t > 0 && t <= b.ms);
   const busy = s[CALLS][sys.g.timerCtx * CALL_W] !== 0;
-  if (!(t === -1 || (t > 0 && t <= b.ms) || busy)) return false;
-  // Deferred unmaps waiting on each CPU's ring (flush-queue.ts layout: the count first).
-  for (let cpu = 0; cpu < sys.cfg.cpus; cpu++) if (s[FQ][cpu * sys.g.fqRingWords] > b.unmaps) return false;
+  if (!(due(s[HDR][H_TIMER]) || due(fqTimer(s[FQ], sys.g, dom)) || busy)) return false;
+  // Deferred unmaps waiting on each ring (flush-queue.ts layout: the count first).
+  for (let d = 0; d < sys.cfg.devices; d++) for (let cpu = 0; cpu < sys.cfg.cpus; cpu++) if (s[FQ][fqRingBase(sys.g, d, cpu)] > b.unmaps) return false;
   return true;
 }
 
@@ -101,8 +102,8 @@ export const staleWindow: Property = {
       if (walk.frame === f && (obs.write ? walk.iw : walk.ir)) continue; // the tables agree: not stale
       if (invalidationQueued(post, obs.dev, v, src === SRC_ATC, sys.g.vtd)) continue;
       const b = staleBound(sys);
-      if (b !== null && flushDue(sys, post, b)) continue;
-      const t = post[HDR][H_TIMER];
+      if (b !== null && flushDue(sys, post, b, obs.dev)) continue;
+      const t = fqTimer(post[FQ], sys.g, obs.dev) || post[HDR][H_TIMER];
       const why = b === null
         ? "the policy declares no stale window, and no invalidation of it is queued"
         : `no invalidation of it is queued and no flush is due within the declared ${b.ms} ms (${t === 0 ? "no timer is armed" : `the timer has ${t} ms left`})`;

@@ -39,7 +39,8 @@
  * 64 KiB compound page, DAMN's size); ns are the cost table's estimate.
  */
 import { COUNTERS, type CounterName } from "../../model/counters.ts";
-import { type ModelConfig } from "../../model/config.ts";
+import { type IommuKind, type ModelConfig, withIommu } from "../../model/config.ts";
+import { runsOn } from "../../model/policy.ts";
 import { findAnyPolicy } from "../../model/policies/index.ts";
 import { estimateNs, type CostTable } from "../../costs/cost-table.ts";
 import { COST_CONFIG, findWorkload, runWorkload, type Workload } from "../workloads.ts";
@@ -143,11 +144,14 @@ function settings(): Setting[] {
 const round = (x: number, d: number) => Math.round(x * 10 ** d) / 10 ** d;
 
 /** The experiment's rows, in the order of `settings`; `ios` overrides each workload's packets. */
-export function netExperiment(costs: CostTable, ios?: number): NetRow[] {
+export function netExperiment(costs: CostTable, ios?: number, iommu: IommuKind = "amd-v1"): NetRow[] {
   const rows: NetRow[] = [];
   const base = new Map<string, number>();
+  const cfg = withIommu(NET_COST_CONFIG, iommu);
   for (const s of settings()) {
-    const perIo = { ...runWorkload(s.workload, findAnyPolicy(s.policy)!, ios ?? s.workload.ios, NET_COST_CONFIG).perIo };
+    const policy = findAnyPolicy(s.policy)!;
+    if (!runsOn(policy, iommu)) continue;
+    const perIo = { ...runWorkload(s.workload, policy, ios ?? s.workload.ios, cfg).perIo };
     perIo.bytesCopied += s.copy;
     const ns = estimateNs(perIo, costs);
     if (s.policy === "passthrough") base.set(s.workload.name, ns);

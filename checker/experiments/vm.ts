@@ -27,7 +27,8 @@ import { type CounterName } from "../../model/counters.ts";
 import { nestedWalkRefs } from "../../model/nested-walk.ts";
 import { findAnyPolicy } from "../../model/policies/index.ts";
 import { GUEST_KINDS, guestPolicyName, VIOMMU_KINDS } from "../../model/policies/guest.ts";
-import { type Policy } from "../../model/policy.ts";
+import { type Policy, runsOn } from "../../model/policy.ts";
+import { type IommuKind, type ModelConfig, withIommu } from "../../model/config.ts";
 import { vmMorsel } from "../../model/policies/vm-morsel.ts";
 import { estimateNs, type CostTable } from "../../costs/cost-table.ts";
 import { COST_CONFIG, runWorkload, WorkloadError, WORKLOADS, type Workload } from "../workloads.ts";
@@ -66,28 +67,30 @@ export interface VmRow {
 
 const round = (x: number, d: number) => Math.round(x * 10 ** d) / 10 ** d;
 
-function measure(w: Workload, p: Policy, costs: CostTable, nested: boolean, ios?: number): { c: Record<CounterName, number>; extra: number; ns: number } {
-  const c = { ...runWorkload(w, p, ios ?? w.ios).perIo };
-  const L = COST_CONFIG.iommuLevels;
+function measure(w: Workload, p: Policy, costs: CostTable, nested: boolean, ios?: number, cfg: ModelConfig = COST_CONFIG): { c: Record<CounterName, number>; extra: number; ns: number } {
+  const c = { ...runWorkload(w, p, ios ?? w.ios, cfg).perIo };
+  const L = cfg.iommuLevels;
   const extra = nested ? c.iotlbMisses * (nestedWalkRefs(L, L) - L) : 0;
   c.walkRefs += extra;
   return { c, extra, ns: estimateNs(c, costs) };
 }
 
 /** Rows workload by workload: native passthrough, strict, lazy, then each guest policy over each kind. */
-export function vmExperiment(costs: CostTable, ios?: number, workloads: readonly Workload[] = WORKLOADS): VmRow[] {
+export function vmExperiment(costs: CostTable, ios?: number, workloads: readonly Workload[] = WORKLOADS, iommu: IommuKind = "amd-v1"): VmRow[] {
   const rows: VmRow[] = [];
+  const cfg = withIommu(COST_CONFIG, iommu);
   for (const w of workloads) {
     const settings: { where: VmRow["where"]; guest: string; policy: Policy }[] = [];
     for (const g of GUEST_KINDS) settings.push({ where: "native", guest: g, policy: findAnyPolicy(g)! });
     for (const v of VIOMMU_KINDS) for (const g of GUEST_KINDS) settings.push({ where: v, guest: g, policy: findAnyPolicy(guestPolicyName(g, v))! });
     settings.push({ where: "morsel", guest: vmMorsel.name, policy: vmMorsel });
     // The baseline first: native passthrough.
-    const base = measure(w, findAnyPolicy("passthrough")!, costs, false, ios).ns;
+    const base = measure(w, findAnyPolicy("passthrough")!, costs, false, ios, cfg).ns;
     for (const s of settings) {
+      if (!runsOn(s.policy, iommu)) continue;
       let m: ReturnType<typeof measure>;
       try {
-        m = measure(w, s.policy, costs, s.where === "nested" && s.guest !== "passthrough", ios);
+        m = measure(w, s.policy, costs, s.where === "nested" && s.guest !== "passthrough", ios, cfg);
       } catch (e) {
         if (!(e instanceof WorkloadError)) throw e;
         rows.push({

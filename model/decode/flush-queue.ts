@@ -3,7 +3,8 @@
  * flush counters and timer of the header (docs/state.md "The flush queue",
  * "The timer"; flush-queue.ts).
  */
-import { FQ, FQ_W, HDR, H_FQ_FINISHED, H_FQ_STARTED, H_KERNEL_PML4, H_TIMER, H_USER_PML4, type Geometry } from "../geometry.ts";
+import { FQ, FQ_W, FQD_FINISHED, FQD_STARTED, FQD_TIMER, HDR, H_KERNEL_PML4, H_TIMER, H_USER_PML4, type Geometry } from "../geometry.ts";
+import { fqDomBase, fqRingBase } from "../flush-queue.ts";
 import { type State } from "../state.ts";
 import { hex } from "./record.ts";
 
@@ -12,7 +13,7 @@ export type HeaderRecord = {
   readonly key: string;
   /** The policy timer: "off", "N ms" left, or "expired, pending". */
   readonly timer: string;
-  /** Flushes started and finished (Linux fq_flush_start_cnt, fq_flush_finish_cnt), normalised. */
+  /** Flushes started and finished (Linux fq_flush_start_cnt, fq_flush_finish_cnt), normalised, summed over the domains (each domain's: the fq-domain records). */
   readonly flushesStarted: number;
   readonly flushesFinished: number;
   readonly kernelPml4: number;
@@ -31,20 +32,50 @@ export type FlushQueueRecord = {
   readonly counter: number;
 }
 
-export function decodeHeader(_g: Geometry, s: State): HeaderRecord {
+export type FlushDomainRecord = {
+  readonly kind: "fq-domain";
+  /** "dom 0". */
+  readonly key: string;
+  readonly dom: number;
+  /** The domain's flush timer (Linux fq_timer): "off", "N ms" left, or "expired, pending". */
+  readonly timer: string;
+  /** The domain's flushes started and finished (fq_flush_start_cnt, fq_flush_finish_cnt), normalised. */
+  readonly flushesStarted: number;
+  readonly flushesFinished: number;
+}
+
+const timerText = (t: number) => (t === 0 ? "off" : t < 0 ? "expired, pending" : `${t} ms`);
+
+export function decodeHeader(g: Geometry, s: State): HeaderRecord {
   const h = s[HDR];
-  const t = h[H_TIMER];
+  let started = 0, finished = 0;
+  for (let d = 0; d < g.cfg.devices; d++) {
+    started += s[FQ][fqDomBase(g, d) + FQD_STARTED];
+    finished += s[FQ][fqDomBase(g, d) + FQD_FINISHED];
+  }
   return {
-    kind: "header", key: "machine", timer: t === 0 ? "off" : t < 0 ? "expired, pending" : `${t} ms`,
-    flushesStarted: h[H_FQ_STARTED], flushesFinished: h[H_FQ_FINISHED], kernelPml4: h[H_KERNEL_PML4], userPml4: h[H_USER_PML4],
+    kind: "header", key: "machine", timer: timerText(h[H_TIMER]),
+    flushesStarted: started, flushesFinished: finished, kernelPml4: h[H_KERNEL_PML4], userPml4: h[H_USER_PML4],
   };
+}
+
+/** Each domain's flush counters and timer, for domains whose are not all zero. */
+export function decodeFlushDomains(g: Geometry, s: State): FlushDomainRecord[] {
+  const out: FlushDomainRecord[] = [];
+  for (let dom = 0; dom < g.cfg.devices; dom++) {
+    const b = fqDomBase(g, dom);
+    const [st, fi, t] = [s[FQ][b + FQD_STARTED], s[FQ][b + FQD_FINISHED], s[FQ][b + FQD_TIMER]];
+    if (st === 0 && fi === 0 && t === 0) continue;
+    out.push({ kind: "fq-domain", key: `dom ${dom}`, dom, timer: timerText(t), flushesStarted: st, flushesFinished: fi });
+  }
+  return out;
 }
 
 export function decodeFlushQueues(g: Geometry, s: State): FlushQueueRecord[] {
   const q = s[FQ];
   const out: FlushQueueRecord[] = [];
-  for (let cpu = 0; cpu < g.cfg.cpus; cpu++) {
-    const base = cpu * g.fqRingWords;
+  for (let dom = 0; dom < g.cfg.devices; dom++) for (let cpu = 0; cpu < g.cfg.cpus; cpu++) {
+    const base = fqRingBase(g, dom, cpu);
     for (let i = 0; i < q[base]; i++) {
       const at = base + 1 + i * FQ_W;
       const dom = q[at + 1] >>> 16;

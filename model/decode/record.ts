@@ -13,7 +13,7 @@ export type FieldValue = string | number | boolean | null;
 /** Kinds in the order a decoded state lists them (and a diff prints them). */
 export const RECORD_KINDS = [
   "header", "frame", "free-list", "pin", "object", "device-entry", "pte", "iotlb", "pde-cache", "atc",
-  "command", "semaphore", "call", "mapping", "flush-queue", "iova", "tlb", "policy-word",
+  "command", "semaphore", "call", "mapping", "fq-domain", "flush-queue", "iova", "tlb", "policy-word",
 ] as const;
 export type RecordKind = (typeof RECORD_KINDS)[number];
 

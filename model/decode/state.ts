@@ -8,7 +8,7 @@ import { type System } from "../system.ts";
 import { decodeAtc, decodeIotlb, decodePdeCache, type PdeCacheRecord, type TranslationCacheRecord } from "./caches.ts";
 import { type CommandRecord, decodeCommands, decodeSemaphores, type SemaphoreRecord } from "./command-queue.ts";
 import { decodeDeviceTable, type DeviceEntryRecord } from "./device-table.ts";
-import { decodeFlushQueues, decodeHeader, type FlushQueueRecord, type HeaderRecord } from "./flush-queue.ts";
+import { decodeFlushDomains, decodeFlushQueues, decodeHeader, type FlushDomainRecord, type FlushQueueRecord, type HeaderRecord } from "./flush-queue.ts";
 import { decodeFrames, decodeFreeLists, decodePins, type FrameRecord, type FreeListRecord, type PinRecord } from "./frames.ts";
 import { decodeIova, type IovaRecord } from "./iova.ts";
 import { type CallRecord, decodeCalls, decodeMappings, type MappingRecord } from "./mappings.ts";
@@ -39,6 +39,8 @@ export interface DecodedState {
   readonly calls: readonly CallRecord[];
   /** Live mapping slots. */
   readonly mappings: readonly MappingRecord[];
+  /** Each domain's flush counters and timer (domains with any non-zero). */
+  readonly flushDomains: readonly FlushDomainRecord[];
   readonly flushQueues: readonly FlushQueueRecord[];
   readonly iova: readonly IovaRecord[];
   readonly tlb: readonly TlbRecord[];
@@ -62,6 +64,7 @@ export function decodeState(sys: System, s: State): DecodedState {
     semaphores: decodeSemaphores(g, s),
     calls: decodeCalls(g, s),
     mappings: decodeMappings(g, s),
+    flushDomains: decodeFlushDomains(g, s),
     flushQueues: decodeFlushQueues(g, s),
     iova: decodeIova(g, s),
     tlb: decodeTlb(g, s),
@@ -73,6 +76,6 @@ export function decodeState(sys: System, s: State): DecodedState {
 export function stateRecords(d: DecodedState): StateRecord[] {
   return [
     d.header, ...d.frames, ...d.freeLists, ...d.pins, ...d.objects, ...d.deviceTable, ...d.pageTableEntries, ...d.iotlb, ...d.pdeCache,
-    ...d.atc, ...d.commands, ...d.semaphores, ...d.calls, ...d.mappings, ...d.flushQueues, ...d.iova, ...d.tlb, ...d.policyWords,
+    ...d.atc, ...d.commands, ...d.semaphores, ...d.calls, ...d.mappings, ...d.flushDomains, ...d.flushQueues, ...d.iova, ...d.tlb, ...d.policyWords,
   ];
 }

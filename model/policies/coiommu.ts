@@ -125,10 +125,16 @@ export const MAP_COUNT = 0, MAP_HOST_WAIT = 1;
 export function coiommuMap(k: Kernel, m: number, phase: number): number {
   if (phase === MAP_COUNT) {
     let needPin = false;
+    let at = k.segFirstFrame(m, 0);
     for (let i = 0; i < k.segments(m); i++) {
       const first = k.segFirstFrame(m, i);
       // dma-direct: every page must be within the device's reach.
       if (gpaPage(k, first + k.segPages(m, i) - 1) < 0) return FAIL;
+      // dma-direct gives each sg entry its own DMA address (its guest-physical one); the model's mapping
+      // has one IOVA range with the segments back to back, so only a list contiguous in guest-physical
+      // memory can be expressed: any other fails (DMA_MAPPING_ERROR) rather than claim pages it does not map.
+      if (first !== at) return FAIL;
+      at += k.segPages(m, i);
     }
     for (let i = 0; i < k.segments(m); i++) {
       const first = k.segFirstFrame(m, i);

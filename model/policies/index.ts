@@ -7,7 +7,7 @@ import { shadow } from "./shadow.ts";
 import { fns } from "./fns.ts";
 import { bounce } from "./bounce.ts";
 import { damn } from "./damn.ts";
-import { vfio } from "./vfio.ts";
+import { vfio, vfio4k } from "./vfio.ts";
 import { morsel } from "./morsel.ts";
 import { morselViews } from "./morsel-views.ts";
 
@@ -29,11 +29,12 @@ import { findGuestPolicy } from "./guest.ts";
 
 /**
  * Policies that need a scope beyond the default to show anything (vfio-stepwise
- * and its broken undo: a map failing part-way): reachable by name, e.g.
+ * and its broken undo: a map failing part-way; vfio-4k, which differs from
+ * vfio only for buffers of two pages or more): reachable by name, e.g.
  * `dmacheck check --policy vfio-undo-no-invalidate --scope FILE`, but no
  * row of the default matrix and no corpus cell.
  */
-export const SCOPED_POLICIES: readonly Policy[] = [vfioStepwise, vfioUndoNoInvalidate];
+export const SCOPED_POLICIES: readonly Policy[] = [vfioStepwise, vfioUndoNoInvalidate, vfio4k];
 
 /**
  * Networking policies (page_pool over an IOMMU policy or DAMN,

@@ -108,6 +108,7 @@ export function makePagePool(name: string, summary: string, under: Policy, relea
     staleBound: under.staleBound,
     ...(under.held === undefined ? {} : { held: under.held }),
     ...(under.timer === undefined ? {} : { timer: under.timer }),
+    ...(under.fqTimer === undefined ? {} : { fqTimer: under.fqTimer }),
     ...(under.boot === undefined ? {} : { boot: under.boot }),
     attach: under.attach,
     events: ["xdp-tx"], // a received page retransmitted (random engine)

@@ -81,14 +81,14 @@ export function flushAfterMap(k: Kernel, m: number, phase: number): number {
  * the way iommu_map's error path does it (iommu_unmap: clear, invalidate,
  * wait) before the IOVA and any emptied table frames are freed.
  */
-export function mapWithIova(k: Kernel, m: number, phase: number, npFlush = true): number {
+export function mapWithIova(k: Kernel, m: number, phase: number, npFlush = true, largePages = false): number {
   const dev = k.dev(m);
   if (phase >= MAP_NP_FLUSH) return flushAfterMap(k, m, phase);
   if (phase === MAP_START) {
     const iova = k.allocIova(dev, k.pages(m));
     if (iova < 0) return FAIL;
     k.setIova(m, iova);
-    if (k.mapSegments(m)) return npFlush && k.cachingMode ? flushAfterMap(k, m, MAP_NP_FLUSH) : DONE;
+    if (k.mapSegments(m, largePages)) return npFlush && k.cachingMode ? flushAfterMap(k, m, MAP_NP_FLUSH) : DONE;
   }
   if (phase !== MAP_FAIL_WAIT) return unmapAndQueueSync(k, dev, k.iova(m), k.pages(m)) ? MAP_FAIL_WAIT : MAP_CLEANUP;
   if (!k.completionDone()) return MAP_FAIL_WAIT;

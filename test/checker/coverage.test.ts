@@ -63,10 +63,10 @@ describe("coverage", () => {
     const exec = new Executor(sys, []);
     exec.observer = rec;
     exec.run([
-      { t: "dma", dev: 0, write: false, page: 0, offset: 0, len: 1 }, // nothing mapped: faults
+      { t: "dma", dev: 0, write: false, page: 15, offset: 0, len: 1 }, // nothing mapped: faults
       { t: "map", cpu: 0, dev: 0, src: "kmalloc", size: 64, dir: "to-device" },
-      { t: "dma", dev: 0, write: false, page: 0, offset: 0, len: 1 }, // a walk
-      { t: "dma", dev: 0, write: false, page: 0, offset: 0, len: 1 }, // an IOTLB hit
+      { t: "dma", dev: 0, write: false, page: 15, offset: 0, len: 1 }, // a walk
+      { t: "dma", dev: 0, write: false, page: 15, offset: 0, len: 1 }, // an IOTLB hit
       { t: "unmap", cpu: 0, k: 0, free: true },
     ]);
     const pc = rec.result(0);

@@ -110,8 +110,8 @@ describe("damn", () => {
     const events: Event[] = [
       { t: "map", cpu: 0, dev: 0, src: "kmalloc", size: 64, dir: "to-device" },
       { t: "map", cpu: 1, dev: 1, src: "kmalloc", size: 64, dir: "to-device" },
-      { t: "dma", dev: 0, write: false, page: 0, offset: 0, len: 4096 },
-      { t: "dma", dev: 1, write: false, page: 0, offset: 0, len: 4096 },
+      { t: "dma", dev: 0, write: false, page: 15, offset: 0, len: 4096 },
+      { t: "dma", dev: 1, write: false, page: 15, offset: 0, len: 4096 },
     ];
     expect(exec.run(events).violation).toBeNull();
     expect(exec.totals[C.dmaBytes]).toBe(8192);

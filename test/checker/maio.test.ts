@@ -64,7 +64,7 @@ describe("maio", () => {
     const r = Runner.of(maio, MAIO_SCOPE.config);
     const events: Event[] = [
       { t: "map", cpu: 0, dev: 0, src: "kmalloc", size: 64, dir: "from-device" },
-      { t: "dma", dev: 0, write: true, page: 0, offset: 4096 - 64, len: 64 },
+      { t: "dma", dev: 0, write: true, page: 15, offset: 4096 - 64, len: 64 },
       { t: "unmap", cpu: 0, k: 0, free: false },
       { t: "user-touch", cpu: 0, page: 0, write: false },
     ];
@@ -85,7 +85,7 @@ describe("maio", () => {
 
   it("leftover-data: the NIC reads what the process wrote into a shared page (the pool passes pages between them)", () => {
     const prop = findProperty("leftover-data")!;
-    const cx: Event[] = [{ t: "user-touch", cpu: 0, page: 0, write: true }, { t: "dma", dev: 0, write: false, page: 0, offset: 0, len: 1 }];
+    const cx: Event[] = [{ t: "user-touch", cpu: 0, page: 0, write: true }, { t: "dma", dev: 0, write: false, page: 14, offset: 0, len: 1 }];
     const v = new Executor(makeSystem(MAIO_SCOPE.config, maio), [prop]).run(cx).violation!;
     expect(v.message).toMatch(/holds user data/);
   });

@@ -67,7 +67,7 @@ describe("page_pool", () => {
     expect(pool(r.state)).toHaveLength(2);
     r.steps([{ t: "iommu" }, { t: "iommu" }, { t: "resume", cpu: 0 }]);
     expect(pool(r.state)).toHaveLength(1); // given back only after the wait
-    const late = r.step({ t: "dma", dev: 0, write: true, page: 0, offset: 0, len: 1 });
+    const late = r.step({ t: "dma", dev: 0, write: true, page: 15, offset: 0, len: 1 });
     expect(late.fault).not.toBe(FAULT_NONE);
   });
 
@@ -103,7 +103,7 @@ describe("consumed-data-integrity", () => {
     const cx: Event[] = [
       { t: "map", cpu: 0, dev: 0, src: "kmalloc", size: 64, dir: "from-device" },
       free0,
-      { t: "dma", dev: 0, write: true, page: 0, offset: 4096 - 64, len: 1 },
+      { t: "dma", dev: 0, write: true, page: 15, offset: 4096 - 64, len: 1 },
     ];
     const ex = new Executor(makeSystem(CONSUME_SCOPE.config, pagePoolStrict), [prop]).run(cx);
     expect(ex.violation).toBeNull();
@@ -115,7 +115,7 @@ describe("consumed-data-integrity", () => {
       { t: "unmap", cpu: 0, k: 0, free: false },
       { t: "iommu" }, { t: "iommu" }, { t: "resume", cpu: 0 }, // strict's unmap waits for its invalidation
       { t: "map", cpu: 0, dev: 0, src: "kmalloc", size: 64, dir: "from-device" },
-      { t: "dma", dev: 0, write: true, page: 0, offset: 0, len: 1 },
+      { t: "dma", dev: 0, write: true, page: 15, offset: 0, len: 1 },
     ];
     const reached = (policy: typeof strict) => {
       const sys = makeSystem(DEFAULT_SCOPE.config, policy);

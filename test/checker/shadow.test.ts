@@ -26,10 +26,10 @@ describe("shadow", () => {
     const exec = new Executor(sys, PROPERTIES);
     const events: Event[] = [
       { t: "map", cpu: 0, dev: 0, src: "kmalloc", size: 64, dir: "to-device" },
-      { t: "dma", dev: 0, write: false, page: 0, offset: 0, len: 4096 }, // the whole shadow page
+      { t: "dma", dev: 0, write: false, page: 15, offset: 0, len: 4096 }, // the whole shadow page
       { t: "unmap", cpu: 0, k: 0, free: true },
       { t: "kmalloc", size: 64 }, // the kernel reuses memory; never a shadow page
-      { t: "dma", dev: 0, write: true, page: 0, offset: 0, len: 4096 }, // through the (never invalidated) IOTLB
+      { t: "dma", dev: 0, write: true, page: 15, offset: 0, len: 4096 }, // through the (never invalidated) IOTLB
     ];
     const r = exec.run(events);
     expect(r.violation).toBeNull();

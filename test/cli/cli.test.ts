@@ -100,9 +100,9 @@ function handWritten(): Counterexample {
     config: { ...DEFAULT_CONFIG },
     events: [
       { t: "map", cpu: 0, dev: 1, src: "kmalloc", size: 64, dir: "to-device" },
-      { t: "dma", dev: 1, write: false, page: 0, offset: 0, len: 1 },
+      { t: "dma", dev: 1, write: false, page: 15, offset: 0, len: 1 },
       { t: "unmap", cpu: 0, k: 0, free: false },
-      { t: "dma", dev: 1, write: false, page: 0, offset: 0, len: 1 },
+      { t: "dma", dev: 1, write: false, page: 15, offset: 0, len: 1 },
     ],
     violation: { step: 3, explanation: "stale IOTLB read" },
     found: { engine: "random", seed: 1, path: null, runs: 1, ms: 0 },

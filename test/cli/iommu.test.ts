@@ -57,6 +57,25 @@ describe("--iommu", () => {
     expect(row.counters.iotlbInvCmds).toBeGreaterThan(0);
     expect(row.counters.completionWaits).toBeGreaterThan(0);
   });
+  // Issue 12, "What it shows": the cost experiments run on both IOMMUs.
+  it("cost --experiment morsel-vs-vfio|net --iommu vtd runs on VT-d: no morsel rows, vfio and vfio-4k as on AMD; metadata takes no --iommu", () => {
+    const v = runCli(["cost", "--experiment", "morsel-vs-vfio", "--iommu", "vtd", "--json"]);
+    expect(v.status, v.stderr).toBe(0);
+    const doc = JSON.parse(v.stdout);
+    expect(doc.iommu).toBe("vtd");
+    expect([...new Set(doc.rows.map((r: { policy: string }) => r.policy))]).toEqual(["vfio", "vfio-4k"]);
+    const amd = JSON.parse(runCli(["cost", "--experiment", "morsel-vs-vfio", "--json"]).stdout);
+    expect(amd.iommu).toBe("amd-v1");
+    expect(doc.rows).toEqual(amd.rows.filter((r: { policy: string }) => r.policy !== "morsel"));
+    const text = runCli(["cost", "--experiment", "morsel-vs-vfio", "--iommu", "vtd"]);
+    expect(text.stdout).toMatch(/IOMMU: Intel VT-d/);
+    const net = runCli(["cost", "--experiment", "net", "--iommu", "vtd", "--ios", "20", "--json"]);
+    expect(net.status, net.stderr).toBe(0);
+    const strict = JSON.parse(net.stdout).rows.find((r: { policy: string; workload: string }) => r.policy === "strict" && r.workload === "net-rx");
+    expect(strict.counters.iotlbInvCmds).toBe(1);
+    usage(runCli(["cost", "--experiment", "metadata", "--iommu", "vtd"]), /--experiment metadata takes no --workload, --policy, --ios, --costs or --iommu/);
+    usage(runCli(["cost", "--experiment", "net", "--iommu", "arm"]), /--iommu must be one of amd-v1, vtd/);
+  });
 });
 
 describe("config.iommu in scope files", () => {

@@ -25,22 +25,22 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device", "offset": 0, "len": 16},
-    {"t": "map-sg", "cpu": 0, "dev": 0, "sizes": [4097, 64, 64], "dir": "to-device"},
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device", "offset": 32, "len": 16},
-    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 4097}
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device", "offset": 32, "len": 16},
+    {"t": "map-sg", "cpu": 0, "dev": 0, "sizes": [4097, 4097], "dir": "to-device"},
+    {"t": "map", "cpu": 0, "dev": 1, "src": "kmalloc", "size": 64, "dir": "to-device", "offset": 0, "len": 16},
+    {"t": "dma", "dev": 1, "write": false, "page": 15, "offset": 0, "len": 17}
   ],
   "violation": {
     "step": 3,
-    "explanation": "device 0 read bytes 0x0..0x0 of frame 9 through a page walk from a cached directory entry for IOVA 0x1f9000; byte 0x0 is not granted to device 0 for reading: it is bounce-slot padding holding leftover data of an earlier mapping (not zeroed), in a slot owned now by mapping #1; frame 9 has held mapping #1's bounce slot since step 3"
+    "explanation": "device 1 read bytes 0x0..0x10 of frame 9 through a page walk for IOVA 0x207000; byte 0x10 is not granted to device 1 for reading: it is bounce-slot padding holding leftover data of an earlier mapping (not zeroed), in a slot owned now by mapping #1; frame 9 has held mapping #1's bounce slot since step 3"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "124:7:1:3:3:5:4:9:9:7:6:7:8:8:8:11:11:11:11:12:12:14:12:12:12:12:12:14:12:12:13:13:11:11",
-    "runs": 125,
+    "path": "4685:8:3:3:3:3:3:7:8:10:8:9:8:8:8:9:12:11:10:10:10:10:10:10:12:15:15:16:16:16:16:16:16:11:12:11:11:11:11:11:11:11:12:11",
+    "runs": 4686,
     "ms": 0,
-    "swarm": {"weights": {"map": 1, "map-sg": 1, "alloc-coherent": 1, "unmap": 1, "resume": 1, "iommu": 3, "dma": 3, "kmalloc": 1, "kfree": 1, "tick": 1, "user-touch": 0, "user-unmap": 1}, "cpus": 1, "devices": 1}
+    "swarm": {"weights": {"map": 1, "map-sg": 3, "alloc-coherent": 1, "unmap": 1, "resume": 1, "iommu": 1, "dma": 1, "kmalloc": 0, "kfree": 1, "tick": 3, "user-touch": 0, "user-unmap": 1}, "cpus": 2, "devices": 2}
   }
 } as const;
 

@@ -27,11 +27,11 @@ const counterexample = {
   "events": [
     {"t": "map-sg", "cpu": 0, "dev": 0, "sizes": [4097, 4097, 1], "dir": "to-device"},
     {"t": "map-sg", "cpu": 0, "dev": 1, "sizes": [1], "dir": "to-device"},
-    {"t": "dma", "dev": 1, "write": false, "page": 0, "offset": 0, "len": 2}
+    {"t": "dma", "dev": 1, "write": false, "page": 15, "offset": 0, "len": 2}
   ],
   "violation": {
     "step": 2,
-    "explanation": "device 1 read bytes 0x0..0x1 of frame 8 through a page walk for IOVA 0x1f8000; byte 0x1 of frame 8 holds data of the driver of dev0: left there by an earlier user of frame 8 and never zeroed (the frame is now a bounce frame); frame 8 has held mapping #0's bounce slot since step 2"
+    "explanation": "device 1 read bytes 0x0..0x1 of frame 8 through a page walk for IOVA 0x207000; byte 0x1 of frame 8 holds data of the driver of dev0: left there by an earlier user of frame 8 and never zeroed (the frame is now a bounce frame); frame 8 has held mapping #0's bounce slot since step 2"
   },
   "found": {
     "engine": "random",

@@ -27,11 +27,11 @@ const counterexample = {
   "events": [
     {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "from-device"},
     {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device", "offset": 0, "len": 1},
-    {"t": "dma", "dev": 0, "write": true, "page": 0, "offset": 0, "len": 1}
+    {"t": "dma", "dev": 0, "write": true, "page": 15, "offset": 0, "len": 1}
   ],
   "violation": {
     "step": 2,
-    "explanation": "device 0 wrote bytes 0x0..0x0 of frame 8 through a page walk for IOVA 0x1f8000; byte 0x0 is not granted to device 0 for writing: it is a bounce slot owned now by mapping #1; frame 8 has held mapping #1's bounce slot since step 2"
+    "explanation": "device 0 wrote bytes 0x0..0x0 of frame 8 through a page walk for IOVA 0x207000; byte 0x0 is not granted to device 0 for writing: it is a bounce slot owned now by mapping #1; frame 8 has held mapping #1's bounce slot since step 2"
   },
   "found": {
     "engine": "random",

@@ -27,11 +27,11 @@ const counterexample = {
   "events": [
     {"t": "map", "cpu": 0, "dev": 1, "src": "kmalloc", "size": 64, "dir": "to-device"},
     {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device"},
-    {"t": "dma", "dev": 1, "write": false, "page": 0, "offset": 0, "len": 1}
+    {"t": "dma", "dev": 1, "write": false, "page": 15, "offset": 0, "len": 1}
   ],
   "violation": {
     "step": 2,
-    "explanation": "device 1 read bytes 0x0..0x0 of frame 8 through a page walk for IOVA 0x1f8000; byte 0x0 of frame 8 holds data of the driver of dev0: mapping #1's bounce copy; frame 8 has held mapping #1's bounce slot since step 2"
+    "explanation": "device 1 read bytes 0x0..0x0 of frame 8 through a page walk for IOVA 0x207000; byte 0x0 of frame 8 holds data of the driver of dev0: mapping #1's bounce copy; frame 8 has held mapping #1's bounce slot since step 2"
   },
   "found": {
     "engine": "random",

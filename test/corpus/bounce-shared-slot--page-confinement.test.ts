@@ -25,21 +25,21 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "from-device"},
-    {"t": "map", "cpu": 0, "dev": 1, "src": "kmalloc", "size": 64, "dir": "to-device", "offset": 0, "len": 1},
-    {"t": "dma", "dev": 0, "write": true, "page": 0, "offset": 0, "len": 1}
+    {"t": "map-sg", "cpu": 0, "dev": 1, "sizes": [1], "dir": "from-device"},
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device"},
+    {"t": "dma", "dev": 1, "write": true, "page": 15, "offset": 0, "len": 1}
   ],
   "violation": {
     "step": 2,
-    "explanation": "device 0 wrote frame 8 through a page walk for IOVA 0x1f8000; frame 8 holds nothing granted to device 0: it is a bounce frame; frame 8 has held mapping #1's bounce slot since step 2"
+    "explanation": "device 1 wrote frame 8 through a page walk for IOVA 0x207000; frame 8 holds nothing granted to device 1: it is a bounce frame; frame 8 has held mapping #1's bounce slot since step 2"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "120:11:1:3:4:6:7:7:7:7:7:10:11:11:11:11:13:5:11:11:11:7",
-    "runs": 121,
+    "path": "274:10:4:6:7:7:9:11:11:11:11:8:8:8:8:8",
+    "runs": 275,
     "ms": 0,
-    "swarm": {"weights": {"map": 3, "map-sg": 3, "alloc-coherent": 3, "unmap": 1, "resume": 3, "iommu": 1, "dma": 1, "kmalloc": 3, "kfree": 1, "tick": 0, "user-touch": 0, "user-unmap": 0}, "cpus": 2, "devices": 2}
+    "swarm": {"weights": {"map": 3, "map-sg": 3, "alloc-coherent": 3, "unmap": 1, "resume": 1, "iommu": 1, "dma": 1, "kmalloc": 0, "kfree": 3, "tick": 0, "user-touch": 1, "user-unmap": 1}, "cpus": 2, "devices": 2}
   }
 } as const;
 

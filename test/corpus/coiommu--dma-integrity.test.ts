@@ -25,8 +25,8 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map-sg", "cpu": 0, "dev": 0, "sizes": [1], "dir": "to-device"},
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device"}
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 513, "dir": "to-device"},
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 513, "dir": "to-device", "offset": 0, "len": 16}
   ],
   "violation": {
     "step": 1,
@@ -35,10 +35,10 @@ const counterexample = {
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "163:2:5:7:3:3:8:7:7:5:5:0:1:1:1",
+    "path": "163:10:3:8:3:3:4:4:6:2:4:2:3:3:3",
     "runs": 164,
     "ms": 0,
-    "swarm": {"weights": {"map": 3, "map-sg": 1, "alloc-coherent": 1, "unmap": 1, "resume": 1, "iommu": 3, "dma": 1, "kmalloc": 0, "kfree": 1, "tick": 1, "user-touch": 3, "user-unmap": 3}, "cpus": 2, "devices": 1}
+    "swarm": {"weights": {"map": 3, "map-sg": 1, "alloc-coherent": 1, "unmap": 1, "resume": 1, "iommu": 3, "dma": 3, "kmalloc": 0, "kfree": 1, "tick": 1, "user-touch": 3, "user-unmap": 3}, "cpus": 1, "devices": 1}
   }
 } as const;
 

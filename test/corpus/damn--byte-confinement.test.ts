@@ -25,20 +25,20 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device"},
-    {"t": "dma", "dev": 0, "write": true, "page": 0, "offset": 176, "len": 3920}
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "from-device"},
+    {"t": "dma", "dev": 0, "write": false, "page": 8, "offset": 0, "len": 4096}
   ],
   "violation": {
     "step": 1,
-    "explanation": "device 0 wrote bytes 0xb0..0xfff of frame 8 through a page walk for IOVA 0x1f80b0; byte 0xfff is not granted to device 0 for writing: it is byte +0x0 of a 1-byte I/O pool buffer of the driver of dev0; frame 8 has held a 1-byte I/O pool buffer of the driver of dev0 at +0xfff since step 1"
+    "explanation": "device 0 read bytes 0x0..0xfff of frame 8 through a page walk for IOVA 0x200000; byte 0xfff is not granted to device 0 for reading: it is byte +0x0 of a 1-byte I/O pool buffer of the driver of dev0; frame 8 has held a 1-byte I/O pool buffer of the driver of dev0 at +0xfff since step 1"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "30:11:0:0:1:2:2:2:2:3:3:2:4:3:3:4:3:3:3:3:3:16:16",
-    "runs": 31,
+    "path": "600:11:0:1:6:13:8:8",
+    "runs": 601,
     "ms": 0,
-    "swarm": {"weights": {"map": 1, "map-sg": 3, "alloc-coherent": 3, "unmap": 3, "resume": 1, "iommu": 1, "dma": 3, "kmalloc": 1, "kfree": 0, "tick": 0, "user-touch": 3, "user-unmap": 0}, "cpus": 2, "devices": 1}
+    "swarm": {"weights": {"map": 3, "map-sg": 0, "alloc-coherent": 3, "unmap": 1, "resume": 3, "iommu": 3, "dma": 3, "kmalloc": 0, "kfree": 1, "tick": 1, "user-touch": 0, "user-unmap": 3}, "cpus": 1, "devices": 2}
   }
 } as const;
 

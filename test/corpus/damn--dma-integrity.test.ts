@@ -30,7 +30,7 @@ const counterexample = {
   ],
   "violation": {
     "step": 1,
-    "explanation": "mappings #0 and #1 of device 0 are both live and share IOVA page 0x1f8: a device access there cannot reach both buffers"
+    "explanation": "mappings #0 and #1 of device 0 are both live and share IOVA page 0x200: a device access there cannot reach both buffers"
   },
   "found": {
     "engine": "random",

@@ -27,16 +27,16 @@ const counterexample = {
   "events": [
     {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device", "offset": 32, "len": 1},
     {"t": "unmap", "cpu": 0, "k": 0, "free": true},
-    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 4097}
+    {"t": "dma", "dev": 0, "write": false, "page": 14, "offset": 0, "len": 4097}
   ],
   "violation": {
     "step": 2,
-    "explanation": "device 0 read frame 9 through a stale page walk from a cached directory entry for IOVA 0x1f9000; its unmap had already returned; frame 9 has been free since step 2"
+    "explanation": "device 0 read frame 15 through a stale page walk from a cached directory entry for IOVA 0x207000; its unmap had already returned; frame 15 has been free since step 2"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "113:7:0:1:2:2:3:3:3:3:4:5:5:7:7:8:5:7:7:7",
+    "path": "113:7:0:1:2:2:3:3:3:3:4:6:6:8:8:9:6:8:8:8",
     "runs": 114,
     "ms": 0,
     "swarm": {"weights": {"map": 1, "map-sg": 1, "alloc-coherent": 1, "unmap": 3, "resume": 3, "iommu": 1, "dma": 3, "kmalloc": 1, "kfree": 1, "tick": 1, "user-touch": 1, "user-unmap": 3}, "cpus": 2, "devices": 1}

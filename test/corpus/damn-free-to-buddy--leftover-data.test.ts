@@ -25,22 +25,22 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 1, "src": "kmalloc", "size": 64, "dir": "to-device"},
+    {"t": "map-sg", "cpu": 0, "dev": 0, "sizes": [1], "dir": "to-device"},
     {"t": "unmap", "cpu": 0, "k": 0, "free": true},
-    {"t": "kmalloc", "size": 64},
-    {"t": "dma", "dev": 1, "write": false, "page": 0, "offset": 0, "len": 1}
+    {"t": "user-touch", "cpu": 0, "page": 0, "write": false},
+    {"t": "dma", "dev": 0, "write": false, "page": 24, "offset": 0, "len": 1}
   ],
   "violation": {
     "step": 3,
-    "explanation": "device 1 read bytes 0x0..0x0 of frame 8 through a page walk for IOVA 0x1f8000; byte 0x0 of frame 8 holds the kernel's data: a live kmalloc-64 object of the kernel; frame 8 has held a kmalloc-64 object of the kernel at +0x0 since step 3"
+    "explanation": "device 0 read bytes 0x0..0x0 of frame 8 through a page walk for IOVA 0x200000; byte 0x0 of frame 8 holds the kernel's data: a CPU page table; frame 8 has been free since step 2"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "2444:9:2:3:3:3:5:5:7:8:7:8:6:7:7",
-    "runs": 2445,
+    "path": "5411:10:1:3:3:5:6:7:10:11:10:9:9:8:9:12:6:5:6:6:6:6",
+    "runs": 5412,
     "ms": 0,
-    "swarm": {"weights": {"map": 1, "map-sg": 1, "alloc-coherent": 1, "unmap": 3, "resume": 3, "iommu": 1, "dma": 1, "kmalloc": 3, "kfree": 1, "tick": 3, "user-touch": 3, "user-unmap": 1}, "cpus": 1, "devices": 2}
+    "swarm": {"weights": {"map": 1, "map-sg": 1, "alloc-coherent": 0, "unmap": 3, "resume": 1, "iommu": 1, "dma": 1, "kmalloc": 1, "kfree": 3, "tick": 1, "user-touch": 3, "user-unmap": 3}, "cpus": 1, "devices": 1}
   }
 } as const;
 

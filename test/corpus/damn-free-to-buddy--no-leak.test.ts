@@ -30,7 +30,7 @@ const counterexample = {
   ],
   "violation": {
     "step": 1,
-    "explanation": "nothing is mapped, in progress or queued, yet IOVA page 0x1f8 of device 0 is still allocated"
+    "explanation": "nothing is mapped, in progress or queued, yet IOVA page 0x200 of device 0 is still allocated"
   },
   "found": {
     "engine": "random",

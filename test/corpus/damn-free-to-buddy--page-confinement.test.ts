@@ -27,11 +27,11 @@ const counterexample = {
   "events": [
     {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device", "offset": 32, "len": 1},
     {"t": "unmap", "cpu": 0, "k": 0, "free": true},
-    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1}
+    {"t": "dma", "dev": 0, "write": false, "page": 15, "offset": 0, "len": 1}
   ],
   "violation": {
     "step": 2,
-    "explanation": "device 0 read frame 8 through a page walk for IOVA 0x1f8000; frame 8 holds nothing granted to device 0: it is free; frame 8 has been free since step 2"
+    "explanation": "device 0 read frame 15 through a page walk for IOVA 0x207000; frame 15 holds nothing granted to device 0: it is free; frame 15 has been free since step 2"
   },
   "found": {
     "engine": "random",

@@ -30,7 +30,7 @@ const counterexample = {
   ],
   "violation": {
     "step": 1,
-    "explanation": "frame 8: the page allocator reclaimed it (it held io-pool memory and is free now), yet device 0 can still reach it through its domain's page tables for IOVA 0x1f8000; frame 8 has held a 1-byte I/O pool buffer of the driver of dev0 at +0xfff since step 1"
+    "explanation": "frame 8: the page allocator reclaimed it (it held io-pool memory and is free now), yet device 0 can still reach it through its domain's page tables for IOVA 0x200000; frame 8 has held a 1-byte I/O pool buffer of the driver of dev0 at +0xfff since step 1"
   },
   "found": {
     "engine": "random",

@@ -26,11 +26,11 @@ const counterexample = {
   },
   "events": [
     {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device"},
-    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1}
+    {"t": "dma", "dev": 0, "write": false, "page": 15, "offset": 0, "len": 1}
   ],
   "violation": {
     "step": 1,
-    "explanation": "device 0 read bytes 0x0..0x0 of frame 8 through a page walk for IOVA 0x1f8000; byte 0x0 of frame 8 holds the kernel's data: left there by an earlier user of frame 8 and never zeroed (the frame is now a 64-byte I/O pool buffer of the driver of dev0 at +0xfc0); frame 8 has held a 64-byte I/O pool buffer of the driver of dev0 at +0xfc0 since step 1"
+    "explanation": "device 0 read bytes 0x0..0x0 of frame 15 through a page walk for IOVA 0x207000; byte 0x0 of frame 15 holds the kernel's data: left there by an earlier user of frame 15 and never zeroed (the frame is now a io-pool frame); frame 15 has held device 0's io-pool pool since step 1"
   },
   "found": {
     "engine": "random",

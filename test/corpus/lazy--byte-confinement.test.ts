@@ -26,11 +26,11 @@ const counterexample = {
   },
   "events": [
     {"t": "map-sg", "cpu": 0, "dev": 1, "sizes": [64], "dir": "from-device"},
-    {"t": "dma", "dev": 1, "write": true, "page": 0, "offset": 0, "len": 65}
+    {"t": "dma", "dev": 1, "write": true, "page": 15, "offset": 0, "len": 65}
   ],
   "violation": {
     "step": 1,
-    "explanation": "device 1 wrote bytes 0x0..0x40 of frame 6 through a page walk for IOVA 0x1f8000; byte 0x40 is not granted to device 1 for writing: it is a free slot of a kmalloc-64 slab holding a kmalloc-64 object of the driver of dev1 at +0x0 (it may hold a freed object's data); frame 6 has held a kmalloc-64 object of the driver of dev1 at +0x0 since step 1"
+    "explanation": "device 1 wrote bytes 0x0..0x40 of frame 6 through a page walk for IOVA 0x207000; byte 0x40 is not granted to device 1 for writing: it is a free slot of a kmalloc-64 slab holding a kmalloc-64 object of the driver of dev1 at +0x0 (it may hold a freed object's data); frame 6 has held a kmalloc-64 object of the driver of dev1 at +0x0 since step 1"
   },
   "found": {
     "engine": "random",

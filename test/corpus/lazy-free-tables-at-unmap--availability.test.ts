@@ -26,14 +26,14 @@ const counterexample = {
   },
   "events": [
     {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device"},
-    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1},
+    {"t": "dma", "dev": 0, "write": false, "page": 15, "offset": 0, "len": 1},
     {"t": "unmap", "cpu": 0, "k": 0, "free": false},
     {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "from-device"},
-    {"t": "dma", "dev": 0, "write": true, "page": 1, "offset": 0, "len": 1}
+    {"t": "dma", "dev": 0, "write": true, "page": 14, "offset": 0, "len": 1}
   ],
   "violation": {
     "step": 4,
-    "explanation": "device 0's write of 1 byte(s) at IOVA 0x1f9000, inside mapping #0 (segment 0, IOVA 0x1f9000..0x1f9040, mapped and not being unmapped), faulted: IO page fault (not present) at IOVA page 0x1f9"
+    "explanation": "device 0's write of 1 byte(s) at IOVA 0x206000, inside mapping #0 (segment 0, IOVA 0x206000..0x206040, mapped and not being unmapped), faulted: IO page fault (not present) at IOVA page 0x206"
   },
   "found": {
     "engine": "random",

@@ -25,21 +25,21 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device"},
+    {"t": "alloc-coherent", "cpu": 0, "dev": 0, "order": 0},
     {"t": "resume", "cpu": 0},
     {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1}
   ],
   "violation": {
     "step": 2,
-    "explanation": "device 0's read of 1 byte(s) at IOVA 0x1f8000, inside mapping #0 (segment 0, IOVA 0x1f8000..0x1f8040, mapped and not being unmapped), faulted: IO page fault (not present) at IOVA page 0x1f8"
+    "explanation": "device 0's read of 1 byte(s) at IOVA 0x1f8000, inside mapping #0 (segment 0, IOVA 0x1f8000..0x1f9000, mapped and not being unmapped), faulted: IO page fault (not present) at IOVA page 0x1f8"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "133:8:2:4:4:5:6:7:7:7:2:6:6",
-    "runs": 134,
+    "path": "4959:11:0:1:4:7:7:10:10:3:9:9:9:9",
+    "runs": 4960,
     "ms": 0,
-    "swarm": {"weights": {"map": 1, "map-sg": 3, "alloc-coherent": 1, "unmap": 1, "resume": 1, "iommu": 1, "dma": 3, "kmalloc": 3, "kfree": 1, "tick": 3, "user-touch": 1, "user-unmap": 0}, "cpus": 1, "devices": 2}
+    "swarm": {"weights": {"map": 1, "map-sg": 0, "alloc-coherent": 1, "unmap": 1, "resume": 3, "iommu": 3, "dma": 3, "kmalloc": 1, "kfree": 0, "tick": 3, "user-touch": 3, "user-unmap": 3}, "cpus": 2, "devices": 1}
   }
 } as const;
 

@@ -25,27 +25,28 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device"},
+    {"t": "map", "cpu": 1, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device"},
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device", "offset": 32, "len": 1},
     {"t": "resume", "cpu": 0},
-    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 2}
+    {"t": "dma", "dev": 0, "write": false, "page": 8, "offset": 0, "len": 65}
   ],
   "violation": {
-    "step": 2,
-    "explanation": "device 0 read bytes 0x0..0x1 of frame 6 through a page walk for IOVA 0x1f8000; byte 0x1 is not granted to device 0 for reading: it is byte +0x1 of a kmalloc-8 object of the driver of dev0, beyond the 1-byte buffer mapped there (allocation slack); frame 6 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1"
+    "step": 3,
+    "explanation": "device 0 read bytes 0x0..0x40 of frame 6 through a page walk for IOVA 0x200000; byte 0x40 is not granted to device 0 for reading: it is byte +0x0 of a kmalloc-64 object of the driver of dev0; frame 6 has held a kmalloc-64 object of the driver of dev0 at +0x40 since step 2"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "8:14:3:3:5:5:5:7:8:9:8:8:8:8:8:8:8:8:8:8:8:8:9:5:5:5",
-    "runs": 9,
+    "path": "113:10:4:4:6:7:7:7:9:9:9:11:15:16:15:15:15:15:16:15:16:17:14:14",
+    "runs": 114,
     "ms": 0,
-    "swarm": {"weights": {"map": 1, "map-sg": 3, "alloc-coherent": 0, "unmap": 3, "resume": 1, "iommu": 1, "dma": 3, "kmalloc": 0, "kfree": 0, "tick": 3, "user-touch": 0, "user-unmap": 0}, "cpus": 2, "devices": 1}
+    "swarm": {"weights": {"map": 1, "map-sg": 1, "alloc-coherent": 1, "unmap": 3, "resume": 3, "iommu": 1, "dma": 3, "kmalloc": 1, "kfree": 1, "tick": 1, "user-touch": 1, "user-unmap": 3}, "cpus": 2, "devices": 1}
   }
 } as const;
 
-test("morsel-views violates byte-confinement at step 3", () => {
+test("morsel-views violates byte-confinement at step 4", () => {
   const result = replayCounterexample(counterexample);
   expect(result.mismatch).toBeNull();
   expect(result.trace.violation?.property).toBe("byte-confinement");
-  expect(result.trace.violation?.step).toBe(2);
+  expect(result.trace.violation?.step).toBe(3);
 });

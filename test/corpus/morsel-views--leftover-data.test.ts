@@ -25,21 +25,21 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device"},
+    {"t": "map-sg", "cpu": 0, "dev": 0, "sizes": [64], "dir": "to-device"},
     {"t": "resume", "cpu": 0},
-    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 9}
+    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 65}
   ],
   "violation": {
     "step": 2,
-    "explanation": "device 0 read bytes 0x0..0x8 of frame 6 through a page walk for IOVA 0x1f8000; byte 0x8 of frame 6 holds the kernel's data: left there by an earlier user of frame 6 and never zeroed (the frame is now a kmalloc-8 slab holding a kmalloc-8 object of the driver of dev0 at +0x0); frame 6 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1"
+    "explanation": "device 0 read bytes 0x0..0x40 of frame 6 through a page walk for IOVA 0x1f8000; byte 0x40 of frame 6 holds the kernel's data: left there by an earlier user of frame 6 and never zeroed (the frame is now a kmalloc-64 slab holding a kmalloc-64 object of the driver of dev0 at +0x0); frame 6 has held a kmalloc-64 object of the driver of dev0 at +0x0 since step 1"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "8:14:3:3:5:5:5:7:8:9:8:8:8:8:8:8:8:8:8:11:7:7:7",
-    "runs": 9,
+    "path": "7931:9:5:5:5:9:10:8:8:7:6:1:1:4:5:4:4:4:4:4:5:4:4:4:5:5:5:5",
+    "runs": 7932,
     "ms": 0,
-    "swarm": {"weights": {"map": 1, "map-sg": 3, "alloc-coherent": 0, "unmap": 3, "resume": 1, "iommu": 1, "dma": 3, "kmalloc": 0, "kfree": 0, "tick": 3, "user-touch": 0, "user-unmap": 0}, "cpus": 2, "devices": 1}
+    "swarm": {"weights": {"map": 3, "map-sg": 3, "alloc-coherent": 1, "unmap": 1, "resume": 1, "iommu": 1, "dma": 3, "kmalloc": 1, "kfree": 0, "tick": 1, "user-touch": 3, "user-unmap": 1}, "cpus": 2, "devices": 2}
   }
 } as const;
 

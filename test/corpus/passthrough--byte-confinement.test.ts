@@ -25,11 +25,11 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1}
+    {"t": "dma", "dev": 0, "write": false, "page": 15, "offset": 0, "len": 1}
   ],
   "violation": {
     "step": 0,
-    "explanation": "device 0 read bytes 0x0..0x0 of frame 0 through an identity mapping (passthrough) for IOVA 0x0; byte 0x0 is not granted to device 0 for reading: it is a CPU page table (since boot)"
+    "explanation": "device 0 read bytes 0x0..0x0 of frame 15 through an identity mapping (passthrough) for IOVA 0xf000; byte 0x0 is not granted to device 0 for reading: it is free (since boot)"
   },
   "found": {
     "engine": "random",

@@ -25,20 +25,20 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "from-device"},
-    {"t": "dma", "dev": 0, "write": true, "page": 3, "offset": 1685, "len": 2476}
+    {"t": "map-sg", "cpu": 0, "dev": 0, "sizes": [1], "dir": "to-device"},
+    {"t": "dma", "dev": 0, "write": false, "page": 27, "offset": 0, "len": 2}
   ],
   "violation": {
     "step": 1,
-    "explanation": "device 0 wrote bytes 0x0..0x40 of frame 18 through a page walk from a cached directory entry for IOVA 0x1fc000; byte 0x40 is not granted to device 0 for writing: it is a free slot of a kmalloc-64 slab holding a kmalloc-64 object of the driver of dev0 at +0x0 (it may hold a freed object's data); frame 18 has held a kmalloc-64 object of the driver of dev0 at +0x0 since step 1"
+    "explanation": "device 0 read bytes 0x0..0x1 of frame 18 through a page walk for IOVA 0x203000; byte 0x1 is not granted to device 0 for reading: it is byte +0x1 of a kmalloc-8 object of the driver of dev0, beyond the 1-byte buffer mapped there (allocation slack); frame 18 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "119:14:5:4:11:9:10:8:9:21:21:19:19:19:19",
-    "runs": 120,
+    "path": "50:7:0:1:2:2:5:5:2:9:10:9:9:9:9:9:9:9:9:9:9:9:10:8:8",
+    "runs": 51,
     "ms": 0,
-    "swarm": {"weights": {"map": 3, "map-sg": 3, "alloc-coherent": 1, "unmap": 1, "resume": 3, "iommu": 1, "dma": 3, "kmalloc": 3, "kfree": 0, "tick": 1, "user-touch": 3, "user-unmap": 1}, "cpus": 1, "devices": 1}
+    "swarm": {"weights": {"map": 3, "map-sg": 1, "alloc-coherent": 1, "unmap": 1, "resume": 1, "iommu": 3, "dma": 3, "kmalloc": 1, "kfree": 1, "tick": 1, "user-touch": 1, "user-unmap": 3}, "cpus": 2, "devices": 1}
   }
 } as const;
 

@@ -25,27 +25,28 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "from-device"},
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device"},
     {"t": "unmap", "cpu": 0, "k": 0, "free": false},
-    {"t": "dma", "dev": 0, "write": true, "page": 3, "offset": 1621, "len": 2476}
+    {"t": "dma", "dev": 0, "write": false, "page": 15, "offset": 0, "len": 1},
+    {"t": "dma", "dev": 0, "write": false, "page": 27, "offset": 0, "len": 1}
   ],
   "violation": {
-    "step": 2,
-    "explanation": "device 0 wrote frame 18 through a stale page walk from a cached directory entry for IOVA 0x1fc000; its unmap had already returned; frame 18 has held a kmalloc-64 object of the driver of dev0 at +0x0 since step 1"
+    "step": 3,
+    "explanation": "device 0 read frame 18 through a stale page walk from a cached directory entry for IOVA 0x203000; its unmap had already returned; frame 18 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "119:14:7:9:8:14:11:14:11:11:24:24:21:21:21:21",
-    "runs": 120,
+    "path": "2218:10:0:1:2:5:8:8:8:8:15:15:15:15",
+    "runs": 2219,
     "ms": 0,
-    "swarm": {"weights": {"map": 3, "map-sg": 3, "alloc-coherent": 1, "unmap": 1, "resume": 3, "iommu": 1, "dma": 3, "kmalloc": 3, "kfree": 0, "tick": 1, "user-touch": 3, "user-unmap": 1}, "cpus": 1, "devices": 1}
+    "swarm": {"weights": {"map": 3, "map-sg": 1, "alloc-coherent": 0, "unmap": 1, "resume": 3, "iommu": 1, "dma": 3, "kmalloc": 3, "kfree": 0, "tick": 1, "user-touch": 0, "user-unmap": 1}, "cpus": 2, "devices": 1}
   }
 } as const;
 
-test("shadow-zero-copy violates iotlb-coherence at step 3", () => {
+test("shadow-zero-copy violates iotlb-coherence at step 4", () => {
   const result = replayCounterexample(counterexample);
   expect(result.mismatch).toBeNull();
   expect(result.trace.violation?.property).toBe("iotlb-coherence");
-  expect(result.trace.violation?.step).toBe(2);
+  expect(result.trace.violation?.step).toBe(3);
 });

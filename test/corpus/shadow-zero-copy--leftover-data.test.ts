@@ -26,19 +26,19 @@ const counterexample = {
   },
   "events": [
     {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device"},
-    {"t": "dma", "dev": 0, "write": false, "page": 3, "offset": 2486, "len": 1675}
+    {"t": "dma", "dev": 0, "write": false, "page": 11, "offset": 0, "len": 65}
   ],
   "violation": {
     "step": 1,
-    "explanation": "device 0 read bytes 0x0..0x40 of frame 18 through a page walk from a cached directory entry for IOVA 0x1fc000; byte 0x40 of frame 18 holds the kernel's data: left there by an earlier user of frame 18 and never zeroed (the frame is now a kmalloc-64 slab holding a kmalloc-64 object of the driver of dev0 at +0x0); frame 18 has held a kmalloc-64 object of the driver of dev0 at +0x0 since step 1"
+    "explanation": "device 0 read bytes 0x0..0x40 of frame 18 through a page walk for IOVA 0x203000; byte 0x40 of frame 18 holds the kernel's data: left there by an earlier user of frame 18 and never zeroed (the frame is now a kmalloc-64 slab holding a kmalloc-64 object of the driver of dev0 at +0x0); frame 18 has held a kmalloc-64 object of the driver of dev0 at +0x0 since step 1"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "703:12:2:2:9:7:11:7:7:7:7:19:16:16:16",
-    "runs": 704,
+    "path": "133:8:1:3:3:3:7:9:8:10:7:7:8:8:8:8:10:11:4:8:9:8:8:8:8:8:9:8:8:8:8:9:9",
+    "runs": 134,
     "ms": 0,
-    "swarm": {"weights": {"map": 3, "map-sg": 1, "alloc-coherent": 3, "unmap": 3, "resume": 3, "iommu": 1, "dma": 3, "kmalloc": 1, "kfree": 1, "tick": 0, "user-touch": 1, "user-unmap": 0}, "cpus": 1, "devices": 1}
+    "swarm": {"weights": {"map": 1, "map-sg": 3, "alloc-coherent": 1, "unmap": 1, "resume": 1, "iommu": 1, "dma": 3, "kmalloc": 3, "kfree": 1, "tick": 3, "user-touch": 1, "user-unmap": 0}, "cpus": 1, "devices": 2}
   }
 } as const;
 

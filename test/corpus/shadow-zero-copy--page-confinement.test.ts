@@ -25,21 +25,21 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "from-device"},
+    {"t": "map-sg", "cpu": 0, "dev": 0, "sizes": [64], "dir": "to-device"},
     {"t": "unmap", "cpu": 0, "k": 0, "free": false},
-    {"t": "dma", "dev": 0, "write": true, "page": 3, "offset": 1621, "len": 2476}
+    {"t": "dma", "dev": 0, "write": false, "page": 11, "offset": 0, "len": 1}
   ],
   "violation": {
     "step": 2,
-    "explanation": "device 0 wrote frame 18 through a page walk from a cached directory entry for IOVA 0x1fc000; frame 18 holds nothing granted to device 0: it is a kmalloc-64 slab holding a kmalloc-64 object of the driver of dev0 at +0x0 (the driver still holds its buffer, but its unmap has returned: the device may no longer touch it); frame 18 has held a kmalloc-64 object of the driver of dev0 at +0x0 since step 1"
+    "explanation": "device 0 read frame 18 through a page walk for IOVA 0x203000; frame 18 holds nothing granted to device 0: it is a kmalloc-64 slab holding a kmalloc-64 object of the driver of dev0 at +0x0 (the driver still holds its buffer, but its unmap has returned: the device may no longer touch it); frame 18 has held a kmalloc-64 object of the driver of dev0 at +0x0 since step 1"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "119:14:7:9:8:14:11:14:11:11:24:24:21:21:21:21",
-    "runs": 120,
+    "path": "427:9:1:3:3:7:15:15:15",
+    "runs": 428,
     "ms": 0,
-    "swarm": {"weights": {"map": 3, "map-sg": 3, "alloc-coherent": 1, "unmap": 1, "resume": 3, "iommu": 1, "dma": 3, "kmalloc": 3, "kfree": 0, "tick": 1, "user-touch": 3, "user-unmap": 1}, "cpus": 1, "devices": 1}
+    "swarm": {"weights": {"map": 3, "map-sg": 3, "alloc-coherent": 3, "unmap": 3, "resume": 1, "iommu": 1, "dma": 1, "kmalloc": 1, "kfree": 3, "tick": 1, "user-touch": 1, "user-unmap": 1}, "cpus": 2, "devices": 1}
   }
 } as const;
 

@@ -30,7 +30,7 @@ const counterexample = {
   ],
   "violation": {
     "step": 1,
-    "explanation": "frame 18: the page allocator reclaimed it (it held slab memory and is free now), yet device 0 can still reach it through its domain's page tables for IOVA 0x1fc000; frame 18 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1"
+    "explanation": "frame 18: the page allocator reclaimed it (it held slab memory and is free now), yet device 0 can still reach it through its domain's page tables for IOVA 0x203000; frame 18 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1"
   },
   "found": {
     "engine": "random",

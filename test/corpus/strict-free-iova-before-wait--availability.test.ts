@@ -29,16 +29,16 @@ const counterexample = {
     {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1},
     {"t": "unmap", "cpu": 0, "k": 0, "free": false},
     {"t": "map", "cpu": 1, "dev": 0, "src": "kmalloc", "size": 16384, "dir": "to-device", "offset": 32, "len": 4065},
-    {"t": "dma", "dev": 0, "write": false, "page": 1, "offset": 0, "len": 1}
+    {"t": "dma", "dev": 0, "write": false, "page": 14, "offset": 32, "len": 1}
   ],
   "violation": {
     "step": 4,
-    "explanation": "device 0's read of 1 byte(s) at IOVA 0x1f9000, inside mapping #1 (segment 0, IOVA 0x1f8020..0x1f9001, mapped and not being unmapped), faulted: IO page fault (not present) at IOVA page 0x1f9"
+    "explanation": "device 0's read of 1 byte(s) at IOVA 0x206020, inside mapping #1 (segment 0, IOVA 0x206020..0x207001, mapped and not being unmapped), faulted: IO page fault (not present) at IOVA page 0x206"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "9141:13:4:7:8:8:8:8:8:12:12:14:15:20:18:18:19:22:22:15:22:15:15:15:15:18:17:17:15:16:15:20:15:17:19:15:15:15:15:15:15:20:20:15",
+    "path": "9141:13:4:7:8:8:8:8:8:12:12:14:15:19:17:17:17:19:17:18:17:20:20:15:21:20:20:20:21:20:20:20:21:21:21:16",
     "runs": 9142,
     "ms": 0,
     "swarm": {"weights": {"map": 3, "map-sg": 3, "alloc-coherent": 0, "unmap": 3, "resume": 1, "iommu": 1, "dma": 1, "kmalloc": 0, "kfree": 3, "tick": 3, "user-touch": 1, "user-unmap": 3}, "cpus": 2, "devices": 1}

@@ -31,7 +31,7 @@ const counterexample = {
   ],
   "violation": {
     "step": 2,
-    "explanation": "mappings #0 and #1 of device 0 are both live and share IOVA page 0x1f8: a device access there cannot reach both buffers"
+    "explanation": "mappings #0 and #1 of device 0 are both live and share IOVA page 0x207: a device access there cannot reach both buffers"
   },
   "found": {
     "engine": "random",

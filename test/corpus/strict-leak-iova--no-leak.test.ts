@@ -33,7 +33,7 @@ const counterexample = {
   ],
   "violation": {
     "step": 4,
-    "explanation": "nothing is mapped, in progress or queued, yet IOVA page 0x1f8 of device 0 is still allocated"
+    "explanation": "nothing is mapped, in progress or queued, yet IOVA page 0x207 of device 0 is still allocated"
   },
   "found": {
     "engine": "random",

@@ -26,21 +26,21 @@ const counterexample = {
   },
   "events": [
     {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device"},
-    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1},
+    {"t": "dma", "dev": 0, "write": false, "page": 15, "offset": 0, "len": 1},
     {"t": "resume", "cpu": 0},
-    {"t": "dma", "dev": 0, "write": true, "page": 0, "offset": 0, "len": 1}
+    {"t": "dma", "dev": 0, "write": true, "page": 15, "offset": 0, "len": 1}
   ],
   "violation": {
     "step": 3,
-    "explanation": "device 0 wrote frame 6 through a stale IOTLB entry for IOVA 0x1f8000; the tables now map it to frame 6 without that permission; frame 6 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1"
+    "explanation": "device 0 wrote frame 6 through a stale IOTLB entry for IOVA 0x207000; the tables now map it to frame 6 without that permission; frame 6 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "468:12:1:3:5:4:5:5:6:5:4:5:5:5",
-    "runs": 469,
+    "path": "212:14:5:3:5:8:3:4:7:7:7:3:3:6:6:6:7:7:7:14:14:14:12:12",
+    "runs": 213,
     "ms": 0,
-    "swarm": {"weights": {"map": 3, "map-sg": 1, "alloc-coherent": 0, "unmap": 3, "resume": 1, "iommu": 1, "dma": 3, "kmalloc": 0, "kfree": 3, "tick": 1, "user-touch": 0, "user-unmap": 3}, "cpus": 1, "devices": 1}
+    "swarm": {"weights": {"map": 3, "map-sg": 3, "alloc-coherent": 1, "unmap": 1, "resume": 3, "iommu": 3, "dma": 3, "kmalloc": 0, "kfree": 3, "tick": 1, "user-touch": 0, "user-unmap": 3}, "cpus": 2, "devices": 1}
   }
 } as const;
 

@@ -34,7 +34,7 @@ const counterexample = {
   ],
   "violation": {
     "step": 5,
-    "explanation": "the IOMMU's directory cache for dom 0 still holds the level-2 entry covering IOVAs 0x0..0x1fffff, pointing at frame 8, which is no longer that page table: it is free; frame 8 has held an IOMMU page table (dom 0, level 1) since step 1"
+    "explanation": "the IOMMU's directory cache for dom 0 still holds the level-3 entry covering IOVAs 0x0..0x3fffffff, pointing at frame 7, which is no longer that page table: it is free; frame 7 has held an IOMMU page table (dom 0, level 2) since step 1"
   },
   "found": {
     "engine": "random",

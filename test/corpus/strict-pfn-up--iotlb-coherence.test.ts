@@ -25,29 +25,28 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device", "offset": 0, "len": 16},
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device", "offset": 1, "len": 1},
-    {"t": "dma", "dev": 0, "write": false, "page": 1, "offset": 0, "len": 1},
-    {"t": "unmap", "cpu": 0, "k": 1, "free": false},
-    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 165, "len": 3932}
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device", "offset": 32, "len": 16},
+    {"t": "dma", "dev": 0, "write": false, "page": 15, "offset": 0, "len": 1},
+    {"t": "unmap", "cpu": 0, "k": 0, "free": false},
+    {"t": "dma", "dev": 0, "write": false, "page": 15, "offset": 0, "len": 1}
   ],
   "violation": {
-    "step": 4,
-    "explanation": "device 0 read frame 10 through a stale IOTLB entry for IOVA 0x1f9000; nothing is mapped there now (since boot)"
+    "step": 3,
+    "explanation": "device 0 read frame 7 through a stale IOTLB entry for IOVA 0x207000; nothing is mapped there now; frame 7 has held an IOMMU page table (dom 0, level 2) since step 1"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "3409:11:3:3:3:3:7:7:8:7:7:7:7:7:7:7:7:7:7:7:7:7:8:10:11:12:12:12:13:11:10:10:11:10:10:11:14:10",
-    "runs": 3410,
+    "path": "4298:11:3:3:3:3:5:5:5:5:6:7:7:7:7:4:4:4",
+    "runs": 4299,
     "ms": 0,
-    "swarm": {"weights": {"map": 3, "map-sg": 3, "alloc-coherent": 3, "unmap": 1, "resume": 1, "iommu": 1, "dma": 1, "kmalloc": 3, "kfree": 1, "tick": 1, "user-touch": 3, "user-unmap": 1}, "cpus": 1, "devices": 1}
+    "swarm": {"weights": {"map": 3, "map-sg": 0, "alloc-coherent": 3, "unmap": 1, "resume": 1, "iommu": 1, "dma": 3, "kmalloc": 1, "kfree": 3, "tick": 1, "user-touch": 1, "user-unmap": 3}, "cpus": 2, "devices": 1}
   }
 } as const;
 
-test("strict-pfn-up violates iotlb-coherence at step 5", () => {
+test("strict-pfn-up violates iotlb-coherence at step 4", () => {
   const result = replayCounterexample(counterexample);
   expect(result.mismatch).toBeNull();
   expect(result.trace.violation?.property).toBe("iotlb-coherence");
-  expect(result.trace.violation?.step).toBe(4);
+  expect(result.trace.violation?.step).toBe(3);
 });

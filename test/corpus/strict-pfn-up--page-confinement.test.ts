@@ -26,11 +26,11 @@ const counterexample = {
   },
   "events": [
     {"t": "map", "cpu": 0, "dev": 1, "src": "kmalloc", "size": 64, "dir": "from-device", "offset": 1, "len": 16},
-    {"t": "dma", "dev": 1, "write": true, "page": 0, "offset": 0, "len": 1}
+    {"t": "dma", "dev": 1, "write": true, "page": 15, "offset": 0, "len": 1}
   ],
   "violation": {
     "step": 1,
-    "explanation": "device 1 wrote frame 7 through a page walk for IOVA 0x1f8000; frame 7 holds nothing granted to device 1: it is an IOMMU page table of dom 1; frame 7 has held an IOMMU page table (dom 1, level 2) since step 1"
+    "explanation": "device 1 wrote frame 7 through a page walk for IOVA 0x207000; frame 7 holds nothing granted to device 1: it is an IOMMU page table of dom 1; frame 7 has held an IOMMU page table (dom 1, level 2) since step 1"
   },
   "found": {
     "engine": "random",

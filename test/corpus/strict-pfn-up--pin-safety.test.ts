@@ -31,7 +31,7 @@ const counterexample = {
   ],
   "violation": {
     "step": 2,
-    "explanation": "frame 12: the page allocator reclaimed it (it held slab memory and is free now), yet device 0 can still reach it through its domain's page tables for IOVA 0x1fa000; frame 12 has held a kmalloc-64 object of the kernel at +0x0 since step 2"
+    "explanation": "frame 12: the page allocator reclaimed it (it held slab memory and is free now), yet device 0 can still reach it through its domain's page tables for IOVA 0x206000; frame 12 has held a kmalloc-64 object of the kernel at +0x0 since step 2"
   },
   "found": {
     "engine": "random",

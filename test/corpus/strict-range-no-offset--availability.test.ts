@@ -25,20 +25,20 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 16384, "dir": "to-device", "offset": 1, "len": 4096},
-    {"t": "dma", "dev": 0, "write": false, "page": 1, "offset": 0, "len": 1}
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 16384, "dir": "to-device", "offset": 4064, "len": 4129},
+    {"t": "dma", "dev": 0, "write": false, "page": 15, "offset": 0, "len": 4097}
   ],
   "violation": {
     "step": 1,
-    "explanation": "device 0's read of 1 byte(s) at IOVA 0x1f9000, inside mapping #0 (segment 0, IOVA 0x1f8001..0x1f9001, mapped and not being unmapped), faulted: IO page fault (not present) at IOVA page 0x1f9"
+    "explanation": "device 0's read of 4097 byte(s) at IOVA 0x207000, inside mapping #0 (segment 0, IOVA 0x206fe0..0x208001, mapped and not being unmapped), faulted: IO page fault (not present) at IOVA page 0x208"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "755:16:5:9:6:7:5:7:9:9:3:9:3:5:6:3:5:9:3:4:3:3:3:3:3:3:3:3:3:9:6:6:6:6",
-    "runs": 756,
+    "path": "3273:15:8:4:4:3:4:5:3:3:6:3:5:5:4:7:3:3:6:3:3:3:3:3:3:4:3:6:3:3:7:4:4:5:3:6:3:9:4:3:3:4:5:3:10:4:3:3:3:7:3:13:4:6:3:18:18:18",
+    "runs": 3274,
     "ms": 0,
-    "swarm": {"weights": {"map": 3, "map-sg": 3, "alloc-coherent": 3, "unmap": 3, "resume": 1, "iommu": 1, "dma": 1, "kmalloc": 3, "kfree": 1, "tick": 3, "user-touch": 3, "user-unmap": 3}, "cpus": 1, "devices": 2}
+    "swarm": {"weights": {"map": 1, "map-sg": 3, "alloc-coherent": 3, "unmap": 3, "resume": 3, "iommu": 1, "dma": 3, "kmalloc": 3, "kfree": 3, "tick": 3, "user-touch": 3, "user-unmap": 3}, "cpus": 1, "devices": 1}
   }
 } as const;
 

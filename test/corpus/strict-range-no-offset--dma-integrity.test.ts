@@ -25,20 +25,20 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 4097, "dir": "to-device", "offset": 4064, "len": 64},
-    {"t": "map-sg", "cpu": 0, "dev": 0, "sizes": [1], "dir": "to-device"}
+    {"t": "map", "cpu": 0, "dev": 1, "src": "kmalloc", "size": 64, "dir": "to-device"},
+    {"t": "map", "cpu": 0, "dev": 1, "src": "kmalloc", "size": 16384, "dir": "to-device", "offset": 1, "len": 4096}
   ],
   "violation": {
     "step": 1,
-    "explanation": "mappings #0 and #1 of device 0 are both live and share IOVA page 0x1f9: a device access there cannot reach both buffers"
+    "explanation": "mappings #0 and #1 of device 1 are both live and share IOVA page 0x207: a device access there cannot reach both buffers"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "214:11:4:4:4:3:3:3:3:4:6:7:7:7:7:7:8:7:7:11:8:7:7:7:8:8:10:11:1:7:0:5",
-    "runs": 215,
+    "path": "127:9:1:2:3:3:4:6:7:6:6:6:6:6:6:6:6:6:6:6:6:6:8:7",
+    "runs": 128,
     "ms": 0,
-    "swarm": {"weights": {"map": 3, "map-sg": 3, "alloc-coherent": 3, "unmap": 1, "resume": 3, "iommu": 1, "dma": 3, "kmalloc": 1, "kfree": 1, "tick": 3, "user-touch": 1, "user-unmap": 1}, "cpus": 1, "devices": 1}
+    "swarm": {"weights": {"map": 3, "map-sg": 3, "alloc-coherent": 1, "unmap": 1, "resume": 3, "iommu": 1, "dma": 1, "kmalloc": 3, "kfree": 0, "tick": 0, "user-touch": 0, "user-unmap": 1}, "cpus": 1, "devices": 2}
   }
 } as const;
 

@@ -25,22 +25,22 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map-sg", "cpu": 0, "dev": 0, "sizes": [1, 4097], "dir": "to-device"},
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device"},
-    {"t": "unmap", "cpu": 0, "k": 0, "free": false},
-    {"t": "dma", "dev": 0, "write": false, "page": 3, "offset": 0, "len": 1}
+    {"t": "alloc-coherent", "cpu": 0, "dev": 0, "order": 1},
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device", "offset": 0, "len": 1},
+    {"t": "unmap", "cpu": 0, "k": 3, "free": false},
+    {"t": "dma", "dev": 0, "write": false, "page": 14, "offset": 0, "len": 1}
   ],
   "violation": {
     "step": 3,
-    "explanation": "device 0's read of 1 byte(s) at IOVA 0x1fb000, inside mapping #1 (segment 0, IOVA 0x1fb000..0x1fb040, mapped and not being unmapped), faulted: IO page fault (not present) at IOVA page 0x1fb"
+    "explanation": "device 0's read of 1 byte(s) at IOVA 0x206000, inside mapping #0 (segment 0, IOVA 0x206000..0x208000, mapped and not being unmapped), faulted: IO page fault (not present) at IOVA page 0x206"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "12526:11:4:8:5:4:4:4:6:5:7:8:9:9:11:11:12:11:12:12:6:11:11",
-    "runs": 12527,
+    "path": "258:12:5:7:7:7:7:7:7:13:14:9:13:14:14:14",
+    "runs": 259,
     "ms": 0,
-    "swarm": {"weights": {"map": 1, "map-sg": 1, "alloc-coherent": 0, "unmap": 1, "resume": 1, "iommu": 1, "dma": 1, "kmalloc": 0, "kfree": 0, "tick": 0, "user-touch": 3, "user-unmap": 3}, "cpus": 2, "devices": 1}
+    "swarm": {"weights": {"map": 3, "map-sg": 3, "alloc-coherent": 3, "unmap": 3, "resume": 1, "iommu": 1, "dma": 3, "kmalloc": 1, "kfree": 3, "tick": 3, "user-touch": 1, "user-unmap": 3}, "cpus": 2, "devices": 1}
   }
 } as const;
 

@@ -25,29 +25,31 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device"},
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device", "offset": 32, "len": 1},
-    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 4097},
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device", "offset": 0, "len": 16},
+    {"t": "dma", "dev": 0, "write": false, "page": 15, "offset": 0, "len": 1},
     {"t": "unmap", "cpu": 0, "k": 0, "free": false},
-    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 4097}
+    {"t": "iommu"},
+    {"t": "iommu"},
+    {"t": "resume", "cpu": 0},
+    {"t": "dma", "dev": 0, "write": false, "page": 15, "offset": 0, "len": 1}
   ],
   "violation": {
-    "step": 4,
-    "explanation": "device 0 read frame 6 through a stale IOTLB entry for IOVA 0x1f9000; nothing is mapped there now; frame 6 has held a kmalloc-64 object of the driver of dev0 at +0x40 since step 2"
+    "step": 6,
+    "explanation": "device 0 read frame 6 through a stale IOTLB entry for IOVA 0x207000; its unmap had already returned; frame 6 has held a kmalloc-64 object of the driver of dev0 at +0x0 since step 1"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "113:9:3:4:6:7:7:7:11:14:11:12:11:11:12:12:12:13:12:12:12:12:12:14:2:7:11:11:13:13:14:11:13:13:13",
-    "runs": 114,
+    "path": "1732:9:0:0:1:2:2:2:2:5:5:8:10:12:10:10",
+    "runs": 1733,
     "ms": 0,
-    "swarm": {"weights": {"map": 1, "map-sg": 1, "alloc-coherent": 1, "unmap": 3, "resume": 3, "iommu": 1, "dma": 3, "kmalloc": 1, "kfree": 1, "tick": 1, "user-touch": 1, "user-unmap": 3}, "cpus": 2, "devices": 1}
+    "swarm": {"weights": {"map": 1, "map-sg": 1, "alloc-coherent": 1, "unmap": 3, "resume": 1, "iommu": 3, "dma": 3, "kmalloc": 3, "kfree": 1, "tick": 3, "user-touch": 1, "user-unmap": 3}, "cpus": 2, "devices": 1}
   }
 } as const;
 
-test("strict-unmap-off-by-one violates iotlb-coherence at step 5", () => {
+test("strict-unmap-off-by-one violates iotlb-coherence at step 7", () => {
   const result = replayCounterexample(counterexample);
   expect(result.mismatch).toBeNull();
   expect(result.trace.violation?.property).toBe("iotlb-coherence");
-  expect(result.trace.violation?.step).toBe(4);
+  expect(result.trace.violation?.step).toBe(6);
 });

@@ -33,7 +33,7 @@ const counterexample = {
   ],
   "violation": {
     "step": 4,
-    "explanation": "frame 6: the page allocator reclaimed it (it held io-buffer memory and is free now), yet device 0 can still reach it through its domain's page tables for IOVA 0x1f8000; frame 6 has held a 1-page io-buffer block of the driver of dev0 since step 1"
+    "explanation": "frame 6: the page allocator reclaimed it (it held io-buffer memory and is free now), yet device 0 can still reach it through its domain's page tables for IOVA 0x207000; frame 6 has held a 1-page io-buffer block of the driver of dev0 since step 1"
   },
   "found": {
     "engine": "random",

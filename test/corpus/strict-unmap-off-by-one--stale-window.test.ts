@@ -27,16 +27,16 @@ const counterexample = {
   "events": [
     {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device"},
     {"t": "unmap", "cpu": 0, "k": 0, "free": false},
-    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1},
+    {"t": "dma", "dev": 0, "write": false, "page": 15, "offset": 0, "len": 1},
     {"t": "iommu"},
     {"t": "iommu"},
     {"t": "resume", "cpu": 0},
     {"t": "alloc-coherent", "cpu": 0, "dev": 0, "order": 0},
-    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1}
+    {"t": "dma", "dev": 0, "write": false, "page": 15, "offset": 0, "len": 1}
   ],
   "violation": {
     "step": 7,
-    "explanation": "device 0 read frame 6 through a stale IOTLB entry for IOVA 0x1f8000 after its unmap returned; the policy declares no stale window, and no invalidation of it is queued: nothing bounds how long it stays usable; frame 6 has held a kmalloc-64 object of the driver of dev0 at +0x0 since step 1"
+    "explanation": "device 0 read frame 6 through a stale IOTLB entry for IOVA 0x207000 after its unmap returned; the policy declares no stale window, and no invalidation of it is queued: nothing bounds how long it stays usable; frame 6 has held a kmalloc-64 object of the driver of dev0 at +0x0 since step 1"
   },
   "found": {
     "engine": "random",

@@ -25,25 +25,25 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device"},
-    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1},
+    {"t": "alloc-coherent", "cpu": 0, "dev": 0, "order": 0},
+    {"t": "dma", "dev": 0, "write": false, "page": 15, "offset": 0, "len": 1},
     {"t": "unmap", "cpu": 0, "k": 0, "free": false},
     {"t": "iommu"},
     {"t": "resume", "cpu": 0},
-    {"t": "alloc-coherent", "cpu": 0, "dev": 0, "order": 0},
-    {"t": "dma", "dev": 0, "write": true, "page": 0, "offset": 0, "len": 1}
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 4097, "dir": "from-device"},
+    {"t": "dma", "dev": 0, "write": true, "page": 14, "offset": 0, "len": 1}
   ],
   "violation": {
     "step": 6,
-    "explanation": "device 0's write of 1 byte(s) at IOVA 0x1f8000, inside mapping #0 (segment 0, IOVA 0x1f8000..0x1f9000, mapped and not being unmapped), faulted: IO page fault (permission) at IOVA page 0x1f8"
+    "explanation": "device 0's write of 1 byte(s) at IOVA 0x206000, inside mapping #0 (segment 0, IOVA 0x206000..0x207001, mapped and not being unmapped), faulted: IO page fault (not present) at IOVA page 0x206"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "17435:14:1:3:3:5:5:5:5:5:8:13:14:14:14:14:14",
-    "runs": 17436,
+    "path": "476:13:5:7:7:7:7:7:10:10:16:20:17:19:20:17:17:19:24:24:16:23:23:17:17:17:17:17",
+    "runs": 477,
     "ms": 0,
-    "swarm": {"weights": {"map": 3, "map-sg": 1, "alloc-coherent": 3, "unmap": 3, "resume": 3, "iommu": 3, "dma": 3, "kmalloc": 3, "kfree": 3, "tick": 3, "user-touch": 1, "user-unmap": 3}, "cpus": 1, "devices": 1}
+    "swarm": {"weights": {"map": 3, "map-sg": 1, "alloc-coherent": 3, "unmap": 3, "resume": 1, "iommu": 3, "dma": 3, "kmalloc": 0, "kfree": 0, "tick": 0, "user-touch": 1, "user-unmap": 1}, "cpus": 2, "devices": 1}
   }
 } as const;
 

@@ -26,16 +26,16 @@ const counterexample = {
   },
   "events": [
     {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device", "offset": 0, "len": 1},
-    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1},
+    {"t": "dma", "dev": 0, "write": false, "page": 15, "offset": 0, "len": 1},
     {"t": "unmap", "cpu": 0, "k": 0, "free": false},
     {"t": "iommu"},
     {"t": "resume", "cpu": 0},
     {"t": "alloc-coherent", "cpu": 0, "dev": 0, "order": 0},
-    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1}
+    {"t": "dma", "dev": 0, "write": false, "page": 15, "offset": 0, "len": 1}
   ],
   "violation": {
     "step": 6,
-    "explanation": "device 0 read IOVA 0x1f8000 of mapping #0 through an IOTLB entry, but reached frame 6 (a kmalloc-8 slab holding a kmalloc-8 object of the driver of dev0 at +0x0), which holds none of that mapping's buffer; frame 6 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1"
+    "explanation": "device 0 read IOVA 0x207000 of mapping #0 through an IOTLB entry, but reached frame 6 (a kmalloc-8 slab holding a kmalloc-8 object of the driver of dev0 at +0x0), which holds none of that mapping's buffer; frame 6 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1"
   },
   "found": {
     "engine": "random",

@@ -26,15 +26,15 @@ const counterexample = {
   },
   "events": [
     {"t": "alloc-coherent", "cpu": 0, "dev": 0, "order": 0},
-    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1},
+    {"t": "dma", "dev": 0, "write": false, "page": 15, "offset": 0, "len": 1},
     {"t": "unmap", "cpu": 0, "k": 0, "free": false},
     {"t": "iommu"},
     {"t": "resume", "cpu": 0},
-    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1}
+    {"t": "dma", "dev": 0, "write": false, "page": 15, "offset": 0, "len": 1}
   ],
   "violation": {
     "step": 5,
-    "explanation": "device 0 read frame 6 through a stale IOTLB entry for IOVA 0x1f8000; its unmap had already returned; frame 6 has been free since step 5"
+    "explanation": "device 0 read frame 6 through a stale IOTLB entry for IOVA 0x207000; its unmap had already returned; frame 6 has been free since step 5"
   },
   "found": {
     "engine": "random",

@@ -26,20 +26,20 @@ const counterexample = {
   },
   "events": [
     {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device"},
-    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1},
+    {"t": "dma", "dev": 0, "write": false, "page": 3, "offset": 0, "len": 1},
     {"t": "unmap", "cpu": 0, "k": 0, "free": true},
     {"t": "iommu"},
     {"t": "resume", "cpu": 0}
   ],
   "violation": {
     "step": 4,
-    "explanation": "frame 3: the page allocator reclaimed it (it held slab memory and is free now), yet device 0 can still reach it through an IOTLB entry for IOVA 0x1fe000; frame 3 has held a kmalloc-64 object of the driver of dev0 at +0x0 since step 1"
+    "explanation": "frame 3: the page allocator reclaimed it (it held slab memory and is free now), yet device 0 can still reach it through an IOTLB entry for IOVA 0x201000; frame 3 has held a kmalloc-64 object of the driver of dev0 at +0x0 since step 1"
   },
   "found": {
     "engine": "exhaustive",
     "seed": null,
     "path": null,
-    "runs": 1904,
+    "runs": 2164,
     "ms": 0
   }
 } as const;

@@ -26,14 +26,14 @@ const counterexample = {
   },
   "events": [
     {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device"},
-    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1},
+    {"t": "dma", "dev": 0, "write": false, "page": 15, "offset": 0, "len": 1},
     {"t": "unmap", "cpu": 0, "k": 0, "free": false},
     {"t": "iommu"},
     {"t": "resume", "cpu": 0}
   ],
   "violation": {
     "step": 4,
-    "explanation": "the IOMMU's directory cache for dom 0 still holds the level-2 entry covering IOVAs 0x0..0x1fffff, pointing at frame 8, which is no longer that page table: it is free; frame 8 has held an IOMMU page table (dom 0, level 1) since step 1"
+    "explanation": "the IOMMU's directory cache for dom 0 still holds the level-2 entry covering IOVAs 0x200000..0x3fffff, pointing at frame 8, which is no longer that page table: it is free; frame 8 has held an IOMMU page table (dom 0, level 1) since step 1"
   },
   "found": {
     "engine": "random",

@@ -25,21 +25,21 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device", "offset": 32, "len": 16},
-    {"t": "map", "cpu": 0, "dev": 1, "src": "kmalloc", "size": 1, "dir": "from-device"},
-    {"t": "dma", "dev": 1, "write": true, "page": 1, "offset": 0, "len": 1}
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device", "offset": 32, "len": 1},
+    {"t": "alloc-coherent", "cpu": 0, "dev": 1, "order": 1},
+    {"t": "dma", "dev": 1, "write": false, "page": 13, "offset": 0, "len": 1}
   ],
   "violation": {
     "step": 2,
-    "explanation": "device 1's write of 1 byte(s) at IOVA 0x1f9000, inside mapping #1 (segment 0, IOVA 0x1f9000..0x1f9001, mapped and not being unmapped), faulted: IO page fault (not present) at IOVA page 0x1f9"
+    "explanation": "device 1's read of 1 byte(s) at IOVA 0x205000, inside mapping #1 (segment 0, IOVA 0x204000..0x206000, mapped and not being unmapped), faulted: IO page fault (not present) at IOVA page 0x205"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "290:7:1:3:3:3:3:8:11:10:14:14:6:13:13:9:9",
-    "runs": 291,
+    "path": "167:9:1:2:2:2:2:2:7:8:7:7:9:8:8:8:8:8",
+    "runs": 168,
     "ms": 0,
-    "swarm": {"weights": {"map": 3, "map-sg": 1, "alloc-coherent": 3, "unmap": 1, "resume": 3, "iommu": 1, "dma": 1, "kmalloc": 3, "kfree": 3, "tick": 1, "user-touch": 1, "user-unmap": 1}, "cpus": 2, "devices": 2}
+    "swarm": {"weights": {"map": 3, "map-sg": 1, "alloc-coherent": 1, "unmap": 1, "resume": 1, "iommu": 3, "dma": 3, "kmalloc": 0, "kfree": 3, "tick": 1, "user-touch": 3, "user-unmap": 3}, "cpus": 2, "devices": 2}
   }
 } as const;
 

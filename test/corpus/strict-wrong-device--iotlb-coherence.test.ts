@@ -25,27 +25,26 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "alloc-coherent", "cpu": 0, "dev": 1, "order": 0},
-    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1},
-    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1}
+    {"t": "map", "cpu": 0, "dev": 1, "src": "kmalloc", "size": 4097, "dir": "to-device"},
+    {"t": "dma", "dev": 0, "write": false, "page": 14, "offset": 0, "len": 4097}
   ],
   "violation": {
-    "step": 2,
-    "explanation": "device 0 read frame 6 through a stale IOTLB entry for IOVA 0x1f8000; its unmap had already returned; frame 6 has held a 1-page io-buffer block of the driver of dev1 since step 1"
+    "step": 1,
+    "explanation": "device 0 read frame 7 through a stale page walk from a cached directory entry for IOVA 0x207000; its unmap had already returned; frame 7 has held page 2 of a kmalloc-8192 object of the driver of dev1 at +0x0 since step 1"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "123:11:7:7:7:9:9:3:8:8:8:5:5",
-    "runs": 124,
+    "path": "83:10:6:2:9:10:13:11:15",
+    "runs": 84,
     "ms": 0,
-    "swarm": {"weights": {"map": 3, "map-sg": 3, "alloc-coherent": 3, "unmap": 1, "resume": 1, "iommu": 1, "dma": 3, "kmalloc": 1, "kfree": 1, "tick": 1, "user-touch": 3, "user-unmap": 1}, "cpus": 1, "devices": 2}
+    "swarm": {"weights": {"map": 3, "map-sg": 0, "alloc-coherent": 3, "unmap": 3, "resume": 1, "iommu": 1, "dma": 1, "kmalloc": 0, "kfree": 3, "tick": 3, "user-touch": 0, "user-unmap": 1}, "cpus": 1, "devices": 2}
   }
 } as const;
 
-test("strict-wrong-device violates iotlb-coherence at step 3", () => {
+test("strict-wrong-device violates iotlb-coherence at step 2", () => {
   const result = replayCounterexample(counterexample);
   expect(result.mismatch).toBeNull();
   expect(result.trace.violation?.property).toBe("iotlb-coherence");
-  expect(result.trace.violation?.step).toBe(2);
+  expect(result.trace.violation?.step).toBe(1);
 });

@@ -25,20 +25,20 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 1, "src": "kmalloc", "size": 64, "dir": "to-device", "offset": 32, "len": 1},
-    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1}
+    {"t": "map", "cpu": 0, "dev": 1, "src": "kmalloc", "size": 1, "dir": "to-device"},
+    {"t": "dma", "dev": 0, "write": false, "page": 15, "offset": 0, "len": 1}
   ],
   "violation": {
     "step": 1,
-    "explanation": "device 0 read frame 6 through a page walk for IOVA 0x1f8000; frame 6 holds nothing granted to device 0: it is a kmalloc-64 slab holding a kmalloc-64 object of the driver of dev1 at +0x0; frame 6 has held a kmalloc-64 object of the driver of dev1 at +0x0 since step 1"
+    "explanation": "device 0 read frame 6 through a page walk for IOVA 0x207000; frame 6 holds nothing granted to device 0: it is a kmalloc-8 slab holding a kmalloc-8 object of the driver of dev1 at +0x0; frame 6 has held a kmalloc-8 object of the driver of dev1 at +0x0 since step 1"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "46:5:2:4:1:4:2:4:2:3:3:3:3:3:4:3:3:3:3:3",
-    "runs": 47,
+    "path": "83:10:6:2:9:9:2:2:2:2:2:2:2:2:2:2:2:2",
+    "runs": 84,
     "ms": 0,
-    "swarm": {"weights": {"map": 3, "map-sg": 1, "alloc-coherent": 1, "unmap": 1, "resume": 3, "iommu": 1, "dma": 1, "kmalloc": 1, "kfree": 1, "tick": 1, "user-touch": 0, "user-unmap": 1}, "cpus": 2, "devices": 2}
+    "swarm": {"weights": {"map": 3, "map-sg": 0, "alloc-coherent": 3, "unmap": 3, "resume": 1, "iommu": 1, "dma": 1, "kmalloc": 0, "kfree": 3, "tick": 3, "user-touch": 0, "user-unmap": 1}, "cpus": 1, "devices": 2}
   }
 } as const;
 

@@ -26,12 +26,12 @@ const counterexample = {
   },
   "events": [
     {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device"},
-    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1},
+    {"t": "dma", "dev": 0, "write": false, "page": 15, "offset": 0, "len": 1},
     {"t": "unmap", "cpu": 0, "k": 0, "free": false}
   ],
   "violation": {
     "step": 2,
-    "explanation": "frame 6: its last pin was dropped, yet device 0 can still reach it through an IOTLB entry for IOVA 0x1f8000; frame 6 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1"
+    "explanation": "frame 6: its last pin was dropped, yet device 0 can still reach it through an IOTLB entry for IOVA 0x207000; frame 6 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1"
   },
   "found": {
     "engine": "random",

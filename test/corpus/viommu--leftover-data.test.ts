@@ -26,11 +26,11 @@ const counterexample = {
   },
   "events": [
     {"t": "map-sg", "cpu": 0, "dev": 0, "sizes": [64], "dir": "to-device"},
-    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 65}
+    {"t": "dma", "dev": 0, "write": false, "page": 15, "offset": 0, "len": 65}
   ],
   "violation": {
     "step": 1,
-    "explanation": "device 0 read bytes 0x0..0x40 of frame 6 through a page walk for IOVA 0x1f8000; byte 0x40 of frame 6 holds the kernel's data: left there by an earlier user of frame 6 and never zeroed (the frame is now a kmalloc-64 slab holding a kmalloc-64 object of the driver of dev0 at +0x0); frame 6 has held a kmalloc-64 object of the driver of dev0 at +0x0 since step 1"
+    "explanation": "device 0 read bytes 0x0..0x40 of frame 6 through a page walk for IOVA 0x207000; byte 0x40 of frame 6 holds the kernel's data: left there by an earlier user of frame 6 and never zeroed (the frame is now a kmalloc-64 slab holding a kmalloc-64 object of the driver of dev0 at +0x0); frame 6 has held a kmalloc-64 object of the driver of dev0 at +0x0 since step 1"
   },
   "found": {
     "engine": "random",

@@ -25,23 +25,23 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device"},
-    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1},
-    {"t": "unmap", "cpu": 0, "k": 0, "free": false},
     {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device"},
-    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1}
+    {"t": "dma", "dev": 0, "write": false, "page": 15, "offset": 0, "len": 1},
+    {"t": "unmap", "cpu": 0, "k": 0, "free": false},
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device"},
+    {"t": "dma", "dev": 0, "write": false, "page": 15, "offset": 0, "len": 1}
   ],
   "violation": {
     "step": 4,
-    "explanation": "device 0 read IOVA 0x1f8000 of mapping #0 through an IOTLB entry, but reached frame 6 (a kmalloc-64 slab holding a kmalloc-64 object of the driver of dev0 at +0x0), which holds none of that mapping's buffer; frame 6 has held a kmalloc-64 object of the driver of dev0 at +0x0 since step 1"
+    "explanation": "device 0 read IOVA 0x207000 of mapping #0 through an IOTLB entry, but reached frame 6 (a kmalloc-8 slab holding a kmalloc-8 object of the driver of dev0 at +0x0), which holds none of that mapping's buffer; frame 6 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "25672:16:3:6:7:7:8:10:10:10:10:11:10:10:10",
-    "runs": 25673,
+    "path": "22676:11:4:2:5:9:10:10:12:12:2:2:2:2:2:2:2:9:8:8:8:2:7:7:7",
+    "runs": 22677,
     "ms": 0,
-    "swarm": {"weights": {"map": 3, "map-sg": 0, "alloc-coherent": 1, "unmap": 1, "resume": 3, "iommu": 3, "dma": 3, "kmalloc": 3, "kfree": 3, "tick": 3, "user-touch": 3, "user-unmap": 3}, "cpus": 1, "devices": 1}
+    "swarm": {"weights": {"map": 3, "map-sg": 1, "alloc-coherent": 3, "unmap": 3, "resume": 1, "iommu": 1, "dma": 3, "kmalloc": 3, "kfree": 3, "tick": 1, "user-touch": 3, "user-unmap": 1}, "cpus": 1, "devices": 1}
   }
 } as const;
 

@@ -25,22 +25,22 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device"},
-    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1},
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 8192, "dir": "to-device"},
+    {"t": "dma", "dev": 0, "write": false, "page": 14, "offset": 0, "len": 1},
     {"t": "unmap", "cpu": 0, "k": 0, "free": false},
-    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1}
+    {"t": "dma", "dev": 0, "write": false, "page": 14, "offset": 0, "len": 1}
   ],
   "violation": {
     "step": 3,
-    "explanation": "device 0 read frame 6 through a stale IOTLB entry for IOVA 0x1f8000; its unmap had already returned; frame 6 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1"
+    "explanation": "device 0 read frame 6 through a stale IOTLB entry for IOVA 0x206000; its unmap had already returned; frame 6 has held a kmalloc-8192 object of the driver of dev0 at +0x0 since step 1"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "324:11:3:3:7:7:7:7:9:8:8:8:8:11:11:11:7",
-    "runs": 325,
+    "path": "113:9:3:4:6:7:7:7:11:11:11:12:11:11:11:11:11:13:5:10:10:10:10:10",
+    "runs": 114,
     "ms": 0,
-    "swarm": {"weights": {"map": 3, "map-sg": 1, "alloc-coherent": 0, "unmap": 1, "resume": 1, "iommu": 3, "dma": 1, "kmalloc": 3, "kfree": 3, "tick": 1, "user-touch": 0, "user-unmap": 1}, "cpus": 2, "devices": 1}
+    "swarm": {"weights": {"map": 1, "map-sg": 1, "alloc-coherent": 1, "unmap": 3, "resume": 3, "iommu": 1, "dma": 3, "kmalloc": 1, "kfree": 1, "tick": 1, "user-touch": 1, "user-unmap": 3}, "cpus": 2, "devices": 1}
   }
 } as const;
 

@@ -124,29 +124,29 @@ describe("replay --itf", () => {
     expect(s[0].event).toEqual({ t: "init" });
     expect(s[1].event).toEqual({ t: "map", cpu: big(0), dev: big(0), src: "kmalloc", size: big(1), dir: "to-device" });
     expect(s[3].event).toEqual({ t: "unmap", cpu: big(0), k: big(0), free: false });
-    // Step 1: the buffer is a kmalloc object of the driver in slab frame 6, mapped at IOVA 0x1f8000.
+    // Step 1: the buffer is a kmalloc object of the driver in slab frame 6, mapped at IOVA 0x207000 (the window's top: IOVAs are allocated top-down).
     expect(at(s[1].frames, big(6))).toEqual({ role: "slab", owners: { "#set": ["driver of dev0"] }, pins: big(0) });
     expect(at(s[1].mappings, big(0))).toEqual({
-      status: "mapped", kind: "dma_map_single", dir: "to-device", dev: big(0), address: big(0x1f8000), pages: big(1),
+      status: "mapped", kind: "dma_map_single", dir: "to-device", dev: big(0), address: big(0x207000), pages: big(1),
       segments: [{ frame: big(6), offset: big(0), len: big(1), bounce: big(-1) }],
     });
     expect(s[1].iotlb).toEqual({ "#map": [] });
     // Step 2: the device's read through a page walk fills the IOTLB.
     const entry = { frame: big(6), read: true, write: false };
-    expect(at(s[2].iotlb, { "#tup": [big(0), big(0x1f8000)] })).toEqual(entry);
-    // The walk also filled the directory cache: the root's entry (level 3) and the level-2 one, covering IOVA 0..2 MiB.
+    expect(at(s[2].iotlb, { "#tup": [big(0), big(0x207000)] })).toEqual(entry);
+    // The walk also filled the directory cache: the root's entry (level 3) and the level-2 one, covering IOVA 2..4 MiB.
     expect(s[2].pdec).toEqual({ "#map": [
-      [{ "#tup": [big(0), big(2), big(0)] }, { frame: big(8), nextLevel: big(1), read: true, write: true }],
+      [{ "#tup": [big(0), big(2), big(0x200000)] }, { frame: big(8), nextLevel: big(1), read: true, write: true }],
       [{ "#tup": [big(0), big(3), big(0)] }, { frame: big(7), nextLevel: big(2), read: true, write: true }],
     ] });
     // Step 3: the unmap has returned (no mapping), yet lazy has not flushed: the entry stays.
     expect(s[3].mappings).toEqual({ "#map": [] });
-    expect(at(s[3].iotlb, { "#tup": [big(0), big(0x1f8000)] })).toEqual(entry);
+    expect(at(s[3].iotlb, { "#tup": [big(0), big(0x207000)] })).toEqual(entry);
     // The violation is at the last state only.
     for (const x of s.slice(0, 4)) expect(x.violation).toEqual([]);
     expect(s[4].violation).toEqual([{
       property: "iotlb-coherence", step: big(4),
-      message: expect.stringContaining("device 0 read frame 6 through a stale IOTLB entry for IOVA 0x1f8000") as unknown,
+      message: expect.stringContaining("device 0 read frame 6 through a stale IOTLB entry for IOVA 0x207000") as unknown,
     }]);
     expect(s.every((x) => x.noop === "")).toBe(true);
     expect(s[0].atc).toEqual({ "#map": [] });
@@ -155,8 +155,9 @@ describe("replay --itf", () => {
   it("known answer: fns-never-pde x pt-page-safety, a cached directory entry outliving its table", () => {
     const doc = JSON.parse(encodeItf(traceOf(join(CORPUS, "fns-never-pde--pt-page-safety.json")))) as { states: Rec[] };
     const last = doc.states[doc.states.length - 1];
-    const entry = at(last.pdec, { "#tup": [big(0), big(2), big(0)] }) as Rec;
-    expect(entry).toMatchObject({ nextLevel: big(1) });
+    // The root's entry (level 3, IOVA 0..1 GiB), cached by a walk that found no level-1 table for the accessed page.
+    const entry = at(last.pdec, { "#tup": [big(0), big(3), big(0)] }) as Rec;
+    expect(entry).toMatchObject({ nextLevel: big(2) });
     // The table frame the cached entry points at is free now.
     expect(at(last.frames, entry.frame)).toMatchObject({ role: "free" });
     expect((last.violation as Rec[])[0]).toMatchObject({ property: "pt-page-safety" });

@@ -229,3 +229,22 @@ describe("coiommu gives no protection inside the guest", () => {
     expect(t.explanation).toMatch(/holds nothing granted to device 0: it is a kmalloc-2048 slab holding a kmalloc-2048 object of the kernel/);
   });
 });
+
+describe("coiommu: a scatterlist must be contiguous in guest-physical memory", () => {
+  // dma-direct (kernel/dma/direct.c dma_direct_map_sg) gives each sg entry its own DMA address, its
+  // guest-physical one; the model's mapping has one IOVA range with the segments back to back. Two
+  // kmalloc-64 objects in one slab frame are two segments on the same page, not back to back: such a
+  // map fails rather than claim IOVA pages it does not map (the random engine found that "violating"
+  // availability: an access inside the claimed range faulted).
+  it("a map-sg of two objects in one frame fails; a single buffer maps at its guest-physical page", async () => {
+    const { Runner } = await import("./helpers.ts");
+    const { MS_FREE, mStatus, mIova, mSegFrame } = await import("../../model/dma-mapping.ts");
+    const r = Runner.of(coiommu);
+    r.step({ t: "map-sg", cpu: 0, dev: 0, sizes: [64, 64], dir: "to-device" });
+    expect(r.log[0].notes.join("; ")).toMatch(/map failed \(DMA_MAPPING_ERROR\)/);
+    expect(mStatus(r.state[MAPS], 0)).toBe(MS_FREE);
+    const ok = Runner.of(coiommu);
+    ok.step({ t: "map", cpu: 0, dev: 0, src: "kmalloc", size: 64, dir: "to-device" });
+    expect(mIova(ok.state[MAPS], 0)).toBe(ok.sys.g.winBase + mSegFrame(ok.state[MAPS], 0, 0));
+  });
+});

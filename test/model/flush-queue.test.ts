@@ -5,9 +5,9 @@ import { cmdCount } from "../../model/command-queue.ts";
 import { C } from "../../model/counters.ts";
 import { MS_UNMAPPING, mIova, mStatus } from "../../model/dma-mapping.ts";
 import { type Event } from "../../model/events.ts";
-import { fqCount } from "../../model/flush-queue.ts";
+import { fqCount, fqTimer } from "../../model/flush-queue.ts";
 import { CMD_COMPL_WAIT, CMD_INV_IOMMU_PAGES, cmdDomainId, cmdOpcode, invRangeAll } from "../../model/formats/amd-command.ts";
-import { CALLS, CALL_W, CMDQ, CMD_W, FRAMES, HDR, H_TIMER, IOVA, MAPS, PDEC } from "../../model/geometry.ts";
+import { CALLS, CALL_W, CMDQ, CMD_W, FQ, FRAMES, HDR, H_TIMER, IOVA, MAPS, PDEC } from "../../model/geometry.ts";
 import { pdecFrame, pdecSlot } from "../../model/iotlb.ts";
 import { F_DETACHED, frameFlags, frameRole, ROLE_FREE, ROLE_IOMMU_PT } from "../../model/physical-memory.ts";
 import { iovaAllocated } from "../../model/iova-allocator.ts";
@@ -28,11 +28,22 @@ function callOf(r: Runner, ctx: number): { op: number; phase: number } {
 function allocated(r: Runner, dom: number, v: number): boolean {
   return iovaAllocated(r.sys, r.state[IOVA], dom, v);
 }
+function timerOf(r: Runner, dom: number): number {
+  return fqTimer(r.state[FQ], r.sys.g, dom);
+}
+/** The queued commands, as 32-bit words. */
+function cmd(r: Runner, i: number): number[] {
+  return Array.from(r.state[CMDQ].slice(2 + i * CMD_W, 2 + (i + 1) * CMD_W)).map((w) => w >>> 0);
+}
 
-describe("lazy unmap with a flush queue of 2", () => {
-  it("the third unmap on one CPU flushes synchronously and blocks until the IOMMU has run the flush", () => {
+// Linux drivers/iommu/dma-iommu.c: struct iommu_dma_cookie holds, per domain, a
+// per-CPU ring (fq), fq_flush_start_cnt / fq_flush_finish_cnt and fq_timer.
+// IOVAs are allocated top-down (iova-allocator.ts): in the default window
+// 504..519, a domain's one-page maps get 519, 518, 517...
+describe("lazy unmap with a flush queue of 2 (per domain and CPU)", () => {
+  it("the third unmap of a domain on one CPU flushes that domain only and blocks until the IOMMU has run the flush", () => {
     const r = Runner.of(lazy, { fqSize: 2 });
-    r.steps([map(), map(), map()]); // IOVA pages 504, 505, 506
+    r.steps([map(), map(), map()]); // IOVA pages 519, 518, 517
     const g = r.sys.g;
     const u1 = r.step(unmap(0, 0));
     const u2 = r.step(unmap(0, 0));
@@ -40,64 +51,101 @@ describe("lazy unmap with a flush queue of 2", () => {
       expect(u.counters[C.iotlbInvCmds]).toBe(0);
       expect(u.counters[C.completionWaits]).toBe(0);
     }
-    expect(fqCount(r.tx(), 0)).toBe(2);
+    expect(fqCount(r.tx(), 0, 0)).toBe(2);
     expect(callOf(r, 0).op).toBe(OP_IDLE); // both returned at once
-    expect(allocated(r, 0, 504) && allocated(r, 0, 505)).toBe(true); // but their IOVAs are not free
+    expect(allocated(r, 0, 519) && allocated(r, 0, 518)).toBe(true); // but their IOVAs are not free
 
     const u3 = r.step(unmap(0, 0));
-    expect(u3.counters[C.iotlbInvCmds]).toBe(g.cfg.devices); // one all-pages invalidation per domain
-    expect(u3.counters[C.iotlbInvPages]).toBe(g.cfg.devices * g.winPages);
+    // fq_flush_iotlb -> flush_iotlb_all of this domain: one all-pages invalidation, not one per domain.
+    expect(u3.counters[C.iotlbInvCmds]).toBe(1);
+    expect(u3.counters[C.iotlbInvPages]).toBe(g.winPages);
     expect(u3.counters[C.completionWaits]).toBe(1);
-    expect(cmdCount(r.state[CMDQ])).toBe(g.cfg.devices + 1);
-    // The ring holds one all-pages INVALIDATE_IOMMU_PAGES (with PDE) per domain, then the wait.
-    const q = r.state[CMDQ];
-    const cmd = (i: number) => q.slice(2 + i * CMD_W, 2 + (i + 1) * CMD_W).map((w) => w >>> 0);
-    for (let d = 0; d < g.cfg.devices; d++) {
-      const [, d1, d2, d3] = cmd(d);
-      expect(cmdOpcode(d1)).toBe(CMD_INV_IOMMU_PAGES);
-      expect(cmdDomainId(d1)).toBe(d + 1);
-      expect(invRangeAll(d2, d3)).toBe(true);
-      expect(d2 & 2).toBe(2); // PDE
-    }
-    expect(cmdOpcode(cmd(g.cfg.devices)[1])).toBe(CMD_COMPL_WAIT);
+    expect(cmdCount(r.state[CMDQ])).toBe(2);
+    const [, d1, d2, d3] = cmd(r, 0);
+    expect(cmdOpcode(d1)).toBe(CMD_INV_IOMMU_PAGES);
+    expect(cmdDomainId(d1)).toBe(1); // domain 0's DomainID
+    expect(invRangeAll(d2, d3)).toBe(true);
+    expect(d2 & 2).toBe(2); // PDE
+    expect(cmdOpcode(cmd(r, 1)[1])).toBe(CMD_COMPL_WAIT);
     expect(callOf(r, 0)).toEqual({ op: OP_UNMAP, phase: 1 });
     const m = r.state[CALLS][2];
     expect(mStatus(r.state[MAPS], m)).toBe(MS_UNMAPPING);
-    expect(mIova(r.state[MAPS], m)).toBe(506);
+    expect(mIova(r.state[MAPS], m)).toBe(517);
 
     // Resuming before the IOMMU ran the commands changes nothing.
     const early = r.step({ t: "resume", cpu: 0 });
     expect(early.post).toBe(early.pre);
-    r.steps([IOMMU, IOMMU]);
+    r.step(IOMMU);
     expect(r.step({ t: "resume", cpu: 0 }).post).toBe(r.state); // the wait has not executed yet
     expect(callOf(r, 0).op).toBe(OP_UNMAP);
     r.step(IOMMU); // COMPLETION_WAIT
     r.step({ t: "resume", cpu: 0 });
     expect(callOf(r, 0).op).toBe(OP_IDLE);
-    expect(fqCount(r.tx(), 0)).toBe(1); // only the third unmap's entry is left
-    expect(allocated(r, 0, 504) || allocated(r, 0, 505)).toBe(false);
-    expect(allocated(r, 0, 506)).toBe(true);
+    expect(fqCount(r.tx(), 0, 0)).toBe(1); // only the third unmap's entry is left
+    expect(allocated(r, 0, 519) || allocated(r, 0, 518)).toBe(false);
+    expect(allocated(r, 0, 517)).toBe(true);
   });
 
-  it("the timer fires 10 ms after the first unmap and flushes on the timer context", () => {
+  it("rings are per domain: another domain's entries do not fill this domain's ring", () => {
+    const r = Runner.of(lazy, { fqSize: 2 });
+    r.steps([map(0, 0), map(0, 0), map(0, 1)]);
+    r.steps([unmap(0, 0), unmap(0, 0)]); // dom 0's ring on cpu0 is full
+    const u = r.step(unmap(0, 0)); // dom 1's ring is empty: queued, no flush
+    expect(u.counters[C.iotlbInvCmds]).toBe(0);
+    expect(fqCount(r.tx(), 0, 0)).toBe(2);
+    expect(fqCount(r.tx(), 0, 1)).toBe(1);
+    expect(fqCount(r.tx(), 0)).toBe(3); // all of cpu0's rings
+  });
+
+  // Linux queue_iova: a ring-full flush is followed by fq_ring_free of this CPU's ring only.
+  it("a ring-full flush frees only its own CPU's ring; the covered entries of another CPU's ring wait", () => {
+    const r = Runner.of(lazy, { fqSize: 1, reclaimEmptyTables: false });
+    r.steps([map(1, 0), unmap(1, 0)]); // A (519) on cpu1's ring
+    r.steps([map(0, 0), map(0, 0), unmap(0, 0)]); // B (518) on cpu0's ring; C (517) stays mapped
+    const a = 519, b = 518;
+    expect(allocated(r, 0, a) && allocated(r, 0, b)).toBe(true);
+    r.step(unmap(0, 0)); // C: cpu0's ring is full: flush of dom 0
+    r.steps([IOMMU, IOMMU, { t: "resume", cpu: 0 }]);
+    expect(allocated(r, 0, b)).toBe(false); // freed with cpu0's ring
+    expect(allocated(r, 0, a)).toBe(true); // covered by the flush, but on cpu1's ring
+    expect(fqCount(r.tx(), 1, 0)).toBe(1);
+    // queue_iova first frees what finished flushes cover on its own ring (fq_ring_free before
+    // fq_full): cpu1's next unmap releases A and queues without a flush.
+    r.step(map(1, 0));
+    const u = r.step(unmap(1, 0));
+    expect(u.counters[C.iotlbInvCmds]).toBe(0);
+    expect(allocated(r, 0, a)).toBe(false);
+    expect(fqCount(r.tx(), 1, 0)).toBe(1);
+  });
+});
+
+describe("the flush timer, one per domain (Linux fq_timer)", () => {
+  it("fires 10 ms after the first unmap of its domain and flushes that domain on the timer context", () => {
     const r = Runner.of(lazy, { fqSize: 2 });
     const g = r.sys.g;
-    r.steps([map(), unmap(0, 0)]);
-    expect(r.state[HDR][H_TIMER]).toBe(10);
-    const t1 = r.step({ t: "tick", ms: 4 });
-    expect(t1.post[HDR][H_TIMER]).toBe(6);
-    expect(t1.counters[C.iotlbInvCmds]).toBe(0);
-    const t2 = r.step({ t: "tick", ms: 6 });
-    expect(r.state[HDR][H_TIMER]).toBe(0);
-    expect(t2.counters[C.iotlbInvCmds]).toBe(g.cfg.devices);
-    expect(t2.counters[C.completionWaits]).toBe(1);
+    r.steps([map(0, 0), unmap(0, 0)]);
+    expect(timerOf(r, 0)).toBe(10);
+    expect(timerOf(r, 1)).toBe(0);
+    expect(r.state[HDR][H_TIMER]).toBe(0); // the policy timer is not used
+    r.step({ t: "tick", ms: 5 });
+    r.steps([map(0, 1), unmap(0, 0)]);
+    expect(timerOf(r, 1)).toBe(10);
+    const t = r.step({ t: "tick", ms: 5 });
+    expect(timerOf(r, 0)).toBe(0);
+    expect(timerOf(r, 1)).toBe(5);
+    expect(t.counters[C.iotlbInvCmds]).toBe(1); // dom 0 only
+    expect(cmdDomainId(cmd(r, 0)[1])).toBe(1);
     expect(callOf(r, g.timerCtx)).toEqual({ op: OP_TIMER, phase: 1 });
-    r.steps([IOMMU, IOMMU, IOMMU]);
-    expect(allocated(r, 0, 504)).toBe(true);
+    r.steps([IOMMU, IOMMU]);
+    expect(allocated(r, 0, 519)).toBe(true);
     r.step({ t: "resume", cpu: g.timerCtx });
     expect(callOf(r, g.timerCtx).op).toBe(OP_IDLE);
-    expect(fqCount(r.tx(), 0)).toBe(0);
-    expect(allocated(r, 0, 504)).toBe(false);
+    expect(fqCount(r.tx(), 0, 0)).toBe(0);
+    expect(allocated(r, 0, 519)).toBe(false);
+    expect(allocated(r, 1, 519)).toBe(true); // dom 1's timer has not fired
+    const t2 = r.step({ t: "tick", ms: 5 });
+    expect(cmdDomainId(cmd(r, 0)[1])).toBe(2);
+    expect(t2.counters[C.iotlbInvCmds]).toBe(1);
   });
 
   it("a tick with no timer armed is a no-op, and a timer that expires while the timer context is busy stays pending", () => {
@@ -105,15 +153,15 @@ describe("lazy unmap with a flush queue of 2", () => {
     const g = r.sys.g;
     const idle = r.step({ t: "tick", ms: 50 });
     expect(idle.post).toBe(idle.pre);
-    r.steps([map(), map(), unmap(0, 0), { t: "tick", ms: 10 }]); // flush 1 in progress on the timer context
-    r.step(unmap(0, 0)); // re-arms the timer (the first one fired)
-    expect(r.state[HDR][H_TIMER]).toBe(10);
-    r.step({ t: "tick", ms: 10 });
-    expect(r.state[HDR][H_TIMER]).toBe(-1); // expired, pending: the timer context is still busy
-    r.steps([IOMMU, IOMMU, IOMMU, { t: "resume", cpu: g.timerCtx }]);
+    r.steps([map(0, 0), map(0, 1), unmap(0, 0), unmap(0, 0)]);
+    r.step({ t: "tick", ms: 10 }); // dom 0's fires; dom 1's finds the timer context busy
+    expect(timerOf(r, 0)).toBe(0);
+    expect(timerOf(r, 1)).toBe(-1);
+    r.steps([IOMMU, IOMMU, { t: "resume", cpu: g.timerCtx }]);
     expect(callOf(r, g.timerCtx).op).toBe(OP_IDLE);
     const fire = r.step({ t: "tick", ms: 1 });
     expect(fire.counters[C.completionWaits]).toBe(1);
+    expect(cmdDomainId(cmd(r, 0)[1])).toBe(2);
     expect(callOf(r, g.timerCtx).op).toBe(OP_TIMER);
   });
 });
@@ -124,20 +172,20 @@ describe("IOVA reuse under lazy", () => {
     const g = r.sys.g;
     r.steps([map(), unmap(0, 0)]);
     r.step(map(1));
-    expect(mIova(r.state[MAPS], 0)).toBe(505); // 504 is still in the flush queue
-    r.steps([{ t: "tick", ms: 10 }, IOMMU, IOMMU, IOMMU, { t: "resume", cpu: g.timerCtx }]);
+    expect(mIova(r.state[MAPS], 0)).toBe(518); // 519 is still in the flush queue
+    r.steps([{ t: "tick", ms: 10 }, IOMMU, IOMMU, { t: "resume", cpu: g.timerCtx }]);
     r.step(map(1));
-    expect(mIova(r.state[MAPS], 1)).toBe(504);
+    expect(mIova(r.state[MAPS], 1)).toBe(519);
   });
 
   it("entries queued after a flush started are not released by it", () => {
     const r = Runner.of(lazy, { fqSize: 2, reclaimEmptyTables: false }); // no table teardown: the pages under it would be held back (reserveUnderTable)
     const g = r.sys.g;
-    r.steps([map(0), map(1), unmap(0, 0), { t: "tick", ms: 10 }]); // flush covers 504
-    r.step(unmap(1, 0)); // 505 queued on cpu1 after the flush started
-    r.steps([IOMMU, IOMMU, IOMMU, { t: "resume", cpu: g.timerCtx }]);
-    expect(allocated(r, 0, 504)).toBe(false);
-    expect(allocated(r, 0, 505)).toBe(true);
+    r.steps([map(0), map(1), unmap(0, 0), { t: "tick", ms: 10 }]); // flush covers 519
+    r.step(unmap(1, 0)); // 518 queued on cpu1 after the flush started
+    r.steps([IOMMU, IOMMU, { t: "resume", cpu: g.timerCtx }]);
+    expect(allocated(r, 0, 519)).toBe(false);
+    expect(allocated(r, 0, 518)).toBe(true);
     expect(fqCount(r.tx(), 1)).toBe(1);
   });
 
@@ -145,9 +193,9 @@ describe("IOVA reuse under lazy", () => {
     const r = Runner.of(lazy);
     const events: Event[] = [
       map(),
-      { t: "dma", dev: 0, write: false, page: 0, offset: 0, len: 8 },
+      { t: "dma", dev: 0, write: false, page: 15, offset: 0, len: 8 }, // IOVA page 519
       unmap(0, 0, true),
-      { t: "dma", dev: 0, write: false, page: 0, offset: 0, len: 8 },
+      { t: "dma", dev: 0, write: false, page: 15, offset: 0, len: 8 },
     ];
     for (const prop of [iotlbCoherence, pageConfinement]) {
       const ex = new Executor(r.sys, [prop]).run(events);
@@ -160,36 +208,35 @@ describe("IOVA reuse under lazy", () => {
 describe("overlapping flushes", () => {
   // Regression: with one "covered" bit shared by every flush in flight (the
   // model before 277b7c2), an earlier flush that completed released what only
-  // a later flush covered. Here: timer flush A starts and its two
-  // INVALIDATEs execute; the device re-fills the directory cache for a new
-  // mapping; that mapping is unmapped (tables detached) and a full ring starts
-  // flush B; A's COMPLETION_WAIT executes and the timer context resumes. The
-  // tables must survive until B completes (Linux fq_flush_start_cnt /
-  // fq_flush_finish_cnt), else the cached directory entry points at a free
-  // frame: a pt-page-safety violation, which lazy claims.
+  // a later flush covered. Here (one domain, rings of 1): timer flush A starts
+  // and its INVALIDATE executes; the device re-fills the directory cache for a
+  // new mapping; that mapping is unmapped (tables detached) and the full ring
+  // starts flush B; A's COMPLETION_WAIT executes and the timer context
+  // resumes. The tables must survive until B completes (Linux
+  // fq_flush_start_cnt / fq_flush_finish_cnt), else the cached directory
+  // entry points at a free frame: a pt-page-safety violation, which lazy claims.
   it("a completing flush releases only what it covered, not what a later flush covered", () => {
     // Table reclamation on: Y's tables are detached by Y's own unmap, under flush B only.
     // (Y is mapped before X's unmap: a map under a table being torn down gets no IOVA there,
     // iova-allocator.ts reserveUnderTable.)
-    const r = Runner.of(lazy, { fqSize: 2 });
+    const r = Runner.of(lazy, { fqSize: 1 });
     const events: Event[] = [
-      map(0, 0), // X: dom 0, IOVA 504, new tables
-      map(0, 0), // Y: dom 0, IOVA 505, the same tables
-      map(0, 1), // Z: dom 1
-      unmap(0, 0), // X queued on cpu0, timer armed; the tables still hold Y
+      map(0, 0), // X: dom 0, IOVA 519, new tables
+      map(0, 0), // Y: dom 0, IOVA 518, the same tables
+      unmap(0, 0), // X queued on cpu0 (its ring is full), timer armed; the tables still hold Y
       { t: "tick", ms: 10 }, // flush A on the timer context
-      IOMMU, IOMMU, // A's invalidations execute
-      { t: "dma", dev: 0, write: false, page: 1, offset: 0, len: 8 }, // caches Y's directory entries
-      unmap(0, 1), // Z queued (cpu0 ring now full)
-      unmap(0, 0), // Y: its tables empty, detached; ring full -> flush B starts, covers them; cpu0 blocks
+      IOMMU, // A's invalidation executes
+      { t: "dma", dev: 0, write: false, page: 14, offset: 0, len: 8 }, // caches Y's directory entries (518)
+      unmap(0, 0), // Y: its tables empty, detached; ring full -> flush B starts; cpu0 blocks
       IOMMU, // A's COMPLETION_WAIT
-      { t: "resume", cpu: 2 }, // A completes on the timer context
+      { t: "resume", cpu: 2 }, // A completes on the timer context: X released
     ];
     const ex = new Executor(r.sys, [ptPageSafety]).run(events);
     expect(ex.violation).toBeNull();
     // The scenario is live: the directory cache still points at Y's (detached) level-1 table.
     r.steps(events);
-    const e2 = r.state[PDEC][pdecSlot(r.sys.g, 0, 2, 505)];
+    expect(allocated(r, 0, 519)).toBe(false);
+    const e2 = r.state[PDEC][pdecSlot(r.sys.g, 0, 2, 518)];
     expect(e2).not.toBe(0);
     const t1 = pdecFrame(e2);
     expect(frameRole(r.state[FRAMES], t1)).toBe(ROLE_IOMMU_PT);
@@ -197,30 +244,63 @@ describe("overlapping flushes", () => {
     // Flush B completes: its invalidation dropped the cached entry. Y's own
     // entry is queued only after B (as Linux queue_iova does after a full-ring
     // flush), so Y's tables wait for the next flush, here the timer's.
-    const rest: Event[] = [IOMMU, IOMMU, IOMMU, { t: "resume", cpu: 0 }];
+    const rest: Event[] = [IOMMU, IOMMU, { t: "resume", cpu: 0 }];
     r.steps(rest);
-    expect(r.state[PDEC][pdecSlot(r.sys.g, 0, 2, 505)]).toBe(0);
+    expect(r.state[PDEC][pdecSlot(r.sys.g, 0, 2, 518)]).toBe(0);
     expect(frameFlags(r.state[FRAMES], t1) & F_DETACHED).toBe(F_DETACHED);
-    const next: Event[] = [{ t: "tick", ms: 10 }, IOMMU, IOMMU, IOMMU, { t: "resume", cpu: 2 }];
+    const next: Event[] = [{ t: "tick", ms: 10 }, IOMMU, IOMMU, { t: "resume", cpu: 2 }];
     r.steps(next);
     expect(frameRole(r.state[FRAMES], t1)).toBe(ROLE_FREE);
     expect(new Executor(r.sys, [ptPageSafety]).run([...events, ...rest, ...next]).violation).toBeNull();
   });
 
-  // Same for IOVAs: Z (dom 1, IOVA 504) is queued after flush A started, so
-  // only flush B covers it; A's completion must not free its IOVA.
+  // Same for IOVAs: Z (IOVA 518) is queued after flush A started, so only
+  // flush B covers it; A's completion must not free its IOVA.
   it("an IOVA covered only by a later flush stays allocated until that flush completes", () => {
     const r = Runner.of(lazy, { fqSize: 2, reclaimEmptyTables: false }); // no table teardown: the pages under it would be held back (reserveUnderTable)
     r.steps([
-      map(0, 0), map(0, 1), unmap(0, 0), map(0, 0),
-      { t: "tick", ms: 10 }, IOMMU, IOMMU,
-      unmap(0, 1), // Z queued after A started: not covered by A
-      unmap(0, 0), // flush B starts and covers Z
+      map(0, 0), map(0, 0), map(0, 0), unmap(0, 0), // 519 queued
+      { t: "tick", ms: 10 }, IOMMU, // flush A started, its invalidation ran
+      unmap(0, 0), // Z = 518 queued after A started: not covered by A
+      unmap(0, 0), // 517: the ring is full -> flush B starts and covers Z
       IOMMU, { t: "resume", cpu: 2 }, // A completes
     ]);
-    expect(cmdCount(r.state[CMDQ])).toBe(3); // B's commands have not executed
-    expect(allocated(r, 1, 504)).toBe(true);
-    r.steps([IOMMU, IOMMU, IOMMU, { t: "resume", cpu: 0 }]); // B completes
-    expect(allocated(r, 1, 504)).toBe(false);
+    expect(cmdCount(r.state[CMDQ])).toBe(2); // B's commands have not executed
+    expect(allocated(r, 0, 519)).toBe(false);
+    expect(allocated(r, 0, 518)).toBe(true);
+    r.steps([IOMMU, IOMMU, { t: "resume", cpu: 0 }]); // B completes
+    expect(allocated(r, 0, 518)).toBe(false);
+  });
+});
+
+// Linux queue_iova: after the ring-full flush, fq_ring_free releases the
+// entries with counter < fq_flush_finish_cnt; fq_ring_add then adds without
+// checking. If another flush of the domain started before the ring's entries
+// were queued and has not finished (here the timer's), this flush's finish
+// leaves the finished count at or below their counters: nothing is released,
+// the ring is still full, and fq_ring_add moves the tail onto the head, so
+// the ring reads as empty. The model does what Linux does: the lost entries'
+// IOVAs leak (never freed); the new entry is queued. (Before: fqPush refused
+// and lazy dropped the new entry, leaking its IOVA instead.)
+describe("a ring still full after its own flush (another flush of the domain in flight)", () => {
+  it("wraps as Linux's fq_ring_add does: the ring's entries are lost and leak, the new one is queued", () => {
+    const r = Runner.of(lazy, { fqSize: 1, reclaimEmptyTables: false });
+    const g = r.sys.g;
+    r.steps([map(0, 0), map(0, 0), map(0, 0)]); // 519, 518, 517
+    r.step(unmap(0, 0)); // C = 519 queued (counter 0), timer armed
+    r.step({ t: "tick", ms: 10 }); // the timer's flush T starts (started 1) on the timer context
+    r.step(unmap(0, 0)); // A = 518: ring full -> flush F1 (started 2)
+    r.steps([IOMMU, IOMMU, IOMMU, IOMMU, { t: "resume", cpu: 0 }]); // F1 finishes first: releases C; A queued (counter 2 - 1)
+    expect(allocated(r, 0, 519)).toBe(false);
+    expect(fqCount(r.tx(), 0, 0)).toBe(1);
+    r.step(unmap(0, 0)); // B = 517: ring full (A) -> flush F2
+    r.steps([IOMMU, IOMMU, { t: "resume", cpu: 0 }]); // F2 finishes; T still has not: A not released
+    expect(callOf(r, 0).op).toBe(OP_IDLE); // the unmap returned
+    expect(fqCount(r.tx(), 0, 0)).toBe(1); // the ring wrapped: A lost, B queued
+    r.step({ t: "resume", cpu: g.timerCtx }); // T finishes
+    r.steps([{ t: "tick", ms: 10 }, IOMMU, IOMMU, { t: "resume", cpu: g.timerCtx }]); // the re-armed timer flushes
+    expect(fqCount(r.tx(), 0, 0)).toBe(0);
+    expect(allocated(r, 0, 517)).toBe(false); // B, queued, was released
+    expect(allocated(r, 0, 518)).toBe(true); // A leaked, as in Linux
   });
 });

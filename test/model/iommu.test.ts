@@ -31,8 +31,10 @@ import { makeGeometry } from "../../model/geometry.ts";
 import { config, Runner, txOn } from "./helpers.ts";
 
 const MAP64 = { t: "map", cpu: 0, dev: 0, src: "kmalloc", size: 64, dir: "to-device" } as const;
-const READ0 = { t: "dma", dev: 0, write: false, page: 0, offset: 0, len: 64 } as const;
-const WRITE0 = { t: "dma", dev: 0, write: true, page: 0, offset: 0, len: 64 } as const;
+// IOVAs are allocated top-down (iova-allocator.ts): the first one-page mapping gets the window's top page, 519 = page 15.
+const TOP = 15;
+const READ0 = { t: "dma", dev: 0, write: false, page: TOP, offset: 0, len: 64 } as const;
+const WRITE0 = { t: "dma", dev: 0, write: true, page: TOP, offset: 0, len: 64 } as const;
 
 /** The frame of the first segment of mapping slot 0 (the driver's buffer). */
 function bufferFrame(r: Runner): number {
@@ -44,7 +46,7 @@ describe("translation through the IOMMU", () => {
     const r = Runner.of(strict);
     r.step(MAP64);
     const g = r.sys.g;
-    const v = g.winBase; // the lowest IOVA page: the first mapping gets it
+    const v = g.winBase + TOP; // the highest IOVA page: the first mapping gets it
     const slot = iotlbSlot(g, 0, v);
     expect(r.state[IOTLB][slot]).toBe(0);
     const s = r.step(READ0);
@@ -93,7 +95,7 @@ describe("translation through the IOMMU", () => {
     r.step(MAP64);
     r.step(READ0);
     const { tx } = txOn(r.sys, r.state);
-    invalidateRange(tx, 0, r.sys.g.winBase, 1, false);
+    invalidateRange(tx, 0, r.sys.g.winBase + TOP, 1, false);
     r.state = tx.commit();
     const s = r.step(READ0);
     expect(s.segSource).toEqual([SRC_PDEC_WALK]);
@@ -128,10 +130,13 @@ describe("translation through the IOMMU", () => {
   it("faults (not present) on an IOVA page that was never mapped, and stops a multi-page access at the first fault", () => {
     const r = Runner.of(strict);
     r.step(MAP64);
-    const s = r.step({ t: "dma", dev: 0, write: false, page: 0, offset: 4000, len: 200 });
-    expect(s.nseg).toBe(1); // 96 bytes of page 0, then page 1 faults
+    r.step({ t: "map", cpu: 0, dev: 0, src: "kmalloc", size: 64, dir: "to-device" }); // 518
+    r.step({ t: "unmap", cpu: 0, k: 0, free: false }); // 519 unmapped, 518 stays
+    r.steps([{ t: "iommu" }, { t: "iommu" }, { t: "resume", cpu: 0 }]);
+    const s = r.step({ t: "dma", dev: 0, write: false, page: TOP - 1, offset: 4000, len: 200 });
+    expect(s.nseg).toBe(1); // 96 bytes of page 518, then page 519 faults
     expect(s.fault).toBe(FAULT_NOT_PRESENT);
-    expect(r.obs.faultIovaPfn).toBe(r.sys.g.winBase + 1);
+    expect(r.obs.faultIovaPfn).toBe(r.sys.g.winBase + TOP);
     expect(s.counters[C.dmaBytes]).toBe(96);
     expect(r.step({ t: "dma", dev: 1, write: false, page: 0, offset: 0, len: 1 }).fault).toBe(FAULT_NOT_PRESENT);
   });
@@ -145,7 +150,7 @@ describe("unmap and invalidation", () => {
     r.step(READ0);
     r.step({ t: "unmap", cpu: 0, k: 0, free: false });
     const w = new WalkResult();
-    walkMemory(r.sys, r.state[PTMEM], r.state[DTE], 0, r.sys.g.winBase, w);
+    walkMemory(r.sys, r.state[PTMEM], r.state[DTE], 0, r.sys.g.winBase + TOP, w);
     expect(w.frame).toBe(-1); // the tables no longer map it
     const stale = r.step(READ0);
     expect(stale.fault).toBe(FAULT_NONE);
@@ -160,27 +165,27 @@ describe("unmap and invalidation", () => {
   it("an invalidation without PDE leaves directory-cache entries; with PDE it removes those its range touches", () => {
     const r = Runner.of(strict);
     const g = r.sys.g;
-    r.step(MAP64); // IOVA page winBase (504: level-2 prefix 0)
-    r.step({ t: "map", cpu: 0, dev: 0, src: "pages", size: 8 * 4096, dir: "bidirectional" }); // pages 512..519 (prefix 1)
-    expect(mIova(r.state[MAPS], 1)).toBe(512);
+    r.step(MAP64); // IOVA page 519 (level-2 prefix 1)
+    r.step({ t: "map", cpu: 0, dev: 0, src: "pages", size: 8 * 4096, dir: "bidirectional" }); // pages 504..511 (prefix 0)
+    expect(mIova(r.state[MAPS], 1)).toBe(504);
     r.step(READ0);
-    r.step({ t: "dma", dev: 0, write: false, page: 512 - g.winBase, offset: 0, len: 1 });
-    const s0 = pdecSlot(g, 0, 2, 504), s1 = pdecSlot(g, 0, 2, 512), s3 = pdecSlot(g, 0, 3, 504);
+    r.step({ t: "dma", dev: 0, write: false, page: 0, offset: 0, len: 1 });
+    const s0 = pdecSlot(g, 0, 2, 504), s1 = pdecSlot(g, 0, 2, 519), s3 = pdecSlot(g, 0, 3, 519);
     for (const s of [s0, s1, s3]) expect(r.state[PDEC][s]).not.toBe(0);
 
     const { tx, obs } = txOn(r.sys, r.state);
-    expect(queueInvalidatePages(tx, 0, 504, 1, false, obs)).toBe(true);
+    expect(queueInvalidatePages(tx, 0, 519, 1, false, obs)).toBe(true);
     executeNextCommand(tx, obs);
-    expect(tx.c[IOTLB][iotlbSlot(g, 0, 504)]).toBe(0);
-    expect(tx.c[IOTLB][iotlbSlot(g, 0, 512)]).not.toBe(0);
+    expect(tx.c[IOTLB][iotlbSlot(g, 0, 519)]).toBe(0);
+    expect(tx.c[IOTLB][iotlbSlot(g, 0, 504)]).not.toBe(0);
     for (const s of [s0, s1, s3]) expect(tx.c[PDEC][s]).not.toBe(0);
 
-    expect(queueInvalidatePages(tx, 0, 504, 1, true, obs)).toBe(true);
+    expect(queueInvalidatePages(tx, 0, 519, 1, true, obs)).toBe(true);
     executeNextCommand(tx, obs);
-    expect(tx.c[PDEC][s0]).toBe(0);
-    expect(tx.c[PDEC][s3]).toBe(0); // the root entry's span contains page 504
-    expect(tx.c[PDEC][s1]).not.toBe(0); // the level-2 entry for 512..1023 does not
-    expect(tx.c[IOTLB][iotlbSlot(g, 0, 512)]).not.toBe(0);
+    expect(tx.c[PDEC][s1]).toBe(0);
+    expect(tx.c[PDEC][s3]).toBe(0); // the root entry's span contains page 519
+    expect(tx.c[PDEC][s0]).not.toBe(0); // the level-2 entry for 0..511 does not
+    expect(tx.c[IOTLB][iotlbSlot(g, 0, 504)]).not.toBe(0);
   });
 
   it("invalidateRange only touches its own domain", () => {
@@ -192,10 +197,10 @@ describe("unmap and invalidation", () => {
     const { tx } = txOn(r.sys, r.state);
     const g = r.sys.g;
     expect(invalidateRange(tx, 1, 0, 2 ** 52, true)).toBe(3); // one IOTLB entry + two directory entries
-    expect(tx.c[IOTLB][iotlbSlot(g, 0, 504)]).not.toBe(0);
-    expect(tx.c[PDEC][pdecSlot(g, 0, 2, 504)]).not.toBe(0);
-    expect(tx.c[IOTLB][iotlbSlot(g, 1, 504)]).toBe(0);
-    expect(tx.c[PDEC][pdecSlot(g, 1, 2, 504)]).toBe(0);
+    expect(tx.c[IOTLB][iotlbSlot(g, 0, 519)]).not.toBe(0);
+    expect(tx.c[PDEC][pdecSlot(g, 0, 2, 519)]).not.toBe(0);
+    expect(tx.c[IOTLB][iotlbSlot(g, 1, 519)]).toBe(0);
+    expect(tx.c[PDEC][pdecSlot(g, 1, 2, 519)]).toBe(0);
   });
 
   it("detaches an emptied table (F_DETACHED) and frees it only in freeDetachedTables, for the right tag", () => {

@@ -54,25 +54,28 @@ describe("Kernel services", () => {
     expect(opcodes(k)).toEqual([]);
   });
 
-  it("reads the window's base: the first page allocIova hands out", () => {
+  it("reads the window's base and size: allocIova hands out the window's top page first (top-down, Linux alloc_iova)", () => {
     const k = kernelOn();
     expect(k.windowBase).toBe(DEFAULT_CONFIG.iovaBasePfn);
-    expect(k.allocIova(0, 1)).toBe(k.windowBase);
+    expect(k.allocIova(0, 1)).toBe(k.windowBase + k.windowPages - 1);
   });
 
-  it("allocIova is size-aligned unless asked not to be (a VFIO user's IOVA): 2 pages after 1 taken", () => {
+  it("allocIova is size-aligned and rounded unless asked not to be (a VFIO user's IOVA): 2 pages after 1 taken", () => {
     const k = kernelOn(); // window 504..519
-    expect(k.allocIova(0, 1)).toBe(504);
-    expect(k.allocIova(0, 2)).toBe(506); // aligned to 2: 505 stays free
-    expect(k.allocIova(0, 2, false)).toBe(508); // 505 alone is too small; the next free run of 2
-    expect(k.allocIova(1, 1)).toBe(504);
-    expect(k.allocIova(1, 2, false)).toBe(505); // the lowest free run, not aligned
+    expect(k.allocIova(0, 1)).toBe(519);
+    expect(k.allocIova(0, 2)).toBe(516); // aligned to 2: 518 stays free
+    expect(k.allocIova(0, 3)).toBe(512); // rounded to 4 (alloc_iova_fast), aligned to 4
+    expect(k.allocIova(0, 2, false)).toBe(504); // a caller-chosen IOVA: the lowest free run
+    expect(k.allocIova(1, 1)).toBe(519);
+    expect(k.allocIova(1, 2, false)).toBe(504); // the lowest free run, not aligned
+    expect(k.allocIova(1, 2, false)).toBe(506);
   });
 
   it("mapSegmentPage writes one page of a mapping: the step can end between two of its writes", () => {
     const sys = makeSystem({ ...DEFAULT_CONFIG, iovaBasePfn: 511 }, strict);
     const tr = traceEvents(sys, [], [{ t: "map", cpu: 0, dev: 0, src: "pages", size: 8192, dir: "to-device" }]);
-    expect(tr.steps[0].notes.join("\n")).toMatch(/map returned dma address 0x200000/); // strict: size-aligned, both pages in one step
+    // strict: size-aligned, top-down (window 511..526: 524), both pages in one step
+    expect(tr.steps[0].notes.join("\n")).toMatch(/map returned dma address 0x20c000/);
     const stepwise = makeSystem({ ...DEFAULT_CONFIG, iovaBasePfn: 511 }, findAnyPolicy("vfio-stepwise")!);
     const map: Event = { t: "map", cpu: 0, dev: 0, src: "pages", size: 8192, dir: "to-device" };
     const t2 = traceEvents(stepwise, [], [map, { t: "dma", dev: 0, write: false, page: 1, offset: 0, len: 1 }, { t: "resume", cpu: 0 }]);
@@ -164,14 +167,14 @@ describe("Kernel services", () => {
 
 describe("trace messages", () => {
   const MAP: Event = { t: "map", cpu: 0, dev: 0, src: "kmalloc", size: 64, dir: "to-device" };
-  const DMA: Event = { t: "dma", dev: 0, write: false, page: 0, offset: 0, len: 1 };
+  const DMA: Event = { t: "dma", dev: 0, write: false, page: 15, offset: 0, len: 1 }; // IOVA page 519, the first allocIova hands out
 
   it("every device access shows its frame, its translation source and any fault", () => {
     const sys = makeSystem(DEFAULT_CONFIG, strict);
     const t = traceEvents(sys, [], [MAP, DMA, DMA, { ...DMA, write: true }]);
-    expect(t.steps[1].notes.join("\n")).toMatch(/dev0 read 1 byte\(s\) at 0x1f8000: frame \d+ \+0x0, through page walk/);
+    expect(t.steps[1].notes.join("\n")).toMatch(/dev0 read 1 byte\(s\) at 0x207000: frame \d+ \+0x0, through page walk/);
     expect(t.steps[2].notes.join("\n")).toMatch(/through IOTLB entry/);
-    expect(t.steps[3].notes.join("\n")).toMatch(/dev0 access faulted at page 0x1f8: IO page fault \(permission\)/);
+    expect(t.steps[3].notes.join("\n")).toMatch(/dev0 access faulted at page 0x207: IO page fault \(permission\)/);
   });
 
   it("a resumed timer context is named as such", () => {

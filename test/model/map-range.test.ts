@@ -36,25 +36,26 @@ describe("a map of a range inside its allocation", () => {
     expect(dmaAddress(mp, 0) % 4096).toBe(2048);
     expect(formatEvent(RANGE)).toBe("map cpu0 dev0 pages 8192B [+0x800 len 4096] to-device");
     const exec = new Executor(makeSystem(DEFAULT_CONFIG, strict), [byteConf]);
-    // Inside the range, across the page boundary: granted.
-    expect(exec.run([RANGE, { t: "dma", dev: 0, write: false, page: 0, offset: 2048, len: 4096 }]).violation).toBeNull();
+    // Inside the range, across the page boundary (the range has IOVA pages 518..519, window pages 14..15): granted.
+    expect(exec.run([RANGE, { t: "dma", dev: 0, write: false, page: 14, offset: 2048, len: 4096 }]).violation).toBeNull();
     // The allocation's first half-page is mapped (same granule) but not granted.
-    expect(exec.run([RANGE, { t: "dma", dev: 0, write: false, page: 0, offset: 0, len: 1 }]).violation?.message).toMatch(/byte 0x0 is not granted/);
+    expect(exec.run([RANGE, { t: "dma", dev: 0, write: false, page: 14, offset: 0, len: 1 }]).violation?.message).toMatch(/byte 0x0 is not granted/);
   });
 
   it("dma-integrity: accesses across a range's two granules reach its own block; a policy that reserves one page too few shares the second", () => {
     const integ = findProperty("dma-integrity")!;
-    const acrossBoth: Event = { t: "dma", dev: 0, write: false, page: 0, offset: 2048, len: 4096 };
+    const acrossBoth: Event = { t: "dma", dev: 0, write: false, page: 14, offset: 2048, len: 4096 };
     const second: Event = { t: "map", cpu: 1, dev: 0, src: "kmalloc", size: 64, dir: "to-device" };
-    expect(new Executor(makeSystem(DEFAULT_CONFIG, strict), [integ]).run([RANGE, acrossBoth, second]).violation).toBeNull();
-    // strict-range-no-offset reserves ceil(4096 / 4096) = 1 IOVA page for a range spanning two: the next map gets the second.
-    const v = new Executor(makeSystem(DEFAULT_CONFIG, strictRangeNoOffset), [integ]).run([RANGE, second]).violation;
+    expect(new Executor(makeSystem(DEFAULT_CONFIG, strict), [integ]).run([second, RANGE, acrossBoth]).violation).toBeNull();
+    // strict-range-no-offset reserves ceil(4096 / 4096) = 1 IOVA page for a range spanning two: with the
+    // top page taken by the first map, it gets 518 and maps its second page over the first map's 519.
+    const v = new Executor(makeSystem(DEFAULT_CONFIG, strictRangeNoOffset), [integ]).run([second, RANGE]).violation;
     expect(v?.message).toMatch(/mappings #0 and #1 of device 0 are both live and share IOVA page/);
   });
 
   it("bounce bounces a page-aligned length at an unaligned start, so the rest of the block stays unreachable", () => {
     const exec = new Executor(makeSystem(DEFAULT_CONFIG, bounce), PROPERTIES);
-    const events: Event[] = [RANGE, { t: "dma", dev: 0, write: false, page: 0, offset: 0, len: 8192 }];
+    const events: Event[] = [RANGE, { t: "dma", dev: 0, write: false, page: 14, offset: 0, len: 8192 }];
     expect(exec.run(events).violation).toBeNull();
   });
 

@@ -18,7 +18,8 @@ import { iotlbCoherence } from "../../properties/iotlb-coherence.ts";
 import { Runner } from "./helpers.ts";
 
 const MAP: Event = { t: "map", cpu: 0, dev: 0, src: "kmalloc", size: 64, dir: "bidirectional" };
-const READ: Event = { t: "dma", dev: 0, write: false, page: 0, offset: 0, len: 64 };
+// The first one-page map gets the window's top page (top-down allocation): IOVA page 519, window page 15.
+const READ: Event = { t: "dma", dev: 0, write: false, page: 15, offset: 0, len: 64 };
 const UNMAP: Event = { t: "unmap", cpu: 0, k: 0, free: true };
 const IOMMU: Event = { t: "iommu" };
 const RESUME: Event = { t: "resume", cpu: 0 };
@@ -43,7 +44,7 @@ describe("strict unmap", () => {
     expect(u.counters[C.iotlbInvCmds]).toBe(1);
     expect(u.counters[C.completionWaits]).toBe(1);
     expect(cmdCount(r.state[CMDQ])).toBe(2);
-    expect(iovaAllocated(r.sys, r.state[IOVA], 0, 504)).toBe(true);
+    expect(iovaAllocated(r.sys, r.state[IOVA], 0, 519)).toBe(true);
     expect(frameRole(r.state[FRAMES], frame)).toBe(ROLE_SLAB); // the driver has not got its buffer back
 
     r.step(IOMMU); // INVALIDATE_IOMMU_PAGES
@@ -56,7 +57,7 @@ describe("strict unmap", () => {
     expect(done.counters[C.ptFramesFreed]).toBe(2);
     expect(call(r, 0)).toEqual([OP_IDLE, 0]);
     expect(mStatus(r.state[MAPS], 0)).toBe(MS_FREE);
-    expect(iovaAllocated(r.sys, r.state[IOVA], 0, 504)).toBe(false);
+    expect(iovaAllocated(r.sys, r.state[IOVA], 0, 519)).toBe(false);
     expect(frameRole(r.state[FRAMES], frame)).toBe(ROLE_FREE); // freed by the driver once unmap returned
   });
 
@@ -111,7 +112,7 @@ describe("strict unmap", () => {
       { t: "unmap", cpu: 1, k: 1, free: false },
     ]);
     expect(cmdCount(r.state[CMDQ])).toBe(4);
-    const u = r.step({ t: "unmap", cpu: 2, k: 0, free: false }); // the only MS_MAPPED one: mapping #0 (IOVA 504)
+    const u = r.step({ t: "unmap", cpu: 2, k: 0, free: false }); // the only MS_MAPPED one: mapping #0 (IOVA 519)
     expect(u.noop).toBe(false);
     expect(call(r, 2)).toEqual([OP_UNMAP, UNMAP_START]);
     expect(mStatus(r.state[MAPS], 0)).toBe(MS_UNMAPPING);

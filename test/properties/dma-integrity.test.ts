@@ -25,10 +25,10 @@ const coherence = findProperty("iotlb-coherence")!;
 /** Map a page, cache its translation, start its unmap on cpu0, map another page on cpu1 at the same IOVA, access it. */
 const REUSE: Event[] = [
   { t: "map", cpu: 0, dev: 0, src: "pages", size: 4096, dir: "to-device" },
-  { t: "dma", dev: 0, write: false, page: 0, offset: 0, len: 1 },
+  { t: "dma", dev: 0, write: false, page: 15, offset: 0, len: 1 },
   { t: "unmap", cpu: 0, k: 0, free: false },
   { t: "map", cpu: 1, dev: 0, src: "pages", size: 4096, dir: "to-device" },
-  { t: "dma", dev: 0, write: false, page: 0, offset: 0, len: 1 },
+  { t: "dma", dev: 0, write: false, page: 15, offset: 0, len: 1 },
 ];
 
 describe("dma-integrity", () => {
@@ -36,7 +36,7 @@ describe("dma-integrity", () => {
     const sys = makeSystem(DEFAULT_CONFIG, strictFreeIovaBeforeWait);
     const r = new Executor(sys, [integrity]).run(REUSE);
     expect(r.violation?.step).toBe(3); // the second map
-    expect(traceEvents(sys, [integrity], REUSE.slice(0, 4)).explanation).toMatch(/mappings #0 and #1 of device 0 are both live and share IOVA page 0x1f8/);
+    expect(traceEvents(sys, [integrity], REUSE.slice(0, 4)).explanation).toMatch(/mappings #0 and #1 of device 0 are both live and share IOVA page 0x207/);
   });
 
   it("the stale access through the reused IOVA reaches the first mapping's frame (clause 1)", () => {
@@ -50,7 +50,7 @@ describe("dma-integrity", () => {
     s = st.step(s, REUSE[4]);
     expect(obs.segSource[0]).toBe(SRC_IOTLB);
     const v = integrity.check(sys, pre, REUSE[4], obs, s);
-    expect(v?.message).toMatch(/IOVA 0x1f8000 of mapping #1 through an IOTLB entry, but reached frame \d+ .* which holds none of that mapping's buffer/);
+    expect(v?.message).toMatch(/IOVA 0x207000 of mapping #1 through an IOTLB entry, but reached frame \d+ .* which holds none of that mapping's buffer/);
   });
 
   it("strict keeps the IOVA until the wait: the same events are harmless, and the second map gets another page", () => {
@@ -77,7 +77,7 @@ describe("iotlb-coherence: the in-progress exemption covers only the mapping the
     const sys = makeSystem(DEFAULT_CONFIG, strictFreeIovaBeforeWait);
     const r = new Executor(sys, [coherence]).run(REUSE);
     expect(r.violation?.step).toBe(4);
-    expect(traceEvents(sys, [coherence], REUSE).explanation).toMatch(/stale IOTLB entry for IOVA 0x1f8000; the tables now map it to frame \d+/);
+    expect(traceEvents(sys, [coherence], REUSE).explanation).toMatch(/stale IOTLB entry for IOVA 0x207000; the tables now map it to frame \d+/);
   });
 
   it("strict's own in-progress window is still accepted: an access through the unmapping mapping's entry", () => {

@@ -18,7 +18,7 @@ import { Runner, txOn } from "../model/helpers.ts";
 function rewritten(frame: (old: number) => number, write: boolean): { r: Runner; old: number } {
   const r = Runner.of(strict);
   r.step({ t: "map", cpu: 0, dev: 0, src: "kmalloc", size: 64, dir: "bidirectional" });
-  const fill = r.step({ t: "dma", dev: 0, write: false, page: 0, offset: 0, len: 1 });
+  const fill = r.step({ t: "dma", dev: 0, write: false, page: 15, offset: 0, len: 1 });
   const old = fill.segFrame[0];
   const v = mIova(r.state[MAPS], 0);
   const { tx, obs } = txOn(r.sys, r.state);
@@ -29,7 +29,7 @@ function rewritten(frame: (old: number) => number, write: boolean): { r: Runner;
 }
 
 function check(r: Runner, write: boolean) {
-  const s = r.step({ t: "dma", dev: 0, write, page: 0, offset: 0, len: 1 });
+  const s = r.step({ t: "dma", dev: 0, write, page: 15, offset: 0, len: 1 });
   expect(s.segSource[0]).toBe(SRC_IOTLB);
   return iotlbCoherence.check(r.sys, s.pre, s.event, r.obs, s.post);
 }
@@ -60,7 +60,7 @@ describe("iotlb-coherence on a live mapping", () => {
 // frame (never stale).
 describe("iotlb-coherence through the policies", () => {
   const map = { t: "map", cpu: 0, dev: 0, src: "kmalloc", size: 64, dir: "bidirectional" } as const;
-  const read = { t: "dma", dev: 0, write: false, page: 0, offset: 0, len: 1 } as const;
+  const read = { t: "dma", dev: 0, write: false, page: 15, offset: 0, len: 1 } as const;
 
   function verdict(r: Runner, s: ReturnType<Runner["step"]>): string | null {
     return iotlbCoherence.check(r.sys, s.pre, s.event, r.obs, s.post)?.message ?? null;

@@ -45,7 +45,7 @@ function pinningStrict(early: boolean): Policy {
 }
 
 const MAP: Event = { t: "map", cpu: 0, dev: 0, src: "kmalloc", size: 64, dir: "bidirectional" };
-const DMA: Event = { t: "dma", dev: 0, write: false, page: 0, offset: 0, len: 1 };
+const DMA: Event = { t: "dma", dev: 0, write: false, page: 15, offset: 0, len: 1 };
 
 describe("pin-safety", () => {
   it("is violated by a frame returned while the IOTLB still maps it (strict-free-before-wait, lazy)", () => {

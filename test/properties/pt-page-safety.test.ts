@@ -15,7 +15,7 @@ import { Runner, txOn } from "../model/helpers.ts";
 function cached(): { r: Runner; slot: number; data: number } {
   const r = Runner.of(strict);
   r.step({ t: "map", cpu: 0, dev: 0, src: "pages", size: 4096, dir: "bidirectional" });
-  r.step({ t: "dma", dev: 0, write: false, page: 0, offset: 0, len: 1 });
+  r.step({ t: "dma", dev: 0, write: false, page: 15, offset: 0, len: 1 });
   const pd = r.state[PDEC];
   let slot = -1;
   for (let i = 0; i < pd.length; i++) if (pd[i] !== 0 && (slot < 0 || pdecNextLevel(pd[i]) < pdecNextLevel(pd[slot]))) slot = i;

@@ -20,7 +20,7 @@ const stale = findProperty("stale-window")!;
 const coherence = findProperty("iotlb-coherence")!;
 
 const MAP: Event = { t: "map", cpu: 0, dev: 0, src: "pages", size: 4096, dir: "to-device" };
-const DMA: Event = { t: "dma", dev: 0, write: false, page: 0, offset: 0, len: 1 };
+const DMA: Event = { t: "dma", dev: 0, write: false, page: 15, offset: 0, len: 1 };
 const UNMAP: Event = { t: "unmap", cpu: 0, k: 0, free: true };
 
 describe("stale-window", () => {
