@@ -125,6 +125,15 @@ function baseEntries(cfg: ModelConfig, tags: EventTag[], cpus: number, devices: 
     { weight: 2, arbitrary: top(3) },
     { weight: 1, arbitrary: fc.nat(Math.max(cfg.iovaPages, cfg.frames) - 1) },
   );
+  // A vCPU's guest-physical page: the morsel mount sits at the window's low pages, not where the
+  // IOVA allocator puts mappings, so under a policy that mounts memory into a VM (guest-access
+  // drawn) the vCPU's and the device's accesses aim low.
+  const guest = extra.includes("guest-access");
+  const guestPage = fc.oneof(
+    { weight: 6, arbitrary: fc.nat(Math.min(1, cfg.iovaPages - 1)) },
+    { weight: 2, arbitrary: fc.nat(Math.min(3, cfg.iovaPages - 1)) },
+    { weight: 1, arbitrary: fc.nat(Math.max(cfg.iovaPages, cfg.frames) - 1) },
+  );
   return [
     { weight: w("map", 4), arbitrary: fc.oneof({ weight: 3, arbitrary: wholeMap }, { weight: 1, arbitrary: rangeMap }) },
     { weight: w("map-sg", 1), arbitrary: fc.record({ t: fc.constant("map-sg" as const), cpu, dev, sizes: fc.array(kmSize, { minLength: 1, maxLength: 3 }), dir }) },
@@ -135,7 +144,7 @@ function baseEntries(cfg: ModelConfig, tags: EventTag[], cpus: number, devices: 
     {
       weight: w("dma", 8),
       arbitrary: fc.record({
-        t: fc.constant("dma" as const), dev, write: fc.boolean(), page,
+        t: fc.constant("dma" as const), dev, write: fc.boolean(), page: guest ? guestPage : page,
         offset: fc.nat(4095), len: fc.integer({ min: 1, max: 8192 }),
       }),
     },
@@ -152,7 +161,7 @@ function baseEntries(cfg: ModelConfig, tags: EventTag[], cpus: number, devices: 
     { weight: w("kernel-read", cfg.guestMemory !== undefined ? 2 : 0), arbitrary: fc.record({ t: fc.constant("kernel-read" as const), frame: fc.nat(cfg.frames - 1) }) },
     // A vCPU's access through the VM's EPT: only for a policy that mounts memory into it (Policy.eptTable,
     // drawn as the opt-in kind "guest-access"), so every other policy's entries, and its random stream, are unchanged.
-    ...(extra.includes("guest-access") ? [{ weight: w("guest-access", 6), arbitrary: fc.record({ t: fc.constant("guest-access" as const), cpu, page, write: fc.boolean() }) }] : []),
+    ...(extra.includes("guest-access") ? [{ weight: w("guest-access", 6), arbitrary: fc.record({ t: fc.constant("guest-access" as const), cpu, page: guestPage, write: fc.boolean() }) }] : []),
     // Opt-in kinds (Policy.events), last and of weight 0 otherwise, so every other draw is unchanged.
     { weight: w("user-get", optIn("user-get", 4)), arbitrary: fc.record({ t: fc.constant("user-get" as const), cpu, page: fc.nat(Math.max(0, cfg.userPages - 1)) }) },
     { weight: w("user-put", optIn("user-put", 3)), arbitrary: fc.record({ t: fc.constant("user-put" as const), cpu, page: fc.nat(Math.max(0, cfg.userPages - 1)) }) },

@@ -190,8 +190,8 @@ export function randomCheckAll(sys: System, props: readonly Property[], opts: Ra
   checkDeadline(opts.deadline, where);
   const params = { seed: opts.seed, numRuns: opts.runs, interruptAfterTimeLimit: msLeft(opts.deadline) };
   const d = opts.swarm === false
-    ? fc.check(fc.property(eventsArbitrary(sys.cfg, opts.maxEvents), scan), params)
-    : fc.check(fc.property(swarmEventsArbitrary(sys.cfg, opts.maxEvents), (x) => scan(x.events)), params);
+    ? fc.check(fc.property(eventsArbitrary(sys.cfg, opts.maxEvents, undefined, drawn(sys.policy)), scan), params)
+    : fc.check(fc.property(swarmEventsArbitrary(sys.cfg, opts.maxEvents, drawn(sys.policy)), (x) => scan(x.events)), params);
   if (thrown !== null) throw (thrown as { error: unknown }).error;
   if (d.interrupted) throw new DeadlineError(where);
   return props.map((prop, p) => {

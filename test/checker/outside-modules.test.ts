@@ -5,9 +5,9 @@
  * runs of up to 24 events, swarm on, then its race pass; exhaustive engine: the default scope and
  * its race pass) with the engines listed below (docs/testing.md, "User
  * policy modules with realistic bugs", gives the whole table and why an
- * engine misses a module), and the correct user modules hold. To keep the file's time down, each buggy
- * module's cell is checked for the one claimed property expected to fail
- * (the engines stop at the first violation), the race pass is bounded at
+ * engine misses a module), and the correct user modules hold. To keep the file's time down, the
+ * exhaustive engine checks each buggy module for the one claimed property
+ * expected to fail (the random engine: every claimed property, in one pass), the race pass is bounded at
  * 20,000 states (it finds each of these within the first few thousand), and
  * the correct modules get 500 random runs per property.
  */
@@ -48,7 +48,7 @@ const BUGS: readonly Bug[] = [
   { module: "out-leak-pins", bugClass: "pins leaked", property: "no-leak", engines: ["random", "exhaustive"] },
   { module: "out-bounce-leak-slot", bugClass: "bounce slots leaked", property: "no-leak", engines: ["random", "exhaustive"] },
   { module: "out-pool-dirty", bugClass: "dirty pages exposed", property: "leftover-data", engines: ["random", "exhaustive"] },
-  { module: "out-pool-halves", bugClass: "a pool granted wholesale", property: "dma-integrity", engines: ["random", "exhaustive"] },
+  { module: "out-pool-halves", bugClass: "a pool granted wholesale", property: "byte-confinement", engines: ["random", "exhaustive"] },
   { module: "out-unaligned-short", bugClass: "unaligned buffer mishandled", property: "availability", engines: ["random", "exhaustive"] },
   { module: "out-subrange-object-frame", bugClass: "sub-range of an allocation mishandled", property: "page-confinement", engines: ["random"] },
   { module: "out-rw-always", bugClass: "wrong direction permission", property: "byte-confinement", engines: ["random", "exhaustive"] },
@@ -64,7 +64,12 @@ const BUGS: readonly Bug[] = [
 
 const ATS = { untrusted: false, ats: true, acsTb: false };
 
-/** As `dmacheck check` runs the random engine by default: its main runs, then its race pass on the race scope's machine. */
+/** As `dmacheck check` runs the random engine by default (its main runs, then its race pass on the race scope's machine), over the claimed properties. */
+function randomRow(policy: Policy, config: ModelConfig, base: ModelConfig) {
+  return checkPolicyRandom({ policy, module: null }, policy.claims.map((p) => findProperty(p)!), { config, runs: 10_000, seed: 42, maxEvents: 24, timing: false, race: { base } });
+}
+
+/** One property, as random() of the default run gives it. */
 function random(policy: Policy, property: string, config: ModelConfig, base: ModelConfig, runs = 10_000) {
   return checkPolicyRandom({ policy, module: null }, [findProperty(property)!], { config, runs, seed: 42, maxEvents: 24, timing: false, race: { base } })[0];
 }
@@ -90,8 +95,9 @@ describe("user policy modules with realistic bugs (test/fixtures/outside)", () =
       const config = b.ats ? { ...DEFAULT_CONFIG, ...ATS } : DEFAULT_CONFIG;
       const scope = b.ats ? { ...DEFAULT_SCOPE, config: { ...DEFAULT_SCOPE.config, ...ATS } } : DEFAULT_SCOPE;
       if (b.engines.includes("random")) {
-        const r = random(policy, b.property, config, scope.config);
-        expect(r.verdict, `random engine, ${b.property}`).toBe("violated");
+        // Caught: some claimed property violated (the random engine need not find the same one as the exhaustive engine).
+        const row = randomRow(policy, config, scope.config);
+        expect(row.filter((c) => c.verdict === "violated").map((c) => c.property), "random engine: claimed properties violated").not.toEqual([]);
       }
       if (b.engines.includes("exhaustive")) {
         const [cell] = exhaustive(policy, [b.property], scope);

@@ -4,7 +4,8 @@
  * scope's machine (2 CPUs, 2 live mappings, 10 frames), where frames are
  * scarce enough for a map to fail part-way. An error path that undoes its
  * entries without invalidating, missed on the 32-frame machine, is caught
- * there, with a counterexample that carries the race machine and replays.
+ * there (pt-page-safety, 4 events with seed 42), with a counterexample that
+ * carries the race machine and replays.
  */
 import { describe, expect, it } from "vitest";
 import { DEFAULT_CONFIG } from "../../model/config.ts";
@@ -25,14 +26,14 @@ describe("the random engine's race pass", () => {
     const loaded = await loadPolicyModule(join(REPO, "test", "fixtures", "outside", "out-undo-no-invalidate.ts"));
     if (!loaded.ok) throw new Error(loaded.error);
     const entry = { policy: loaded.policy, module: null };
-    const props = [findProperty("page-confinement")!, findProperty("iotlb-coherence")!];
+    const props = [findProperty("pt-page-safety")!, findProperty("page-confinement")!];
     const main = checkPolicyRandom(entry, props, base);
     expect(main.map((c) => c.verdict)).toEqual(["holds", "holds"]);
     const withRace = checkPolicyRandom(entry, props, { ...base, race });
     const cell = withRace[0];
     expect(cell.verdict).toBe("violated");
     expect(cell.pass).toBe("race");
-    expect(cell.length).toBe(5);
+    expect(cell.length).toBe(4);
     const cx = cell.counterexample!;
     expect([cx.config.cpus, cx.config.frames, cx.config.maxMappings]).toEqual([2, 10, 2]);
     const replay = replayCounterexample(cx, loaded.policy);

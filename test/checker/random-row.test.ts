@@ -8,7 +8,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { DEFAULT_CONFIG } from "../../model/config.ts";
-import { BROKEN_POLICIES, POLICIES } from "../../model/policies/index.ts";
+import { BROKEN_POLICIES, NET_BROKEN_POLICIES, NET_POLICIES, POLICIES } from "../../model/policies/index.ts";
+import { vmMorselNoInvept } from "../../model/policies/vm-morsel.ts";
 import { PROPERTIES } from "../../properties/index.ts";
 import { checkCell, checkPolicyRandom, type MatrixOptions } from "../../checker/matrix.ts";
 
@@ -30,6 +31,12 @@ describe("the random engine's row of a policy", () => {
   it("equals the cells checked one property at a time, for every built-in and broken policy", () => {
     // Violated cells are there to compare: the test would be vacuous without them.
     expect(same(base)).toBeGreaterThan(20);
+  }, 240_000);
+
+  it("equals them for policies that opt into more event kinds (networking, a VM's vCPUs)", () => {
+    const opted = [...NET_POLICIES, ...NET_BROKEN_POLICIES, vmMorselNoInvept].filter((p) => (p.events?.length ?? 0) > 0 || p.eptTable !== undefined);
+    expect(opted.length).toBeGreaterThan(2);
+    expect(same({ ...base, runs: 300 }, opted)).toBeGreaterThan(2);
   }, 240_000);
 
   it("equals them without swarm weights, with another seed", () => {

@@ -36,11 +36,12 @@ const xdpTx: Event = { t: "xdp-tx", cpu: 0, k: 0 };
 describe("xdp-tx", () => {
   it("on page_pool: the held page becomes a to-device mapping at its pool IOVA, with no IOMMU work", () => {
     const r = Runner.of(pagePoolStrict, XDP_SCOPE.config);
-    r.steps([rx, { t: "dma", dev: 0, write: true, page: 0, offset: 0, len: 64 }, hold]);
+    // IOVAs are allocated top-down (Linux alloc_iova): the rx page is the window's last, page 3.
+    r.steps([rx, { t: "dma", dev: 0, write: true, page: 3, offset: 0, len: 64 }, hold]);
     const s = r.step(xdpTx);
     expect(s.noop).toBe(false);
     for (const c of ["iommuPteWrites", "iotlbInvCmds", "completionWaits", "bytesCopied"] as const) expect(s.counters[C[c]], c).toBe(0);
-    const read = r.step({ t: "dma", dev: 0, write: false, page: 0, offset: 0, len: 64 });
+    const read = r.step({ t: "dma", dev: 0, write: false, page: 3, offset: 0, len: 64 });
     expect(read.fault).toBe(0);
     expect(read.nseg).toBe(1);
   });
