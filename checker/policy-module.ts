@@ -97,42 +97,10 @@ function readShape(def: unknown): Record<string, unknown> | string {
       if (!v.ok) return `${f}: ${v.why}`;
       if (v.value !== undefined) out[f] = v.value;
     }
-    const claims = out.claims;
-    if (Array.isArray(claims)) {
-      if (types.isProxy(claims)) return "claims: a Proxy; give a plain array";
-      const n = claims.length;
-      if (n > MAX_CLAIMS) return `claims: at most ${MAX_CLAIMS} entries, got ${n}`;
-      const copy: unknown[] = [];
-      for (let i = 0; i < n; i++) {
-        const d = Object.getOwnPropertyDescriptor(claims, i);
-        if (d === undefined || !("value" in d)) return `claims[${i}]: a getter or a hole; give a plain array`;
-        copy.push(d.value);
-      }
-      out.claims = copy;
-    }
-    const io = out.iommus;
-    if (Array.isArray(io)) {
-      if (types.isProxy(io)) return "iommus: a Proxy; give a plain array";
-      if (io.length > IOMMU_KINDS.length) return `iommus: at most ${IOMMU_KINDS.length} entries, got ${io.length}`;
-      const copy: unknown[] = [];
-      for (let i = 0; i < io.length; i++) {
-        const d = Object.getOwnPropertyDescriptor(io, i);
-        if (d === undefined || !("value" in d)) return `iommus[${i}]: a getter or a hole; give a plain array`;
-        copy.push(d.value);
-      }
-      out.iommus = copy;
-    }
-    const ev = out.events;
-    if (Array.isArray(ev)) {
-      if (types.isProxy(ev)) return "events: a Proxy; give a plain array";
-      if (ev.length > OPT_IN_KINDS.length) return `events: at most ${OPT_IN_KINDS.length} entries, got ${ev.length}`;
-      const copy: unknown[] = [];
-      for (let i = 0; i < ev.length; i++) {
-        const d = Object.getOwnPropertyDescriptor(ev, i);
-        if (d === undefined || !("value" in d)) return `events[${i}]: a getter or a hole; give a plain array`;
-        copy.push(d.value);
-      }
-      out.events = copy;
+    for (const [name, max] of [["claims", MAX_CLAIMS], ["iommus", IOMMU_KINDS.length], ["events", OPT_IN_KINDS.length]] as const) {
+      const copied = plainArrayCopy(name, out[name], max);
+      if (typeof copied === "string") return copied;
+      if (copied !== null) out[name] = copied;
     }
     const b = out.staleBound;
     if (typeof b === "object" && b !== null) {
@@ -144,6 +112,24 @@ function readShape(def: unknown): Record<string, unknown> | string {
   } catch (e) {
     return `the default export cannot be read: ${describeThrown(e)}`;
   }
+}
+
+/**
+ * A copy of the module's array field `name` made of plain values, or why it
+ * cannot be read safely (a Proxy, more than `max` entries, a getter or a
+ * hole); null when the field is not an array (the shape check reports that).
+ */
+function plainArrayCopy(name: string, value: unknown, max: number): unknown[] | string | null {
+  if (!Array.isArray(value)) return null;
+  if (types.isProxy(value)) return `${name}: a Proxy; give a plain array`;
+  if (value.length > max) return `${name}: at most ${max} entries, got ${value.length}`;
+  const copy: unknown[] = [];
+  for (let i = 0; i < value.length; i++) {
+    const d = Object.getOwnPropertyDescriptor(value, i);
+    if (d === undefined || !("value" in d)) return `${name}[${i}]: a getter or a hole; give a plain array`;
+    copy.push(d.value);
+  }
+  return copy;
 }
 
 /** The plain value of field `f` of `o` or its prototypes; not ok if it is a getter or behind a Proxy. */

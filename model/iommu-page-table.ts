@@ -65,6 +65,31 @@ function detachedTag(fr: Words, f: number): number {
 }
 
 /**
+ * One step down the tables of domain `dom` towards IOVA page `v`: the table
+ * that `table` (at `level`) points to for `v`, allocated and linked when
+ * absent. -1 when a large leaf is in the way, no table frame could be
+ * allocated, or the page-table pool is full.
+ */
+function descend(tx: Tx, dom: number, table: number, level: number, v: number, obs: Observation): number {
+  const vtd = tx.g.vtd;
+  const idx = tableIndex(v, level);
+  const p = ptFind(tx.c[PTMEM], table, idx);
+  if (p >= 0) {
+    const lo = tx.c[PTMEM][2 + p * PT_W] >>> 0;
+    const hi = tx.c[PTMEM][3 + p * PT_W] >>> 0;
+    return isTablePointer(vtd, lo, level) ? entryPfn(vtd, lo, hi) : -1;
+  }
+  const next = allocFrames(tx, 0, ROLE_IOMMU_PT, dom, obs);
+  if (next < 0) return -1;
+  setFrameData(tx.w(FRAMES), next, tableKey(level - 1, v));
+  obs.counters[C.ptFramesAllocated]++;
+  if (obs.detail) obs.frameNote(next, `held an IOMMU page table (dom ${dom}, level ${level - 1})`);
+  if (!ptWrite(tx, table, idx, vtd ? slPdeLo(next) : amdPdeLo(next, level - 1), vtd ? slPdeHi(next) : amdPdeHi(next))) return -1;
+  obs.counters[C.iommuPteWrites]++;
+  return next;
+}
+
+/**
  * Maps IOVA page `v` of domain `dom` to frame `pfn`, allocating tables on the
  * way down. Returns false if a table frame could not be allocated or the
  * page-table pool is full.
@@ -73,25 +98,8 @@ export function iommuMapPage(tx: Tx, dom: number, v: number, pfn: number, ir: bo
   const levels = tx.g.cfg.iommuLevels;
   const vtd = tx.g.vtd;
   let table = domainRoot(tx.c[DTE], dom);
-  for (let level = levels; level > 1; level--) {
-    const idx = tableIndex(v, level);
-    const p = ptFind(tx.c[PTMEM], table, idx);
-    if (p >= 0) {
-      const lo = tx.c[PTMEM][2 + p * PT_W] >>> 0;
-      const hi = tx.c[PTMEM][3 + p * PT_W] >>> 0;
-      if (!isTablePointer(vtd, lo, level)) return false; // a large leaf is in the way
-      table = entryPfn(vtd, lo, hi);
-      continue;
-    }
-    const next = allocFrames(tx, 0, ROLE_IOMMU_PT, dom, obs);
-    if (next < 0) return false;
-    setFrameData(tx.w(FRAMES), next, tableKey(level - 1, v));
-    obs.counters[C.ptFramesAllocated]++;
-    if (obs.detail) obs.frameNote(next, `held an IOMMU page table (dom ${dom}, level ${level - 1})`);
-    if (!ptWrite(tx, table, idx, vtd ? slPdeLo(next) : amdPdeLo(next, level - 1), vtd ? slPdeHi(next) : amdPdeHi(next))) return false;
-    obs.counters[C.iommuPteWrites]++;
-    table = next;
-  }
+  for (let level = levels; level > 1 && table >= 0; level--) table = descend(tx, dom, table, level, v, obs);
+  if (table < 0) return false;
   // AMD: PR | FC | IR/IW (io_pgtable.c); VT-d: R/W (Linux __domain_mapping, no SNP: force_snooping is off).
   const ok = vtd ? ptWrite(tx, table, tableIndex(v, 1), slPteLo(pfn, ir, iw), slPteHi(pfn)) : ptWrite(tx, table, tableIndex(v, 1), amdPteLo(pfn), amdPteHi(pfn, ir, iw, true));
   if (!ok) return false;
@@ -130,25 +138,8 @@ export function iommuMapLarge(tx: Tx, dom: number, v: number, pfn: number, log2:
   const leafLevel = Math.floor((log2 - 12) / 9) + 1;
   const count = vtd ? 1 : amdReplicaCount(log2);
   let table = domainRoot(tx.c[DTE], dom);
-  for (let level = levels; level > leafLevel; level--) {
-    const idx = tableIndex(v, level);
-    const p = ptFind(tx.c[PTMEM], table, idx);
-    if (p >= 0) {
-      const lo = tx.c[PTMEM][2 + p * PT_W] >>> 0;
-      const hi = tx.c[PTMEM][3 + p * PT_W] >>> 0;
-      if (!isTablePointer(vtd, lo, level)) return false;
-      table = entryPfn(vtd, lo, hi);
-      continue;
-    }
-    const next = allocFrames(tx, 0, ROLE_IOMMU_PT, dom, obs);
-    if (next < 0) return false;
-    setFrameData(tx.w(FRAMES), next, tableKey(level - 1, v));
-    obs.counters[C.ptFramesAllocated]++;
-    if (obs.detail) obs.frameNote(next, `held an IOMMU page table (dom ${dom}, level ${level - 1})`);
-    if (!ptWrite(tx, table, idx, vtd ? slPdeLo(next) : amdPdeLo(next, level - 1), vtd ? slPdeHi(next) : amdPdeHi(next))) return false;
-    obs.counters[C.iommuPteWrites]++;
-    table = next;
-  }
+  for (let level = levels; level > leafLevel && table >= 0; level--) table = descend(tx, dom, table, level, v, obs);
+  if (table < 0) return false;
   const first = tableIndex(v, leafLevel);
   for (let i = 0; i < count; i++) if (ptFind(tx.c[PTMEM], table, first + i) >= 0) return false;
   const dflt = log2 === 12 + 9 * (leafLevel - 1);
