@@ -2,21 +2,27 @@
  * One row of the exhaustive table of `npm run bench`, in a process of its own
  * so that its peak resident memory (getrusage maxRSS) is this search's: a
  * built-in policy's search of a named scope, printed as one JSON line.
- * Usage: node --expose-gc bin/run-ts.js bench/exhaustive-row.ts POLICY default|race [MAX_STATES]
+ * Usage: node --expose-gc bin/run-ts.js bench/exhaustive-row.ts POLICY default|race|device [MAX_STATES]
  */
 import { findPolicy } from "../model/policies/index.ts";
 import { makeSystem } from "../model/system.ts";
 import { PROPERTIES } from "../properties/index.ts";
 import { exhaustiveCheck } from "../checker/exhaustive.ts";
-import { alphabetEvents, DEFAULT_SCOPE, raceScopeFor } from "../checker/scope.ts";
+import { alphabetEvents, DEFAULT_SCOPE, raceScopesFor } from "../checker/scope.ts";
 import { slotSymmetry } from "../checker/symmetry.ts";
 import { BENCH_SCOPES } from "./scopes.ts";
 
 const [name, scopeName, max] = process.argv.slice(2);
 const policy = findPolicy(name);
 const named = BENCH_SCOPES[scopeName];
-// The race scope as the race pass uses it: two devices for a policy with per-device state.
-const scope = named !== undefined && policy !== undefined && scopeName === "race" ? raceScopeFor(policy, DEFAULT_SCOPE.config) : named;
+// The race scopes as the race pass uses them: two devices in the race scope for a policy with
+// per-device state, and then no device race scope (its row says "none").
+const races = policy === undefined ? [] : raceScopesFor(policy, DEFAULT_SCOPE.config);
+const scope = named === undefined || policy === undefined ? undefined : scopeName === "race" ? races[0] : scopeName === "device" ? races[1] ?? null : named;
+if (scope === null) {
+  process.stdout.write(JSON.stringify({ policy: name, scope: scopeName, none: true }) + "\n");
+  process.exit(0);
+}
 if (policy === undefined || scope === undefined) {
   process.stderr.write(`usage: exhaustive-row.ts POLICY ${Object.keys(BENCH_SCOPES).join("|")} [MAX_STATES]\n`);
   process.exit(2);

@@ -15,7 +15,7 @@ import { PROPERTIES } from "../properties/index.ts";
 import { eventsArbitrary } from "../checker/arbitraries.ts";
 import { randomCheck } from "../checker/random.ts";
 import { fingerprintInto } from "../model/fingerprint.ts";
-import { alphabetEvents } from "../checker/scope.ts";
+import { alphabetEvents, DEVICE_RACE_SCOPE } from "../checker/scope.ts";
 import { runCellTasks, type CellTask } from "../checker/cell-pool.ts";
 import { spawnSync } from "node:child_process";
 import { availableParallelism } from "node:os";
@@ -119,16 +119,17 @@ function row(policy: string, scope: string, max?: number): RowResult {
   if (r.status !== 0) throw new Error(`bench/exhaustive-row.ts ${policy} ${scope}: ${r.stderr.split("\n")[0]}`);
   return JSON.parse(r.stdout) as RowResult;
 }
-interface RowResult { states: number; transitions: number; depth: number; stopped: string; ms: number; cpuMs: number; peakBytes: number; symmetry: boolean }
+interface RowResult { states: number; transitions: number; depth: number; stopped: string; ms: number; cpuMs: number; peakBytes: number; symmetry: boolean; none?: boolean }
 console.log("");
 console.log(`exhaustive engine, one search per policy and scope, each in its own process (one core); ${PROPERTIES.length} properties checked`);
-console.log(`default scope: ${alphabetEvents(OLD_DEFAULT_SCOPE).length}-event alphabet; race scope (the race pass's): 2 CPUs, 2 unmappable mappings, sub-page, one-page and page-crossing buffers (${alphabetEvents(RACE_BENCH_SCOPE).length}-event alphabet), at most ${fmt(RACE_MAX_STATES)} states`);
+console.log(`default scope: ${alphabetEvents(OLD_DEFAULT_SCOPE).length}-event alphabet; race scope (the race pass's): 2 CPUs, 2 unmappable mappings, sub-page, one-page and page-crossing buffers (${alphabetEvents(RACE_BENCH_SCOPE).length}-event alphabet), and device race scope (the same on 1 CPU and 2 devices, ${alphabetEvents(DEVICE_RACE_SCOPE).length} events; none for a policy whose race scope has 2 devices), each at most ${fmt(RACE_MAX_STATES)} states`);
 // Rates per second of wall-clock time and per second of the process's CPU time
 // (the same on an idle machine; on a loaded one the CPU rate is the engine's).
 console.log("policy        scope     distinct states   depth   distinct/s   distinct/cpu-s   transitions/s   peak B/state   end");
 for (const policy of POLICIES) {
-  for (const [scope, max] of [["default", undefined], ["race", RACE_MAX_STATES]] as const) {
+  for (const [scope, max] of [["default", undefined], ["race", RACE_MAX_STATES], ["device", RACE_MAX_STATES]] as const) {
     const r = row(policy.name, scope, max);
+    if (r.none === true) continue;
     const sec = r.ms / 1000;
     const end = r.stopped === "exhausted" ? "exhausted" : `stopped (${r.stopped})`;
     console.log(`${policy.name.padEnd(14)}${scope.padEnd(8)}${fmt(r.states).padStart(17)}${String(r.depth).padStart(8)}${fmt(r.states / sec).padStart(13)}${fmt(r.states / (r.cpuMs / 1000)).padStart(17)}${fmt(r.transitions / sec).padStart(16)}${fmt(r.peakBytes / r.states).padStart(15)}   ${end}${r.symmetry ? ", slot symmetry" : ""}`);

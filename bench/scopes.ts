@@ -6,9 +6,11 @@
  *   issue's per-state speed and memory targets are stated;
  * - "race": the race pass's scope (2 CPUs, 2 live mappings both
  *   unmappable, a sub-page, a one-page and a page-crossing two-page buffer);
- *   searched up to a state bound.
+ *   searched up to a state bound;
+ * - "device": the race pass's device race scope (the same buffers on 1 CPU
+ *   and 2 devices); searched up to a state bound.
  */
-import { RACE_SCOPE, type Scope } from "../checker/scope.ts";
+import { DEVICE_RACE_SCOPE, RACE_SCOPE, type Scope } from "../checker/scope.ts";
 
 export const OLD_DEFAULT_SCOPE: Scope = {
   config: {
@@ -24,4 +26,4 @@ export const OLD_DEFAULT_SCOPE: Scope = {
 /** The race pass's scope of `dmacheck check` (checker/scope.ts RACE_SCOPE). */
 export const RACE_BENCH_SCOPE: Scope = RACE_SCOPE;
 
-export const BENCH_SCOPES: Record<string, Scope> = { default: OLD_DEFAULT_SCOPE, race: RACE_BENCH_SCOPE };
+export const BENCH_SCOPES: Record<string, Scope> = { default: OLD_DEFAULT_SCOPE, race: RACE_BENCH_SCOPE, device: DEVICE_RACE_SCOPE };

@@ -183,11 +183,41 @@ function burstArbitrary(cfg: ModelConfig, cpus = cfg.cpus): fc.Arbitrary<Event[]
   });
 }
 
-export function eventsArbitrary(cfg: ModelConfig, maxEvents: number, swarm?: Swarm, extra: readonly EventTag[] = []): fc.Arbitrary<Event[]> {
-  const chunk = fc.oneof(
-    { weight: 8, arbitrary: eventArbitrary(cfg, swarm, extra).map((e) => [e]) },
-    { weight: 2, arbitrary: burstArbitrary(cfg, swarm?.cpus) },
-  );
+/**
+ * For a deferred policy (one with a timer: lazy and its kind), two more
+ * chunks. A stale-access triple: a device access, an unmap, the same access
+ * again (offset 0, one byte, at one of the window's two top pages, where the
+ * IOVA allocator puts mappings): the access after the unmap is the one a
+ * stale IOTLB entry serves. And a timer flush: a tick of the flush timeout,
+ * the IOMMU executing the flush's invalidation and completion wait, and the
+ * timer context resuming. A bug in the timer's re-arming needs both, in
+ * order, between maps (out-lazy-arm-once: 10 events); drawn from single
+ * events, 100,000 runs missed it.
+ */
+function staleAccessArbitrary(cfg: ModelConfig, swarm?: Swarm): fc.Arbitrary<Event[]> {
+  const devices = swarm?.devices ?? cfg.devices;
+  const cpus = swarm?.cpus ?? cfg.cpus;
+  return fc
+    .tuple(fc.nat(devices - 1), fc.nat(Math.min(1, cfg.iovaPages - 1)), fc.boolean(), fc.nat(cpus - 1), fc.nat(3), fc.boolean())
+    .map(([dev, i, write, cpu, k, free]): Event[] => {
+      const access: Event = { t: "dma", dev, write, page: cfg.iovaPages - 1 - i, offset: 0, len: 1 };
+      return [access, { t: "unmap", cpu, k, free }, access];
+    });
+}
+
+function timerFlushArbitrary(cfg: ModelConfig): fc.Arbitrary<Event[]> {
+  // resume starts at the timer context (contexts after the CPUs) and goes round.
+  return fc.constant<Event[]>([{ t: "tick", ms: cfg.fqTimeoutMs }, { t: "iommu" }, { t: "iommu" }, { t: "resume", cpu: cfg.cpus }]);
+}
+
+/** Sequences of up to `maxEvents` events; `deferred`: a deferred policy's sequences, with its two extra chunks. */
+export function eventsArbitrary(cfg: ModelConfig, maxEvents: number, swarm?: Swarm, extra: readonly EventTag[] = [], deferred = false): fc.Arbitrary<Event[]> {
+  const single = { weight: 8, arbitrary: eventArbitrary(cfg, swarm, extra).map((e) => [e]) };
+  const burst = { weight: 2, arbitrary: burstArbitrary(cfg, swarm?.cpus) };
+  // Other policies' chunks stay the two they were, so their sequences, seed for seed, are unchanged.
+  const chunk = deferred
+    ? fc.oneof(single, burst, { weight: 1, arbitrary: staleAccessArbitrary(cfg, swarm) }, { weight: 1, arbitrary: timerFlushArbitrary(cfg) })
+    : fc.oneof(single, burst);
   return fc
     .array(chunk, { minLength: 1, maxLength: maxEvents })
     .map((chunks) => chunks.flat().slice(0, maxEvents));
@@ -211,8 +241,8 @@ export function swarmArbitrary(cfg: ModelConfig, extra: readonly EventTag[] = []
 }
 
 /** A swarm, then a sequence of up to `maxEvents` events drawn with it. */
-export function swarmEventsArbitrary(cfg: ModelConfig, maxEvents: number, extra: readonly EventTag[] = []): fc.Arbitrary<{ swarm: Swarm; events: Event[] }> {
-  return swarmArbitrary(cfg, extra).chain((swarm) => eventsArbitrary(cfg, maxEvents, swarm, extra).map((events) => ({ swarm, events })));
+export function swarmEventsArbitrary(cfg: ModelConfig, maxEvents: number, extra: readonly EventTag[] = [], deferred = false): fc.Arbitrary<{ swarm: Swarm; events: Event[] }> {
+  return swarmArbitrary(cfg, extra).chain((swarm) => eventsArbitrary(cfg, maxEvents, swarm, extra, deferred).map((events) => ({ swarm, events })));
 }
 
 /** Whether `swarm` fits `cfg`: known kinds, factors from SWARM_FACTORS, CPUs and devices within the machine. */

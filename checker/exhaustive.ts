@@ -82,6 +82,8 @@ export interface SearchProgress {
   /** States expanded so far (every event applied). */
   readonly expanded: number;
   readonly ms: number;
+  /** Which search of a policy this is, when not its main one ("race scope", "device race scope"). */
+  readonly scope?: string;
 }
 
 export type StopReason = "all-violated" | "decided" | "exhausted" | "depth" | "states" | "memory";

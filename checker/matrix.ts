@@ -13,7 +13,7 @@ import { traceEvents } from "./trace.ts";
 import { buildCounterexample } from "../counterexamples/build.ts";
 import { type Counterexample } from "../counterexamples/schema.ts";
 import { exhaustiveCheck, type SearchProgress, type StopReason } from "./exhaustive.ts";
-import { alphabetEvents, policyScope, raceScopeFor, type Scope } from "./scope.ts";
+import { alphabetEvents, policyScope, raceScopeFor, raceScopeName, raceScopesFor, type Scope } from "./scope.ts";
 import { slotSymmetry } from "./symmetry.ts";
 import { CoverageRecorder, isVacuous, type Coverage } from "./coverage.ts";
 
@@ -220,8 +220,10 @@ export interface SearchSummary {
   /** Bitstate mode: estimated probability that some state was omitted; null for an exhaustive search. */
   readonly omission: number | null;
   readonly ms: number;
-  /** The race pass after this search, or null when there was none (or nothing left to decide). */
+  /** The race pass's first search (the race scope) after this one, or null when there was none (or nothing left to decide). */
   readonly race: RaceSummary | null;
+  /** Every search of the race pass, in order (the race scope, then the device race scope); empty when there was none. */
+  readonly races: readonly RaceSummary[];
 }
 
 /** One breadth-first search of a policy's scope, checking every property; one cell per property. */
@@ -258,9 +260,10 @@ export function checkPolicyExhaustively(entry: PolicyEntry, props: readonly Prop
     };
   });
   const race = opts.race === undefined || opts.race === null || opts.bitstate !== undefined ? null : racePass(entry, props, cells, opts, opts.race);
+  const races = race?.summaries ?? [];
   const summary: SearchSummary = {
     policy: entry.policy.name, states: r.states, transitions: r.transitions, depth: r.depth, stopped: r.stopped,
-    bytesPerState: r.bytesPerState, symmetry: canonical !== null, omission: r.omission, ms: time(r.ms), race: race?.summary ?? null,
+    bytesPerState: r.bytesPerState, symmetry: canonical !== null, omission: r.omission, ms: time(r.ms), race: races[0] ?? null, races,
   };
   return { cells: race?.cells ?? cells, summary };
 }
@@ -279,50 +282,64 @@ function exhaustiveCounterexample(
 }
 
 /**
- * The race pass: the race scope (checker/scope.ts raceScopeFor) searched
- * breadth-first up to `race.maxStates` states for the properties the main
- * search did not violate. A violation found there replaces the main cell's
- * "holds" (its counterexample carries the race scope's machine, so it
- * replays as it is); a cell that still holds keeps the main search's verdict
- * and bound. It runs only while a claimed property (every property, when
- * none is claimed or with --all-properties) is undecided; the search ends
- * once those are violated, as the main one does.
+ * The race pass: the race scopes (checker/scope.ts raceScopesFor: the race
+ * scope, then the device race scope) searched breadth-first, one after the
+ * other, each up to `race.maxStates` states, for the properties the searches
+ * before it did not violate. A violation found there replaces the main cell's
+ * "holds" (its counterexample carries that scope's machine, so it replays as
+ * it is); a cell that still holds keeps the main search's verdict and bound.
+ * A search runs only while a claimed property (every property, when none is
+ * claimed or with --all-properties) is undecided, and ends once those are
+ * violated, as the main one does.
  */
 function racePass(
   entry: PolicyEntry, props: readonly Property[], cells: CellResult[], opts: ExhaustiveMatrixOptions, race: { readonly base: ModelConfig; readonly maxStates: number },
-): { cells: CellResult[]; summary: RaceSummary } | null {
+): { cells: CellResult[]; summaries: RaceSummary[] } {
   const targets = searchTargets(entry, props, opts);
-  const open = props.map((_, p) => cells[p].verdict === "holds");
+  const out = cells.slice();
+  const summaries: RaceSummary[] = [];
+  for (const raceScope of raceScopesFor(entry.policy, race.base)) {
+    const r = raceSearch(entry, props, out, targets, opts, race.maxStates, raceScope);
+    if (r === null) break;
+    summaries.push(r);
+  }
+  return { cells: out, summaries };
+}
+
+/** One search of the race pass over `raceScope`, replacing in `out` the cells it violates; null when nothing was left to decide. */
+function raceSearch(
+  entry: PolicyEntry, props: readonly Property[], out: CellResult[], targets: boolean[] | undefined, opts: ExhaustiveMatrixOptions, maxStates: number, raceScope: Scope,
+): RaceSummary | null {
+  const open = props.map((_, p) => out[p].verdict === "holds");
   if (!props.some((_, p) => open[p] && (targets?.[p] ?? true))) return null;
-  const scope = policyScope(entry.policy, raceScopeFor(entry.policy, race.base));
+  const scope = policyScope(entry.policy, raceScope);
   const sys = makeSystem(scope.config, entry.policy);
   const alphabet = alphabetEvents(scope);
   const canonical = opts.reduction === false ? null : slotSymmetry(sys, alphabet);
   const idx = props.map((_, p) => p).filter((p) => open[p]);
   const rprops = idx.map((p) => props[p]);
   const rtargets = idx.map((p) => targets?.[p] ?? true);
+  const c = scope.config;
+  const name = raceScopeName(c);
+  const onProgress = opts.onProgress;
   const r = exhaustiveCheck(sys, rprops, alphabet, {
-    depth: opts.depth, maxStates: race.maxStates, targets: rtargets, canonical, deadline: opts.deadline,
-    where: `${entry.policy.name} (exhaustive engine, race scope)`,
+    depth: opts.depth, maxStates, targets: rtargets, canonical, deadline: opts.deadline,
+    where: `${entry.policy.name} (exhaustive engine, ${name})`,
+    onProgress: onProgress === undefined ? undefined : (p) => onProgress({ ...p, scope: name }),
   });
   const time = (ms: number) => (opts.timing ? Math.round(ms) : 0);
-  const out = cells.slice();
   r.outcomes.forEach((o, i) => {
     if (o.events === null || o.violation === null) return;
     const p = idx[i];
     const { cx, explanation } = exhaustiveCounterexample(entry, sys, o.property, scope.config, { events: o.events, violation: o.violation, transitions: o.transitions, ms: time(o.ms) });
     out[p] = {
-      ...cells[p], pass: "race", verdict: "violated", states: o.states, transitions: o.transitions, depth: o.events.length, exhausted: false, bound: null,
+      ...out[p], pass: "race", verdict: "violated", states: o.states, transitions: o.transitions, depth: o.events.length, exhausted: false, bound: null,
       length: o.events.length, ms: time(o.ms), counterexample: cx, explanation, vacuous: false,
     };
   });
-  const c = scope.config;
   return {
-    cells: out,
-    summary: {
-      states: r.states, transitions: r.transitions, depth: r.depth, stopped: r.stopped, exhausted: r.exhausted, symmetry: canonical !== null,
-      cpus: c.cpus, devices: c.devices, frames: c.frames, maxMappings: c.maxMappings, ms: time(r.ms),
-    },
+    states: r.states, transitions: r.transitions, depth: r.depth, stopped: r.stopped, exhausted: r.exhausted, symmetry: canonical !== null,
+    cpus: c.cpus, devices: c.devices, frames: c.frames, maxMappings: c.maxMappings, ms: time(r.ms),
   };
 }
 

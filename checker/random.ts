@@ -74,6 +74,11 @@ export function drawn(policy: System["policy"]): readonly EventTag[] {
   return extra;
 }
 
+/** A deferred policy (it has a timer or a flush-queue timer): its sequences also draw stale-access triples and timer flushes (checker/arbitraries.ts). */
+export function deferred(policy: System["policy"]): boolean {
+  return policy.timer !== undefined || policy.fqTimer !== undefined;
+}
+
 export function randomCheck(sys: System, prop: Property, opts: RandomOptions): RandomResult {
   const exec = new Executor(sys, [prop]);
   exec.observer = opts.observer ?? null;
@@ -95,11 +100,11 @@ export function randomCheck(sys: System, prop: Property, opts: RandomOptions): R
   let swarm: Swarm | null = null;
   let details: { numRuns: number; counterexamplePath: string | null; numShrinks: number; interrupted: boolean };
   if (opts.swarm === false) {
-    const d = fc.check(fc.property(eventsArbitrary(sys.cfg, opts.maxEvents, undefined, drawn(sys.policy)), holds), params);
+    const d = fc.check(fc.property(eventsArbitrary(sys.cfg, opts.maxEvents, undefined, drawn(sys.policy), deferred(sys.policy)), holds), params);
     if (d.failed && d.counterexample !== null) found = d.counterexample[0];
     details = d;
   } else {
-    const d = fc.check(fc.property(swarmEventsArbitrary(sys.cfg, opts.maxEvents, drawn(sys.policy)), (x) => holds(x.events)), params);
+    const d = fc.check(fc.property(swarmEventsArbitrary(sys.cfg, opts.maxEvents, drawn(sys.policy), deferred(sys.policy)), (x) => holds(x.events)), params);
     if (d.failed && d.counterexample !== null) ({ events: found, swarm } = d.counterexample[0]);
     details = d;
   }
@@ -190,8 +195,8 @@ export function randomCheckAll(sys: System, props: readonly Property[], opts: Ra
   checkDeadline(opts.deadline, where);
   const params = { seed: opts.seed, numRuns: opts.runs, interruptAfterTimeLimit: msLeft(opts.deadline) };
   const d = opts.swarm === false
-    ? fc.check(fc.property(eventsArbitrary(sys.cfg, opts.maxEvents, undefined, drawn(sys.policy)), scan), params)
-    : fc.check(fc.property(swarmEventsArbitrary(sys.cfg, opts.maxEvents, drawn(sys.policy)), (x) => scan(x.events)), params);
+    ? fc.check(fc.property(eventsArbitrary(sys.cfg, opts.maxEvents, undefined, drawn(sys.policy), deferred(sys.policy)), scan), params)
+    : fc.check(fc.property(swarmEventsArbitrary(sys.cfg, opts.maxEvents, drawn(sys.policy), deferred(sys.policy)), (x) => scan(x.events)), params);
   if (thrown !== null) throw (thrown as { error: unknown }).error;
   if (d.interrupted) throw new DeadlineError(where);
   return props.map((prop, p) => {
@@ -240,8 +245,8 @@ function moreCounterexamples(sys: System, prop: Property, opts: RandomOptions, f
   };
   const params = { seed: opts.seed, numRuns: opts.runs, endOnFailure: true, interruptAfterTimeLimit: msLeft(opts.deadline) };
   const d = opts.swarm === false
-    ? fc.check(fc.property(eventsArbitrary(sys.cfg, opts.maxEvents, undefined, drawn(sys.policy)), scan), params)
-    : fc.check(fc.property(swarmEventsArbitrary(sys.cfg, opts.maxEvents, drawn(sys.policy)), (x) => scan(x.events)), params);
+    ? fc.check(fc.property(eventsArbitrary(sys.cfg, opts.maxEvents, undefined, drawn(sys.policy), deferred(sys.policy)), scan), params)
+    : fc.check(fc.property(swarmEventsArbitrary(sys.cfg, opts.maxEvents, drawn(sys.policy), deferred(sys.policy)), (x) => scan(x.events)), params);
   if (d.interrupted) throw new DeadlineError(where);
   const kinds = new Set([kindKey(first)]);
   const out: MoreRandomCounterexample[] = [];
@@ -254,11 +259,11 @@ function moreCounterexamples(sys: System, prop: Property, opts: RandomOptions, f
     let swarm: Swarm | null = null;
     let path: string | null = null;
     if (opts.swarm === false) {
-      const r = fc.check(fc.property(eventsArbitrary(sys.cfg, opts.maxEvents, undefined, drawn(sys.policy)), holds), replay);
+      const r = fc.check(fc.property(eventsArbitrary(sys.cfg, opts.maxEvents, undefined, drawn(sys.policy), deferred(sys.policy)), holds), replay);
       if (r.interrupted) throw new DeadlineError(where);
       if (r.failed && r.counterexample !== null) [found, path] = [r.counterexample[0], r.counterexamplePath];
     } else {
-      const r = fc.check(fc.property(swarmEventsArbitrary(sys.cfg, opts.maxEvents, drawn(sys.policy)), (x) => holds(x.events)), replay);
+      const r = fc.check(fc.property(swarmEventsArbitrary(sys.cfg, opts.maxEvents, drawn(sys.policy), deferred(sys.policy)), (x) => holds(x.events)), replay);
       if (r.interrupted) throw new DeadlineError(where);
       if (r.failed && r.counterexample !== null) [{ events: found, swarm }, path] = [r.counterexample[0], r.counterexamplePath];
     }

@@ -116,14 +116,17 @@ export const DEFAULT_SCOPE: Scope = {
  * after it by `dmacheck check` up to a state bound (`--race-states`):
  * two CPUs, two live mappings each of which can be unmapped, and buffers as
  * drivers make them: a 64-byte kmalloc object's interior bytes 32..47 from
- * the device, a whole page to the device, and a page-aligned length at an
- * unaligned start inside a two-page block from the device (it crosses a page
- * boundary). The default scope's 10 frames (5 free after boot) run out with
- * two buffers and their tables, so maps fail part-way and unwind. So a map
- * racing an unmap on the other CPU, an IOVA reused before its invalidation
- * completed, a range that loses its last page, and a multi-page map that
- * fails part-way and unwinds are all within reach. A policy with per-device
- * state (`perDeviceState`) gets two devices and 16 frames.
+ * the device, one page to the device that is the second page of a two-page
+ * block (dma_map_page of a sub-range that starts past its allocation's
+ * first page), and a page-aligned length at an unaligned start inside a
+ * two-page block from the device (it crosses a page boundary). The default
+ * scope's 10 frames (5 free after boot) run out with two buffers and their
+ * tables, so maps fail part-way and unwind. So a map racing an unmap on the
+ * other CPU, an IOVA reused before its invalidation completed, a range that
+ * loses its last page or is mapped from its allocation's first frame, and a
+ * multi-page map that fails part-way and unwinds are all within reach. A
+ * policy with per-device state (`perDeviceState`) gets two devices and 16
+ * frames; every other policy's race pass then searches DEVICE_RACE_SCOPE.
  */
 export const RACE_SCOPE: Scope = {
   config: { ...DEFAULT_SCOPE.config, cpus: 2, maxMappings: 2 },
@@ -136,10 +139,25 @@ export const RACE_SCOPE: Scope = {
     dmaOffsets: [32],
     mapRanges: [
       { src: "kmalloc", size: 64, offset: 32, len: 16, dir: "from-device" },
-      { src: "pages", size: 4096, offset: 0, len: 4096, dir: "to-device" },
+      { src: "pages", size: 8192, offset: 4096, len: 4096, dir: "to-device" },
       { src: "pages", size: 8192, offset: 2048, len: 4096, dir: "from-device" },
     ],
   },
+};
+
+/**
+ * The device race scope: the race scope's buffers, mappings and accesses
+ * with two devices on one CPU, each device in its own IOMMU domain. What it
+ * reaches that the two-CPU race scope does not: one device's unmap while the
+ * other device's mapping is live, so an invalidation or a table that names
+ * the wrong domain is used (out-inv-dom0 in test/fixtures/outside: 6
+ * events). One CPU, not two: with two CPUs and two devices, 100,000 states
+ * reach depth 9 and the frames left cannot make a map fail part-way; with
+ * one CPU, depth 14.
+ */
+export const DEVICE_RACE_SCOPE: Scope = {
+  config: { ...RACE_SCOPE.config, cpus: 1, devices: 2 },
+  alphabet: RACE_SCOPE.alphabet,
 };
 
 /**
@@ -157,6 +175,18 @@ export function raceScopeFor(policy: Policy, base: ModelConfig): Scope {
     },
     alphabet: RACE_SCOPE.alphabet,
   };
+}
+
+/**
+ * The race pass's scopes for `policy` on `base`, searched in order, each for
+ * what the ones before it left undecided: the race scope, then, when it has
+ * one device, the device race scope over `base`.
+ */
+export function raceScopesFor(policy: Policy, base: ModelConfig): Scope[] {
+  const first = raceScopeFor(policy, base);
+  if (first.config.devices !== 1) return [first];
+  const d = DEVICE_RACE_SCOPE.config;
+  return [first, { config: { ...base, cpus: d.cpus, devices: d.devices, maxMappings: d.maxMappings }, alphabet: DEVICE_RACE_SCOPE.alphabet }];
 }
 
 /**
@@ -228,4 +258,9 @@ export function alphabetEvents(scope: Scope): Event[] {
   // With a guest memory region: the kernel reading each frame through its direct map.
   if (c.guestMemory !== undefined) for (let frame = 0; frame < c.frames; frame++) out.push({ t: "kernel-read", frame });
   return out;
+}
+
+/** What a race-pass search is called in reports: the device race scope has one CPU (the race scope always two). */
+export function raceScopeName(r: { readonly cpus: number }): string {
+  return r.cpus === 1 ? "device race scope" : "race scope";
 }

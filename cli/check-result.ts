@@ -66,6 +66,8 @@ const SearchSchema = Schema.Struct({
   ms: NonNegative,
   /** The race pass after this search (absent in documents from before it). */
   race: Schema.optional(Schema.NullOr(RaceSchema)),
+  /** Every search of the race pass, in order (absent in documents from before the device race scope). */
+  races: Schema.optional(Schema.Array(RaceSchema)),
 });
 
 export const CheckResultSchema = Schema.Struct({

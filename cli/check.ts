@@ -323,7 +323,7 @@ export function progressText(p: SearchProgress): string {
   // Time left in this level, at the rate states have been expanded so far.
   const left = p.expanded > 0 ? (p.ms / p.expanded) * (p.levelSize - p.levelDone) : 0;
   const pct = p.levelSize > 0 ? Math.floor((100 * p.levelDone) / p.levelSize) : 0;
-  return ` | depth ${p.depth}, ${fmt(p.states)} states, frontier ${fmt(p.frontier)}, ${fmt(Math.round(rate))} states/s, level ${pct}% (~${Math.ceil(left / 1000)} s left)`;
+  return ` | ${p.scope === undefined ? "" : `${p.scope}: `}depth ${p.depth}, ${fmt(p.states)} states, frontier ${fmt(p.frontier)}, ${fmt(Math.round(rate))} states/s, level ${pct}% (~${Math.ceil(left / 1000)} s left)`;
 }
 
 /** `--bitstate BITS` and `--bitstate-hashes K` (SPIN's supertrace; default 3 hashes, as SPIN's pan -k). */

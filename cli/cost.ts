@@ -96,8 +96,8 @@ function runExperiment(flags: CostFlags, io: Io): number {
       if (flags.policy !== undefined || flags.hostSize !== undefined) fail("--experiment vm runs its own policies: --policy and --host-size do not apply");
       const costs = selectCosts(flags);
       const rows = vmExperiment(costs, flags.ios, selectWorkloads(flags.workload), iommu);
-      if (flags.json) process.stdout.write(JSON.stringify({ experiment: VM_EXPERIMENT, iommu, costs: costsDocument(costs), rows }, null, 2) + "\n");
-      else process.stdout.write(renderVmExperiment(rows, flags.costs === undefined ? DEFAULT_COSTS_FILE : `${DEFAULT_COSTS_FILE} with ${flags.costs} over it`));
+      if (flags.json) io.out(JSON.stringify({ experiment: VM_EXPERIMENT, iommu, costs: costsDocument(costs), rows }, null, 2) + "\n");
+      else io.out(renderVmExperiment(rows, flags.costs === undefined ? DEFAULT_COSTS_FILE : `${DEFAULT_COSTS_FILE} with ${flags.costs} over it`));
       return EXIT_OK;
     }
     case NET_EXPERIMENT: {

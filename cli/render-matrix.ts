@@ -2,7 +2,7 @@
 import pc from "picocolors";
 import { match } from "ts-pattern";
 import { type CellResult, type Engine, type SearchSummary } from "../checker/matrix.ts";
-import { type Scope } from "../checker/scope.ts";
+import { raceScopeName, type Scope } from "../checker/scope.ts";
 import { type Coverage } from "../checker/coverage.ts";
 import { type ModelConfig } from "../model/config.ts";
 
@@ -126,16 +126,15 @@ export function renderMatrix(rows: readonly Row[], searches: readonly SearchSumm
     } else {
       lines.push("* claimed by the policy. holds (all): no violation in any execution of the scope (its space was exhausted);");
       lines.push("holds (<=k): none up to k events. violated (n): a shortest counterexample, of n events.");
-      if (searches.some((s) => s.race !== null)) lines.push("violated (n, race): none in the scope, a shortest one of n events in the race scope searched after it (docs/exhaustive.md).");
+      if (searches.some((s) => s.race !== null)) lines.push("violated (n, race): none in the scope, a shortest one of n events in a race scope searched after it (docs/exhaustive.md).");
       lines.push(VACUOUS_LEGEND);
       for (const s of searches) {
         const time = info.timing ? `, ${fmt(s.ms)} ms` : "";
         lines.push(`  ${s.policy}: ${fmt(s.states)} states, ${fmt(s.transitions)} transitions, ${stopText(s)}${time}`);
-        if (s.race !== null) {
-          const r = s.race;
+        for (const r of s.races) {
           const rtime = info.timing ? `, ${fmt(r.ms)} ms` : "";
           const end = r.exhausted ? `exhausted at depth ${r.depth}` : r.stopped === "decided" || r.stopped === "all-violated" ? `every claim decided at depth ${r.depth}` : `${r.stopped === "states" ? "state bound" : "depth bound"}, depth ${r.depth} fully checked`;
-          lines.push(`    race scope (${plural(r.cpus, "CPU")}, ${plural(r.devices, "device")}, ${plural(r.frames, "frame")}, ${plural(r.maxMappings, "live mapping")}): ${fmt(r.states)} states, ${end}${rtime}`);
+          lines.push(`    ${raceScopeName(r)} (${plural(r.cpus, "CPU")}, ${plural(r.devices, "device")}, ${plural(r.frames, "frame")}, ${plural(r.maxMappings, "live mapping")}): ${fmt(r.states)} states, ${end}${rtime}`);
         }
       }
     }

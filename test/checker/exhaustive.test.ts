@@ -54,7 +54,14 @@ function bruteForceShortest(sys: System, prop: Property, alphabet: readonly Even
  */
 // strict-unmap-off-by-one x dma-integrity: the random trace maps a 1-byte kmalloc buffer (a kmalloc-8 slab shared with
 // the next coherent allocation); the scope maps only 64-byte buffers, where the neighbour page the bug leaves mapped holds nothing else.
-const OUT_OF_SCOPE: Record<string, readonly string[]> = { damn: ["byte-confinement"], "damn-unzeroed-pool": ["byte-confinement"], "strict-unmap-off-by-one": ["dma-integrity"] };
+// lazy-free-tables-at-unmap x availability: the random trace (a deferred policy's stale-access chunk) faults on a
+// device write at the first byte of a second, from-device 1-byte buffer; the scope's from-device buffer is bytes
+// 32..47 of a kmalloc-64 object and its accesses are at +0x0 and +0x40, which miss it (no violation in 1,824,915
+// states to depth 40).
+const OUT_OF_SCOPE: Record<string, readonly string[]> = {
+  damn: ["byte-confinement"], "damn-unzeroed-pool": ["byte-confinement"], "strict-unmap-off-by-one": ["dma-integrity"],
+  "lazy-free-tables-at-unmap": ["availability"],
+};
 
 describe("exhaustive engine on the default scope", () => {
   for (const policy of POLICIES) {

@@ -42,7 +42,7 @@ interface Bug {
 
 const BUGS: readonly Bug[] = [
   { module: "out-iova-reuse", bugClass: "IOVA freed before its invalidation completed, reused", property: "dma-integrity", engines: ["random", "exhaustive"] },
-  { module: "out-lazy-arm-once", bugClass: "deferred policy whose timer never re-arms", property: "stale-window", engines: ["exhaustive"] },
+  { module: "out-lazy-arm-once", bugClass: "deferred policy whose timer never re-arms", property: "stale-window", engines: ["random", "exhaustive"] },
   { module: "out-leak-iova-trunc", bugClass: "IOVA leak", property: "no-leak", engines: ["random", "exhaustive"] },
   { module: "out-leak-tables-order", bugClass: "table frames leaked", property: "no-leak", engines: ["random", "exhaustive"] },
   { module: "out-leak-pins", bugClass: "pins leaked", property: "no-leak", engines: ["random", "exhaustive"] },
@@ -50,9 +50,9 @@ const BUGS: readonly Bug[] = [
   { module: "out-pool-dirty", bugClass: "dirty pages exposed", property: "leftover-data", engines: ["random", "exhaustive"] },
   { module: "out-pool-halves", bugClass: "a pool granted wholesale", property: "byte-confinement", engines: ["random", "exhaustive"] },
   { module: "out-unaligned-short", bugClass: "unaligned buffer mishandled", property: "availability", engines: ["random", "exhaustive"] },
-  { module: "out-subrange-object-frame", bugClass: "sub-range of an allocation mishandled", property: "page-confinement", engines: ["random"] },
+  { module: "out-subrange-object-frame", bugClass: "sub-range of an allocation mishandled", property: "page-confinement", engines: ["random", "exhaustive"] },
   { module: "out-rw-always", bugClass: "wrong direction permission", property: "byte-confinement", engines: ["random", "exhaustive"] },
-  { module: "out-inv-dom0", bugClass: "invalidating the wrong domain", property: "pt-page-safety", engines: ["random"] },
+  { module: "out-inv-dom0", bugClass: "invalidating the wrong domain", property: "pt-page-safety", engines: ["random", "exhaustive"] },
   { module: "out-inv-first-page", bugClass: "invalidating too small a range", property: "page-confinement", engines: ["random", "exhaustive"] },
   { module: "out-no-devtlb", bugClass: "device-TLB invalidation skipped", property: "page-confinement", engines: ["random", "exhaustive"], ats: true },
   // The default scope's window lies in one leaf table; the race pass's 2-page buffer at the lowest free run

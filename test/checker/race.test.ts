@@ -14,11 +14,11 @@ import { makeSystem } from "../../model/system.ts";
 import { strict } from "../../model/policies/strict.ts";
 import { lazy } from "../../model/policies/lazy.ts";
 import { damn } from "../../model/policies/damn.ts";
-import { strictRangeNoOffset, vfioUndoNoInvalidate } from "../../model/policies/broken.ts";
+import { strictRangeNoOffset, strictWrongDevice, vfioUndoNoInvalidate } from "../../model/policies/broken.ts";
 import { PROPERTIES, findProperty } from "../../properties/index.ts";
 import { Executor } from "../../checker/execute.ts";
 import { checkPolicyExhaustively } from "../../checker/matrix.ts";
-import { DEFAULT_SCOPE, RACE_SCOPE, alphabetEvents, raceScopeFor } from "../../checker/scope.ts";
+import { DEFAULT_SCOPE, RACE_SCOPE, alphabetEvents, raceScopeFor, raceScopesFor } from "../../checker/scope.ts";
 import { replayCounterexample } from "../../checker/replay.ts";
 import { Runner } from "../model/helpers.ts";
 
@@ -33,7 +33,8 @@ describe("the race scope", () => {
     const maps = alphabetEvents(RACE_SCOPE).filter((e) => e.t === "map" && e.cpu === 0);
     expect(maps).toEqual([
       { t: "map", cpu: 0, dev: 0, src: "kmalloc", size: 64, dir: "from-device", offset: 32, len: 16 },
-      { t: "map", cpu: 0, dev: 0, src: "pages", size: 4096, dir: "to-device" },
+      // One page, the second of a two-page block: a sub-range that starts past its allocation's first page.
+      { t: "map", cpu: 0, dev: 0, src: "pages", size: 8192, dir: "to-device", offset: 4096, len: 4096 },
       { t: "map", cpu: 0, dev: 0, src: "pages", size: 8192, dir: "from-device", offset: 2048, len: 4096 },
     ]);
     const unmaps = alphabetEvents(RACE_SCOPE).filter((e) => e.t === "unmap");
@@ -45,6 +46,18 @@ describe("the race scope", () => {
     const d = raceScopeFor(damn, DEFAULT_SCOPE.config).config;
     expect([d.devices, d.frames]).toEqual([2, 16]);
     expect(raceScopeFor(strict, DEFAULT_SCOPE.config).config.frames).toBe(10);
+  });
+
+  it("is followed by the device race scope (one CPU, two devices) unless it already has two devices", () => {
+    const [first, second, ...rest] = raceScopesFor(strict, DEFAULT_SCOPE.config);
+    expect(first).toEqual(raceScopeFor(strict, DEFAULT_SCOPE.config));
+    expect([second.config.cpus, second.config.devices, second.config.frames, second.config.maxMappings, rest.length]).toEqual([1, 2, 10, 2, 0]);
+    expect(second.alphabet).toBe(RACE_SCOPE.alphabet);
+    expect(alphabetEvents(second).filter((e) => e.t === "map").map((e) => (e as { dev: number }).dev)).toEqual([0, 0, 0, 1, 1, 1]);
+    expect(raceScopesFor(damn, DEFAULT_SCOPE.config)).toHaveLength(1);
+    // The device scope keeps the run's IOMMU and device attributes.
+    const vtd = raceScopesFor(strict, { ...DEFAULT_SCOPE.config, iommu: "vtd", ats: true });
+    expect([vtd[1].config.iommu, vtd[1].config.ats]).toEqual(["vtd", true]);
   });
 });
 
@@ -73,17 +86,31 @@ describe("the race pass", () => {
     expect(replayCounterexample(ps.counterexample!, vfioUndoNoInvalidate).reproduced).toBe(true);
   });
 
+  it("searches the device race scope next: buffers mapped in the wrong device's domain are caught there", () => {
+    const main = checkPolicyExhaustively({ policy: strictWrongDevice, module: null }, PROPERTIES, { ...opts(5_000), race: null }).cells;
+    const { cells, summary } = checkPolicyExhaustively({ policy: strictWrongDevice, module: null }, PROPERTIES, opts(5_000));
+    const pc = cells.find((c) => c.property === "page-confinement")!;
+    expect(main.find((c) => c.property === "page-confinement")!.verdict).toBe("holds"); // one device: its domain is domain 0
+    expect([pc.verdict, pc.pass, pc.length]).toEqual(["violated", "race", 2]);
+    expect([pc.counterexample!.config.cpus, pc.counterexample!.config.devices]).toEqual([1, 2]);
+    expect(replayCounterexample(pc.counterexample!, strictWrongDevice).reproduced).toBe(true);
+    expect(summary.races.map((r) => [r.cpus, r.devices])).toEqual([[2, 1], [1, 2]]);
+    expect(summary.race).toEqual(summary.races[0]);
+  });
+
   it("leaves every claim of strict holding, up to its bound, and reports the bound", () => {
     const { cells, summary } = checkPolicyExhaustively({ policy: strict, module: null }, PROPERTIES, opts(3_000));
     for (const c of cells) if (c.claimed) expect(c.verdict, c.property).toBe("holds");
     expect(summary.race!.stopped).toBe("states");
     expect(summary.race!.states).toBe(3_000);
     expect(summary.race!.depth).toBeGreaterThanOrEqual(4);
+    expect(summary.races.map((r) => [r.devices, r.states, r.stopped])).toEqual([[1, 3_000, "states"], [2, 3_000, "states"]]);
   });
 
   it("does not run when every claimed property is already violated, nor with race null", () => {
     const r = checkPolicyExhaustively({ policy: strict, module: null }, [findProperty("byte-confinement")!, findProperty("page-confinement")!], { ...opts(3_000), race: null });
     expect(r.summary.race).toBeNull();
+    expect(r.summary.races).toEqual([]);
   });
 });
 

@@ -161,13 +161,14 @@ describe("check", () => {
     expect(scoped.status, scoped.stderr).toBe(0);
     expect(JSON.parse(scoped.stdout).random.config).toEqual({ ...DEFAULT_SCOPE.config, cpus: 2, maxMappings: 2 });
     expectUsageError(runCli([...base, "--cpus", "9", "--out", tmp()]), ["cpus must be an integer in 1..8"]);
-    // Without swarm, seed 1 finds lazy's violation in run 45 (135 before a quarter of the maps became ranges); no swarm is recorded.
+    // Without swarm, seed 1 finds lazy's violation in run 15 (45 before a deferred policy's sequences drew stale-access
+    // triples, 135 before a quarter of the maps became ranges); no swarm is recorded.
     const out = tmp();
     const plain = runCli(["check", "--engine", "random", "--policy", "lazy", "--property", "page-confinement", "--runs", "300", "--seed", "1", "--no-swarm", "--json", "--out", out]);
     expect(plain.status, plain.stderr).toBe(0);
     const doc = JSON.parse(plain.stdout);
     expect(doc.random.swarm).toBe(false);
-    expect(doc.results[0]).toMatchObject({ verdict: "violated", runs: 45 });
+    expect(doc.results[0]).toMatchObject({ verdict: "violated", runs: 15 });
     expect(readJson(join(out, LAZY_FILE)).found.swarm).toBeUndefined();
   });
 
@@ -393,6 +394,18 @@ describe("check: the race pass", () => {
     const forced = JSON.parse(runCli([...base, "--scope", scope, "--race", "--json", "--out", dir]).stdout);
     expect(forced.results[0]).toMatchObject({ verdict: "violated", pass: "race" });
     expectUsageError(runCli(["check", "--race-states", "0"]), ["--race-states"]);
+    expect(d.exhaustive.searches[0].races).toEqual([d.exhaustive.searches[0].race]); // decided in the race scope: no device race scope
+  });
+
+  it("searches the device race scope after the race scope, one line and one races[] entry each", () => {
+    const args = ["check", "--engine", "exhaustive", "--policy", "strict", "--property", "pt-page-safety", "--race-states", "500", "--no-timing", "--out", tmp()];
+    const text = runCli(args);
+    expect(text.status, text.stderr).toBe(0);
+    expect(text.stdout).toContain("    race scope (2 CPUs, 1 device, 10 frames, 2 live mappings): 500 states, state bound");
+    expect(text.stdout).toContain("    device race scope (1 CPU, 2 devices, 10 frames, 2 live mappings): 500 states, state bound");
+    const s = JSON.parse(runCli([...args, "--json"]).stdout).exhaustive.searches[0];
+    expect(s.races.map((r: { cpus: number; devices: number; states: number }) => [r.cpus, r.devices, r.states])).toEqual([[2, 1, 500], [1, 2, 500]]);
+    expect(s.race).toEqual(s.races[0]);
   });
 });
 

@@ -9,6 +9,10 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { progressReporter, progressText } from "../../cli/check.ts";
 import { runCli } from "./helpers.ts";
+import { checkPolicyExhaustively } from "../../checker/matrix.ts";
+import { DEFAULT_SCOPE } from "../../checker/scope.ts";
+import { strict } from "../../model/policies/strict.ts";
+import { findProperty } from "../../properties/index.ts";
 
 const P = { depth: 12, states: 40_000, transitions: 1_000_000, frontier: 9_000, levelDone: 3_000, levelSize: 8_000, expanded: 20_000, ms: 2_000 };
 
@@ -21,6 +25,20 @@ describe("exhaustive progress", () => {
     expect(t).toContain("20,000 states/s");
     expect(t).toContain("level 37%");
     expect(t).toContain("~1 s left"); // 5,000 states left at 0.1 ms each
+  });
+
+  it("names the race pass's search it is in", () => {
+    expect(progressText({ ...P, scope: "device race scope" })).toMatch(/^ \| device race scope: depth 12, 40,000 states/);
+    expect(progressText(P)).toMatch(/^ \| depth 12/);
+  });
+
+  it("is reported by the race pass's searches too, each named", () => {
+    const seen = new Set<string>();
+    checkPolicyExhaustively({ policy: strict, module: null }, [findProperty("pt-page-safety")!], {
+      scope: DEFAULT_SCOPE, depth: 40, maxStates: 2_000_000, timing: false, race: { base: DEFAULT_SCOPE.config, maxStates: 3_000 },
+      onProgress: (p) => seen.add(p.scope ?? "main"),
+    });
+    expect([...seen].sort()).toEqual(["device race scope", "main", "race scope"]);
   });
 
   it("updates at most every 250 ms", () => {

@@ -25,8 +25,8 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 513, "dir": "to-device"},
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 513, "dir": "to-device", "offset": 0, "len": 16}
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1500, "dir": "to-device"},
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 2048, "dir": "to-device"}
   ],
   "violation": {
     "step": 1,
@@ -35,10 +35,10 @@ const counterexample = {
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "163:10:3:8:3:3:4:4:6:2:4:2:3:3:3",
-    "runs": 164,
+    "path": "1348:13:3:4:3:4",
+    "runs": 1349,
     "ms": 0,
-    "swarm": {"weights": {"map": 3, "map-sg": 1, "alloc-coherent": 1, "unmap": 1, "resume": 1, "iommu": 3, "dma": 3, "kmalloc": 0, "kfree": 1, "tick": 1, "user-touch": 3, "user-unmap": 3}, "cpus": 1, "devices": 1}
+    "swarm": {"weights": {"map": 3, "map-sg": 3, "alloc-coherent": 0, "unmap": 3, "resume": 3, "iommu": 1, "dma": 3, "kmalloc": 3, "kfree": 1, "tick": 1, "user-touch": 0, "user-unmap": 3}, "cpus": 1, "devices": 2}
   }
 } as const;
 

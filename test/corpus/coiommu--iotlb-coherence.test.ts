@@ -25,23 +25,23 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device", "offset": 0, "len": 16},
-    {"t": "dma", "dev": 1, "write": false, "page": 15, "offset": 0, "len": 1},
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 4097, "dir": "to-device"},
     {"t": "alloc-coherent", "cpu": 0, "dev": 0, "order": 0},
-    {"t": "dma", "dev": 1, "write": false, "page": 15, "offset": 0, "len": 1}
+    {"t": "map-sg", "cpu": 0, "dev": 0, "sizes": [4097, 4097], "dir": "to-device"},
+    {"t": "dma", "dev": 0, "write": false, "page": 15, "offset": 0, "len": 1},
+    {"t": "unmap", "cpu": 0, "k": 3, "free": false},
+    {"t": "dma", "dev": 0, "write": false, "page": 15, "offset": 0, "len": 1}
   ],
   "violation": {
     "step": 4,
-    "explanation": "device 1 read frame 15 through a stale page walk from a cached directory entry for IOVA 0x207000; its unmap had already returned; frame 15 has held a 1-page io-buffer block of the driver of dev0 since step 4"
+    "explanation": "device 0 read frame 15 through a stale IOTLB entry for IOVA 0x207000; its unmap had already returned; frame 15 has held page 2 of a kmalloc-8192 object of the driver of dev0 at +0x0 since step 2"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "38:11:1:2:2:2:2:2:2:4:5:5:5:7:9:7:7:7:7:7:8:7:7:9:10:11:11:11:11",
-    "runs": 39,
+    "path": "164:10:2:4:5:7:5:5:5:8:5:5:6:9:10:6:6:6:7",
+    "runs": 165,
     "ms": 0,
-    "swarm": {"weights": {"map": 3, "map-sg": 0, "alloc-coherent": 3, "unmap": 1, "resume": 3, "iommu": 3, "dma": 3, "kmalloc": 3, "kfree": 3, "tick": 1, "user-touch": 1, "user-unmap": 1}, "cpus": 1, "devices": 2}
+    "swarm": {"weights": {"map": 1, "map-sg": 3, "alloc-coherent": 3, "unmap": 1, "resume": 3, "iommu": 3, "dma": 1, "kmalloc": 1, "kfree": 1, "tick": 3, "user-touch": 1, "user-unmap": 3}, "cpus": 1, "devices": 2}
   }
 } as const;
 

@@ -25,20 +25,20 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device"},
-    {"t": "dma", "dev": 1, "write": false, "page": 6, "offset": 0, "len": 1}
+    {"t": "alloc-coherent", "cpu": 0, "dev": 1, "order": 0},
+    {"t": "dma", "dev": 0, "write": false, "page": 22, "offset": 0, "len": 1}
   ],
   "violation": {
     "step": 1,
-    "explanation": "device 1 read frame 6 through a page walk for IOVA 0x1fe000; frame 6 holds nothing granted to device 1: it is a kmalloc-8 slab holding a kmalloc-8 object of the driver of dev0 at +0x0; frame 6 has held a kmalloc-8 object of the driver of dev0 at +0x0 since step 1"
+    "explanation": "device 0 read frame 6 through a page walk for IOVA 0x1fe000; frame 6 holds nothing granted to device 0: it is a 1-page block of the driver of dev1 at +0x0; frame 6 has held a 1-page io-buffer block of the driver of dev1 since step 1"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "38:3:3:1:3:6:2:4:2:2:2:2:2:2:2:2:3:2:3:3:4:7:1:1:5:5:5:4:4",
-    "runs": 39,
+    "path": "133:8:0:4:5:11:11:11:11:8",
+    "runs": 134,
     "ms": 0,
-    "swarm": {"weights": {"map": 3, "map-sg": 1, "alloc-coherent": 3, "unmap": 1, "resume": 1, "iommu": 1, "dma": 3, "kmalloc": 1, "kfree": 3, "tick": 1, "user-touch": 1, "user-unmap": 1}, "cpus": 1, "devices": 2}
+    "swarm": {"weights": {"map": 1, "map-sg": 3, "alloc-coherent": 1, "unmap": 1, "resume": 1, "iommu": 1, "dma": 3, "kmalloc": 3, "kfree": 1, "tick": 3, "user-touch": 1, "user-unmap": 0}, "cpus": 1, "devices": 2}
   }
 } as const;
 

@@ -25,24 +25,24 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device"},
-    {"t": "tick", "ms": 1},
+    {"t": "alloc-coherent", "cpu": 0, "dev": 0, "order": 0},
     {"t": "dma", "dev": 0, "write": false, "page": 22, "offset": 0, "len": 1},
     {"t": "unmap", "cpu": 0, "k": 0, "free": false},
-    {"t": "tick", "ms": 1},
-    {"t": "resume", "cpu": 0}
+    {"t": "tick", "ms": 10},
+    {"t": "tick", "ms": 10},
+    {"t": "resume", "cpu": 2}
   ],
   "violation": {
     "step": 5,
-    "explanation": "frame 6: its last pin was dropped, yet device 0 can still reach it through an IOTLB entry for IOVA 0x1fe000; frame 6 has held a kmalloc-64 object of the driver of dev0 at +0x0 since step 1"
+    "explanation": "frame 6: its last pin was dropped and it went back to the page allocator, yet device 0 can still reach it through an IOTLB entry for IOVA 0x1fe000; frame 6 has been freed by its owner but kept, pinned since step 3"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "25990:10:1:3:3:6:6:7:7:7:12:12:14:14:14:15:15",
-    "runs": 25991,
+    "path": "2129:10:7:12:12:13:12:12:12:13",
+    "runs": 2130,
     "ms": 0,
-    "swarm": {"weights": {"map": 1, "map-sg": 3, "alloc-coherent": 3, "unmap": 3, "resume": 1, "iommu": 3, "dma": 3, "kmalloc": 3, "kfree": 1, "tick": 3, "user-touch": 1, "user-unmap": 1}, "cpus": 2, "devices": 2}
+    "swarm": {"weights": {"map": 1, "map-sg": 1, "alloc-coherent": 3, "unmap": 1, "resume": 1, "iommu": 1, "dma": 3, "kmalloc": 0, "kfree": 3, "tick": 0, "user-touch": 1, "user-unmap": 1}, "cpus": 2, "devices": 1}
   }
 } as const;
 

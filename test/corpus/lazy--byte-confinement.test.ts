@@ -25,20 +25,20 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map-sg", "cpu": 0, "dev": 1, "sizes": [64], "dir": "from-device"},
-    {"t": "dma", "dev": 1, "write": true, "page": 15, "offset": 0, "len": 65}
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device", "offset": 0, "len": 1},
+    {"t": "dma", "dev": 0, "write": false, "page": 15, "offset": 0, "len": 2}
   ],
   "violation": {
     "step": 1,
-    "explanation": "device 1 wrote bytes 0x0..0x40 of frame 6 through a page walk for IOVA 0x207000; byte 0x40 is not granted to device 1 for writing: it is a free slot of a kmalloc-64 slab holding a kmalloc-64 object of the driver of dev1 at +0x0 (it may hold a freed object's data); frame 6 has held a kmalloc-64 object of the driver of dev1 at +0x0 since step 1"
+    "explanation": "device 0 read bytes 0x0..0x1 of frame 6 through a page walk for IOVA 0x207000; byte 0x1 is not granted to device 0 for reading: it is byte +0x1 of a kmalloc-64 object of the driver of dev0, beyond the 1-byte buffer mapped there (allocation slack); frame 6 has held a kmalloc-64 object of the driver of dev0 at +0x0 since step 1"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "16:11:3:8:9:8:8:8:8:8:11:10",
-    "runs": 17,
+    "path": "35:1:9:1:1:1:1:1:1:1:2:1:1:1:1:1:1:1:2",
+    "runs": 36,
     "ms": 0,
-    "swarm": {"weights": {"map": 3, "map-sg": 3, "alloc-coherent": 3, "unmap": 3, "resume": 1, "iommu": 3, "dma": 3, "kmalloc": 0, "kfree": 3, "tick": 1, "user-touch": 3, "user-unmap": 3}, "cpus": 2, "devices": 2}
+    "swarm": {"weights": {"map": 3, "map-sg": 1, "alloc-coherent": 0, "unmap": 1, "resume": 3, "iommu": 1, "dma": 1, "kmalloc": 3, "kfree": 3, "tick": 3, "user-touch": 1, "user-unmap": 3}, "cpus": 2, "devices": 1}
   }
 } as const;
 

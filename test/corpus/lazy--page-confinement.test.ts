@@ -37,10 +37,10 @@ const counterexample = {
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "30:11:0:0:1:2:2:3:6:6:7:7:7:8:2:7:7:7:7",
-    "runs": 31,
+    "path": "50:9:7:3:3:9:11:10:12:11:2:2:2:2:2:2:2:2:2:5",
+    "runs": 51,
     "ms": 0,
-    "swarm": {"weights": {"map": 1, "map-sg": 3, "alloc-coherent": 3, "unmap": 3, "resume": 1, "iommu": 1, "dma": 3, "kmalloc": 1, "kfree": 0, "tick": 0, "user-touch": 3, "user-unmap": 0}, "cpus": 2, "devices": 1}
+    "swarm": {"weights": {"map": 3, "map-sg": 1, "alloc-coherent": 1, "unmap": 1, "resume": 1, "iommu": 3, "dma": 3, "kmalloc": 1, "kfree": 1, "tick": 1, "user-touch": 1, "user-unmap": 3}, "cpus": 2, "devices": 1}
   }
 } as const;
 

@@ -25,21 +25,21 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device", "offset": 32, "len": 1},
+    {"t": "alloc-coherent", "cpu": 0, "dev": 0, "order": 0},
     {"t": "dma", "dev": 0, "write": false, "page": 15, "offset": 0, "len": 1},
-    {"t": "unmap", "cpu": 0, "k": 0, "free": true}
+    {"t": "unmap", "cpu": 0, "k": 0, "free": false}
   ],
   "violation": {
     "step": 2,
-    "explanation": "frame 6: the page allocator reclaimed it (it held slab memory and is free now), yet device 0 can still reach it through an IOTLB entry for IOVA 0x207000; frame 6 has held a kmalloc-64 object of the driver of dev0 at +0x0 since step 1"
+    "explanation": "frame 6: the page allocator reclaimed it (it held io-buffer memory and is free now), yet device 0 can still reach it through an IOTLB entry for IOVA 0x207000; frame 6 has held a 1-page io-buffer block of the driver of dev0 since step 1"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "113:7:0:2:5:4:4:7:7:2:2:2:2:2:5:5:5:6:6:6:6:7:7:5:5",
-    "runs": 114,
+    "path": "75:6:6:8:1:1:2:2:2:2:2:2",
+    "runs": 76,
     "ms": 0,
-    "swarm": {"weights": {"map": 1, "map-sg": 1, "alloc-coherent": 1, "unmap": 3, "resume": 3, "iommu": 1, "dma": 3, "kmalloc": 1, "kfree": 1, "tick": 1, "user-touch": 1, "user-unmap": 3}, "cpus": 2, "devices": 1}
+    "swarm": {"weights": {"map": 3, "map-sg": 3, "alloc-coherent": 3, "unmap": 1, "resume": 3, "iommu": 1, "dma": 3, "kmalloc": 1, "kfree": 3, "tick": 1, "user-touch": 1, "user-unmap": 1}, "cpus": 2, "devices": 1}
   }
 } as const;
 

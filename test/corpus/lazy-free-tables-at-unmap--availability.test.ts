@@ -25,23 +25,23 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device"},
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device", "offset": 0, "len": 16},
     {"t": "dma", "dev": 0, "write": false, "page": 15, "offset": 0, "len": 1},
     {"t": "unmap", "cpu": 0, "k": 0, "free": false},
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "from-device"},
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "from-device"},
     {"t": "dma", "dev": 0, "write": true, "page": 14, "offset": 0, "len": 1}
   ],
   "violation": {
     "step": 4,
-    "explanation": "device 0's write of 1 byte(s) at IOVA 0x206000, inside mapping #0 (segment 0, IOVA 0x206000..0x206040, mapped and not being unmapped), faulted: IO page fault (not present) at IOVA page 0x206"
+    "explanation": "device 0's write of 1 byte(s) at IOVA 0x206000, inside mapping #0 (segment 0, IOVA 0x206000..0x206001, mapped and not being unmapped), faulted: IO page fault (not present) at IOVA page 0x206"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "2913:14:3:5:7:7:7:9:9:9:15:16:16:10:15:15:13:13:13",
-    "runs": 2914,
+    "path": "738:11:2:2:5:5:5:9:10:14:14:8:13:13",
+    "runs": 739,
     "ms": 0,
-    "swarm": {"weights": {"map": 3, "map-sg": 3, "alloc-coherent": 1, "unmap": 3, "resume": 1, "iommu": 3, "dma": 3, "kmalloc": 0, "kfree": 1, "tick": 3, "user-touch": 1, "user-unmap": 3}, "cpus": 1, "devices": 1}
+    "swarm": {"weights": {"map": 3, "map-sg": 1, "alloc-coherent": 3, "unmap": 1, "resume": 3, "iommu": 3, "dma": 1, "kmalloc": 1, "kfree": 1, "tick": 3, "user-touch": 3, "user-unmap": 3}, "cpus": 2, "devices": 1}
   }
 } as const;
 

@@ -25,21 +25,21 @@ const counterexample = {
     "reclaimEmptyTables": true
   },
   "events": [
-    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 64, "dir": "to-device"},
-    {"t": "dma", "dev": 0, "write": false, "page": 0, "offset": 0, "len": 1},
+    {"t": "map", "cpu": 0, "dev": 0, "src": "kmalloc", "size": 1, "dir": "to-device"},
+    {"t": "dma", "dev": 0, "write": false, "page": 15, "offset": 0, "len": 1},
     {"t": "unmap", "cpu": 0, "k": 0, "free": false}
   ],
   "violation": {
     "step": 2,
-    "explanation": "the IOMMU's directory cache for dom 0 still holds the level-3 entry covering IOVAs 0x0..0x3fffffff, pointing at frame 7, which is no longer that page table: it is free; frame 7 has held an IOMMU page table (dom 0, level 2) since step 1"
+    "explanation": "the IOMMU's directory cache for dom 0 still holds the level-2 entry covering IOVAs 0x200000..0x3fffff, pointing at frame 8, which is no longer that page table: it is free; frame 8 has held an IOMMU page table (dom 0, level 1) since step 1"
   },
   "found": {
     "engine": "random",
     "seed": 42,
-    "path": "2:7:1:3:3:7:7:7:7:8:8:4",
-    "runs": 3,
+    "path": "27:6:0:0:1:1:2:2:2:2:2",
+    "runs": 28,
     "ms": 0,
-    "swarm": {"weights": {"map": 1, "map-sg": 3, "alloc-coherent": 1, "unmap": 3, "resume": 1, "iommu": 3, "dma": 1, "kmalloc": 1, "kfree": 1, "tick": 1, "user-touch": 3, "user-unmap": 1}, "cpus": 2, "devices": 1}
+    "swarm": {"weights": {"map": 3, "map-sg": 3, "alloc-coherent": 1, "unmap": 1, "resume": 3, "iommu": 3, "dma": 1, "kmalloc": 0, "kfree": 1, "tick": 1, "user-touch": 1, "user-unmap": 1}, "cpus": 2, "devices": 2}
   }
 } as const;
 

@@ -63,4 +63,18 @@ describe("cost tables", () => {
       expect(numbers(JSON.parse(exp.stdout)).every(Number.isFinite)).toBe(true);
     }
   });
+
+  it("--experiment vm writes through the command's output like every other experiment (captured in-process), with finite figures", async () => {
+    const file = table("extreme-vm.json", doc(COUNTERS.map((c) => entry(c, String(MAX_COST_NS))).join(", ")));
+    const json = await runMain(["cost", "--experiment", "vm", "--workload", "net-rx", "--ios", "2", "--json", "--costs", file]);
+    expect(json.status, json.stderr).toBe(0);
+    const doc2 = JSON.parse(json.stdout) as { experiment: string; rows: unknown[] };
+    expect(doc2.experiment).toBe("vm");
+    expect(doc2.rows.length).toBeGreaterThan(0);
+    expect(numbers(doc2).every(Number.isFinite)).toBe(true);
+    const text = await runMain(["cost", "--experiment", "vm", "--workload", "net-rx", "--ios", "2"]);
+    expect(text.status, text.stderr).toBe(0);
+    expect(text.stdout).toContain("net-rx");
+    expect(text.stdout).not.toMatch(/Infinity|NaN/);
+  });
 });

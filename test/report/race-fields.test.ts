@@ -33,6 +33,22 @@ describe("the report and the race pass", () => {
     expect(page).toMatch(/passthrough: [\d,]+ states, [\d,]+ transitions, [^;<]+; race scope \(2 CPUs, 1 device, 10 frames, 2 live mappings\): [\d,]+ states, /);
   }, 60_000);
 
+  it("describes each search of the race pass, the device race scope after the race scope", async () => {
+    const r = await runMain([
+      "check", "--policy", "strict", "--property", "pt-page-safety", "--engine", "exhaustive", "--no-timing", "--workers", "1",
+      "--race-states", "300", "--out", join(dir, "out2"), "--json",
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    const json = join(dir, "result2.json");
+    writeFileSync(json, r.stdout);
+    const html = join(dir, "report2.html");
+    const rep = await runMain(["report", json, "--html", html, "--skip-costs"]);
+    expect(rep.status, rep.stderr).toBe(0);
+    expect(readFileSync(html, "utf8")).toMatch(
+      /; race scope \(2 CPUs, 1 device, 10 frames, 2 live mappings\): 300 states, state bound, depth \d+ fully checked; device race scope \(1 CPU, 2 devices, 10 frames, 2 live mappings\): 300 states, /,
+    );
+  }, 60_000);
+
   it("labels a main-pass or pre-race-pass row without the mark", () => {
     const row = {
       engine: "exhaustive", policy: "strict", property: "page-confinement", claimed: true, verdict: "violated", runs: null, states: 7, depth: 2,
