@@ -22,12 +22,31 @@ import { traceEvents } from "../../checker/trace.ts";
 import { BEYOND_DEFAULT_SCOPE, EXPECTED } from "./expected.ts";
 import { type PropertyName } from "../../model/policy.ts";
 
-function verdicts(attrs: DeviceAttributes) {
+type Verdicts = { policy: (typeof POLICIES)[number]; r: ReturnType<typeof exhaustiveCheck>; scope: Scope }[];
+// The searches of one attribute combination, made once for the tests that share it (untrusted without ATS).
+const searched = new Map<string, Verdicts>();
+
+function verdicts(attrs: DeviceAttributes): Verdicts {
+  const key = JSON.stringify(attrs);
+  const known = searched.get(key);
+  if (known !== undefined) return known;
   const scope: Scope = { ...DEFAULT_SCOPE, config: { ...DEFAULT_SCOPE.config, ...attrs } };
-  return POLICIES.map((policy) => {
+  const out = POLICIES.map((policy) => {
     const r = exhaustiveCheck(makeSystem(scope.config, policy), PROPERTIES, alphabetEvents(scope), { depth: 60, maxStates: 2_000_000 });
     return { policy, r, scope };
   });
+  searched.set(key, out);
+  return out;
+}
+
+/** The same words, component by component (a cheap check before vitest's deep equality). */
+function sameState(a: readonly ArrayLike<number>[], b: readonly ArrayLike<number>[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let c = 0; c < a.length; c++) {
+    if (a[c].length !== b[c].length) return false;
+    for (let i = 0; i < a[c].length; i++) if (a[c][i] !== b[c][i]) return false;
+  }
+  return true;
 }
 
 describe("device attributes", () => {
@@ -103,7 +122,7 @@ describe("translated requests in random runs", () => {
           for (const e of events) {
             const before = s.map((c) => c.slice());
             const t = st.step(s, e);
-            expect(s).toEqual(before); // the input state is never written
+            if (!sameState(s, before)) expect(s).toEqual(before); // the input state is never written
             if ((e.t === "ats-dma" || e.t === "dma-translated") && !st.obs.noop) translated++;
             s = t;
           }
