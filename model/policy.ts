@@ -74,7 +74,8 @@ export interface Policy {
   /**
    * True when the policy keeps state per device beyond its domain (pools,
    * shadow buffers): the race scope (checker/scope.ts raceScopeFor) then has
-   * two devices, so one device's buffers can meet another's. Absent: one.
+   * two devices, so one device's buffers can meet another's on two CPUs.
+   * Absent: one, and the device race scope after it has two on one CPU.
    */
   readonly perDeviceState?: boolean;
   /** How the device table attaches `dev` at boot, given the devices' attributes. */
