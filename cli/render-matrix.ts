@@ -35,6 +35,15 @@ interface Row {
 const fmt = (n: number) => n.toLocaleString("en-US");
 const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? "" : "s"}`;
 
+/** One search of the race pass, as the matrix's search lines and the HTML report word it (without its time). */
+export function raceSearchText(r: {
+  readonly cpus: number; readonly devices: number; readonly frames: number; readonly maxMappings: number;
+  readonly states: number; readonly depth: number; readonly stopped: string; readonly exhausted: boolean;
+}): string {
+  const end = r.exhausted ? `exhausted at depth ${r.depth}` : r.stopped === "decided" || r.stopped === "all-violated" ? `every claim decided at depth ${r.depth}` : `${r.stopped === "states" ? "state bound" : "depth bound"}, depth ${r.depth} fully checked`;
+  return `${raceScopeName(r)} (${plural(r.cpus, "CPU")}, ${plural(r.devices, "device")}, ${plural(r.frames, "frame")}, ${plural(r.maxMappings, "live mapping")}): ${fmt(r.states)} states, ${end}`;
+}
+
 function cellText(c: CellResult): { text: string; paint: (s: string) => string } {
   const mark = c.claimed ? "*" : "";
   return match(c)
@@ -133,8 +142,7 @@ export function renderMatrix(rows: readonly Row[], searches: readonly SearchSumm
         lines.push(`  ${s.policy}: ${fmt(s.states)} states, ${fmt(s.transitions)} transitions, ${stopText(s)}${time}`);
         for (const r of s.races) {
           const rtime = info.timing ? `, ${fmt(r.ms)} ms` : "";
-          const end = r.exhausted ? `exhausted at depth ${r.depth}` : r.stopped === "decided" || r.stopped === "all-violated" ? `every claim decided at depth ${r.depth}` : `${r.stopped === "states" ? "state bound" : "depth bound"}, depth ${r.depth} fully checked`;
-          lines.push(`    ${raceScopeName(r)} (${plural(r.cpus, "CPU")}, ${plural(r.devices, "device")}, ${plural(r.frames, "frame")}, ${plural(r.maxMappings, "live mapping")}): ${fmt(r.states)} states, ${end}${rtime}`);
+          lines.push(`    ${raceSearchText(r)}${rtime}`);
         }
       }
     }

@@ -17,7 +17,7 @@ import { findAnyPolicy } from "../../model/policies/index.ts";
 import { type Policy } from "../../model/policy.ts";
 import { makeSystem } from "../../model/system.ts";
 import { findProperty } from "../../properties/index.ts";
-import { raceScopeName } from "../../checker/scope.ts";
+import { raceSearchText } from "../render-matrix.ts";
 import { type CheckResult, type CheckResultRow, type CheckSearch } from "../check-result.ts";
 import { type ReportCosts } from "./cost-data.ts";
 
@@ -126,13 +126,9 @@ function searchText(s: CheckSearch): string {
     states: `state bound reached at depth ${s.depth}`, memory: `memory bound reached at depth ${s.depth}`,
   } as Record<string, string>)[s.stopped] ?? `stopped (${s.stopped}) at depth ${s.depth}`;
   const main = `${s.policy}: ${fmt(s.states)} states, ${fmt(s.transitions)} transitions, ${stop}${s.symmetry ? ", slot symmetry" : ""}`;
+  // Documents from before the device race scope have `race` only.
   const races = s.races ?? (s.race === null || s.race === undefined ? [] : [s.race]);
-  const n = (k: number, what: string) => `${k} ${what}${k === 1 ? "" : "s"}`;
-  const raceText = (r: (typeof races)[number]): string => {
-    const end = r.exhausted ? `exhausted at depth ${r.depth}` : r.stopped === "decided" || r.stopped === "all-violated" ? `every claim decided at depth ${r.depth}` : `${r.stopped === "states" ? "state bound" : "depth bound"}, depth ${r.depth} fully checked`;
-    return `; ${raceScopeName(r)} (${n(r.cpus, "CPU")}, ${n(r.devices, "device")}, ${n(r.frames, "frame")}, ${n(r.maxMappings, "live mapping")}): ${fmt(r.states)} states, ${end}`;
-  };
-  return main + races.map(raceText).join("");
+  return main + races.map((r) => `; ${raceSearchText(r)}`).join("");
 }
 
 /** Where a counterexample path in the document is: as written (relative to the working directory), else beside the document. */
