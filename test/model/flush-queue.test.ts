@@ -5,9 +5,9 @@ import { cmdCount } from "../../model/command-queue.ts";
 import { C } from "../../model/counters.ts";
 import { MS_UNMAPPING, mIova, mStatus } from "../../model/dma-mapping.ts";
 import { type Event } from "../../model/events.ts";
-import { fqCount, fqTimer } from "../../model/flush-queue.ts";
+import { anyFqTimer, armFqTimer, fqCount, fqDomBase, fqFinishFlush, fqFull, fqPush, fqRingBase, fqStartFlush, fqTimer } from "../../model/flush-queue.ts";
 import { CMD_COMPL_WAIT, CMD_INV_IOMMU_PAGES, cmdDomainId, cmdOpcode, invRangeAll } from "../../model/formats/amd-command.ts";
-import { CALLS, CALL_W, CMDQ, CMD_W, FQ, FRAMES, HDR, H_TIMER, IOVA, MAPS, PDEC } from "../../model/geometry.ts";
+import { CALLS, CALL_W, CMDQ, CMD_W, FQ, FQD_FINISHED, FQD_STARTED, FQ_W, FRAMES, HDR, H_TIMER, IOVA, MAPS, PDEC } from "../../model/geometry.ts";
 import { pdecFrame, pdecSlot } from "../../model/iotlb.ts";
 import { F_DETACHED, frameFlags, frameRole, ROLE_FREE, ROLE_IOMMU_PT } from "../../model/physical-memory.ts";
 import { iovaAllocated } from "../../model/iova-allocator.ts";
@@ -16,7 +16,7 @@ import { OP_IDLE, OP_TIMER, OP_UNMAP } from "../../model/system.ts";
 import { iotlbCoherence } from "../../properties/iotlb-coherence.ts";
 import { pageConfinement } from "../../properties/page-confinement.ts";
 import { ptPageSafety } from "../../properties/pt-page-safety.ts";
-import { Runner } from "./helpers.ts";
+import { Runner, txOn } from "./helpers.ts";
 
 const map = (cpu = 0, dev = 0): Event => ({ t: "map", cpu, dev, src: "kmalloc", size: 64, dir: "to-device" });
 const unmap = (cpu: number, k: number, free = false): Event => ({ t: "unmap", cpu, k, free });
@@ -302,5 +302,94 @@ describe("a ring still full after its own flush (another flush of the domain in 
     expect(fqCount(r.tx(), 0, 0)).toBe(0);
     expect(allocated(r, 0, 517)).toBe(false); // B, queued, was released
     expect(allocated(r, 0, 518)).toBe(true); // A leaked, as in Linux
+  });
+});
+
+// The flush queue's primitives called directly (issue 15/16, mutation
+// testing): counts and fullness per ring, per CPU over every domain, and for
+// a CPU the machine does not have; a push refused by a full ring unless it
+// wraps; the timer armed once; a flush started on every domain; a finish
+// that frees one CPU's ring or every ring.
+describe("flush-queue primitives", () => {
+  const sys = Runner.of(lazy, { fqSize: 2, cpus: 2 }).sys;
+  const fresh = () => txOn(sys);
+  const started = (tx: ReturnType<typeof fresh>["tx"], dom: number) => tx.c[FQ][fqDomBase(sys.g, dom) + FQD_STARTED];
+  const finished = (tx: ReturnType<typeof fresh>["tx"], dom: number) => tx.c[FQ][fqDomBase(sys.g, dom) + FQD_FINISHED];
+
+  it("counts and fullness: per domain and CPU, over every domain of a CPU, and none for a CPU that does not exist", () => {
+    const { tx } = fresh();
+    expect(sys.g.fqCapacity).toBe(2);
+    expect(fqPush(tx, 0, 0, 519, 1)).toBe(true);
+    expect(fqPush(tx, 0, 1, 519, 1)).toBe(true);
+    expect(fqPush(tx, 1, 1, 518, 1)).toBe(true);
+    expect([fqCount(tx, 0, 0), fqCount(tx, 0, 1), fqCount(tx, 1, 0), fqCount(tx, 1, 1)]).toEqual([1, 1, 0, 1]);
+    expect([fqCount(tx, 0), fqCount(tx, 1)]).toEqual([2, 1]);
+    expect(fqCount(tx, 2)).toBe(0);
+    expect(fqCount(tx, 2, 0)).toBe(0);
+    expect([fqFull(tx, 0, 0), fqFull(tx, 0), fqFull(tx, 1)]).toEqual([false, false, false]);
+    expect(fqFull(tx, 2)).toBe(true); // no such CPU: no room
+    expect(fqFull(tx, 2, 0)).toBe(true);
+    expect(fqPush(tx, 2, 0, 517, 1)).toBe(false);
+    expect(fqPush(tx, 0, 1, 517, 1)).toBe(true);
+    expect([fqFull(tx, 0, 1), fqFull(tx, 0, 0), fqFull(tx, 0), fqFull(tx, 1)]).toEqual([true, false, true, false]);
+  });
+
+  it("a full ring refuses a push, changing nothing, unless the push wraps it (its entries lost)", () => {
+    const { tx } = fresh();
+    fqPush(tx, 0, 0, 519, 1);
+    fqPush(tx, 0, 0, 518, 1);
+    const before = tx.c[FQ].slice();
+    expect(fqPush(tx, 0, 0, 517, 1)).toBe(false);
+    expect(Array.from(tx.c[FQ])).toEqual(Array.from(before));
+    expect(fqPush(tx, 0, 0, 517, 1, true)).toBe(true);
+    expect(fqCount(tx, 0, 0)).toBe(1);
+    const base = fqRingBase(sys.g, 0, 0);
+    expect(Array.from(tx.c[FQ].slice(base, base + 1 + 2 * FQ_W))).toEqual([1, 517, 1, 0, 0, 0, 0]);
+  });
+
+  it("an entry records the IOVA range, its domain and the domain's started count", () => {
+    const { tx } = fresh();
+    fqStartFlush(tx, 1);
+    fqStartFlush(tx, 1);
+    fqPush(tx, 1, 1, 516, 3);
+    const base = fqRingBase(sys.g, 1, 1);
+    expect(Array.from(tx.c[FQ].slice(base, base + 1 + FQ_W))).toEqual([1, 516, 3 | (1 << 16), 2]);
+  });
+
+  it("the timer is armed only when off; any armed timer is seen", () => {
+    const { tx } = fresh();
+    expect(anyFqTimer(tx.c, sys.g)).toBe(false);
+    armFqTimer(tx, 1, 10);
+    expect([fqTimer(tx.c[FQ], sys.g, 0), fqTimer(tx.c[FQ], sys.g, 1)]).toEqual([0, 10]);
+    armFqTimer(tx, 1, 7);
+    expect(fqTimer(tx.c[FQ], sys.g, 1)).toBe(10);
+    expect(anyFqTimer(tx.c, sys.g)).toBe(true);
+  });
+
+  it("a flush started without a domain starts one on every domain", () => {
+    const { tx } = fresh();
+    fqStartFlush(tx);
+    expect([started(tx, 0), started(tx, 1)]).toEqual([1, 1]);
+    fqStartFlush(tx, 0);
+    expect([started(tx, 0), started(tx, 1)]).toEqual([2, 1]);
+  });
+
+  it("a finish for one CPU frees that CPU's covered entries only; without a CPU, every CPU's; for a CPU that does not exist, none", () => {
+    for (const [cpu, left] of [[0, [0, 1]], [1, [1, 0]], [-1, [0, 0]], [5, [1, 1]]] as const) {
+      const { tx, obs } = fresh();
+      fqPush(tx, 0, 0, 519, 1);
+      fqPush(tx, 1, 0, 518, 1);
+      fqStartFlush(tx, 0);
+      fqFinishFlush(tx, obs, 0, cpu);
+      expect([fqCount(tx, 0, 0), fqCount(tx, 1, 0)], `cpu ${cpu}`).toEqual(left);
+      expect([started(tx, 0), finished(tx, 0)], `cpu ${cpu}`).toEqual([0, 0]); // normalised
+    }
+    // Without a domain: every domain finishes a flush.
+    const { tx, obs } = fresh();
+    fqPush(tx, 0, 0, 519, 1);
+    fqPush(tx, 0, 1, 519, 1);
+    fqStartFlush(tx);
+    fqFinishFlush(tx, obs);
+    expect([fqCount(tx, 0, 0), fqCount(tx, 0, 1)]).toEqual([0, 0]);
   });
 });
