@@ -178,6 +178,8 @@ describe("pte-agreement: fields, names, and what is not checked", () => {
   it("two software bits are named together", () => {
     const { made, post } = written(1, 0, x86EncodeLo(20, X86_LO_PRESENT | X86_LO_USER | (1 << 9) | (1 << 11)), x86EncodeHi(20, true, 0, 0));
     expect(check(made, post)?.message).toMatch(/NextLevel 5 in bits 9..11, set by Linux's special \(bit 9\) and soft-dirty \(bit 11\), as /);
+    const uffd = written(1, 0, x86EncodeLo(20, X86_LO_PRESENT | X86_LO_USER | (1 << 9) | (1 << 10)), x86EncodeHi(20, true, 0, 0));
+    expect(check(uffd.made, uffd.post)?.message).toMatch(/NextLevel 3 in bits 9..11, set by Linux's special \(bit 9\) and uffd-wp \(bit 10\), as /);
   });
 
   it("a level-3 directory entry with NextLevel 0 is a large leaf for the IOMMU", () => {
