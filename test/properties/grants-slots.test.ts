@@ -55,6 +55,12 @@ describe("grants in a bounce slot", () => {
     expect(frameGranted(s, maps, 0, 20)).toBe(false);
   });
 
+  it("firstUngrantedByte: a frame outside the slot is not granted by it, though its record's aux matches the mapping", () => {
+    expect(frameAux(s[FRAMES], 5)).toBe(1);
+    expect(first(s, 0, false, 5 * P, 5 * P + 1)).toBe(5 * P);
+    expect(first(s, 0, false, 5 * P + 100, 6 * P)).toBe(5 * P + 100);
+  });
+
   it("firstUngrantedByte: the copy and the clean padding are dev0's for reading, up to the slot's end", () => {
     expect(first(s, 0, false, copy, copy + 64)).toBe(-1);
     expect(first(s, 0, false, slot * P, copy)).toBe(-1); // padding before the copy
