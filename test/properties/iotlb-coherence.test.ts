@@ -10,7 +10,8 @@ import { strictFreeIovaBeforeWait } from "../../model/policies/broken.ts";
 import { MAPS } from "../../model/geometry.ts";
 import { iommuMapPage, iommuUnmapPages } from "../../model/iommu-page-table.ts";
 import { iotlbFill, iotlbSlot } from "../../model/iotlb.ts";
-import { SRC_IOTLB } from "../../model/observation.ts";
+import { SRC_ATC, SRC_IOTLB } from "../../model/observation.ts";
+import { passthrough } from "../../model/policies/passthrough.ts";
 import { strict } from "../../model/policies/strict.ts";
 import { iotlbCoherence } from "../../properties/iotlb-coherence.ts";
 import { Runner, txOn } from "../model/helpers.ts";
@@ -241,5 +242,25 @@ describe("iotlb-coherence: coverage bounds, the exemptions' limits, the violatio
       expect(s.segSource[0]).toBe(SRC_IOTLB);
       expect(run(r, s)?.message).toMatch(/^device 0 wrote frame \d+ .*its unmap had already returned$/);
     });
+  });
+});
+
+describe("iotlb-coherence: which accesses it judges", () => {
+  const map = { t: "map", cpu: 0, dev: 0, src: "kmalloc", size: 64, dir: "bidirectional" } as const;
+
+  it("an access that used no cached translation (passthrough) is not its business, mapped or not", () => {
+    const r = Runner.of(passthrough);
+    const s = r.step({ t: "dma", dev: 0, write: false, page: 20, offset: 0, len: 1 });
+    expect(s.nseg).toBe(1);
+    expect(iotlbCoherence.check(r.sys, s.pre, s.event, r.obs, s.post)).toBeNull();
+  });
+
+  it("lazy with ATS: an access through the device's ATC after the unmap returned is stale", () => {
+    const r = Runner.of(lazy, { ats: true });
+    const ats = { t: "ats-dma", dev: 0, write: false, page: 15, offset: 0, len: 1 } as const;
+    r.steps([map, ats, { t: "unmap", cpu: 0, k: 0, free: false }]);
+    const s = r.step(ats);
+    expect(s.segSource[0]).toBe(SRC_ATC);
+    expect(iotlbCoherence.check(r.sys, s.pre, s.event, r.obs, s.post)?.message).toMatch(/^device 0 read frame \d+ through a stale .*; its unmap had already returned$/);
   });
 });
