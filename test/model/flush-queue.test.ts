@@ -5,9 +5,10 @@ import { cmdCount } from "../../model/command-queue.ts";
 import { C } from "../../model/counters.ts";
 import { MS_UNMAPPING, mIova, mStatus } from "../../model/dma-mapping.ts";
 import { type Event } from "../../model/events.ts";
-import { anyFqTimer, armFqTimer, fqCount, fqDomBase, fqFinishFlush, fqFull, fqPush, fqRingBase, fqStartFlush, fqTimer } from "../../model/flush-queue.ts";
+import { anyFqTimer, armFqTimer, fqCount, fqDomBase, fqFinishFlush, fqFull, fqPush, fqRingBase, fqRingFree, fqStartFlush, fqTimer } from "../../model/flush-queue.ts";
+import { isDetachedWithTag, TAG_FQ } from "../../model/iommu-page-table.ts";
 import { CMD_COMPL_WAIT, CMD_INV_IOMMU_PAGES, cmdDomainId, cmdOpcode, invRangeAll } from "../../model/formats/amd-command.ts";
-import { CALLS, CALL_W, CMDQ, CMD_W, FQ, FQD_FINISHED, FQD_STARTED, FQ_W, FRAMES, HDR, H_TIMER, IOVA, MAPS, PDEC } from "../../model/geometry.ts";
+import { CALLS, CALL_W, CMDQ, CMD_W, FQ, FQD_FINISHED, FQD_STARTED, FQ_W, FRAMES, FRAME_W, HDR, H_TIMER, IOVA, MAPS, PDEC } from "../../model/geometry.ts";
 import { pdecFrame, pdecSlot } from "../../model/iotlb.ts";
 import { F_DETACHED, frameFlags, frameRole, ROLE_FREE, ROLE_IOMMU_PT } from "../../model/physical-memory.ts";
 import { iovaAllocated } from "../../model/iova-allocator.ts";
@@ -391,5 +392,85 @@ describe("flush-queue primitives", () => {
     fqStartFlush(tx);
     fqFinishFlush(tx, obs);
     expect([fqCount(tx, 0, 0), fqCount(tx, 0, 1)]).toEqual([0, 0]);
+  });
+});
+
+// The table frames a lazy unmap detaches travel with its flush-queue entry
+// (Linux queue_iova's freelist): stamped with the ring's CPU and the
+// domain's started count when queued, released only by a finished flush that
+// covers them on that CPU's ring, and never when the ring wrapped over them.
+describe("flush-queue: the detached table frames of an entry", () => {
+  /** lazy, fqSize 2, two CPUs: dev0's one-page map unmapped on cpu0; the detached table frames. */
+  function unmapped() {
+    const r = Runner.of(lazy, { fqSize: 2, cpus: 2 });
+    r.steps([map(0, 0), map(1, 1), unmap(0, 0)]);
+    const fr = r.state[FRAMES];
+    const detached = Array.from({ length: r.sys.cfg.frames }, (_, f) => f).filter((f) => isDetachedWithTag(fr, f, TAG_FQ));
+    return { r, detached };
+  }
+  const stamp = (tx: ReturnType<typeof txOn>["tx"], f: number) => tx.c[FRAMES][f * FRAME_W + 1] >>> 16;
+
+  it("queued on cpu0 with the domain's started count 0: stamped cpu 0, counter 0", () => {
+    const { r, detached } = unmapped();
+    expect(detached.length).toBeGreaterThan(0);
+    const { tx } = txOn(r.sys, r.state);
+    for (const f of detached) expect(stamp(tx, f), `frame ${f}`).toBe((0 << 8) | 2);
+  });
+
+  it("a finished flush on that CPU's ring releases and frees them; on another CPU's ring, or another domain, not", () => {
+    const { r, detached } = unmapped();
+    const { tx, obs } = txOn(r.sys, r.state);
+    fqStartFlush(tx, 1);
+    fqFinishFlush(tx, obs, 1, 0); // another domain's flush
+    for (const f of detached) expect([isDetachedWithTag(tx.c[FRAMES], f, TAG_FQ), stamp(tx, f)]).toEqual([true, 2]);
+    fqStartFlush(tx, 0);
+    fqFinishFlush(tx, obs, 0, 1); // dom 0's flush, but cpu1's ring only
+    for (const f of detached) {
+      expect(isDetachedWithTag(tx.c[FRAMES], f, TAG_FQ)).toBe(true);
+      expect(stamp(tx, f)).toBe((0 << 8) | 1); // normalised: counter -1, covered by the finished flush
+    }
+    fqRingFree(tx, 0, 0, obs); // cpu0's ring: the entry and its frames go
+    expect(fqCount(tx, 0, 0)).toBe(0);
+    for (const f of detached) expect(frameRole(tx.c[FRAMES], f)).toBe(ROLE_FREE);
+  });
+
+  it("released by a flush started before they were queued; not by one started after", () => {
+    const { r, detached } = unmapped();
+    const { tx, obs } = txOn(r.sys, r.state);
+    fqStartFlush(tx, 0);
+    fqFinishFlush(tx, obs, 0, 0);
+    for (const f of detached) expect(frameRole(tx.c[FRAMES], f)).toBe(ROLE_FREE);
+    // Queued after a flush started: not covered by it.
+    const r2 = Runner.of(lazy, { fqSize: 2, cpus: 2 });
+    r2.steps([map(0, 0), map(1, 1)]);
+    const t2 = txOn(r2.sys, r2.state);
+    fqStartFlush(t2.tx, 0);
+    r2.state = t2.tx.commit();
+    r2.step(unmap(0, 0));
+    const fr2 = r2.state[FRAMES];
+    const d2 = Array.from({ length: r2.sys.cfg.frames }, (_, f) => f).filter((f) => isDetachedWithTag(fr2, f, TAG_FQ));
+    expect(d2.length).toBeGreaterThan(0);
+    const t3 = txOn(r2.sys, r2.state);
+    for (const f of d2) expect(stamp(t3.tx, f)).toBe((0 << 8) | 3);
+    fqFinishFlush(t3.tx, t3.obs, 0, 0);
+    for (const f of d2) {
+      expect(isDetachedWithTag(t3.tx.c[FRAMES], f, TAG_FQ)).toBe(true);
+      expect(stamp(t3.tx, f)).toBe((0 << 8) | 2); // counter 1 - 1 = 0
+    }
+  });
+
+  it("a ring that wraps loses its entries' frames for good (STAMP_LOST): no flush releases them", () => {
+    const { r, detached } = unmapped();
+    const { tx, obs } = txOn(r.sys, r.state);
+    fqPush(tx, 0, 0, 510, 1); // the ring (capacity 2) is full now
+    expect(fqFull(tx, 0, 0)).toBe(true);
+    expect(fqPush(tx, 0, 0, 509, 1, true, obs)).toBe(true);
+    for (const f of detached) expect(stamp(tx, f)).toBe((0 << 8) | 0xff);
+    fqStartFlush(tx, 0);
+    fqFinishFlush(tx, obs, 0);
+    for (const f of detached) {
+      expect(isDetachedWithTag(tx.c[FRAMES], f, TAG_FQ)).toBe(true);
+      expect(stamp(tx, f)).toBe((0 << 8) | 0xff);
+    }
   });
 });
