@@ -21,7 +21,8 @@ export default {
   coverageAnalysis: "perTest",
   concurrency: 1,
   reporters: ["clear-text", "progress", "json"],
-  jsonReporter: { fileName: model ? "reports/mutation/model.json" : "reports/mutation/mutation.json" },
+  // DMACHECK_MUTATE_REPORT names another report file (two runs at once).
+  jsonReporter: { fileName: process.env.DMACHECK_MUTATE_REPORT ?? (model ? "reports/mutation/model.json" : "reports/mutation/mutation.json") },
   tempDirName: ".stryker-tmp",
   timeoutMS: 20000,
 };
