@@ -10,14 +10,14 @@ import { isDetachedWithTag, TAG_FQ } from "../../model/iommu-page-table.ts";
 import { CMD_COMPL_WAIT, CMD_INV_IOMMU_PAGES, cmdDomainId, cmdOpcode, invRangeAll } from "../../model/formats/amd-command.ts";
 import { CALLS, CALL_W, CMDQ, CMD_W, FQ, FQD_FINISHED, FQD_STARTED, FQ_W, FRAMES, FRAME_W, HDR, H_TIMER, IOVA, MAPS, PDEC } from "../../model/geometry.ts";
 import { pdecFrame, pdecSlot } from "../../model/iotlb.ts";
-import { F_DETACHED, frameFlags, frameRole, ROLE_FREE, ROLE_IOMMU_PT } from "../../model/physical-memory.ts";
+import { F_DETACHED, frameAux, frameFlags, frameRole, ROLE_FREE, ROLE_IOMMU_PT } from "../../model/physical-memory.ts";
 import { iovaAllocated } from "../../model/iova-allocator.ts";
 import { lazy } from "../../model/policies/lazy.ts";
 import { OP_IDLE, OP_TIMER, OP_UNMAP } from "../../model/system.ts";
 import { iotlbCoherence } from "../../properties/iotlb-coherence.ts";
 import { pageConfinement } from "../../properties/page-confinement.ts";
 import { ptPageSafety } from "../../properties/pt-page-safety.ts";
-import { Runner, txOn } from "./helpers.ts";
+import { framesOnFreeLists, Runner, txOn } from "./helpers.ts";
 
 const map = (cpu = 0, dev = 0): Event => ({ t: "map", cpu, dev, src: "kmalloc", size: 64, dir: "to-device" });
 const unmap = (cpu: number, k: number, free = false): Event => ({ t: "unmap", cpu, k, free });
@@ -472,5 +472,62 @@ describe("flush-queue: the detached table frames of an entry", () => {
       expect(isDetachedWithTag(tx.c[FRAMES], f, TAG_FQ)).toBe(true);
       expect(stamp(tx, f)).toBe((0 << 8) | 0xff);
     }
+  });
+});
+
+describe("flush-queue: what a release, a wrap and a normalisation leave", () => {
+  /** lazy, two CPUs: dev0's map unmapped on cpu0 and dev1's on cpu1; each domain's detached table frames. */
+  function both(fqSize = 2) {
+    const r = Runner.of(lazy, { fqSize, cpus: 2 });
+    r.steps([map(0, 0), map(1, 1), unmap(0, 0), unmap(1, 1)]);
+    const fr = r.state[FRAMES];
+    const of = (dom: number) => Array.from({ length: r.sys.cfg.frames }, (_, f) => f).filter((f) => isDetachedWithTag(fr, f, TAG_FQ) && (frameAux(fr, f) & 0xff) === dom);
+    return { r, d0: of(0), d1: of(1) };
+  }
+  const stamp = (tx: ReturnType<typeof txOn>["tx"], f: number) => tx.c[FRAMES][f * FRAME_W + 1] >>> 16;
+
+  it("released frames go back to the page allocator's free lists; another domain's detached frames stay", () => {
+    const { r, d0, d1 } = both();
+    expect([d0.length > 0, d1.length > 0]).toEqual([true, true]);
+    const { tx, obs } = txOn(r.sys, r.state);
+    obs.detail = true;
+    fqStartFlush(tx, 0);
+    fqFinishFlush(tx, obs, 0);
+    const free = framesOnFreeLists(r.sys.cfg, tx.c[FRAMES]);
+    for (const f of d0) expect(free.has(f), `frame ${f}`).toBe(true);
+    for (const f of d1) {
+      expect(free.has(f)).toBe(false);
+      expect([isDetachedWithTag(tx.c[FRAMES], f, TAG_FQ), stamp(tx, f)]).toEqual([true, (1 << 8) | 2]);
+    }
+    expect(obs.notes).toContain("flush queue: IOVA pages 0x207+1 (dom 0) released");
+  });
+
+  it("a wrap loses only its own ring's frames, and keeps the domain's timer; a push stamps only its domain's unqueued frames", () => {
+    const { r, d0, d1 } = both();
+    const { tx, obs } = txOn(r.sys, r.state);
+    obs.detail = true;
+    expect(fqTimer(tx.c[FQ], r.sys.g, 0)).toBeGreaterThan(0);
+    const timer = fqTimer(tx.c[FQ], r.sys.g, 0);
+    for (const f of d1) tx.w(FRAMES)[f * FRAME_W + 1] &= 0xffff; // dom 1's frames: detached, not queued yet
+    fqPush(tx, 0, 0, 510, 1);
+    for (const f of d1) expect(stamp(tx, f)).toBe(0); // dom 0's push leaves them alone
+    expect(fqPush(tx, 0, 0, 509, 1, true, obs)).toBe(true); // full: wraps
+    expect(fqTimer(tx.c[FQ], r.sys.g, 0)).toBe(timer);
+    for (const f of d0) expect(stamp(tx, f)).toBe(0xff);
+    for (const f of d1) expect(stamp(tx, f)).toBe(0);
+    expect(obs.notes.some((n) => n.startsWith("flush queue of cpu0, dom 0: full after its own flush; the ring wraps"))).toBe(true);
+  });
+
+  it("a ring keeps the entries a flush did not cover, packed from its start, with their counts normalised", () => {
+    const sys = Runner.of(lazy, { fqSize: 3, cpus: 2 }).sys;
+    const { tx, obs } = txOn(sys);
+    fqPush(tx, 0, 0, 519, 1);
+    fqStartFlush(tx, 0);
+    fqPush(tx, 0, 0, 518, 2);
+    fqPush(tx, 0, 0, 515, 3);
+    fqFinishFlush(tx, obs, 0, 0);
+    const base = fqRingBase(sys.g, 0, 0);
+    expect(Array.from(tx.c[FQ].slice(base, base + 1 + 3 * FQ_W))).toEqual([2, 518, 2, 0, 515, 3, 0, 0, 0, 0]);
+    expect(Array.from(tx.c[FQ].slice(fqDomBase(sys.g, 0), fqDomBase(sys.g, 0) + 2))).toEqual([0, 0]);
   });
 });
