@@ -256,7 +256,7 @@ describe("strict on VT-d, and what strict and lazy declare", () => {
     expect([...lazy.claims]).toEqual(["pt-page-safety", "pte-agreement", "view-refinement", "dma-integrity", "stale-window", "no-leak", "availability"]);
     expect(strict.staleBound).toBeUndefined();
     const cfg = Runner.of(lazy, { fqSize: 3 }).sys.cfg;
-    expect(lazy.staleBound!(cfg)).toEqual({ ms: cfg.fqTimeoutMs, unmaps: 3 });
+    expect((lazy.staleBound as (c: typeof cfg) => unknown)(cfg)).toEqual({ ms: cfg.fqTimeoutMs, unmaps: 3 });
     const attrs = { untrusted: false, ats: false, acsTb: false };
     expect([strict.attach(0, attrs), lazy.attach(1, attrs)]).toEqual(["translate", "translate"]);
   });

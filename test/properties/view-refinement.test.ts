@@ -157,8 +157,7 @@ describe("view-refinement's antecedent", () => {
       expect(entriesOnly[FRAMES]).toBe(s[FRAMES]);
       expect(count(s, entriesOnly)).toBe(1);
       // Only the frames changed (a frame's record rewritten, the entries kept): counted too.
-      const framesOnly = [...s] as State;
-      framesOnly[FRAMES] = s[FRAMES].slice();
+      const framesOnly: State = s.map((c, i) => (i === FRAMES ? c.slice() : c));
       expect(count(framesOnly, s)).toBe(1);
       // A stored entry that is not present in this format is not counted, though the other format would take it as present:
       // AMD PR clear with bit 1 (ignored by AMD, EPT's W) set; EPT with X only (execute-only) is present, PR clear for AMD.
