@@ -9,7 +9,8 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_SCOPE } from "../../checker/scope.ts";
 import { type Event } from "../../model/events.ts";
-import { PTMEM, PT_W } from "../../model/geometry.ts";
+import { FRAMES, PTMEM, PT_W } from "../../model/geometry.ts";
+import { frameRole, ROLE_MORSEL_VIEW } from "../../model/physical-memory.ts";
 import { tableIndex } from "../../model/iommu-page-table.ts";
 import { ptFind } from "../../model/page-table-memory.ts";
 import { Observation } from "../../model/observation.ts";
@@ -107,5 +108,17 @@ describe("view-refinement on a vCPU's access through an EPT view", () => {
       property: "view-refinement", frame: access.frame,
       message: `a vCPU of the VM wrote frame ${access.frame} at guest-physical window page 0 through an EPT walk; the primary maps it read-only`,
     });
+  });
+
+  it("a good vCPU access does not end the check: a view entry changed in the same step is still examined", () => {
+    const fr = post[FRAMES];
+    const view = Array.from({ length: sys.cfg.frames }, (_, f) => f).find((f) => frameRole(fr, f) === ROLE_MORSEL_VIEW)!;
+    expect(view).toBeDefined();
+    const bad = post.map((c) => c.slice()) as unknown as State;
+    const p = ptFind(bad[PTMEM], view, tableIndex(sys.cfg.iovaBasePfn + access.page, 1));
+    expect(p).toBeGreaterThanOrEqual(0);
+    bad[PTMEM][2 + p * PT_W] ^= 1 << 12; // the view's leaf now names a neighbouring frame
+    const v = viewRefinement.check(sys, post, GUEST_READ, obsOf(access), bad);
+    expect(v?.message).toMatch(/view table in frame \d+ \(level 1\).*: the view maps frame \d+, the primary frame \d+$/);
   });
 });
