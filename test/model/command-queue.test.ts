@@ -1,15 +1,15 @@
 // Tests for the IOMMU command buffer in model/command-queue.ts.
 import { describe, expect, it } from "vitest";
 import {
-  cmdCount, cmdSpace, completionDone, executeNextCommand, invalidationCommands, invalidationQueued, queueCompletionWait, queueDeviceTlbInvalidation,
+  cmdCount, cmdSpace, completionDone, describeQueued, executeNextCommand, invalidationCommands, invalidationQueued, queueCompletionWait, queueDeviceTlbInvalidation,
   queueInvalidateAll, queueInvalidatePages, SEM_BASE,
 } from "../../model/command-queue.ts";
 import { C } from "../../model/counters.ts";
 import { ATC, CMDQ, CMD_W, IOTLB, PDEC } from "../../model/geometry.ts";
-import { CMD_COMPL_WAIT, CMD_INV_IOMMU_PAGES, CMD_INV_IOTLB_PAGES, cmdOpcode } from "../../model/formats/amd-command.ts";
+import { buildCompletionWait, CMD_COMPL_WAIT, CMD_INV_IOMMU_PAGES, CMD_INV_IOTLB_PAGES, cmdOpcode } from "../../model/formats/amd-command.ts";
 import {
-  descDid, descGran, descType, devIotlbFirstPfn, devIotlbPages, devIotlbSid, GRAN_DOMAIN, GRAN_PAGE, iotlbAm, iotlbFirstPfn, iotlbIh,
-  iwdStatusAddr, QI_DIOTLB_TYPE, QI_IOTLB_TYPE, QI_IWD_TYPE, VTD_MAMV,
+  buildInvWait, buildIotlbInv, descDid, descGran, descType, devIotlbFirstPfn, devIotlbPages, devIotlbSid, GRAN_DOMAIN, GRAN_GLOBAL, GRAN_PAGE,
+  iotlbAm, iotlbFirstPfn, iotlbIh, iwdStatusAddr, QI_DIOTLB_TYPE, QI_DONE, QI_IOTLB_TYPE, QI_IWD_STATUS_WRITE, QI_IWD_TYPE, VTD_MAMV,
 } from "../../model/formats/vtd-descriptor.ts";
 import { iotlbFill, iotlbSlot, pdecEncode } from "../../model/iotlb.ts";
 import { Observation } from "../../model/observation.ts";
@@ -338,4 +338,95 @@ describe("command queue: VT-d descriptors and device TLBs", () => {
       for (let v = w; v < w + g.winPages; v++) expect(invalidationQueued(vt, tx.c[CMDQ], 0, v, false), iommu).toBe(true);
     }
   });
+});
+
+// Commands software did not queue through these services (a wait whose
+// store address names no context, a non-DONE status, a global or DID-0
+// invalidation), and the notes a detailed run records.
+describe("command queue: commands as the IOMMU decodes them, and the notes", () => {
+  function raw(tx: ReturnType<typeof setup>["tx"], d: readonly number[]) {
+    const q = tx.w(CMDQ);
+    const at = 2 + q[1] * CMD_W;
+    for (let i = 0; i < 4; i++) q[at + i] = d[i] | 0;
+    q[1]++;
+  }
+  const none = (tx: ReturnType<typeof setup>["tx"], g: ReturnType<typeof setup>["g"]) => Array.from({ length: g.contexts }, (_, c) => completionDone(tx, c)).every((d) => !d);
+
+  it("AMD: a COMPLETION_WAIT stores only to a context's semaphore (with its high address bits zero)", () => {
+    const { tx, obs, g } = setup();
+    for (const [lo, hi] of [[SEM_BASE - 8, 0], [SEM_BASE + 8 * g.contexts, 0], [SEM_BASE, 1]]) {
+      raw(tx, buildCompletionWait(lo, hi, 1, 0));
+      executeNextCommand(tx, obs);
+      expect(none(tx, g), `${lo} ${hi}`).toBe(true);
+    }
+    raw(tx, buildCompletionWait(SEM_BASE + 8 * (g.contexts - 1), 0, 1, 0));
+    executeNextCommand(tx, obs);
+    expect(completionDone(tx, g.contexts - 1)).toBe(true);
+  });
+
+  it("VT-d: an invalidation wait sets a context's status word only with status write, QI_DONE and a context's address", () => {
+    const { tx, obs, g } = setup({ iommu: "vtd", iommuLevels: 4 });
+    const nowrite = buildInvWait(SEM_BASE);
+    nowrite[0] = (nowrite[0] & ~QI_IWD_STATUS_WRITE) >>> 0;
+    for (const d of [nowrite, buildInvWait(SEM_BASE, QI_DONE + 1), buildInvWait(SEM_BASE + 4), buildInvWait(SEM_BASE - 8), buildInvWait(SEM_BASE + 8 * g.contexts)]) {
+      raw(tx, d);
+      executeNextCommand(tx, obs);
+      expect(none(tx, g)).toBe(true);
+    }
+    raw(tx, buildInvWait(SEM_BASE + 8 * (g.contexts - 1)));
+    executeNextCommand(tx, obs);
+    expect(completionDone(tx, g.contexts - 1)).toBe(true);
+  });
+
+  it("VT-d: a global IOTLB invalidation empties every domain; one for DID 0 (reserved) none", () => {
+    const { tx, obs, g } = setup({ iommu: "vtd", iommuLevels: 4 });
+    const fill = () => {
+      for (const dom of [0, 1]) for (let v = g.winBase; v < g.winBase + g.winPages; v++) iotlbFill(tx, iotlbSlot(g, dom, v), 9, true, true);
+      for (let i = 0; i < 2 * g.pdecPerDomain; i++) tx.w(PDEC)[i] = pdecEncode(3, 1, true, true);
+    };
+    fill();
+    const before = [Array.from(tx.c[IOTLB]), Array.from(tx.c[PDEC])];
+    raw(tx, buildIotlbInv(GRAN_DOMAIN, 0));
+    raw(tx, buildIotlbInv(GRAN_PAGE, 0, g.winBase, 0));
+    executeNextCommand(tx, obs);
+    executeNextCommand(tx, obs);
+    expect([Array.from(tx.c[IOTLB]), Array.from(tx.c[PDEC])]).toEqual(before);
+    raw(tx, buildIotlbInv(GRAN_GLOBAL, 0));
+    executeNextCommand(tx, obs);
+    expect(Array.from(tx.c[IOTLB]).every((w) => w === 0)).toBe(true);
+    expect(Array.from(tx.c[PDEC]).every((w) => w === 0)).toBe(true);
+  });
+
+  for (const iommu of ["amd-v1", "vtd"] as const) {
+    it(`${iommu}: with detail on, each queued and executed command is noted in the IOMMU's own terms`, () => {
+      const { tx, g } = iommu === "vtd" ? setup({ iommu: "vtd", iommuLevels: 4, ats: true }) : setup({ ats: true });
+      const obs = new Observation();
+      obs.detail = true;
+      obs.reset();
+      queueInvalidatePages(tx, 0, g.winBase, 1, true, obs);
+      queueInvalidateAll(tx, 1, obs);
+      queueCompletionWait(tx, 1, obs);
+      const queued = obs.notes.slice();
+      expect(queued).toHaveLength(5);
+      for (const n of queued.slice(0, 4)) expect(n).toMatch(/^queued \S/);
+      expect(queued[4]).toBe(`queued ${iommu === "vtd" ? "INV_WAIT" : "COMPLETION_WAIT"} for ctx1`);
+      const q = tx.c[CMDQ];
+      for (let i = 0; i < 4; i++) {
+        const at = 2 + i * CMD_W;
+        expect(queued[i]).toBe(`queued ${describeQueued(iommu === "vtd", q[at], q[at + 1], q[at + 2], q[at + 3])}`);
+      }
+      const executed: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const at = 2;
+        const text = describeQueued(iommu === "vtd", tx.c[CMDQ][at], tx.c[CMDQ][at + 1], tx.c[CMDQ][at + 2], tx.c[CMDQ][at + 3]);
+        const o = new Observation();
+        o.detail = true;
+        o.reset();
+        executeNextCommand(tx, o);
+        executed.push(o.notes[0]);
+        expect(o.notes[0]).toBe(`IOMMU executed ${text}`);
+      }
+      expect(new Set(executed).size).toBe(5);
+    });
+  }
 });
