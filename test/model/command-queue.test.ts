@@ -1,12 +1,17 @@
 // Tests for the IOMMU command buffer in model/command-queue.ts.
 import { describe, expect, it } from "vitest";
 import {
-  cmdCount, cmdSpace, completionDone, executeNextCommand, queueCompletionWait, queueInvalidateAll, queueInvalidatePages,
+  cmdCount, cmdSpace, completionDone, describeQueued, executeNextCommand, invalidationCommands, invalidationQueued, queueCompletionWait, queueDeviceTlbInvalidation,
+  queueInvalidateAll, queueInvalidatePages, SEM_BASE,
 } from "../../model/command-queue.ts";
 import { C } from "../../model/counters.ts";
-import { CMDQ, CMD_W, IOTLB } from "../../model/geometry.ts";
-import { CMD_COMPL_WAIT, CMD_INV_IOMMU_PAGES, cmdOpcode } from "../../model/formats/amd-command.ts";
-import { iotlbFill, iotlbSlot } from "../../model/iotlb.ts";
+import { ATC, CMDQ, CMD_W, IOTLB, PDEC } from "../../model/geometry.ts";
+import { buildCompletionWait, CMD_COMPL_WAIT, CMD_INV_IOMMU_PAGES, CMD_INV_IOTLB_PAGES, cmdOpcode } from "../../model/formats/amd-command.ts";
+import {
+  buildInvWait, buildIotlbInv, descDid, descGran, descType, devIotlbFirstPfn, devIotlbPages, devIotlbSid, GRAN_DOMAIN, GRAN_GLOBAL, GRAN_PAGE,
+  iotlbAm, iotlbFirstPfn, iotlbIh, iwdStatusAddr, QI_DIOTLB_TYPE, QI_DONE, QI_IOTLB_TYPE, QI_IWD_STATUS_WRITE, QI_IWD_TYPE, VTD_MAMV,
+} from "../../model/formats/vtd-descriptor.ts";
+import { iotlbFill, iotlbSlot, pdecEncode } from "../../model/iotlb.ts";
 import { Observation } from "../../model/observation.ts";
 import { strict } from "../../model/policies/strict.ts";
 import { makeSystem } from "../../model/system.ts";
@@ -146,4 +151,282 @@ describe("command queue", () => {
     expect(tx.c[IOTLB][iotlbSlot(g, 0, 504)]).not.toBe(0);
     expect(cmdCount(tx.c[CMDQ])).toBe(0);
   });
+});
+
+// The VT-d invalidation queue and the device TLB (ATS) half of
+// model/command-queue.ts (issue 15/16, mutation testing): the descriptors
+// queued (Linux cache_tag_flush_range / qi_submit_sync), what executing each
+// removes, the counters, and invalidationQueued over both formats.
+describe("command queue: VT-d descriptors and device TLBs", () => {
+  function vtd(over = {}) {
+    return setup({ iommu: "vtd", iommuLevels: 4, ...over });
+  }
+  /** The pending descriptors' decoded fields, head first. */
+  function descs(q: Words) {
+    const out = [];
+    for (let i = 0; i < q[1]; i++) {
+      const at = 2 + i * CMD_W;
+      const d0 = q[at] >>> 0, d1 = q[at + 1] >>> 0, d2 = q[at + 2] >>> 0, d3 = q[at + 3] >>> 0;
+      const type = descType(d0);
+      if (type === QI_IOTLB_TYPE) out.push({ type: "iotlb", gran: descGran(d0), did: descDid(d0), ...(descGran(d0) === GRAN_PAGE ? { first: iotlbFirstPfn(d2, d3), am: iotlbAm(d2), ih: iotlbIh(d2) } : {}) });
+      else if (type === QI_DIOTLB_TYPE) out.push({ type: "dev-iotlb", sid: devIotlbSid(d1), first: devIotlbFirstPfn(d2, d3), pages: devIotlbPages(d2, d3) });
+      else if (type === QI_IWD_TYPE) out.push({ type: "wait", addr: iwdStatusAddr(d2, d3) });
+      else out.push({ type });
+    }
+    return out;
+  }
+  /** Fills the IOTLB of `dom` at every window page, and every directory-cache slot of `dom`. */
+  function fillAll(tx: ReturnType<typeof setup>["tx"], g: ReturnType<typeof setup>["g"], dom: number) {
+    for (let v = g.winBase; v < g.winBase + g.winPages; v++) iotlbFill(tx, iotlbSlot(g, dom, v), 9, true, true);
+    for (let i = 0; i < g.pdecPerDomain; i++) tx.w(PDEC)[dom * g.pdecPerDomain + i] = pdecEncode(3, 1, true, true);
+  }
+  const liveIotlb = (tx: ReturnType<typeof setup>["tx"], g: ReturnType<typeof setup>["g"], dom: number) => {
+    const out: number[] = [];
+    for (let v = g.winBase; v < g.winBase + g.winPages; v++) if (tx.c[IOTLB][iotlbSlot(g, dom, v)] !== 0) out.push(v);
+    return out;
+  };
+  const pdecLive = (tx: ReturnType<typeof setup>["tx"], g: ReturnType<typeof setup>["g"], dom: number) =>
+    Array.from(tx.c[PDEC].slice(dom * g.pdecPerDomain, (dom + 1) * g.pdecPerDomain)).filter((e) => e !== 0).length;
+
+  it("a page-selective invalidation of the aligned block, with IH when directory entries stay; executed, it drops that block only", () => {
+    const { tx, obs, g } = vtd();
+    const w = g.winBase;
+    fillAll(tx, g, 0);
+    fillAll(tx, g, 1);
+    const pdec0 = pdecLive(tx, g, 0);
+    expect(pdec0).toBeGreaterThan(0);
+    expect(queueInvalidatePages(tx, 0, w + 1, 2, false, obs)).toBe(true); // pages w+1..w+2: the block w..w+3
+    expect(descs(tx.c[CMDQ])).toEqual([{ type: "iotlb", gran: GRAN_PAGE, did: 1, first: w, am: 2, ih: true }]);
+    expect([obs.counters[C.iotlbInvCmds], obs.counters[C.iotlbInvPages], obs.counters[C.atcInvCmds]]).toEqual([1, 4, 0]);
+    executeNextCommand(tx, obs);
+    expect(liveIotlb(tx, g, 0)).toEqual(Array.from({ length: g.winPages - 4 }, (_, i) => w + 4 + i));
+    expect(liveIotlb(tx, g, 1)).toHaveLength(g.winPages); // another domain's entries stay
+    expect(pdecLive(tx, g, 0)).toBe(pdec0); // IH: the paging-structure caches stay
+    // Without IH (the unmap freed tables) the directory entries over the block go too.
+    expect(queueInvalidatePages(tx, 0, w + 4, 1, true, obs)).toBe(true);
+    expect(descs(tx.c[CMDQ])).toEqual([{ type: "iotlb", gran: GRAN_PAGE, did: 1, first: w + 4, am: 0, ih: false }]);
+    executeNextCommand(tx, obs);
+    expect(liveIotlb(tx, g, 0)).toEqual(Array.from({ length: g.winPages - 5 }, (_, i) => w + 5 + i));
+    expect(pdecLive(tx, g, 0)).toBeLessThan(pdec0);
+    expect(pdecLive(tx, g, 1)).toBe(pdec0);
+  });
+
+  it("above the maximum address mask (MAMV), a domain-selective invalidation; so is an invalidation of everything", () => {
+    const { tx, obs, g } = vtd();
+    fillAll(tx, g, 0);
+    fillAll(tx, g, 1);
+    expect(queueInvalidatePages(tx, 1, 0, 2 ** (VTD_MAMV + 1), false, obs)).toBe(true);
+    expect(descs(tx.c[CMDQ])).toEqual([{ type: "iotlb", gran: GRAN_DOMAIN, did: 2 }]);
+    expect(obs.counters[C.iotlbInvPages]).toBe(g.winPages);
+    executeNextCommand(tx, obs);
+    expect([liveIotlb(tx, g, 1), pdecLive(tx, g, 1)]).toEqual([[], 0]);
+    expect(liveIotlb(tx, g, 0)).toHaveLength(g.winPages);
+    // At MAMV exactly: still page-selective.
+    const o2 = new Observation();
+    expect(queueInvalidatePages(tx, 0, 0, 2 ** VTD_MAMV, false, o2)).toBe(true);
+    expect(descs(tx.c[CMDQ])).toEqual([{ type: "iotlb", gran: GRAN_PAGE, did: 1, first: 0, am: VTD_MAMV, ih: true }]);
+    expect(o2.counters[C.iotlbInvPages]).toBe(g.winPages); // counted up to the window
+    executeNextCommand(tx, o2);
+    expect(liveIotlb(tx, g, 0)).toEqual([]);
+    fillAll(tx, g, 0);
+    const o3 = new Observation();
+    expect(queueInvalidateAll(tx, 0, o3)).toBe(true);
+    expect(descs(tx.c[CMDQ])).toEqual([{ type: "iotlb", gran: GRAN_DOMAIN, did: 1 }]);
+    expect([o3.counters[C.iotlbInvCmds], o3.counters[C.iotlbInvPages]]).toEqual([1, g.winPages]);
+    executeNextCommand(tx, o3);
+    expect([liveIotlb(tx, g, 0), pdecLive(tx, g, 0)]).toEqual([[], 0]);
+  });
+
+  it("a domain-selective or page-selective descriptor for a domain that does not exist changes nothing", () => {
+    const { tx, obs, g } = vtd();
+    fillAll(tx, g, 0);
+    queueInvalidateAll(tx, g.cfg.devices, obs); // DID devices+1
+    queueInvalidatePages(tx, g.cfg.devices, g.winBase, 1, true, obs);
+    const iotlb = tx.c[IOTLB].slice(), pdec = tx.c[PDEC].slice();
+    executeNextCommand(tx, obs);
+    executeNextCommand(tx, obs);
+    expect([Array.from(tx.c[IOTLB]), Array.from(tx.c[PDEC])]).toEqual([Array.from(iotlb), Array.from(pdec)]);
+  });
+
+  it("the invalidation wait descriptor sets only its context's status word", () => {
+    const { tx, obs, g } = vtd();
+    expect(queueCompletionWait(tx, 1, obs)).toBe(true);
+    expect(descs(tx.c[CMDQ])).toEqual([{ type: "wait", addr: SEM_BASE + 8 }]);
+    expect(obs.counters[C.completionWaits]).toBe(1);
+    executeNextCommand(tx, obs);
+    for (let ctx = 0; ctx < g.contexts; ctx++) expect(completionDone(tx, ctx)).toBe(ctx === 1);
+  });
+
+  for (const iommu of ["amd-v1", "vtd"] as const) {
+    it(`${iommu}, ATS: each invalidation takes the device TLB's too, right after the IOMMU's; executed, it empties the device's ATC there`, () => {
+      const { tx, obs, g } = iommu === "vtd" ? vtd({ ats: true }) : setup({ ats: true });
+      const w = g.winBase;
+      expect(invalidationCommands(tx, 0)).toBe(2);
+      const fillAtc = (dev: number) => {
+        for (let v = w; v < w + g.winPages; v++) {
+          const s = iotlbSlot(g, dev, v);
+          tx.w(ATC)[s] = 1;
+          tx.w(ATC)[s + 1] = 9;
+        }
+      };
+      const liveAtc = (dev: number) => {
+        const out: number[] = [];
+        for (let v = w; v < w + g.winPages; v++) if (tx.c[ATC][iotlbSlot(g, dev, v)] !== 0) out.push(v);
+        return out;
+      };
+      fillAtc(0);
+      fillAtc(1);
+      expect(queueInvalidatePages(tx, 0, w + 2, 2, true, obs)).toBe(true);
+      expect(cmdCount(tx.c[CMDQ])).toBe(2);
+      expect([obs.counters[C.iotlbInvCmds], obs.counters[C.atcInvCmds]]).toEqual([1, 1]);
+      if (iommu === "vtd") expect(descs(tx.c[CMDQ])[1]).toEqual({ type: "dev-iotlb", sid: 0, first: w + 2, pages: 2 });
+      else expect(queuedOps(tx.c[CMDQ], g.cfg.cmdQueueEntries)).toEqual([CMD_INV_IOMMU_PAGES, CMD_INV_IOTLB_PAGES]);
+      expect(invalidationQueued(iommu === "vtd", tx.c[CMDQ], 0, w + 2, true)).toBe(true);
+      expect(invalidationQueued(iommu === "vtd", tx.c[CMDQ], 0, w + 4, true)).toBe(false);
+      expect(invalidationQueued(iommu === "vtd", tx.c[CMDQ], 1, w + 2, true)).toBe(false);
+      executeNextCommand(tx, obs);
+      expect(liveAtc(0)).toHaveLength(g.winPages); // the IOMMU's invalidation leaves the device's ATC alone
+      executeNextCommand(tx, obs);
+      expect(liveAtc(0)).toEqual(Array.from({ length: g.winPages }, (_, i) => w + i).filter((v) => v < w + 2 || v > w + 3));
+      expect(liveAtc(1)).toHaveLength(g.winPages);
+      // Without `atc`, the IOMMU's only.
+      expect(queueInvalidatePages(tx, 0, w, 1, true, obs, false)).toBe(true);
+      expect(cmdCount(tx.c[CMDQ])).toBe(1);
+      executeNextCommand(tx, obs);
+      // The device TLB's invalidation on its own; everything of the device.
+      expect(queueDeviceTlbInvalidation(tx, 1, w, 1, obs)).toBe(true);
+      expect(cmdCount(tx.c[CMDQ])).toBe(1);
+      executeNextCommand(tx, obs);
+      expect(liveAtc(1)).toEqual(Array.from({ length: g.winPages - 1 }, (_, i) => w + 1 + i));
+      expect(queueInvalidateAll(tx, 1, obs)).toBe(true);
+      expect(cmdCount(tx.c[CMDQ])).toBe(2);
+      executeNextCommand(tx, obs);
+      executeNextCommand(tx, obs);
+      expect(liveAtc(1)).toEqual([]);
+      expect(liveAtc(0)).not.toEqual([]);
+    });
+
+    it(`${iommu}, ATS: room for both commands or none; no ATS: the device TLB invalidation is a no-op`, () => {
+      const { tx, obs } = iommu === "vtd" ? vtd({ ats: true, cmdQueueEntries: 4 }) : setup({ ats: true, cmdQueueEntries: 4 });
+      for (let i = 0; i < 3; i++) queueCompletionWait(tx, 0, obs);
+      expect(cmdSpace(tx)).toBe(1);
+      expect(queueInvalidatePages(tx, 0, 504, 1, true, obs)).toBe(false);
+      expect(queueInvalidateAll(tx, 0, obs)).toBe(false);
+      expect(queueInvalidatePages(tx, 0, 504, 1, true, obs, false)).toBe(true); // the IOMMU's alone fits
+      expect(queueDeviceTlbInvalidation(tx, 0, 504, 1, obs)).toBe(false); // full
+      const plain = iommu === "vtd" ? vtd({ cmdQueueEntries: 4 }) : setup({ cmdQueueEntries: 4 });
+      expect(invalidationCommands(plain.tx, 0)).toBe(1);
+      expect(queueDeviceTlbInvalidation(plain.tx, 0, 504, 1, plain.obs)).toBe(true);
+      expect(cmdCount(plain.tx.c[CMDQ])).toBe(0);
+    });
+  }
+
+  it("invalidationQueued: the IOMMU's invalidations of a device's domain, by range, over both formats", () => {
+    for (const iommu of ["amd-v1", "vtd"] as const) {
+      const { tx, obs, g } = iommu === "vtd" ? vtd() : setup();
+      const vt = iommu === "vtd";
+      const w = g.winBase;
+      expect(invalidationQueued(vt, tx.c[CMDQ], 0, w, false)).toBe(false);
+      queueCompletionWait(tx, 0, obs);
+      queueInvalidatePages(tx, 1, w + 2, 1, true, obs);
+      expect(invalidationQueued(vt, tx.c[CMDQ], 1, w + 2, false), iommu).toBe(true);
+      expect(invalidationQueued(vt, tx.c[CMDQ], 1, w + 3, false), iommu).toBe(false);
+      expect(invalidationQueued(vt, tx.c[CMDQ], 1, w + 1, false), iommu).toBe(false);
+      expect(invalidationQueued(vt, tx.c[CMDQ], 0, w + 2, false), iommu).toBe(false); // another domain
+      expect(invalidationQueued(vt, tx.c[CMDQ], 1, w + 2, true), iommu).toBe(false); // no device TLB invalidation
+      queueInvalidateAll(tx, 0, obs);
+      for (let v = w; v < w + g.winPages; v++) expect(invalidationQueued(vt, tx.c[CMDQ], 0, v, false), iommu).toBe(true);
+    }
+  });
+});
+
+// Commands software did not queue through these services (a wait whose
+// store address names no context, a non-DONE status, a global or DID-0
+// invalidation), and the notes a detailed run records.
+describe("command queue: commands as the IOMMU decodes them, and the notes", () => {
+  function raw(tx: ReturnType<typeof setup>["tx"], d: readonly number[]) {
+    const q = tx.w(CMDQ);
+    const at = 2 + q[1] * CMD_W;
+    for (let i = 0; i < 4; i++) q[at + i] = d[i] | 0;
+    q[1]++;
+  }
+  const none = (tx: ReturnType<typeof setup>["tx"], g: ReturnType<typeof setup>["g"]) => Array.from({ length: g.contexts }, (_, c) => completionDone(tx, c)).every((d) => !d);
+
+  it("AMD: a COMPLETION_WAIT stores only to a context's semaphore (with its high address bits zero)", () => {
+    const { tx, obs, g } = setup();
+    for (const [lo, hi] of [[SEM_BASE - 8, 0], [SEM_BASE + 8 * g.contexts, 0], [SEM_BASE, 1]]) {
+      raw(tx, buildCompletionWait(lo, hi, 1, 0));
+      executeNextCommand(tx, obs);
+      expect(none(tx, g), `${lo} ${hi}`).toBe(true);
+    }
+    raw(tx, buildCompletionWait(SEM_BASE + 8 * (g.contexts - 1), 0, 1, 0));
+    executeNextCommand(tx, obs);
+    expect(completionDone(tx, g.contexts - 1)).toBe(true);
+  });
+
+  it("VT-d: an invalidation wait sets a context's status word only with status write, QI_DONE and a context's address", () => {
+    const { tx, obs, g } = setup({ iommu: "vtd", iommuLevels: 4 });
+    const nowrite = buildInvWait(SEM_BASE);
+    nowrite[0] = (nowrite[0] & ~QI_IWD_STATUS_WRITE) >>> 0;
+    for (const d of [nowrite, buildInvWait(SEM_BASE, QI_DONE + 1), buildInvWait(SEM_BASE + 4), buildInvWait(SEM_BASE - 8), buildInvWait(SEM_BASE + 8 * g.contexts)]) {
+      raw(tx, d);
+      executeNextCommand(tx, obs);
+      expect(none(tx, g)).toBe(true);
+    }
+    raw(tx, buildInvWait(SEM_BASE + 8 * (g.contexts - 1)));
+    executeNextCommand(tx, obs);
+    expect(completionDone(tx, g.contexts - 1)).toBe(true);
+  });
+
+  it("VT-d: a global IOTLB invalidation empties every domain; one for DID 0 (reserved) none", () => {
+    const { tx, obs, g } = setup({ iommu: "vtd", iommuLevels: 4 });
+    const fill = () => {
+      for (const dom of [0, 1]) for (let v = g.winBase; v < g.winBase + g.winPages; v++) iotlbFill(tx, iotlbSlot(g, dom, v), 9, true, true);
+      for (let i = 0; i < 2 * g.pdecPerDomain; i++) tx.w(PDEC)[i] = pdecEncode(3, 1, true, true);
+    };
+    fill();
+    const before = [Array.from(tx.c[IOTLB]), Array.from(tx.c[PDEC])];
+    raw(tx, buildIotlbInv(GRAN_DOMAIN, 0));
+    raw(tx, buildIotlbInv(GRAN_PAGE, 0, g.winBase, 0));
+    executeNextCommand(tx, obs);
+    executeNextCommand(tx, obs);
+    expect([Array.from(tx.c[IOTLB]), Array.from(tx.c[PDEC])]).toEqual(before);
+    raw(tx, buildIotlbInv(GRAN_GLOBAL, 0));
+    executeNextCommand(tx, obs);
+    expect(Array.from(tx.c[IOTLB]).every((w) => w === 0)).toBe(true);
+    expect(Array.from(tx.c[PDEC]).every((w) => w === 0)).toBe(true);
+  });
+
+  for (const iommu of ["amd-v1", "vtd"] as const) {
+    it(`${iommu}: with detail on, each queued and executed command is noted in the IOMMU's own terms`, () => {
+      const { tx, g } = iommu === "vtd" ? setup({ iommu: "vtd", iommuLevels: 4, ats: true }) : setup({ ats: true });
+      const obs = new Observation();
+      obs.detail = true;
+      obs.reset();
+      queueInvalidatePages(tx, 0, g.winBase, 1, true, obs);
+      queueInvalidateAll(tx, 1, obs);
+      queueCompletionWait(tx, 1, obs);
+      const queued = obs.notes.slice();
+      expect(queued).toHaveLength(5);
+      for (const n of queued.slice(0, 4)) expect(n).toMatch(/^queued \S/);
+      expect(queued[4]).toBe(`queued ${iommu === "vtd" ? "INV_WAIT" : "COMPLETION_WAIT"} for ctx1`);
+      const q = tx.c[CMDQ];
+      for (let i = 0; i < 4; i++) {
+        const at = 2 + i * CMD_W;
+        expect(queued[i]).toBe(`queued ${describeQueued(iommu === "vtd", q[at], q[at + 1], q[at + 2], q[at + 3])}`);
+      }
+      const executed: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const at = 2;
+        const text = describeQueued(iommu === "vtd", tx.c[CMDQ][at], tx.c[CMDQ][at + 1], tx.c[CMDQ][at + 2], tx.c[CMDQ][at + 3]);
+        const o = new Observation();
+        o.detail = true;
+        o.reset();
+        executeNextCommand(tx, o);
+        executed.push(o.notes[0]);
+        expect(o.notes[0]).toBe(`IOMMU executed ${text}`);
+      }
+      expect(new Set(executed).size).toBe(5);
+    });
+  }
 });

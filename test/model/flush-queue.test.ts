@@ -5,18 +5,19 @@ import { cmdCount } from "../../model/command-queue.ts";
 import { C } from "../../model/counters.ts";
 import { MS_UNMAPPING, mIova, mStatus } from "../../model/dma-mapping.ts";
 import { type Event } from "../../model/events.ts";
-import { fqCount, fqTimer } from "../../model/flush-queue.ts";
+import { anyFqTimer, armFqTimer, fqCount, fqDomBase, fqFinishFlush, fqFull, fqPush, fqRingBase, fqRingFree, fqStartFlush, fqTimer } from "../../model/flush-queue.ts";
+import { isDetachedWithTag, TAG_FQ } from "../../model/iommu-page-table.ts";
 import { CMD_COMPL_WAIT, CMD_INV_IOMMU_PAGES, cmdDomainId, cmdOpcode, invRangeAll } from "../../model/formats/amd-command.ts";
-import { CALLS, CALL_W, CMDQ, CMD_W, FQ, FRAMES, HDR, H_TIMER, IOVA, MAPS, PDEC } from "../../model/geometry.ts";
+import { CALLS, CALL_W, CMDQ, CMD_W, FQ, FQD_FINISHED, FQD_STARTED, FQ_W, FRAMES, FRAME_W, HDR, H_TIMER, IOVA, MAPS, PDEC } from "../../model/geometry.ts";
 import { pdecFrame, pdecSlot } from "../../model/iotlb.ts";
-import { F_DETACHED, frameFlags, frameRole, ROLE_FREE, ROLE_IOMMU_PT } from "../../model/physical-memory.ts";
+import { F_DETACHED, frameAux, frameFlags, frameRole, ROLE_FREE, ROLE_IOMMU_PT } from "../../model/physical-memory.ts";
 import { iovaAllocated } from "../../model/iova-allocator.ts";
 import { lazy } from "../../model/policies/lazy.ts";
 import { OP_IDLE, OP_TIMER, OP_UNMAP } from "../../model/system.ts";
 import { iotlbCoherence } from "../../properties/iotlb-coherence.ts";
 import { pageConfinement } from "../../properties/page-confinement.ts";
 import { ptPageSafety } from "../../properties/pt-page-safety.ts";
-import { Runner } from "./helpers.ts";
+import { framesOnFreeLists, Runner, txOn } from "./helpers.ts";
 
 const map = (cpu = 0, dev = 0): Event => ({ t: "map", cpu, dev, src: "kmalloc", size: 64, dir: "to-device" });
 const unmap = (cpu: number, k: number, free = false): Event => ({ t: "unmap", cpu, k, free });
@@ -302,5 +303,231 @@ describe("a ring still full after its own flush (another flush of the domain in 
     expect(fqCount(r.tx(), 0, 0)).toBe(0);
     expect(allocated(r, 0, 517)).toBe(false); // B, queued, was released
     expect(allocated(r, 0, 518)).toBe(true); // A leaked, as in Linux
+  });
+});
+
+// The flush queue's primitives called directly (issue 15/16, mutation
+// testing): counts and fullness per ring, per CPU over every domain, and for
+// a CPU the machine does not have; a push refused by a full ring unless it
+// wraps; the timer armed once; a flush started on every domain; a finish
+// that frees one CPU's ring or every ring.
+describe("flush-queue primitives", () => {
+  const sys = Runner.of(lazy, { fqSize: 2, cpus: 2 }).sys;
+  const fresh = () => txOn(sys);
+  const started = (tx: ReturnType<typeof fresh>["tx"], dom: number) => tx.c[FQ][fqDomBase(sys.g, dom) + FQD_STARTED];
+  const finished = (tx: ReturnType<typeof fresh>["tx"], dom: number) => tx.c[FQ][fqDomBase(sys.g, dom) + FQD_FINISHED];
+
+  it("counts and fullness: per domain and CPU, over every domain of a CPU, and none for a CPU that does not exist", () => {
+    const { tx } = fresh();
+    expect(sys.g.fqCapacity).toBe(2);
+    expect(fqPush(tx, 0, 0, 519, 1)).toBe(true);
+    expect(fqPush(tx, 0, 1, 519, 1)).toBe(true);
+    expect(fqPush(tx, 1, 1, 518, 1)).toBe(true);
+    expect([fqCount(tx, 0, 0), fqCount(tx, 0, 1), fqCount(tx, 1, 0), fqCount(tx, 1, 1)]).toEqual([1, 1, 0, 1]);
+    expect([fqCount(tx, 0), fqCount(tx, 1)]).toEqual([2, 1]);
+    expect(fqCount(tx, 2)).toBe(0);
+    expect(fqCount(tx, 2, 0)).toBe(0);
+    expect([fqFull(tx, 0, 0), fqFull(tx, 0), fqFull(tx, 1)]).toEqual([false, false, false]);
+    expect(fqFull(tx, 2)).toBe(true); // no such CPU: no room
+    expect(fqFull(tx, 2, 0)).toBe(true);
+    expect(fqPush(tx, 2, 0, 517, 1)).toBe(false);
+    expect(fqPush(tx, 0, 1, 517, 1)).toBe(true);
+    expect([fqFull(tx, 0, 1), fqFull(tx, 0, 0), fqFull(tx, 0), fqFull(tx, 1)]).toEqual([true, false, true, false]);
+  });
+
+  it("a full ring refuses a push, changing nothing, unless the push wraps it (its entries lost)", () => {
+    const { tx } = fresh();
+    fqPush(tx, 0, 0, 519, 1);
+    fqPush(tx, 0, 0, 518, 1);
+    const before = tx.c[FQ].slice();
+    expect(fqPush(tx, 0, 0, 517, 1)).toBe(false);
+    expect(Array.from(tx.c[FQ])).toEqual(Array.from(before));
+    expect(fqPush(tx, 0, 0, 517, 1, true)).toBe(true);
+    expect(fqCount(tx, 0, 0)).toBe(1);
+    const base = fqRingBase(sys.g, 0, 0);
+    expect(Array.from(tx.c[FQ].slice(base, base + 1 + 2 * FQ_W))).toEqual([1, 517, 1, 0, 0, 0, 0]);
+  });
+
+  it("an entry records the IOVA range, its domain and the domain's started count", () => {
+    const { tx } = fresh();
+    fqStartFlush(tx, 1);
+    fqStartFlush(tx, 1);
+    fqPush(tx, 1, 1, 516, 3);
+    const base = fqRingBase(sys.g, 1, 1);
+    expect(Array.from(tx.c[FQ].slice(base, base + 1 + FQ_W))).toEqual([1, 516, 3 | (1 << 16), 2]);
+  });
+
+  it("the timer is armed only when off; any armed timer is seen", () => {
+    const { tx } = fresh();
+    expect(anyFqTimer(tx.c, sys.g)).toBe(false);
+    armFqTimer(tx, 1, 10);
+    expect([fqTimer(tx.c[FQ], sys.g, 0), fqTimer(tx.c[FQ], sys.g, 1)]).toEqual([0, 10]);
+    armFqTimer(tx, 1, 7);
+    expect(fqTimer(tx.c[FQ], sys.g, 1)).toBe(10);
+    expect(anyFqTimer(tx.c, sys.g)).toBe(true);
+  });
+
+  it("a flush started without a domain starts one on every domain", () => {
+    const { tx } = fresh();
+    fqStartFlush(tx);
+    expect([started(tx, 0), started(tx, 1)]).toEqual([1, 1]);
+    fqStartFlush(tx, 0);
+    expect([started(tx, 0), started(tx, 1)]).toEqual([2, 1]);
+  });
+
+  it("a finish for one CPU frees that CPU's covered entries only; without a CPU, every CPU's; for a CPU that does not exist, none", () => {
+    for (const [cpu, left] of [[0, [0, 1]], [1, [1, 0]], [-1, [0, 0]], [5, [1, 1]]] as const) {
+      const { tx, obs } = fresh();
+      fqPush(tx, 0, 0, 519, 1);
+      fqPush(tx, 1, 0, 518, 1);
+      fqStartFlush(tx, 0);
+      fqFinishFlush(tx, obs, 0, cpu);
+      expect([fqCount(tx, 0, 0), fqCount(tx, 1, 0)], `cpu ${cpu}`).toEqual(left);
+      expect([started(tx, 0), finished(tx, 0)], `cpu ${cpu}`).toEqual([0, 0]); // normalised
+    }
+    // Without a domain: every domain finishes a flush.
+    const { tx, obs } = fresh();
+    fqPush(tx, 0, 0, 519, 1);
+    fqPush(tx, 0, 1, 519, 1);
+    fqStartFlush(tx);
+    fqFinishFlush(tx, obs);
+    expect([fqCount(tx, 0, 0), fqCount(tx, 0, 1)]).toEqual([0, 0]);
+  });
+});
+
+// The table frames a lazy unmap detaches travel with its flush-queue entry
+// (Linux queue_iova's freelist): stamped with the ring's CPU and the
+// domain's started count when queued, released only by a finished flush that
+// covers them on that CPU's ring, and never when the ring wrapped over them.
+describe("flush-queue: the detached table frames of an entry", () => {
+  /** lazy, fqSize 2, two CPUs: dev0's one-page map unmapped on cpu0; the detached table frames. */
+  function unmapped() {
+    const r = Runner.of(lazy, { fqSize: 2, cpus: 2 });
+    r.steps([map(0, 0), map(1, 1), unmap(0, 0)]);
+    const fr = r.state[FRAMES];
+    const detached = Array.from({ length: r.sys.cfg.frames }, (_, f) => f).filter((f) => isDetachedWithTag(fr, f, TAG_FQ));
+    return { r, detached };
+  }
+  const stamp = (tx: ReturnType<typeof txOn>["tx"], f: number) => tx.c[FRAMES][f * FRAME_W + 1] >>> 16;
+
+  it("queued on cpu0 with the domain's started count 0: stamped cpu 0, counter 0", () => {
+    const { r, detached } = unmapped();
+    expect(detached.length).toBeGreaterThan(0);
+    const { tx } = txOn(r.sys, r.state);
+    for (const f of detached) expect(stamp(tx, f), `frame ${f}`).toBe((0 << 8) | 2);
+  });
+
+  it("a finished flush on that CPU's ring releases and frees them; on another CPU's ring, or another domain, not", () => {
+    const { r, detached } = unmapped();
+    const { tx, obs } = txOn(r.sys, r.state);
+    fqStartFlush(tx, 1);
+    fqFinishFlush(tx, obs, 1, 0); // another domain's flush
+    for (const f of detached) expect([isDetachedWithTag(tx.c[FRAMES], f, TAG_FQ), stamp(tx, f)]).toEqual([true, 2]);
+    fqStartFlush(tx, 0);
+    fqFinishFlush(tx, obs, 0, 1); // dom 0's flush, but cpu1's ring only
+    for (const f of detached) {
+      expect(isDetachedWithTag(tx.c[FRAMES], f, TAG_FQ)).toBe(true);
+      expect(stamp(tx, f)).toBe((0 << 8) | 1); // normalised: counter -1, covered by the finished flush
+    }
+    fqRingFree(tx, 0, 0, obs); // cpu0's ring: the entry and its frames go
+    expect(fqCount(tx, 0, 0)).toBe(0);
+    for (const f of detached) expect(frameRole(tx.c[FRAMES], f)).toBe(ROLE_FREE);
+  });
+
+  it("released by a flush started before they were queued; not by one started after", () => {
+    const { r, detached } = unmapped();
+    const { tx, obs } = txOn(r.sys, r.state);
+    fqStartFlush(tx, 0);
+    fqFinishFlush(tx, obs, 0, 0);
+    for (const f of detached) expect(frameRole(tx.c[FRAMES], f)).toBe(ROLE_FREE);
+    // Queued after a flush started: not covered by it.
+    const r2 = Runner.of(lazy, { fqSize: 2, cpus: 2 });
+    r2.steps([map(0, 0), map(1, 1)]);
+    const t2 = txOn(r2.sys, r2.state);
+    fqStartFlush(t2.tx, 0);
+    r2.state = t2.tx.commit();
+    r2.step(unmap(0, 0));
+    const fr2 = r2.state[FRAMES];
+    const d2 = Array.from({ length: r2.sys.cfg.frames }, (_, f) => f).filter((f) => isDetachedWithTag(fr2, f, TAG_FQ));
+    expect(d2.length).toBeGreaterThan(0);
+    const t3 = txOn(r2.sys, r2.state);
+    for (const f of d2) expect(stamp(t3.tx, f)).toBe((0 << 8) | 3);
+    fqFinishFlush(t3.tx, t3.obs, 0, 0);
+    for (const f of d2) {
+      expect(isDetachedWithTag(t3.tx.c[FRAMES], f, TAG_FQ)).toBe(true);
+      expect(stamp(t3.tx, f)).toBe((0 << 8) | 2); // counter 1 - 1 = 0
+    }
+  });
+
+  it("a ring that wraps loses its entries' frames for good (STAMP_LOST): no flush releases them", () => {
+    const { r, detached } = unmapped();
+    const { tx, obs } = txOn(r.sys, r.state);
+    fqPush(tx, 0, 0, 510, 1); // the ring (capacity 2) is full now
+    expect(fqFull(tx, 0, 0)).toBe(true);
+    expect(fqPush(tx, 0, 0, 509, 1, true, obs)).toBe(true);
+    for (const f of detached) expect(stamp(tx, f)).toBe((0 << 8) | 0xff);
+    fqStartFlush(tx, 0);
+    fqFinishFlush(tx, obs, 0);
+    for (const f of detached) {
+      expect(isDetachedWithTag(tx.c[FRAMES], f, TAG_FQ)).toBe(true);
+      expect(stamp(tx, f)).toBe((0 << 8) | 0xff);
+    }
+  });
+});
+
+describe("flush-queue: what a release, a wrap and a normalisation leave", () => {
+  /** lazy, two CPUs: dev0's map unmapped on cpu0 and dev1's on cpu1; each domain's detached table frames. */
+  function both(fqSize = 2) {
+    const r = Runner.of(lazy, { fqSize, cpus: 2 });
+    r.steps([map(0, 0), map(1, 1), unmap(0, 0), unmap(1, 1)]);
+    const fr = r.state[FRAMES];
+    const of = (dom: number) => Array.from({ length: r.sys.cfg.frames }, (_, f) => f).filter((f) => isDetachedWithTag(fr, f, TAG_FQ) && (frameAux(fr, f) & 0xff) === dom);
+    return { r, d0: of(0), d1: of(1) };
+  }
+  const stamp = (tx: ReturnType<typeof txOn>["tx"], f: number) => tx.c[FRAMES][f * FRAME_W + 1] >>> 16;
+
+  it("released frames go back to the page allocator's free lists; another domain's detached frames stay", () => {
+    const { r, d0, d1 } = both();
+    expect([d0.length > 0, d1.length > 0]).toEqual([true, true]);
+    const { tx, obs } = txOn(r.sys, r.state);
+    obs.detail = true;
+    fqStartFlush(tx, 0);
+    fqFinishFlush(tx, obs, 0);
+    const free = framesOnFreeLists(r.sys.cfg, tx.c[FRAMES]);
+    for (const f of d0) expect(free.has(f), `frame ${f}`).toBe(true);
+    for (const f of d1) {
+      expect(free.has(f)).toBe(false);
+      expect([isDetachedWithTag(tx.c[FRAMES], f, TAG_FQ), stamp(tx, f)]).toEqual([true, (1 << 8) | 2]);
+    }
+    expect(obs.notes).toContain("flush queue: IOVA pages 0x207+1 (dom 0) released");
+  });
+
+  it("a wrap loses only its own ring's frames, and keeps the domain's timer; a push stamps only its domain's unqueued frames", () => {
+    const { r, d0, d1 } = both();
+    const { tx, obs } = txOn(r.sys, r.state);
+    obs.detail = true;
+    expect(fqTimer(tx.c[FQ], r.sys.g, 0)).toBeGreaterThan(0);
+    const timer = fqTimer(tx.c[FQ], r.sys.g, 0);
+    for (const f of d1) tx.w(FRAMES)[f * FRAME_W + 1] &= 0xffff; // dom 1's frames: detached, not queued yet
+    fqPush(tx, 0, 0, 510, 1);
+    for (const f of d1) expect(stamp(tx, f)).toBe(0); // dom 0's push leaves them alone
+    expect(fqPush(tx, 0, 0, 509, 1, true, obs)).toBe(true); // full: wraps
+    expect(fqTimer(tx.c[FQ], r.sys.g, 0)).toBe(timer);
+    for (const f of d0) expect(stamp(tx, f)).toBe(0xff);
+    for (const f of d1) expect(stamp(tx, f)).toBe(0);
+    expect(obs.notes.some((n) => n.startsWith("flush queue of cpu0, dom 0: full after its own flush; the ring wraps"))).toBe(true);
+  });
+
+  it("a ring keeps the entries a flush did not cover, packed from its start, with their counts normalised", () => {
+    const sys = Runner.of(lazy, { fqSize: 3, cpus: 2 }).sys;
+    const { tx, obs } = txOn(sys);
+    fqPush(tx, 0, 0, 519, 1);
+    fqStartFlush(tx, 0);
+    fqPush(tx, 0, 0, 518, 2);
+    fqPush(tx, 0, 0, 515, 3);
+    fqFinishFlush(tx, obs, 0, 0);
+    const base = fqRingBase(sys.g, 0, 0);
+    expect(Array.from(tx.c[FQ].slice(base, base + 1 + 3 * FQ_W))).toEqual([2, 518, 2, 0, 515, 3, 0, 0, 0, 0]);
+    expect(Array.from(tx.c[FQ].slice(fqDomBase(sys.g, 0), fqDomBase(sys.g, 0) + 2))).toEqual([0, 0]);
   });
 });

@@ -5,10 +5,13 @@ import { describe, expect, it } from "vitest";
 import { Executor } from "../../checker/execute.ts";
 import { PAGE_SIZE } from "../../model/config.ts";
 import { mSegFrame } from "../../model/dma-mapping.ts";
-import { MAPS } from "../../model/geometry.ts";
+import { FRAMES, MAPS, OBJ_W, OBJECTS } from "../../model/geometry.ts";
 import { passthrough } from "../../model/policies/passthrough.ts";
+import { strict } from "../../model/policies/strict.ts";
+import { frameAux } from "../../model/physical-memory.ts";
 import { findProperty } from "../../properties/index.ts";
-import { firstUngrantedByte, frameGranted } from "../../properties/grants.ts";
+import { firstUngrantedByte, frameGranted, segmentLive } from "../../properties/grants.ts";
+import { objCount } from "../../model/objects.ts";
 import { Runner } from "../model/helpers.ts";
 
 describe("grants", () => {
@@ -30,6 +33,27 @@ describe("grants", () => {
     expect(frameGranted(s, maps, 0, f + 1)).toBe(false);
     expect(frameGranted(s, maps, 0, f - 1)).toBe(false);
     expect(firstUngrantedByte(s, maps, 0, false, f * PAGE_SIZE, (f + 1) * PAGE_SIZE + 1)).toBe((f + 1) * PAGE_SIZE);
+  });
+
+  it("a grant ends with its object: the same bytes holding a newer object (another generation) are not granted", () => {
+    const st = s.map((c) => c.slice()) as unknown as typeof s;
+    const ob = st[OBJECTS];
+    for (let i = 0; i < objCount(ob); i++) ob[1 + i * OBJ_W + 3] += 1 << 16; // every object one generation on
+    expect(segmentLive(s, 0, 0)).toBe(true);
+    expect(segmentLive(st, 0, 0)).toBe(false);
+    expect(frameGranted(st, maps, 0, f)).toBe(false);
+    expect(firstUngrantedByte(st, maps, 0, false, f * PAGE_SIZE, (f + 1) * PAGE_SIZE)).toBe(f * PAGE_SIZE);
+  });
+
+  it("a mapping that is not bounced grants no frame through the bounce-slot rule (frame 1's record holds aux 1)", () => {
+    const r4 = Runner.of(strict);
+    r4.step({ t: "map", cpu: 0, dev: 0, src: "pages", size: 4 * PAGE_SIZE, dir: "bidirectional" });
+    const s4 = r4.state;
+    const f4 = mSegFrame(s4[MAPS], 0, 0);
+    expect(frameGranted(s4, maps, 0, f4 + 3)).toBe(true);
+    expect(frameAux(s4[FRAMES], 1)).toBe(1);
+    expect(frameGranted(s4, maps, 0, 1)).toBe(false);
+    expect(frameGranted(s4, maps, 0, 2)).toBe(false);
   });
 
   it("page-confinement: another device touching the page, or the device touching the page above, is a violation", () => {

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { mIova, mSegFrame } from "../../model/dma-mapping.ts";
 import { FRAMES, MAPS, PDEC } from "../../model/geometry.ts";
 import { pdecEncode, pdecFill, pdecFrame, pdecNextLevel } from "../../model/iotlb.ts";
-import { freeFrames } from "../../model/physical-memory.ts";
+import { frameRole, freeFrames, ROLE_MORSEL_PT, setFrame } from "../../model/physical-memory.ts";
 import { strict } from "../../model/policies/strict.ts";
 import { ptPageSafety } from "../../properties/pt-page-safety.ts";
 import { Runner, txOn } from "../model/helpers.ts";
@@ -107,5 +107,18 @@ describe("pt-page-safety's early exit", () => {
     expect(count(s, step((tx) => pdecFill(tx, slot, pdecEncode(data, 1, true, true))))).toEqual([0, 1, 0]);
     expect(count(s, step((tx, obs) => freeFrames(tx, pdecFrame(s[PDEC][slot]), 0, obs)))).toEqual([1, 0, 0]);
     expect(count(s, step((tx, obs) => freeFrames(tx, data, 0, obs)))).toEqual([0, 0, 1]); // a data page freed: no table
+    // A morsel table frame that stops being one counts as a table freed too.
+    const pre = s.map((c) => c.slice()) as unknown as typeof s;
+    setFrame(pre[FRAMES], 20, ROLE_MORSEL_PT, 0, 0, 0);
+    expect(frameRole(s[FRAMES], 20)).not.toBe(ROLE_MORSEL_PT);
+    expect(count(pre, s)).toEqual([1, 0, 0]);
+  });
+
+  it("the violation names pt-page-safety, the domain, the frame and the IOVA page", () => {
+    const { r, slot, data } = cached();
+    const { tx, obs } = txOn(r.sys, r.state);
+    pdecFill(tx, slot, pdecEncode(data, 1, true, true));
+    const v = ptPageSafety.check(r.sys, r.state, { t: "iommu" }, obs, tx.commit())!;
+    expect([v.property, v.dev, v.frame, typeof v.iovaPfn]).toEqual(["pt-page-safety", 0, data, "number"]);
   });
 });

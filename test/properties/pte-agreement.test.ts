@@ -7,7 +7,8 @@ import { describe, expect, it } from "vitest";
 import { makeSystem } from "../../model/system.ts";
 import { morsel } from "../../model/policies/morsel.ts";
 import { morselCreate, morselFault, morselRoot } from "../../model/morsel.ts";
-import { ptWrite } from "../../model/page-table-memory.ts";
+import { ptFind, ptWrite } from "../../model/page-table-memory.ts";
+import { FRAMES, PTMEM } from "../../model/geometry.ts";
 import { type State } from "../../model/state.ts";
 import { X86_LO_ACCESSED, X86_LO_PAT_LARGE, X86_LO_PRESENT, X86_LO_PSE, X86_LO_RW, X86_LO_USER, x86EncodeHi, x86EncodeLo } from "../../model/formats/x86-pte.ts";
 import { findProperty } from "../../properties/index.ts";
@@ -131,5 +132,88 @@ describe("pte-agreement's antecedent", () => {
     expect(count(sys.init, made(false, true))).toBe(0); // the CPU's own table: not shared
     const s = made(true, true);
     expect(count(s, s)).toBe(0); // nothing changed
+  });
+});
+
+// What the rules above do not pin (issue 16, mutation testing): the
+// violation's fields, the soft-bit names listed together, a level-3
+// directory entry read as a leaf, entries the rule leaves alone (a table the
+// CPU does not share with the IOMMU, a non-present entry such as a swap
+// entry, whose bits neither walker reads), and a step that changed only the
+// entries or only the frames.
+describe("pte-agreement: fields, names, and what is not checked", () => {
+  const LEAF = X86_LO_PRESENT | X86_LO_RW | X86_LO_USER | X86_LO_ACCESSED | X86_LO_PSE;
+
+  /** A morsel of `level` (span 1 at level 1) with entry `i` of its root written as given; the committed state and the root. */
+  function written(level: number, i: number, lo: number, hi: number, shared = true) {
+    const { tx, obs } = txOn(sys);
+    morselCreate(tx, 0, 0, level, level === 1 ? 1 : 0, 0, obs, shared);
+    const root = morselRoot(tx, 0, 0);
+    const made = tx.commit();
+    const t2 = txOn(sys, made);
+    ptWrite(t2.tx, root, i, lo >>> 0, hi >>> 0);
+    return { made, post: t2.tx.commit(), root };
+  }
+  const check = (pre: State, post: State) => pteAgreement.check(sys, pre, { t: "iommu" }, txOn(sys).obs, post);
+
+  it("every kind of violation names pte-agreement and the morsel table's frame", () => {
+    const cases = [
+      written(2, 3, x86EncodeLo(512, LEAF | (7 << 9)), x86EncodeHi(512, true, 0, 0)), // NextLevel in a leaf
+      written(2, 3, (x86EncodeLo(512, LEAF) | X86_LO_PAT_LARGE) >>> 0, x86EncodeHi(512, true, 0, 0)), // another frame
+      written(2, 3, x86EncodeLo(512, X86_LO_PRESENT | X86_LO_USER | X86_LO_ACCESSED | X86_LO_PSE), x86EncodeHi(512, true, 8, 0)), // IW over read-only
+      written(2, 0, x86EncodeLo(21, X86_LO_PRESENT | X86_LO_RW | X86_LO_USER | (3 << 9)), x86EncodeHi(21, false, 0, 0)), // directory
+    ];
+    const got = cases.map(({ made, post, root }) => {
+      const v = check(made, post);
+      expect(v?.property).toBe("pte-agreement");
+      expect(v?.frame).toBe(root);
+      return v!.message.replace(/^entry \d+ of morsel table frame \d+ \(level \d\): /, "");
+    });
+    expect(got[0]).toMatch(/^the MMU reads a leaf mapping frame 512; the IOMMU reads NextLevel 7/);
+    expect(got[1]).toBe("the MMU maps frame 512, the IOMMU frame 513");
+    expect(got[2]).toMatch(/^the IOMMU grants write \(IW, bit 62.*\) to frame 512, which the MMU maps read-only/);
+    expect(got[3]).toBe("the MMU reads a pointer to the table at frame 21; the IOMMU reads NextLevel 3");
+  });
+
+  it("two software bits are named together", () => {
+    const { made, post } = written(1, 0, x86EncodeLo(20, X86_LO_PRESENT | X86_LO_USER | (1 << 9) | (1 << 11)), x86EncodeHi(20, true, 0, 0));
+    expect(check(made, post)?.message).toMatch(/NextLevel 5 in bits 9..11, set by Linux's special \(bit 9\) and soft-dirty \(bit 11\), as /);
+    const uffd = written(1, 0, x86EncodeLo(20, X86_LO_PRESENT | X86_LO_USER | (1 << 9) | (1 << 10)), x86EncodeHi(20, true, 0, 0));
+    expect(check(uffd.made, uffd.post)?.message).toMatch(/NextLevel 3 in bits 9..11, set by Linux's special \(bit 9\) and uffd-wp \(bit 10\), as /);
+  });
+
+  it("a level-3 directory entry with NextLevel 0 is a large leaf for the IOMMU", () => {
+    const { made, post } = written(3, 0, x86EncodeLo(21, X86_LO_PRESENT | X86_LO_RW | X86_LO_USER), x86EncodeHi(21, false, 0, 0));
+    expect(check(made, post)?.message).toMatch(/\(level 3\): the MMU reads a pointer to the table at frame 21; the IOMMU reads NextLevel 0, a large leaf at frame 21: it maps the page table and its neighbours as data$/);
+  });
+
+  it("a table the CPU keeps to itself (not shared) is not checked, nor counted", () => {
+    const { made, post } = written(2, 3, x86EncodeLo(512, LEAF | (7 << 9)), x86EncodeHi(512, true, 0, 0), false);
+    expect(check(made, post)).toBeNull();
+    const counts = new Float64Array(1);
+    pteAgreement.antecedent!.count(sys, made, { t: "iommu" }, txOn(sys).obs, post, counts, 0);
+    expect(counts[0]).toBe(0);
+  });
+
+  it("a non-present entry (a swap entry: any bits but Present) is not checked, nor counted", () => {
+    const { made, post, root } = written(1, 0, (7 << 9) | X86_LO_RW, 0x12345);
+    expect(ptFind(post[PTMEM], root, 0)).toBeGreaterThanOrEqual(0); // stored
+    expect(check(made, post)).toBeNull();
+    const counts = new Float64Array(1);
+    pteAgreement.antecedent!.count(sys, made, { t: "iommu" }, txOn(sys).obs, post, counts, 0);
+    expect(counts[0]).toBe(0);
+  });
+
+  it("a step that changed only the entries, or only the frames, is examined and counted", () => {
+    const { made, post } = written(2, 3, x86EncodeLo(512, LEAF | (7 << 9)), x86EncodeHi(512, true, 0, 0));
+    expect(post[FRAMES]).toBe(made[FRAMES]); // the write changed the entries only
+    expect(check(made, post)).not.toBeNull();
+    const framesOnly: State = post.map((c, i) => (i === FRAMES ? c.slice() : c));
+    expect(check(framesOnly, post)).not.toBeNull();
+    for (const pre of [made, framesOnly]) {
+      const counts = new Float64Array(1);
+      pteAgreement.antecedent!.count(sys, pre, { t: "iommu" }, txOn(sys).obs, post, counts, 0);
+      expect(counts[0]).toBe(1);
+    }
   });
 });

@@ -44,7 +44,9 @@ function viewed(fmt: ViewFormat, level: 1 | 2, exec = false) {
 }
 
 function check(pre: State, post: State): string | null {
-  return viewRefinement.check(sys, pre, { t: "iommu" }, txOn(sys, pre).obs, post)?.message ?? null;
+  const v = viewRefinement.check(sys, pre, { t: "iommu" }, txOn(sys, pre).obs, post);
+  if (v !== null) expect(v.property).toBe("view-refinement");
+  return v?.message ?? null;
 }
 
 /** `s` changed by `f` in one transaction. */
@@ -154,6 +156,9 @@ describe("view-refinement's antecedent", () => {
       const entriesOnly = changed(s, (tx) => ptWrite(tx, view, 1, lo, hi));
       expect(entriesOnly[FRAMES]).toBe(s[FRAMES]);
       expect(count(s, entriesOnly)).toBe(1);
+      // Only the frames changed (a frame's record rewritten, the entries kept): counted too.
+      const framesOnly: State = s.map((c, i) => (i === FRAMES ? c.slice() : c));
+      expect(count(framesOnly, s)).toBe(1);
       // A stored entry that is not present in this format is not counted, though the other format would take it as present:
       // AMD PR clear with bit 1 (ignored by AMD, EPT's W) set; EPT with X only (execute-only) is present, PR clear for AMD.
       const absent = fmt === VIEW_EPT ? [(lo & ~7) >>> 0, hi] : [((lo & ~1) | 2) >>> 0, hi];
