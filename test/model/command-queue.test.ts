@@ -6,9 +6,10 @@ import {
 } from "../../model/command-queue.ts";
 import { C } from "../../model/counters.ts";
 import { ATC, CMDQ, CMD_W, IOTLB, PDEC } from "../../model/geometry.ts";
-import { buildCompletionWait, CMD_COMPL_WAIT, CMD_INV_IOMMU_PAGES, CMD_INV_IOTLB_PAGES, cmdOpcode } from "../../model/formats/amd-command.ts";
+import { buildCompletionWait, buildInvalidateIommuPages, buildInvalidateIotlbPages, CMD_COMPL_WAIT, CMD_INV_IOMMU_PAGES, CMD_INV_IOTLB_PAGES, cmdOpcode } from "../../model/formats/amd-command.ts";
+import { vtdContextLookup } from "../../model/vtd-context.ts";
 import {
-  buildInvWait, buildIotlbInv, descDid, descGran, descType, devIotlbFirstPfn, devIotlbPages, devIotlbSid, GRAN_DOMAIN, GRAN_GLOBAL, GRAN_PAGE,
+  buildContextCacheInv, buildDevIotlbInv, buildInvWait, buildIotlbInv, CC_GRAN_DEVICE, descDid, descGran, descType, devIotlbFirstPfn, devIotlbPages, devIotlbSid, GRAN_DOMAIN, GRAN_GLOBAL, GRAN_PAGE,
   iotlbAm, iotlbFirstPfn, iotlbIh, iwdStatusAddr, QI_DIOTLB_TYPE, QI_DONE, QI_IOTLB_TYPE, QI_IWD_STATUS_WRITE, QI_IWD_TYPE, VTD_MAMV,
 } from "../../model/formats/vtd-descriptor.ts";
 import { iotlbFill, iotlbSlot, pdecEncode } from "../../model/iotlb.ts";
@@ -376,6 +377,64 @@ describe("command queue: commands as the IOMMU decodes them, and the notes", () 
     raw(tx, buildInvWait(SEM_BASE + 8 * (g.contexts - 1)));
     executeNextCommand(tx, obs);
     expect(completionDone(tx, g.contexts - 1)).toBe(true);
+  });
+
+  it("VT-d: a context-cache invalidation drops the cached context entries it names: global, by domain id, by device", () => {
+    const cached = (tx: ReturnType<typeof setup>["tx"], dev: number) => {
+      const refs = { n: -1 };
+      vtdContextLookup(tx, dev, refs);
+      return refs.n === 0; // no memory reference: the entry came from the context cache
+    };
+    const fillBoth = (tx: ReturnType<typeof setup>["tx"]) => {
+      for (const dev of [0, 1]) vtdContextLookup(tx, dev, { n: 0 });
+      expect([cached(tx, 0), cached(tx, 1)]).toEqual([true, true]);
+    };
+    // Domain ids are dev + 1: DID 1 is device 0's domain, DID 2 device 1's.
+    const cases: [string, readonly number[], [boolean, boolean]][] = [
+      ["global", buildContextCacheInv(GRAN_GLOBAL, 0), [false, false]],
+      ["domain DID 2", buildContextCacheInv(GRAN_DOMAIN, 2), [true, false]],
+      ["domain DID 1", buildContextCacheInv(GRAN_DOMAIN, 1), [false, true]],
+      ["domain DID 3 (no such domain)", buildContextCacheInv(GRAN_DOMAIN, 3), [true, true]],
+      ["device 1 in DID 2", buildContextCacheInv(CC_GRAN_DEVICE, 2, 1), [true, false]],
+      ["device 0 in DID 1", buildContextCacheInv(CC_GRAN_DEVICE, 1, 0), [false, true]],
+      ["device 1 named with device 0's DID", buildContextCacheInv(CC_GRAN_DEVICE, 1, 1), [true, true]],
+    ];
+    for (const [name, desc, after] of cases) {
+      const { tx, obs } = setup({ iommu: "vtd", iommuLevels: 4, devices: 2 });
+      fillBoth(tx);
+      raw(tx, desc);
+      executeNextCommand(tx, obs);
+      expect([cached(tx, 0), cached(tx, 1)], name).toEqual(after);
+    }
+  });
+
+  it("invalidationQueued tells a device-TLB command from an IOTLB one, and one device or domain from another, in a mixed queue", () => {
+    for (const vtdOn of [false, true]) {
+      const { tx, g } = vtdOn ? setup({ iommu: "vtd", iommuLevels: 4, devices: 2 }) : setup({ devices: 2 });
+      const v = g.winBase;
+      // A device-TLB invalidation for device 0 at v, then an IOTLB invalidation of device 1's domain at v + 1.
+      raw(tx, vtdOn ? buildDevIotlbInv(0, v, 0) : buildInvalidateIotlbPages(0, v, 1));
+      raw(tx, vtdOn ? buildIotlbInv(GRAN_PAGE, 2, v + 1, 0) : buildInvalidateIommuPages(2, v + 1, 1, false));
+      const q = tx.c[CMDQ];
+      const at = (dev: number, page: number, atc: boolean) => invalidationQueued(vtdOn, q, dev, page, atc);
+      expect([at(0, v, true), at(1, v, true), at(0, v + 1, true)], `${vtdOn ? "vtd" : "amd"} ATC`).toEqual([true, false, false]);
+      expect([at(1, v + 1, false), at(0, v + 1, false), at(1, v, false), at(0, v, false)], `${vtdOn ? "vtd" : "amd"} IOTLB`).toEqual([true, false, false, false]);
+    }
+  });
+
+  it("AMD: an invalidation naming DomainID 0, a domain or a device beyond the machine changes nothing", () => {
+    const { tx, obs, g } = setup({ ats: true, devices: 2 });
+    for (const dom of [0, 1]) for (let v = g.winBase; v < g.winBase + g.winPages; v++) iotlbFill(tx, iotlbSlot(g, dom, v), 9, true, true);
+    const atc = Array.from(tx.c[ATC]);
+    const iotlb = Array.from(tx.c[IOTLB]);
+    for (const d of [buildInvalidateIommuPages(0, g.winBase, g.winPages, true), buildInvalidateIommuPages(3, g.winBase, g.winPages, true), buildInvalidateIotlbPages(2, g.winBase, g.winPages)]) {
+      raw(tx, d);
+      executeNextCommand(tx, obs);
+    }
+    expect([Array.from(tx.c[IOTLB]), Array.from(tx.c[ATC])]).toEqual([iotlb, atc]);
+    raw(tx, buildInvalidateIommuPages(2, g.winBase, g.winPages, true));
+    executeNextCommand(tx, obs);
+    expect(Array.from(tx.c[IOTLB])).not.toEqual(iotlb);
   });
 
   it("VT-d: a global IOTLB invalidation empties every domain; one for DID 0 (reserved) none", () => {
