@@ -184,7 +184,7 @@ function burstArbitrary(cfg: ModelConfig, cpus = cfg.cpus): fc.Arbitrary<Event[]
 }
 
 /**
- * For a deferred policy (one with a timer: lazy and its kind), two more
+ * For a deferred policy (one with a timer or a flush-queue timer), two more
  * chunks. A stale-access triple: a device access, an unmap, the same access
  * again (offset 0, one byte, at one of the window's two top pages, where the
  * IOVA allocator puts mappings): the access after the unmap is the one a

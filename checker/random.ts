@@ -79,6 +79,16 @@ export function deferred(policy: System["policy"]): boolean {
   return policy.timer !== undefined || policy.fqTimer !== undefined;
 }
 
+/** The sequences a policy's runs draw, without swarm testing. */
+function plainSequences(sys: System, opts: RandomOptions): fc.Arbitrary<Event[]> {
+  return eventsArbitrary(sys.cfg, opts.maxEvents, undefined, drawn(sys.policy), deferred(sys.policy));
+}
+
+/** The sequences a policy's runs draw, each with its swarm. */
+function swarmSequences(sys: System, opts: RandomOptions): fc.Arbitrary<{ swarm: Swarm; events: Event[] }> {
+  return swarmEventsArbitrary(sys.cfg, opts.maxEvents, drawn(sys.policy), deferred(sys.policy));
+}
+
 export function randomCheck(sys: System, prop: Property, opts: RandomOptions): RandomResult {
   const exec = new Executor(sys, [prop]);
   exec.observer = opts.observer ?? null;
@@ -100,11 +110,11 @@ export function randomCheck(sys: System, prop: Property, opts: RandomOptions): R
   let swarm: Swarm | null = null;
   let details: { numRuns: number; counterexamplePath: string | null; numShrinks: number; interrupted: boolean };
   if (opts.swarm === false) {
-    const d = fc.check(fc.property(eventsArbitrary(sys.cfg, opts.maxEvents, undefined, drawn(sys.policy), deferred(sys.policy)), holds), params);
+    const d = fc.check(fc.property(plainSequences(sys, opts), holds), params);
     if (d.failed && d.counterexample !== null) found = d.counterexample[0];
     details = d;
   } else {
-    const d = fc.check(fc.property(swarmEventsArbitrary(sys.cfg, opts.maxEvents, drawn(sys.policy), deferred(sys.policy)), (x) => holds(x.events)), params);
+    const d = fc.check(fc.property(swarmSequences(sys, opts), (x) => holds(x.events)), params);
     if (d.failed && d.counterexample !== null) ({ events: found, swarm } = d.counterexample[0]);
     details = d;
   }
@@ -195,8 +205,8 @@ export function randomCheckAll(sys: System, props: readonly Property[], opts: Ra
   checkDeadline(opts.deadline, where);
   const params = { seed: opts.seed, numRuns: opts.runs, interruptAfterTimeLimit: msLeft(opts.deadline) };
   const d = opts.swarm === false
-    ? fc.check(fc.property(eventsArbitrary(sys.cfg, opts.maxEvents, undefined, drawn(sys.policy), deferred(sys.policy)), scan), params)
-    : fc.check(fc.property(swarmEventsArbitrary(sys.cfg, opts.maxEvents, drawn(sys.policy), deferred(sys.policy)), (x) => scan(x.events)), params);
+    ? fc.check(fc.property(plainSequences(sys, opts), scan), params)
+    : fc.check(fc.property(swarmSequences(sys, opts), (x) => scan(x.events)), params);
   if (thrown !== null) throw (thrown as { error: unknown }).error;
   if (d.interrupted) throw new DeadlineError(where);
   return props.map((prop, p) => {
@@ -245,8 +255,8 @@ function moreCounterexamples(sys: System, prop: Property, opts: RandomOptions, f
   };
   const params = { seed: opts.seed, numRuns: opts.runs, endOnFailure: true, interruptAfterTimeLimit: msLeft(opts.deadline) };
   const d = opts.swarm === false
-    ? fc.check(fc.property(eventsArbitrary(sys.cfg, opts.maxEvents, undefined, drawn(sys.policy), deferred(sys.policy)), scan), params)
-    : fc.check(fc.property(swarmEventsArbitrary(sys.cfg, opts.maxEvents, drawn(sys.policy), deferred(sys.policy)), (x) => scan(x.events)), params);
+    ? fc.check(fc.property(plainSequences(sys, opts), scan), params)
+    : fc.check(fc.property(swarmSequences(sys, opts), (x) => scan(x.events)), params);
   if (d.interrupted) throw new DeadlineError(where);
   const kinds = new Set([kindKey(first)]);
   const out: MoreRandomCounterexample[] = [];
@@ -259,11 +269,11 @@ function moreCounterexamples(sys: System, prop: Property, opts: RandomOptions, f
     let swarm: Swarm | null = null;
     let path: string | null = null;
     if (opts.swarm === false) {
-      const r = fc.check(fc.property(eventsArbitrary(sys.cfg, opts.maxEvents, undefined, drawn(sys.policy), deferred(sys.policy)), holds), replay);
+      const r = fc.check(fc.property(plainSequences(sys, opts), holds), replay);
       if (r.interrupted) throw new DeadlineError(where);
       if (r.failed && r.counterexample !== null) [found, path] = [r.counterexample[0], r.counterexamplePath];
     } else {
-      const r = fc.check(fc.property(swarmEventsArbitrary(sys.cfg, opts.maxEvents, drawn(sys.policy), deferred(sys.policy)), (x) => holds(x.events)), replay);
+      const r = fc.check(fc.property(swarmSequences(sys, opts), (x) => holds(x.events)), replay);
       if (r.interrupted) throw new DeadlineError(where);
       if (r.failed && r.counterexample !== null) [{ events: found, swarm }, path] = [r.counterexample[0], r.counterexamplePath];
     }
