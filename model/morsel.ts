@@ -47,6 +47,9 @@ import { amdAddrPfn, amdNextLevel, amdPdeHi, amdPdeLo } from "./formats/amd-v1-p
 import { X86_LO_PRESENT, X86_LO_RW, X86_LO_USER, x86EncodeHi, x86EncodeLo, x86Index, x86Pfn } from "./formats/x86-pte.ts";
 import { sharedDirectory, sharedLeaf, type SharedLeaf, type SharingEncoding } from "./shared-pte.ts";
 
+/** How a morsel's entries are shared by MMU and IOMMU (model/shared-pte.ts), for the morsel policies. */
+export type { SharingEncoding };
+
 export const MORSEL_W = 4;
 /** Morsel records a policy keeps (its private words: MORSEL_SLOTS x MORSEL_W). */
 export const MORSEL_SLOTS = 16;

@@ -25,9 +25,8 @@ import { DONE, FAIL, type Policy } from "../policy.ts";
 import { type Kernel } from "../kernel.ts";
 import {
   MORSEL_SLOTS, MORSEL_W, morselWordNames, morselBasePage, morselCreate, morselDev, morselFault, morselLevel, morselMount, morselPut, morselRoot,
-  morselSpanPages, morselUnmount,
+  morselSpanPages, morselUnmount, type SharingEncoding,
 } from "../morsel.ts";
-import { type SharingEncoding } from "../shared-pte.ts";
 
 export const MORSEL_POPULATE = 0, MORSEL_MOUNT = 1;
 export const MORSEL_UNMOUNT = 0, MORSEL_UNMOUNT_WAIT = 1, MORSEL_RELEASE = 2;
