@@ -2,7 +2,9 @@
  * One row of the exhaustive table of `npm run bench`, in a process of its own
  * so that its peak resident memory (getrusage maxRSS) is this search's: a
  * built-in policy's search of a named scope, printed as one JSON line.
- * Usage: node --expose-gc bin/run-ts.js bench/exhaustive-row.ts POLICY default|race|device [MAX_STATES]
+ * Usage: node --expose-gc bin/run-ts.js bench/exhaustive-row.ts POLICY default|race|device [MAX_STATES [THREADS]]
+ * THREADS 2 or more splits the search over THREADS - 1 worker threads and
+ * this one (checker/split-search.ts; the workers' start-up is counted).
  */
 import { findPolicy } from "../model/policies/index.ts";
 import { makeSystem } from "../model/system.ts";
@@ -11,8 +13,10 @@ import { exhaustiveCheck } from "../checker/exhaustive.ts";
 import { alphabetEvents, DEFAULT_SCOPE, raceScopesFor } from "../checker/scope.ts";
 import { slotSymmetry } from "../checker/symmetry.ts";
 import { BENCH_SCOPES } from "./scopes.ts";
+import { SearchPool } from "../checker/split-search.ts";
 
-const [name, scopeName, max] = process.argv.slice(2);
+const [name, scopeName, max, threadsArg] = process.argv.slice(2);
+const threads = threadsArg === undefined ? 1 : Number(threadsArg);
 const policy = findPolicy(name);
 const named = BENCH_SCOPES[scopeName];
 // The race scopes as the race pass uses them: two devices in the race scope for a policy with
@@ -34,10 +38,17 @@ const gc = (globalThis as { gc?: () => void }).gc;
 gc?.();
 const rssBefore = process.memoryUsage().rss;
 const cpu0 = process.cpuUsage();
-const r = exhaustiveCheck(sys, PROPERTIES, alphabet, { depth: 100, maxStates: max === undefined ? 5_000_000 : Number(max), canonical });
+const t0 = performance.now();
+const pool = threads > 1 ? new SearchPool(threads - 1) : null;
+const split = pool === null ? null : {
+  pool, spec: { policy: name, module: null, config: scope.config, alphabet, properties: PROPERTIES.map((p) => p.name), symmetry: canonical !== null, observe: false, maxLevel: 101 },
+};
+const r = exhaustiveCheck(sys, PROPERTIES, alphabet, { depth: 100, maxStates: max === undefined ? 5_000_000 : Number(max), canonical, split });
+const wallMs = performance.now() - t0;
+pool?.close();
 const cpu = process.cpuUsage(cpu0);
 const peak = process.resourceUsage().maxRSS * 1024; // kilobytes
 process.stdout.write(JSON.stringify({
-  policy: name, scope: scopeName, states: r.states, transitions: r.transitions, depth: r.depth, stopped: r.stopped, ms: r.ms, cpuMs: (cpu.user + cpu.system) / 1000,
+  policy: name, scope: scopeName, threads, states: r.states, transitions: r.transitions, depth: r.depth, stopped: r.stopped, ms: r.ms, wallMs, cpuMs: (cpu.user + cpu.system) / 1000,
   visitedBytesPerState: r.bytesPerState, peakBytes: Math.max(0, peak - rssBefore), symmetry: canonical !== null,
 }) + "\n");

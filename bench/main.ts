@@ -2,7 +2,8 @@
  * `npm run bench`: model steps per second with every property checked, on a
  * standard random workload, and time to first violation and shrink time for
  * each violated cell of the default matrix; the exhaustive engine's states,
- * states/s and peak memory per state per policy, and the speed-up of 2 cell
+ * states/s and peak memory per state per policy, the speed-up of one search
+ * split over 2 threads per policy (race scope), and the speed-up of 2 cell
  * workers over 1 (with and without the race pass). Figures only; nothing asserted.
  */
 import fc from "fast-check";
@@ -113,13 +114,13 @@ for (const policy of POLICIES) {
 // "peak B/state" is (peak RSS - RSS before the search) / distinct states, so it
 // counts the visited set, the frontier and garbage not yet collected.
 const RACE_MAX_STATES = 100_000;
-function row(policy: string, scope: string, max?: number): RowResult {
-  const args = ["--expose-gc", "bin/run-ts.js", "bench/exhaustive-row.ts", policy, scope, ...(max === undefined ? [] : [String(max)])];
+function row(policy: string, scope: string, max?: number, threads = 1): RowResult {
+  const args = ["--expose-gc", "bin/run-ts.js", "bench/exhaustive-row.ts", policy, scope, ...(max === undefined ? [] : [String(max)]), ...(threads === 1 ? [] : [String(threads)])];
   const r = spawnSync(process.execPath, args, { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`bench/exhaustive-row.ts ${policy} ${scope}: ${r.stderr.split("\n")[0]}`);
   return JSON.parse(r.stdout) as RowResult;
 }
-interface RowResult { states: number; transitions: number; depth: number; stopped: string; ms: number; cpuMs: number; peakBytes: number; symmetry: boolean; none?: boolean }
+interface RowResult { states: number; transitions: number; depth: number; stopped: string; ms: number; wallMs: number; cpuMs: number; peakBytes: number; symmetry: boolean; none?: boolean }
 console.log("");
 console.log(`exhaustive engine, one search per policy and scope, each in its own process (one core); ${PROPERTIES.length} properties checked`);
 console.log(`default scope: ${alphabetEvents(OLD_DEFAULT_SCOPE).length}-event alphabet; race scope (the race pass's): 2 CPUs, 2 unmappable mappings, sub-page, one-page and page-crossing buffers (${alphabetEvents(RACE_BENCH_SCOPE).length}-event alphabet), and device race scope (the same on 1 CPU and 2 devices, ${alphabetEvents(DEVICE_RACE_SCOPE).length} events; none for a policy whose race scope has 2 devices), each at most ${fmt(RACE_MAX_STATES)} states`);
@@ -134,6 +135,21 @@ for (const policy of POLICIES) {
     const end = r.stopped === "exhausted" ? "exhausted" : `stopped (${r.stopped})`;
     console.log(`${policy.name.padEnd(14)}${scope.padEnd(8)}${fmt(r.states).padStart(17)}${String(r.depth).padStart(8)}${fmt(r.states / sec).padStart(13)}${fmt(r.states / (r.cpuMs / 1000)).padStart(17)}${fmt(r.transitions / sec).padStart(16)}${fmt(r.peakBytes / r.states).padStart(15)}   ${end}${r.symmetry ? ", slot symmetry" : ""}`);
   }
+}
+
+// One search split over threads (checker/split-search.ts; `dmacheck check
+// --workers 2` on one policy): each policy's race scope up to SPLIT_MAX_STATES
+// states on one thread, then on two (one worker thread and the search's own),
+// each in a process of its own, the worker's start-up and warm-up included.
+const SPLIT_MAX_STATES = 4 * RACE_MAX_STATES;
+console.log("");
+console.log(`split search: race scope up to ${fmt(SPLIT_MAX_STATES)} states, 1 thread and 2 threads (${availableParallelism()} cores); the same states, depth and verdicts either way`);
+console.log("policy        distinct states   depth   1 thread s   2 threads s   speed-up   distinct/s (2 threads)");
+for (const policy of POLICIES) {
+  const one = row(policy.name, "race", SPLIT_MAX_STATES, 1);
+  const two = row(policy.name, "race", SPLIT_MAX_STATES, 2);
+  if (one.states !== two.states || one.depth !== two.depth || one.transitions !== two.transitions) throw new Error(`split search of ${policy.name} differs from the single-threaded one`);
+  console.log(`${policy.name.padEnd(14)}${fmt(one.states).padStart(15)}${String(one.depth).padStart(8)}${(one.wallMs / 1000).toFixed(2).padStart(13)}${(two.wallMs / 1000).toFixed(2).padStart(14)}${`${(one.wallMs / two.wallMs).toFixed(2)}x`.padStart(11)}${fmt(two.states / (two.wallMs / 1000)).padStart(25)}`);
 }
 
 // Cells on worker threads (dmacheck check --workers): the exhaustive matrix of

@@ -71,6 +71,26 @@ export interface Coverage {
   readonly missing: readonly string[];
 }
 
+/**
+ * A recorder's counts as plain data, to be added to another recorder's: a
+ * split search's workers (checker/split-search.ts) observe their chunks of a
+ * level and the search's recorder absorbs them, so its result is the same sum
+ * a single recorder would have counted (every count is a sum over steps).
+ */
+export interface CoverageDelta {
+  readonly transitions: number;
+  readonly applied: readonly number[];
+  /** [event tag index, reason, steps]. */
+  readonly noops: readonly (readonly [number, string, number])[];
+  readonly handler: readonly number[];
+  /** [op, phase, runs]. */
+  readonly phases: readonly (readonly [number, number, number])[];
+  readonly short: readonly number[];
+  readonly mapEventShort: readonly number[];
+  readonly mapHandlerShort: readonly number[];
+  readonly counts: readonly number[];
+}
+
 const TAG_INDEX = new Map<EventTag, number>(EVENT_TAGS.map((t, i) => [t, i]));
 /** Tag indices of the events that start a map call. */
 const MAP_TAGS = new Set<number>(["map", "map-sg", "alloc-coherent"].map((t) => TAG_INDEX.get(t as EventTag) ?? -1));
@@ -130,6 +150,47 @@ export class CoverageRecorder implements StepObserver {
       const a = props[p].antecedent;
       if (a !== undefined) a.count(this.sys, pre, e, obs, post, this.counts, this.offsets[p]);
     }
+  }
+
+  /** The counts since the last call (or since the start), as plain data; the recorder starts again from zero. */
+  takeDelta(): CoverageDelta {
+    const take = (a: Float64Array) => {
+      const out = Array.from(a);
+      a.fill(0);
+      return out;
+    };
+    const noops: [number, string, number][] = [];
+    this.noops.forEach((m, tag) => {
+      for (const [reason, n] of m) noops.push([tag, reason, n]);
+      m.clear();
+    });
+    const phases: [number, number, number][] = [];
+    this.phases.forEach((m, op) => {
+      for (const [phase, n] of m) phases.push([op, phase, n]);
+      m.clear();
+    });
+    const d: CoverageDelta = {
+      transitions: this.transitions, applied: take(this.applied), noops, handler: take(this.handler), phases,
+      short: take(this.short), mapEventShort: take(this.mapEventShort), mapHandlerShort: take(this.mapHandlerShort), counts: take(this.counts),
+    };
+    this.transitions = 0;
+    return d;
+  }
+
+  /** Adds another recorder's delta (takeDelta) of the same system and properties. */
+  absorb(d: CoverageDelta): void {
+    this.transitions += d.transitions;
+    const add = (into: Float64Array, from: readonly number[]) => {
+      for (let i = 0; i < from.length; i++) into[i] += from[i];
+    };
+    add(this.applied, d.applied);
+    for (const [tag, reason, n] of d.noops) this.noops[tag].set(reason, (this.noops[tag].get(reason) ?? 0) + n);
+    add(this.handler, d.handler);
+    for (const [op, phase, n] of d.phases) this.phases[op].set(phase, (this.phases[op].get(phase) ?? 0) + n);
+    add(this.short, d.short);
+    add(this.mapEventShort, d.mapEventShort);
+    add(this.mapHandlerShort, d.mapHandlerShort);
+    add(this.counts, d.counts);
   }
 
   /** Coverage for property number `p` (of those given to the constructor): plain data. */

@@ -31,8 +31,19 @@ import { BitstateSet, FingerprintSet, type StateSet } from "./visited.ts";
 import { SearchTree } from "./tree.ts";
 import { type FoundViolation } from "./execute.ts";
 import { type CanonicalFingerprint } from "./symmetry.ts";
-import { type StepObserver } from "./coverage.ts";
+import { CoverageRecorder, type StepObserver } from "./coverage.ts";
+import { ReplayCache } from "./replay-cache.ts";
+import { ChunkExpander } from "./chunk-expander.ts";
+import { type ChunkResult, type SearchPool, type SearchSpec } from "./split-search.ts";
 import { checkDeadline } from "./deadline.ts";
+
+/**
+ * A level is split only when it has at least this many chunks: on smaller
+ * ones the workers' copies of the hot code, still being compiled, cost more
+ * than they save (measured on strict's default scope: 470 ms alone, 890 ms
+ * split from level 2 chunks up; see docs/exhaustive.md "Worker threads").
+ */
+const SPLIT_MIN_CHUNKS = 8;
 
 export interface ExhaustiveOptions {
   /** Longest execution explored (events). */
@@ -55,6 +66,13 @@ export interface ExhaustiveOptions {
   readonly canonical?: CanonicalFingerprint | null;
   /** Told of every transition explored, before the properties are checked (coverage). */
   readonly observer?: StepObserver;
+  /**
+   * Split the levels over worker threads (checker/split-search.ts): the pool,
+   * the spec its workers rebuild this search from, and the nodes per chunk
+   * (default: about 4096 transitions). The result is the same as without.
+   * Not used with --counterexamples N > 1.
+   */
+  readonly split?: { readonly pool: SearchPool; readonly spec: SearchSpec; readonly chunkNodes?: number } | null;
   /** Wall-clock deadline (checker/deadline.ts): past it the search throws a DeadlineError naming `where`. */
   readonly deadline?: number;
   readonly where?: string;
@@ -127,6 +145,8 @@ export interface ExhaustiveResult {
   /** Bitstate mode: the estimated probability that some state was omitted (BitstateSet.omissionProbability); null otherwise. */
   readonly omission: number | null;
   readonly ms: number;
+  /** A split search (opts.split): chunks merged as a worker returned them, and as this thread expanded them for the merge. */
+  readonly split: { readonly workerChunks: number; readonly localChunks: number } | null;
 }
 
 export function exhaustiveCheck(sys: System, props: readonly Property[], alphabet: readonly Event[], opts: ExhaustiveOptions): ExhaustiveResult {
@@ -154,39 +174,16 @@ export function exhaustiveCheck(sys: System, props: readonly Property[], alphabe
     nActive--;
   };
 
-  // The replay cache: for each level, the last state re-created there, its tree index and its component hashes.
+  // States are re-created from the tree (checker/replay-cache.ts).
   const maxLevel = opts.depth + 1;
-  const cacheNode = new Int32Array(maxLevel + 1).fill(-1);
-  const cacheState: State[] = new Array<State>(maxLevel + 1);
-  const cacheHashes: number[][] = [];
-  for (let d = 0; d <= maxLevel; d++) cacheHashes.push(new Array<number>(nComp * 2).fill(0));
-  const rootHashes = cacheHashes[0];
-  for (let c = 0; c < nComp; c++) componentHashInto(sys.init[c], rootHashes, 2 * c);
+  const cache = new ReplayCache(sys, stepper, alphabet, tree, maxLevel);
+  const rootHashes = cache.hashes[0];
   const canonical = opts.canonical ?? null;
   if (canonical !== null) canonical(sys.init, rootHashes, fp);
   else combineComponentHashes(rootHashes, nComp, fp);
   visited.add(fp[0], fp[1]);
-  cacheNode[0] = tree.push(-1, 0);
-  cacheState[0] = sys.init;
+  tree.push(-1, 0);
   const scratch: number[] = rootHashes.slice();
-
-  /** The state of tree node n at level d, re-created from the nearest cached ancestor (into the cache). */
-  const load = (n: number, d: number): State => {
-    if (cacheNode[d] === n) return cacheState[d];
-    const ps = load(tree.parent(n), d - 1);
-    const t = stepper.step(ps, alphabet[tree.event(n)]);
-    const ph = cacheHashes[d - 1], h = cacheHashes[d];
-    for (let c = 0; c < nComp; c++) {
-      if (t[c] !== ps[c]) componentHashInto(t[c], h, 2 * c);
-      else {
-        h[2 * c] = ph[2 * c];
-        h[2 * c + 1] = ph[2 * c + 1];
-      }
-    }
-    cacheNode[d] = n;
-    cacheState[d] = t;
-    return t;
-  };
 
   let depth = 0;
   let stopped: StopReason = "depth";
@@ -237,78 +234,138 @@ export function exhaustiveCheck(sys: System, props: readonly Property[], alphabe
     if (opts.targets?.[p] ?? true) openTargets--;
   };
 
-  search: while (depth < opts.depth) {
-    for (let node = levelStart; node < levelEnd; node++) {
-      if ((node & 255) === 0) checkDeadline(opts.deadline, opts.where ?? `${sys.policy.name} (exhaustive engine)`);
-      if (opts.onProgress !== undefined && ((node - levelStart) & 63) === 63) {
-        opts.onProgress({
-          depth, states: visited.size, transitions, frontier: levelEnd - node + tree.size - levelEnd,
-          levelDone: node - levelStart, levelSize: levelEnd - levelStart, expanded: node, ms: performance.now() - t0,
-        });
+  const where = opts.where ?? `${sys.policy.name} (exhaustive engine)`;
+  /**
+   * Applies every event to tree node `node` of the current level, checking
+   * every transition and adding the new states; true when the search stops
+   * (its reason and figures set).
+   */
+  const expand = (node: number): boolean => {
+    const s = cache.load(node, depth);
+    const h = cache.hashes[depth];
+    for (let ei = 0; ei < alphabet.length; ei++) {
+      const e = alphabet[ei];
+      const t = stepper.step(s, e);
+      transitions++;
+      if (observer !== null) observer.step(s, e, obs, t);
+      for (let a = 0; a < nActive; a++) {
+        const p = active[a];
+        const v = props[p].check(sys, s, e, obs, t);
+        if (v !== null) {
+          if (found[p] !== null) {
+            // Collecting (--counterexamples N > 1).
+            if (collect(node, ei, p, v)) {
+              removeActive(a--);
+              if (--collecting === 0 && frozen !== null) return true;
+            }
+            continue;
+          }
+          record(node, ei, p, v);
+          if (wanted > 1) {
+            kinds[p].add(kindKey(found[p]!.events!));
+            collectUntil[p] = depth + 1;
+            collecting++;
+          } else removeActive(a--);
+          if (open === 0) {
+            if (stopOrFreeze("all-violated", depth + 1)) {
+              stopped = "all-violated";
+              depth++;
+              return true;
+            }
+            break;
+          }
+          if (openTargets === 0) {
+            if (stopOrFreeze("decided", depth)) {
+              stopped = "decided"; // depth stays the last fully checked level: the open properties hold up to it
+              return true;
+            }
+            break;
+          }
+        }
       }
-      const s = load(node, depth);
-      const h = cacheHashes[depth];
-      for (let ei = 0; ei < alphabet.length; ei++) {
-        const e = alphabet[ei];
-        const t = stepper.step(s, e);
-        transitions++;
-        if (observer !== null) observer.step(s, e, obs, t);
-        for (let a = 0; a < nActive; a++) {
-          const p = active[a];
-          const v = props[p].check(sys, s, e, obs, t);
-          if (v !== null) {
-            if (found[p] !== null) {
-              // Collecting (--counterexamples N > 1).
-              if (collect(node, ei, p, v)) {
-                removeActive(a--);
-                if (--collecting === 0 && frozen !== null) break search;
-              }
-              continue;
-            }
-            record(node, ei, p, v);
-            if (wanted > 1) {
-              kinds[p].add(kindKey(found[p]!.events!));
-              collectUntil[p] = depth + 1;
-              collecting++;
-            } else removeActive(a--);
-            if (open === 0) {
-              if (stopOrFreeze("all-violated", depth + 1)) {
-                stopped = "all-violated";
-                depth++;
-                break search;
-              }
-              break;
-            }
-            if (openTargets === 0) {
-              if (stopOrFreeze("decided", depth)) {
-                stopped = "decided"; // depth stays the last fully checked level: the open properties hold up to it
-                break search;
-              }
-              break;
+      if (t === s) continue; // nothing changed: already visited
+      // Re-hash only the components the step copied (copy-on-write identity).
+      for (let c = 0; c < nComp; c++) {
+        if (t[c] !== s[c]) componentHashInto(t[c], scratch, 2 * c);
+        else {
+          scratch[2 * c] = h[2 * c];
+          scratch[2 * c + 1] = h[2 * c + 1];
+        }
+      }
+      if (canonical !== null) canonical(t, scratch, fp);
+      else combineComponentHashes(scratch, nComp, fp);
+      if (maxBytes !== Infinity && visited.bytesAfterAdd + tree.bytesAfterAdd > maxBytes && !visited.has(fp[0], fp[1])) {
+        stopped = "memory";
+        return true;
+      }
+      if (!visited.add(fp[0], fp[1])) continue;
+      tree.push(node, ei);
+      if (visited.size >= opts.maxStates) {
+        stopped = "states";
+        return true;
+      }
+    }
+    return false;
+  };
+  const progress = (node: number) => {
+    opts.onProgress?.({
+      depth, states: visited.size, transitions, frontier: levelEnd - node + tree.size - levelEnd,
+      levelDone: node - levelStart, levelSize: levelEnd - levelStart, expanded: node, ms: performance.now() - t0,
+    });
+  };
+
+  // A split search (checker/split-search.ts): only where its merge is exact.
+  const split = opts.split !== undefined && opts.split !== null && wanted === 1 && (observer === null || observer instanceof CoverageRecorder) ? opts.split : null;
+  const splitId = split === null ? 0 : split.pool.begin(split.spec);
+  // The search's thread expands chunks too while it would wait, with a recorder of its own (a chunk may be discarded).
+  const localExpander = split === null ? null
+    : new ChunkExpander(sys, stepper, obs, props, alphabet, canonical, observer === null ? null : new CoverageRecorder(sys, props), cache);
+  const chunk = split === null ? 0 : split.chunkNodes ?? Math.max(8, Math.ceil(4096 / Math.max(1, alphabet.length)));
+  /**
+   * Whether chunk result r can be merged as it is: it violates no property
+   * still open, and its successors cannot reach the state or memory bound.
+   * Otherwise the search's thread expands the chunk itself.
+   */
+  const mergeable = (r: ChunkResult): boolean => {
+    for (const p of r.violated) if (found[p] === null) return false;
+    if (visited.size + r.n >= opts.maxStates) return false;
+    return maxBytes === Infinity || visited.bytesAfterAdds(r.n) + tree.bytesAfterAdds(r.n) <= maxBytes;
+  };
+  const merge = (r: ChunkResult, nodes: number) => {
+    const c = r.cand;
+    for (let i = 0; i < r.n; i++) if (visited.add(c[4 * i + 2], c[4 * i + 3])) tree.push(c[4 * i], c[4 * i + 1]);
+    transitions += nodes * alphabet.length;
+    if (observer !== null && r.coverage !== null) (observer as CoverageRecorder).absorb(r.coverage);
+  };
+
+  let workerChunks = 0, localChunks = 0;
+  search: while (depth < opts.depth) {
+    if (split !== null && levelEnd - levelStart >= SPLIT_MIN_CHUNKS * chunk) {
+      const open = active.slice(0, nActive);
+      const run = split.pool.level(splitId, levelStart, levelEnd, depth, tree.shared(), open, chunk, (k, lo, hi) => localExpander!.expand(run.level, k, lo, hi, depth, open, true));
+      for (let c = 0; c < run.chunks; c++) {
+        const r = run.next(c, opts.deadline, where);
+        const [lo, hi] = run.range(c);
+        if (mergeable(r)) {
+          merge(r, hi - lo);
+          if (r.local) localChunks++;
+          else workerChunks++;
+        }
+        else {
+          for (let node = lo; node < hi; node++) {
+            if (expand(node)) {
+              run.abandon();
+              break search;
             }
           }
         }
-        if (t === s) continue; // nothing changed: already visited
-        // Re-hash only the components the step copied (copy-on-write identity).
-        for (let c = 0; c < nComp; c++) {
-          if (t[c] !== s[c]) componentHashInto(t[c], scratch, 2 * c);
-          else {
-            scratch[2 * c] = h[2 * c];
-            scratch[2 * c + 1] = h[2 * c + 1];
-          }
-        }
-        if (canonical !== null) canonical(t, scratch, fp);
-        else combineComponentHashes(scratch, nComp, fp);
-        if (maxBytes !== Infinity && visited.bytesAfterAdd + tree.bytesAfterAdd > maxBytes && !visited.has(fp[0], fp[1])) {
-          stopped = "memory";
-          break search;
-        }
-        if (!visited.add(fp[0], fp[1])) continue;
-        tree.push(node, ei);
-        if (visited.size >= opts.maxStates) {
-          stopped = "states";
-          break search;
-        }
+        progress(hi);
+      }
+    } else {
+      for (let node = levelStart; node < levelEnd; node++) {
+        if ((node & 255) === 0) checkDeadline(opts.deadline, where);
+        if (opts.onProgress !== undefined && ((node - levelStart) & 63) === 63) progress(node);
+        if (expand(node)) break search;
       }
     }
     depth++;
@@ -338,6 +395,6 @@ export function exhaustiveCheck(sys: System, props: readonly Property[], alphabe
   return {
     outcomes, transitions: fin.transitions, states: fin.states, depth: fin.depth,
     exhausted: fin.stopped === "exhausted", stopped: fin.stopped, bytesPerState: bytes / Math.max(1, fin.states), bytes,
-    omission: fin.omission, ms,
+    omission: fin.omission, ms, split: split === null ? null : { workerChunks, localChunks },
   };
 }

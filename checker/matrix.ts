@@ -15,6 +15,9 @@ import { type Counterexample } from "../counterexamples/schema.ts";
 import { exhaustiveCheck, type SearchProgress, type StopReason } from "./exhaustive.ts";
 import { alphabetEvents, policyScope, raceScopeFor, raceScopeName, raceScopesFor, type Scope } from "./scope.ts";
 import { slotSymmetry } from "./symmetry.ts";
+import { type SearchPool, type SearchSpec } from "./split-search.ts";
+import { findAnyPolicy } from "../model/policies/index.ts";
+import { findProperty } from "../properties/index.ts";
 import { CoverageRecorder, isVacuous, type Coverage } from "./coverage.ts";
 
 export interface MatrixOptions {
@@ -188,6 +191,12 @@ export interface ExhaustiveMatrixOptions {
    * undecided. Absent or null: no race pass (--no-race, or a scope of the user's own).
    */
   readonly race?: { readonly base: ModelConfig; readonly maxStates: number } | null;
+  /**
+   * Worker threads that split each search's levels with this thread
+   * (checker/split-search.ts; `check --workers N` on one policy). Same
+   * results as without. Absent or null: the search runs on this thread alone.
+   */
+  readonly pool?: SearchPool | null;
 }
 
 /** The race pass of one policy (checker/scope.ts RACE_SCOPE), for reports. */
@@ -236,6 +245,7 @@ export function checkPolicyExhaustively(entry: PolicyEntry, props: readonly Prop
     depth: opts.depth, maxStates: opts.maxStates, targets: searchTargets(entry, props, opts),
     maxMemoryBytes: opts.maxMemoryMiB === undefined ? undefined : opts.maxMemoryMiB * 1024 * 1024,
     bitstate: opts.bitstate, onProgress: opts.onProgress, canonical, observer: rec, deadline: opts.deadline, counterexamples: opts.counterexamples,
+    split: splitOf(entry, props, opts.scope.config, alphabet, canonical !== null, true, opts),
   });
   const time = (ms: number) => (opts.timing ? Math.round(ms) : 0);
   const cells = r.outcomes.map((o, p): CellResult => {
@@ -324,6 +334,7 @@ function raceSearch(
   const onProgress = opts.onProgress;
   const r = exhaustiveCheck(sys, rprops, alphabet, {
     depth: opts.depth, maxStates, targets: rtargets, canonical, deadline: opts.deadline,
+    split: splitOf(entry, rprops, scope.config, alphabet, canonical !== null, false, opts),
     where: `${entry.policy.name} (exhaustive engine, ${name})`,
     onProgress: onProgress === undefined ? undefined : (p) => onProgress({ ...p, scope: name }),
   });
@@ -340,6 +351,24 @@ function raceSearch(
   return {
     states: r.states, transitions: r.transitions, depth: r.depth, stopped: r.stopped, exhausted: r.exhausted, symmetry: canonical !== null,
     cpus: c.cpus, devices: c.devices, frames: c.frames, maxMappings: c.maxMappings, ms: time(r.ms),
+  };
+}
+
+/**
+ * The split of a search over opts.pool, when its workers can rebuild it: a
+ * built-in policy (found by its name) or a user's module (loaded by its path),
+ * and built-in properties. Otherwise null: the search runs on this thread.
+ */
+function splitOf(
+  entry: PolicyEntry, props: readonly Property[], config: ModelConfig, alphabet: readonly Event[], symmetry: boolean, observe: boolean, opts: ExhaustiveMatrixOptions,
+): { pool: SearchPool; spec: SearchSpec } | null {
+  const pool = opts.pool ?? null;
+  if (pool === null) return null;
+  if (entry.module === null && findAnyPolicy(entry.policy.name) !== entry.policy) return null;
+  if (props.some((p) => findProperty(p.name) !== p)) return null;
+  return {
+    pool,
+    spec: { policy: entry.policy.name, module: entry.module, config, alphabet, properties: props.map((p) => p.name), symmetry, observe, maxLevel: opts.depth + 1 },
   };
 }
 

@@ -14,6 +14,8 @@ export interface StateSet {
   readonly bytes: number;
   /** Bytes held after one more new state. */
   readonly bytesAfterAdd: number;
+  /** Bytes held after `k` more new states (an upper bound when some are not new). */
+  bytesAfterAdds(k: number): number;
   has(lo: number, hi: number): boolean;
   /** Adds a state's fingerprint; true when it was not there yet. */
   add(lo: number, hi: number): boolean;
@@ -44,6 +46,12 @@ export class FingerprintSet implements StateSet {
   /** Bytes the table will hold after one more new fingerprint (it doubles at half load). */
   get bytesAfterAdd(): number {
     return (this.size + 1) * 2 > this.capacity ? this.slots.byteLength * 2 : this.slots.byteLength;
+  }
+
+  bytesAfterAdds(k: number): number {
+    let cap = this.capacity;
+    while ((this.size + k) * 2 > cap) cap *= 2;
+    return cap * 8;
   }
 
   /** Whether (lo, hi) is in the set. */
@@ -119,6 +127,10 @@ export class BitstateSet implements StateSet {
   }
 
   get bytesAfterAdd(): number {
+    return this.words.byteLength;
+  }
+
+  bytesAfterAdds(): number {
     return this.words.byteLength;
   }
 

@@ -18,6 +18,7 @@ import { typecheckBeforeLoading } from "./typecheck.ts";
 import { type SearchProgress } from "../checker/exhaustive.ts";
 import { availableParallelism } from "node:os";
 import { defaultWorkers, runCellTasks, type CellTask } from "../checker/cell-pool.ts";
+import { SearchPool } from "../checker/split-search.ts";
 import { DEFAULT_SCOPE, type Scope } from "../checker/scope.ts";
 import { alphabetProblem, readScopeFile } from "../checker/scope-file.ts";
 import { writeCounterexampleFile } from "../counterexamples/file.ts";
@@ -149,8 +150,35 @@ export async function runCheck(flags: CheckFlags, io: Io): Promise<number> {
     counterexamples: flags.counterexamples, race,
   };
   const workers = flags.workers ?? defaultWorkers(availableParallelism());
+  // One policy's exhaustive search with workers to spare: its levels are split
+  // over worker threads and this one (checker/split-search.ts), and the random
+  // rows, if any, run meanwhile on a cell worker. Several policies: cells on workers.
+  const split = workers > 1 && useExhaustive && entries.length === 1;
   try {
-    if (workers > 1 && total > 1) {
+    if (split) {
+      const entry = entries[0];
+      const tasks: CellTask[] = useRandom ? [{ kind: "random", policy: entry.policy.name, module: entry.module, properties: props.map((p) => p.name), opts: randomOpts }] : [];
+      const randomRows = runCellTasks(tasks, 1);
+      const pool = new SearchPool(workers - 1);
+      let search: ReturnType<typeof checkPolicyExhaustively>;
+      try {
+        bar?.update({ cell: `${entry.policy.name} (exhaustive, ${workers} threads)`, detail: "" });
+        search = guardPolicy(entry, () => checkPolicyExhaustively(entry, props, { ...exhaustiveOpts, onProgress, pool }));
+      } finally {
+        pool.close();
+      }
+      for (const r of await randomRows) {
+        if (!r.ok) {
+          if (r.usage) fail(withSeconds(r.message));
+          throw new Error(r.message);
+        }
+        for (const cell of r.cells) keep(entry, cell);
+        bar?.increment(props.length);
+      }
+      for (const cell of search.cells) keep(entry, cell);
+      searches.push(search.summary);
+      bar?.increment();
+    } else if (workers > 1 && total > 1) {
       // The same cells in the same order, computed on worker threads (checker/cell-pool.ts).
       const tasks: CellTask[] = [];
       const owners: PolicyEntry[] = [];

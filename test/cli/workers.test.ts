@@ -57,6 +57,28 @@ describe("--workers", () => {
     expect(r.stderr).toContain("throwing-policy.ts");
   });
 
+  it("one policy: its search split over 2 threads gives the same stdout and files as 1 thread", () => {
+    // One policy with workers to spare splits its exhaustive search's levels (checker/split-search.ts);
+    // the race scope's 20,000 states make levels large enough to split. Both engines, so the random row runs beside it.
+    const args = ["check", "--policy", "strict", "--runs", "100", "--race-states", "20000", "--no-timing", "--json", "--out", "out"];
+    const runIn = (extra: string[]) => {
+      const cwd = tmp();
+      const r = runCli([...args, ...extra], { cwd });
+      const files = readdirSync(join(cwd, "out")).sort();
+      return { r, files, contents: files.map((f) => readFileSync(join(cwd, "out", f), "utf8")) };
+    };
+    const one = runIn(["--workers", "1"]);
+    const two = runIn(["--workers", "2"]);
+    expect(one.r.stderr).toBe("");
+    expect(two.r.stderr).toBe("");
+    expect(two.r.status).toBe(one.r.status);
+    expect(two.r.stdout).toBe(one.r.stdout);
+    expect(two.files).toEqual(one.files);
+    expect(two.contents).toEqual(one.contents);
+    const doc = JSON.parse(one.r.stdout) as { exhaustive: { searches: { races: { states: number }[] }[] } };
+    expect(doc.exhaustive.searches[0].races[0].states).toBe(20000);
+  });
+
   it("rejects --workers 0", () => {
     const r = runCli(["check", "--workers", "0"]);
     expect(r.status).toBe(2);

@@ -1,0 +1,50 @@
+/**
+ * Re-creating the states of a packed search tree (checker/tree.ts): a state
+ * is its parent's state with its event applied. The last state re-created on
+ * each level is cached, with its per-component hashes, so consecutive states
+ * of a level (siblings, cousins) cost about one step each, and a child
+ * re-hashes only the components its step copied (copy-on-write identity).
+ * The search's own thread and each worker of a split search keep one.
+ */
+import { type Event } from "../model/events.ts";
+import { componentHashInto } from "../model/fingerprint.ts";
+import { type State } from "../model/state.ts";
+import { type Stepper, type System } from "../model/system.ts";
+import { type TreeNodes } from "./tree.ts";
+
+export class ReplayCache {
+  private readonly node: Int32Array;
+  private readonly state: State[];
+  /** Per level: the component hashes of the cached state (2 words per component). */
+  readonly hashes: number[][] = [];
+  private readonly nComp: number;
+
+  /** The root (node 0, level 0) is `sys.init`. */
+  constructor(sys: System, private readonly stepper: Stepper, private readonly alphabet: readonly Event[], private tree: TreeNodes, maxLevel: number) {
+    this.nComp = sys.init.length;
+    this.node = new Int32Array(maxLevel + 1).fill(-1);
+    this.state = new Array<State>(maxLevel + 1);
+    for (let d = 0; d <= maxLevel; d++) this.hashes.push(new Array<number>(this.nComp * 2).fill(0));
+    for (let c = 0; c < this.nComp; c++) componentHashInto(sys.init[c], this.hashes[0], 2 * c);
+    this.node[0] = 0;
+    this.state[0] = sys.init;
+  }
+
+  /** The state of tree node n at level d, re-created from the nearest cached ancestor (into the cache). */
+  load(n: number, d: number): State {
+    if (this.node[d] === n) return this.state[d];
+    const ps = this.load(this.tree.parent(n), d - 1);
+    const t = this.stepper.step(ps, this.alphabet[this.tree.event(n)]);
+    const ph = this.hashes[d - 1], h = this.hashes[d];
+    for (let c = 0; c < this.nComp; c++) {
+      if (t[c] !== ps[c]) componentHashInto(t[c], h, 2 * c);
+      else {
+        h[2 * c] = ph[2 * c];
+        h[2 * c + 1] = ph[2 * c + 1];
+      }
+    }
+    this.node[d] = n;
+    this.state[d] = t;
+    return t;
+  }
+}
