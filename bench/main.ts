@@ -120,7 +120,7 @@ function row(policy: string, scope: string, max?: number, threads = 1): RowResul
   if (r.status !== 0) throw new Error(`bench/exhaustive-row.ts ${policy} ${scope}: ${r.stderr.split("\n")[0]}`);
   return JSON.parse(r.stdout) as RowResult;
 }
-interface RowResult { states: number; transitions: number; depth: number; stopped: string; ms: number; wallMs: number; cpuMs: number; peakBytes: number; symmetry: boolean; none?: boolean }
+interface RowResult { states: number; transitions: number; depth: number; stopped: string; ms: number; wallMs: number; cpuMs: number; peakBytes: number; visitedBytesPerState: number; symmetry: boolean; none?: boolean }
 console.log("");
 console.log(`exhaustive engine, one search per policy and scope, each in its own process (one core); ${PROPERTIES.length} properties checked`);
 console.log(`default scope: ${alphabetEvents(OLD_DEFAULT_SCOPE).length}-event alphabet; race scope (the race pass's): 2 CPUs, 2 unmappable mappings, sub-page, one-page and page-crossing buffers (${alphabetEvents(RACE_BENCH_SCOPE).length}-event alphabet), and device race scope (the same on 1 CPU and 2 devices, ${alphabetEvents(DEVICE_RACE_SCOPE).length} events; none for a policy whose race scope has 2 devices), each at most ${fmt(RACE_MAX_STATES)} states`);
@@ -136,6 +136,17 @@ for (const policy of POLICIES) {
     console.log(`${policy.name.padEnd(14)}${scope.padEnd(8)}${fmt(r.states).padStart(17)}${String(r.depth).padStart(8)}${fmt(r.states / sec).padStart(13)}${fmt(r.states / (r.cpuMs / 1000)).padStart(17)}${fmt(r.transitions / sec).padStart(16)}${fmt(r.peakBytes / r.states).padStart(15)}   ${end}${r.symmetry ? ", slot symmetry" : ""}`);
   }
 }
+
+// Memory at scale: lazy's race scope up to 400,000 and 1,600,000 states, each
+// in its own process. The peak resident-set growth per state falls towards
+// the marginal cost, (peak at 1.6M - peak at 400k) / 1.2M states, as Node's
+// fixed costs are spread; "visited+tree" is the search's own structures.
+console.log("");
+console.log("memory at scale (lazy, race scope, one thread): states, peak RSS growth per state, visited set + search tree per state");
+const small = row("lazy", "race", 400_000);
+const large = row("lazy", "race", 1_600_000);
+for (const r of [small, large]) console.log(`${fmt(r.states).padStart(12)} states   ${fmt(r.peakBytes / r.states).padStart(5)} B/state peak RSS growth   ${r.visitedBytesPerState.toFixed(1)} B/state visited+tree   ${fmt(r.states / (r.ms / 1000))} distinct/s`);
+console.log(`marginal: ${fmt((large.peakBytes - small.peakBytes) / (large.states - small.states))} B of peak RSS per state from ${fmt(small.states)} to ${fmt(large.states)}`);
 
 // One search split over threads (checker/split-search.ts; `dmacheck check
 // --workers 2` on one policy): each policy's race scope up to SPLIT_MAX_STATES

@@ -343,23 +343,22 @@ export function exhaustiveCheck(sys: System, props: readonly Property[], alphabe
     if (split !== null && levelEnd - levelStart >= SPLIT_MIN_CHUNKS * chunk) {
       const open = active.slice(0, nActive);
       const run = split.pool.level(splitId, levelStart, levelEnd, depth, tree.shared(), open, chunk, (k, lo, hi) => localExpander!.expand(run.level, k, lo, hi, depth, open, true));
-      for (let c = 0; c < run.chunks; c++) {
-        const r = run.next(c, opts.deadline, where);
-        const [lo, hi] = run.range(c);
-        if (mergeable(r)) {
-          merge(r, hi - lo);
-          if (r.local) localChunks++;
-          else workerChunks++;
-        }
-        else {
-          for (let node = lo; node < hi; node++) {
-            if (expand(node)) {
-              run.abandon();
-              break search;
-            }
+      try {
+        for (let c = 0; c < run.chunks; c++) {
+          const r = run.next(c, opts.deadline, where);
+          const [lo, hi] = run.range(c);
+          if (mergeable(r)) {
+            merge(r, hi - lo);
+            if (r.local) localChunks++;
+            else workerChunks++;
+          } else {
+            for (let node = lo; node < hi; node++) if (expand(node)) break search;
           }
+          progress(hi);
         }
-        progress(hi);
+      } finally {
+        // Stopped within the level, or failed: the workers claim nothing more of it.
+        run.abandon();
       }
     } else {
       for (let node = levelStart; node < levelEnd; node++) {
