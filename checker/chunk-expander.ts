@@ -7,12 +7,11 @@
  * one; so does the search's own thread while it waits for the workers.
  */
 import { type Event } from "../model/events.ts";
-import { combineComponentHashes, componentHashInto } from "../model/fingerprint.ts";
 import { type Observation } from "../model/observation.ts";
 import { type Stepper, type System } from "../model/system.ts";
 import { type Property } from "../properties/property.ts";
 import { type CoverageRecorder } from "./coverage.ts";
-import { type ReplayCache } from "./replay-cache.ts";
+import { successorFingerprint, type ReplayCache } from "./replay-cache.ts";
 import { type ChunkResult } from "./split-search.ts";
 import { type CanonicalFingerprint } from "./symmetry.ts";
 
@@ -38,7 +37,6 @@ export class ChunkExpander {
    */
   warmUp(steps: number): void {
     const { sys, obs, stepper, props, canonical, recorder, alphabet, scratch, fp } = this;
-    const nComp = sys.init.length;
     let s = sys.init;
     let x = 1;
     for (let i = 0; i < steps; i++) {
@@ -47,9 +45,7 @@ export class ChunkExpander {
       const t = stepper.step(s, e);
       if (recorder !== null) recorder.step(s, e, obs, t);
       for (const p of props) p.check(sys, s, e, obs, t);
-      for (let c = 0; c < nComp; c++) componentHashInto(t[c], scratch, 2 * c);
-      if (canonical !== null) canonical(t, scratch, fp);
-      else combineComponentHashes(scratch, nComp, fp);
+      successorFingerprint(s, t, scratch, scratch, canonical, fp); // the hashes need not be right, only computed
       s = i % 40 === 39 ? sys.init : t;
     }
     recorder?.takeDelta();
@@ -58,7 +54,6 @@ export class ChunkExpander {
   /** Expands nodes [lo, hi) of level `depth`, checking the properties `active` (indices into the search's). */
   expand(level: number, chunk: number, lo: number, hi: number, depth: number, active: readonly number[], local: boolean): ChunkResult {
     const { sys, obs, stepper, props, canonical, recorder, cache, alphabet, scratch, fp } = this;
-    const nComp = sys.init.length;
     let cand = new Uint32Array(Math.max(64, (hi - lo) * alphabet.length));
     let n = 0;
     const violated: number[] = [];
@@ -79,15 +74,7 @@ export class ChunkExpander {
           }
         }
         if (t === st) continue;
-        for (let c = 0; c < nComp; c++) {
-          if (t[c] !== st[c]) componentHashInto(t[c], scratch, 2 * c);
-          else {
-            scratch[2 * c] = h[2 * c];
-            scratch[2 * c + 1] = h[2 * c + 1];
-          }
-        }
-        if (canonical !== null) canonical(t, scratch, fp);
-        else combineComponentHashes(scratch, nComp, fp);
+        successorFingerprint(st, t, h, scratch, canonical, fp);
         if (4 * n + 4 > cand.length) {
           const more = new Uint32Array(cand.length * 2);
           more.set(cand);

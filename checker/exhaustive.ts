@@ -22,7 +22,7 @@
  *   at the depth or state bound (it then holds up to that bound).
  */
 import { type Event } from "../model/events.ts";
-import { componentHashInto, combineComponentHashes } from "../model/fingerprint.ts";
+import { combineComponentHashes } from "../model/fingerprint.ts";
 import { Observation } from "../model/observation.ts";
 import { type State } from "../model/state.ts";
 import { Stepper, type System } from "../model/system.ts";
@@ -32,7 +32,7 @@ import { SearchTree } from "./tree.ts";
 import { type FoundViolation } from "./execute.ts";
 import { type CanonicalFingerprint } from "./symmetry.ts";
 import { CoverageRecorder, type StepObserver } from "./coverage.ts";
-import { ReplayCache } from "./replay-cache.ts";
+import { ReplayCache, successorFingerprint } from "./replay-cache.ts";
 import { ChunkExpander } from "./chunk-expander.ts";
 import { type ChunkResult, type SearchPool, type SearchSpec } from "./split-search.ts";
 import { checkDeadline } from "./deadline.ts";
@@ -284,16 +284,7 @@ export function exhaustiveCheck(sys: System, props: readonly Property[], alphabe
         }
       }
       if (t === s) continue; // nothing changed: already visited
-      // Re-hash only the components the step copied (copy-on-write identity).
-      for (let c = 0; c < nComp; c++) {
-        if (t[c] !== s[c]) componentHashInto(t[c], scratch, 2 * c);
-        else {
-          scratch[2 * c] = h[2 * c];
-          scratch[2 * c + 1] = h[2 * c + 1];
-        }
-      }
-      if (canonical !== null) canonical(t, scratch, fp);
-      else combineComponentHashes(scratch, nComp, fp);
+      successorFingerprint(s, t, h, scratch, canonical, fp);
       if (maxBytes !== Infinity && visited.bytesAfterAdd + tree.bytesAfterAdd > maxBytes && !visited.has(fp[0], fp[1])) {
         stopped = "memory";
         return true;

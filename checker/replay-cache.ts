@@ -7,10 +7,32 @@
  * The search's own thread and each worker of a split search keep one.
  */
 import { type Event } from "../model/events.ts";
-import { componentHashInto } from "../model/fingerprint.ts";
+import { combineComponentHashes, componentHashInto } from "../model/fingerprint.ts";
 import { type State } from "../model/state.ts";
 import { type Stepper, type System } from "../model/system.ts";
 import { type TreeNodes } from "./tree.ts";
+import { type CanonicalFingerprint } from "./symmetry.ts";
+
+/**
+ * Writes into fp[0..1] the fingerprint of successor t of state s (whose
+ * component hashes are `sHashes`), re-hashing only the components the step
+ * copied (copy-on-write identity); `scratch` receives t's component hashes.
+ * With `canonical`, the fingerprint of t's symmetry representative.
+ */
+export function successorFingerprint(
+  s: State, t: State, sHashes: readonly number[], scratch: number[], canonical: CanonicalFingerprint | null, fp: Uint32Array,
+): void {
+  const nComp = t.length;
+  for (let c = 0; c < nComp; c++) {
+    if (t[c] !== s[c]) componentHashInto(t[c], scratch, 2 * c);
+    else {
+      scratch[2 * c] = sHashes[2 * c];
+      scratch[2 * c + 1] = sHashes[2 * c + 1];
+    }
+  }
+  if (canonical !== null) canonical(t, scratch, fp);
+  else combineComponentHashes(scratch, nComp, fp);
+}
 
 export class ReplayCache {
   private readonly node: Int32Array;
