@@ -11,7 +11,7 @@ import { makeSystem } from "../model/system.ts";
 import { PROPERTIES } from "../properties/index.ts";
 import { exhaustiveCheck } from "../checker/exhaustive.ts";
 import { alphabetEvents, DEFAULT_SCOPE, raceScopesFor } from "../checker/scope.ts";
-import { slotSymmetry } from "../checker/symmetry.ts";
+import { symmetryReduction } from "../checker/cpu-symmetry.ts";
 import { BENCH_SCOPES } from "./scopes.ts";
 import { SearchPool } from "../checker/split-search.ts";
 
@@ -33,7 +33,7 @@ if (policy === undefined || scope === undefined) {
 }
 const sys = makeSystem(scope.config, policy);
 const alphabet = alphabetEvents(scope);
-const canonical = slotSymmetry(sys, alphabet);
+const canonical = symmetryReduction(sys, alphabet).canonical;
 const gc = (globalThis as { gc?: () => void }).gc;
 gc?.();
 const rssBefore = process.memoryUsage().rss;
