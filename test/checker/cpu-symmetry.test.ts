@@ -98,7 +98,7 @@ describe("CPU symmetry: where it applies", () => {
     expect(cpuSymmetryProblem(sys, touch)).toMatch(/user-touch/);
   });
 
-  it("applies on the race scope to the policies the report lists", () => {
+  it("applies on the race scope to strict, not to lazy", () => {
     const applies: string[] = [];
     for (const p of POLICIES) {
       const scope = raceScopesFor(p, DEFAULT_SCOPE.config)[0];
