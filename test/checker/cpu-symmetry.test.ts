@@ -163,6 +163,18 @@ describe("CPU symmetry: where it applies", () => {
   });
 });
 
+describe("CPU symmetry: the flush-queue guard", () => {
+  it("stops a search whose policy claims CPU symmetry but writes the flush queue", () => {
+    const scope = SCOPES[0].scope;
+    const liar: Policy = { ...lazy, name: "lazy-claims-cpu-symmetry", cpuSymmetric: true };
+    const sys = makeSystem(scope.config, liar);
+    const alphabet = alphabetEvents(scope);
+    const { canonical, cpus } = symmetryReduction(sys, alphabet);
+    expect(cpus).toBe(true);
+    expect(() => exhaustiveCheck(sys, PROPERTIES, alphabet, { depth: 4, maxStates: 100_000, canonical })).toThrow(/flush queue/);
+  });
+});
+
 describe("CPU-reduced and unreduced searches agree", () => {
   let reducedStates = 0, fullStates = 0;
   for (const { name, scope, depth } of SCOPES) {
@@ -191,6 +203,23 @@ describe("CPU-reduced and unreduced searches agree", () => {
       }
     });
   }
+  it("three CPUs (six renamings), plain alphabet, depth 4: same verdicts and shortest lengths", () => {
+    const scope = { ...SCOPES[0].scope, config: { ...SCOPES[0].scope.config, cpus: 3 } };
+    const alphabet = alphabetEvents(scope);
+    for (const policy of ALL) {
+      const sys = makeSystem(scope.config, policy);
+      const red = symmetryReduction(sys, alphabet);
+      if (!red.cpus) continue;
+      const full = exhaustiveCheck(sys, PROPERTIES, alphabet, { depth: 4, maxStates: 10_000_000 });
+      const r = exhaustiveCheck(sys, PROPERTIES, alphabet, { depth: 4, maxStates: 10_000_000, canonical: red.canonical });
+      fullStates += full.states;
+      reducedStates += r.states;
+      for (let p = 0; p < PROPERTIES.length; p++) {
+        const what = `${policy.name} x ${PROPERTIES[p].name}`;
+        expect(r.outcomes[p].events?.length ?? null, what).toBe(full.outcomes[p].events?.length ?? null);
+      }
+    }
+  });
   it("and the reduction removes states", () => {
     console.log(`slot and CPU symmetry: ${reducedStates} states reduced, ${fullStates} unreduced`);
     expect(reducedStates).toBeGreaterThan(0);
