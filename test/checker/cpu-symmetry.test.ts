@@ -3,9 +3,10 @@
  * two-CPU scopes of reduction.test.ts, every built-in and broken policy it
  * applies to gives the same verdict and the same shortest counterexample
  * length for every property with the combined reduction (slots and CPUs) as
- * without any, and the reduced counterexamples replay. It is off for the
- * policies it must not apply to, and a state and its CPU-swapped image get
- * one fingerprint.
+ * without any, and the reduced counterexamples replay; so does one
+ * three-CPU scope (six renamings). It is off for the policies it must not
+ * apply to, a state and its CPU-swapped image get one fingerprint, and a
+ * policy that wrongly claims it while writing the flush queue stops the search.
  */
 import { describe, expect, it } from "vitest";
 import { BROKEN_POLICIES, NET_POLICIES, POLICIES, VM_MORSEL_POLICIES, GUEST_POLICIES } from "../../model/policies/index.ts";
