@@ -5,12 +5,15 @@
  * Usage: node --expose-gc bin/run-ts.js bench/exhaustive-row.ts POLICY default|race|device [MAX_STATES [THREADS]]
  * THREADS 2 or more splits the search over THREADS - 1 worker threads and
  * this one (checker/split-search.ts; the workers' start-up is counted).
+ * BENCH_REDUCTION=slots (slot symmetry only) or none measures the search
+ * without CPU symmetry, or without any reduction; default: both where they apply.
  */
 import { findPolicy } from "../model/policies/index.ts";
 import { makeSystem } from "../model/system.ts";
 import { PROPERTIES } from "../properties/index.ts";
 import { exhaustiveCheck } from "../checker/exhaustive.ts";
 import { alphabetEvents, DEFAULT_SCOPE, raceScopesFor } from "../checker/scope.ts";
+import { symmetryReduction } from "../checker/cpu-symmetry.ts";
 import { slotSymmetry } from "../checker/symmetry.ts";
 import { BENCH_SCOPES } from "./scopes.ts";
 import { SearchPool } from "../checker/split-search.ts";
@@ -33,7 +36,15 @@ if (policy === undefined || scope === undefined) {
 }
 const sys = makeSystem(scope.config, policy);
 const alphabet = alphabetEvents(scope);
-const canonical = slotSymmetry(sys, alphabet);
+const reduction = process.env.BENCH_REDUCTION ?? "all";
+const red = symmetryReduction(sys, alphabet);
+const canonical = reduction === "none" ? null : reduction === "slots" ? slotSymmetry(sys, alphabet) : red.canonical;
+const cpuSymmetry = reduction === "all" && red.cpus;
+if (threads > 1 && reduction === "slots") {
+  // A worker rebuilds the full reduction from spec.symmetry; it would fingerprint differently.
+  process.stderr.write("BENCH_REDUCTION=slots runs on one thread only\n");
+  process.exit(2);
+}
 const gc = (globalThis as { gc?: () => void }).gc;
 gc?.();
 const rssBefore = process.memoryUsage().rss;
@@ -50,5 +61,5 @@ const cpu = process.cpuUsage(cpu0);
 const peak = process.resourceUsage().maxRSS * 1024; // kilobytes
 process.stdout.write(JSON.stringify({
   policy: name, scope: scopeName, threads, states: r.states, transitions: r.transitions, depth: r.depth, stopped: r.stopped, ms: r.ms, wallMs, cpuMs: (cpu.user + cpu.system) / 1000,
-  visitedBytesPerState: r.bytesPerState, peakBytes: Math.max(0, peak - rssBefore), symmetry: canonical !== null,
+  visitedBytesPerState: r.bytesPerState, peakBytes: Math.max(0, peak - rssBefore), symmetry: canonical !== null, cpuSymmetry,
 }) + "\n");

@@ -14,7 +14,7 @@ import { buildCounterexample } from "../counterexamples/build.ts";
 import { type Counterexample } from "../counterexamples/schema.ts";
 import { exhaustiveCheck, type SearchProgress, type StopReason } from "./exhaustive.ts";
 import { alphabetEvents, policyScope, raceScopeFor, raceScopeName, raceScopesFor, type Scope } from "./scope.ts";
-import { slotSymmetry } from "./symmetry.ts";
+import { symmetryReduction } from "./cpu-symmetry.ts";
 import { type SearchPool, type SearchSpec } from "./split-search.ts";
 import { findAnyPolicy } from "../model/policies/index.ts";
 import { findProperty } from "../properties/index.ts";
@@ -179,7 +179,7 @@ export interface ExhaustiveMatrixOptions {
   readonly bitstate?: { readonly bits: number; readonly hashes: number };
   /** Progress of the search, for a terminal (called every few hundred states). */
   readonly onProgress?: (p: SearchProgress) => void;
-  /** Symmetry reduction where it applies (checker/symmetry.ts); false: --no-reduction. Absent: on. */
+  /** Symmetry reduction where it applies (slots: checker/symmetry.ts; CPUs: checker/cpu-symmetry.ts); false: --no-reduction. Absent: on. */
   readonly reduction?: boolean;
   /** Wall-clock deadline, a Date.now() time (--time-limit; checker/deadline.ts). */
   readonly deadline?: number;
@@ -224,7 +224,7 @@ export interface SearchSummary {
   readonly depth: number;
   readonly stopped: StopReason;
   readonly bytesPerState: number;
-  /** Slot symmetry reduced the search (checker/symmetry.ts): states are counted up to slot renaming. */
+  /** A symmetry reduction (slots, CPUs or both; checker/cpu-symmetry.ts) reduced the search: states are counted up to renaming. */
   readonly symmetry: boolean;
   /** Bitstate mode: estimated probability that some state was omitted; null for an exhaustive search. */
   readonly omission: number | null;
@@ -239,7 +239,7 @@ export interface SearchSummary {
 export function checkPolicyExhaustively(entry: PolicyEntry, props: readonly Property[], opts: ExhaustiveMatrixOptions): { cells: CellResult[]; summary: SearchSummary } {
   const sys = makeSystem(opts.scope.config, entry.policy);
   const alphabet = alphabetEvents(policyScope(entry.policy, opts.scope));
-  const canonical = opts.reduction === false ? null : slotSymmetry(sys, alphabet);
+  const canonical = opts.reduction === false ? null : symmetryReduction(sys, alphabet).canonical;
   const rec = new CoverageRecorder(sys, props);
   const r = exhaustiveCheck(sys, props, alphabet, {
     depth: opts.depth, maxStates: opts.maxStates, targets: searchTargets(entry, props, opts),
@@ -325,7 +325,7 @@ function raceSearch(
   const scope = policyScope(entry.policy, raceScope);
   const sys = makeSystem(scope.config, entry.policy);
   const alphabet = alphabetEvents(scope);
-  const canonical = opts.reduction === false ? null : slotSymmetry(sys, alphabet);
+  const canonical = opts.reduction === false ? null : symmetryReduction(sys, alphabet).canonical;
   const idx = props.map((_, p) => p).filter((p) => open[p]);
   const rprops = idx.map((p) => props[p]);
   const rtargets = idx.map((p) => targets?.[p] ?? true);

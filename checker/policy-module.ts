@@ -27,7 +27,7 @@ export class PolicyModuleError extends Error {}
 
 /** The fields of the Policy interface (model/policy.ts); nothing else is read from a module. */
 const FIELDS = [
-  "name", "summary", "claims", "maxMappingBytes", "descriptorPages", "stateWords", "symmetric", "perDeviceState",
+  "name", "summary", "claims", "maxMappingBytes", "descriptorPages", "stateWords", "symmetric", "cpuSymmetric", "perDeviceState",
   "attach", "map", "unmap", "timer", "allocBuffer", "freeBuffer", "staleBound", "held", "boot", "eptTable", "eptTlbWord", "iommus", "stateWordNames",
   "userGet", "userPut", "events", "fqTimer",
 ] as const;
@@ -184,6 +184,7 @@ export function policyShapeProblem(p: Record<string, unknown> | undefined): stri
     return `stateWords must be an integer in 0..${MAX_STATE_WORDS}, or a function of the configuration`;
   }
   if (p.symmetric !== undefined && typeof p.symmetric !== "boolean") return "symmetric must be a boolean";
+  if (p.cpuSymmetric !== undefined && typeof p.cpuSymmetric !== "boolean") return "cpuSymmetric must be a boolean";
   if (p.perDeviceState !== undefined && typeof p.perDeviceState !== "boolean") return "perDeviceState must be a boolean";
   const b = p.staleBound as Record<string, unknown> | undefined;
   if (b !== undefined && typeof b !== "function" && staleBoundProblem(b) !== null) {
@@ -243,7 +244,7 @@ function guardedPolicy(p: Record<string, unknown>, self: object, file: string): 
     map: wrap("map", isStep),
     unmap: wrap("unmap", isStep),
   };
-  for (const f of ["maxMappingBytes", "descriptorPages", "symmetric", "perDeviceState"]) if (p[f] !== undefined) policy[f] = p[f];
+  for (const f of ["maxMappingBytes", "descriptorPages", "symmetric", "cpuSymmetric", "perDeviceState"]) if (p[f] !== undefined) policy[f] = p[f];
   if (p.timer !== undefined) policy.timer = wrap("timer", isStep);
   if (p.fqTimer !== undefined) policy.fqTimer = wrap("fqTimer", isStep);
   if (p.boot !== undefined) policy.boot = wrap("boot", any);

@@ -45,7 +45,7 @@ export interface SearchSpec {
   readonly alphabet: readonly Event[];
   /** The properties, by name, in the search's order. */
   readonly properties: readonly string[];
-  /** Slot symmetry (checker/symmetry.ts) as the search uses it. */
+  /** The symmetry reduction (checker/cpu-symmetry.ts symmetryReduction) as the search uses it: the worker rebuilds the same one. */
   readonly symmetry: boolean;
   /** Whether the search records coverage (checker/coverage.ts). */
   readonly observe: boolean;

@@ -16,7 +16,7 @@ import { CoverageRecorder } from "./coverage.ts";
 import { describeThrown, loadPolicyModule, PolicyModuleError } from "./policy-module.ts";
 import { ReplayCache } from "./replay-cache.ts";
 import { chunkRange, type ChunkResult, type SearchSpec, type SplitRequest } from "./split-search.ts";
-import { slotSymmetry } from "./symmetry.ts";
+import { symmetryReduction } from "./cpu-symmetry.ts";
 import { ChunkExpander } from "./chunk-expander.ts";
 import { TreeView } from "./tree.ts";
 
@@ -61,7 +61,7 @@ async function build(id: number, spec: SearchSpec): Promise<Search> {
   const obs = new Observation();
   const stepper = new Stepper(sys, obs);
   const view = new TreeView({ parents: new Int32Array(0), events: new Uint8Array(0) });
-  const canonical = spec.symmetry ? slotSymmetry(sys, spec.alphabet) : null;
+  const canonical = spec.symmetry ? symmetryReduction(sys, spec.alphabet).canonical : null;
   const recorder = spec.observe ? new CoverageRecorder(sys, props) : null;
   const cache = new ReplayCache(sys, stepper, spec.alphabet, view, spec.maxLevel);
   const expander = new ChunkExpander(sys, stepper, obs, props, spec.alphabet, canonical, recorder, cache);

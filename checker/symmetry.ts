@@ -63,16 +63,22 @@ export function slotSymmetryProblem(sys: System, alphabet: readonly Event[]): st
   return null;
 }
 
-/** The slot-symmetry fingerprint for `sys`, or null when slot symmetry does not apply. */
-export function slotSymmetry(sys: System, alphabet: readonly Event[]): CanonicalFingerprint | null {
-  if (slotSymmetryProblem(sys, alphabet) !== null) return null;
+/**
+ * Slot canonicalisation of the mapping table and the calls as a reusable step
+ * (checker/cpu-symmetry.ts applies it to each CPU-renamed image): given a
+ * state's MAPS and CALLS words, writes the hashes of their slot-sorted forms
+ * into local[2 * MAPS ..] and local[2 * CALLS ..], or returns false, writing
+ * nothing, when the slots are already in canonical order.
+ */
+export type SlotCanonicaliser = (mp: readonly number[], cl: readonly number[], local: number[]) => boolean;
+
+/** The slot canonicaliser for `sys` (whether slot symmetry applies is slotSymmetryProblem's question). */
+export function slotCanonicaliser(sys: System): SlotCanonicaliser {
   const n = sys.cfg.maxMappings;
   const contexts = sys.g.contexts;
-  const nComp = sys.init.length;
   const order = new Int32Array(n);
   const ref = new Int32Array(n);
   const inv = new Int32Array(n);
-  const local: number[] = new Array<number>(nComp * 2).fill(0);
   const maps: number[] = new Array<number>(n * MAP_W).fill(0);
   const calls: number[] = new Array<number>(contexts * CALL_W).fill(0);
 
@@ -86,9 +92,7 @@ export function slotSymmetry(sys: System, alphabet: readonly Event[]): Canonical
     return ref[a] - ref[b];
   };
 
-  return (t, hashes, out) => {
-    const mp = t[MAPS];
-    const cl = t[CALLS];
+  return (mp, cl, local) => {
     ref.fill(0);
     for (let ctx = 0; ctx < contexts; ctx++) {
       const op = cl[ctx * CALL_W];
@@ -105,10 +109,7 @@ export function slotSymmetry(sys: System, alphabet: readonly Event[]): Canonical
       order[j] = i;
       if (j !== i) identity = false;
     }
-    if (identity) {
-      combineComponentHashes(hashes, nComp, out);
-      return;
-    }
+    if (identity) return false;
     for (let i = 0; i < n; i++) {
       const src = order[i] * MAP_W, dst = i * MAP_W;
       for (let w = 0; w < MAP_W; w++) maps[dst + w] = mp[src + w];
@@ -119,9 +120,29 @@ export function slotSymmetry(sys: System, alphabet: readonly Event[]): Canonical
       const op = cl[ctx * CALL_W];
       if (op === OP_MAP || op === OP_UNMAP) calls[ctx * CALL_W + 2] = inv[cl[ctx * CALL_W + 2]];
     }
-    for (let i = 0; i < nComp * 2; i++) local[i] = hashes[i];
     componentHashInto(maps, local, 2 * MAPS);
     componentHashInto(calls, local, 2 * CALLS);
+    return true;
+  };
+}
+
+/** The slot-symmetry fingerprint for `sys`, or null when slot symmetry does not apply. */
+export function slotSymmetry(sys: System, alphabet: readonly Event[]): CanonicalFingerprint | null {
+  if (slotSymmetryProblem(sys, alphabet) !== null) return null;
+  const nComp = sys.init.length;
+  const canon = slotCanonicaliser(sys);
+  const local: number[] = new Array<number>(nComp * 2).fill(0);
+  return (t, hashes, out) => {
+    if (!canon(t[MAPS], t[CALLS], local)) {
+      combineComponentHashes(hashes, nComp, out);
+      return;
+    }
+    // canon wrote the MAPS and CALLS hashes; the rest are the state's own.
+    for (let c = 0; c < nComp; c++) {
+      if (c === MAPS || c === CALLS) continue;
+      local[2 * c] = hashes[2 * c];
+      local[2 * c + 1] = hashes[2 * c + 1];
+    }
     combineComponentHashes(local, nComp, out);
   };
 }

@@ -97,7 +97,7 @@ function buildProgram(io: Io, status: { code: number }): Command {
     .option("--no-timing", "report 0 for wall-clock times, so output depends only on the seed")
     .addOption(new Option("--workers <n>", "worker threads for the cells, or with one policy for its exhaustive searches (default: the cores, at most 2; 1: no worker threads)").argParser(limited("--workers")))
     .addOption(new Option("--time-limit <seconds>", "stop with an error once the engines have run this long (wall clock; default: no limit)").argParser(seconds("--time-limit")))
-    .option("--no-reduction", "exhaustive: no symmetry reduction (interchangeable mapping slots; see docs/exhaustive.md)")
+    .option("--no-reduction", "exhaustive: no symmetry reduction (interchangeable mapping slots and CPUs; see docs/exhaustive.md)")
     .option("--race", "exhaustive: also search the race scope (2 CPUs, 2 unmappable mappings, multi-page buffers) after a scope of your own; on by default with the default scope")
     .option("--no-race", "exhaustive: no race-scope pass after the main search")
     .addOption(new Option("--race-states <n>", `exhaustive: distinct states of each policy's race-scope search (default ${"100000"})`).argParser(limited("--race-states")))

@@ -166,6 +166,15 @@ function queueAtcInvalidation(tx: Tx, dev: number, first: number, pages: number,
 }
 
 /**
+ * The command words of context `ctx`'s COMPLETION_WAIT (VT-d: its invalidation
+ * wait), as queued. Its semaphore address is the only context number in the
+ * command buffer (checker/cpu-symmetry.ts renames CPUs by these words).
+ */
+export function completionWaitWords(vtd: boolean, ctx: number): readonly number[] {
+  return vtd ? buildInvWait(SEM_BASE + 8 * ctx) : buildCompletionWait(SEM_BASE + 8 * ctx, 0, 1, 0);
+}
+
+/**
  * Clears context `ctx`'s semaphore and queues a COMPLETION_WAIT that sets it.
  * The semaphore is cleared even when the buffer is full (false): a failed
  * wait must not leave the previous wait's "done" behind for completionDone.
@@ -174,7 +183,7 @@ export function queueCompletionWait(tx: Tx, ctx: number, obs: Observation): bool
   if (tx.c[CMDQ][semOffset(tx, ctx)] !== 0) tx.w(CMDQ)[semOffset(tx, ctx)] = 0;
   if (cmdSpace(tx) < 1) return false;
   // VT-d: qi_submit_sync's wait descriptor, storing QI_DONE to the submitter's status word.
-  push(tx, tx.g.vtd ? buildInvWait(SEM_BASE + 8 * ctx) : buildCompletionWait(SEM_BASE + 8 * ctx, 0, 1, 0));
+  push(tx, completionWaitWords(tx.g.vtd, ctx));
   obs.counters[C.completionWaits]++;
   if (obs.detail) obs.note(`queued ${tx.g.vtd ? "INV_WAIT" : "COMPLETION_WAIT"} for ctx${ctx}`);
   return true;

@@ -72,6 +72,18 @@ export interface Policy {
    */
   readonly symmetric?: boolean;
   /**
+   * Whether the exhaustive engine may treat CPUs as interchangeable
+   * (checker/cpu-symmetry.ts). False: never. True: the policy promises that
+   * its handlers never read `Kernel.ctx` or `Kernel.cpus` and its private
+   * words hold no CPU number, so renaming CPUs commutes with every step
+   * although it has private words or timer work. Absent: decided by the
+   * checker's rules, which exclude a policy with private words, timer work
+   * or user/VM hooks; a policy without those that branches on `Kernel.ctx`
+   * must declare false. The flush queue is never renamed: a search whose
+   * policy writes it stops with an error (its flushes walk the CPUs in order).
+   */
+  readonly cpuSymmetric?: boolean;
+  /**
    * True when the policy keeps state per device beyond its domain (pools,
    * shadow buffers): the race scope (checker/scope.ts raceScopeFor) then has
    * two devices, so one device's buffers can meet another's on two CPUs.

@@ -85,6 +85,7 @@ export function makeBounce(name: string, summary: string, v: BounceVariant): Pol
     summary,
     claims: ["page-confinement", "byte-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement", "dma-integrity", "stale-window", "no-leak", "availability", "leftover-data"],
     stateWords: WORDS,
+    cpuSymmetric: true, // the pool words hold frames and a bitmap, no CPU; no handler reads Kernel.ctx
     stateWordNames: () => ["bounce pool first frame + 1", ...Array.from({ length: WORDS - BITMAP }, (_, i) => `bounce pool pages in use [${32 * i}..${32 * i + 31}]`)],
     maxMappingBytes: SWIOTLB_MAX_MAPPING_SIZE,
     attach: () => "translate",

@@ -266,6 +266,8 @@ export const coiommu: Policy = {
   summary: "CoIOMMU: DMA tracking table shared with the host, pin on first use, unmap only decrements, LRU unpin by compare-exchange",
   claims: ["pt-page-safety", "pin-safety", "pte-agreement", "view-refinement", "stale-window", "no-leak", "availability", "vm-confinement"],
   stateWords: (cfg: ModelConfig) => cfg.frames + 3,
+  // The DTT and unpinner words hold frames, no CPU; the unpinner runs on the timer context, which CPU renaming fixes.
+  cpuSymmetric: true,
   stateWordNames: (cfg: ModelConfig) => [
     ...Array.from({ length: cfg.frames }, (_, f) => `DTT entry of frame ${f}`),
     "unpinner candidate frame + 1", "unpinner scan cursor", "VFIO lock: unmap of frame + 1",

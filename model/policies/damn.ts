@@ -75,6 +75,7 @@ export function makeDamn(name: string, summary: string, put: PutRule, zero = tru
     // Not byte-confinement: a pool buffer the driver has unmapped but still holds stays mapped for the device (docs/policies/damn.md).
     claims: ["page-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement", "stale-window", "no-leak", "availability", "leftover-data"],
     stateWords: POOL_WORDS * 16,
+    cpuSymmetric: true, // per-device pools (allocators/segregated-pool.ts), no per-CPU cache; no handler reads Kernel.ctx
     perDeviceState: true, // a pool per device: the race scope gives it two devices
     stateWordNames: () => poolWordNames(16),
     attach: () => "translate",

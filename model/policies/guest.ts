@@ -352,6 +352,7 @@ export function makeGuestPolicy(guest: GuestKind, viommu: ViommuKind, faults: Vm
     }`,
     claims: guestClaims(guest, viommu),
     stateWords: guestStateWords,
+    cpuSymmetric: false, // the guest's lock word holds Kernel.ctx + 1
     stateWordNames: (cfg: ModelConfig) => {
       const table = (what: string) => Array.from({ length: cfg.devices * cfg.iovaPages }, (_, j) =>
         `${what} dev${Math.floor(j / cfg.iovaPages)} IOVA page 0x${(cfg.iovaBasePfn + (j % cfg.iovaPages)).toString(16)}`);

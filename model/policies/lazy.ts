@@ -72,4 +72,5 @@ export const lazy: Policy = {
   staleBound: (cfg) => ({ ms: cfg.fqTimeoutMs, unmaps: cfg.fqSize }),
   unmap: (k, m, phase) => lazyUnmap(k, m, phase, true),
   fqTimer: lazyFqTimer,
+  cpuSymmetric: false, // the flush timer releases every CPU's ring in CPU order (checker/cpu-symmetry.ts)
 };

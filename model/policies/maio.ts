@@ -136,6 +136,7 @@ export function makeMaio(name: string, summary: string, tail: TailRule, grant: G
     // not leftover-data: a recycled page keeps what the process wrote in it (docs/policies/maio.md).
     claims: ["page-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement", "stale-window", "no-leak", "availability", "user-confinement"],
     stateWords: POOL_WORDS, // device 0's pool only
+    cpuSymmetric: false, // userGet zaps a PTE with a TLB shootdown from Kernel.ctx: per-CPU TLBs, not renamed
     stateWordNames: () => poolWordNames(1),
     attach: () => "translate",
     events: ["user-get", "user-put"], // the process gets and puts pool pages itself (random engine)

@@ -32,6 +32,7 @@ export const shadow: Policy = {
   summary: "permanently mapped shadow buffers, copy in and out, never unmapped",
   claims: ["page-confinement", "byte-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement", "dma-integrity", "stale-window", "no-leak", "availability", "leftover-data"],
   stateWords: WORDS * 16,
+  cpuSymmetric: true, // per-device pool words, no CPU; no handler reads Kernel.ctx
   perDeviceState: true, // shadow buffers per device: the race scope gives it two devices
   stateWordNames: () => Array.from({ length: 16 }, (_, d) => [
     `dev${d} shadow pool first IOVA page`, `dev${d} shadow pool first frame`,

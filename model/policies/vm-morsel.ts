@@ -106,6 +106,7 @@ export function makeVmMorselPolicy(o: VmMorselOptions): Policy {
       "vm-confinement",
     ],
     stateWords: (cfg: ModelConfig) => EPT_TLB + eptTlbWords(cfg.cpus, cfg.iovaPages),
+    cpuSymmetric: false, // per-vCPU EPT TLB words
     eptTlbWord: EPT_TLB,
     stateWordNames: (cfg: ModelConfig) => [
       ...morselWordNames(),

@@ -22,6 +22,8 @@ describe("policy module shape", () => {
     expect(policyShapeProblem({ ...base, claims: ["no-such"] })).toMatch(/unknown property "no-such"/);
     expect(policyShapeProblem({ ...base, symmetric: "no" })).toBe("symmetric must be a boolean");
     expect(policyShapeProblem({ ...base, symmetric: false })).toBeNull();
+    expect(policyShapeProblem({ ...base, cpuSymmetric: 1 })).toBe("cpuSymmetric must be a boolean");
+    expect(policyShapeProblem({ ...base, cpuSymmetric: false })).toBeNull();
     expect(policyShapeProblem(base)).toBeNull();
   });
 

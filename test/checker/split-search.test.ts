@@ -17,7 +17,7 @@ import { PROPERTIES } from "../../properties/index.ts";
 import { type Property } from "../../properties/property.ts";
 import { exhaustiveCheck, type ExhaustiveOptions, type ExhaustiveResult } from "../../checker/exhaustive.ts";
 import { alphabetEvents, DEFAULT_SCOPE, policyScope, raceScopesFor, type Scope } from "../../checker/scope.ts";
-import { slotSymmetry } from "../../checker/symmetry.ts";
+import { symmetryReduction } from "../../checker/cpu-symmetry.ts";
 import { CoverageRecorder } from "../../checker/coverage.ts";
 import { SearchPool } from "../../checker/split-search.ts";
 import { DeadlineError } from "../../checker/deadline.ts";
@@ -45,7 +45,7 @@ function both(policy: Policy, scope: Scope, opts: Partial<ExhaustiveOptions> & {
   const s = policyScope(policy, scope);
   const sys = makeSystem(s.config, policy);
   const alphabet = alphabetEvents(s);
-  const canonical = slotSymmetry(sys, alphabet);
+  const canonical = symmetryReduction(sys, alphabet).canonical; // as checker/matrix.ts builds it, and the worker from spec.symmetry
   const props = PROPERTIES;
   const run = (split: boolean) => {
     const rec = new CoverageRecorder(sys, props);

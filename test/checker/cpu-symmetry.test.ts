@@ -1,0 +1,229 @@
+/**
+ * CPU symmetry (checker/cpu-symmetry.ts) is sound where it applies: on the
+ * two-CPU scopes of reduction.test.ts, every built-in and broken policy it
+ * applies to gives the same verdict and the same shortest counterexample
+ * length for every property with the combined reduction (slots and CPUs) as
+ * without any, and the reduced counterexamples replay; so does one
+ * three-CPU scope (six renamings). It is off for the policies it must not
+ * apply to, a state and its CPU-swapped image get one fingerprint, and a
+ * policy that wrongly claims it while writing the flush queue stops the search.
+ */
+import { describe, expect, it } from "vitest";
+import { BROKEN_POLICIES, NET_POLICIES, POLICIES, VM_MORSEL_POLICIES, GUEST_POLICIES } from "../../model/policies/index.ts";
+import { strict } from "../../model/policies/strict.ts";
+import { lazy } from "../../model/policies/lazy.ts";
+import { type Policy } from "../../model/policy.ts";
+import { makeSystem, Stepper } from "../../model/system.ts";
+import { Observation } from "../../model/observation.ts";
+import { componentHashInto } from "../../model/fingerprint.ts";
+import { CALLS, CALL_W, CMDQ, FRAMES, FRAME_W } from "../../model/geometry.ts";
+import { F_DETACHED, ROLE_IOMMU_PT } from "../../model/physical-memory.ts";
+import { type State } from "../../model/state.ts";
+import { PROPERTIES } from "../../properties/index.ts";
+import { exhaustiveCheck } from "../../checker/exhaustive.ts";
+import { Executor } from "../../checker/execute.ts";
+import { alphabetEvents, DEFAULT_SCOPE, raceScopesFor, type Scope } from "../../checker/scope.ts";
+import { cpuSymmetryProblem, permuteCpus, symmetryReduction } from "../../checker/cpu-symmetry.ts";
+import { slotSymmetry } from "../../checker/symmetry.ts";
+import { type Event } from "../../model/events.ts";
+
+/** The two-CPU scopes of test/checker/reduction.test.ts (two mapping slots, every slot unmappable). */
+function scopes(): { name: string; scope: Scope; depth: number }[] {
+  const base = DEFAULT_SCOPE;
+  const variants: { name: string; config?: Partial<Scope["config"]>; alphabet?: Partial<Scope["alphabet"]> }[] = [
+    { name: "plain", alphabet: { dmaPages: [0, 1], dmaOffsets: [0] } },
+    { name: "pages 0,2", alphabet: { dmaPages: [0, 2], dmaOffsets: [0] } },
+    { name: "offset 64", alphabet: { dmaPages: [0, 1], dmaOffsets: [64] } },
+    { name: "to-device only", alphabet: { dmaPages: [0, 1], dmaOffsets: [0, 64], kmallocSizes: [64], mapRanges: [], directions: ["to-device"] } },
+    { name: "from-device only", alphabet: { dmaPages: [0, 1, 2, 3], dmaOffsets: [0], kmallocSizes: [64], mapRanges: [], directions: ["from-device"] } },
+    { name: "kmalloc 64,2048", alphabet: { dmaPages: [0, 1], dmaOffsets: [0], kmallocSizes: [64, 2048], mapRanges: [], directions: ["from-device"] } },
+    { name: "page buffers", alphabet: { dmaPages: [0, 1], dmaOffsets: [0], kmallocSizes: [], mapRanges: [], pageSizes: [4096] } },
+    { name: "12 frames", config: { frames: 12 }, alphabet: { dmaPages: [0, 3], dmaOffsets: [0] } },
+    { name: "no kernel activity", alphabet: { dmaPages: [0, 1, 2], dmaOffsets: [0], kernelSizes: [] } },
+    { name: "two devices", config: { devices: 2 }, alphabet: { dmaPages: [0], dmaOffsets: [0], kmallocSizes: [64], mapRanges: [], directions: ["from-device"] } },
+  ];
+  return variants.map((v) => ({
+    name: `${v.name}, 2 CPUs`,
+    scope: { config: { ...base.config, maxMappings: 2, ...v.config, cpus: 2 }, alphabet: { ...base.alphabet, unmapSlots: 2, ...v.alphabet } },
+    depth: 4,
+  }));
+}
+
+const ALL: readonly Policy[] = [...POLICIES, ...BROKEN_POLICIES];
+const SCOPES = scopes();
+
+function fingerprintOf(canon: NonNullable<ReturnType<typeof symmetryReduction>["canonical"]>, t: State): string {
+  const h: number[] = [];
+  for (let c = 0; c < t.length; c++) componentHashInto(t[c], h, 2 * c);
+  const out = new Uint32Array(2);
+  canon(t, h, out);
+  return `${out[0]}:${out[1]}`;
+}
+
+const SWAP = Int32Array.from([1, 0]);
+
+describe("CPU symmetry: where it applies", () => {
+  it("is off for policies that declare false, for timer work or private words without a declaration, and with one CPU", () => {
+    const scope = SCOPES[0].scope;
+    const alphabet = alphabetEvents(scope);
+    for (const p of [...ALL, ...NET_POLICIES, ...VM_MORSEL_POLICIES, ...GUEST_POLICIES]) {
+      let sys;
+      try {
+        sys = makeSystem(scope.config, p);
+      } catch {
+        continue; // a policy for another IOMMU
+      }
+      const problem = cpuSymmetryProblem(sys, alphabet);
+      const words = typeof p.stateWords === "function" ? p.stateWords(scope.config) : p.stateWords ?? 0;
+      const undeclaredRisk = p.timer !== undefined || p.fqTimer !== undefined || words > 0 || p.userGet !== undefined || p.eptTable !== undefined;
+      if (p.cpuSymmetric === false || (p.cpuSymmetric === undefined && undeclaredRisk)) expect(problem, p.name).not.toBeNull();
+    }
+    // The flush-queue policy declares itself; so do its broken variants, by spreading it.
+    expect(lazy.cpuSymmetric).toBe(false);
+    for (const p of BROKEN_POLICIES.filter((q) => q.name.startsWith("lazy"))) expect(p.cpuSymmetric, p.name).toBe(false);
+    const one = { ...scope, config: { ...scope.config, cpus: 1 } };
+    expect(cpuSymmetryProblem(makeSystem(one.config, strict), alphabetEvents(one))).toBe("one CPU");
+    expect(cpuSymmetryProblem(makeSystem(scope.config, strict), alphabet)).toBeNull();
+  });
+
+  it("is off when the alphabet is not the same for every CPU or cannot resume every context", () => {
+    const scope = SCOPES[0].scope;
+    const sys = makeSystem(scope.config, strict);
+    const alphabet = alphabetEvents(scope);
+    const noCpu1Unmap = alphabet.filter((e) => !(e.t === "unmap" && e.cpu === 1 && e.k === 1));
+    expect(cpuSymmetryProblem(sys, noCpu1Unmap)).toMatch(/not the same for every CPU/);
+    const noTimerResume = alphabet.filter((e) => !(e.t === "resume" && e.cpu === 2));
+    expect(cpuSymmetryProblem(sys, noTimerResume)).toMatch(/resume context 2/);
+    // The race scope's user-facing events are on cpu 0 only, and the per-CPU TLBs are not renamed.
+    const touch: Event[] = [...alphabet, { t: "user-touch", cpu: 0, page: 0, write: false }, { t: "user-touch", cpu: 1, page: 0, write: false }];
+    expect(cpuSymmetryProblem(sys, touch)).toMatch(/user-touch/);
+  });
+
+  it("applies on the race scope to strict, not to lazy", () => {
+    const applies: string[] = [];
+    for (const p of POLICIES) {
+      const scope = raceScopesFor(p, DEFAULT_SCOPE.config)[0];
+      if (cpuSymmetryProblem(makeSystem(scope.config, p), alphabetEvents(scope)) === null) applies.push(p.name);
+    }
+    console.log(`CPU symmetry applies on the race scope to: ${applies.join(", ")}`);
+    expect(applies).toContain("strict");
+    expect(applies).not.toContain("lazy");
+  });
+
+  it("gives a state and its CPU-swapped image one fingerprint, and a half-renamed image another", () => {
+    const scope = SCOPES[0].scope;
+    const sys = makeSystem(scope.config, strict);
+    const alphabet = alphabetEvents(scope);
+    const { canonical, cpus, slots } = symmetryReduction(sys, alphabet);
+    expect(cpus && slots).toBe(true);
+    const st = new Stepper(sys, new Observation());
+    const ev = (f: (e: Event) => boolean) => alphabet.find(f)!;
+    // cpu0 maps and unmaps (blocked on its COMPLETION_WAIT: its record, its wait, its semaphore); cpu1 maps.
+    let s = sys.init;
+    s = st.step(s, ev((e) => e.t === "map" && e.cpu === 0 && e.dir === "to-device"));
+    s = st.step(s, ev((e) => e.t === "map" && e.cpu === 1 && e.dir === "from-device"));
+    s = st.step(s, ev((e) => e.t === "unmap" && e.cpu === 0 && e.k === 0 && e.free));
+    expect(s[CALLS][0]).not.toBe(0);
+    expect(s[CMDQ][1]).toBeGreaterThan(0);
+    const img = permuteCpus(sys, s, SWAP);
+    expect(img[CALLS][CALL_W]).toBe(s[CALLS][0]); // cpu0's call is now cpu1's
+    expect(img[CMDQ]).not.toEqual(s[CMDQ]); // the queued wait names cpu1
+    expect(permuteCpus(sys, img, SWAP)).toEqual(s.map((c) => c.slice()));
+    expect(fingerprintOf(canonical!, img)).toBe(fingerprintOf(canonical!, s));
+    // The image reached by the mirrored events is the same state, word for word.
+    let m = sys.init;
+    m = st.step(m, ev((e) => e.t === "map" && e.cpu === 1 && e.dir === "to-device"));
+    m = st.step(m, ev((e) => e.t === "map" && e.cpu === 0 && e.dir === "from-device"));
+    m = st.step(m, ev((e) => e.t === "unmap" && e.cpu === 1 && e.k === 0 && e.free));
+    expect(fingerprintOf(canonical!, m)).toBe(fingerprintOf(canonical!, s));
+    // Moving the calls without renaming the wait is not a renaming: another state, another fingerprint.
+    const half: State = s.map((c, i) => (i === CALLS ? img[CALLS] : c));
+    expect(fingerprintOf(canonical!, half)).not.toBe(fingerprintOf(canonical!, s));
+    // Slot symmetry alone tells s and its image apart.
+    const slotOnly = slotSymmetry(sys, alphabet)!;
+    expect(fingerprintOf(slotOnly, img)).not.toBe(fingerprintOf(slotOnly, s));
+  });
+
+  it("renames the tag of a table frame detached by a CPU's unmap", () => {
+    // With reclamation an unmap detaches the tables it empties, tagged with the unmapping CPU until its wait.
+    const scope = SCOPES[0].scope;
+    const config = { ...scope.config, reclaimEmptyTables: true };
+    const sys = makeSystem(config, strict);
+    const alphabet = alphabetEvents({ ...scope, config });
+    const st = new Stepper(sys, new Observation());
+    const ev = (f: (e: Event) => boolean) => alphabet.find(f)!;
+    let s = sys.init;
+    s = st.step(s, ev((e) => e.t === "map" && e.cpu === 1));
+    s = st.step(s, ev((e) => e.t === "unmap" && e.cpu === 1 && e.k === 0));
+    const img = permuteCpus(sys, s, SWAP);
+    const taggedCpu1 = (t: State) => t[FRAMES].some((w, i) => i % FRAME_W === 0 && (w & 0xf) === ROLE_IOMMU_PT && (w & F_DETACHED) !== 0 && w >>> 24 === 1);
+    expect(taggedCpu1(s)).toBe(true);
+    expect(taggedCpu1(img)).toBe(false);
+    const { canonical } = symmetryReduction(sys, alphabet);
+    expect(fingerprintOf(canonical!, img)).toBe(fingerprintOf(canonical!, s));
+  });
+});
+
+describe("CPU symmetry: the flush-queue guard", () => {
+  it("stops a search whose policy claims CPU symmetry but writes the flush queue", () => {
+    const scope = SCOPES[0].scope;
+    const liar: Policy = { ...lazy, name: "lazy-claims-cpu-symmetry", cpuSymmetric: true };
+    const sys = makeSystem(scope.config, liar);
+    const alphabet = alphabetEvents(scope);
+    const { canonical, cpus } = symmetryReduction(sys, alphabet);
+    expect(cpus).toBe(true);
+    expect(() => exhaustiveCheck(sys, PROPERTIES, alphabet, { depth: 4, maxStates: 100_000, canonical })).toThrow(/flush queue/);
+  });
+});
+
+describe("CPU-reduced and unreduced searches agree", () => {
+  let reducedStates = 0, fullStates = 0;
+  for (const { name, scope, depth } of SCOPES) {
+    it(`${name}: same verdicts and shortest lengths for every policy and property`, () => {
+      const alphabet = alphabetEvents(scope);
+      for (const policy of ALL) {
+        const sys = makeSystem(scope.config, policy);
+        const red = symmetryReduction(sys, alphabet);
+        if (!red.cpus) continue; // reduction.test.ts covers slot symmetry alone
+        const full = exhaustiveCheck(sys, PROPERTIES, alphabet, { depth, maxStates: 10_000_000 });
+        const r = exhaustiveCheck(sys, PROPERTIES, alphabet, { depth, maxStates: 10_000_000, canonical: red.canonical });
+        fullStates += full.states;
+        reducedStates += r.states;
+        expect(r.states, policy.name).toBeLessThanOrEqual(full.states);
+        for (let p = 0; p < PROPERTIES.length; p++) {
+          const a = full.outcomes[p], b = r.outcomes[p];
+          const what = `${policy.name} x ${a.property.name}`;
+          expect(b.events === null ? "holds" : "violated", what).toBe(a.events === null ? "holds" : "violated");
+          expect(b.events?.length ?? null, what).toBe(a.events?.length ?? null);
+          if (b.events !== null) {
+            // A real execution of the alphabet: it replays from the initial state.
+            const again = new Executor(makeSystem(scope.config, policy), [b.property]).run(b.events);
+            expect(again.violation?.step, what).toBe(b.events.length - 1);
+          }
+        }
+      }
+    });
+  }
+  it("three CPUs (six renamings), plain alphabet, depth 4: same verdicts and shortest lengths", () => {
+    const scope = { ...SCOPES[0].scope, config: { ...SCOPES[0].scope.config, cpus: 3 } };
+    const alphabet = alphabetEvents(scope);
+    for (const policy of ALL) {
+      const sys = makeSystem(scope.config, policy);
+      const red = symmetryReduction(sys, alphabet);
+      if (!red.cpus) continue;
+      const full = exhaustiveCheck(sys, PROPERTIES, alphabet, { depth: 4, maxStates: 10_000_000 });
+      const r = exhaustiveCheck(sys, PROPERTIES, alphabet, { depth: 4, maxStates: 10_000_000, canonical: red.canonical });
+      fullStates += full.states;
+      reducedStates += r.states;
+      for (let p = 0; p < PROPERTIES.length; p++) {
+        const what = `${policy.name} x ${PROPERTIES[p].name}`;
+        expect(r.outcomes[p].events?.length ?? null, what).toBe(full.outcomes[p].events?.length ?? null);
+      }
+    }
+  });
+  it("and the reduction removes states", () => {
+    console.log(`slot and CPU symmetry: ${reducedStates} states reduced, ${fullStates} unreduced`);
+    expect(reducedStates).toBeGreaterThan(0);
+    expect(reducedStates).toBeLessThan(fullStates);
+  });
+});
