@@ -244,7 +244,10 @@ function guardedPolicy(p: Record<string, unknown>, self: object, file: string): 
     map: wrap("map", isStep),
     unmap: wrap("unmap", isStep),
   };
-  for (const f of ["maxMappingBytes", "descriptorPages", "symmetric", "cpuSymmetric", "perDeviceState"]) if (p[f] !== undefined) policy[f] = p[f];
+  for (const f of ["maxMappingBytes", "descriptorPages", "symmetric", "perDeviceState"]) if (p[f] !== undefined) policy[f] = p[f];
+  // CPU symmetry only when the module asks for it: the checker cannot see whether a handler branches on k.ctx,
+  // and a module that did would have its CPU-dependent behaviour merged away (checker/cpu-symmetry.ts).
+  policy.cpuSymmetric = p.cpuSymmetric === true;
   if (p.timer !== undefined) policy.timer = wrap("timer", isStep);
   if (p.fqTimer !== undefined) policy.fqTimer = wrap("fqTimer", isStep);
   if (p.boot !== undefined) policy.boot = wrap("boot", any);
