@@ -134,7 +134,8 @@ describe("large IOMMU pages", () => {
       const pages = 2 ** (log2 - 12);
       const ptBefore = tx.c[PTMEM][0];
       const o = new Observation();
-      expect(iommuUnmapPages(tx, 0, v + 5, 1, 1, o), name).toBe(1);
+      // A page near the end: in the 4 MiB page's second copy, whose first copy must go too.
+      expect(iommuUnmapPages(tx, 0, v + pages - 3, 1, 1, o), name).toBe(1);
       expect(frameOf(tx, 0, v).frame, name).toBe(-1);
       expect(frameOf(tx, 0, v + pages - 1).frame, name).toBe(-1);
       const copies = name === "amd 4 MiB" ? 2 : 1;
@@ -180,6 +181,55 @@ describe("large IOMMU pages", () => {
     expect([iommuPageSizeOffered(false, 3, 38), iommuPageSizeOffered(false, 3, 39)]).toEqual([true, false]);
     expect([12, 21, 30, 13, 22].map((l) => iommuPageSizeOffered(true, 4, l))).toEqual([true, true, true, false, false]);
     expect([iommuPageSizeOffered(true, 3, 30), iommuPageSizeOffered(true, 2, 30), iommuPageSizeOffered(true, 2, 21)]).toEqual([true, false, true]);
+  });
+});
+
+describe("notes, out of memory, a full page-table pool", () => {
+  it("with detail, each new table frame and each unlinked one is noted with its domain and level", () => {
+    const { tx, g } = sysTx();
+    const o = new Observation();
+    o.detail = true;
+    o.reset();
+    iommuMapPage(tx, 1, 505, 9, true, true, o);
+    const p = path(tx, 1, 505);
+    expect(o.frameNotes).toEqual([
+      { frame: p[2], text: "held an IOMMU page table (dom 1, level 2)" },
+      { frame: p[1], text: "held an IOMMU page table (dom 1, level 1)" },
+    ]);
+    o.reset();
+    iommuUnmapPages(tx, 1, 505, 1, 1, o);
+    expect(o.notes).toEqual([
+      `table frame ${p[1]} (dom 1, level 1) is empty: unlinked, to be freed`,
+      `table frame ${p[2]} (dom 1, level 2) is empty: unlinked, to be freed`,
+    ]);
+    expect(g.cfg.iommuLevels).toBe(3);
+  });
+
+  it("no free frame for a table: the map fails, linking nothing", () => {
+    const { tx } = sysTx();
+    const o = new Observation();
+    while (allocFrames(tx, 0, ROLE_KERNEL, 0, o) >= 0);
+    const pt = Object.entries(tx.c[PTMEM]), fr = Object.entries(tx.c[FRAMES]);
+    expect(iommuMapPage(tx, 0, 505, 9, true, true, o)).toBe(false);
+    expect(iommuMapLarge(tx, 0, 512, 512, 21, true, true, o)).toBe(false);
+    expect([Object.entries(tx.c[PTMEM]), Object.entries(tx.c[FRAMES])]).toEqual([pt, fr]);
+  });
+
+  it("a full page-table pool: the leaf cannot be written, the map fails and counts no write", () => {
+    const { tx, g } = sysTx();
+    const o = new Observation();
+    iommuMapPage(tx, 0, 505, 9, true, true, o); // the tables for 504..511 exist
+    let i = 0;
+    while (ptWrite(tx, g.cfg.frames - 1, i % 512, 1, 0)) i++; // fill the pool with entries of a spare frame
+    expect(tx.c[PTMEM][0]).toBe(g.ptCapacity);
+    const o2 = new Observation();
+    expect(iommuMapPage(tx, 0, 506, 9, true, true, o2)).toBe(false);
+    expect(iommuMapLarge(tx, 0, 504, 16, 13, true, true, o2)).toBe(false); // 8 KiB: two copies at level 1
+    expect(o2.counters[C.iommuPteWrites]).toBe(0);
+    // A page that needs a new table: one frame allocated, its link refused, no further level tried.
+    expect(iommuMapPage(tx, 0, 1030, 9, true, true, o2)).toBe(false);
+    expect([o2.counters[C.ptFramesAllocated], o2.counters[C.iommuPteWrites]]).toEqual([1, 0]);
+    expect(frameOf(tx, 0, 506).frame).toBe(-1);
   });
 });
 
