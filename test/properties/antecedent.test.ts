@@ -24,6 +24,8 @@ function counts(a: Antecedent, dev: number, sources: number[], write = false, fa
   obs.fault = fault;
   obs.nseg = sources.length;
   sources.forEach((s, i) => (obs.segSource[i] = s));
+  // A stale segment past nseg, left by an earlier access: never counted.
+  obs.segSource[sources.length] = SRC_WALK;
   const c = new Float64Array(2 + a.cases.length + (a.context?.length ?? 0) + 2);
   a.count(sys, sys.init, { t: "tick", ms: 1 }, obs, sys.init, c, 2);
   return Array.from(c);

@@ -9,6 +9,8 @@
 import { describe, expect, it } from "vitest";
 import { type Event } from "../../model/events.ts";
 import { MAPS, OBJECTS } from "../../model/geometry.ts";
+import { allocPoolObject, OWNER_USER } from "../../model/objects.ts";
+import { Observation } from "../../model/observation.ts";
 import { mSegFrame, mSegOffset } from "../../model/dma-mapping.ts";
 import { lazy } from "../../model/policies/lazy.ts";
 import { strict } from "../../model/policies/strict.ts";
@@ -69,6 +71,47 @@ describe("consumed-data-integrity", () => {
     expect(consumedDataIntegrity.check(r.sys, s.pre, s.event, r.obs, s.post)).toBeNull();
     const f = mSegFrame(r.state[MAPS], 0, 0);
     expect(consumedObjectIn(r.state, r.sys.cfg.maxMappings, f * 4096, (f + 1) * 4096)).toBe(-1);
+  });
+
+  it("only this step's device writes count: not a read, not without a device, not a stale segment past nseg", () => {
+    const { r, frame, off } = run(lazy, false, { t: "tick", ms: 1 });
+    const e: Event = { t: "tick", ms: 1 };
+    const obs = new Observation();
+    const at = (dev: number, write: boolean, nseg: number) => {
+      obs.dev = dev;
+      obs.write = write;
+      obs.nseg = nseg;
+      obs.segFrame[0] = frame;
+      obs.segOffset[0] = off;
+      obs.segLen[0] = 4;
+      const c = new Float64Array(4);
+      consumedDataIntegrity.antecedent!.count(r.sys, r.state, e, obs, r.state, c, 1);
+      return [consumedDataIntegrity.check(r.sys, r.state, e, obs, r.state) !== null, ...Array.from(c)];
+    };
+    expect(at(0, true, 1)).toEqual([true, 0, 1, 0, 0]);
+    expect(at(0, false, 1)).toEqual([false, 0, 0, 0, 0]);
+    expect(at(-1, true, 1)).toEqual([false, 0, 0, 0, 0]);
+    expect(at(0, true, 0)).toEqual([false, 0, 0, 0, 0]);
+  });
+
+  it("another live mapping does not keep the unmapped buffer from being consumed", () => {
+    const r = Runner.of(lazy);
+    r.steps([MAP, write(0, 1), { ...MAP, size: 128 }]);
+    const frame = mSegFrame(r.state[MAPS], 0, 0), off = mSegOffset(r.state[MAPS], 0, 0);
+    r.step({ t: "unmap", cpu: 0, k: 0, free: false });
+    expect(consumedObjectIn(r.state, r.sys.cfg.maxMappings, frame * 4096 + off, frame * 4096 + off + 1)).toBeGreaterThanOrEqual(0);
+    const s = r.step(write(off, 4));
+    expect(consumedDataIntegrity.check(r.sys, s.pre, s.event, r.obs, s.post)).not.toBeNull();
+  });
+
+  it("a user-owned object is never consumed", () => {
+    const r = Runner.of(lazy);
+    const tx = r.tx();
+    const i = allocPoolObject(tx, 20, 0, 64, OWNER_USER, new Observation());
+    expect(i).toBeGreaterThanOrEqual(0);
+    const st = tx.commit();
+    expect(consumed(st, r.sys.cfg.maxMappings, i)).toBe(false);
+    expect(consumedObjectIn(st, r.sys.cfg.maxMappings, 20 * 4096, 21 * 4096)).toBe(-1);
   });
 
   it("consumed: a driver's object no live mapping names; the kernel's own objects never are", () => {

@@ -47,6 +47,12 @@ describe("describeFrame", () => {
       allocPoolObject(tx, 25, 0x200, 256, ownerDriver(1), o);
     });
     expect(describeFrame(pool, 25)).toBe("a 256-byte I/O pool buffer of the driver of dev1 at +0x200");
+    const two = state((tx, o) => {
+      setFrame(tx.w(FRAMES), 25, ROLE_IO_POOL, 0, 0, 0);
+      allocPoolObject(tx, 25, 0x200, 256, ownerDriver(1), o);
+      allocPoolObject(tx, 25, 0x400, 256, ownerDriver(1), o);
+    });
+    expect(describeFrame(two, 25)).toBe("a 256-byte I/O pool buffer of the driver of dev1 at +0x200, a 256-byte I/O pool buffer of the driver of dev1 at +0x400");
   });
 
   it("a slab: empty, with its objects, with more than three (the first three and a count)", () => {
@@ -73,6 +79,9 @@ describe("describeFrame", () => {
     const s = state((tx, o) => {
       const i = allocPagesObject(tx, 1, OWNER_KERNEL, ROLE_KERNEL, KIND_PAGES, o);
       first = objFrame(tx.c[OBJECTS], i);
+      // The frames around it: roles whose description lists the objects in them.
+      setFrame(tx.w(FRAMES), first + 2, ROLE_KERNEL, 0, 0, 0);
+      setFrame(tx.w(FRAMES), first - 1, ROLE_KERNEL, 0, 0, 0);
     });
     expect(first).toBeGreaterThan(0);
     expect(describeFrame(s, first)).toBe("a 2-page block of the kernel at +0x0");
@@ -106,6 +115,7 @@ describe("describeByte", () => {
       setFrame(tx.w(FRAMES), 22, ROLE_BOUNCE, 0, 0, 0);
       setFrame(tx.w(FRAMES), 23, ROLE_BOUNCE, 0, F_STALE, 0);
       setFrame(tx.w(FRAMES), 24, ROLE_MMU_PT, 0, 0, 0);
+      setFrame(tx.w(FRAMES), 26, ROLE_BOUNCE, 0, 0, 1);
     });
     const m = sys.cfg.maxMappings;
     expect([20, 21, 22, 23, 24].map((f) => describeByte(s, f * P + 5, m))).toEqual([
@@ -115,6 +125,7 @@ describe("describeByte", () => {
       "bounce-slot padding holding leftover data of an earlier mapping (not zeroed)",
       "a CPU page table",
     ]);
+    expect(describeByte(s, 26 * P, m)).toBe("a bounce slot owned now by mapping #0");
   });
 
   it("the object's first byte is in it, the byte before it is not", () => {

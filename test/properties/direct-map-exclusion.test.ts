@@ -12,7 +12,8 @@ import { DEFAULT_CONFIG, type GuestMemoryKind } from "../../model/config.ts";
 import { type Event } from "../../model/events.ts";
 import { FRAMES } from "../../model/geometry.ts";
 import { Observation } from "../../model/observation.ts";
-import { frameRole, ROLE_GUEST } from "../../model/physical-memory.ts";
+import { frameRole, ROLE_GUEST, setFrame } from "../../model/physical-memory.ts";
+import { Tx } from "../../model/state.ts";
 import { strict } from "../../model/policies/strict.ts";
 import { makeSystem, Stepper } from "../../model/system.ts";
 import { directMapExclusion } from "../../properties/direct-map-exclusion.ts";
@@ -70,6 +71,11 @@ describe("direct-map-exclusion", () => {
     obs.kernelFrame = guest[0];
     const v = directMapExclusion.check(sys, sys.init, { t: "kernel-read", frame: guest[0] }, obs, sys.init);
     expect(v?.message).toMatch(/ is guest memory \(devdax\) that the host kernel can read$/);
+    // A guest frame of a kind the table does not name: just "guest".
+    const tx = new Tx(sys.g);
+    tx.begin(sys.init);
+    setFrame(tx.w(FRAMES), guest[0], ROLE_GUEST, 0, 0, 7);
+    expect(directMapExclusion.check(sys, sys.init, { t: "kernel-read", frame: guest[0] }, obs, tx.commit())?.message).toMatch(/ is guest memory \(guest\) that/);
     // Not a kernel-read event: nothing to check even with a kernel frame observed.
     expect(directMapExclusion.check(sys, sys.init, { t: "tick", ms: 1 }, obs, sys.init)).toBeNull();
   });

@@ -74,6 +74,7 @@ describe("deviceReaches", () => {
     };
     expect(reach(strict, { ats: true }, fill(3), 20)).toMatchObject({ yes: true, dev: 1, how: REACH_ATC, iovaPfn: 508 });
     expect(reach(strict, { ats: true }, fill(2), 20).yes).toBe(false);
+    expect(reach(strict, { ats: true }, fill(3), 21).yes).toBe(false); // a valid entry naming another frame
   });
 
   it("an untrusted device with ATS forges requests to any frame, unless ACS Translation Blocking stops them", () => {

@@ -121,6 +121,11 @@ describe("user-confinement", () => {
     expect(free).toMatch(/^the user process reached frame 3, which is not granted to it: it is /);
     const pool = msg(two, (tx) => setFrame(tx.w(FRAMES), 3, ROLE_IO_POOL, 0, 0, 0), 0)!;
     expect(pool).toMatch(/^the user process reached frame 3, which is not granted to it: it is /);
+    // A kernel frame flagged shared is not I/O memory: described, not "granted to process 0".
+    expect(msg(two, (tx) => setFrame(tx.w(FRAMES), 3, ROLE_KERNEL, 0, F_USER_SHARED, 0), 1)).toMatch(/^the user process reached frame 3, which is not granted to it: it is /);
+    // processes: 1 is one process: described.
+    const single = makeSystem({ ...MAIO, processes: 1 }, maio);
+    expect(msg(single, (tx) => setFrame(tx.w(FRAMES), 3, ROLE_USER, 0, 0, 2), 0)).toMatch(/^the user process reached frame 3, which is not granted to it: it is /);
     const one = makeSystem(MAIO, maio);
     expect(msg(one, (tx) => setFrame(tx.w(FRAMES), 3, ROLE_USER, 0, 0, 2), 0)).toMatch(/^the user process reached frame 3, which is not granted to it: it is /);
     expect(frameRole(one.init[FRAMES], 3)).not.toBe(ROLE_USER);
@@ -134,6 +139,9 @@ describe("user-confinement", () => {
     expect(count(sys, other.post, other.obs)).toEqual([0, 1, 0, 0]);
     const shared = edited(sys, (tx) => setFrame(tx.w(FRAMES), 3, ROLE_IO_POOL, 0, F_USER_SHARED, 0), 3, 0);
     expect(count(sys, shared.post, shared.obs)).toEqual([0, 1, 0, 0]);
+    // A kernel frame whose aux reads as process 0: not the process's own page.
+    const kernel = edited(sys, (tx) => setFrame(tx.w(FRAMES), 3, ROLE_KERNEL, 0, 0, 1), 3, 0);
+    expect(count(sys, kernel.post, kernel.obs)).toEqual([0, 1, 0, 0]);
     expect(userConfinement.antecedent!.afterMap).toBe(false);
     expect(makeSystem(MAIO, strict).cfg.processes).toBeUndefined();
   });

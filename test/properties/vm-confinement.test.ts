@@ -23,10 +23,12 @@ const hostFrame = (sys: System) => {
   for (let f = 0; f < sys.cfg.frames; f++) if (isHostFrame(sys.init[FRAMES], f)) return f;
   return -1;
 };
+/** The antecedent's counts from index 1 of a zeroed array, checking that nothing was written before or after them. */
 const count = (sys: System, obs: Observation) => {
-  const c = new Float64Array(9);
+  const c = new Float64Array(10);
   vmConfinement.antecedent!.count(sys, sys.init, { t: "tick", ms: 1 }, obs, sys.init, c, 1);
-  return Array.from(c.subarray(1));
+  expect([c[0], c[9]]).toEqual([0, 0]);
+  return Array.from(c.subarray(1, 9));
 };
 
 describe("vm-confinement", () => {
@@ -63,7 +65,7 @@ describe("vm-confinement", () => {
     const e: Event = { t: "guest-access", cpu: 0, page: 3, write: true };
     const v = vmConfinement.check(sys, sys.init, e, obs, sys.init)!;
     expect(v.message).toMatch(new RegExp(`^a vCPU of the VM wrote frame ${f} at guest-physical window page 3 through its EPT TLB; frame ${f} is outside the VM's memory: it is `));
-    expect([v.frame, v.dev]).toEqual([f, undefined]);
+    expect([v.property, v.frame, v.dev]).toEqual(["vm-confinement", f, undefined]);
     obs.guestWrite = false;
     obs.guestViaTlb = false;
     expect(vmConfinement.check(sys, sys.init, e, obs, sys.init)!.message).toMatch(new RegExp(`^a vCPU of the VM read frame ${f} at guest-physical window page 3 through an EPT walk;`));
@@ -84,6 +86,12 @@ describe("vm-confinement", () => {
     obs.segSource[5] = 4; // a cached-directory walk
     expect(count(sys, obs)).toEqual([1, 1, 1, 1, 1, 1, 0, 0]);
     obs.nseg = 0;
+    expect(count(sys, obs)).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
+    // Segments without a translation source, and a stale one past nseg, count nowhere.
+    obs.nseg = 2;
+    obs.segSource[0] = SRC_NONE;
+    obs.segSource[1] = 7;
+    obs.segSource[2] = SRC_WALK;
     expect(count(sys, obs)).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
     obs.nseg = 1;
     obs.dev = -1;
@@ -116,6 +124,9 @@ describe("vm-confinement", () => {
     expect(v.message).toMatch(new RegExp(`^device 1, assigned to the VM, wrote frame ${f} through .* for IOVA 0x258008; frame ${f} is outside the VM's memory`));
     expect([v.dev, v.frame, v.iovaPfn]).toEqual([1, f, 600]);
     obs.nseg = 1;
+    expect(vmConfinement.check(sys, sys.init, e, obs, sys.init)).toBeNull(); // the host frame is a stale segment past nseg
+    obs.nseg = 2;
+    obs.dev = -1; // no device access: the segments are not this step's
     expect(vmConfinement.check(sys, sys.init, e, obs, sys.init)).toBeNull();
   });
 });
