@@ -16,7 +16,7 @@ export default {
   plugins: ["@stryker-mutator/vitest-runner"],
   vitest: { configFile: model ? "vitest.mutate-model.config.ts" : "vitest.mutate.config.ts", related: false },
   mutate: model
-    ? ["model/iotlb.ts", "model/command-queue.ts", "model/flush-queue.ts", "model/policies/strict.ts", "model/policies/lazy.ts"]
+    ? ["model/iotlb.ts", "model/command-queue.ts", "model/flush-queue.ts", "model/policies/strict.ts", "model/policies/lazy.ts", "model/iommu.ts", "model/iommu-page-table.ts"]
     : ["properties/iotlb-coherence.ts", "properties/pt-page-safety.ts", "properties/view-refinement.ts"],
   coverageAnalysis: "perTest",
   concurrency: 1,

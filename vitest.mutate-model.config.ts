@@ -15,6 +15,7 @@ export default defineConfig({
     include: [
       "test/model/iotlb.test.ts", "test/model/command-queue.test.ts", "test/model/flush-queue.test.ts", "test/model/strict.test.ts",
       "test/model/iommu.test.ts", "test/model/fidelity.test.ts", "test/model/kernel-services.test.ts", "test/model/map-range.test.ts",
+      "test/model/iommu-access.test.ts", "test/model/iommu-page-table.test.ts", "test/model/morsel.test.ts", "test/model/morsel-view.test.ts", "test/model/segregated-pool.test.ts", "test/model/decode/decode-state.test.ts",
       "test/properties/**/*.test.ts",
     ],
     reporters: ["default"],
