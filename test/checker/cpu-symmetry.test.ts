@@ -21,10 +21,10 @@ import { F_DETACHED, ROLE_IOMMU_PT } from "../../model/physical-memory.ts";
 import { type State } from "../../model/state.ts";
 import { PROPERTIES } from "../../properties/index.ts";
 import { exhaustiveCheck } from "../../checker/exhaustive.ts";
-import { Executor } from "../../checker/execute.ts";
 import { alphabetEvents, DEFAULT_SCOPE, raceScopesFor, type Scope } from "../../checker/scope.ts";
 import { cpuSymmetryProblem, permuteCpus, symmetryReduction } from "../../checker/cpu-symmetry.ts";
 import { slotSymmetry } from "../../checker/symmetry.ts";
+import { expectSameSearch } from "./same-search.ts";
 import { type Event } from "../../model/events.ts";
 
 /** The two-CPU scopes of test/checker/reduction.test.ts (two mapping slots, every slot unmappable). */
@@ -185,22 +185,9 @@ describe("CPU-reduced and unreduced searches agree", () => {
         const sys = makeSystem(scope.config, policy);
         const red = symmetryReduction(sys, alphabet);
         if (!red.cpus) continue; // reduction.test.ts covers slot symmetry alone
-        const full = exhaustiveCheck(sys, PROPERTIES, alphabet, { depth, maxStates: 10_000_000 });
-        const r = exhaustiveCheck(sys, PROPERTIES, alphabet, { depth, maxStates: 10_000_000, canonical: red.canonical });
-        fullStates += full.states;
-        reducedStates += r.states;
-        expect(r.states, policy.name).toBeLessThanOrEqual(full.states);
-        for (let p = 0; p < PROPERTIES.length; p++) {
-          const a = full.outcomes[p], b = r.outcomes[p];
-          const what = `${policy.name} x ${a.property.name}`;
-          expect(b.events === null ? "holds" : "violated", what).toBe(a.events === null ? "holds" : "violated");
-          expect(b.events?.length ?? null, what).toBe(a.events?.length ?? null);
-          if (b.events !== null) {
-            // A real execution of the alphabet: it replays from the initial state.
-            const again = new Executor(makeSystem(scope.config, policy), [b.property]).run(b.events);
-            expect(again.violation?.step, what).toBe(b.events.length - 1);
-          }
-        }
+        const n = expectSameSearch(policy, scope, alphabet, depth, red.canonical!);
+        fullStates += n.full;
+        reducedStates += n.reduced;
       }
     });
   }

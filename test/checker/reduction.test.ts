@@ -15,9 +15,9 @@ import { CALLS, CALL_W, MAPS, MAP_W } from "../../model/geometry.ts";
 import { type State } from "../../model/state.ts";
 import { PROPERTIES } from "../../properties/index.ts";
 import { exhaustiveCheck } from "../../checker/exhaustive.ts";
-import { Executor } from "../../checker/execute.ts";
 import { alphabetEvents, DEFAULT_SCOPE, type Scope } from "../../checker/scope.ts";
 import { slotSymmetry, slotSymmetryProblem } from "../../checker/symmetry.ts";
+import { expectSameSearch } from "./same-search.ts";
 
 /** 20 small scopes with two mapping slots, every slot unmappable: 10 alphabets/configurations, each with 1 and 2 CPUs. */
 function scopes(): { name: string; scope: Scope; depth: number }[] {
@@ -110,22 +110,9 @@ describe("reduced and unreduced searches agree", () => {
         const sys = makeSystem(scope.config, policy);
         const canonical = slotSymmetry(sys, alphabet);
         if (canonical === null) continue; // nothing to compare: the reduced search is the full one
-        const full = exhaustiveCheck(sys, PROPERTIES, alphabet, { depth, maxStates: 10_000_000 });
-        const red = exhaustiveCheck(sys, PROPERTIES, alphabet, { depth, maxStates: 10_000_000, canonical });
-        fullStates += full.states;
-        reducedStates += red.states;
-        expect(red.states, policy.name).toBeLessThanOrEqual(full.states);
-        for (let p = 0; p < PROPERTIES.length; p++) {
-          const a = full.outcomes[p], b = red.outcomes[p];
-          const what = `${policy.name} x ${a.property.name}`;
-          expect(b.events === null ? "holds" : "violated", what).toBe(a.events === null ? "holds" : "violated");
-          expect(b.events?.length ?? null, what).toBe(a.events?.length ?? null);
-          if (b.events !== null) {
-            // The reduced search's counterexample is a real execution: it replays from the initial state.
-            const again = new Executor(makeSystem(scope.config, policy), [b.property]).run(b.events);
-            expect(again.violation?.step, what).toBe(b.events.length - 1);
-          }
-        }
+        const n = expectSameSearch(policy, scope, alphabet, depth, canonical);
+        fullStates += n.full;
+        reducedStates += n.reduced;
       }
     });
   }
