@@ -21,36 +21,15 @@ import { F_DETACHED, ROLE_IOMMU_PT } from "../../model/physical-memory.ts";
 import { type State } from "../../model/state.ts";
 import { PROPERTIES } from "../../properties/index.ts";
 import { exhaustiveCheck } from "../../checker/exhaustive.ts";
-import { alphabetEvents, DEFAULT_SCOPE, raceScopesFor, type Scope } from "../../checker/scope.ts";
+import { alphabetEvents, DEFAULT_SCOPE, raceScopesFor } from "../../checker/scope.ts";
 import { cpuSymmetryProblem, permuteCpus, symmetryReduction } from "../../checker/cpu-symmetry.ts";
 import { slotSymmetry } from "../../checker/symmetry.ts";
-import { expectSameSearch } from "./same-search.ts";
+import { expectSameSearch, reductionScopes } from "./same-search.ts";
 import { type Event } from "../../model/events.ts";
 
-/** The two-CPU scopes of test/checker/reduction.test.ts (two mapping slots, every slot unmappable). */
-function scopes(): { name: string; scope: Scope; depth: number }[] {
-  const base = DEFAULT_SCOPE;
-  const variants: { name: string; config?: Partial<Scope["config"]>; alphabet?: Partial<Scope["alphabet"]> }[] = [
-    { name: "plain", alphabet: { dmaPages: [0, 1], dmaOffsets: [0] } },
-    { name: "pages 0,2", alphabet: { dmaPages: [0, 2], dmaOffsets: [0] } },
-    { name: "offset 64", alphabet: { dmaPages: [0, 1], dmaOffsets: [64] } },
-    { name: "to-device only", alphabet: { dmaPages: [0, 1], dmaOffsets: [0, 64], kmallocSizes: [64], mapRanges: [], directions: ["to-device"] } },
-    { name: "from-device only", alphabet: { dmaPages: [0, 1, 2, 3], dmaOffsets: [0], kmallocSizes: [64], mapRanges: [], directions: ["from-device"] } },
-    { name: "kmalloc 64,2048", alphabet: { dmaPages: [0, 1], dmaOffsets: [0], kmallocSizes: [64, 2048], mapRanges: [], directions: ["from-device"] } },
-    { name: "page buffers", alphabet: { dmaPages: [0, 1], dmaOffsets: [0], kmallocSizes: [], mapRanges: [], pageSizes: [4096] } },
-    { name: "12 frames", config: { frames: 12 }, alphabet: { dmaPages: [0, 3], dmaOffsets: [0] } },
-    { name: "no kernel activity", alphabet: { dmaPages: [0, 1, 2], dmaOffsets: [0], kernelSizes: [] } },
-    { name: "two devices", config: { devices: 2 }, alphabet: { dmaPages: [0], dmaOffsets: [0], kmallocSizes: [64], mapRanges: [], directions: ["from-device"] } },
-  ];
-  return variants.map((v) => ({
-    name: `${v.name}, 2 CPUs`,
-    scope: { config: { ...base.config, maxMappings: 2, ...v.config, cpus: 2 }, alphabet: { ...base.alphabet, unmapSlots: 2, ...v.alphabet } },
-    depth: 4,
-  }));
-}
-
 const ALL: readonly Policy[] = [...POLICIES, ...BROKEN_POLICIES];
-const SCOPES = scopes();
+/** The two-CPU scopes of reduction.test.ts. */
+const SCOPES = reductionScopes().filter((x) => x.scope.config.cpus === 2);
 
 function fingerprintOf(canon: NonNullable<ReturnType<typeof symmetryReduction>["canonical"]>, t: State): string {
   const h: number[] = [];

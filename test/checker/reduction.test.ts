@@ -13,40 +13,12 @@ import { Observation } from "../../model/observation.ts";
 import { componentHashInto } from "../../model/fingerprint.ts";
 import { CALLS, CALL_W, MAPS, MAP_W } from "../../model/geometry.ts";
 import { type State } from "../../model/state.ts";
-import { PROPERTIES } from "../../properties/index.ts";
-import { exhaustiveCheck } from "../../checker/exhaustive.ts";
-import { alphabetEvents, DEFAULT_SCOPE, type Scope } from "../../checker/scope.ts";
+import { alphabetEvents } from "../../checker/scope.ts";
 import { slotSymmetry, slotSymmetryProblem } from "../../checker/symmetry.ts";
-import { expectSameSearch } from "./same-search.ts";
-
-/** 20 small scopes with two mapping slots, every slot unmappable: 10 alphabets/configurations, each with 1 and 2 CPUs. */
-function scopes(): { name: string; scope: Scope; depth: number }[] {
-  const base = DEFAULT_SCOPE;
-  const variants: { name: string; config?: Partial<Scope["config"]>; alphabet?: Partial<Scope["alphabet"]> }[] = [
-    { name: "plain", alphabet: { dmaPages: [0, 1], dmaOffsets: [0] } },
-    { name: "pages 0,2", alphabet: { dmaPages: [0, 2], dmaOffsets: [0] } },
-    { name: "offset 64", alphabet: { dmaPages: [0, 1], dmaOffsets: [64] } },
-    { name: "to-device only", alphabet: { dmaPages: [0, 1], dmaOffsets: [0, 64], kmallocSizes: [64], mapRanges: [], directions: ["to-device"] } },
-    { name: "from-device only", alphabet: { dmaPages: [0, 1, 2, 3], dmaOffsets: [0], kmallocSizes: [64], mapRanges: [], directions: ["from-device"] } },
-    { name: "kmalloc 64,2048", alphabet: { dmaPages: [0, 1], dmaOffsets: [0], kmallocSizes: [64, 2048], mapRanges: [], directions: ["from-device"] } },
-    { name: "page buffers", alphabet: { dmaPages: [0, 1], dmaOffsets: [0], kmallocSizes: [], mapRanges: [], pageSizes: [4096] } },
-    { name: "12 frames", config: { frames: 12 }, alphabet: { dmaPages: [0, 3], dmaOffsets: [0] } },
-    { name: "no kernel activity", alphabet: { dmaPages: [0, 1, 2], dmaOffsets: [0], kernelSizes: [] } },
-    { name: "two devices", config: { devices: 2 }, alphabet: { dmaPages: [0], dmaOffsets: [0], kmallocSizes: [64], mapRanges: [], directions: ["from-device"] } },
-  ];
-  const out: { name: string; scope: Scope; depth: number }[] = [];
-  for (const cpus of [1, 2]) {
-    for (const v of variants) {
-      const config = { ...base.config, maxMappings: 2, ...v.config, cpus };
-      const alphabet = { ...base.alphabet, unmapSlots: 2, ...v.alphabet };
-      out.push({ name: `${v.name}, ${cpus} CPU${cpus > 1 ? "s" : ""}`, scope: { config, alphabet }, depth: cpus === 1 ? 5 : 4 });
-    }
-  }
-  return out;
-}
+import { expectSameSearch, reductionScopes } from "./same-search.ts";
 
 const ALL: readonly Policy[] = [...POLICIES, ...BROKEN_POLICIES];
-const SCOPES = scopes();
+const SCOPES = reductionScopes();
 
 describe("slot symmetry", () => {
   it("applies to every symmetric policy on these scopes and to no morsel policy", () => {
