@@ -4,17 +4,14 @@
  */
 import { parentPort } from "node:worker_threads";
 import { findAnyPolicy } from "../model/policies/index.ts";
-import { type Policy } from "../model/policy.ts";
 import { findProperty } from "../properties/index.ts";
 import { type Property } from "../properties/property.ts";
 import { UsageError } from "../cli/errors.ts";
 import { guardPolicy } from "../cli/check.ts";
 import { checkPolicyRandom, checkPolicyExhaustively, type PolicyEntry } from "./matrix.ts";
-import { loadPolicyModule, PolicyModuleError } from "./policy-module.ts";
+import { loadPolicyModuleOnce, PolicyModuleError } from "./policy-module.ts";
 import { DeadlineError } from "./deadline.ts";
 import { type CellTask, type CellTaskResult } from "./cell-pool.ts";
-
-const modules = new Map<string, Policy>();
 
 async function entryOf(task: CellTask): Promise<PolicyEntry> {
   if (task.module === null) {
@@ -22,14 +19,9 @@ async function entryOf(task: CellTask): Promise<PolicyEntry> {
     if (policy === undefined) throw new UsageError(`--policy: unknown policy ${JSON.stringify(task.policy)}`);
     return { policy, module: null };
   }
-  let policy = modules.get(task.module);
-  if (policy === undefined) {
-    const loaded = await loadPolicyModule(task.module);
-    if (!loaded.ok) throw new UsageError(`--policy-module ${loaded.error}`);
-    policy = loaded.policy;
-    modules.set(task.module, policy);
-  }
-  return { policy, module: task.module };
+  const loaded = await loadPolicyModuleOnce(task.module);
+  if (!loaded.ok) throw new UsageError(`--policy-module ${loaded.error}`);
+  return { policy: loaded.policy, module: task.module };
 }
 
 function prop(name: string): Property {

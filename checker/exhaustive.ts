@@ -332,8 +332,9 @@ export function exhaustiveCheck(sys: System, props: readonly Property[], alphabe
   let workerChunks = 0, localChunks = 0;
   search: while (depth < opts.depth) {
     if (split !== null && levelEnd - levelStart >= SPLIT_MIN_CHUNKS * chunk) {
-      const open = active.slice(0, nActive);
-      const run = split.pool.level(splitId, levelStart, levelEnd, depth, tree.shared(), open, chunk, (k, lo, hi) => localExpander!.expand(run.level, k, lo, hi, depth, open, true));
+      // The properties still checked (`active` changes as they are violated; a chunk's list must not).
+      const checking = active.slice(0, nActive);
+      const run = split.pool.level(splitId, levelStart, levelEnd, depth, tree.shared(), checking, chunk, (k, lo, hi) => localExpander!.expand(run.level, k, lo, hi, depth, checking, true));
       try {
         for (let c = 0; c < run.chunks; c++) {
           const r = run.next(c, opts.deadline, where);

@@ -47,6 +47,19 @@ export function resolveModulePath(path: string, relativeTo?: string): string | n
   return candidates.find((p) => existsSync(p)) ?? null;
 }
 
+const loadedOnce = new Map<string, Promise<Loaded>>();
+
+/**
+ * loadPolicyModule of `path` once per thread: the worker threads
+ * (checker/cell-worker.ts, checker/split-worker.ts) run many tasks of the same
+ * module, and a module's import is not repeated.
+ */
+export function loadPolicyModuleOnce(path: string): Promise<Loaded> {
+  let p = loadedOnce.get(path);
+  if (p === undefined) loadedOnce.set(path, (p = loadPolicyModule(path)));
+  return p;
+}
+
 export async function loadPolicyModule(path: string, relativeTo?: string): Promise<Loaded> {
   const abs = resolveModulePath(path, relativeTo);
   if (abs === null) return { ok: false, error: `${path}: no such file` };

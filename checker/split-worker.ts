@@ -13,7 +13,7 @@ import { type Policy } from "../model/policy.ts";
 import { makeSystem, Stepper } from "../model/system.ts";
 import { findProperty } from "../properties/index.ts";
 import { CoverageRecorder } from "./coverage.ts";
-import { describeThrown, loadPolicyModule, PolicyModuleError } from "./policy-module.ts";
+import { describeThrown, loadPolicyModuleOnce, PolicyModuleError } from "./policy-module.ts";
 import { ReplayCache } from "./replay-cache.ts";
 import { chunkRange, type ChunkResult, type SearchSpec, type SplitRequest } from "./split-search.ts";
 import { symmetryReduction } from "./cpu-symmetry.ts";
@@ -30,7 +30,6 @@ interface Search {
 const WARM_UP_STEPS = 20_000;
 
 const { port } = workerData as { port: MessagePort };
-const modules = new Map<string, Policy>();
 /** The search being served, once built (a promise while a module loads). */
 let current: Promise<Search> | null = null;
 
@@ -40,14 +39,9 @@ async function policyOf(spec: SearchSpec): Promise<Policy> {
     if (p === undefined) throw new Error(`split search: unknown policy ${spec.policy}`);
     return p;
   }
-  let p = modules.get(spec.module);
-  if (p === undefined) {
-    const loaded = await loadPolicyModule(spec.module);
-    if (!loaded.ok) throw new PolicyModuleError(`--policy-module ${loaded.error}`);
-    p = loaded.policy;
-    modules.set(spec.module, p);
-  }
-  return p;
+  const loaded = await loadPolicyModuleOnce(spec.module);
+  if (!loaded.ok) throw new PolicyModuleError(`--policy-module ${loaded.error}`);
+  return loaded.policy;
 }
 
 async function build(id: number, spec: SearchSpec): Promise<Search> {
