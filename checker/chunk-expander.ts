@@ -65,6 +65,7 @@ export class ChunkExpander {
         const e = alphabet[ei];
         const t = stepper.step(st, e);
         if (recorder !== null) recorder.step(st, e, obs, t);
+        if (t === st && obs.noop) continue; // as in exhaustive.ts: did not apply, nothing to check or add
         for (let a = 0; a < open.length; a++) {
           const p = open[a];
           if (props[p].check(sys, st, e, obs, t) !== null) {

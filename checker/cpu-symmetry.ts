@@ -154,13 +154,22 @@ class CpuRenamer {
     let changed = 0;
     // CALLS: CPU records move; the timer context's stays.
     const cl = t[CALLS];
-    const calls = this.calls;
-    for (let i = 0; i < cl.length; i++) calls[i] = cl[i];
-    for (let c = 0; c < cpus; c++) {
-      const src = c * CALL_W, dst = p[c] * CALL_W;
-      for (let w = 0; w < CALL_W; w++) calls[dst + w] = cl[src + w];
+    // The image differs iff some CPU's record differs from the one it replaces (often both are idle).
+    let moved = false;
+    for (let c = 0; c < cpus && !moved; c++) {
+      const a = c * CALL_W, b = p[c] * CALL_W;
+      if (a === b) continue;
+      for (let w = 0; w < CALL_W; w++) if (cl[a + w] !== cl[b + w]) { moved = true; break; }
     }
-    for (let i = 0; i < cl.length; i++) if (calls[i] !== cl[i]) { changed |= 1 << CALLS; break; }
+    if (moved) {
+      const calls = this.calls;
+      for (let i = 0; i < cl.length; i++) calls[i] = cl[i];
+      for (let c = 0; c < cpus; c++) {
+        const src = c * CALL_W, dst = p[c] * CALL_W;
+        for (let w = 0; w < CALL_W; w++) calls[dst + w] = cl[src + w];
+      }
+      changed |= 1 << CALLS;
+    }
     // CMDQ: completion words move; queued waits for a CPU name its image.
     const q = t[CMDQ];
     let qChanged = false;
@@ -301,10 +310,29 @@ export function symmetryReduction(sys: System, alphabet: readonly Event[]): Redu
       throw new Error(`CPU symmetry: policy ${policyName} wrote the flush queue or the TLBs, which CPU renaming does not cover; declare cpuSymmetric: false`);
     }
     imageFingerprint(t, hashes, t[CALLS], 0, out);
+    // local now holds the state's own image: its hashes, MAPS and CALLS slot-canonicalised.
+    const m0 = local[2 * MAPS], m1 = local[2 * MAPS + 1], c0 = local[2 * CALLS], c1 = local[2 * CALLS + 1];
     for (let k = 1; k < perms.length; k++) {
       const changed = renamer.apply(t, perms[k]);
       if (changed === 0) continue; // the image is the state itself
-      imageFingerprint(t, hashes, (changed & (1 << CALLS)) !== 0 ? renamer.calls : t[CALLS], changed, cand);
+      if ((changed & (1 << CALLS)) === 0) {
+        // Same MAPS and CALLS, so the same slot canonicalisation: only CMDQ and FRAMES differ from the own image.
+        if ((changed & (1 << CMDQ)) !== 0) componentHashInto(renamer.cmdq, local, 2 * CMDQ);
+        if ((changed & (1 << FRAMES)) !== 0) componentHashInto(renamer.frames, local, 2 * FRAMES);
+        combineComponentHashes(local, nComp, cand);
+        local[2 * CMDQ] = hashes[2 * CMDQ];
+        local[2 * CMDQ + 1] = hashes[2 * CMDQ + 1];
+        local[2 * FRAMES] = hashes[2 * FRAMES];
+        local[2 * FRAMES + 1] = hashes[2 * FRAMES + 1];
+      } else {
+        imageFingerprint(t, hashes, renamer.calls, changed, cand);
+        // Back to the own image for the next permutation.
+        for (let i = 0; i < nComp * 2; i++) local[i] = hashes[i];
+        local[2 * MAPS] = m0;
+        local[2 * MAPS + 1] = m1;
+        local[2 * CALLS] = c0;
+        local[2 * CALLS + 1] = c1;
+      }
       if (cand[1] < out[1] || (cand[1] === out[1] && cand[0] < out[0])) {
         out[0] = cand[0];
         out[1] = cand[1];

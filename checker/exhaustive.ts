@@ -248,6 +248,7 @@ export function exhaustiveCheck(sys: System, props: readonly Property[], alphabe
       const t = stepper.step(s, e);
       transitions++;
       if (observer !== null) observer.step(s, e, obs, t);
+      if (t === s && obs.noop) continue; // did not apply: no property can fail on it (properties/property.ts)
       for (let a = 0; a < nActive; a++) {
         const p = active[a];
         const v = props[p].check(sys, s, e, obs, t);

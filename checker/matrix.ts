@@ -166,6 +166,13 @@ function randomCell(entry: PolicyEntry, sys: System, prop: Property, r: RandomRe
 
 const NOT_EXHAUSTIVE = { states: null, transitions: null, depth: null, exhausted: null, bound: null, pass: null } as const;
 
+/** The exhaustive engine's race pass (ExhaustiveMatrixOptions.race). */
+export interface RaceOptions {
+  readonly base: ModelConfig;
+  readonly maxStates: number;
+  readonly depth?: number;
+}
+
 export interface ExhaustiveMatrixOptions {
   readonly scope: Scope;
   readonly depth: number;
@@ -188,9 +195,10 @@ export interface ExhaustiveMatrixOptions {
   /**
    * The race pass: after the main search, the race scope over `base` (raceScopeFor),
    * searched up to `maxStates` distinct states for the properties the main search left
-   * undecided. Absent or null: no race pass (--no-race, or a scope of the user's own).
+   * undecided, each to `depth` events (absent: `depth` of these options). Absent or
+   * null: no race pass (--no-race, or a scope of the user's own).
    */
-  readonly race?: { readonly base: ModelConfig; readonly maxStates: number } | null;
+  readonly race?: RaceOptions | null;
   /**
    * Worker threads that split each search's levels with this thread
    * (checker/split-search.ts; `check --workers N` on one policy). Same
@@ -303,13 +311,13 @@ function exhaustiveCounterexample(
  * violated, as the main one does.
  */
 function racePass(
-  entry: PolicyEntry, props: readonly Property[], cells: CellResult[], opts: ExhaustiveMatrixOptions, race: { readonly base: ModelConfig; readonly maxStates: number },
+  entry: PolicyEntry, props: readonly Property[], cells: CellResult[], opts: ExhaustiveMatrixOptions, race: RaceOptions,
 ): { cells: CellResult[]; summaries: RaceSummary[] } {
   const targets = searchTargets(entry, props, opts);
   const out = cells.slice();
   const summaries: RaceSummary[] = [];
   for (const raceScope of raceScopesFor(entry.policy, race.base)) {
-    const r = raceSearch(entry, props, out, targets, opts, race.maxStates, raceScope);
+    const r = raceSearch(entry, props, out, targets, { ...opts, depth: race.depth ?? opts.depth }, race.maxStates, raceScope);
     if (r === null) break;
     summaries.push(r);
   }

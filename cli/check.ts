@@ -29,7 +29,7 @@ import { knownPolicies, selectByName } from "./select.ts";
 import { renderMatrix } from "./render-matrix.ts";
 import { type Io } from "./io.ts";
 import { DeadlineError, deadlineAfter } from "../checker/deadline.ts";
-import { scopeLimitProblem } from "../checker/limits.ts";
+import { FLAG_LIMITS, scopeLimitProblem } from "../checker/limits.ts";
 
 export type EngineChoice = "random" | "exhaustive" | "both";
 
@@ -90,6 +90,12 @@ export const DEFAULT_DEPTH = 40;
 export const DEFAULT_MAX_STATES = 2_000_000;
 /** States of each policy's race-scope search: the whole default run stays near a minute on two cores. */
 export const DEFAULT_RACE_STATES = 100_000;
+/**
+ * Depth of each race-scope search unless --depth is given: as deep as --depth
+ * may go, so that --race-states alone decides where it stops and a large one
+ * exhausts the scope (strict's race scope is exhausted at depth 71).
+ */
+export const RACE_DEPTH = FLAG_LIMITS["--depth"];
 
 export interface ResultRow {
   readonly cell: CellResult;
@@ -233,7 +239,7 @@ export async function runCheck(flags: CheckFlags, io: Io): Promise<number> {
       engine: flags.engine,
       device,
       ...(useRandom ? { random: { seed: flags.seed, runs: flags.runs, maxEvents: flags.maxEvents, swarm: flags.swarm !== false, config: randomConfig, race: randomOpts.race === null || randomOpts.race === undefined ? null : { runs: flags.runs } } } : {}),
-      ...(useExhaustive ? { exhaustive: { depth, maxStates, maxMemory: flags.maxMemory ?? null, bitstate: bitstate ?? null, scope, race: race === null ? null : { maxStates: race.maxStates }, searches } } : {}),
+      ...(useExhaustive ? { exhaustive: { depth, maxStates, maxMemory: flags.maxMemory ?? null, bitstate: bitstate ?? null, scope, race: race === null ? null : { maxStates: race.maxStates, depth: race.depth }, searches } } : {}),
       results: rows.map(({ cell, file, more }) => ({
         engine: cell.engine, device, policy: cell.policy, property: cell.property, claimed: cell.claimed, verdict: cell.verdict,
         runs: cell.runs, states: cell.states, depth: cell.depth, exhausted: cell.exhausted, bound: cell.bound, pass: cell.pass,
@@ -298,12 +304,12 @@ function writeCounterexample(entry: PolicyEntry, cell: CellResult, counterexampl
  * --kmalloc-sizes: a scope of the user's own says what to search), and never
  * with --bitstate; --race and --no-race decide otherwise.
  */
-function raceOption(flags: CheckFlags, scope: Scope, bitstate: boolean): { base: ModelConfig; maxStates: number } | null {
+function raceOption(flags: CheckFlags, scope: Scope, bitstate: boolean): { base: ModelConfig; maxStates: number; depth: number } | null {
   if (flags.race === false || bitstate) return null;
   const own = flags.scope !== undefined || flags.kmallocSizes !== undefined || flags.frames !== undefined || flags.cpus !== undefined
     || flags.devices !== undefined || flags.iovaPages !== undefined || flags.maxMappings !== undefined;
   if (flags.race !== true && own) return null;
-  return { base: scope.config, maxStates: flags.raceStates ?? DEFAULT_RACE_STATES };
+  return { base: scope.config, maxStates: flags.raceStates ?? DEFAULT_RACE_STATES, depth: flags.depth ?? RACE_DEPTH };
 }
 
 function resolveScope(flags: CheckFlags): { scope: Scope; depth: number; maxStates: number } {

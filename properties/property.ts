@@ -52,6 +52,13 @@ export interface Property {
   readonly name: PropertyName;
   /** One line: what it says. */
   readonly summary: string;
+  /**
+   * Judges what one step did. A step that did not apply (obs.noop: the event
+   * was refused or rolled back) leaves post === pre and observes no access;
+   * on such a step every check returns null, and the exhaustive engine does
+   * not call it there (test/properties/no-op-steps.test.ts holds every
+   * property to this).
+   */
   check(sys: System, pre: State, e: Event, obs: Observation, post: State): Violation | null;
   /**
    * True when no execution of this configuration can violate the property

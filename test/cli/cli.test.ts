@@ -377,7 +377,8 @@ describe("check: the race pass", () => {
     const on = runCli([...base, "--json", "--out", dir]);
     expect(on.status, on.stderr).toBe(1); // a claimed property is violated
     const d = JSON.parse(on.stdout);
-    expect(d.exhaustive.race).toEqual({ maxStates: 2000 });
+    // Bounded by states, not by the main search's depth 40 (1000: the most --depth allows).
+    expect(d.exhaustive.race).toEqual({ maxStates: 2000, depth: 1000 });
     expect(d.exhaustive.searches[0].race).toMatchObject({ cpus: 2, maxMappings: 2, devices: 1 });
     expect(d.results[0]).toMatchObject({ verdict: "violated", pass: "race", length: 2 });
     const replay = runCli(["replay", d.results[0].counterexample]);
@@ -394,6 +395,10 @@ describe("check: the race pass", () => {
     const forced = JSON.parse(runCli([...base, "--scope", scope, "--race", "--json", "--out", dir]).stdout);
     expect(forced.results[0]).toMatchObject({ verdict: "violated", pass: "race" });
     expectUsageError(runCli(["check", "--race-states", "0"]), ["--race-states"]);
+    // --depth, when given, bounds the race searches too.
+    const shallow = JSON.parse(runCli(["check", "--engine", "exhaustive", "--policy", "strict", "--property", "pt-page-safety", "--depth", "3", "--race-states", "2000", "--no-timing", "--json", "--out", dir]).stdout);
+    expect(shallow.exhaustive.race).toEqual({ maxStates: 2000, depth: 3 });
+    expect(shallow.exhaustive.searches[0].races.map((r: { depth: number; stopped: string }) => [r.depth, r.stopped])).toEqual([[3, "depth"], [3, "depth"]]);
     expect(d.exhaustive.searches[0].races).toEqual([d.exhaustive.searches[0].race]); // decided in the race scope: no device race scope
   });
 
