@@ -27,6 +27,7 @@ import { ownerDriver } from "../../model/objects.ts";
 import { MAPS } from "../../model/geometry.ts";
 import { mSegBounce, mSegOffset } from "../../model/dma-mapping.ts";
 import { maio } from "../../model/policies/maio.ts";
+import { passthrough } from "../../model/policies/passthrough.ts";
 import { Runner } from "../model/helpers.ts";
 import { eventsArbitrary } from "../../checker/arbitraries.ts";
 import { Executor } from "../../checker/execute.ts";
@@ -269,5 +270,12 @@ describe("leftover-data's device clause: the violation's fields", () => {
     const v = new Executor(makeSystem(DEFAULT_CONFIG, strict), [prop]).run(events).violation;
     expect(v?.message).toMatch(/^device 0 read bytes 0x8\.\.0x6b of frame 6 through .* for IOVA 0x207008; byte 0x8 of frame 6 holds the kernel's data: a live kmalloc-64 object of the kernel/);
     expect([v?.dev, v?.frame, v?.iovaPfn]).toEqual([0, 6, 0x207]);
+  });
+});
+
+describe("leftover-data: frame 0's first byte", () => {
+  it("passthrough: a read of byte 0 of frame 0 (the IOMMU root table) is reported as byte 0x0", () => {
+    const v = new Executor(makeSystem(DEFAULT_CONFIG, passthrough), [prop]).run([{ t: "dma", dev: 0, write: false, page: 0, offset: 0, len: 1 }]).violation;
+    expect(v?.message).toMatch(/^device 0 read bytes 0x0\.\.0x0 of frame 0 .*; byte 0x0 of frame 0 holds the kernel's data: /);
   });
 });
