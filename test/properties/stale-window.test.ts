@@ -16,7 +16,7 @@ import { passthrough } from "../../model/policies/passthrough.ts";
 import { shadow } from "../../model/policies/shadow.ts";
 import { MAPS } from "../../model/geometry.ts";
 import { mSegFrame } from "../../model/dma-mapping.ts";
-import { staleBound } from "../../properties/stale-window.ts";
+import { invalidationQueued, staleBound } from "../../properties/stale-window.ts";
 import { Runner } from "../model/helpers.ts";
 import { antecedentCounts } from "./helpers.ts";
 import { findProperty } from "../../properties/index.ts";
@@ -158,5 +158,26 @@ describe("stale-window: what it counts and which accesses it judges", () => {
     expect([s.nseg, r.obs.segSource[0]]).toEqual([0, SRC_IOTLB]);
     r.obs.dev = 0;
     expect(at(r, s)).toBeNull();
+  });
+});
+
+describe("stale-window: a stale write, and the queued invalidation on AMD", () => {
+  it("a lazy without a bound: a stale write is reported as one", () => {
+    const unbounded: Policy = { ...lazy, name: "test-lazy-no-bound", staleBound: undefined };
+    const r = Runner.of(unbounded);
+    const map: Event = { ...MAP, dir: "bidirectional" };
+    r.steps([map, DMA, UNMAP]);
+    const s = r.step({ ...DMA, write: true });
+    expect(s.segSource).toEqual([SRC_IOTLB]);
+    expect(stale.check(r.sys, s.pre, s.event, r.obs, s.post)?.message).toMatch(/^device 0 wrote frame \d+ through a stale IOTLB entry/);
+  });
+
+  it("invalidationQueued reads the AMD command buffer unless told it is VT-d's", () => {
+    // strict-wait-before-invalidate: after the unmap returned, the invalidation of page 0x207 still waits.
+    const r = Runner.of(strictWaitBeforeInvalidate);
+    r.steps([MAP, DMA, { ...UNMAP, free: false }, { t: "iommu" }, { t: "resume", cpu: 0 }]);
+    const v = r.sys.g.winBase + 15;
+    expect(invalidationQueued(r.state, 0, v, false)).toBe(true);
+    expect(invalidationQueued(r.state, 0, v - 1, false)).toBe(false);
   });
 });
