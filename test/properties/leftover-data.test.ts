@@ -25,7 +25,7 @@ import { Contents, contentsAt, FROM_COPY, FROM_LEFTOVER, FROM_OBJECT, FROM_ROLE 
 import { contentsOf, frameAux, processContents, ROLE_USER } from "../../model/physical-memory.ts";
 import { ownerDriver } from "../../model/objects.ts";
 import { MAPS } from "../../model/geometry.ts";
-import { mSegBounce, mSegOffset } from "../../model/dma-mapping.ts";
+import { mSegBounce, mSegFrame, mSegOffset } from "../../model/dma-mapping.ts";
 import { maio } from "../../model/policies/maio.ts";
 import { passthrough } from "../../model/policies/passthrough.ts";
 import { Runner } from "../model/helpers.ts";
@@ -202,6 +202,25 @@ describe("contentsAt: whose data a byte holds, and how far the answer runs", () 
     expect(at(6 * P + 64)).toEqual({ code: driver0, end: 6 * P + 128, from: FROM_OBJECT, which: 1 });
   });
 
+  it("a run of leftover bytes ends at the frame's end, not at a copy or an object in a later frame", () => {
+    // bounce, a two-buffer scatter-gather list: one slot per buffer, in frames 8 and 9.
+    const r = Runner.of(bounce);
+    r.step({ t: "map-sg", cpu: 0, dev: 0, sizes: [64, 64], dir: "to-device" });
+    const [s0, s1] = [mSegBounce(r.state[MAPS], 0, 0), mSegBounce(r.state[MAPS], 0, 1)];
+    expect(s1).toBeGreaterThan(s0);
+    const copyEnd = s0 * P + (mSegOffset(r.state[MAPS], 0, 0) % P) + 64;
+    const c = contentsAt(r.state, r.sys.cfg.maxMappings, copyEnd, new Contents());
+    expect([c.from, c.end]).toEqual([FROM_LEFTOVER, (s0 + 1) * P]);
+    // strict: the free slots after the slab's objects run to the frame's end, though a page buffer lies above.
+    const at = scene(strict);
+    const q = Runner.of(strict);
+    q.steps([{ t: "kmalloc", size: 64 }, { t: "map", cpu: 0, dev: 0, src: "kmalloc", size: 64, dir: "to-device" }, { t: "map", cpu: 0, dev: 0, src: "pages", size: P, dir: "to-device" }] as Event[]);
+    expect(mSegFrame(q.state[MAPS], 1, 0)).toBeGreaterThan(7);
+    const d = contentsAt(q.state, q.sys.cfg.maxMappings, 6 * P + 128, new Contents());
+    expect([d.from, d.end]).toEqual([FROM_LEFTOVER, 7 * P]);
+    expect(at(6 * P + 128).end).toBe(7 * P);
+  });
+
   it("a slot whose record names a mapping that is gone holds no copy", () => {
     const r = Runner.of(bounce);
     r.steps([{ t: "map", cpu: 0, dev: 0, src: "kmalloc", size: 64, dir: "to-device" }] as Event[]);
@@ -250,6 +269,17 @@ describe("leftover-data's user clause (several processes on one MAIO pool)", () 
       expect(exec.run([touch(5)]).violation, policy.name).toBeNull();
       expect(exec.run([touch(2, true), touch(5), touch(2)]).violation, policy.name).toBeNull();
     }
+  });
+
+  it("a process reading a pool page that holds no process's data (zeroes, or the kernel's) is not; the violation is leftover-data's", () => {
+    const r = Runner.of(maio, cfg);
+    r.step(get(1));
+    const s = r.step(touch(1));
+    expect(prop.check(r.sys, s.pre, s.event, r.obs, s.post)).toBeNull();
+    const w = Runner.of(maio, cfg);
+    w.steps([get(0), touch(0, true), put(0), get(1)]);
+    const bad = w.step(touch(1));
+    expect(prop.check(w.sys, bad.pre, bad.event, w.obs, bad.post)?.property).toBe("leftover-data");
   });
 
   it("a write, or a read of the process's own data, is not", () => {

@@ -78,4 +78,12 @@ describe("mapping-frames", () => {
     const off = (i: number) => mSegOffset(mp, 0, i) % P;
     expect(got).toEqual([[off(0), off(0) + 5000], [2 * P + off(1), 2 * P + off(1) + 64], [3 * P + off(2), 3 * P + off(2) + 64]]);
   });
+
+  it("mappingHoldsFrame: a two-page buffer that is not bounced holds its two frames only (no slot: not frame 0)", () => {
+    const r = Runner.of(strict);
+    r.step({ t: "map", cpu: 0, dev: 0, src: "pages", size: 2 * P, dir: "to-device" });
+    const f = mSegFrame(r.state[MAPS], 0, 0);
+    expect(mSegBounce(r.state[MAPS], 0, 0)).toBe(-1);
+    expect([0, 1, f - 1, f, f + 1, f + 2].map((x) => mappingHoldsFrame(r.state, 0, x))).toEqual([false, false, false, true, true, false]);
+  });
 });
