@@ -14,7 +14,7 @@ import { makeSystem } from "../../model/system.ts";
 import { findProperty } from "../../properties/index.ts";
 import { Executor } from "../../checker/execute.ts";
 import { traceEvents } from "../../checker/trace.ts";
-import { Observation, SRC_IOTLB } from "../../model/observation.ts";
+import { Observation, SRC_ATC, SRC_IOTLB } from "../../model/observation.ts";
 import { Stepper } from "../../model/system.ts";
 import { MAPS } from "../../model/geometry.ts";
 import { coversPage } from "../../properties/mapping-frames.ts";
@@ -155,5 +155,36 @@ describe("dma-integrity: what it counts and what it compares", () => {
     const c = new Float64Array(4);
     integrity.antecedent!.count(r.sys, s.pre, s.event, r.obs, s.post, c, 1);
     expect(Array.from(c)).toEqual([0, 1, 0, 0]);
+  });
+});
+
+describe("dma-integrity: ATC hits, slots out of IOVA order, accesses no live mapping covers", () => {
+  const map = (dev: number, size = 4096): Event => ({ t: "map", cpu: 0, dev, src: "pages", size, dir: "bidirectional" });
+  const read = (page: number): Event => ({ t: "dma", dev: 0, write: false, page, offset: 0, len: 1 });
+
+  it("strict-free-iova-before-wait with ATS: the stale ATC translation of the reused IOVA reaches the first buffer (clause 1), and is counted", () => {
+    const ats: Event = { t: "ats-dma", dev: 0, write: false, page: 15, offset: 0, len: 1 };
+    const r = Runner.of(strictFreeIovaBeforeWait, { ats: true });
+    const c = antecedentCounts(integrity, r, [REUSE[0], ats, REUSE[2], REUSE[3], ats]);
+    const s = r.log[4];
+    expect(s.segSource).toEqual([SRC_ATC]);
+    expect(c[4]).toEqual([0, 1, 0, 0]);
+    expect(integrity.check(r.sys, s.pre, s.event, r.obs, s.post)?.message).toMatch(/^device 0 read IOVA 0x207000 of mapping #1 through .*ATC.*, but reached frame \d+ .* which holds none of that mapping's buffer$/);
+  });
+
+  it("a mapping slot above another in IOVA but below it in number: neighbours, not overlapping", () => {
+    // #0 at 0x207 and #1 at 0x206; #0 unmapped (its slot and IOVA free); a two-page map takes slot 0 at 0x204..0x205.
+    const events: Event[] = [map(0), map(0), { t: "unmap", cpu: 0, k: 0, free: false }, { t: "iommu" }, { t: "iommu" }, { t: "resume", cpu: 0 }, map(0, 8192)];
+    const r = Runner.of(strict);
+    r.steps(events);
+    expect([mIova(r.state[MAPS], 0), mIova(r.state[MAPS], 1)]).toEqual([0x204, 0x206]);
+    expect(new Executor(r.sys, [integrity]).run(events).violation).toBeNull();
+  });
+
+  it("lazy: a stale IOTLB hit after the unmap returned is in no live mapping: not counted, though another mapping of the device is live", () => {
+    const r = Runner.of(lazy);
+    const c = antecedentCounts(integrity, r, [map(0), map(0), read(15), { t: "unmap", cpu: 0, k: 0, free: false }, read(15)]);
+    expect(r.log[4].segSource).toEqual([SRC_IOTLB]);
+    expect(c[4]).toEqual([0, 0, 0, 0]);
   });
 });
