@@ -9,9 +9,10 @@ import { DEFAULT_CONFIG } from "../../model/config.ts";
 import { type Event } from "../../model/events.ts";
 import { lazy, lazyUnmap } from "../../model/policies/lazy.ts";
 import { strictWaitBeforeInvalidate } from "../../model/policies/broken.ts";
+import { strict } from "../../model/policies/strict.ts";
 import { type Policy } from "../../model/policy.ts";
 import { makeSystem, Stepper } from "../../model/system.ts";
-import { Observation, SRC_ATC, SRC_IOTLB } from "../../model/observation.ts";
+import { Observation, SRC_ATC, SRC_IOTLB, SRC_PDEC_WALK, SRC_WALK } from "../../model/observation.ts";
 import { passthrough } from "../../model/policies/passthrough.ts";
 import { shadow } from "../../model/policies/shadow.ts";
 import { MAPS } from "../../model/geometry.ts";
@@ -179,5 +180,15 @@ describe("stale-window: a stale write, and the queued invalidation on AMD", () =
     const v = r.sys.g.winBase + 15;
     expect(invalidationQueued(r.state, 0, v, false)).toBe(true);
     expect(invalidationQueued(r.state, 0, v - 1, false)).toBe(false);
+  });
+});
+
+describe("stale-window's antecedent: every cached source", () => {
+  it("a walk from a cached directory entry and an ATC hit, their mappings live, count as cached and live", () => {
+    // strict with ATS: #1's page (0x206) is walked from the directory entries #0's walk cached.
+    const r = Runner.of(strict, { ats: true });
+    const c = antecedentCounts(stale, r, [MAP, DMA, MAP, { ...DMA, page: 14 }, { t: "ats-dma", dev: 0, write: false, page: 15, offset: 0, len: 1 }, { t: "ats-dma", dev: 0, write: false, page: 15, offset: 0, len: 1 }]);
+    expect(r.log.map((s) => s.segSource)).toEqual([[], [SRC_WALK], [], [SRC_PDEC_WALK], [SRC_ATC], [SRC_ATC]]);
+    expect(c.map((x) => x.join(""))).toEqual(["0000", "0000", "0000", "0100", "0100", "0100"]);
   });
 });
