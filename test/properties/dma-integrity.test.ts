@@ -188,3 +188,16 @@ describe("dma-integrity: ATC hits, slots out of IOVA order, accesses no live map
     expect(c[4]).toEqual([0, 0, 0, 0]);
   });
 });
+
+describe("dma-integrity's antecedent: the device's own mappings only", () => {
+  it("lazy: device 1's stale hit at the IOVA number device 0's live mapping has is not counted", () => {
+    const map = (dev: number): Event => ({ t: "map", cpu: 0, dev, src: "pages", size: 4096, dir: "bidirectional" });
+    const read1: Event = { t: "dma", dev: 1, write: false, page: 15, offset: 0, len: 1 };
+    const r = Runner.of(lazy);
+    const c = antecedentCounts(integrity, r, [map(0), map(1), read1, { t: "unmap", cpu: 0, k: 1, free: false }, read1]);
+    expect(mIova(r.state[MAPS], 0)).toBe(r.sys.g.winBase + 15); // device 0's, live
+    expect(r.log[4].segSource).toEqual([SRC_IOTLB]);
+    expect(c[2]).toEqual([0, 1, 0, 0]);
+    expect(c[4]).toEqual([0, 0, 0, 0]);
+  });
+});

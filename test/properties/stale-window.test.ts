@@ -192,3 +192,18 @@ describe("stale-window's antecedent: every cached source", () => {
     expect(c.map((x) => x.join(""))).toEqual(["0000", "0000", "0000", "0100", "0100", "0100"]);
   });
 });
+
+describe("stale-window's antecedent: performed segments only", () => {
+  it("a record past nseg, left by an earlier access, is not counted", () => {
+    const r = Runner.of(lazy);
+    const c = antecedentCounts(stale, r, [MAP, DMA, UNMAP, DMA, MAP]);
+    expect(c[3]).toEqual([0, 0, 1, 0]);
+    // The map performs no access (nseg 0); its observation still holds the stale IOTLB segment of the read before.
+    expect([r.obs.nseg, r.obs.segSource[0]]).toEqual([0, SRC_IOTLB]);
+    r.obs.dev = 0;
+    const s = r.log[4];
+    const k = new Float64Array(4);
+    stale.antecedent!.count(r.sys, s.pre, s.event, r.obs, s.post, k, 1);
+    expect(Array.from(k)).toEqual([0, 0, 0, 0]);
+  });
+});
