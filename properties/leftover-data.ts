@@ -28,11 +28,11 @@
 import { PAGE_SIZE } from "../model/config.ts";
 import { FRAMES, MAPS, OBJECTS } from "../model/geometry.ts";
 import { MS_FREE, mDev, mSegBounce, mSegLen, mSegOffset, mSegs, mStatus } from "../model/dma-mapping.ts";
-import { describeObject, objCount, objFrame, objOffset, objOwner, objSize, ownerDriver } from "../model/objects.ts";
+import { describeObject, objCount, objFrame, objOffset, objOwner, objSize, OWNER_USER, ownerDriver } from "../model/objects.ts";
 import {
   CONTENTS_ZERO, contentsName, contentsOf, contentsProcess, frameAux, frameContents, frameRole, processContents, ROLE_BOUNCE, ROLE_USER, roleContents, userPageProcess,
 } from "../model/physical-memory.ts";
-import { type State } from "../model/state.ts";
+import { type State, type Words } from "../model/state.ts";
 import { type Property, type Violation } from "./property.ts";
 import { describeFrame, hex, sourceName } from "./describe.ts";
 import { deviceReadAntecedent } from "./antecedent.ts";
@@ -75,13 +75,22 @@ export function contentsAt(s: State, maxMappings: number, pos: number, out: Cont
   for (let i = 0; i < objCount(ob); i++) {
     const a = objFrame(ob, i) * PAGE_SIZE + objOffset(ob, i);
     const b = a + objSize(ob, i);
-    if (a <= pos && pos < b) return set(out, contentsOf(objOwner(ob, i)), Math.min(b, (f + 1) * PAGE_SIZE), FROM_OBJECT, i);
+    if (a <= pos && pos < b) return set(out, objectContents(fr, objOwner(ob, i), f), Math.min(b, (f + 1) * PAGE_SIZE), FROM_OBJECT, i);
     if (a > pos && a < next) next = a;
   }
-  // Another process's anonymous page (aux: its process, model/mmu.ts) holds that process's data.
+  // A user frame no object covers holds the data of its process (aux, model/mmu.ts), like its user page.
   const rc = frameRole(fr, f) === ROLE_USER ? processContents(userPageProcess(fr, f)) : roleContents(frameRole(fr, f));
   if (rc >= 0) return set(out, rc, (f + 1) * PAGE_SIZE, FROM_ROLE, -1);
   return set(out, frameContents(fr, f), next, FROM_LEFTOVER, -1);
+}
+
+/**
+ * Whose data an object of `owner` in frame `f` holds: its owner's; a user
+ * page (owner OWNER_USER, on a user frame) holds the data of the process it
+ * was faulted in for, which its frame's aux names (model/mmu.ts pageFault).
+ */
+function objectContents(fr: Words, owner: number, f: number): number {
+  return owner === OWNER_USER && frameRole(fr, f) === ROLE_USER ? processContents(userPageProcess(fr, f)) : contentsOf(owner);
 }
 
 function set(out: Contents, code: number, end: number, from: number, which: number): Contents {

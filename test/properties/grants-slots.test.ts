@@ -93,6 +93,16 @@ describe("grants in a bounce slot", () => {
     expect(first(st, 0, false, copy, copy + 64)).toBe(copy);
     expect(first(st, 0, false, slot * P, copy)).toBe(slot * P);
   });
+
+  it("a slot's extent comes from its segment: the free slot above, its record edited to name mapping #0, is not granted", () => {
+    // Mapping #0's slot is one page (frame 8); frame 9's aux says #0 too, but no segment of #0 was bounced there.
+    const st = s.map((c) => c.slice()) as unknown as State;
+    st[FRAMES][(slot + 1) * FRAME_W] += 1 << 16;
+    expect(frameAux(st[FRAMES], slot + 1)).toBe(1);
+    expect(frameGranted(st, maps, 0, slot + 1)).toBe(false);
+    expect(first(st, 0, false, (slot + 1) * P, (slot + 1) * P + 1)).toBe((slot + 1) * P);
+    expect(first(st, 0, false, copy + 64, (slot + 2) * P)).toBe((slot + 1) * P); // the slot's padding up to its end, no further
+  });
 });
 
 describe("grants in a permanent I/O pool", () => {

@@ -3,14 +3,14 @@
 // tables under a live mapping without an invalidation, as a policy that
 // remaps an IOVA to another frame, or lowers its permission, in place would.
 import { describe, expect, it } from "vitest";
-import { MS_UNMAPPING, mDev, mIova, mSegFrame, mStatus } from "../../model/dma-mapping.ts";
+import { MS_MAPPED, MS_MAPPING, MS_UNMAPPING, mDev, mIova, mSegFrame, mStatus, setStatus } from "../../model/dma-mapping.ts";
 import { lazy } from "../../model/policies/lazy.ts";
 import { shadow } from "../../model/policies/shadow.ts";
 import { strictFreeIovaBeforeWait } from "../../model/policies/broken.ts";
 import { MAPS } from "../../model/geometry.ts";
 import { iommuMapPage, iommuUnmapPages } from "../../model/iommu-page-table.ts";
 import { iotlbFill, iotlbSlot } from "../../model/iotlb.ts";
-import { SRC_ATC, SRC_IOTLB } from "../../model/observation.ts";
+import { SRC_ATC, SRC_IOTLB, SRC_WALK } from "../../model/observation.ts";
 import { passthrough } from "../../model/policies/passthrough.ts";
 import { strict } from "../../model/policies/strict.ts";
 import { iotlbCoherence } from "../../properties/iotlb-coherence.ts";
@@ -262,5 +262,43 @@ describe("iotlb-coherence: which accesses it judges", () => {
     const s = r.step(ats);
     expect(s.segSource[0]).toBe(SRC_ATC);
     expect(iotlbCoherence.check(r.sys, s.pre, s.event, r.obs, s.post)?.message).toMatch(/^device 0 read frame \d+ through a stale .*; its unmap had already returned$/);
+  });
+});
+
+describe("iotlb-coherence: a failing map's undo, and the segments it judges", () => {
+  const map = { t: "map", cpu: 0, dev: 0, src: "kmalloc", size: 64, dir: "bidirectional" } as const;
+  const read = { t: "dma", dev: 0, write: false, page: 15, offset: 0, len: 1 } as const;
+
+  it("an access while a failing map's undo waits for its invalidation is exempt, like one during an unmap", () => {
+    // The state iommu_map's error path leaves (strict.ts MAP_FAIL_WAIT): the mapping still in progress, its
+    // page cleared, the invalidation not yet done; its translation still cached.
+    const r = Runner.of(strict);
+    r.steps([map, read]);
+    const v = mIova(r.state[MAPS], 0);
+    const { tx, obs } = txOn(r.sys, r.state);
+    iommuUnmapPages(tx, 0, v, 1, 0, obs);
+    setStatus(tx, 0, MS_MAPPING);
+    r.state = tx.commit();
+    const s = r.step(read);
+    expect(s.segSource).toEqual([SRC_IOTLB]);
+    expect(iotlbCoherence.check(r.sys, s.pre, s.event, r.obs, s.post)).toBeNull();
+    // The same cached access once the map has returned (status mapped) is stale: nothing is mapped there now.
+    const t = txOn(r.sys, r.state);
+    setStatus(t.tx, 0, MS_MAPPED);
+    r.state = t.tx.commit();
+    const s2 = r.step(read);
+    expect(iotlbCoherence.check(r.sys, s2.pre, s2.event, r.obs, s2.post)?.message).toMatch(/; nothing is mapped there now$/);
+  });
+
+  it("only the segments the access performed are judged, not what an earlier access left in the observation", () => {
+    const r = Runner.of(strict);
+    r.step(map);
+    const s = r.step(read);
+    expect([s.nseg, s.segSource[0]]).toEqual([1, SRC_WALK]);
+    // The arrays past nseg keep an earlier access's segment: an IOTLB hit for the unmapped page below, to frame 20.
+    r.obs.segSource[1] = SRC_IOTLB;
+    r.obs.segIovaPfn[1] = r.sys.g.winBase + 14;
+    r.obs.segFrame[1] = 20;
+    expect(iotlbCoherence.check(r.sys, s.pre, s.event, r.obs, s.post)).toBeNull();
   });
 });

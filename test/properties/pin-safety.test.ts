@@ -12,7 +12,8 @@ import { frameRole, ROLE_FREE, ROLE_USER } from "../../model/physical-memory.ts"
 import { userTouch, userUnmap } from "../../model/mmu.ts";
 import { iommuMapPage } from "../../model/iommu-page-table.ts";
 import { pinFrame } from "../../model/pinning.ts";
-import { txOn } from "../model/helpers.ts";
+import { Runner, txOn } from "../model/helpers.ts";
+import { antecedentCounts } from "./helpers.ts";
 import { DONE, type Policy } from "../../model/policy.ts";
 import { strict, UNMAP_START, UNMAP_WAIT } from "../../model/policies/strict.ts";
 import { lazy } from "../../model/policies/lazy.ts";
@@ -105,5 +106,40 @@ describe("pin-safety", () => {
     const before = exec.run(events.slice(0, 2)).final;
     const slab = [...Array(sys.cfg.frames).keys()].filter((f) => frameRole(before[FRAMES], f) !== ROLE_FREE && frameRole(run.final[FRAMES], f) === ROLE_FREE);
     expect(slab.length).toBeGreaterThan(0);
+  });
+});
+
+describe("pin-safety: its antecedent's counts and the violation's fields", () => {
+  // Per step: [guard, frames reclaimed, frames whose last pin dropped, guard].
+  it("strict: a kfree reclaims its slab frame; after the unmap's wait, the buffer's slab frame and the two tables it emptied", () => {
+    const r = Runner.of(strict);
+    const c = antecedentCounts(pinSafety, r, [
+      { t: "kmalloc", size: 64 }, { t: "kfree", k: 0 }, MAP, DMA, { t: "unmap", cpu: 0, k: 0, free: true }, { t: "iommu" }, { t: "iommu" }, { t: "resume", cpu: 0 },
+    ]);
+    expect(c.map((x) => x.join(""))).toEqual(["0000", "0100", "0000", "0000", "0000", "0000", "0000", "0300"]);
+  });
+
+  it("a pinning strict: the unpin after the wait counts as a last pin dropped, and is no violation", () => {
+    const r = new Runner(makeSystem(DEFAULT_CONFIG, pinningStrict(false)));
+    const c = antecedentCounts(pinSafety, r, [MAP, DMA, { t: "unmap", cpu: 0, k: 0, free: false }, { t: "iommu" }, { t: "iommu" }, { t: "resume", cpu: 0 }]);
+    // Last step: the buffer's slab frame stays (not freed), its pin drops; the two emptied tables are reclaimed.
+    expect(c.map((x) => x.join(""))).toEqual(["0000", "0000", "0000", "0000", "0000", "0210"]);
+    const s = r.log.at(-1)!;
+    expect(pinSafety.check(r.sys, s.pre, s.event, r.obs, s.post)).toBeNull();
+  });
+
+  it("through a domain's tables or the IOTLB the violation names the IOVA page; through passthrough or forged requests none", () => {
+    const early = new Executor(makeSystem(DEFAULT_CONFIG, pinningStrict(true)), [pinSafety]).run([MAP, DMA, { t: "unmap", cpu: 0, k: 0, free: false }]);
+    expect(early.violation?.iovaPfn).toBe(makeSystem(DEFAULT_CONFIG, strict).g.winBase + 15);
+    const pt = makeSystem(DEFAULT_CONFIG, { ...strict, name: "pt", attach: () => "passthrough" });
+    const v1 = new Executor(pt, [pinSafety]).run([{ t: "kmalloc", size: 64 }, { t: "kfree", k: 0 }]).violation;
+    expect(v1?.message).toMatch(/can still reach it through its passthrough \(identity\) attachment$/);
+    expect(v1?.iovaPfn).toBeUndefined();
+    // An untrusted device with ATS and no ACS Translation Blocking can forge a translated request to any frame.
+    const forging = makeSystem({ ...DEFAULT_CONFIG, untrusted: true, ats: true }, strict);
+    const v2 = new Executor(forging, [pinSafety]).run([{ t: "kmalloc", size: 64 }, { t: "kfree", k: 0 }]).violation;
+    expect(v2?.message).toMatch(/^frame \d+: the page allocator reclaimed it \(it held slab memory and is free now\), yet device 0 can still reach it through forged translated requests \(ATS, no ACS Translation Blocking\)$/);
+    expect(v2?.iovaPfn).toBeUndefined();
+    expect(v2?.dev).toBe(0);
   });
 });

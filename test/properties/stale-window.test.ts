@@ -9,9 +9,17 @@ import { DEFAULT_CONFIG } from "../../model/config.ts";
 import { type Event } from "../../model/events.ts";
 import { lazy, lazyUnmap } from "../../model/policies/lazy.ts";
 import { strictWaitBeforeInvalidate } from "../../model/policies/broken.ts";
+import { strict } from "../../model/policies/strict.ts";
 import { type Policy } from "../../model/policy.ts";
 import { makeSystem, Stepper } from "../../model/system.ts";
-import { Observation, SRC_IOTLB } from "../../model/observation.ts";
+import { Observation, SRC_ATC, SRC_IOTLB, SRC_PDEC_WALK, SRC_WALK } from "../../model/observation.ts";
+import { passthrough } from "../../model/policies/passthrough.ts";
+import { shadow } from "../../model/policies/shadow.ts";
+import { MAPS } from "../../model/geometry.ts";
+import { mSegFrame } from "../../model/dma-mapping.ts";
+import { invalidationQueued, staleBound } from "../../properties/stale-window.ts";
+import { Runner } from "../model/helpers.ts";
+import { antecedentCounts } from "./helpers.ts";
 import { findProperty } from "../../properties/index.ts";
 import { Executor } from "../../checker/execute.ts";
 import { traceEvents } from "../../checker/trace.ts";
@@ -67,5 +75,135 @@ describe("stale-window", () => {
     const events: Event[] = [MAP, DMA, { ...UNMAP, free: false }, { t: "iommu" }, { t: "resume", cpu: 0 }, DMA];
     expect(new Executor(sys, [coherence]).run(events).violation?.step).toBe(5);
     expect(new Executor(sys, [stale]).run(events).violation).toBeNull();
+  });
+});
+
+describe("stale-window: what it counts and which accesses it judges", () => {
+  /** lazy without a declared bound: its stale accesses are violations until the flush's invalidation is queued. */
+  const unbounded: Policy = { ...lazy, name: "test-lazy-no-bound", staleBound: undefined };
+  const at = (r: Runner, s: ReturnType<Runner["step"]>) => stale.check(r.sys, s.pre, s.event, r.obs, s.post);
+
+  it("the antecedent: an IOTLB hit with its mapping live, then one after the unmap returned; a walk is not counted", () => {
+    // Per step: [guard, cached with its mapping live, cached and stale, guard].
+    const r = Runner.of(lazy);
+    const c = antecedentCounts(stale, r, [MAP, DMA, DMA, UNMAP, DMA, { t: "tick", ms: 10 }, { t: "iommu" }, DMA]);
+    expect(c.map((x) => x.join(""))).toEqual(["0000", "0000", "0100", "0000", "0010", "0000", "0000", "0000"]);
+  });
+
+  it("a lazy without a declared bound: the stale access is a violation, naming the IOVA with its offset", () => {
+    const r = Runner.of(unbounded);
+    r.steps([MAP, DMA, UNMAP]);
+    const v = at(r, r.step({ ...DMA, offset: 8 }));
+    expect(v?.message).toMatch(/^device 0 read frame \d+ through a stale IOTLB entry for IOVA 0x207008 after its unmap returned; the policy declares no stale window, and no invalidation of it is queued/);
+    expect([v?.dev, v?.iovaPfn]).toEqual([0, r.sys.g.winBase + 15]);
+  });
+
+  it("lazy: right after the unmap the timer has the whole bound left (10 of 10 ms): the flush is due within it", () => {
+    const r = Runner.of(lazy);
+    r.steps([MAP, DMA, UNMAP]);
+    const s = r.step(DMA);
+    expect(s.segSource).toEqual([SRC_IOTLB]);
+    expect(at(r, s)).toBeNull();
+  });
+
+  it("a bound of one deferred unmap: two waiting on the ring break it, one does not", () => {
+    const one: Policy = { ...lazy, name: "test-lazy-one-unmap", staleBound: { ms: 10, unmaps: 1 } };
+    const r = Runner.of(one);
+    expect(staleBound(r.sys)).toEqual({ ms: 10, unmaps: 1 }); // a bound given as a value, not a function
+    r.steps([MAP, MAP, DMA, UNMAP]);
+    expect(at(r, r.step(DMA))).toBeNull();
+    r.step({ ...UNMAP, k: 0 });
+    const v = at(r, r.step(DMA));
+    expect(v?.message).toMatch(/no flush is due within the declared 10 ms \(the timer has 10 ms left\)/);
+  });
+
+  it("another device's live mapping of the same frame does not make the stale translation its own", () => {
+    // Two kmalloc buffers in one slab frame, one per device, both at the top IOVA page of their device.
+    const km: Event = { t: "map", cpu: 0, dev: 0, src: "kmalloc", size: 64, dir: "to-device" };
+    const r = Runner.of(unbounded);
+    r.steps([km, { ...km, dev: 1 }, DMA]);
+    const f = r.log[2].segFrame[0];
+    r.step({ ...UNMAP, k: 0, free: false });
+    const s = r.step(DMA);
+    expect(s.segFrame).toEqual([f]);
+    expect(mSegFrame(r.state[MAPS], 1, 0)).toBe(f);
+    expect(at(r, s)?.message).toMatch(/the policy declares no stale window/);
+  });
+
+  it("an ATC hit after the unmap returned is judged too", () => {
+    const r = Runner.of(unbounded, { ats: true });
+    const ats: Event = { t: "ats-dma", dev: 0, write: false, page: 15, offset: 0, len: 1 };
+    r.steps([MAP, ats, UNMAP]);
+    const s = r.step(ats);
+    expect(s.segSource).toEqual([SRC_ATC]);
+    expect(at(r, s)?.message).toMatch(/through a stale ATC entry|through a stale .*ATC/);
+  });
+
+  it("accesses through no cache (passthrough), or through a pool page the tables still map (shadow), are not stale", () => {
+    const pt = Runner.of(passthrough);
+    expect(at(pt, pt.step({ ...DMA, page: 20 }))).toBeNull();
+    const sh = Runner.of(shadow);
+    sh.steps([MAP, DMA, UNMAP]);
+    const s = sh.step(DMA);
+    expect(s.segSource).toEqual([SRC_IOTLB]);
+    expect(at(sh, s)).toBeNull();
+  });
+
+  it("only the segments the access performed are judged, not what an earlier access left in the observation", () => {
+    const r = Runner.of(unbounded);
+    r.steps([MAP, DMA, UNMAP]);
+    const bad = r.step(DMA);
+    expect(at(r, bad)).not.toBeNull();
+    const s = r.step({ ...MAP, cpu: 1 });
+    // The arrays past nseg (0 now) still hold the stale IOTLB segment of the access before.
+    expect([s.nseg, r.obs.segSource[0]]).toEqual([0, SRC_IOTLB]);
+    r.obs.dev = 0;
+    expect(at(r, s)).toBeNull();
+  });
+});
+
+describe("stale-window: a stale write, and the queued invalidation on AMD", () => {
+  it("a lazy without a bound: a stale write is reported as one", () => {
+    const unbounded: Policy = { ...lazy, name: "test-lazy-no-bound", staleBound: undefined };
+    const r = Runner.of(unbounded);
+    const map: Event = { ...MAP, dir: "bidirectional" };
+    r.steps([map, DMA, UNMAP]);
+    const s = r.step({ ...DMA, write: true });
+    expect(s.segSource).toEqual([SRC_IOTLB]);
+    expect(stale.check(r.sys, s.pre, s.event, r.obs, s.post)?.message).toMatch(/^device 0 wrote frame \d+ through a stale IOTLB entry/);
+  });
+
+  it("invalidationQueued reads the AMD command buffer unless told it is VT-d's", () => {
+    // strict-wait-before-invalidate: after the unmap returned, the invalidation of page 0x207 still waits.
+    const r = Runner.of(strictWaitBeforeInvalidate);
+    r.steps([MAP, DMA, { ...UNMAP, free: false }, { t: "iommu" }, { t: "resume", cpu: 0 }]);
+    const v = r.sys.g.winBase + 15;
+    expect(invalidationQueued(r.state, 0, v, false)).toBe(true);
+    expect(invalidationQueued(r.state, 0, v - 1, false)).toBe(false);
+  });
+});
+
+describe("stale-window's antecedent: every cached source", () => {
+  it("a walk from a cached directory entry and an ATC hit, their mappings live, count as cached and live", () => {
+    // strict with ATS: #1's page (0x206) is walked from the directory entries #0's walk cached.
+    const r = Runner.of(strict, { ats: true });
+    const c = antecedentCounts(stale, r, [MAP, DMA, MAP, { ...DMA, page: 14 }, { t: "ats-dma", dev: 0, write: false, page: 15, offset: 0, len: 1 }, { t: "ats-dma", dev: 0, write: false, page: 15, offset: 0, len: 1 }]);
+    expect(r.log.map((s) => s.segSource)).toEqual([[], [SRC_WALK], [], [SRC_PDEC_WALK], [SRC_ATC], [SRC_ATC]]);
+    expect(c.map((x) => x.join(""))).toEqual(["0000", "0000", "0000", "0100", "0100", "0100"]);
+  });
+});
+
+describe("stale-window's antecedent: performed segments only", () => {
+  it("a record past nseg, left by an earlier access, is not counted", () => {
+    const r = Runner.of(lazy);
+    const c = antecedentCounts(stale, r, [MAP, DMA, UNMAP, DMA, MAP]);
+    expect(c[3]).toEqual([0, 0, 1, 0]);
+    // The map performs no access (nseg 0); its observation still holds the stale IOTLB segment of the read before.
+    expect([r.obs.nseg, r.obs.segSource[0]]).toEqual([0, SRC_IOTLB]);
+    r.obs.dev = 0;
+    const s = r.log[4];
+    const k = new Float64Array(4);
+    stale.antecedent!.count(r.sys, s.pre, s.event, r.obs, s.post, k, 1);
+    expect(Array.from(k)).toEqual([0, 0, 0, 0]);
   });
 });
