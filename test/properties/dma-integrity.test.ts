@@ -34,6 +34,16 @@ const REUSE: Event[] = [
   { t: "dma", dev: 0, write: false, page: 15, offset: 0, len: 1 },
 ];
 
+/** strict-free-iova-before-wait through REUSE's first four events, then `e`: the step's system, observation and states. */
+function reuseThen(e: Event) {
+  const sys = makeSystem(DEFAULT_CONFIG, strictFreeIovaBeforeWait);
+  const obs = new Observation();
+  const st = new Stepper(sys, obs);
+  let pre = sys.init;
+  for (const x of REUSE.slice(0, 4)) pre = st.step(pre, x);
+  return { sys, obs, pre, post: st.step(pre, e) };
+}
+
 describe("dma-integrity", () => {
   it("an IOVA freed before the wait is reused while the first unmap is in progress: both live mappings share the page", () => {
     const sys = makeSystem(DEFAULT_CONFIG, strictFreeIovaBeforeWait);
@@ -44,15 +54,9 @@ describe("dma-integrity", () => {
 
   it("the stale access through the reused IOVA reaches the first mapping's frame (clause 1)", () => {
     // Checked from the access on: clause 2 is already violated at the map.
-    const sys = makeSystem(DEFAULT_CONFIG, strictFreeIovaBeforeWait);
-    const obs = new Observation();
-    const st = new Stepper(sys, obs);
-    let s = sys.init;
-    for (const e of REUSE.slice(0, 4)) s = st.step(s, e);
-    const pre = s;
-    s = st.step(s, REUSE[4]);
+    const { sys, obs, pre, post } = reuseThen(REUSE[4]);
     expect(obs.segSource[0]).toBe(SRC_IOTLB);
-    const v = integrity.check(sys, pre, REUSE[4], obs, s);
+    const v = integrity.check(sys, pre, REUSE[4], obs, post);
     expect(v?.message).toMatch(/IOVA 0x207000 of mapping #1 through an IOTLB entry, but reached frame \d+ .* which holds none of that mapping's buffer/);
   });
 
@@ -131,15 +135,9 @@ describe("dma-integrity: what it counts and what it compares", () => {
   });
 
   it("the violation names the accessed IOVA with its offset in the page", () => {
-    const sys = makeSystem(DEFAULT_CONFIG, strictFreeIovaBeforeWait);
-    const obs = new Observation();
-    const st = new Stepper(sys, obs);
-    let s = sys.init;
-    for (const e of REUSE.slice(0, 4)) s = st.step(s, e);
-    const pre = s;
     const e: Event = { ...(REUSE[4] as Extract<Event, { t: "dma" }>), offset: 8 };
-    s = st.step(s, e);
-    expect(integrity.check(sys, pre, e, obs, s)?.message).toMatch(/read IOVA 0x207008 of mapping #1 through an IOTLB entry/);
+    const { sys, obs, pre, post } = reuseThen(e);
+    expect(integrity.check(sys, pre, e, obs, post)?.message).toMatch(/read IOVA 0x207008 of mapping #1 through an IOTLB entry/);
   });
 
   it("only the segments the access performed are judged, not what an earlier access left in the observation", () => {
