@@ -14,7 +14,7 @@ import { makeSystem } from "../../model/system.ts";
 import { findProperty } from "../../properties/index.ts";
 import { Executor } from "../../checker/execute.ts";
 import { traceEvents } from "../../checker/trace.ts";
-import { Observation, SRC_ATC, SRC_IOTLB } from "../../model/observation.ts";
+import { Observation, SRC_ATC, SRC_IOTLB, SRC_PASSTHROUGH, SRC_PDEC_WALK } from "../../model/observation.ts";
 import { Stepper } from "../../model/system.ts";
 import { MAPS } from "../../model/geometry.ts";
 import { coversPage } from "../../properties/mapping-frames.ts";
@@ -138,6 +138,17 @@ describe("dma-integrity: what it counts and what it compares", () => {
     const e: Event = { ...(REUSE[4] as Extract<Event, { t: "dma" }>), offset: 8 };
     const { sys, obs, pre, post } = reuseThen(e);
     expect(integrity.check(sys, pre, e, obs, post)?.message).toMatch(/read IOVA 0x207008 of mapping #1 through an IOTLB entry/);
+  });
+
+  it("a walk from a cached directory entry that reaches the wrong frame is judged as an IOTLB hit is", () => {
+    // The same stale access, as if its translation came from a walk that began at a cached directory
+    // entry of a freed table (a policy that frees tables without invalidating the directory cache).
+    const { sys, obs, pre, post } = reuseThen(REUSE[4]);
+    obs.segSource[0] = SRC_PDEC_WALK;
+    expect(integrity.check(sys, pre, REUSE[4], obs, post)?.message).toMatch(/IOVA 0x207000 of mapping #1 through a page walk from a cached directory entry, but reached frame/);
+    // A source the property does not judge (a passthrough access reaches physical memory, no IOVA).
+    obs.segSource[0] = SRC_PASSTHROUGH;
+    expect(integrity.check(sys, pre, REUSE[4], obs, post)).toBeNull();
   });
 
   it("only the segments the access performed are judged, not what an earlier access left in the observation", () => {
