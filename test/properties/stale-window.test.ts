@@ -173,6 +173,19 @@ describe("stale-window: a stale write, and the queued invalidation on AMD", () =
     expect(stale.check(r.sys, s.pre, s.event, r.obs, s.post)?.message).toMatch(/^device 0 wrote frame \d+ through a stale IOTLB entry/);
   });
 
+  it("a stale walk from a cached directory entry is judged as a stale IOTLB hit is", () => {
+    // The access above, as if its translation came from a walk that began at a cached directory entry
+    // of a freed table (a policy that frees tables without invalidating the directory cache).
+    const r = Runner.of({ ...lazy, name: "test-lazy-no-bound", staleBound: undefined });
+    r.steps([MAP, DMA, UNMAP]);
+    const s = r.step(DMA);
+    const judge = () => stale.check(r.sys, s.pre, s.event, r.obs, s.post);
+    r.obs.segSource[0] = SRC_PDEC_WALK;
+    expect(judge()?.message).toMatch(/^device 0 read frame \d+ through a stale page walk from a cached directory entry/);
+    r.obs.segSource[0] = SRC_WALK; // a walk of the tables as they are now is never stale
+    expect(judge()).toBeNull();
+  });
+
   it("invalidationQueued reads the AMD command buffer unless told it is VT-d's", () => {
     // strict-wait-before-invalidate: after the unmap returned, the invalidation of page 0x207 still waits.
     const r = Runner.of(strictWaitBeforeInvalidate);
