@@ -76,7 +76,7 @@ function buildProgram(io: Io, status: { code: number }): Command {
     .addOption(new Option("--seed <s>", "random seed").default(42).argParser(int32("--seed")))
     .addOption(new Option("--max-events <n>", "longest generated event sequence").default(24).argParser(limited("--max-events")))
     .option("--path <path>", "fast-check replay path (with the same --seed), as recorded in a counterexample's found.path")
-    .addOption(new Option("--depth <k>", "exhaustive: longest execution explored (default 40)").argParser(limited("--depth")))
+    .addOption(new Option("--depth <k>", "exhaustive: longest execution explored (default 40; each race search: 1000, so --race-states bounds it)").argParser(limited("--depth")))
     .addOption(new Option("--max-states <n>", "exhaustive: stop after this many distinct states (default 2000000)").argParser(limited("--max-states")))
     .option("--all-properties", "exhaustive: search until every property is decided, not only the claimed ones")
     .addOption(new Option("--max-memory <MiB>", "exhaustive: stop before the visited set and the search tree pass this many MiB").argParser(limited("--max-memory")))
