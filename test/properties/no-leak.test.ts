@@ -205,3 +205,34 @@ describe("no-leak: when DMA is over, and what it reports", () => {
     expect(count(s, busy)).toEqual([0, 0, 0]);
   });
 });
+
+describe("no-leak: lazy's flush-queue ring wrapping while another flush is in flight", () => {
+  // Found by exhausting lazy's device race scope (npm run prove; 24 events, 11,914,205 states): the
+  // timer's flush starts and blocks; cpu0 fills its ring (fqSize 2), flushes it itself and finishes
+  // first, so the finished count stays below its entries' counters and the ring is still full;
+  // Linux's fq_ring_add does not check, the ring wraps, and the unlinked table frame 6 on it is lost.
+  const map: Event = { t: "map", cpu: 0, dev: 0, src: "kmalloc", size: 64, dir: "from-device", offset: 32, len: 16 };
+  const unmap = (k: number): Event => ({ t: "unmap", cpu: 0, k, free: true });
+  const iommu: Event = { t: "iommu" };
+  const tick: Event = { t: "tick", ms: 10 };
+  const resume: Event = { t: "resume", cpu: 0 };
+  const WRAP: Event[] = [
+    map, map, unmap(0), map, unmap(1), map, unmap(0), iommu, iommu, tick, iommu, iommu, resume,
+    map, unmap(0), unmap(0), iommu, iommu, resume, resume, tick, iommu, iommu, resume,
+  ];
+  const config = { ...DEFAULT_CONFIG, cpus: 1, devices: 2, frames: 10, maxMappings: 2, iovaPages: 4, iovaBasePfn: 510, fqSize: 2, fqTimeoutMs: 10 };
+
+  it("leaks the table frame the lost entry held, at the last step", () => {
+    const r = new Executor(makeSystem(config, lazy), [noLeak]).run(WRAP);
+    expect(r.violation?.step).toBe(23);
+    expect(r.violation?.message).toBe("nothing is mapped, in progress or queued, yet frame 6, an IOMMU page table of device 0's domain, was unlinked but never freed");
+  });
+
+  it("does not leak when the timer's flush finishes before cpu0's ring fills (the same events, the timer resumed first)", () => {
+    // Move the timer context's resume (step 20) before cpu0's own flush completes (step 19): its
+    // flush finishes first, the finished count covers the ring, and nothing wraps.
+    const reordered = [...WRAP.slice(0, 16), iommu, iommu, { t: "resume", cpu: 1 } as Event, resume, tick, iommu, iommu, resume];
+    const r = new Executor(makeSystem(config, lazy), [noLeak]).run(reordered);
+    expect(r.violation).toBeNull();
+  });
+});
