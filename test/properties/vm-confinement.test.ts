@@ -93,12 +93,14 @@ describe("vm-confinement", () => {
     obs.segSource[1] = 7;
     obs.segSource[2] = SRC_WALK;
     expect(count(sys, obs)).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
+    // No device access this step (dev -1), though a walk's record is left in the first segment.
     obs.nseg = 1;
+    obs.segSource[0] = SRC_WALK;
     obs.dev = -1;
     expect(count(sys, obs)).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
     // The default machine has no memory outside the VM: nothing to count, nothing violated.
     const plain = makeSystem(DEFAULT_SCOPE.config, strict);
-    obs.dev = 0;
+    obs.dev = 0; // a walk by device 0
     obs.guestFrame = 2;
     expect(count(plain, obs)).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
     expect(vmConfinement.antecedent!.cases).toEqual(["passthrough", "walk", "IOTLB hit", "cached-directory walk", "ATC", "forged", "vCPU through the EPT"]);
