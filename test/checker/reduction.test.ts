@@ -15,7 +15,7 @@ import { CALLS, CALL_W, MAPS, MAP_W } from "../../model/geometry.ts";
 import { type State } from "../../model/state.ts";
 import { alphabetEvents } from "../../checker/scope.ts";
 import { slotSymmetry, slotSymmetryProblem } from "../../checker/symmetry.ts";
-import { expectSameSearch, reductionScopes } from "./same-search.ts";
+import { itAgreesOnEveryScope, reductionScopes } from "./same-search.ts";
 
 const ALL: readonly Policy[] = [...POLICIES, ...BROKEN_POLICIES];
 const SCOPES = reductionScopes();
@@ -74,23 +74,5 @@ describe("slot symmetry", () => {
 });
 
 describe("reduced and unreduced searches agree", () => {
-  let reducedStates = 0, fullStates = 0;
-  for (const { name, scope, depth } of SCOPES) {
-    it(`${name}: same verdicts and shortest lengths for every policy and property`, () => {
-      const alphabet = alphabetEvents(scope);
-      for (const policy of ALL) {
-        const sys = makeSystem(scope.config, policy);
-        const canonical = slotSymmetry(sys, alphabet);
-        if (canonical === null) continue; // nothing to compare: the reduced search is the full one
-        const n = expectSameSearch(policy, scope, alphabet, depth, canonical);
-        fullStates += n.full;
-        reducedStates += n.reduced;
-      }
-    });
-  }
-  it("and the reduction removes states", () => {
-    console.log(`slot symmetry: ${reducedStates} states reduced, ${fullStates} unreduced`);
-    expect(reducedStates).toBeGreaterThan(0);
-    expect(reducedStates).toBeLessThan(fullStates);
-  });
+  itAgreesOnEveryScope("slot symmetry", SCOPES, ALL, slotSymmetry);
 });

@@ -5,14 +5,14 @@
  * shortest counterexample length, stores no more states, and that its
  * counterexamples replay. Returns both state counts.
  */
-import { expect } from "vitest";
+import { expect, it } from "vitest";
 import { type Event } from "../../model/events.ts";
 import { type Policy } from "../../model/policy.ts";
-import { makeSystem } from "../../model/system.ts";
+import { makeSystem, type System } from "../../model/system.ts";
 import { PROPERTIES } from "../../properties/index.ts";
 import { exhaustiveCheck } from "../../checker/exhaustive.ts";
 import { Executor } from "../../checker/execute.ts";
-import { DEFAULT_SCOPE, type Scope } from "../../checker/scope.ts";
+import { alphabetEvents, DEFAULT_SCOPE, type Scope } from "../../checker/scope.ts";
 import { type CanonicalFingerprint } from "../../checker/symmetry.ts";
 
 export function expectSameSearch(
@@ -60,4 +60,33 @@ export function reductionScopes(): { name: string; scope: Scope; depth: number }
     }
   }
   return out;
+}
+
+/**
+ * Registers one test per scope asserting expectSameSearch for every policy
+ * `reductionOf` reduces there (null: it does not apply, nothing to compare),
+ * then a last test that the reduction stored fewer states in all.
+ */
+export function itAgreesOnEveryScope(
+  label: string, scopes: readonly { name: string; scope: Scope; depth: number }[], policies: readonly Policy[],
+  reductionOf: (sys: System, alphabet: readonly Event[]) => CanonicalFingerprint | null,
+): void {
+  let reducedStates = 0, fullStates = 0;
+  for (const { name, scope, depth } of scopes) {
+    it(`${name}: same verdicts and shortest lengths for every policy and property`, () => {
+      const alphabet = alphabetEvents(scope);
+      for (const policy of policies) {
+        const canonical = reductionOf(makeSystem(scope.config, policy), alphabet);
+        if (canonical === null) continue;
+        const n = expectSameSearch(policy, scope, alphabet, depth, canonical);
+        fullStates += n.full;
+        reducedStates += n.reduced;
+      }
+    });
+  }
+  it("and the reduction removes states", () => {
+    console.log(`${label}: ${reducedStates} states reduced, ${fullStates} unreduced`);
+    expect(reducedStates).toBeGreaterThan(0);
+    expect(reducedStates).toBeLessThan(fullStates);
+  });
 }
