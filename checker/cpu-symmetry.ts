@@ -51,14 +51,17 @@
  * representative, so counterexamples replay as they are.
  *
  * The representative under CPUs and slots together: for each CPU
- * permutation q, the image q(s) is slot-canonicalised and fingerprinted, and
- * the least fingerprint is the state's. Slot renaming and CPU renaming
- * commute (one moves CALLS records and the other renames the slot word inside
- * them), so every state of an orbit yields the same set of slot-canonical
- * images and therefore the same least fingerprint.
+ * permutation q whose image q(s) lists the CPUs in key order (a CPU's CALLS
+ * record without its slot word, then its completion word), q(s) is
+ * slot-canonicalised and fingerprinted, and the least fingerprint is the
+ * state's. The key moves with its CPU and ignores slot numbers, and slot
+ * renaming and CPU renaming commute (one moves CALLS records and the other
+ * renames the slot word inside them), so every state of an orbit yields the
+ * same set of such images and therefore the same least fingerprint; with
+ * distinct keys that set is one image.
  */
 import { type Event } from "../model/events.ts";
-import { componentHashInto, combineComponentHashes } from "../model/fingerprint.ts";
+import { componentHashUpdate, combineComponentHashes } from "../model/fingerprint.ts";
 import { CALLS, CALL_W, CMDQ, CMD_W, FQ, FRAMES, FRAME_W, MAPS, MMU } from "../model/geometry.ts";
 import { completionWaitWords } from "../model/command-queue.ts";
 import { F_DETACHED, ROLE_IOMMU_PT } from "../model/physical-memory.ts";
@@ -287,56 +290,105 @@ export function symmetryReduction(sys: System, alphabet: readonly Event[]): Redu
   if (!slots && !cpus) return { canonical: null, slots, cpus };
   if (!cpus) return { canonical: slotSymmetry(sys, alphabet), slots, cpus };
   const nComp = sys.init.length;
+  const cpuCount = sys.cfg.cpus;
   const slotCanon = slots ? slotCanonicaliser(sys) : null;
-  const perms = cpuPermutations(sys.cfg.cpus);
+  const perms = cpuPermutations(cpuCount);
+  // invs[k][j]: the CPU that permutation k renames j.
+  const invs = perms.map((p) => {
+    const inv = new Int32Array(p.length);
+    for (let c = 0; c < p.length; c++) inv[p[c]] = c;
+    return inv;
+  });
+  const semBase = 2 + sys.cfg.cmdQueueEntries * CMD_W;
   const renamer = new CpuRenamer(sys);
   const local: number[] = new Array<number>(nComp * 2).fill(0);
   const cand = new Uint32Array(2);
   const initFq = sys.init[FQ], initMmu = sys.init[MMU];
   const policyName = sys.policy.name;
 
+  /**
+   * Compares CPUs a and b by a key that renaming carries along and slot
+   * renaming leaves alone: their call records without word 2 (a slot number
+   * during a map or unmap), then their completion words.
+   */
+  const keyCmp = (cl: Words, q: Words, a: number, b: number): number => {
+    const ba = a * CALL_W, bb = b * CALL_W;
+    for (let w = 0; w < CALL_W; w++) {
+      if (w === 2) continue;
+      const d = cl[ba + w] - cl[bb + w];
+      if (d !== 0) return d;
+    }
+    return q[semBase + a] - q[semBase + b];
+  };
+  /** Whether the image under the permutation whose inverse is `inv` lists the CPUs in key order. */
+  const sortedUnder = (cl: Words, q: Words, inv: Int32Array): boolean => {
+    for (let j = 0; j + 1 < cpuCount; j++) if (keyCmp(cl, q, inv[j], inv[j + 1]) > 0) return false;
+    return true;
+  };
+
   // The fingerprint of the image whose CALLS/CMDQ/FRAMES are `calls`..., given which differ from t's.
   const imageFingerprint = (t: State, hashes: readonly number[], calls: readonly number[], changed: number, into: Uint32Array) => {
     for (let i = 0; i < nComp * 2; i++) local[i] = hashes[i];
-    if ((changed & (1 << CALLS)) !== 0) componentHashInto(calls, local, 2 * CALLS);
-    if ((changed & (1 << CMDQ)) !== 0) componentHashInto(renamer.cmdq, local, 2 * CMDQ);
-    if ((changed & (1 << FRAMES)) !== 0) componentHashInto(renamer.frames, local, 2 * FRAMES);
+    if ((changed & (1 << CALLS)) !== 0) componentHashUpdate(t[CALLS], hashes, 2 * CALLS, calls, local, 2 * CALLS);
+    if ((changed & (1 << CMDQ)) !== 0) componentHashUpdate(t[CMDQ], hashes, 2 * CMDQ, renamer.cmdq, local, 2 * CMDQ);
+    if ((changed & (1 << FRAMES)) !== 0) componentHashUpdate(t[FRAMES], hashes, 2 * FRAMES, renamer.frames, local, 2 * FRAMES);
     if (slotCanon !== null) slotCanon(t[MAPS], calls, local);
     combineComponentHashes(local, nComp, into);
   };
 
+  /**
+   * The least fingerprint over the slot-canonical images whose CPUs are in
+   * key order (at least one permutation sorts them). Every state of an orbit
+   * has the same set of such images (the key moves with its CPU and ignores
+   * slot numbers), so this is the orbit's fingerprint, as the least over
+   * every image would be; with distinct keys it is one image, not cpus!.
+   */
   const canonical: CanonicalFingerprint = (t, hashes, out) => {
     if ((t[FQ] !== initFq && !allZero(t[FQ])) || (t[MMU] !== initMmu && !allZero(t[MMU]))) {
       throw new Error(`CPU symmetry: policy ${policyName} wrote the flush queue or the TLBs, which CPU renaming does not cover; declare cpuSymmetric: false`);
     }
-    imageFingerprint(t, hashes, t[CALLS], 0, out);
-    // local now holds the state's own image: its hashes, MAPS and CALLS slot-canonicalised.
-    const m0 = local[2 * MAPS], m1 = local[2 * MAPS + 1], c0 = local[2 * CALLS], c1 = local[2 * CALLS + 1];
+    const cl = t[CALLS], q = t[CMDQ];
+    // own: local holds the state's own image (its hashes, MAPS and CALLS slot-canonicalised).
+    let own = false, any = false;
+    let m0 = 0, m1 = 0, c0 = 0, c1 = 0;
+    if (sortedUnder(cl, q, invs[0])) {
+      imageFingerprint(t, hashes, cl, 0, out);
+      own = any = true;
+      m0 = local[2 * MAPS];
+      m1 = local[2 * MAPS + 1];
+      c0 = local[2 * CALLS];
+      c1 = local[2 * CALLS + 1];
+    }
     for (let k = 1; k < perms.length; k++) {
+      if (!sortedUnder(cl, q, invs[k])) continue;
       const changed = renamer.apply(t, perms[k]);
-      if (changed === 0) continue; // the image is the state itself
-      if ((changed & (1 << CALLS)) === 0) {
+      if (changed === 0) continue; // the image is the state itself, whose keys are then in order too: done above
+      const into = any ? cand : out;
+      if ((changed & (1 << CALLS)) === 0 && own) {
         // Same MAPS and CALLS, so the same slot canonicalisation: only CMDQ and FRAMES differ from the own image.
-        if ((changed & (1 << CMDQ)) !== 0) componentHashInto(renamer.cmdq, local, 2 * CMDQ);
-        if ((changed & (1 << FRAMES)) !== 0) componentHashInto(renamer.frames, local, 2 * FRAMES);
-        combineComponentHashes(local, nComp, cand);
+        if ((changed & (1 << CMDQ)) !== 0) componentHashUpdate(q, hashes, 2 * CMDQ, renamer.cmdq, local, 2 * CMDQ);
+        if ((changed & (1 << FRAMES)) !== 0) componentHashUpdate(t[FRAMES], hashes, 2 * FRAMES, renamer.frames, local, 2 * FRAMES);
+        combineComponentHashes(local, nComp, into);
         local[2 * CMDQ] = hashes[2 * CMDQ];
         local[2 * CMDQ + 1] = hashes[2 * CMDQ + 1];
         local[2 * FRAMES] = hashes[2 * FRAMES];
         local[2 * FRAMES + 1] = hashes[2 * FRAMES + 1];
       } else {
-        imageFingerprint(t, hashes, renamer.calls, changed, cand);
-        // Back to the own image for the next permutation.
-        for (let i = 0; i < nComp * 2; i++) local[i] = hashes[i];
-        local[2 * MAPS] = m0;
-        local[2 * MAPS + 1] = m1;
-        local[2 * CALLS] = c0;
-        local[2 * CALLS + 1] = c1;
+        imageFingerprint(t, hashes, (changed & (1 << CALLS)) !== 0 ? renamer.calls : cl, changed, into);
+        if (own) {
+          // Back to the own image for the next permutation.
+          for (let i = 0; i < nComp * 2; i++) local[i] = hashes[i];
+          local[2 * MAPS] = m0;
+          local[2 * MAPS + 1] = m1;
+          local[2 * CALLS] = c0;
+          local[2 * CALLS + 1] = c1;
+        }
       }
-      if (cand[1] < out[1] || (cand[1] === out[1] && cand[0] < out[0])) {
+      if (into === cand && (cand[1] < out[1] || (cand[1] === out[1] && cand[0] < out[0]))) {
         out[0] = cand[0];
         out[1] = cand[1];
       }
+      any = true;
     }
   };
   return { canonical, slots, cpus };

@@ -7,7 +7,7 @@
  * The search's own thread and each worker of a split search keep one.
  */
 import { type Event } from "../model/events.ts";
-import { combineComponentHashes, componentHashInto } from "../model/fingerprint.ts";
+import { combineComponentHashes, componentHashInto, componentHashUpdate } from "../model/fingerprint.ts";
 import { type State } from "../model/state.ts";
 import { type Stepper, type System } from "../model/system.ts";
 import { type TreeNodes } from "./tree.ts";
@@ -15,8 +15,9 @@ import { type CanonicalFingerprint } from "./symmetry.ts";
 
 /**
  * Writes into fp[0..1] the fingerprint of successor t of state s (whose
- * component hashes are `sHashes`), re-hashing only the components the step
- * copied (copy-on-write identity); `scratch` receives t's component hashes.
+ * component hashes are `sHashes`), re-hashing only the words of the
+ * components the step copied (copy-on-write identity) that changed;
+ * `scratch` receives t's component hashes.
  * With `canonical`, the fingerprint of t's symmetry representative.
  */
 export function successorFingerprint(
@@ -24,7 +25,7 @@ export function successorFingerprint(
 ): void {
   const nComp = t.length;
   for (let c = 0; c < nComp; c++) {
-    if (t[c] !== s[c]) componentHashInto(t[c], scratch, 2 * c);
+    if (t[c] !== s[c]) componentHashUpdate(s[c], sHashes, 2 * c, t[c], scratch, 2 * c);
     else {
       scratch[2 * c] = sHashes[2 * c];
       scratch[2 * c + 1] = sHashes[2 * c + 1];
@@ -59,7 +60,7 @@ export class ReplayCache {
     const t = this.stepper.step(ps, this.alphabet[this.tree.event(n)]);
     const ph = this.hashes[d - 1], h = this.hashes[d];
     for (let c = 0; c < this.nComp; c++) {
-      if (t[c] !== ps[c]) componentHashInto(t[c], h, 2 * c);
+      if (t[c] !== ps[c]) componentHashUpdate(ps[c], ph, 2 * c, t[c], h, 2 * c);
       else {
         h[2 * c] = ph[2 * c];
         h[2 * c + 1] = ph[2 * c + 1];

@@ -31,7 +31,7 @@
  * path is a real execution of the alphabet and replays as it is.
  */
 import { type Event } from "../model/events.ts";
-import { componentHashInto, combineComponentHashes } from "../model/fingerprint.ts";
+import { componentHashUpdate, combineComponentHashes } from "../model/fingerprint.ts";
 import { CALLS, CALL_W, MAPS, MAP_W } from "../model/geometry.ts";
 import { type State } from "../model/state.ts";
 import { OP_MAP, OP_UNMAP, type System } from "../model/system.ts";
@@ -66,9 +66,10 @@ export function slotSymmetryProblem(sys: System, alphabet: readonly Event[]): st
 /**
  * Slot canonicalisation of the mapping table and the calls as a reusable step
  * (checker/cpu-symmetry.ts applies it to each CPU-renamed image): given a
- * state's MAPS and CALLS words, writes the hashes of their slot-sorted forms
- * into local[2 * MAPS ..] and local[2 * CALLS ..], or returns false, writing
- * nothing, when the slots are already in canonical order.
+ * state's MAPS and CALLS words, whose hashes local[2 * MAPS ..] and
+ * local[2 * CALLS ..] hold, replaces those with the hashes of their
+ * slot-sorted forms, or returns false, writing nothing, when the slots are
+ * already in canonical order.
  */
 export type SlotCanonicaliser = (mp: readonly number[], cl: readonly number[], local: number[]) => boolean;
 
@@ -120,8 +121,8 @@ export function slotCanonicaliser(sys: System): SlotCanonicaliser {
       const op = cl[ctx * CALL_W];
       if (op === OP_MAP || op === OP_UNMAP) calls[ctx * CALL_W + 2] = inv[cl[ctx * CALL_W + 2]];
     }
-    componentHashInto(maps, local, 2 * MAPS);
-    componentHashInto(calls, local, 2 * CALLS);
+    componentHashUpdate(mp, local, 2 * MAPS, maps, local, 2 * MAPS);
+    componentHashUpdate(cl, local, 2 * CALLS, calls, local, 2 * CALLS);
     return true;
   };
 }
@@ -133,16 +134,9 @@ export function slotSymmetry(sys: System, alphabet: readonly Event[]): Canonical
   const canon = slotCanonicaliser(sys);
   const local: number[] = new Array<number>(nComp * 2).fill(0);
   return (t, hashes, out) => {
-    if (!canon(t[MAPS], t[CALLS], local)) {
-      combineComponentHashes(hashes, nComp, out);
-      return;
-    }
-    // canon wrote the MAPS and CALLS hashes; the rest are the state's own.
-    for (let c = 0; c < nComp; c++) {
-      if (c === MAPS || c === CALLS) continue;
-      local[2 * c] = hashes[2 * c];
-      local[2 * c + 1] = hashes[2 * c + 1];
-    }
+    for (let i = 0; i < nComp * 2; i++) local[i] = hashes[i];
+    // canon replaces the MAPS and CALLS hashes, if the slots are not in order.
+    canon(t[MAPS], t[CALLS], local);
     combineComponentHashes(local, nComp, out);
   };
 }

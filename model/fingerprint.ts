@@ -3,8 +3,23 @@
  * canonical by construction (fixed layout, sorted tables, zeroed free slots,
  * generations derived from the present), so hashing every word of every
  * component, with the component lengths, is enough; equal states always have
- * equal fingerprints. Two 32-bit lanes with different seeds, each a
- * murmur3-style mix, make the 64 bits.
+ * equal fingerprints.
+ *
+ * A component's hash is, in each of two 32-bit lanes, the sum modulo 2^32 of
+ * a well-mixed hash of every (position, word) pair, started from a value of
+ * the component's length (Zobrist's table-free variant: the mix stands in for
+ * the random table). A sum can be updated word by word: when a step changes
+ * a few words of a large component, `componentHashUpdate` costs a comparison
+ * per word and four mixes per changed word, instead of two mixes per word,
+ * and gives exactly the value `componentHashInto` computes from scratch. The
+ * component hashes are then combined by a murmur3-style mix, lane by lane.
+ *
+ * Per lane, the word mix is a bijection of the word for each position (an odd
+ * multiplier, then the murmur3 finaliser or lowbias32), so two states that
+ * differ in some words differ by a sum of differences of mixed values; for
+ * mixes that behave as random functions a collision per pair of states has
+ * probability about 2^-64 (checker/visited.ts states the search's
+ * collision estimate).
  */
 import { type State } from "./state.ts";
 
@@ -29,6 +44,26 @@ function finish(h: number, n: number): number {
   return h >>> 0;
 }
 
+/** Lane a's hash of word w at position i: murmur3's fmix32 of an odd multiple of w offset by i. */
+function wordA(i: number, w: number): number {
+  let x = (Math.imul(w, C1) + Math.imul(i, 0x9e3779b1) + 0x7f4a7c15) | 0;
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x85ebca6b);
+  x ^= x >>> 13;
+  x = Math.imul(x, 0xc2b2ae35);
+  return x ^ (x >>> 16);
+}
+
+/** Lane b's: lowbias32 (C. Wellons' hash-prospector) of another odd multiple, offset otherwise. */
+function wordB(i: number, w: number): number {
+  let x = (Math.imul(w, C2) ^ Math.imul(i + 1, 0x85ebca77)) | 0;
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x7feb352d);
+  x ^= x >>> 15;
+  x = Math.imul(x, 0x846ca68b);
+  return x ^ (x >>> 16);
+}
+
 const hashes = new Uint32Array(64);
 
 /**
@@ -51,16 +86,43 @@ export function fingerprint(s: State): bigint {
   return (BigInt(scratch[1]) << 32n) | BigInt(scratch[0]);
 }
 
-/** Hash of one component into out[at] (lane a) and out[at + 1] (lane b). */
+/** Hash of one component into out[at] (lane a) and out[at + 1] (lane b), as int32 sums. */
 export function componentHashInto(arr: readonly number[], out: Uint32Array | number[], at: number): void {
-  let a = 0x9747b28c ^ arr.length, b = 0x5bd1e995 ^ Math.imul(arr.length, 0x55555555);
-  for (let i = 0; i < arr.length; i++) {
+  const n = arr.length;
+  let a = finish(0x9747b28c, n) | 0, b = finish(0x5bd1e995, Math.imul(n, 0x55555555)) | 0;
+  for (let i = 0; i < n; i++) {
     const w = arr[i];
-    a = mix(a, w);
-    b = mix(b, w ^ (i * 0x9e3779b1));
+    a = (a + wordA(i, w)) | 0;
+    b = (b + wordB(i, w)) | 0;
   }
-  out[at] = finish(a, arr.length);
-  out[at + 1] = finish(b, arr.length ^ 0x2545f491);
+  out[at] = a;
+  out[at + 1] = b;
+}
+
+/**
+ * The hash of `arr` into out[at..at+1], given the hash of `prev` at
+ * prevHashes[prevAt..prevAt+1]: only the words that differ are re-mixed
+ * (equal to componentHashInto(arr, out, at)). `out` may be `prevHashes`,
+ * at the same place.
+ */
+export function componentHashUpdate(
+  prev: readonly number[], prevHashes: Uint32Array | readonly number[], prevAt: number,
+  arr: readonly number[], out: Uint32Array | number[], at: number,
+): void {
+  const n = arr.length;
+  if (prev.length !== n) {
+    componentHashInto(arr, out, at);
+    return;
+  }
+  let a = prevHashes[prevAt] | 0, b = prevHashes[prevAt + 1] | 0;
+  for (let i = 0; i < n; i++) {
+    const w = arr[i], v = prev[i];
+    if (w === v) continue;
+    a = (a + wordA(i, w) - wordA(i, v)) | 0;
+    b = (b + wordB(i, w) - wordB(i, v)) | 0;
+  }
+  out[at] = a;
+  out[at + 1] = b;
 }
 
 /**

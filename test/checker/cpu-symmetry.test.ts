@@ -9,14 +9,15 @@
  * policy that wrongly claims it while writing the flush queue stops the search.
  */
 import { describe, expect, it } from "vitest";
+import fc from "fast-check";
 import { BROKEN_POLICIES, NET_POLICIES, POLICIES, VM_MORSEL_POLICIES, GUEST_POLICIES } from "../../model/policies/index.ts";
 import { strict } from "../../model/policies/strict.ts";
 import { lazy } from "../../model/policies/lazy.ts";
 import { type Policy } from "../../model/policy.ts";
-import { makeSystem, Stepper } from "../../model/system.ts";
+import { makeSystem, OP_MAP, OP_UNMAP, Stepper } from "../../model/system.ts";
 import { Observation } from "../../model/observation.ts";
 import { componentHashInto } from "../../model/fingerprint.ts";
-import { CALLS, CALL_W, CMDQ, FRAMES, FRAME_W } from "../../model/geometry.ts";
+import { CALLS, CALL_W, CMDQ, FRAMES, FRAME_W, MAPS, MAP_W } from "../../model/geometry.ts";
 import { F_DETACHED, ROLE_IOMMU_PT } from "../../model/physical-memory.ts";
 import { type State } from "../../model/state.ts";
 import { PROPERTIES } from "../../properties/index.ts";
@@ -141,6 +142,51 @@ describe("CPU symmetry: where it applies", () => {
     const { canonical } = symmetryReduction(sys, alphabet);
     expect(fingerprintOf(canonical!, img)).toBe(fingerprintOf(canonical!, s));
   });
+});
+
+/** The image of `t` with mapping slot k renamed p[k]: its record moves, and a map or unmap call on it names p[k] (checker/symmetry.ts). */
+function permuteSlots(t: State, p: readonly number[]): State {
+  return t.map((c, i) => {
+    const r = c.slice();
+    if (i === MAPS) for (let k = 0; k < p.length; k++) for (let w = 0; w < MAP_W; w++) r[p[k] * MAP_W + w] = c[k * MAP_W + w];
+    if (i === CALLS) {
+      for (let x = 0; x < r.length / CALL_W; x++) if (r[x * CALL_W] === OP_MAP || r[x * CALL_W] === OP_UNMAP) r[x * CALL_W + 2] = p[c[x * CALL_W + 2]];
+    }
+    return r;
+  });
+}
+
+describe("CPU symmetry: one fingerprint per orbit", () => {
+  // The representative is the least fingerprint over the images whose CPUs are in key order; every
+  // state of an orbit must get the same one, or the search keeps states it could merge (sound, but
+  // the state counts change). Random walks of the race scope, each state against all four renamings.
+  for (const policy of [strict, POLICIES.find((p) => p.name === "fns")!]) {
+    it(`holds on random walks of ${policy.name}'s race scope, for every CPU and slot renaming`, () => {
+      const scope = raceScopesFor(policy, DEFAULT_SCOPE.config)[0];
+      const sys = makeSystem(scope.config, policy);
+      const alphabet = alphabetEvents(scope);
+      const { canonical, cpus, slots } = symmetryReduction(sys, alphabet);
+      expect(cpus && slots).toBe(true);
+      const st = new Stepper(sys, new Observation());
+      const walks = fc.sample(fc.array(fc.nat(alphabet.length - 1), { minLength: 30, maxLength: 30 }), { numRuns: 400, seed: 7 });
+      let renamed = 0;
+      for (const walk of walks) {
+        let s = sys.init;
+        for (const i of walk) {
+          s = st.step(s, alphabet[i]);
+          const f = fingerprintOf(canonical!, s);
+          for (const cp of [Int32Array.from([0, 1]), SWAP]) {
+            for (const sp of [[0, 1], [1, 0]]) {
+              const img = permuteSlots(permuteCpus(sys, s, cp), sp);
+              expect(fingerprintOf(canonical!, img)).toBe(f);
+              if (img.some((c, k) => c.some((w, j) => w !== s[k][j]))) renamed++;
+            }
+          }
+        }
+      }
+      expect(renamed).toBeGreaterThan(10_000); // images that differ from their state, word for word
+    });
+  }
 });
 
 describe("CPU symmetry: the flush-queue guard", () => {

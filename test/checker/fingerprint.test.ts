@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { DEFAULT_CONFIG } from "../../model/config.ts";
-import { fingerprint } from "../../model/fingerprint.ts";
+import { componentHashInto, componentHashUpdate, fingerprint } from "../../model/fingerprint.ts";
 import { Observation } from "../../model/observation.ts";
 import { lazy } from "../../model/policies/lazy.ts";
 import { strict } from "../../model/policies/strict.ts";
@@ -49,5 +49,27 @@ describe("fingerprint", () => {
         expect(fingerprint(t), `component ${c} word ${i}`).not.toBe(base);
       }
     }
+  });
+
+  it("updates a component's hash word by word to exactly the hash computed from scratch", () => {
+    const word = fc.oneof(fc.integer({ min: -4, max: 40 }), fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }));
+    fc.assert(
+      fc.property(fc.array(word, { maxLength: 80 }), fc.array(fc.tuple(fc.nat(), word), { maxLength: 12 }), fc.integer({ min: -2, max: 2 }), (prev, edits, grow) => {
+        const next = prev.slice();
+        for (const [i, w] of edits) if (next.length > 0) next[i % next.length] = w;
+        if (grow > 0) for (let k = 0; k < grow; k++) next.push(k);
+        else next.length = Math.max(0, next.length + grow);
+        const h: number[] = [0, 0];
+        componentHashInto(prev, h, 0);
+        const fresh = new Uint32Array(2), updated = new Uint32Array(2);
+        componentHashInto(next, fresh, 0);
+        componentHashUpdate(prev, h, 0, next, updated, 0);
+        expect([...updated]).toEqual([...fresh]);
+        // In place, as the symmetry canonicalisers use it.
+        componentHashUpdate(prev, h, 0, next, h, 0);
+        expect(h.map((x) => x >>> 0)).toEqual([...fresh]);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
