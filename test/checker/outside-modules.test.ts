@@ -60,6 +60,9 @@ const BUGS: readonly Bug[] = [
   // The random engine's main machine (32 frames) misses it; its race pass (10 frames) finds it.
   { module: "out-undo-no-invalidate", bugClass: "error path undoing PTEs without invalidating", property: "page-confinement", engines: ["random", "exhaustive"] },
   { module: "out-no-wait", bugClass: "unmap returns before the invalidation completes", property: "page-confinement", engines: ["random", "exhaustive"] },
+  { module: "out-unmap-first-page", bugClass: "page-table entries cleared for too small a range", property: "page-confinement", engines: ["random", "exhaustive"] },
+  { module: "out-free-tables-early", bugClass: "table frames freed before the invalidation completes", property: "pt-page-safety", engines: ["random", "exhaustive"] },
+  { module: "out-no-pde", bugClass: "directory caches not invalidated when tables are reclaimed", property: "pt-page-safety", engines: ["random", "exhaustive"] },
 ];
 
 const ATS = { untrusted: false, ats: true, acsTb: false };
