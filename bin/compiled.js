@@ -40,3 +40,15 @@ export function compiledEntry(rel) {
   if (built === undefined || newestSource() > built.mtimeMs) return null;
   return pathToFileURL(file).href;
 }
+
+/**
+ * Imports dist/<rel> when it is current, else registers tsx's loader (in this
+ * thread) and imports the TypeScript source `ts` (a path relative to bin/).
+ */
+export async function importCompiledOrSource(rel, ts) {
+  const compiled = compiledEntry(rel);
+  if (compiled !== null) return import(compiled);
+  const { register } = await import("tsx/esm/api");
+  register();
+  return import(new URL(ts, import.meta.url).href);
+}
