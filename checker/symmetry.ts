@@ -7,9 +7,11 @@
  * What a slot id is. A mapping's slot number appears in exactly two places of
  * the model state: the position of its record in MAPS, and word 2 of a
  * context's CALLS record while a map or unmap call on it is in progress. The
- * canonical representative of a state sorts the slot records (record words,
- * then the context that has a call on the slot) and renames word 2 of CALLS
- * accordingly. Nothing else holds a slot id in the built-in policies except
+ * canonical representative of a state sorts the slot records (record words
+ * in descending order, then the context that has a call on the slot) and
+ * renames word 2 of CALLS accordingly. Descending puts live records before
+ * free (all-zero) ones, where the model's lowest-free-slot allocation
+ * already puts them, so most states need no reordering and no re-hash. Nothing else holds a slot id in the built-in policies except
  * morsel's and morsel-views' private words, which are indexed by slot; such a
  * policy declares `symmetric: false` (model/policy.ts) and is not reduced.
  *
@@ -83,12 +85,12 @@ export function slotCanonicaliser(sys: System): SlotCanonicaliser {
   const maps: number[] = new Array<number>(n * MAP_W).fill(0);
   const calls: number[] = new Array<number>(contexts * CALL_W).fill(0);
 
-  // Compares slots a and b: record words, then the context with a call on the slot (+1; 0: none).
+  // Compares slots a and b: record words (descending), then the context with a call on the slot (+1; 0: none).
   const cmp = (mp: readonly number[], a: number, b: number): number => {
     const ba = a * MAP_W, bb = b * MAP_W;
     for (let i = 0; i < MAP_W; i++) {
       const d = mp[ba + i] - mp[bb + i];
-      if (d !== 0) return d;
+      if (d !== 0) return -d;
     }
     return ref[a] - ref[b];
   };
