@@ -4,7 +4,8 @@
  * each violated cell of the default matrix; the exhaustive engine's states,
  * states/s and peak memory per state per policy, the speed-up of one search
  * split over 2 threads per policy (race scope), and the speed-up of 2 cell
- * workers over 1 (with and without the race pass). Figures only; nothing asserted.
+ * workers over 1 (with and without the race pass), and where an expanded
+ * state's time goes (bench/cost-split.ts). Figures only; nothing asserted.
  */
 import fc from "fast-check";
 import { DEFAULT_CONFIG } from "../model/config.ts";
@@ -182,4 +183,13 @@ for (const race of [false, true]) {
   }
   const what = race ? `default scope and race pass up to ${fmt(RACE_MAX_STATES)} states` : "default scope";
   console.log(`workers (exhaustive matrix, ${what}, ${tasks.length} cells, ${availableParallelism()} cores): 1 worker ${(wall[0] / 1000).toFixed(1)} s, 2 workers ${(wall[1] / 1000).toFixed(1)} s, speed-up ${(wall[0] / wall[1]).toFixed(2)}x`);
+}
+
+// Where an expanded state's time goes (bench/cost-split.ts): strict (both
+// symmetry reductions) and lazy (slot symmetry only), race scope, 100,000 states.
+console.log("");
+for (const name of ["strict", "lazy"]) {
+  const r = spawnSync(process.execPath, ["bin/run-ts.js", "bench/cost-split.ts", name, "100000"], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`bench/cost-split.ts ${name}: ${r.stderr.split("\n")[0]}`);
+  process.stdout.write(r.stdout);
 }
