@@ -11,9 +11,10 @@
  * in descending order, then the context that has a call on the slot) and
  * renames word 2 of CALLS accordingly. Descending puts live records before
  * free (all-zero) ones, where the model's lowest-free-slot allocation
- * already puts them, so most states need no reordering and no re-hash. Nothing else holds a slot id in the built-in policies except
- * morsel's and morsel-views' private words, which are indexed by slot; such a
- * policy declares `symmetric: false` (model/policy.ts) and is not reduced.
+ * already puts them, so most states need no reordering and no re-hash.
+ * Nothing else holds a slot id in the built-in policies except morsel's and
+ * morsel-views' private words, which are indexed by slot; such a policy
+ * declares `symmetric: false` (model/policy.ts) and is not reduced.
  *
  * Why the reduction is sound. For a slot permutation p, step(p(s), e) =
  * p'(step(s, e')) for an alphabet event e' with p' = p on every slot in use:
