@@ -147,6 +147,16 @@ export function roleContents(role: number): number {
   return -1;
 }
 
+/**
+ * Whose data live frame `f` holds by its role (roleContents): an anonymous
+ * user page holds the data of the process it was faulted in for (its aux,
+ * userPageProcess); -1 when its objects (or pool) say.
+ */
+export function liveFrameContents(fr: Words, f: number): number {
+  const role = frameRole(fr, f);
+  return role === ROLE_USER ? processContents(userPageProcess(fr, f)) : roleContents(role);
+}
+
 /** The frames [f, f + n) now hold zeroes (a zeroing allocation, or a policy clearing them). */
 export function zeroFrames(tx: Tx, f: number, n: number): void {
   const fr = tx.w(FRAMES);
@@ -283,8 +293,7 @@ export function freeFrames(tx: Tx, f: number, order: number, obs: Observation): 
   // What the frames held stays in them: the page allocator does not clear freed pages.
   for (let i = 0; i < 1 << order; i++) {
     const w = fr[(f + i) * FRAME_W];
-    // A user page of process p >= 1 (aux OWNER_USER + p, model/mmu.ts) holds p's data.
-    const rc = (w & 0xf) === ROLE_USER && w >>> 16 > 1 ? processContents((w >>> 16) - 1) : roleContents(w & 0xf);
+    const rc = liveFrameContents(fr, f + i);
     if (rc >= 0) fr[(f + i) * FRAME_W + 3] = rc;
     else if ((w & 0xf) === ROLE_SHADOW) mergeFrameContents(fr, f + i, 2 + (w >>> 16)); // the device's copies
   }

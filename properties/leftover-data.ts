@@ -30,7 +30,7 @@ import { FRAMES, MAPS, OBJECTS } from "../model/geometry.ts";
 import { MS_FREE, mDev, mSegBounce, mSegLen, mSegOffset, mSegs, mStatus } from "../model/dma-mapping.ts";
 import { describeObject, objCount, objFrame, objOffset, objOwner, objSize, OWNER_USER, ownerDriver } from "../model/objects.ts";
 import {
-  CONTENTS_ZERO, contentsName, contentsOf, contentsProcess, frameAux, frameContents, frameRole, processContents, ROLE_BOUNCE, ROLE_USER, roleContents, userPageProcess,
+  CONTENTS_ZERO, contentsName, contentsOf, contentsProcess, frameAux, frameContents, frameRole, liveFrameContents, ROLE_BOUNCE, ROLE_USER,
 } from "../model/physical-memory.ts";
 import { type State, type Words } from "../model/state.ts";
 import { type Property, type Violation } from "./property.ts";
@@ -78,19 +78,18 @@ export function contentsAt(s: State, maxMappings: number, pos: number, out: Cont
     if (a <= pos && pos < b) return set(out, objectContents(fr, objOwner(ob, i), f), Math.min(b, (f + 1) * PAGE_SIZE), FROM_OBJECT, i);
     if (a > pos && a < next) next = a;
   }
-  // A user frame no object covers holds the data of its process (aux, model/mmu.ts), like its user page.
-  const rc = frameRole(fr, f) === ROLE_USER ? processContents(userPageProcess(fr, f)) : roleContents(frameRole(fr, f));
+  const rc = liveFrameContents(fr, f);
   if (rc >= 0) return set(out, rc, (f + 1) * PAGE_SIZE, FROM_ROLE, -1);
   return set(out, frameContents(fr, f), next, FROM_LEFTOVER, -1);
 }
 
 /**
  * Whose data an object of `owner` in frame `f` holds: its owner's; a user
- * page (owner OWNER_USER, on a user frame) holds the data of the process it
- * was faulted in for, which its frame's aux names (model/mmu.ts pageFault).
+ * page (owner OWNER_USER, on a user frame) holds its process's
+ * (liveFrameContents).
  */
 function objectContents(fr: Words, owner: number, f: number): number {
-  return owner === OWNER_USER && frameRole(fr, f) === ROLE_USER ? processContents(userPageProcess(fr, f)) : contentsOf(owner);
+  return owner === OWNER_USER && frameRole(fr, f) === ROLE_USER ? liveFrameContents(fr, f) : contentsOf(owner);
 }
 
 function set(out: Contents, code: number, end: number, from: number, which: number): Contents {
