@@ -7,7 +7,7 @@
  * The search's own thread and each worker of a split search keep one.
  */
 import { type Event } from "../model/events.ts";
-import { combineComponentHashes, componentHashInto, componentHashUpdate } from "../model/fingerprint.ts";
+import { combineComponentHashes, componentHashesInto, componentHashUpdate } from "../model/fingerprint.ts";
 import { type State } from "../model/state.ts";
 import { type Stepper, type System } from "../model/system.ts";
 import { type TreeNodes } from "./tree.ts";
@@ -48,7 +48,7 @@ export class ReplayCache {
     this.node = new Int32Array(maxLevel + 1).fill(-1);
     this.state = new Array<State>(maxLevel + 1);
     for (let d = 0; d <= maxLevel; d++) this.hashes.push(new Array<number>(this.nComp * 2).fill(0));
-    for (let c = 0; c < this.nComp; c++) componentHashInto(sys.init[c], this.hashes[0], 2 * c);
+    componentHashesInto(sys.init, this.hashes[0]);
     this.node[0] = 0;
     this.state[0] = sys.init;
   }

@@ -74,8 +74,13 @@ const hashes = new Uint32Array(64);
  */
 export function fingerprintInto(s: State, out: Uint32Array): void {
   const h = s.length * 2 <= hashes.length ? hashes : new Uint32Array(s.length * 2);
-  for (let c = 0; c < s.length; c++) componentHashInto(s[c], h, 2 * c);
+  componentHashesInto(s, h);
   combineComponentHashes(h, s.length, out);
+}
+
+/** Every component's hash of `s`, component c's at out[2c] and out[2c + 1] (as combineComponentHashes takes them). */
+export function componentHashesInto(s: State, out: Uint32Array | number[]): void {
+  for (let c = 0; c < s.length; c++) componentHashInto(s[c], out, 2 * c);
 }
 
 const scratch = new Uint32Array(2);

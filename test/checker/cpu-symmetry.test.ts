@@ -16,7 +16,6 @@ import { lazy } from "../../model/policies/lazy.ts";
 import { type Policy } from "../../model/policy.ts";
 import { makeSystem, OP_MAP, OP_UNMAP, Stepper } from "../../model/system.ts";
 import { Observation } from "../../model/observation.ts";
-import { componentHashInto } from "../../model/fingerprint.ts";
 import { CALLS, CALL_W, CMDQ, FRAMES, FRAME_W, MAPS, MAP_W } from "../../model/geometry.ts";
 import { F_DETACHED, ROLE_IOMMU_PT } from "../../model/physical-memory.ts";
 import { type State } from "../../model/state.ts";
@@ -25,20 +24,12 @@ import { exhaustiveCheck } from "../../checker/exhaustive.ts";
 import { alphabetEvents, DEFAULT_SCOPE, raceScopesFor } from "../../checker/scope.ts";
 import { cpuSymmetryProblem, permuteCpus, symmetryReduction } from "../../checker/cpu-symmetry.ts";
 import { slotSymmetry } from "../../checker/symmetry.ts";
-import { itAgreesOnEveryScope, reductionScopes } from "./same-search.ts";
+import { canonicalKey, itAgreesOnEveryScope, reductionScopes } from "./same-search.ts";
 import { type Event } from "../../model/events.ts";
 
 const ALL: readonly Policy[] = [...POLICIES, ...BROKEN_POLICIES];
 /** The two-CPU scopes of reduction.test.ts. */
 const SCOPES = reductionScopes().filter((x) => x.scope.config.cpus === 2);
-
-function fingerprintOf(canon: NonNullable<ReturnType<typeof symmetryReduction>["canonical"]>, t: State): string {
-  const h: number[] = [];
-  for (let c = 0; c < t.length; c++) componentHashInto(t[c], h, 2 * c);
-  const out = new Uint32Array(2);
-  canon(t, h, out);
-  return `${out[0]}:${out[1]}`;
-}
 
 const SWAP = Int32Array.from([1, 0]);
 
@@ -109,19 +100,19 @@ describe("CPU symmetry: where it applies", () => {
     expect(img[CALLS][CALL_W]).toBe(s[CALLS][0]); // cpu0's call is now cpu1's
     expect(img[CMDQ]).not.toEqual(s[CMDQ]); // the queued wait names cpu1
     expect(permuteCpus(sys, img, SWAP)).toEqual(s.map((c) => c.slice()));
-    expect(fingerprintOf(canonical!, img)).toBe(fingerprintOf(canonical!, s));
+    expect(canonicalKey(canonical!, img)).toBe(canonicalKey(canonical!, s));
     // The image reached by the mirrored events is the same state, word for word.
     let m = sys.init;
     m = st.step(m, ev((e) => e.t === "map" && e.cpu === 1 && e.dir === "to-device"));
     m = st.step(m, ev((e) => e.t === "map" && e.cpu === 0 && e.dir === "from-device"));
     m = st.step(m, ev((e) => e.t === "unmap" && e.cpu === 1 && e.k === 0 && e.free));
-    expect(fingerprintOf(canonical!, m)).toBe(fingerprintOf(canonical!, s));
+    expect(canonicalKey(canonical!, m)).toBe(canonicalKey(canonical!, s));
     // Moving the calls without renaming the wait is not a renaming: another state, another fingerprint.
     const half: State = s.map((c, i) => (i === CALLS ? img[CALLS] : c));
-    expect(fingerprintOf(canonical!, half)).not.toBe(fingerprintOf(canonical!, s));
+    expect(canonicalKey(canonical!, half)).not.toBe(canonicalKey(canonical!, s));
     // Slot symmetry alone tells s and its image apart.
     const slotOnly = slotSymmetry(sys, alphabet)!;
-    expect(fingerprintOf(slotOnly, img)).not.toBe(fingerprintOf(slotOnly, s));
+    expect(canonicalKey(slotOnly, img)).not.toBe(canonicalKey(slotOnly, s));
   });
 
   it("renames the tag of a table frame detached by a CPU's unmap", () => {
@@ -140,7 +131,7 @@ describe("CPU symmetry: where it applies", () => {
     expect(taggedCpu1(s)).toBe(true);
     expect(taggedCpu1(img)).toBe(false);
     const { canonical } = symmetryReduction(sys, alphabet);
-    expect(fingerprintOf(canonical!, img)).toBe(fingerprintOf(canonical!, s));
+    expect(canonicalKey(canonical!, img)).toBe(canonicalKey(canonical!, s));
   });
 });
 
@@ -174,11 +165,11 @@ describe("CPU symmetry: one fingerprint per orbit", () => {
         let s = sys.init;
         for (const i of walk) {
           s = st.step(s, alphabet[i]);
-          const f = fingerprintOf(canonical!, s);
+          const f = canonicalKey(canonical!, s);
           for (const cp of [Int32Array.from([0, 1]), SWAP]) {
             for (const sp of [[0, 1], [1, 0]]) {
               const img = permuteSlots(permuteCpus(sys, s, cp), sp);
-              expect(fingerprintOf(canonical!, img)).toBe(f);
+              expect(canonicalKey(canonical!, img)).toBe(f);
               if (img.some((c, k) => c.some((w, j) => w !== s[k][j]))) renamed++;
             }
           }

@@ -10,12 +10,11 @@ import { strict } from "../../model/policies/strict.ts";
 import { type Policy } from "../../model/policy.ts";
 import { makeSystem, Stepper } from "../../model/system.ts";
 import { Observation } from "../../model/observation.ts";
-import { componentHashInto } from "../../model/fingerprint.ts";
 import { CALLS, CALL_W, MAPS, MAP_W } from "../../model/geometry.ts";
 import { type State } from "../../model/state.ts";
 import { alphabetEvents } from "../../checker/scope.ts";
 import { slotSymmetry, slotSymmetryProblem } from "../../checker/symmetry.ts";
-import { itAgreesOnEveryScope, reductionScopes } from "./same-search.ts";
+import { canonicalKey, itAgreesOnEveryScope, reductionScopes } from "./same-search.ts";
 
 const ALL: readonly Policy[] = [...POLICIES, ...BROKEN_POLICIES];
 const SCOPES = reductionScopes();
@@ -59,13 +58,7 @@ describe("slot symmetry", () => {
       if (i === CALLS) return c.map((w, j) => (j % CALL_W === 2 && c[j - 2] !== 0 ? 1 - w : w));
       return c;
     });
-    const fpOf = (t: State) => {
-      const h: number[] = [];
-      for (let c = 0; c < t.length; c++) componentHashInto(t[c], h, 2 * c);
-      const out = new Uint32Array(2);
-      canon(t, h, out);
-      return `${out[0]}:${out[1]}`;
-    };
+    const fpOf = (t: State) => canonicalKey(canon, t);
     expect(fpOf(swapped)).toBe(fpOf(s));
     // Swapping the records without renaming the call's slot is a different state.
     const badSwap: State = s.map((c, i) => (i === MAPS ? [...c.slice(MAP_W, 2 * MAP_W), ...c.slice(0, MAP_W)] : c));

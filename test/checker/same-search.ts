@@ -1,6 +1,7 @@
 /**
  * Shared by the reduction tests (reduction.test.ts, cpu-symmetry.test.ts):
- * searches `policy` on `scope` unreduced and with `canonical`, and asserts
+ * canonicalKey, a state's fingerprint under a reduction; expectSameSearch,
+ * which searches `policy` on `scope` unreduced and with `canonical`, and asserts
  * that the reduced search gives every property the same verdict and the same
  * shortest counterexample length, stores no more states, and that its
  * counterexamples replay. Returns both state counts.
@@ -14,6 +15,17 @@ import { exhaustiveCheck } from "../../checker/exhaustive.ts";
 import { Executor } from "../../checker/execute.ts";
 import { alphabetEvents, DEFAULT_SCOPE, type Scope } from "../../checker/scope.ts";
 import { type CanonicalFingerprint } from "../../checker/symmetry.ts";
+import { componentHashesInto } from "../../model/fingerprint.ts";
+import { type State } from "../../model/state.ts";
+
+/** The fingerprint `canon` gives state `t` (its representative's), as a string to compare. */
+export function canonicalKey(canon: CanonicalFingerprint, t: State): string {
+  const h: number[] = [];
+  componentHashesInto(t, h);
+  const out = new Uint32Array(2);
+  canon(t, h, out);
+  return `${out[0]}:${out[1]}`;
+}
 
 export function expectSameSearch(
   policy: Policy, scope: Scope, alphabet: readonly Event[], depth: number, canonical: CanonicalFingerprint,
