@@ -9,7 +9,6 @@
  * see the docs for what else a reduction needs.
  * Usage: node bin/run-ts.js bench/commute.ts POLICY [MAX_STATES] [race|device]
  */
-import { findPolicy } from "../model/policies/index.ts";
 import { makeSystem, Stepper } from "../model/system.ts";
 import { Observation } from "../model/observation.ts";
 import { fingerprint } from "../model/fingerprint.ts";
@@ -17,21 +16,11 @@ import { type State } from "../model/state.ts";
 import { type Event } from "../model/events.ts";
 import { PROPERTIES } from "../properties/index.ts";
 import { exhaustiveCheck } from "../checker/exhaustive.ts";
-import { alphabetEvents, DEFAULT_SCOPE, raceScopesFor } from "../checker/scope.ts";
+import { alphabetEvents } from "../checker/scope.ts";
+import { raceScopeArgs } from "./race-scope-args.ts";
 import { symmetryReduction } from "../checker/cpu-symmetry.ts";
 
-const [name, maxArg, which] = process.argv.slice(2);
-const policy = name === undefined ? undefined : findPolicy(name);
-if (policy === undefined) {
-  process.stderr.write("usage: commute.ts POLICY [MAX_STATES] [race|device]\n");
-  process.exit(2);
-}
-const scopes = raceScopesFor(policy, DEFAULT_SCOPE.config);
-const scope = which === "device" ? scopes[1] : scopes[0];
-if (scope === undefined) {
-  process.stderr.write(`${name} has no device race scope (its race scope has two devices)\n`);
-  process.exit(2);
-}
+const { name, policy, scope, count: maxArg, scopeName } = raceScopeArgs("commute.ts", "MAX_STATES");
 const sys = makeSystem(scope.config, policy);
 const alphabet = alphabetEvents(scope);
 const perKind = new Map<string, { n: number; same: number }>();
@@ -55,7 +44,7 @@ for (const k of perKind.values()) {
   same += k.same;
 }
 const pct = (a: number, b: number) => `${b === 0 ? "-" : ((100 * a) / b).toFixed(1)} %`;
-console.log(`${name}, ${which === "device" ? "device race" : "race"} scope: ${r.states} states, ${total} transitions, ${alphabet.length} events`);
+console.log(`${name}, ${scopeName} scope: ${r.states} states, ${total} transitions, ${alphabet.length} events`);
 console.log(`transitions that changed nothing: ${same} (${pct(same, total)})`);
 for (const [t, k] of perKind) console.log(`  ${t.padEnd(16)} ${String(k.n).padStart(9)}  changed nothing ${pct(k.same, k.n)}`);
 

@@ -11,30 +11,20 @@
  * and the replay cache are not in these figures.
  * Usage: node bin/run-ts.js bench/cost-split.ts POLICY [STATES] [race|device]
  */
-import { findPolicy } from "../model/policies/index.ts";
 import { makeSystem, Stepper } from "../model/system.ts";
 import { Observation } from "../model/observation.ts";
-import { combineComponentHashes, componentHashInto } from "../model/fingerprint.ts";
+import { combineComponentHashes, componentHashesInto } from "../model/fingerprint.ts";
 import { type State } from "../model/state.ts";
 import { PROPERTIES } from "../properties/index.ts";
-import { alphabetEvents, DEFAULT_SCOPE, raceScopesFor } from "../checker/scope.ts";
+import { alphabetEvents } from "../checker/scope.ts";
 import { symmetryReduction } from "../checker/cpu-symmetry.ts";
 import { successorFingerprint } from "../checker/replay-cache.ts";
+import { type CanonicalFingerprint } from "../checker/symmetry.ts";
 import { FingerprintSet } from "../checker/visited.ts";
+import { raceScopeArgs } from "./race-scope-args.ts";
 
 const REPEAT = 3;
-const [name, statesArg, which] = process.argv.slice(2);
-const policy = name === undefined ? undefined : findPolicy(name);
-if (policy === undefined) {
-  process.stderr.write("usage: cost-split.ts POLICY [STATES] [race|device]\n");
-  process.exit(2);
-}
-const scopes = raceScopesFor(policy, DEFAULT_SCOPE.config);
-const scope = which === "device" ? scopes[1] : scopes[0];
-if (scope === undefined) {
-  process.stderr.write(`${name} has no device race scope (its race scope has two devices)\n`);
-  process.exit(2);
-}
+const { name, policy, scope, count: statesArg, scopeName } = raceScopeArgs("cost-split.ts", "STATES");
 const want = statesArg === undefined ? 100_000 : Number(statesArg);
 const sys = makeSystem(scope.config, policy);
 const alphabet = alphabetEvents(scope);
@@ -46,7 +36,7 @@ const fp = new Uint32Array(2);
 
 function hashesOf(s: State): number[] {
   const h = new Array<number>(nComp * 2).fill(0);
-  for (let c = 0; c < nComp; c++) componentHashInto(s[c], h, 2 * c);
+  componentHashesInto(s, h);
   return h;
 }
 
@@ -71,40 +61,36 @@ for (let i = 0; i < states.length && states.length < want; i++) {
 
 const scratch = new Array<number>(nComp * 2).fill(0);
 let sink = 0;
-const loops: [string, (s: State, h: readonly number[]) => void][] = [
-  ["steps", (s) => {
+/** Steps every event from s and fingerprints each state-changing successor, plainly or by its representative. */
+const fingerprints = (canon: CanonicalFingerprint | null) => (s: State, h: readonly number[]) => {
+  for (const e of alphabet) {
+    const t = st.step(s, e);
+    if (t === s) continue;
+    successorFingerprint(s, t, h, scratch, canon, fp);
+    sink += fp[0] & 1;
+  }
+};
+// Each loop adds one part to the first: the steps; their property checks; fingerprints; representatives.
+const loops: ((s: State, h: readonly number[]) => void)[] = [
+  (s) => {
     for (const e of alphabet) if (st.step(s, e) !== s) sink++;
-  }],
-  ["steps + property checks", (s) => {
+  },
+  (s) => {
     for (const e of alphabet) {
       const t = st.step(s, e);
       if (t === s && obs.noop) continue;
       for (const p of PROPERTIES) if (p.check(sys, s, e, obs, t) !== null) sink++;
     }
-  }],
-  ["steps + fingerprints", (s, h) => {
-    for (const e of alphabet) {
-      const t = st.step(s, e);
-      if (t === s) continue;
-      successorFingerprint(s, t, h, scratch, null, fp);
-      sink += fp[0] & 1;
-    }
-  }],
-  ["steps + representative fingerprints", (s, h) => {
-    for (const e of alphabet) {
-      const t = st.step(s, e);
-      if (t === s) continue;
-      successorFingerprint(s, t, h, scratch, canonical, fp);
-      sink += fp[0] & 1;
-    }
-  }],
+  },
+  fingerprints(null),
+  fingerprints(canonical),
 ];
 
 let changing = 0;
 for (const s of states) for (const e of alphabet) if (st.step(s, e) !== s) changing++;
-console.log(`${name} ${which === "device" ? "device race" : "race"} scope: ${states.length.toLocaleString("en-US")} states, ${alphabet.length} events, ${(changing / states.length).toFixed(1)} state-changing successors per state; symmetry: ${canonical === null ? "none" : "yes"}`);
+console.log(`${name} ${scopeName} scope: ${states.length.toLocaleString("en-US")} states, ${alphabet.length} events, ${(changing / states.length).toFixed(1)} state-changing successors per state; symmetry: ${canonical === null ? "none" : "yes"}`);
 const figures: number[] = [];
-for (const [, f] of loops) {
+for (const f of loops) {
   let best = Infinity;
   for (let r = 0; r < REPEAT; r++) {
     const t0 = performance.now();
