@@ -320,9 +320,20 @@ export function symmetryReduction(sys: System, alphabet: readonly Event[]): Redu
     }
     return q[semBase + a] - q[semBase + b];
   };
-  /** Whether the image under the permutation whose inverse is `inv` lists the CPUs in key order. */
-  const sortedUnder = (cl: Words, q: Words, inv: Int32Array): boolean => {
-    for (let j = 0; j + 1 < cpuCount; j++) if (keyCmp(cl, q, inv[j], inv[j + 1]) > 0) return false;
+  // after[a * cpuCount + b]: CPU a's key is greater than CPU b's (filled once per state, every pair compared once).
+  const after = new Uint8Array(cpuCount * cpuCount);
+  const compareKeys = (cl: Words, q: Words): void => {
+    for (let a = 0; a < cpuCount; a++) {
+      for (let b = a + 1; b < cpuCount; b++) {
+        const d = keyCmp(cl, q, a, b);
+        after[a * cpuCount + b] = d > 0 ? 1 : 0;
+        after[b * cpuCount + a] = d < 0 ? 1 : 0;
+      }
+    }
+  };
+  /** Whether the image under the permutation whose inverse is `inv` lists the CPUs in key order (after compareKeys). */
+  const sortedUnder = (inv: Int32Array): boolean => {
+    for (let j = 0; j + 1 < cpuCount; j++) if (after[inv[j] * cpuCount + inv[j + 1]] !== 0) return false;
     return true;
   };
 
@@ -348,10 +359,11 @@ export function symmetryReduction(sys: System, alphabet: readonly Event[]): Redu
       throw new Error(`CPU symmetry: policy ${policyName} wrote the flush queue or the TLBs, which CPU renaming does not cover; declare cpuSymmetric: false`);
     }
     const cl = t[CALLS], q = t[CMDQ];
+    compareKeys(cl, q);
     // own: local holds the state's own image (its hashes, MAPS and CALLS slot-canonicalised).
     let own = false, any = false;
     let m0 = 0, m1 = 0, c0 = 0, c1 = 0;
-    if (sortedUnder(cl, q, invs[0])) {
+    if (sortedUnder(invs[0])) {
       imageFingerprint(t, hashes, cl, 0, out);
       own = any = true;
       m0 = local[2 * MAPS];
@@ -360,7 +372,7 @@ export function symmetryReduction(sys: System, alphabet: readonly Event[]): Redu
       c1 = local[2 * CALLS + 1];
     }
     for (let k = 1; k < perms.length; k++) {
-      if (!sortedUnder(cl, q, invs[k])) continue;
+      if (!sortedUnder(invs[k])) continue;
       const changed = renamer.apply(t, perms[k]);
       if (changed === 0) continue; // the image is the state itself, whose keys are then in order too: done above
       const into = any ? cand : out;
