@@ -12,21 +12,17 @@ import { passthrough } from "../../model/policies/passthrough.ts";
 import { strict } from "../../model/policies/strict.ts";
 import { makeSystem } from "../../model/system.ts";
 import { findProperty } from "../../properties/index.ts";
+import { READ_BESIDE_OBJECT } from "./helpers.ts";
 
 const prop = findProperty("byte-confinement")!;
 
 describe("byte-confinement", () => {
   it("strict: a read from offset 8 of the page reaches the kernel object beside the buffer", () => {
-    const events: Event[] = [
-      { t: "kmalloc", size: 64 },
-      { t: "map", cpu: 0, dev: 0, src: "kmalloc", size: 64, dir: "to-device" },
-      { t: "dma", dev: 0, write: false, page: 15, offset: 8, len: 100 },
-    ];
-    const v = new Executor(makeSystem(DEFAULT_CONFIG, strict), [prop]).run(events).violation;
+    const v = new Executor(makeSystem(DEFAULT_CONFIG, strict), [prop]).run(READ_BESIDE_OBJECT).violation;
     expect(v?.message).toMatch(/^device 0 read bytes 0x8\.\.0x6b of frame 6 through .* for IOVA 0x207008; byte 0x8 is not granted to device 0 for reading: it is /);
     expect([v?.step, v?.dev, v?.frame, v?.iovaPfn]).toEqual([2, 0, 6, 0x207]);
     // Inside the buffer: nothing to report.
-    expect(new Executor(makeSystem(DEFAULT_CONFIG, strict), [prop]).run([...events.slice(0, 2), { ...events[2], offset: 64, len: 64 } as Event]).violation).toBeNull();
+    expect(new Executor(makeSystem(DEFAULT_CONFIG, strict), [prop]).run([...READ_BESIDE_OBJECT.slice(0, 2), { ...READ_BESIDE_OBJECT[2], offset: 64, len: 64 } as Event]).violation).toBeNull();
   });
 
   it("passthrough: the first byte of frame 0 is reported, as byte 0x0", () => {

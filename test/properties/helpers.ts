@@ -18,3 +18,14 @@ export function antecedentCounts(p: Property, r: Runner, events: readonly Event[
     return Array.from(c);
   });
 }
+
+/**
+ * The kernel allocates a 64-byte object, the driver a 64-byte buffer in the
+ * same slab page (the next slot), strict maps the buffer, and the device
+ * reads 100 bytes from offset 8 of that page: bytes of the kernel's object.
+ */
+export const READ_BESIDE_OBJECT: readonly Event[] = [
+  { t: "kmalloc", size: 64 },
+  { t: "map", cpu: 0, dev: 0, src: "kmalloc", size: 64, dir: "to-device" },
+  { t: "dma", dev: 0, write: false, page: 15, offset: 8, len: 100 },
+];

@@ -9,9 +9,9 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { DEFAULT_CONFIG } from "../../model/config.ts";
 import { type Event } from "../../model/events.ts";
-import { FRAMES } from "../../model/geometry.ts";
+import { FRAMES, MAPS } from "../../model/geometry.ts";
 import { Observation } from "../../model/observation.ts";
-import { frameContents, frameRole, ROLE_BOUNCE, ROLE_FREE, ROLE_IO_POOL, ROLE_SLAB } from "../../model/physical-memory.ts";
+import { contentsOf, frameAux, frameContents, frameRole, processContents, ROLE_BOUNCE, ROLE_FREE, ROLE_IO_POOL, ROLE_SLAB, ROLE_USER } from "../../model/physical-memory.ts";
 import { bounce } from "../../model/policies/bounce.ts";
 import { damn } from "../../model/policies/damn.ts";
 import { strict } from "../../model/policies/strict.ts";
@@ -22,9 +22,7 @@ import { type State } from "../../model/state.ts";
 import { makeSystem, Stepper, type System } from "../../model/system.ts";
 import { findProperty } from "../../properties/index.ts";
 import { Contents, contentsAt, FROM_COPY, FROM_LEFTOVER, FROM_OBJECT, FROM_ROLE } from "../../properties/leftover-data.ts";
-import { contentsOf, frameAux, processContents, ROLE_USER } from "../../model/physical-memory.ts";
 import { ownerDriver } from "../../model/objects.ts";
-import { MAPS } from "../../model/geometry.ts";
 import { mSegBounce, mSegFrame, mSegOffset } from "../../model/dma-mapping.ts";
 import { maio } from "../../model/policies/maio.ts";
 import { passthrough } from "../../model/policies/passthrough.ts";
@@ -34,6 +32,7 @@ import { Executor } from "../../checker/execute.ts";
 import { exhaustiveCheck } from "../../checker/exhaustive.ts";
 import { randomCheck } from "../../checker/random.ts";
 import { alphabetEvents, DEFAULT_SCOPE } from "../../checker/scope.ts";
+import { READ_BESIDE_OBJECT } from "./helpers.ts";
 
 const prop = findProperty("leftover-data")!;
 
@@ -292,12 +291,7 @@ describe("leftover-data's user clause (several processes on one MAIO pool)", () 
 
 describe("leftover-data's device clause: the violation's fields", () => {
   it("strict: a read from offset 8 beside a kernel object names the IOVA with its offset and the foreign byte", () => {
-    const events: Event[] = [
-      { t: "kmalloc", size: 64 },
-      { t: "map", cpu: 0, dev: 0, src: "kmalloc", size: 64, dir: "to-device" },
-      { t: "dma", dev: 0, write: false, page: 15, offset: 8, len: 100 },
-    ];
-    const v = new Executor(makeSystem(DEFAULT_CONFIG, strict), [prop]).run(events).violation;
+    const v = new Executor(makeSystem(DEFAULT_CONFIG, strict), [prop]).run(READ_BESIDE_OBJECT).violation;
     expect(v?.message).toMatch(/^device 0 read bytes 0x8\.\.0x6b of frame 6 through .* for IOVA 0x207008; byte 0x8 of frame 6 holds the kernel's data: a live kmalloc-64 object of the kernel/);
     expect([v?.dev, v?.frame, v?.iovaPfn]).toEqual([0, 6, 0x207]);
   });

@@ -30,6 +30,14 @@ const coherence = findProperty("iotlb-coherence")!;
 const MAP: Event = { t: "map", cpu: 0, dev: 0, src: "pages", size: 4096, dir: "to-device" };
 const DMA: Event = { t: "dma", dev: 0, write: false, page: 15, offset: 0, len: 1 };
 const UNMAP: Event = { t: "unmap", cpu: 0, k: 0, free: true };
+/** lazy without a declared bound: its stale accesses are violations until the flush's invalidation is queued. */
+const unbounded: Policy = { ...lazy, name: "test-lazy-no-bound", staleBound: undefined };
+
+/** Map, access, unmap; then the step of an access after the unmap returned. */
+function accessAfterUnmap(r: Runner): ReturnType<Runner["step"]> {
+  r.steps([MAP, DMA, UNMAP]);
+  return r.step(DMA);
+}
 
 describe("stale-window", () => {
   it("lazy: the antecedent is reached (a stale IOTLB hit after the unmap returned) and the bound holds", () => {
@@ -79,8 +87,6 @@ describe("stale-window", () => {
 });
 
 describe("stale-window: what it counts and which accesses it judges", () => {
-  /** lazy without a declared bound: its stale accesses are violations until the flush's invalidation is queued. */
-  const unbounded: Policy = { ...lazy, name: "test-lazy-no-bound", staleBound: undefined };
   const at = (r: Runner, s: ReturnType<Runner["step"]>) => stale.check(r.sys, s.pre, s.event, r.obs, s.post);
 
   it("the antecedent: an IOTLB hit with its mapping live, then one after the unmap returned; a walk is not counted", () => {
@@ -100,8 +106,7 @@ describe("stale-window: what it counts and which accesses it judges", () => {
 
   it("lazy: right after the unmap the timer has the whole bound left (10 of 10 ms): the flush is due within it", () => {
     const r = Runner.of(lazy);
-    r.steps([MAP, DMA, UNMAP]);
-    const s = r.step(DMA);
+    const s = accessAfterUnmap(r);
     expect(s.segSource).toEqual([SRC_IOTLB]);
     expect(at(r, s)).toBeNull();
   });
@@ -143,16 +148,14 @@ describe("stale-window: what it counts and which accesses it judges", () => {
     const pt = Runner.of(passthrough);
     expect(at(pt, pt.step({ ...DMA, page: 20 }))).toBeNull();
     const sh = Runner.of(shadow);
-    sh.steps([MAP, DMA, UNMAP]);
-    const s = sh.step(DMA);
+    const s = accessAfterUnmap(sh);
     expect(s.segSource).toEqual([SRC_IOTLB]);
     expect(at(sh, s)).toBeNull();
   });
 
   it("only the segments the access performed are judged, not what an earlier access left in the observation", () => {
     const r = Runner.of(unbounded);
-    r.steps([MAP, DMA, UNMAP]);
-    const bad = r.step(DMA);
+    const bad = accessAfterUnmap(r);
     expect(at(r, bad)).not.toBeNull();
     const s = r.step({ ...MAP, cpu: 1 });
     // The arrays past nseg (0 now) still hold the stale IOTLB segment of the access before.
@@ -164,7 +167,6 @@ describe("stale-window: what it counts and which accesses it judges", () => {
 
 describe("stale-window: a stale write, and the queued invalidation on AMD", () => {
   it("a lazy without a bound: a stale write is reported as one", () => {
-    const unbounded: Policy = { ...lazy, name: "test-lazy-no-bound", staleBound: undefined };
     const r = Runner.of(unbounded);
     const map: Event = { ...MAP, dir: "bidirectional" };
     r.steps([map, DMA, UNMAP]);
@@ -176,9 +178,8 @@ describe("stale-window: a stale write, and the queued invalidation on AMD", () =
   it("a stale walk from a cached directory entry is judged as a stale IOTLB hit is", () => {
     // The access above, as if its translation came from a walk that began at a cached directory entry
     // of a freed table (a policy that frees tables without invalidating the directory cache).
-    const r = Runner.of({ ...lazy, name: "test-lazy-no-bound", staleBound: undefined });
-    r.steps([MAP, DMA, UNMAP]);
-    const s = r.step(DMA);
+    const r = Runner.of(unbounded);
+    const s = accessAfterUnmap(r);
     const judge = () => stale.check(r.sys, s.pre, s.event, r.obs, s.post);
     r.obs.segSource[0] = SRC_PDEC_WALK;
     expect(judge()?.message).toMatch(/^device 0 read frame \d+ through a stale page walk from a cached directory entry/);
