@@ -13,7 +13,7 @@ import { makeSystem, Stepper } from "../../model/system.ts";
 import { FAULT_ACS_TB, FAULT_ATS_DISABLED, FAULT_NONE, Observation } from "../../model/observation.ts";
 import { findProperty } from "../../properties/index.ts";
 import { Executor } from "../../checker/execute.ts";
-import { Runner } from "../model/helpers.ts";
+import { copyState, Runner } from "../model/helpers.ts";
 import { DTE, DTE_W } from "../../model/geometry.ts";
 import { DTE_D1HI_IOTLB } from "../../model/formats/amd-dte.ts";
 import { type State } from "../../model/state.ts";
@@ -112,7 +112,7 @@ describe("availability: what it judges and what its antecedent counts", () => {
       r.step(MAP);
       if (!acsTb) {
         // The device table entry without ATS (as for a device the kernel did not enable it for): the IOMMU refuses.
-        const st = r.state.map((w) => w.slice()) as unknown as State;
+        const st = copyState(r.state);
         st[DTE][0 * DTE_W + 3] &= ~DTE_D1HI_IOTLB;
         r.state = st;
       }

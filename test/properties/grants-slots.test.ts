@@ -20,7 +20,7 @@ import { bounce } from "../../model/policies/bounce.ts";
 import { damn } from "../../model/policies/damn.ts";
 import { type State } from "../../model/state.ts";
 import { devicePoolFrame, firstUngrantedByte, frameGranted } from "../../properties/grants.ts";
-import { Runner } from "../model/helpers.ts";
+import { copyState, Runner } from "../model/helpers.ts";
 
 const P = PAGE_SIZE;
 
@@ -76,7 +76,7 @@ describe("grants in a bounce slot", () => {
   });
 
   it("firstUngrantedByte: padding that holds leftover data (F_STALE) is nobody's; the copy stays granted", () => {
-    const st = s.map((c) => c.slice()) as unknown as State;
+    const st = copyState(s);
     st[FRAMES][slot * FRAME_W] |= F_STALE;
     expect(first(st, 0, false, copy, copy + 64)).toBe(-1);
     expect(first(st, 0, false, slot * P, copy + 64)).toBe(slot * P);
@@ -85,7 +85,7 @@ describe("grants in a bounce slot", () => {
   });
 
   it("a slot another mapping owns now (aux) grants mapping #0 nothing there", () => {
-    const st = s.map((c) => c.slice()) as unknown as State;
+    const st = copyState(s);
     expect(frameAux(st[FRAMES], slot)).toBe(1);
     st[FRAMES][slot * FRAME_W] += 1 << 16; // aux (bits 16..) = mapping #1 + 1
     expect(frameAux(st[FRAMES], slot)).toBe(2);
@@ -96,7 +96,7 @@ describe("grants in a bounce slot", () => {
 
   it("a slot's extent comes from its segment: the free slot above, its record edited to name mapping #0, is not granted", () => {
     // Mapping #0's slot is one page (frame 8); frame 9's aux says #0 too, but no segment of #0 was bounced there.
-    const st = s.map((c) => c.slice()) as unknown as State;
+    const st = copyState(s);
     st[FRAMES][(slot + 1) * FRAME_W] += 1 << 16;
     expect(frameAux(st[FRAMES], slot + 1)).toBe(1);
     expect(frameGranted(st, maps, 0, slot + 1)).toBe(false);

@@ -26,7 +26,7 @@ import { ownerDriver } from "../../model/objects.ts";
 import { mSegBounce, mSegFrame, mSegOffset } from "../../model/dma-mapping.ts";
 import { maio } from "../../model/policies/maio.ts";
 import { passthrough } from "../../model/policies/passthrough.ts";
-import { Runner } from "../model/helpers.ts";
+import { copyState, Runner } from "../model/helpers.ts";
 import { eventsArbitrary } from "../../checker/arbitraries.ts";
 import { Executor } from "../../checker/execute.ts";
 import { exhaustiveCheck } from "../../checker/exhaustive.ts";
@@ -224,7 +224,7 @@ describe("contentsAt: whose data a byte holds, and how far the answer runs", () 
     const r = Runner.of(bounce);
     r.steps([{ t: "map", cpu: 0, dev: 0, src: "kmalloc", size: 64, dir: "to-device" }] as Event[]);
     const slot = mSegBounce(r.state[MAPS], 0, 0);
-    const st = r.state.map((w) => w.slice()) as unknown as State;
+    const st = copyState(r.state);
     st[MAPS].fill(0); // every mapping slot free, the slot frame's aux still naming #0
     expect(frameAux(st[FRAMES], slot)).toBe(1);
     const c = contentsAt(st, r.sys.cfg.maxMappings, slot * P + (mSegOffset(r.state[MAPS], 0, 0) % P), new Contents());

@@ -22,7 +22,7 @@ import { armFqTimer, fqRingBase } from "../../model/flush-queue.ts";
 import { pinFrame } from "../../model/pinning.ts";
 import { ROLE_MORSEL_PT, ROLE_MORSEL_VIEW, setFrame } from "../../model/physical-memory.ts";
 import { type State } from "../../model/state.ts";
-import { txOn } from "../model/helpers.ts";
+import { copyState, txOn } from "../model/helpers.ts";
 
 const noLeak = findProperty("no-leak")!;
 
@@ -122,10 +122,9 @@ describe("no-leak", () => {
 
 describe("no-leak: when DMA is over, and what it reports", () => {
   const sys = makeSystem(DEFAULT_CONFIG, lazy);
-  const copy = (s: State) => s.map((w) => w.slice()) as unknown as State;
   /** The initial state with one thing changed by `edit`. */
   const edited = (edit: (s: State) => void) => {
-    const s = copy(sys.init);
+    const s = copyState(sys.init);
     edit(s);
     return s;
   };
@@ -197,7 +196,7 @@ describe("no-leak: when DMA is over, and what it reports", () => {
       expect(count(s, post), `component ${k}`).toEqual([0, 1, 0]);
     }
     // From a busy state into the quiescent one: checked; into a busy one: not.
-    const busy = copy(s);
+    const busy = copyState(s);
     busy[HDR][H_TIMER] = 5;
     expect(noLeak.check(sys, busy, TICK, ob, s)?.message).toMatch(/frame 3 is still pinned/);
     expect(count(busy, s)).toEqual([0, 1, 0]);
