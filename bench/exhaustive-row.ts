@@ -7,6 +7,8 @@
  * this one (checker/split-search.ts; the workers' start-up is counted).
  * BENCH_REDUCTION=slots (slot symmetry only) or none measures the search
  * without CPU symmetry, or without any reduction; default: both where they apply.
+ * BENCH_RECENT=off measures it without skipping successors generated before
+ * (checker/recent-successors.ts): the same search, to time what that saves.
  */
 import { findPolicy } from "../model/policies/index.ts";
 import { makeSystem } from "../model/system.ts";
@@ -54,12 +56,13 @@ const pool = threads > 1 ? new SearchPool(threads - 1) : null;
 const split = pool === null ? null : {
   pool, spec: { policy: name, module: null, config: scope.config, alphabet, properties: PROPERTIES.map((p) => p.name), symmetry: canonical !== null, observe: false, maxLevel: 101 },
 };
-const r = exhaustiveCheck(sys, PROPERTIES, alphabet, { depth: 100, maxStates: max === undefined ? 5_000_000 : Number(max), canonical, split });
+const recentSuccessors = process.env.BENCH_RECENT !== "off";
+const r = exhaustiveCheck(sys, PROPERTIES, alphabet, { depth: 100, maxStates: max === undefined ? 5_000_000 : Number(max), canonical, split, recentSuccessors });
 const wallMs = performance.now() - t0;
 pool?.close();
 const cpu = process.cpuUsage(cpu0);
 const peak = process.resourceUsage().maxRSS * 1024; // kilobytes
 process.stdout.write(JSON.stringify({
   policy: name, scope: scopeName, threads, states: r.states, transitions: r.transitions, depth: r.depth, stopped: r.stopped, ms: r.ms, wallMs, cpuMs: (cpu.user + cpu.system) / 1000,
-  visitedBytesPerState: r.bytesPerState, peakBytes: Math.max(0, peak - rssBefore), symmetry: canonical !== null, cpuSymmetry,
+  visitedBytesPerState: r.bytesPerState, peakBytes: Math.max(0, peak - rssBefore), symmetry: canonical !== null, cpuSymmetry, recentSuccessors,
 }) + "\n");

@@ -14,6 +14,7 @@ import { type CoverageRecorder } from "./coverage.ts";
 import { successorFingerprint, type ReplayCache } from "./replay-cache.ts";
 import { type ChunkResult } from "./split-search.ts";
 import { type CanonicalFingerprint } from "./symmetry.ts";
+import { type RecentSuccessors } from "./recent-successors.ts";
 
 export class ChunkExpander {
   private readonly scratch: number[];
@@ -24,6 +25,8 @@ export class ChunkExpander {
     private readonly alphabet: readonly Event[], private readonly canonical: CanonicalFingerprint | null,
     /** Counts the chunk's coverage; its delta goes with the result. */
     private readonly recorder: CoverageRecorder | null, private readonly cache: ReplayCache,
+    /** Successors generated before, skipped before they are fingerprinted (checker/recent-successors.ts); null: none skipped. */
+    private readonly recent: RecentSuccessors | null,
   ) {
     this.scratch = new Array<number>(sys.init.length * 2).fill(0);
   }
@@ -53,7 +56,7 @@ export class ChunkExpander {
 
   /** Expands nodes [lo, hi) of level `depth`, checking the properties `active` (indices into the search's). */
   expand(level: number, chunk: number, lo: number, hi: number, depth: number, active: readonly number[], local: boolean): ChunkResult {
-    const { sys, obs, stepper, props, canonical, recorder, cache, alphabet, scratch, fp } = this;
+    const { sys, obs, stepper, props, canonical, recorder, cache, alphabet, scratch, fp, recent } = this;
     let cand = new Uint32Array(Math.max(64, (hi - lo) * alphabet.length));
     let n = 0;
     const violated: number[] = [];
@@ -75,7 +78,8 @@ export class ChunkExpander {
           }
         }
         if (t === st) continue;
-        successorFingerprint(st, t, h, scratch, canonical, fp);
+        if (recent === null) successorFingerprint(st, t, h, scratch, canonical, fp);
+        else if (recent.duplicate(st, t, h, scratch, canonical, fp, node, ei)) continue;
         if (4 * n + 4 > cand.length) {
           const more = new Uint32Array(cand.length * 2);
           more.set(cand);

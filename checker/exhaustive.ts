@@ -34,6 +34,7 @@ import { type CanonicalFingerprint } from "./symmetry.ts";
 import { CoverageRecorder, type StepObserver } from "./coverage.ts";
 import { ReplayCache, successorFingerprint } from "./replay-cache.ts";
 import { ChunkExpander } from "./chunk-expander.ts";
+import { RecentSuccessors } from "./recent-successors.ts";
 import { type ChunkResult, type SearchPool, type SearchSpec } from "./split-search.ts";
 import { checkDeadline } from "./deadline.ts";
 
@@ -64,6 +65,12 @@ export interface ExhaustiveOptions {
   readonly onProgress?: (p: SearchProgress) => void;
   /** Symmetry reduction (checker/symmetry.ts): fingerprints a state's canonical representative. Absent: the state itself. */
   readonly canonical?: CanonicalFingerprint | null;
+  /**
+   * Skip, before fingerprinting, a successor an earlier transition produced
+   * word for word (checker/recent-successors.ts; default true). The result is
+   * the same either way; false is for the tests that show it.
+   */
+  readonly recentSuccessors?: boolean;
   /** Told of every transition explored, before the properties are checked (coverage). */
   readonly observer?: StepObserver;
   /**
@@ -184,6 +191,8 @@ export function exhaustiveCheck(sys: System, props: readonly Property[], alphabe
   visited.add(fp[0], fp[1]);
   tree.push(-1, 0);
   const scratch: number[] = rootHashes.slice();
+  const useRecent = opts.recentSuccessors ?? true;
+  const recent = useRecent ? new RecentSuccessors() : null;
 
   let depth = 0;
   let stopped: StopReason = "depth";
@@ -285,7 +294,9 @@ export function exhaustiveCheck(sys: System, props: readonly Property[], alphabe
         }
       }
       if (t === s) continue; // nothing changed: already visited
-      successorFingerprint(s, t, h, scratch, canonical, fp);
+      if (recent === null) successorFingerprint(s, t, h, scratch, canonical, fp);
+      else if (recent.duplicate(s, t, h, scratch, canonical, fp, node, ei)) continue; // produced before: a duplicate
+
       if (maxBytes !== Infinity && visited.bytesAfterAdd + tree.bytesAfterAdd > maxBytes && !visited.has(fp[0], fp[1])) {
         stopped = "memory";
         return true;
@@ -308,10 +319,10 @@ export function exhaustiveCheck(sys: System, props: readonly Property[], alphabe
 
   // A split search (checker/split-search.ts): only where its merge is exact.
   const split = opts.split !== undefined && opts.split !== null && wanted === 1 && (observer === null || observer instanceof CoverageRecorder) ? opts.split : null;
-  const splitId = split === null ? 0 : split.pool.begin(split.spec);
+  const splitId = split === null ? 0 : split.pool.begin(useRecent ? split.spec : { ...split.spec, recentSuccessors: false });
   // The search's thread expands chunks too while it would wait, with a recorder of its own (a chunk may be discarded).
   const localExpander = split === null ? null
-    : new ChunkExpander(sys, stepper, obs, props, alphabet, canonical, observer === null ? null : new CoverageRecorder(sys, props), cache);
+    : new ChunkExpander(sys, stepper, obs, props, alphabet, canonical, observer === null ? null : new CoverageRecorder(sys, props), cache, useRecent ? new RecentSuccessors() : null);
   const chunk = split === null ? 0 : split.chunkNodes ?? Math.max(8, Math.ceil(4096 / Math.max(1, alphabet.length)));
   /**
    * Whether chunk result r can be merged as it is: it violates no property

@@ -23,16 +23,20 @@ import { type CanonicalFingerprint } from "./symmetry.ts";
 export function successorFingerprint(
   s: State, t: State, sHashes: readonly number[], scratch: number[], canonical: CanonicalFingerprint | null, fp: Uint32Array,
 ): void {
-  const nComp = t.length;
-  for (let c = 0; c < nComp; c++) {
-    if (t[c] !== s[c]) componentHashUpdate(s[c], sHashes, 2 * c, t[c], scratch, 2 * c);
+  successorHashes(s, t, sHashes, scratch);
+  if (canonical !== null) canonical(t, scratch, fp);
+  else combineComponentHashes(scratch, t.length, fp);
+}
+
+/** Writes into `out` the component hashes of successor t of state s (whose component hashes are `sHashes`). */
+export function successorHashes(s: State, t: State, sHashes: readonly number[], out: number[]): void {
+  for (let c = 0; c < t.length; c++) {
+    if (t[c] !== s[c]) componentHashUpdate(s[c], sHashes, 2 * c, t[c], out, 2 * c);
     else {
-      scratch[2 * c] = sHashes[2 * c];
-      scratch[2 * c + 1] = sHashes[2 * c + 1];
+      out[2 * c] = sHashes[2 * c];
+      out[2 * c + 1] = sHashes[2 * c + 1];
     }
   }
-  if (canonical !== null) canonical(t, scratch, fp);
-  else combineComponentHashes(scratch, nComp, fp);
 }
 
 export class ReplayCache {

@@ -51,6 +51,8 @@ export interface SearchSpec {
   readonly observe: boolean;
   /** The deepest level a node can be on (the search's depth bound). */
   readonly maxLevel: number;
+  /** Whether successors generated before are skipped early (checker/recent-successors.ts); absent: they are. */
+  readonly recentSuccessors?: boolean;
 }
 
 /** Main thread to worker. */

@@ -18,6 +18,7 @@ import { ReplayCache } from "./replay-cache.ts";
 import { chunkRange, type ChunkResult, type SearchSpec, type SplitRequest } from "./split-search.ts";
 import { symmetryReduction } from "./cpu-symmetry.ts";
 import { ChunkExpander } from "./chunk-expander.ts";
+import { RecentSuccessors } from "./recent-successors.ts";
 import { TreeView } from "./tree.ts";
 
 interface Search {
@@ -58,7 +59,8 @@ async function build(id: number, spec: SearchSpec): Promise<Search> {
   const canonical = spec.symmetry ? symmetryReduction(sys, spec.alphabet).canonical : null;
   const recorder = spec.observe ? new CoverageRecorder(sys, props) : null;
   const cache = new ReplayCache(sys, stepper, spec.alphabet, view, spec.maxLevel);
-  const expander = new ChunkExpander(sys, stepper, obs, props, spec.alphabet, canonical, recorder, cache);
+  const recent = spec.recentSuccessors === false ? null : new RecentSuccessors();
+  const expander = new ChunkExpander(sys, stepper, obs, props, spec.alphabet, canonical, recorder, cache, recent);
   expander.warmUp(WARM_UP_STEPS);
   return { id, view, expander };
 }

@@ -7,6 +7,10 @@
  * and device race scopes, and under the memory, state and time bounds. The
  * chunks are made tiny so that almost every level is split, and the test
  * checks that the workers' chunks were merged (not only this thread's).
+ * The search alone runs without skipping successors produced before
+ * (checker/recent-successors.ts), the split one with it, in its workers and
+ * this thread: the same result shows that, too, exact whichever thread
+ * expands which chunk in which order.
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { resolve } from "node:path";
@@ -50,7 +54,7 @@ function both(policy: Policy, scope: Scope, opts: Partial<ExhaustiveOptions> & {
   const run = (split: boolean) => {
     const rec = new CoverageRecorder(sys, props);
     const r = exhaustiveCheck(sys, props, alphabet, {
-      depth: 60, maxStates: 1500, canonical, observer: rec, ...opts,
+      depth: 60, maxStates: 1500, canonical, observer: rec, recentSuccessors: split, ...opts,
       split: split ? {
         pool, chunkNodes: 2,
         spec: { policy: policy.name, module: opts.module ?? null, config: s.config, alphabet, properties: props.map((p) => p.name), symmetry: canonical !== null, observe: true, maxLevel: 61 },
