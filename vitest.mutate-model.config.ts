@@ -12,6 +12,7 @@ export default defineConfig({
   ...base,
   test: {
     ...base.test,
+    isolate: true,
     include: [
       "test/model/iotlb.test.ts", "test/model/command-queue.test.ts", "test/model/flush-queue.test.ts", "test/model/strict.test.ts",
       "test/model/iommu.test.ts", "test/model/fidelity.test.ts", "test/model/kernel-services.test.ts", "test/model/map-range.test.ts",

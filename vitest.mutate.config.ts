@@ -7,5 +7,5 @@ import base from "./vitest.config.ts";
 // not mergeConfig: mergeConfig would append to the base's include list.
 export default defineConfig({
   ...base,
-  test: { ...base.test, include: ["test/properties/**/*.test.ts"], reporters: ["default"], maxWorkers: 1 },
+  test: { ...base.test, include: ["test/properties/**/*.test.ts"], reporters: ["default"], maxWorkers: 1, isolate: true },
 });
