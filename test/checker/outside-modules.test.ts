@@ -63,6 +63,9 @@ const BUGS: readonly Bug[] = [
   { module: "out-unmap-first-page", bugClass: "page-table entries cleared for too small a range", property: "page-confinement", engines: ["random", "exhaustive"] },
   { module: "out-free-tables-early", bugClass: "table frames freed before the invalidation completes", property: "pt-page-safety", engines: ["random", "exhaustive"] },
   { module: "out-no-pde", bugClass: "directory caches not invalidated when tables are reclaimed", property: "pt-page-safety", engines: ["random", "exhaustive"] },
+  // Needs both CPUs: the exhaustive engine finds it in the race pass only (8 events).
+  { module: "out-wait-other-cpu", bugClass: "waiting on another CPU's completion", property: "pin-safety", engines: ["random", "exhaustive"] },
+  { module: "out-inv-before-clear", bugClass: "invalidation issued before the page-table entries are cleared", property: "page-confinement", engines: ["random", "exhaustive"] },
 ];
 
 const ATS = { untrusted: false, ats: true, acsTb: false };
