@@ -296,7 +296,6 @@ export function exhaustiveCheck(sys: System, props: readonly Property[], alphabe
       if (t === s) continue; // nothing changed: already visited
       if (recent === null) successorFingerprint(s, t, h, scratch, canonical, fp);
       else if (recent.duplicate(s, t, h, scratch, canonical, fp, node, ei)) continue; // produced before: a duplicate
-
       if (maxBytes !== Infinity && visited.bytesAfterAdd + tree.bytesAfterAdd > maxBytes && !visited.has(fp[0], fp[1])) {
         stopped = "memory";
         return true;

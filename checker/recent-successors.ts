@@ -41,7 +41,8 @@ const MIN_ENTRIES = 1 << 10;
  * 2^14 entries catches 60 % of the state-changing successors, 2^17 66 %,
  * 2^20 72 %, and 74 % are repeats in all; yet 2^13, 2^15 and 2^19 entries
  * run equally fast (bench/exhaustive-row.ts, paired): a small table stays
- * in the processor's caches, a large one misses more often than it hits.
+ * in the processor's caches, which seems to make up for the repeats it
+ * forgets.
  */
 export const MAX_ENTRIES = 1 << 16;
 /** Words per entry: the fingerprint's two words, node + 1 (0 = empty), event index. */
