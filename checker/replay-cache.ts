@@ -44,14 +44,13 @@ export class ReplayCache {
   private readonly state: State[];
   /** Per level: the component hashes of the cached state (2 words per component). */
   readonly hashes: number[][] = [];
-  private readonly nComp: number;
 
   /** The root (node 0, level 0) is `sys.init`. */
   constructor(sys: System, private readonly stepper: Stepper, private readonly alphabet: readonly Event[], private tree: TreeNodes, maxLevel: number) {
-    this.nComp = sys.init.length;
+    const nComp = sys.init.length;
     this.node = new Int32Array(maxLevel + 1).fill(-1);
     this.state = new Array<State>(maxLevel + 1);
-    for (let d = 0; d <= maxLevel; d++) this.hashes.push(new Array<number>(this.nComp * 2).fill(0));
+    for (let d = 0; d <= maxLevel; d++) this.hashes.push(new Array<number>(nComp * 2).fill(0));
     componentHashesInto(sys.init, this.hashes[0]);
     this.node[0] = 0;
     this.state[0] = sys.init;
@@ -62,14 +61,7 @@ export class ReplayCache {
     if (this.node[d] === n) return this.state[d];
     const ps = this.load(this.tree.parent(n), d - 1);
     const t = this.stepper.step(ps, this.alphabet[this.tree.event(n)]);
-    const ph = this.hashes[d - 1], h = this.hashes[d];
-    for (let c = 0; c < this.nComp; c++) {
-      if (t[c] !== ps[c]) componentHashUpdate(ps[c], ph, 2 * c, t[c], h, 2 * c);
-      else {
-        h[2 * c] = ph[2 * c];
-        h[2 * c + 1] = ph[2 * c + 1];
-      }
-    }
+    successorHashes(ps, t, this.hashes[d - 1], this.hashes[d]);
     this.node[d] = n;
     this.state[d] = t;
     return t;

@@ -12,11 +12,11 @@ import { BROKEN_POLICIES, findAnyPolicy, POLICIES, SCOPED_POLICIES } from "../..
 import { type Policy } from "../../model/policy.ts";
 import { makeSystem } from "../../model/system.ts";
 import { PROPERTIES } from "../../properties/index.ts";
-import { exhaustiveCheck, type ExhaustiveOptions, type ExhaustiveResult } from "../../checker/exhaustive.ts";
+import { exhaustiveCheck, type ExhaustiveOptions } from "../../checker/exhaustive.ts";
 import { alphabetEvents, DEFAULT_SCOPE, raceScopesFor, type Scope } from "../../checker/scope.ts";
 import { symmetryReduction } from "../../checker/cpu-symmetry.ts";
 import { MAX_ENTRIES, RecentSuccessors } from "../../checker/recent-successors.ts";
-import { reductionScopes } from "./same-search.ts";
+import { reductionScopes, searchFigures } from "./same-search.ts";
 
 describe("RecentSuccessors.seen", () => {
   it("is a hit only for a transition after the one remembered, in (node, event) order", () => {
@@ -50,17 +50,6 @@ describe("RecentSuccessors.seen", () => {
   });
 });
 
-/** Everything a search reports but its timings. */
-function figures(r: ExhaustiveResult) {
-  return {
-    states: r.states, transitions: r.transitions, depth: r.depth, stopped: r.stopped, bytes: r.bytes, omission: r.omission,
-    outcomes: r.outcomes.map((o) => ({
-      property: o.property.name, events: o.events, message: o.violation?.message ?? null, states: o.states, transitions: o.transitions,
-      more: o.more.map((m) => ({ events: m.events, states: m.states, transitions: m.transitions })),
-    })),
-  };
-}
-
 let skipping = 0;
 
 function expectSame(policy: Policy, scope: Scope, opts: Partial<ExhaustiveOptions>, symmetry: boolean): void {
@@ -68,8 +57,8 @@ function expectSame(policy: Policy, scope: Scope, opts: Partial<ExhaustiveOption
   const alphabet = alphabetEvents(scope);
   const canonical = symmetry ? symmetryReduction(sys, alphabet).canonical : null;
   const run = (recentSuccessors: boolean) => exhaustiveCheck(sys, PROPERTIES, alphabet, { depth: 5, maxStates: 1e7, canonical, recentSuccessors, ...opts });
-  const without = figures(run(false));
-  expect(figures(run(true)), `${policy.name}${symmetry ? " with symmetry" : ""}`).toEqual(without);
+  const without = searchFigures(run(false));
+  expect(searchFigures(run(true)), `${policy.name}${symmetry ? " with symmetry" : ""}`).toEqual(without);
   skipping += without.transitions;
 }
 

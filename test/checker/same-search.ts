@@ -4,19 +4,33 @@
  * which searches `policy` on `scope` unreduced and with `canonical`, and asserts
  * that the reduced search gives every property the same verdict and the same
  * shortest counterexample length, stores no more states, and that its
- * counterexamples replay. Returns both state counts.
+ * counterexamples replay. Returns both state counts. searchFigures: what a
+ * search reports but its timings, for the tests that assert two searches
+ * report exactly the same (split-search.test.ts, recent-successors.test.ts).
  */
 import { expect, it } from "vitest";
 import { type Event } from "../../model/events.ts";
 import { type Policy } from "../../model/policy.ts";
 import { makeSystem, type System } from "../../model/system.ts";
 import { PROPERTIES } from "../../properties/index.ts";
-import { exhaustiveCheck } from "../../checker/exhaustive.ts";
+import { exhaustiveCheck, type ExhaustiveResult } from "../../checker/exhaustive.ts";
 import { Executor } from "../../checker/execute.ts";
 import { alphabetEvents, DEFAULT_SCOPE, type Scope } from "../../checker/scope.ts";
 import { type CanonicalFingerprint } from "../../checker/symmetry.ts";
 import { componentHashesInto } from "../../model/fingerprint.ts";
 import { type State } from "../../model/state.ts";
+
+/** Everything search result r reports but its timings and the split's own counts. */
+export function searchFigures(r: ExhaustiveResult) {
+  return {
+    states: r.states, transitions: r.transitions, depth: r.depth, stopped: r.stopped, exhausted: r.exhausted, bytes: r.bytes, omission: r.omission,
+    outcomes: r.outcomes.map((o) => ({
+      property: o.property.name, events: o.events, message: o.violation?.message ?? null, step: o.violation?.step ?? null,
+      states: o.states, transitions: o.transitions,
+      more: o.more.map((m) => ({ events: m.events, states: m.states, transitions: m.transitions })),
+    })),
+  };
+}
 
 /** The fingerprint `canon` gives state `t` (its representative's), as a string to compare. */
 export function canonicalKey(canon: CanonicalFingerprint, t: State): string {

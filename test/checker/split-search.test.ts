@@ -26,20 +26,14 @@ import { CoverageRecorder } from "../../checker/coverage.ts";
 import { SearchPool } from "../../checker/split-search.ts";
 import { DeadlineError } from "../../checker/deadline.ts";
 import { loadPolicyModule } from "../../checker/policy-module.ts";
+import { searchFigures } from "./same-search.ts";
 
 const pool = new SearchPool(1);
 afterAll(() => pool.close());
 
-/** The result's figures that must not depend on the split (timings and the split's own counts left out). */
+/** The result's figures that must not depend on the split (timings and the split's own counts left out), and its coverage. */
 function figures(r: ExhaustiveResult, rec: CoverageRecorder | null, props: readonly Property[]) {
-  return {
-    states: r.states, transitions: r.transitions, depth: r.depth, stopped: r.stopped, exhausted: r.exhausted, bytes: r.bytes, omission: r.omission,
-    outcomes: r.outcomes.map((o) => ({
-      property: o.property.name, events: o.events, message: o.violation?.message ?? null, step: o.violation?.step ?? null,
-      states: o.states, transitions: o.transitions,
-    })),
-    coverage: rec === null ? null : props.map((_, p) => rec.result(p)),
-  };
+  return { ...searchFigures(r), coverage: rec === null ? null : props.map((_, p) => rec.result(p)) };
 }
 
 let workerChunks = 0, splitSearches = 0;
