@@ -3,7 +3,7 @@
  * violation turned into an explained counterexample.
  */
 import { type ModelConfig } from "../model/config.ts";
-import { type Policy, type PropertyName } from "../model/policy.ts";
+import { claimsOf, type Policy, type PropertyName } from "../model/policy.ts";
 import { makeSystem, type System } from "../model/system.ts";
 import { type Event } from "../model/events.ts";
 import { type FoundViolation } from "./execute.ts";
@@ -141,7 +141,7 @@ function randomRow(entry: PolicyEntry, props: readonly Property[], opts: MatrixO
 function randomCell(entry: PolicyEntry, sys: System, prop: Property, r: RandomResult, coverage: Coverage, opts: MatrixOptions): CellResult {
   const seed = opts.seed;
   const time = (ms: number) => (opts.timing ? Math.round(ms) : 0);
-  const claimed = entry.policy.claims.includes(prop.name);
+  const claimed = claimsOf(entry.policy).includes(prop.name);
   if (r.verdict === "holds" || r.events === null || r.violation === null) {
     return {
       engine: "random", policy: entry.policy.name, property: prop.name, claimed, verdict: "holds", runs: r.runs, ...NOT_EXHAUSTIVE,
@@ -259,7 +259,7 @@ export function checkPolicyExhaustively(entry: PolicyEntry, props: readonly Prop
   const cells = r.outcomes.map((o, p): CellResult => {
     const prop = o.property;
     const coverage = rec.result(p);
-    const claimed = entry.policy.claims.includes(prop.name);
+    const claimed = claimsOf(entry.policy).includes(prop.name);
     const base = { engine: "exhaustive" as const, pass: "main" as const, policy: entry.policy.name, property: prop.name, claimed, runs: null, msToFind: null };
     if (o.events === null || o.violation === null) {
       // A bitstate search that ran out of new states is not a proof: some states may have been omitted.
@@ -388,6 +388,6 @@ function splitOf(
  */
 function searchTargets(entry: PolicyEntry, props: readonly Property[], opts: ExhaustiveMatrixOptions): boolean[] | undefined {
   if (opts.allProperties === true) return undefined;
-  const claimed = props.map((p) => entry.policy.claims.includes(p.name));
+  const claimed = props.map((p) => claimsOf(entry.policy).includes(p.name));
   return claimed.some((c) => c) ? claimed : undefined;
 }

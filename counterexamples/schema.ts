@@ -103,7 +103,7 @@ const Property = Schema.Literals([
   "availability",
   "leftover-data",
   "vm-confinement",
-  "consumed-data-integrity", "user-confinement",
+  "consumed-data-integrity", "user-confinement", "call-progress",
 ]);
 
 export const CounterexampleSchema = Schema.Struct({

@@ -25,7 +25,7 @@ export const FAIL = -2;
 export type PropertyName =
   | "page-confinement" | "byte-confinement" | "iotlb-coherence" | "pt-page-safety" | "pin-safety" | "pte-agreement"
   | "view-refinement" | "direct-map-exclusion" | "dma-integrity" | "stale-window" | "no-leak" | "availability"
-  | "leftover-data" | "vm-confinement" | "consumed-data-integrity" | "user-confinement";
+  | "leftover-data" | "vm-confinement" | "consumed-data-integrity" | "user-confinement" | "call-progress";
 
 /**
  * How long a translation may stay usable after its unmap has returned
@@ -38,12 +38,25 @@ export interface StaleBound {
   readonly unmaps: number;
 }
 
+/**
+ * Properties every policy claims, whether its `claims` lists them or not: a
+ * DMA API call that never returns (properties/call-progress.ts) is a bug in
+ * any design, so no policy, built-in or loaded, may leave it unclaimed.
+ */
+export const UNIVERSAL_CLAIMS: readonly PropertyName[] = ["call-progress"];
+
+/** The properties `p` claims: its own list, then the universal claims it does not list. */
+export function claimsOf(p: Policy): readonly PropertyName[] {
+  const extra = UNIVERSAL_CLAIMS.filter((n) => !p.claims.includes(n));
+  return extra.length === 0 ? p.claims : [...p.claims, ...extra];
+}
+
 export interface Policy {
   /** Short name used on the command line and in files. */
   readonly name: string;
   /** One line: what it does. */
   readonly summary: string;
-  /** The properties this policy claims to hold. */
+  /** The properties this policy claims to hold (UNIVERSAL_CLAIMS are claimed whether listed or not: claimsOf). */
   readonly claims: readonly PropertyName[];
   /**
    * The largest mapping the policy supports (Linux dma_max_mapping_size);

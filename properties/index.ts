@@ -16,10 +16,11 @@ import { leftoverData } from "./leftover-data.ts";
 import { vmConfinement } from "./vm-confinement.ts";
 import { consumedDataIntegrity } from "./consumed-data-integrity.ts";
 import { userConfinement } from "./user-confinement.ts";
+import { callProgress } from "./call-progress.ts";
 
 export const PROPERTIES: readonly Property[] = [
   pageConfinement, byteConfinement, iotlbCoherence, ptPageSafety, pinSafety, pteAgreement, viewRefinement, directMapExclusion,
-  dmaIntegrity, staleWindow, noLeak, availability, leftoverData,
+  dmaIntegrity, staleWindow, noLeak, availability, leftoverData, callProgress,
 ];
 
 /**

@@ -57,6 +57,37 @@ export const strictFreeIovaBeforeWait: Policy = {
   },
 };
 
+/**
+ * Strict with a domain lock in a policy word (1 while held), as drivers
+ * serialise a domain's IOVA and page-table updates: a map takes it and drops
+ * it when it returns, an unmap waits for it before it clears its entries.
+ * But a map that fails (no IOVA, no frame for a table) returns its error
+ * with the lock still held, so the next map or unmap, on any CPU, spins on
+ * it forever: a hang, which only call-progress sees (the mapping stays
+ * live, so no isolation property fails). The classic missing unlock on an
+ * error path.
+ */
+export const strictLockErrorPath: Policy = {
+  ...strict,
+  name: "strict-lock-error-path",
+  summary: "BROKEN strict: a map that fails keeps the domain lock, so the next map or unmap spins forever",
+  stateWords: 1,
+  stateWordNames: () => ["domain lock"],
+  map(k: Kernel, m: number, phase: number): number {
+    if (phase === MAP_START) {
+      if (k.pol(0) !== 0) return MAP_START;
+      k.setPol(0, 1);
+    }
+    const r = strict.map(k, m, phase);
+    if (r === DONE) k.setPol(0, 0); // the bug: FAIL keeps it
+    return r;
+  },
+  unmap(k: Kernel, m: number, phase: number): number {
+    if (phase === UNMAP_START && k.pol(0) !== 0) return UNMAP_START;
+    return strict.unmap(k, m, phase);
+  },
+};
+
 /** Strict whose unmap never gives the IOVA back: the window runs out. */
 export const strictLeakIova: Policy = {
   ...strict,
@@ -610,5 +641,5 @@ export const BROKEN_POLICIES: readonly Policy[] = [
   strictFreeBeforeWait, strictFreeIovaBeforeWait, strictLeakIova, strictLeakTables, strictUnmapOffByOne, strictRangeNoOffset, strictFreeTablesEarly, strictWaitBeforeInvalidate, strictNoPde, lazyFreeTablesAtUnmap, lazyNoTimer, shadowZeroCopy, fnsNeverPde,
   bounceMapOriginal, bounceNoZeroPadding, bounceSharedSlot, damnFreeToBuddy, damnUnzeroedPool,
   vfioUnpinBeforeWait, vfioLeakPin, morselLeafOnlyUnmount, morselNaiveSharing, morselViewStale,
-  viommuAsyncInvalidate, coiommuUnpinBeforeInvalidate, strictNarrowNoInvalidate, strictWrongDevice, strictPfnUp,
+  viommuAsyncInvalidate, coiommuUnpinBeforeInvalidate, strictNarrowNoInvalidate, strictWrongDevice, strictPfnUp, strictLockErrorPath,
 ];

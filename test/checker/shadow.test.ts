@@ -9,6 +9,7 @@ import { type Event } from "../../model/events.ts";
 import { shadow } from "../../model/policies/shadow.ts";
 import { shadowZeroCopy } from "../../model/policies/broken.ts";
 import { makeSystem } from "../../model/system.ts";
+import { claimsOf } from "../../model/policy.ts";
 import { findProperty, MEMORY_PROPERTIES, PROPERTIES } from "../../properties/index.ts";
 import { Executor } from "../../checker/execute.ts";
 import { exhaustiveCheck } from "../../checker/exhaustive.ts";
@@ -43,7 +44,7 @@ describe("shadow", () => {
     const r = exhaustiveCheck(makeSystem(DEFAULT_SCOPE.config, shadow), PROPERTIES, alphabetEvents(DEFAULT_SCOPE), { depth: 40, maxStates: 2_000_000 });
     expect(r.exhausted).toBe(true);
     expect(r.outcomes.every((o) => o.events === null)).toBe(true);
-    expect([...shadow.claims].sort()).toEqual(PROPERTIES.filter((p) => !MEMORY_PROPERTIES.includes(p.name)).map((p) => p.name).sort());
+    expect([...claimsOf(shadow)].sort()).toEqual(PROPERTIES.filter((p) => !MEMORY_PROPERTIES.includes(p.name)).map((p) => p.name).sort());
     const sys = makeSystem(DEFAULT_CONFIG, shadow);
     for (const p of PROPERTIES) expect(randomCheck(sys, p, { runs: 10000, seed: 42, maxEvents: 24 }).verdict, p.name).toBe("holds");
   });

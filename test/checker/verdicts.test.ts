@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_CONFIG } from "../../model/config.ts";
 import { POLICIES } from "../../model/policies/index.ts";
+import { claimsOf } from "../../model/policy.ts";
 import { makeSystem } from "../../model/system.ts";
 import { MEMORY_PROPERTIES, PROPERTIES } from "../../properties/index.ts";
 import { randomCheck } from "../../checker/random.ts";
@@ -44,7 +45,7 @@ describe("the random engine reproduces the expected verdicts (docs/reference/pol
       // Memory properties depend on the memory configuration, not the policy: no policy claims them.
       const holds = PROPERTIES.filter((p) => EXPECTED[policy.name][p.name] === "holds" && !MEMORY_PROPERTIES.includes(p.name)).map((p) => p.name);
       // vm-confinement (not in the default run) is checked with memory outside the VM in test/checker/vm.test.ts.
-      expect(policy.claims.filter((c) => PROPERTIES.some((p) => p.name === c)).sort()).toEqual(holds.sort());
+      expect(claimsOf(policy).filter((c) => PROPERTIES.some((p) => p.name === c)).sort()).toEqual(holds.sort());
     }
   });
 });

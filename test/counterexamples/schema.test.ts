@@ -179,7 +179,7 @@ describe("malformed counterexamples give one line naming the JSON path", () => {
     ["negative number", (j) => (j.events[1].cpu = -1), "bad.json: $.events[1].cpu: expected a non-negative integer, got -1"],
     ["fractional number", (j) => (j.config.frames = 8.5), "bad.json: $.config.frames: expected an integer, got 8.5"],
     ["bad direction", (j) => (j.events[0].dir = "sideways"), 'bad.json: $.events[0].dir: expected one of "to-device", "from-device", "bidirectional", got "sideways"'],
-    ["bad property", (j) => (j.property = "safety"), 'bad.json: $.property: expected one of "page-confinement", "byte-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement", "direct-map-exclusion", "dma-integrity", "stale-window", "no-leak", "availability", "leftover-data", "vm-confinement", "consumed-data-integrity", "user-confinement", got "safety"'],
+    ["bad property", (j) => (j.property = "safety"), 'bad.json: $.property: expected one of "page-confinement", "byte-confinement", "iotlb-coherence", "pt-page-safety", "pin-safety", "pte-agreement", "view-refinement", "direct-map-exclusion", "dma-integrity", "stale-window", "no-leak", "availability", "leftover-data", "vm-confinement", "consumed-data-integrity", "user-confinement", "call-progress", got "safety"'],
     ["too many sg sizes", (j) => (j.events[0] = { t: "map-sg", cpu: 0, dev: 0, sizes: [1, 2, 3, 4, 5], dir: "to-device" }), "bad.json: $.events[0].sizes: expected an array of 1 to 4 sizes, got [1,2,3,4,5]"],
     ["no events", (j) => (j.events = []), "bad.json: $.events: expected a non-empty array of events, got []"],
     ["seed of the wrong type", (j) => (j.found.seed = "x"), 'bad.json: $.found.seed: expected an integer or null, got "x"'],

@@ -60,6 +60,10 @@ const CATALOGUE: Record<string, { summary: string; antecedent: { summary: string
     summary: "a device never reads bytes holding another owner's data, granted or not (leftovers of reused memory); nor a process another process's",
     antecedent: {"summary": "a device read that reached memory", "cases": ["passthrough", "walk", "IOTLB hit", "cached-directory walk", "ATC", "forged"], "afterMap": true},
   },
+  "call-progress": {
+    summary: "every DMA API call returns once the IOMMU, the CPUs and the timers run on by themselves (no hang)",
+    antecedent: {"summary": "a call was resumed and still had to wait", "cases": ["resumed call still waiting"]},
+  },
   "vm-confinement": {
     summary: "a device assigned to a VM never touches a frame outside that VM's memory (the host's or another guest's)",
     antecedent: {"summary": "a device access that reached memory while memory outside the VM exists", "cases": ["passthrough", "walk", "IOTLB hit", "cached-directory walk", "ATC", "forged", "vCPU through the EPT"], "afterMap": false},
