@@ -12,7 +12,7 @@ export function runList(what: string, io: Io): number {
     const w = Math.max(...[...POLICIES, ...BROKEN_POLICIES, ...NET_POLICIES, ...NET_BROKEN_POLICIES].map((p) => p.name.length)) + 2;
     const wg = Math.max(...[...GUEST_POLICIES, ...BROKEN_GUEST_POLICIES].map((p) => p.name.length)) + 2;
     out.push("policies:");
-    for (const p of POLICIES) out.push(`  ${p.name.padEnd(w)}${p.summary}`, `  ${"".padEnd(w)}claims: ${claimsOf(p).join(", ") }`);
+    for (const p of POLICIES) out.push(`  ${p.name.padEnd(w)}${p.summary}`, `  ${"".padEnd(w)}claims: ${claimsOf(p).join(", ")}`);
     out.push("broken variants (to show the checker catches them):");
     for (const p of BROKEN_POLICIES) out.push(`  ${p.name.padEnd(w)}${p.summary}`);
     out.push("broken variants on VT-d only (check them with --iommu vtd):");
@@ -22,7 +22,7 @@ export function runList(what: string, io: Io): number {
     out.push("broken VMMs (caught by vm-confinement):");
     for (const p of BROKEN_GUEST_POLICIES) out.push(`  ${p.name.padEnd(wg)}${p.summary}`);
     out.push("networking policies (by name only, not in the default run):");
-    for (const p of NET_POLICIES) out.push(`  ${p.name.padEnd(w)}${p.summary}`, `  ${"".padEnd(w)}claims: ${claimsOf(p).join(", ") }`);
+    for (const p of NET_POLICIES) out.push(`  ${p.name.padEnd(w)}${p.summary}`, `  ${"".padEnd(w)}claims: ${claimsOf(p).join(", ")}`);
     for (const p of NET_BROKEN_POLICIES) out.push(`  ${p.name.padEnd(w)}${p.summary}`);
     out.push("morsels in a VM (by name only, not in the default run; docs/virtualisation.md):");
     for (const p of VM_MORSEL_POLICIES) out.push(`  ${p.name.padEnd(w)}${p.summary}`, `  ${"".padEnd(w)}claims: ${claimsOf(p).join(", ")}`);
