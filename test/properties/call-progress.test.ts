@@ -9,6 +9,7 @@ import { resolve } from "node:path";
 import { DEFAULT_CONFIG } from "../../model/config.ts";
 import { type Event } from "../../model/events.ts";
 import { type State } from "../../model/state.ts";
+import { CALLS, CMDQ } from "../../model/geometry.ts";
 import { strict } from "../../model/policies/strict.ts";
 import { lazy } from "../../model/policies/lazy.ts";
 import { strictLockErrorPath } from "../../model/policies/broken.ts";
@@ -57,7 +58,11 @@ describe("call-progress", () => {
 
   it("a strict unmap waiting for its completion is not stuck while the IOMMU has the wait to execute, and returns once it has", () => {
     const { sys, s } = run(strict, [MAP, UNMAP]);
-    expect(stuck(sys, s)).toBe(false);
+    expect(stuck(sys, s)).toBe(false); // its commands are queued: the IOMMU moves
+    const done = run(strict, [MAP, UNMAP, IOMMU, IOMMU]);
+    expect(done.s[CMDQ][1]).toBe(0);
+    expect(done.s[CALLS][0]).not.toBe(0); // still in progress, the queue empty
+    expect(stuck(done.sys, done.s)).toBe(false); // but its resume returns
     const sys0 = makeSystem(DEFAULT_CONFIG, strict);
     expect(stuck(sys0, sys0.init)).toBe(false); // nothing in progress
     const ex = new Executor(sys, [callProgress]).run([MAP, UNMAP, RESUME, IOMMU, IOMMU, RESUME]);
